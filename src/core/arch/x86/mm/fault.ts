@@ -1,0 +1,77 @@
+/**
+ * A user-space load or store: the MMU's page walk, then, when it faults,
+ * arch/x86/mm/fault.c do_user_addr_fault() → access_error() →
+ * handle_mm_fault(), and the retried access. The hardware sets the accessed
+ * bit on every access and the dirty bit on a store.
+ */
+
+import { toolBug } from '../../../bug.js';
+import {
+  FAULT_FLAG_WRITE,
+  handle_mm_fault,
+  VM_FAULT_OOM,
+  VM_FAULT_SIGBUS,
+  VM_FAULT_SIGSEGV,
+} from '../../../mm/memory/fault.js';
+import { pte_index, pte_table, ptep_get, set_pte_at } from '../../../mm/memory/pgtable.js';
+import { vma_lookup } from '../../../mm/vma.js';
+import type { Mm, State } from '../../../mm_types.js';
+import { VM_EXEC, VM_READ, VM_WRITE } from '../../../mm_types.js';
+import {
+  _PAGE_ACCESSED,
+  _PAGE_DIRTY,
+  _PAGE_PRESENT,
+  mk_pte,
+  pte_bits,
+  pte_pfn,
+  pte_write,
+} from '../../../pgtable_types.js';
+import type { Kernel } from '../../../points.js';
+
+export const SIGBUS = 7;
+export const SIGKILL = 9;
+export const SIGSEGV = 11;
+
+export type AccessResult =
+  | { readonly ok: true; readonly value: number; readonly pfn: number; readonly faults: number }
+  | { readonly ok: false; readonly signal: number };
+
+/**
+ * Load (value === undefined) or store `value` at `addr` in `mm`. Returns the
+ * value loaded (or stored), the PFN accessed, and how many faults it took.
+ */
+export function user_access(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+  value?: number,
+): AccessResult {
+  const write = value !== undefined;
+  for (let faults = 0; faults < 4; faults++) {
+    const t = pte_table(s, mm, addr);
+    if (t !== 0) {
+      const i = pte_index(addr);
+      const pte = ptep_get(s, t, i);
+      const b = pte_bits(pte);
+      if (b & _PAGE_PRESENT && (!write || pte_write(pte))) {
+        const nb = b | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+        if (nb !== b) set_pte_at(s, t, i, mk_pte(pte_pfn(pte), nb));
+        const pfn = pte_pfn(pte);
+        if (write) s.mem.content[pfn] = value >>> 0;
+        return { ok: true, value: s.mem.content[pfn]!, pfn, faults };
+      }
+    }
+    const vma = vma_lookup(mm, addr);
+    if (!vma) return { ok: false, signal: SIGSEGV };
+    // access_error()
+    if (write && !(vma.vm_flags & VM_WRITE)) return { ok: false, signal: SIGSEGV };
+    if (!write && !(vma.vm_flags & (VM_READ | VM_WRITE | VM_EXEC)))
+      return { ok: false, signal: SIGSEGV };
+    const ret = handle_mm_fault(s, k, mm, vma, addr, write ? FAULT_FLAG_WRITE : 0);
+    if (ret & VM_FAULT_SIGSEGV) return { ok: false, signal: SIGSEGV };
+    if (ret & VM_FAULT_SIGBUS) return { ok: false, signal: SIGBUS };
+    if (ret & VM_FAULT_OOM) return { ok: false, signal: SIGKILL };
+  }
+  return toolBug(`access to ${addr.toString(16)} still faults after 4 faults`);
+}

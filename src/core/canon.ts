@@ -1,0 +1,171 @@
+/**
+ * Canonical encoding and 64-bit fingerprint of a State (the explorer's
+ * visited-set key). Fields go into the hash in one fixed order; arrays are
+ * walked by index; nothing depends on object key order or allocation history
+ * beyond the ids the state itself records. The hash is two 32-bit lanes of a
+ * Murmur3-style mix (Math.imul, no BigInt), returned as a 16-hex-digit string
+ * or as the pair of lanes.
+ */
+
+import type { State } from './mm_types.js';
+
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+
+/** Streaming two-lane hasher (the lanes use different seeds and rotations). */
+export class Fingerprint {
+  private a = 0x9747b28c;
+  private b = 0x5bd1e995;
+  private n = 0;
+
+  word(x: number): void {
+    let k = Math.imul(x | 0, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    this.a ^= k;
+    this.a = (this.a << 13) | (this.a >>> 19);
+    this.a = (Math.imul(this.a, 5) + 0xe6546b64) | 0;
+    let j = Math.imul((x ^ 0x5bd1e995) | 0, C2);
+    j = (j << 17) | (j >>> 15);
+    j = Math.imul(j, C1);
+    this.b ^= j;
+    this.b = (this.b << 11) | (this.b >>> 21);
+    this.b = (Math.imul(this.b, 9) + 0x52dce729) | 0;
+    this.n++;
+  }
+
+  /** A non-negative number below 2^53 as two words. */
+  num(x: number): void {
+    this.word(x % 2 ** 32);
+    this.word(Math.floor(x / 2 ** 32));
+  }
+
+  words(arr: ArrayLike<number>, count: number): void {
+    this.word(count);
+    for (let i = 0; i < count; i++) this.word(arr[i]!);
+  }
+
+  lanes(): [number, number] {
+    const fmix = (h: number) => {
+      h ^= this.n;
+      h ^= h >>> 16;
+      h = Math.imul(h, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h ^= h >>> 16;
+      return h >>> 0;
+    };
+    return [fmix(this.a ^ this.b), fmix(this.b + this.a)];
+  }
+
+  hex(): string {
+    const [x, y] = this.lanes();
+    return x.toString(16).padStart(8, '0') + y.toString(16).padStart(8, '0');
+  }
+}
+
+/** Feed the whole kernel state into `h` in canonical order. */
+export function hashState(s: State, h: Fingerprint): void {
+  const m = s.mem;
+  h.words(m.flags, m.end);
+  h.words(m.refcount, m.end);
+  h.words(m.mapcount, m.end);
+  h.words(m.content, m.end);
+  h.words(m.order, m.end);
+  h.words(m.free, m.free.length);
+  const pt = s.pt;
+  h.word(pt.tables.length);
+  for (let id = 1; id < pt.tables.length; id++) {
+    const t = pt.tables[id];
+    if (!t) {
+      h.word(0);
+      continue;
+    }
+    h.word(pt.level[id]!);
+    // Only populated entries: (index, val, bits).
+    for (let i = 0; i < 512; i++) {
+      const v = t[2 * i]!;
+      const b = t[2 * i + 1]!;
+      if (v !== 0 || b !== 0) {
+        h.word(i + 1);
+        h.word(v);
+        h.word(b);
+      }
+    }
+    h.word(0);
+  }
+  h.words(pt.free, pt.free.length);
+  h.word(s.mms.length);
+  for (const mm of s.mms) {
+    if (!mm) {
+      h.word(0);
+      continue;
+    }
+    h.word(mm.id);
+    h.word(mm.pgd);
+    h.num(mm.pgtables_bytes);
+    h.words(mm.rss, mm.rss.length);
+    h.word(mm.flags);
+    h.word(mm.mm_users);
+    h.word(mm.vmas.length);
+    for (const v of mm.vmas) {
+      h.num(v.vm_start);
+      h.num(v.vm_end);
+      h.num(v.vm_flags >>> 0);
+      h.word(v.anon_vma);
+      h.word(v.shmem);
+      h.num(v.vm_pgoff);
+    }
+  }
+  h.word(s.tasks.length);
+  for (const t of s.tasks) {
+    if (!t) {
+      h.word(0);
+      continue;
+    }
+    h.word(t.pid);
+    h.word(t.tgid);
+    h.word(t.parent);
+    h.word(t.mm);
+    h.word(t.state);
+    h.word(t.exit_code);
+    h.words(t.files, t.files.length);
+  }
+  h.word(s.pipes.length);
+  for (const p of s.pipes) {
+    if (!p) {
+      h.word(0);
+      continue;
+    }
+    h.word(p.readers);
+    h.word(p.writers);
+    h.word(p.bufs.length);
+    for (const b of p.bufs) {
+      h.word(b.pfn);
+      h.word(b.ops === 'user' ? 1 : 0);
+    }
+  }
+  h.word(s.shmem.length);
+  for (const f of s.shmem) {
+    if (!f) {
+      h.word(0);
+      continue;
+    }
+    h.word(f.refs);
+    h.words(
+      f.pages.map((x) => x ?? 0),
+      f.pages.length,
+    );
+  }
+  h.word(s.lru_batch.length);
+  for (const b of s.lru_batch) h.words(b, b.length);
+  for (let i = 0; i < s.vmstat.length; i++) h.num(s.vmstat[i]!);
+  h.word(s.next_anon_vma);
+}
+
+/** The 64-bit fingerprint of a state, as 16 hex digits. */
+export function fingerprint(s: State): string {
+  const h = new Fingerprint();
+  hashState(s, h);
+  return h.hex();
+}

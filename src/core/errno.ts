@@ -1,0 +1,27 @@
+/** include/uapi/asm-generic/errno-base.h values the model's system calls return (negated). */
+export const EPERM = 1;
+export const ENOMEM = 12;
+export const EACCES = 13;
+export const EFAULT = 14;
+export const EEXIST = 17;
+export const EINVAL = 22;
+export const EPIPE = 32;
+export const EAGAIN = 11;
+export const EBADF = 9;
+
+const NAMES: Record<number, string> = {
+  1: 'EPERM',
+  9: 'EBADF',
+  11: 'EAGAIN',
+  12: 'ENOMEM',
+  13: 'EACCES',
+  14: 'EFAULT',
+  17: 'EEXIST',
+  22: 'EINVAL',
+  32: 'EPIPE',
+};
+
+/** "-EINVAL" for -22, the number itself otherwise. */
+export function errnoName(ret: number): string {
+  return ret < 0 && NAMES[-ret] ? `-${NAMES[-ret]}` : String(ret);
+}

@@ -1,0 +1,144 @@
+/**
+ * Named kernel invariants, each with a code, checked over a whole state.
+ * A violation is a model verdict (data), never an exception.
+ *
+ * MM001 refcount: every in-use folio's refcount equals the references the
+ *       model can account for (PTE mappings, pipe buffers, the shmem page
+ *       cache, per-CPU LRU batches, GUP references and pins).
+ * MM002 mapcount: every page's mapcount equals the PTEs mapping it.
+ * MM003 use after free: no PTE or pipe buffer refers to a freed page.
+ * MM004 page-table accounting: pgtables_bytes equals the PUD, PMD and PTE
+ *       tables reachable from the mm, and every allocated table is reachable.
+ * MM005 rss: MM_ANONPAGES and MM_SHMEMPAGES equal the PTEs mapping such pages.
+ * MM006 leak: once no process and no pipe is left, only the zero page is in use.
+ */
+
+import { mmTables } from './mm/memory/pgtable.js';
+import { page_folio } from './mm/page_alloc.js';
+import type { State } from './mm_types.js';
+import { MM_ANONPAGES, MM_SHMEMPAGES, ZERO_PFN } from './mm_types.js';
+import { PG_anon, PG_buddy, PG_tail } from './page-flags.js';
+import { _PAGE_SPECIAL, PT_TABLE_BYTES, pte_present } from './pgtable_types.js';
+
+export type InvariantCode = 'MM001' | 'MM002' | 'MM003' | 'MM004' | 'MM005' | 'MM006';
+
+export const INVARIANTS: Readonly<Record<InvariantCode, string>> = {
+  MM001: 'refcount accounting: refcount equals mappings plus other holders',
+  MM002: 'mapcount accounting: mapcount equals the PTEs mapping the page',
+  MM003: 'no use after free: nothing maps or references a freed page',
+  MM004: 'page-table accounting: VmPTE equals the tables reachable from the mm; no table leaked',
+  MM005: 'rss accounting: RssAnon/RssShmem equal the PTEs mapping such pages',
+  MM006: 'no leak at exit: with no process and no pipe left, only the zero page is in use',
+};
+
+export interface Violation {
+  readonly code: InvariantCode;
+  readonly detail: string;
+}
+
+/** Extra references held outside the structures the checker walks (e.g. GUP pins), per folio. */
+export type ExtraRefs = ReadonlyMap<number, number>;
+
+/** Check every invariant; returns the violations found (empty when all hold). */
+export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violation[] {
+  const out: Violation[] = [];
+  const mem = s.mem;
+  const refs = new Map<number, number>();
+  const maps = new Map<number, number>();
+  const add = (m: Map<number, number>, k: number, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
+  const reachable = new Set<number>();
+
+  for (const mm of s.mms) {
+    if (!mm) continue;
+    reachable.add(mm.pgd);
+    const t = mmTables(s, mm);
+    for (const id of [...t.pud, ...t.pmd, ...t.pte]) reachable.add(id);
+    const bytes = (t.pud.length + t.pmd.length + t.pte.length) * PT_TABLE_BYTES;
+    if (bytes !== mm.pgtables_bytes) {
+      out.push({
+        code: 'MM004',
+        detail: `mm ${mm.id}: pgtables_bytes ${mm.pgtables_bytes}, tables ${bytes}`,
+      });
+    }
+    let anon = 0;
+    let shmem = 0;
+    for (const id of t.pte) {
+      const tab = s.pt.tables[id]!;
+      for (let i = 0; i < 512; i++) {
+        const val = tab[2 * i]!;
+        const bits = tab[2 * i + 1]!;
+        if (val === 0 && bits === 0) continue;
+        const pte = val * 2 ** 32 + bits;
+        if (!pte_present(pte) || bits & _PAGE_SPECIAL) continue;
+        if (val >= mem.end || mem.flags[val]! & PG_buddy) {
+          out.push({ code: 'MM003', detail: `mm ${mm.id}: PTE maps freed page ${val}` });
+          continue;
+        }
+        add(maps, val);
+        const folio = page_folio(s, val);
+        add(refs, folio);
+        if (mem.flags[folio]! & PG_anon) anon++;
+        else shmem++;
+      }
+    }
+    if (anon !== mm.rss[MM_ANONPAGES] || shmem !== mm.rss[MM_SHMEMPAGES]) {
+      out.push({
+        code: 'MM005',
+        detail: `mm ${mm.id}: RssAnon ${mm.rss[MM_ANONPAGES]} vs ${anon} mapped, RssShmem ${mm.rss[MM_SHMEMPAGES]} vs ${shmem}`,
+      });
+    }
+  }
+  for (const p of s.pipes) {
+    if (!p) continue;
+    for (const b of p.bufs) {
+      if (mem.flags[b.pfn]! & PG_buddy)
+        out.push({ code: 'MM003', detail: `pipe ${p.id}: buffer refers to freed page ${b.pfn}` });
+      else add(refs, page_folio(s, b.pfn));
+    }
+  }
+  for (const f of s.shmem) if (f) for (const pfn of f.pages) if (pfn) add(refs, pfn);
+  for (const batch of s.lru_batch) for (const folio of batch) add(refs, folio);
+  for (const [folio, n] of extra) add(refs, folio, n);
+
+  for (let id = 1; id < s.pt.tables.length; id++) {
+    if (s.pt.tables[id] && !reachable.has(id)) {
+      out.push({
+        code: 'MM004',
+        detail: `page table ${id} (level ${s.pt.level[id]}) allocated but unreachable`,
+      });
+    }
+  }
+  for (let pfn = ZERO_PFN + 1; pfn < mem.end; pfn++) {
+    const f = mem.flags[pfn]!;
+    if (f & PG_buddy) continue;
+    if ((maps.get(pfn) ?? 0) !== mem.mapcount[pfn]) {
+      out.push({
+        code: 'MM002',
+        detail: `page ${pfn}: mapcount ${mem.mapcount[pfn]}, mapped by ${maps.get(pfn) ?? 0} PTEs`,
+      });
+    }
+    if (f & PG_tail) continue;
+    const expect = refs.get(pfn) ?? 0;
+    if (expect !== mem.refcount[pfn]) {
+      out.push({
+        code: 'MM001',
+        detail: `folio ${pfn}: refcount ${mem.refcount[pfn]}, accounted ${expect}`,
+      });
+    }
+  }
+  const alive = s.mms.some((m) => m !== null) || s.pipes.some((p) => p !== null);
+  if (!alive) {
+    for (let pfn = ZERO_PFN + 1; pfn < mem.end; pfn++) {
+      if (!(mem.flags[pfn]! & PG_buddy))
+        out.push({ code: 'MM006', detail: `page ${pfn} still in use after everything exited` });
+    }
+    for (let id = 1; id < s.pt.tables.length; id++) {
+      if (s.pt.tables[id])
+        out.push({
+          code: 'MM006',
+          detail: `page table ${id} still allocated after every mm exited`,
+        });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,65 @@
+/**
+ * Process and thread creation: kernel/fork.c copy_process() → dup_mm() →
+ * dup_mmap() for fork(), and CLONE_VM for threads.
+ */
+
+import { dup_fd } from '../fs/pipe.js';
+import { dup_mmap } from '../mm/mmap.js';
+import type { State, Task } from '../mm_types.js';
+import { mm_alloc, mmOf, TASK_RUNNING } from '../mm_types.js';
+import type { Kernel } from '../points.js';
+
+/** The first process of a run: an empty address space and no files. */
+export function spawn_init(s: State): Task {
+  const mm = mm_alloc(s);
+  const pid = s.tasks.length;
+  const t: Task = {
+    pid,
+    tgid: pid,
+    parent: 0,
+    mm: mm.id,
+    state: TASK_RUNNING,
+    exit_code: 0,
+    files: [],
+  };
+  s.tasks[pid] = t;
+  return t;
+}
+
+/**
+ * kernel/fork.c copy_process(): fork() (a new mm, copied by dup_mmap(), and a
+ * copy of the fd table) or, with `clone_vm`, a thread sharing the mm and files.
+ */
+export function copy_process(s: State, k: Kernel, parent: Task, clone_vm: boolean): Task {
+  const pid = s.tasks.length;
+  if (clone_vm) {
+    const mm = mmOf(s, parent.mm);
+    mm.mm_users += 1;
+    const t: Task = {
+      pid,
+      tgid: parent.tgid,
+      parent: parent.parent,
+      mm: mm.id,
+      state: TASK_RUNNING,
+      exit_code: 0,
+      files: [],
+    };
+    s.tasks[pid] = t;
+    return t;
+  }
+  const oldmm = mmOf(s, parent.mm);
+  const mm = mm_alloc(s);
+  dup_mmap(s, k, mm, oldmm);
+  const leader = s.tasks[parent.tgid] ?? parent;
+  const t: Task = {
+    pid,
+    tgid: pid,
+    parent: parent.tgid,
+    mm: mm.id,
+    state: TASK_RUNNING,
+    exit_code: 0,
+    files: dup_fd(s, leader.files),
+  };
+  s.tasks[pid] = t;
+  return t;
+}

@@ -1,0 +1,92 @@
+/**
+ * madvise(): mm/madvise.c madvise_dontneed_single_vma() and the VMA flag
+ * updates of MADV_DONTFORK / MADV_DOFORK (madvise_update_vma()).
+ */
+
+import { EINVAL, ENOMEM } from '../errno.js';
+import type { Mm, State, Vma } from '../mm_types.js';
+import { VM_DONTCOPY, VM_HUGETLB, VM_LOCKED, VM_PFNMAP } from '../mm_types.js';
+import { PAGE_SIZE } from '../pgtable_types.js';
+import type { Kernel } from '../points.js';
+import { zap_page_range_single } from './memory/zap.js';
+import { split_vma, vma_merge_all, vma_replace } from './vma.js';
+
+/* include/uapi/asm-generic/mman-common.h */
+export const MADV_DONTNEED = 4;
+export const MADV_DONTFORK = 10;
+export const MADV_DOFORK = 11;
+
+/** The VMAs covering [start, end), and whether a hole was found (-ENOMEM). */
+function vmasIn(mm: Mm, start: number, end: number): { vmas: Vma[]; hole: boolean } {
+  const vmas = mm.vmas.filter((v) => v.vm_start < end && start < v.vm_end);
+  let expect = start;
+  let hole = false;
+  for (const v of vmas) {
+    if (v.vm_start > expect) hole = true;
+    expect = v.vm_end;
+  }
+  return { vmas, hole: hole || expect < end };
+}
+
+/**
+ * mm/madvise.c madvise_dontneed_single_vma(): zap the range, with
+ * zap_details { .reclaim_pt = true, .even_cows = true } where PT_RECLAIM is on.
+ */
+function madvise_dontneed_single_vma(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  start: number,
+  end: number,
+): number {
+  if (vma.vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return -EINVAL;
+  zap_page_range_single(s, mm, vma, start, end - start, {
+    even_cows: true,
+    reclaim_pt: k.config.ptStrategy === 'pt-reclaim',
+  });
+  return 0;
+}
+
+/** The madvise() system call for the advice values the model knows. */
+export function do_madvise(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  start: number,
+  len: number,
+  advice: number,
+): number {
+  if (start % PAGE_SIZE !== 0) return -EINVAL;
+  const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
+  if (end < start) return -EINVAL;
+  if (end === start) return 0;
+  if (advice === MADV_DONTNEED) {
+    const { vmas, hole } = vmasIn(mm, start, end);
+    for (const vma of vmas) {
+      const ret = madvise_dontneed_single_vma(
+        s,
+        k,
+        mm,
+        vma,
+        Math.max(start, vma.vm_start),
+        Math.min(end, vma.vm_end),
+      );
+      if (ret < 0) return ret;
+    }
+    return hole ? -ENOMEM : 0;
+  }
+  if (advice === MADV_DONTFORK || advice === MADV_DOFORK) {
+    split_vma(s, mm, start);
+    split_vma(s, mm, end);
+    const { vmas, hole } = vmasIn(mm, start, end);
+    for (const vma of vmas) {
+      const vm_flags =
+        advice === MADV_DONTFORK ? vma.vm_flags | VM_DONTCOPY : vma.vm_flags & ~VM_DONTCOPY;
+      vma_replace(mm, vma, { ...vma, vm_flags });
+    }
+    vma_merge_all(s, mm);
+    return hole ? -ENOMEM : 0;
+  }
+  return -EINVAL;
+}

@@ -1,0 +1,192 @@
+/**
+ * Copying page tables at fork: mm/memory.c copy_page_range(),
+ * copy_pud_range(), copy_pmd_range(), copy_pte_range(), copy_present_pte(s),
+ * copy_present_page() (read in a v6.16-rc6 tree, lordspline/linux).
+ *
+ * The child gets a table wherever the parent has one in the VMA's range (even
+ * an empty PTE table), then a copy of every present PTE: write-protected in
+ * both processes for a COW mapping, or, where the era says so (pinned pages),
+ * a private copy of the page for the child alone.
+ */
+
+import { toolBug } from '../../bug.js';
+import type { Mm, State, Vma } from '../../mm_types.js';
+import {
+  is_cow_mapping,
+  MM_ANONPAGES,
+  MM_SHMEMPAGES,
+  VM_SHARED,
+  VM_UFFD_WP,
+} from '../../mm_types.js';
+import type { pte_t } from '../../pgtable_types.js';
+import {
+  _PAGE_PRESENT,
+  _PAGE_UFFD_WP,
+  mk_pte,
+  PGDIR_SIZE,
+  PMD_SIZE,
+  PUD_SIZE,
+  pte_bits,
+  pte_clear_uffd_wp,
+  pte_mkclean,
+  pte_mkdirty,
+  pte_mkold,
+  pte_present,
+  pte_uffd_wp,
+  pte_write,
+  pte_wrprotect,
+} from '../../pgtable_types.js';
+import type { Kernel } from '../../points.js';
+import { alloc_pages, folio_get, folio_put, page_folio } from '../page_alloc.js';
+import { folio_add_new_anon_rmap, folio_dup_rmap_pte, folio_test_anon } from '../rmap.js';
+import { folio_add_lru_vma } from '../swap.js';
+import {
+  pmd_alloc_walk,
+  pmd_table,
+  pte_alloc_walk,
+  pte_index,
+  pte_table,
+  ptep_get,
+  pud_alloc_walk,
+  pud_table,
+  set_pte_at,
+} from './pgtable.js';
+import { maybe_mkwrite, vm_normal_page } from './wp.js';
+
+/** mm/memory.c vma_needs_copy(): only VMAs that may hold anonymous pages (or uffd-wp bits). */
+function vma_needs_copy(dst: Vma, src: Vma): boolean {
+  return (dst.vm_flags & VM_UFFD_WP) !== 0 || src.anon_vma !== 0;
+}
+
+/** mm/memory.c __copy_present_ptes(): install the (shared) entry in the child. */
+function CopyPresentPte(
+  s: State,
+  dst: Vma,
+  src: Vma,
+  dstSlot: [number, number],
+  srcSlot: [number, number],
+  pte: pte_t,
+): void {
+  if (is_cow_mapping(src.vm_flags) && pte_write(pte)) {
+    set_pte_at(s, srcSlot[0], srcSlot[1], pte_wrprotect(pte));
+    pte = pte_wrprotect(pte);
+  }
+  if (src.vm_flags & VM_SHARED) pte = pte_mkclean(pte);
+  pte = pte_mkold(pte);
+  if (!(dst.vm_flags & VM_UFFD_WP)) pte = pte_clear_uffd_wp(pte);
+  set_pte_at(s, dstSlot[0], dstSlot[1], pte);
+}
+
+/** mm/memory.c copy_present_page(): the child's own copy of a (maybe pinned) page. */
+function copy_present_page(
+  s: State,
+  k: Kernel,
+  dst_mm: Mm,
+  dst: Vma,
+  dstSlot: [number, number],
+  srcPte: pte_t,
+  page: number,
+): void {
+  const nw = alloc_pages(s, 0);
+  s.mem.content[nw] = s.mem.content[page]!;
+  folio_add_new_anon_rmap(s, nw, k.policy.folio_add_new_anon_rmap(s, k, nw).exclusive);
+  folio_add_lru_vma(s, k, nw);
+  dst_mm.rss[MM_ANONPAGES] = dst_mm.rss[MM_ANONPAGES]! + 1;
+  let pte = maybe_mkwrite(pte_mkdirty(mk_pte(nw, _PAGE_PRESENT)), dst);
+  if (dst.vm_flags & VM_UFFD_WP && pte_uffd_wp(srcPte))
+    pte = mk_pte(nw, pte_bits(pte) | _PAGE_UFFD_WP);
+  set_pte_at(s, dstSlot[0], dstSlot[1], pte);
+}
+
+/** mm/memory.c copy_present_pte(): one present PTE. */
+function copy_present_pte(
+  s: State,
+  k: Kernel,
+  dst_mm: Mm,
+  dst: Vma,
+  src_mm: Mm,
+  src: Vma,
+  address: number,
+  dstSlot: [number, number],
+  srcSlot: [number, number],
+  pte: pte_t,
+): void {
+  const page = vm_normal_page(pte);
+  if (page === 0) {
+    CopyPresentPte(s, dst, src, dstSlot, srcSlot, pte);
+    return;
+  }
+  const folio = page_folio(s, page);
+  folio_get(s, folio);
+  if (folio_test_anon(s, folio)) {
+    const d = k.policy.copy_present_pte(s, k, {
+      src_mm,
+      src_vma: src,
+      dst_mm,
+      address,
+      page,
+      folio,
+    });
+    k.decide('copy_present_pte', d.action, d.why);
+    if (d.action === 'copy') {
+      folio_put(s, folio);
+      copy_present_page(s, k, dst_mm, dst, dstSlot, pte, page);
+      return;
+    }
+    folio_dup_rmap_pte(s, page);
+    dst_mm.rss[MM_ANONPAGES] = dst_mm.rss[MM_ANONPAGES]! + 1;
+  } else {
+    folio_dup_rmap_pte(s, page);
+    dst_mm.rss[MM_SHMEMPAGES] = dst_mm.rss[MM_SHMEMPAGES]! + 1;
+  }
+  CopyPresentPte(s, dst, src, dstSlot, srcSlot, pte);
+}
+
+function nextBoundary(addr: number, size: number, end: number): number {
+  return Math.min(Math.floor(addr / size) * size + size, end);
+}
+
+/** mm/memory.c copy_page_range(): duplicate the page tables of one VMA into the child. */
+export function copy_page_range(
+  s: State,
+  k: Kernel,
+  dst_mm: Mm,
+  dst: Vma,
+  src_mm: Mm,
+  src: Vma,
+): void {
+  if (!vma_needs_copy(dst, src)) return;
+  const end = src.vm_end;
+  for (let a = src.vm_start; a < end; ) {
+    const pgdNext = nextBoundary(a, PGDIR_SIZE, end);
+    if (pud_table(s, src_mm, a) === 0) {
+      a = pgdNext;
+      continue;
+    }
+    pud_alloc_walk(s, dst_mm, a); // copy_pud_range(): pud_alloc() first
+    for (; a < pgdNext; ) {
+      const pudNext = nextBoundary(a, PUD_SIZE, pgdNext);
+      if (pmd_table(s, src_mm, a) === 0) {
+        a = pudNext;
+        continue;
+      }
+      pmd_alloc_walk(s, dst_mm, a); // copy_pmd_range(): pmd_alloc() first
+      for (; a < pudNext; ) {
+        const pmdNext = nextBoundary(a, PMD_SIZE, pudNext);
+        const srcT = pte_table(s, src_mm, a);
+        if (srcT !== 0) {
+          const dstT = pte_alloc_walk(s, dst_mm, a); // copy_pte_range(): pte_alloc_map_lock()
+          for (let x = a; x < pmdNext; x += 4096) {
+            const i = pte_index(x);
+            const pte = ptep_get(s, srcT, i);
+            if (pte === 0) continue;
+            if (!pte_present(pte))
+              toolBug('copy_nonpresent_pte(): swap entries are not modelled yet');
+            copy_present_pte(s, k, dst_mm, dst, src_mm, src, x, [dstT, i], [srcT, i], pte);
+          }
+        }
+        a = pmdNext;
+      }
+    }
+  }
+}

@@ -1,0 +1,351 @@
+/**
+ * Page-table allocation, lookup and freeing: the mm/memory.c functions
+ * __pud_alloc(), __pmd_alloc(), __pte_alloc(), free_pgd_range() and
+ * free_pgtables(), with include/linux/mm.h mm_inc_nr_ptes() and friends.
+ *
+ * x86-64 with 4-level paging: the P4D level is folded into the PGD, so a PUD
+ * table hangs directly off a PGD entry. pgtables_bytes counts PUD, PMD and PTE
+ * tables (4 KiB each) and never the PGD, which is what /proc/PID/status VmPTE
+ * shows (fs/proc/task_mmu.c task_mem(): mm_pgtables_bytes() >> 10).
+ */
+
+import type { Mm, State, Vma } from '../../mm_types.js';
+import { pt_alloc_table, pt_free_table, pt_writable } from '../../mm_types.js';
+import type { pte_t } from '../../pgtable_types.js';
+import {
+  _PAGE_PRESENT,
+  _PAGE_RW,
+  PGDIR_SIZE,
+  PMD_SIZE,
+  PT_LEVEL_PMD,
+  PT_LEVEL_PTE,
+  PT_LEVEL_PUD,
+  PT_TABLE_BYTES,
+  PUD_SIZE,
+} from '../../pgtable_types.js';
+
+const TWO32 = 2 ** 32;
+const TABLE_ENTRY_BITS = _PAGE_PRESENT | _PAGE_RW;
+
+function idx(addr: number, shift: number): number {
+  return Math.floor(addr / 2 ** shift) % 512;
+}
+const PGD_SHIFT = 39;
+const PudShift = 30;
+const PmdShift = 21;
+const PTE_SHIFT = 12;
+
+/** The child table id stored in entry `i` of table `t`, 0 if the entry is none. */
+function child(s: State, t: number, i: number): number {
+  const tab = s.pt.tables[t]!;
+  return (tab[2 * i + 1]! & _PAGE_PRESENT) !== 0 ? tab[2 * i]! : 0;
+}
+
+function setChild(s: State, t: number, i: number, childId: number): void {
+  const tab = pt_writable(s, t);
+  tab[2 * i] = childId;
+  tab[2 * i + 1] = childId === 0 ? 0 : TABLE_ENTRY_BITS;
+}
+
+/** pud_offset() after pgd_offset(): the PUD table covering `addr`, 0 if none. */
+export function pud_table(s: State, mm: Mm, addr: number): number {
+  return child(s, mm.pgd, idx(addr, PGD_SHIFT));
+}
+
+/** The PMD table covering `addr`, 0 if none. */
+export function pmd_table(s: State, mm: Mm, addr: number): number {
+  const pud = pud_table(s, mm, addr);
+  return pud === 0 ? 0 : child(s, pud, idx(addr, PudShift));
+}
+
+/** pte_offset_map() minus the mapping: the PTE table covering `addr`, 0 if none. */
+export function pte_table(s: State, mm: Mm, addr: number): number {
+  const pmd = pmd_table(s, mm, addr);
+  return pmd === 0 ? 0 : child(s, pmd, idx(addr, PmdShift));
+}
+
+/** Index of `addr` in its PTE table. */
+export function pte_index(addr: number): number {
+  return idx(addr, PTE_SHIFT);
+}
+
+/** ptep_get(): the entry at index `i` of PTE table `t`. */
+export function ptep_get(s: State, t: number, i: number): pte_t {
+  const tab = s.pt.tables[t]!;
+  return tab[2 * i]! * TWO32 + tab[2 * i + 1]!;
+}
+
+/** set_pte_at(): store an entry (copying the table first if it is shared copy-on-write). */
+export function set_pte_at(s: State, t: number, i: number, pte: pte_t): void {
+  const tab = pt_writable(s, t);
+  tab[2 * i] = Math.floor(pte / TWO32);
+  tab[2 * i + 1] = pte % TWO32;
+}
+
+/** pte_clear() */
+export function pte_clear(s: State, t: number, i: number): void {
+  const tab = pt_writable(s, t);
+  tab[2 * i] = 0;
+  tab[2 * i + 1] = 0;
+}
+
+/** include/linux/mm.h mm_inc_nr_ptes() / mm_inc_nr_pmds() / mm_inc_nr_puds(): one table page. */
+function mm_inc_nr_tables(mm: Mm): void {
+  mm.pgtables_bytes += PT_TABLE_BYTES;
+}
+function mm_dec_nr_tables(mm: Mm): void {
+  mm.pgtables_bytes -= PT_TABLE_BYTES;
+}
+
+/**
+ * pud_alloc(), pmd_alloc(), pte_alloc() in one walk: populate the missing
+ * tables down to the PTE table covering `addr` and return its id.
+ */
+export function pte_alloc_walk(s: State, mm: Mm, addr: number): number {
+  let pud = child(s, mm.pgd, idx(addr, PGD_SHIFT));
+  if (pud === 0) {
+    pud = pt_alloc_table(s, PT_LEVEL_PUD); // __pud_alloc
+    mm_inc_nr_tables(mm);
+    setChild(s, mm.pgd, idx(addr, PGD_SHIFT), pud);
+  }
+  let pmd = child(s, pud, idx(addr, PudShift));
+  if (pmd === 0) {
+    pmd = pt_alloc_table(s, PT_LEVEL_PMD); // __pmd_alloc
+    mm_inc_nr_tables(mm);
+    setChild(s, pud, idx(addr, PudShift), pmd);
+  }
+  let pte = child(s, pmd, idx(addr, PmdShift));
+  if (pte === 0) {
+    pte = pt_alloc_table(s, PT_LEVEL_PTE); // __pte_alloc
+    mm_inc_nr_tables(mm);
+    setChild(s, pmd, idx(addr, PmdShift), pte);
+  }
+  return pte;
+}
+
+/**
+ * pud_alloc() and pmd_alloc() only, as copy_pud_range()/copy_pmd_range() do
+ * at fork before looking at the source entries below them.
+ */
+export function pmd_alloc_walk(s: State, mm: Mm, addr: number): number {
+  let pud = child(s, mm.pgd, idx(addr, PGD_SHIFT));
+  if (pud === 0) {
+    pud = pt_alloc_table(s, PT_LEVEL_PUD);
+    mm_inc_nr_tables(mm);
+    setChild(s, mm.pgd, idx(addr, PGD_SHIFT), pud);
+  }
+  let pmd = child(s, pud, idx(addr, PudShift));
+  if (pmd === 0) {
+    pmd = pt_alloc_table(s, PT_LEVEL_PMD);
+    mm_inc_nr_tables(mm);
+    setChild(s, pud, idx(addr, PudShift), pmd);
+  }
+  return pmd;
+}
+
+/** pud_alloc() alone (copy_p4d_range() at fork). */
+export function pud_alloc_walk(s: State, mm: Mm, addr: number): number {
+  let pud = child(s, mm.pgd, idx(addr, PGD_SHIFT));
+  if (pud === 0) {
+    pud = pt_alloc_table(s, PT_LEVEL_PUD);
+    mm_inc_nr_tables(mm);
+    setChild(s, mm.pgd, idx(addr, PGD_SHIFT), pud);
+  }
+  return pud;
+}
+
+/**
+ * mm/pt_reclaim.c free_pte() after try_get_and_clear_pmd(): clear the PMD
+ * entry covering `addr` and free the PTE table it pointed to.
+ */
+export function pmd_clear_and_free_pte(s: State, mm: Mm, addr: number): void {
+  const pmd = pmd_table(s, mm, addr);
+  const pte = child(s, pmd, idx(addr, PmdShift));
+  setChild(s, pmd, idx(addr, PmdShift), 0);
+  pt_free_table(s, pte);
+  mm_dec_nr_tables(mm);
+}
+
+/** Unsigned `x - 1` for the kernel's "0 means the top of the address space" convention. */
+function minus1(x: number): number {
+  return x === 0 ? Number.POSITIVE_INFINITY : x - 1;
+}
+
+function alignDown(x: number, size: number): number {
+  return Math.floor(x / size) * size;
+}
+
+/** free_pte_range(): clear the PMD entry and free its PTE table (mm_dec_nr_ptes). */
+function free_pte_range(s: State, mm: Mm, pmd: number, i: number): void {
+  const pte = child(s, pmd, i);
+  setChild(s, pmd, i, 0);
+  pt_free_table(s, pte);
+  mm_dec_nr_tables(mm);
+}
+
+/** free_pmd_range(): free PTE tables in [addr, end), then the PMD table if nothing else needs it. */
+function free_pmd_range(
+  s: State,
+  mm: Mm,
+  pud: number,
+  pudIdx: number,
+  addr: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+): void {
+  const pmd = child(s, pud, pudIdx);
+  const start = addr;
+  for (let a = addr; a < end; a = Math.min(alignDown(a, PMD_SIZE) + PMD_SIZE, end)) {
+    const i = idx(a, PmdShift);
+    if (child(s, pmd, i) !== 0) free_pte_range(s, mm, pmd, i);
+  }
+  const base = alignDown(start, PUD_SIZE);
+  if (base < floor) return;
+  if (ceiling !== 0) {
+    ceiling = alignDown(ceiling, PUD_SIZE);
+    if (ceiling === 0) return;
+  }
+  if (minus1(end) > minus1(ceiling)) return;
+  setChild(s, pud, pudIdx, 0);
+  pt_free_table(s, pmd);
+  mm_dec_nr_tables(mm);
+}
+
+/** free_pud_range() (reached through the folded free_p4d_range()). */
+function free_pud_range(
+  s: State,
+  mm: Mm,
+  pgdIdx: number,
+  addr: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+): void {
+  const pud = child(s, mm.pgd, pgdIdx);
+  const start = addr;
+  for (let a = addr; a < end; ) {
+    const next = Math.min(alignDown(a, PUD_SIZE) + PUD_SIZE, end);
+    const i = idx(a, PudShift);
+    if (child(s, pud, i) !== 0) free_pmd_range(s, mm, pud, i, a, next, floor, ceiling);
+    a = next;
+  }
+  const base = alignDown(start, PGDIR_SIZE);
+  if (base < floor) return;
+  if (ceiling !== 0) {
+    ceiling = alignDown(ceiling, PGDIR_SIZE);
+    if (ceiling === 0) return;
+  }
+  if (minus1(end) > minus1(ceiling)) return;
+  setChild(s, mm.pgd, pgdIdx, 0);
+  pt_free_table(s, pud);
+  mm_dec_nr_tables(mm);
+}
+
+/**
+ * mm/memory.c free_pgd_range(): free the page tables that map only
+ * [addr, end), keeping any table that [floor, ceiling) says a neighbouring VMA
+ * may still use. ceiling 0 means the top of the address space.
+ */
+export function free_pgd_range(
+  s: State,
+  mm: Mm,
+  addr: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+): void {
+  addr = alignDown(addr, PMD_SIZE);
+  if (addr < floor) addr += PMD_SIZE;
+  if (ceiling !== 0) {
+    ceiling = alignDown(ceiling, PMD_SIZE);
+    if (ceiling === 0) return;
+  }
+  if (minus1(end) > minus1(ceiling)) end -= PMD_SIZE;
+  if (addr > minus1(end)) return;
+  for (let a = addr; a < end; ) {
+    const next = Math.min(alignDown(a, PGDIR_SIZE) + PGDIR_SIZE, end);
+    const i = idx(a, PGD_SHIFT);
+    if (child(s, mm.pgd, i) !== 0) free_pud_range(s, mm, i, a, next, floor, ceiling);
+    a = next;
+  }
+}
+
+/**
+ * mm/memory.c free_pgtables(): free the tables of the VMAs being removed
+ * (`vmas`, sorted), grouping VMAs less than a PMD apart as the kernel does.
+ * floor/ceiling are the end of the previous and the start of the next VMA
+ * that stays mapped (0/0 at exit).
+ */
+export function free_pgtables(
+  s: State,
+  mm: Mm,
+  vmas: readonly Vma[],
+  floor: number,
+  ceiling: number,
+): void {
+  let k = 0;
+  while (k < vmas.length) {
+    const first = vmas[k]!;
+    let last = first;
+    k++;
+    while (k < vmas.length && vmas[k]!.vm_start <= last.vm_end + PMD_SIZE) {
+      last = vmas[k]!;
+      k++;
+    }
+    const next = vmas[k];
+    free_pgd_range(s, mm, first.vm_start, last.vm_end, floor, next ? next.vm_start : ceiling);
+  }
+}
+
+/** Table ids mapped by `mm`, by level (for accounting checks and traces). */
+export function mmTables(s: State, mm: Mm): { pud: number[]; pmd: number[]; pte: number[] } {
+  const out = { pud: [] as number[], pmd: [] as number[], pte: [] as number[] };
+  for (let i = 0; i < 512; i++) {
+    const pud = child(s, mm.pgd, i);
+    if (pud === 0) continue;
+    out.pud.push(pud);
+    for (let j = 0; j < 512; j++) {
+      const pmd = child(s, pud, j);
+      if (pmd === 0) continue;
+      out.pmd.push(pmd);
+      for (let k = 0; k < 512; k++) {
+        const pte = child(s, pmd, k);
+        if (pte !== 0) out.pte.push(pte);
+      }
+    }
+  }
+  return out;
+}
+
+/** Call `fn(tableId, index, addr)` for every non-none PTE of `mm` in [start, end). */
+export function forEachPte(
+  s: State,
+  mm: Mm,
+  start: number,
+  end: number,
+  fn: (t: number, i: number, addr: number) => void,
+): void {
+  for (let a = start; a < end; ) {
+    const pmdEnd = Math.min(alignDown(a, PMD_SIZE) + PMD_SIZE, end);
+    const t = pte_table(s, mm, a);
+    if (t === 0) {
+      // Skip to the next populated range quickly when upper levels are missing.
+      const pmd = pmd_table(s, mm, a);
+      if (pmd === 0) {
+        const pud = pud_table(s, mm, a);
+        a = Math.min(
+          alignDown(a, pud === 0 ? PGDIR_SIZE : PUD_SIZE) + (pud === 0 ? PGDIR_SIZE : PUD_SIZE),
+          end,
+        );
+        continue;
+      }
+      a = pmdEnd;
+      continue;
+    }
+    const tab = s.pt.tables[t]!;
+    for (let i = idx(a, PTE_SHIFT); a < pmdEnd; i++, a += 4096) {
+      if (tab[2 * i] !== 0 || tab[2 * i + 1] !== 0) fn(t, i, a);
+    }
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Write (and unshare) faults on present, read-only PTEs: mm/memory.c
+ * do_wp_page(), wp_page_reuse(), wp_page_copy(), wp_page_shared().
+ *
+ * Entered and left as one atomic step in this model version: the PTE lock is
+ * held throughout, so wp_page_copy()'s pte_same() recheck always succeeds.
+ * (The explorer splits the copy at the allocation, where the kernel drops the
+ * lock.)
+ */
+
+import type { State, Vma } from '../../mm_types.js';
+import { MM_ANONPAGES, MM_SHMEMPAGES, VM_MAYSHARE, VM_SHARED, VM_WRITE } from '../../mm_types.js';
+import { PG_ksm } from '../../page-flags.js';
+import type { pte_t } from '../../pgtable_types.js';
+import {
+  _PAGE_ACCESSED,
+  _PAGE_PRESENT,
+  _PAGE_SOFT_DIRTY,
+  _PAGE_UFFD_WP,
+  mk_pte,
+  pte_bits,
+  pte_mkdirty,
+  pte_mkwrite,
+  pte_mkyoung,
+  pte_pfn,
+  pte_special,
+} from '../../pgtable_types.js';
+import type { Kernel, WpFault } from '../../points.js';
+import {
+  ANON_WP_COPY_COUNT,
+  ANON_WP_REUSE,
+  COW_KSM,
+  count_vm_event,
+  PGREUSE,
+  vmEventIndex,
+} from '../../vmstat.js';
+import { alloc_pages, folio_get, folio_put, page_folio } from '../page_alloc.js';
+import {
+  anon_vma_prepare,
+  folio_add_new_anon_rmap,
+  folio_remove_rmap_pte,
+  folio_test_anon,
+} from '../rmap.js';
+import { folio_add_lru_vma } from '../swap.js';
+import { set_pte_at } from './pgtable.js';
+
+const COPY_EARLY = vmEventIndex('anon_wp_copy_count_early')!;
+const COPY_LOCK = vmEventIndex('anon_wp_copy_lock')!;
+
+/** include/linux/mm.h maybe_mkwrite(): writable only if the VMA allows writing. */
+export function maybe_mkwrite(pte: pte_t, vma: Vma): pte_t {
+  return vma.vm_flags & VM_WRITE ? pte_mkwrite(pte) : pte;
+}
+
+/** mm/memory.c vm_normal_page(): the refcounted page a PTE maps, 0 for special PFNs (zero page). */
+export function vm_normal_page(pte: pte_t): number {
+  return pte_special(pte) ? 0 : pte_pfn(pte);
+}
+
+/**
+ * Where a PTE lives, as the fault path passes it around (vmf->pte): the PTE
+ * table id and the index in it.
+ */
+export interface PteSlot {
+  readonly table: number;
+  readonly index: number;
+}
+
+/** mm/memory.c wp_page_reuse(): make the existing page writable in place. */
+export function wp_page_reuse(s: State, vmf: WpFault, slot: PteSlot): void {
+  const entry = maybe_mkwrite(pte_mkdirty(pte_mkyoung(vmf.orig_pte)), vmf.vma);
+  set_pte_at(s, slot.table, slot.index, entry);
+  count_vm_event(s.vmstat, PGREUSE);
+}
+
+/**
+ * mm/memory.c wp_page_copy(): map a new exclusive anonymous copy of the page
+ * (a zeroed page when the old one is the zero page). The caller holds a
+ * reference on the old folio, which this drops.
+ */
+export function wp_page_copy(s: State, k: Kernel, vmf: WpFault, slot: PteSlot): void {
+  const vma = anon_vma_prepare(s, vmf.mm.vmas, vmf.vma);
+  const old = vmf.folio;
+  const nw = alloc_pages(s, 0);
+  if (old !== 0) s.mem.content[nw] = s.mem.content[vmf.page]!;
+  if (old !== 0) {
+    if (!folio_test_anon(s, old)) {
+      vmf.mm.rss[MM_SHMEMPAGES] = vmf.mm.rss[MM_SHMEMPAGES]! - 1;
+      vmf.mm.rss[MM_ANONPAGES] = vmf.mm.rss[MM_ANONPAGES]! + 1;
+    }
+  } else {
+    vmf.mm.rss[MM_ANONPAGES] = vmf.mm.rss[MM_ANONPAGES]! + 1;
+  }
+  let entry = mk_pte(nw, _PAGE_PRESENT | _PAGE_ACCESSED);
+  if (vmf.unshare) {
+    entry = mk_pte(
+      nw,
+      pte_bits(entry) | (pte_bits(vmf.orig_pte) & (_PAGE_SOFT_DIRTY | _PAGE_UFFD_WP)),
+    );
+  } else {
+    entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+  }
+  // A copy is always exclusive where the era knows the flag (RMAP_EXCLUSIVE).
+  folio_add_new_anon_rmap(s, nw, k.policy.folio_add_new_anon_rmap(s, k, nw).exclusive);
+  folio_add_lru_vma(s, k, nw);
+  set_pte_at(s, slot.table, slot.index, entry);
+  if (old !== 0) {
+    folio_remove_rmap_pte(s, vmf.page);
+    folio_put(s, old); // the reference the old PTE held
+    folio_put(s, old); // the reference do_wp_page() took for the copy
+  }
+}
+
+/**
+ * mm/memory.c do_wp_page(): a write (or FAULT_FLAG_UNSHARE) fault on a
+ * present PTE that is not writable. The era decides reuse or copy.
+ */
+export function do_wp_page(
+  s: State,
+  k: Kernel,
+  vmf: Omit<WpFault, 'page' | 'folio'>,
+  slot: PteSlot,
+): void {
+  const page = vm_normal_page(vmf.orig_pte);
+  const folio = page === 0 ? 0 : page_folio(s, page);
+  const full: WpFault = { ...vmf, page, folio };
+  if (vmf.vma.vm_flags & (VM_SHARED | VM_MAYSHARE)) {
+    // wp_page_shared(): shmem has no page_mkwrite; the page is reused as is.
+    k.decide('do_wp_page', 'reuse', 'shared mapping (wp_page_shared)');
+    wp_page_reuse(s, full, slot);
+    return;
+  }
+  const d = k.policy.do_wp_page(s, k, full);
+  k.decide('do_wp_page', d.action, d.why);
+  const anon = folio !== 0 && folio_test_anon(s, folio);
+  if (d.action === 'reuse') {
+    if (anon) count_vm_event(s.vmstat, ANON_WP_REUSE);
+    if (vmf.unshare) return;
+    wp_page_reuse(s, full, slot);
+    return;
+  }
+  if (anon) {
+    count_vm_event(s.vmstat, ANON_WP_COPY_COUNT);
+    if (d.why.startsWith('early')) count_vm_event(s.vmstat, COPY_EARLY);
+    if (d.why.startsWith('trylock')) count_vm_event(s.vmstat, COPY_LOCK);
+  }
+  if (folio !== 0) folio_get(s, folio);
+  if (folio !== 0 && (s.mem.flags[folio]! & PG_ksm) !== 0) count_vm_event(s.vmstat, COW_KSM);
+  wp_page_copy(s, k, full, slot);
+}

@@ -1,0 +1,98 @@
+/**
+ * Unmapping pages from page tables: mm/memory.c zap_pte_range(),
+ * unmap_page_range(), zap_page_range_single(), unmap_vmas().
+ *
+ * A zapped present PTE drops its mapcount and, after the (modelled as
+ * immediate) TLB flush, the reference it held. Page tables stay allocated,
+ * except that a whole-table MADV_DONTNEED zap frees the emptied PTE table
+ * where PT_RECLAIM is on (mm/pt_reclaim.c).
+ */
+
+import { toolBug } from '../../bug.js';
+import type { Mm, State, Vma } from '../../mm_types.js';
+import { MM_ANONPAGES, MM_SHMEMPAGES } from '../../mm_types.js';
+import { PGDIR_SIZE, PMD_SIZE, PUD_SIZE, pte_present } from '../../pgtable_types.js';
+import { folio_put, page_folio } from '../page_alloc.js';
+import type { ZapDetails } from '../pt_reclaim.js';
+import { free_pte, reclaim_pt_is_enabled } from '../pt_reclaim.js';
+import { folio_remove_rmap_pte, folio_test_anon } from '../rmap.js';
+import { pmd_table, pte_clear, pte_index, pte_table, ptep_get, pud_table } from './pgtable.js';
+import { vm_normal_page } from './wp.js';
+
+/**
+ * mm/memory.c zap_pte_range(): clear the PTEs of [addr, end), which lie in
+ * one PTE table, and free the table if the zap may reclaim it.
+ */
+function zap_pte_range(
+  s: State,
+  mm: Mm,
+  addr: number,
+  end: number,
+  details: ZapDetails | null,
+): void {
+  const start = addr;
+  let can_reclaim_pt = reclaim_pt_is_enabled(start, end, details);
+  const t = pte_table(s, mm, addr);
+  for (let a = addr; a < end; a += 4096) {
+    const i = pte_index(a);
+    const pte = ptep_get(s, t, i);
+    if (pte === 0) continue;
+    if (!pte_present(pte)) {
+      // zap_nonpresent_ptes() sets any_skipped for every non-present entry.
+      can_reclaim_pt = false;
+      toolBug('zap of a non-present PTE: swap entries are not modelled in this version');
+    }
+    const page = vm_normal_page(pte);
+    pte_clear(s, t, i);
+    if (page === 0) continue; // the zero page: nothing to drop
+    const folio = page_folio(s, page);
+    if (folio_test_anon(s, folio)) mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! - 1;
+    else mm.rss[MM_SHMEMPAGES] = mm.rss[MM_SHMEMPAGES]! - 1;
+    folio_remove_rmap_pte(s, page);
+    folio_put(s, folio); // __tlb_remove_folio_pages(): after the flush
+  }
+  if (can_reclaim_pt) free_pte(s, mm, start);
+}
+
+/** mm/memory.c unmap_page_range(): zap [addr, end) of one VMA, table by table. */
+export function unmap_page_range(
+  s: State,
+  mm: Mm,
+  addr: number,
+  end: number,
+  details: ZapDetails | null,
+): void {
+  while (addr < end) {
+    // zap_p4d_range()/zap_pud_range()/zap_pmd_range(): none entries are skipped whole.
+    const span =
+      pud_table(s, mm, addr) === 0
+        ? PGDIR_SIZE
+        : pmd_table(s, mm, addr) === 0
+          ? PUD_SIZE
+          : PMD_SIZE;
+    const next = Math.min(Math.floor(addr / span) * span + span, end);
+    if (span === PMD_SIZE && pte_table(s, mm, addr) !== 0)
+      zap_pte_range(s, mm, addr, next, details);
+    addr = next;
+  }
+}
+
+/** mm/memory.c zap_page_range_single(): zap a range inside one VMA. */
+export function zap_page_range_single(
+  s: State,
+  mm: Mm,
+  vma: Vma,
+  address: number,
+  size: number,
+  details: ZapDetails | null,
+): void {
+  const start = Math.max(vma.vm_start, address);
+  const end = Math.min(vma.vm_end, address + size);
+  if (start < end) unmap_page_range(s, mm, start, end, details);
+}
+
+/** mm/memory.c unmap_vmas(): zap whole VMAs on munmap and exit (even_cows, no table reclaim). */
+export function unmap_vmas(s: State, mm: Mm, vmas: readonly Vma[]): void {
+  const details: ZapDetails = { even_cows: true, reclaim_pt: false };
+  for (const vma of vmas) unmap_page_range(s, mm, vma.vm_start, vma.vm_end, details);
+}

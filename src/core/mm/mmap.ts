@@ -1,0 +1,187 @@
+/**
+ * Creating, duplicating and tearing down address spaces: mm/mmap.c do_mmap(),
+ * get_unmapped_area() (top-down), __mm_populate(); dup_mmap() (kernel/fork.c
+ * up to v6.15, mm/mmap.c since v6.16 [unconf]); exit_mmap().
+ */
+
+import { EEXIST, EINVAL, ENOMEM } from '../errno.js';
+import type { Mm, State, Vma } from '../mm_types.js';
+import {
+  pt_free_table,
+  VM_ACCOUNT,
+  VM_DONTCOPY,
+  VM_EXEC,
+  VM_LOCKED,
+  VM_MAYEXEC,
+  VM_MAYREAD,
+  VM_MAYSHARE,
+  VM_MAYWRITE,
+  VM_NORESERVE,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+} from '../mm_types.js';
+import { PAGE_SIZE, PMD_SIZE, TASK_SIZE } from '../pgtable_types.js';
+import type { Kernel } from '../points.js';
+import { copy_page_range } from './memory/copy.js';
+import { FAULT_FLAG_WRITE, handle_mm_fault } from './memory/fault.js';
+import { free_pgtables } from './memory/pgtable.js';
+import { unmap_vmas } from './memory/zap.js';
+import { shmem_get, shmem_put, shmem_zero_setup } from './shmem.js';
+import { do_vmi_munmap, vma_insert, vma_merge_all } from './vma.js';
+
+/* include/uapi/asm-generic/mman-common.h */
+export const PROT_NONE = 0;
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const PROT_EXEC = 4;
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_FIXED = 0x10;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_NORESERVE = 0x4000;
+export const MAP_POPULATE = 0x8000;
+export const MAP_FIXED_NOREPLACE = 0x100000;
+
+/**
+ * mmap_base of every model process: fixed, no randomisation, so that default
+ * placement is deterministic (the kernel's is TASK_SIZE minus the stack gap
+ * and a random offset).
+ */
+export const MMAP_BASE = 0x7f0000000000;
+/** mmap_min_addr default (include/linux/mm.h / security: 64 KiB). */
+export const MMAP_MIN_ADDR = 0x10000;
+
+/** include/linux/mman.h calc_vm_prot_bits() */
+export function calc_vm_prot_bits(prot: number): number {
+  return (
+    (prot & PROT_READ ? VM_READ : 0) |
+    (prot & PROT_WRITE ? VM_WRITE : 0) |
+    (prot & PROT_EXEC ? VM_EXEC : 0)
+  );
+}
+
+function alignDown(x: number, a: number): number {
+  return Math.floor(x / a) * a;
+}
+
+/**
+ * mm/mmap.c get_unmapped_area() → vm_unmapped_area() top-down: the highest
+ * gap below MMAP_BASE that fits. Anonymous mappings whose length is a multiple
+ * of PMD_SIZE are PMD-aligned, as __get_unmapped_area() does for THP-capable
+ * anonymous mappings since v6.7 [unconf in detail].
+ */
+export function get_unmapped_area(mm: Mm, len: number): number {
+  const align = len % PMD_SIZE === 0 ? PMD_SIZE : PAGE_SIZE;
+  let cursor = MMAP_BASE;
+  const below = mm.vmas.filter((v) => v.vm_start < MMAP_BASE).reverse();
+  for (const v of below) {
+    if (v.vm_end <= cursor) {
+      const addr = alignDown(cursor - len, align);
+      if (addr >= v.vm_end) return addr;
+    }
+    cursor = Math.min(cursor, v.vm_start);
+  }
+  const addr = alignDown(cursor - len, align);
+  return addr >= MMAP_MIN_ADDR ? addr : -ENOMEM;
+}
+
+/**
+ * mm/mmap.c do_mmap() for anonymous memory. Returns the address, or a
+ * negative errno. A shared mapping gets a fresh shmem file
+ * (shmem_zero_setup()).
+ */
+export function do_mmap(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+  len: number,
+  prot: number,
+  flags: number,
+): number {
+  if (len <= 0 || len % PAGE_SIZE !== 0) return -EINVAL;
+  if (!(flags & MAP_ANONYMOUS)) return -EINVAL;
+  const shared = (flags & MAP_SHARED) !== 0;
+  if (shared === ((flags & MAP_PRIVATE) !== 0)) return -EINVAL;
+  if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+    if (addr % PAGE_SIZE !== 0 || addr + len > TASK_SIZE || addr < MMAP_MIN_ADDR) return -EINVAL;
+    const overlaps = mm.vmas.some((v) => v.vm_start < addr + len && addr < v.vm_end);
+    if (overlaps && flags & MAP_FIXED_NOREPLACE) return -EEXIST;
+    if (overlaps) do_vmi_munmap(s, mm, addr, addr + len);
+  } else {
+    addr = get_unmapped_area(mm, len);
+    if (addr < 0) return addr;
+  }
+  let vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  if (shared) vm_flags |= VM_SHARED | VM_MAYSHARE;
+  if (flags & MAP_NORESERVE) vm_flags |= VM_NORESERVE;
+  else if (!shared && vm_flags & VM_WRITE) vm_flags |= VM_ACCOUNT; // accountable_mapping()
+  const vma: Vma = {
+    vm_start: addr,
+    vm_end: addr + len,
+    vm_flags,
+    anon_vma: 0,
+    shmem: shared ? shmem_zero_setup(s) : 0,
+    vm_pgoff: 0,
+  };
+  vma_insert(mm, vma);
+  vma_merge_all(s, mm);
+  if (flags & MAP_POPULATE) __mm_populate(s, k, mm, addr, len);
+  return addr;
+}
+
+/**
+ * mm/gup.c __mm_populate() → populate_vma_page_range(): fault in every page,
+ * with FOLL_WRITE for private writable mappings (so they get real pages, not
+ * the zero page).
+ */
+export function __mm_populate(s: State, k: Kernel, mm: Mm, start: number, len: number): void {
+  for (let a = start; a < start + len; a += PAGE_SIZE) {
+    const vma = mm.vmas.find((v) => v.vm_start <= a && a < v.vm_end);
+    if (!vma || !(vma.vm_flags & (VM_READ | VM_WRITE))) continue;
+    const write = (vma.vm_flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
+    handle_mm_fault(s, k, mm, vma, a, write ? FAULT_FLAG_WRITE : 0);
+  }
+}
+
+/**
+ * dup_mmap(): give the child a copy of every VMA except VM_DONTCOPY ones,
+ * each with its own anon_vma (anon_vma_fork()), and copy the page tables
+ * (copy_page_range()). VM_LOCKED is not inherited.
+ */
+export function dup_mmap(s: State, k: Kernel, mm: Mm, oldmm: Mm): void {
+  for (const src of oldmm.vmas) {
+    if (src.vm_flags & VM_DONTCOPY) continue;
+    const dst: Vma = {
+      ...src,
+      vm_flags: src.vm_flags & ~VM_LOCKED,
+      anon_vma: src.anon_vma === 0 ? 0 : s.next_anon_vma++,
+    };
+    if (dst.shmem !== 0) shmem_get(s, dst.shmem);
+    mm.vmas.push(dst);
+    copy_page_range(s, k, mm, dst, oldmm, src);
+  }
+}
+
+/**
+ * mm/mmap.c exit_mmap(): zap every VMA, free all page tables (floor and
+ * ceiling 0: the whole address space) and the PGD.
+ */
+export function exit_mmap(s: State, mm: Mm): void {
+  const vmas = mm.vmas;
+  unmap_vmas(s, mm, vmas);
+  free_pgtables(s, mm, vmas, 0, 0);
+  for (const v of vmas) if (v.shmem !== 0) shmem_put(s, v.shmem);
+  mm.vmas = [];
+  pt_free_table(s, mm.pgd);
+  mm.pgd = 0;
+}
+
+/** The munmap() system call: -EINVAL for a bad range, else 0. */
+export function vm_munmap(s: State, mm: Mm, start: number, len: number): number {
+  if (start % PAGE_SIZE !== 0 || len <= 0 || start + len > TASK_SIZE) return -EINVAL;
+  const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
+  do_vmi_munmap(s, mm, start, end);
+  return 0;
+}

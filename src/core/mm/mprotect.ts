@@ -1,0 +1,119 @@
+/**
+ * mprotect(): mm/mprotect.c do_mprotect_pkey(), mprotect_fixup(),
+ * change_pte_range(). A private mapping's PTEs never get write permission from
+ * vm_page_prot; when write is added, the era decides per PTE
+ * (can_change_pte_writable(), v6.0+) whether to map it writable at once or
+ * leave it to a write fault.
+ */
+
+import { EACCES, EINVAL, ENOMEM } from '../errno.js';
+import type { Mm, State, Vma } from '../mm_types.js';
+import {
+  VM_ACCOUNT,
+  VM_EXEC,
+  VM_HUGETLB,
+  VM_NORESERVE,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+} from '../mm_types.js';
+import type { pte_t } from '../pgtable_types.js';
+import {
+  _PAGE_PRESENT,
+  _PAGE_PROTNONE,
+  _PAGE_RW,
+  mk_pte,
+  PAGE_SIZE,
+  pte_bits,
+  pte_mkwrite,
+  pte_present,
+  pte_val,
+  pte_write,
+} from '../pgtable_types.js';
+import type { Kernel } from '../points.js';
+import { forEachPte, ptep_get, set_pte_at } from './memory/pgtable.js';
+import { calc_vm_prot_bits } from './mmap.js';
+import { split_vma, vma_merge_all, vma_replace } from './vma.js';
+
+/** Protection bits of vm_get_page_prot(vm_flags): what pte_modify() takes from newprot. */
+function page_prot_bits(vm_flags: number): number {
+  if (!(vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) return _PAGE_PROTNONE;
+  return vm_flags & VM_SHARED && vm_flags & VM_WRITE ? _PAGE_PRESENT | _PAGE_RW : _PAGE_PRESENT;
+}
+
+/** arch/x86 pte_modify(): keep the PFN and _PAGE_CHG_MASK bits, take the protection from newprot. */
+function pte_modify(pte: pte_t, prot: number): pte_t {
+  const keep = pte_bits(pte) & ~(_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_RW);
+  return mk_pte(pte_val(pte), keep | prot);
+}
+
+/**
+ * mm/mprotect.c vma_wants_manual_pte_write_upgrade(): private writable
+ * mappings (shmem has no writenotify, so shared ones get write from newprot).
+ */
+function vma_wants_manual_pte_write_upgrade(vma: Vma): boolean {
+  return !(vma.vm_flags & VM_SHARED) && (vma.vm_flags & VM_WRITE) !== 0;
+}
+
+/** mm/mprotect.c change_pte_range() over one VMA. */
+function change_protection(s: State, k: Kernel, mm: Mm, vma: Vma): void {
+  const prot = page_prot_bits(vma.vm_flags);
+  const tryWritable = vma_wants_manual_pte_write_upgrade(vma);
+  forEachPte(s, mm, vma.vm_start, vma.vm_end, (t, i, address) => {
+    const old = ptep_get(s, t, i);
+    if (!pte_present(old)) return;
+    let pte = pte_modify(old, prot);
+    if (
+      tryWritable &&
+      !pte_write(pte) &&
+      k.policy.can_change_pte_writable(s, k, { vma, address, pte })
+    ) {
+      pte = pte_mkwrite(pte);
+    }
+    if (pte !== old) set_pte_at(s, t, i, pte);
+  });
+}
+
+/** The mprotect() system call. Returns 0 or a negative errno. */
+export function do_mprotect(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  start: number,
+  len: number,
+  prot: number,
+): number {
+  if (start % PAGE_SIZE !== 0) return -EINVAL;
+  const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
+  if (end <= start) return len === 0 ? 0 : -EINVAL;
+  split_vma(s, mm, start);
+  split_vma(s, mm, end);
+  let expect = start;
+  let error = 0;
+  for (const vma of mm.vmas.slice()) {
+    if (vma.vm_end <= start || vma.vm_start >= end) continue;
+    if (vma.vm_start !== expect) {
+      error = -ENOMEM;
+      break;
+    }
+    let newflags = calc_vm_prot_bits(prot) | (vma.vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC));
+    // The VM_MAY* bits sit 4 above their VM_* counterparts.
+    if (newflags & ~(newflags >> 4) & (VM_READ | VM_WRITE | VM_EXEC)) {
+      error = -EACCES;
+      break;
+    }
+    if (
+      newflags & VM_WRITE &&
+      !(vma.vm_flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))
+    ) {
+      newflags |= VM_ACCOUNT;
+    }
+    const next: Vma = { ...vma, vm_flags: newflags };
+    vma_replace(mm, vma, next);
+    change_protection(s, k, mm, next);
+    expect = vma.vm_end;
+  }
+  if (error === 0 && expect < end) error = -ENOMEM;
+  vma_merge_all(s, mm);
+  return error;
+}

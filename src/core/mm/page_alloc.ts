@@ -1,0 +1,152 @@
+/**
+ * Page allocation and freeing (mm/page_alloc.c, include/linux/mm.h folio_get/put).
+ *
+ * PFNs are handed out deterministically: the most recently freed order-0 PFN
+ * first, else the next never-used one. A large folio takes a naturally aligned
+ * block of never-used PFNs. Freed pages carry PG_buddy so that a PTE left
+ * pointing at one is detectable as a use after free.
+ */
+
+import { toolBug } from '../bug.js';
+import type { MemMap, State } from '../mm_types.js';
+import { ZERO_PFN } from '../mm_types.js';
+import {
+  PG_anon,
+  PG_anon_exclusive,
+  PG_buddy,
+  PG_head,
+  PG_lru,
+  PG_reserved,
+  PG_swapbacked,
+  PG_tail,
+} from '../page-flags.js';
+
+function grow(mem: MemMap, need: number): void {
+  let cap = mem.flags.length;
+  if (need <= cap) return;
+  while (cap < need) cap *= 2;
+  const f = new Uint32Array(cap);
+  f.set(mem.flags);
+  const r = new Int32Array(cap);
+  r.set(mem.refcount);
+  const m = new Int32Array(cap);
+  m.set(mem.mapcount);
+  const c = new Uint32Array(cap);
+  c.set(mem.content);
+  const o = new Uint8Array(cap);
+  o.set(mem.order);
+  mem.flags = f;
+  mem.refcount = r;
+  mem.mapcount = m;
+  mem.content = c;
+  mem.order = o;
+}
+
+/** Reserve capacity for `n` more PFNs up front (the simulator's bulk allocations). */
+export function reservePfns(s: State, n: number): void {
+  grow(s.mem, s.mem.end + n);
+}
+
+/**
+ * alloc_pages(): a folio of 2^order pages with refcount 1, contents zero.
+ * Returns the head PFN.
+ */
+export function alloc_pages(s: State, order: number): number {
+  const mem = s.mem;
+  let pfn: number;
+  if (order === 0 && mem.free.length > 0) {
+    pfn = mem.free.pop() as number;
+  } else {
+    const nr = 2 ** order;
+    pfn = Math.ceil(mem.end / nr) * nr;
+    grow(mem, pfn + nr);
+    // PFNs skipped to align a large folio become free order-0 pages.
+    for (let gap = pfn - 1; gap >= mem.end; gap--) {
+      mem.flags[gap] = PG_buddy;
+      mem.free.push(gap);
+    }
+    mem.end = pfn + nr;
+  }
+  const nr = 2 ** order;
+  for (let i = 0; i < nr; i++) {
+    mem.flags[pfn + i] = i === 0 ? (order > 0 ? PG_head : 0) : PG_tail;
+    mem.refcount[pfn + i] = 0;
+    mem.mapcount[pfn + i] = 0;
+    mem.content[pfn + i] = 0;
+    mem.order[pfn + i] = 0;
+  }
+  mem.refcount[pfn] = 1;
+  mem.order[pfn] = order;
+  return pfn;
+}
+
+/** __free_pages(): return a folio's pages to the allocator. */
+export function free_pages(s: State, pfn: number): void {
+  const mem = s.mem;
+  if (pfn === ZERO_PFN || (mem.flags[pfn]! & PG_reserved) !== 0)
+    toolBug(`freeing reserved page ${pfn}`);
+  const nr = 2 ** mem.order[pfn]!;
+  for (let i = 0; i < nr; i++) {
+    mem.flags[pfn + i] = PG_buddy;
+    mem.refcount[pfn + i] = 0;
+    mem.mapcount[pfn + i] = 0;
+    mem.order[pfn + i] = 0;
+    mem.content[pfn + i] = 0;
+  }
+  // Large blocks go back page by page, last page first, so that reuse order is stable.
+  for (let i = nr - 1; i >= 0; i--) mem.free.push(pfn + i);
+}
+
+/** folio_nr_pages() */
+export function folio_nr_pages(s: State, head: number): number {
+  return 2 ** s.mem.order[head]!;
+}
+
+/** page_folio(): the head PFN of the folio containing `pfn`. */
+export function page_folio(s: State, pfn: number): number {
+  const mem = s.mem;
+  if ((mem.flags[pfn]! & PG_tail) === 0) return pfn;
+  let head = pfn;
+  // Tails follow a naturally aligned head: walk down to it.
+  for (let order = 1; order <= 18; order++) {
+    head = Math.floor(pfn / 2 ** order) * 2 ** order;
+    if ((mem.flags[head]! & PG_head) !== 0 && mem.order[head]! >= order) return head;
+  }
+  return toolBug(`tail page ${pfn} without a head`);
+}
+
+/** folio_ref_count() */
+export function folio_ref_count(s: State, folio: number): number {
+  return s.mem.refcount[folio]!;
+}
+
+/** folio_get() */
+export function folio_get(s: State, folio: number): void {
+  s.mem.refcount[folio]! += 1;
+}
+
+/** folio_ref_add() */
+export function folio_ref_add(s: State, folio: number, nr: number): void {
+  s.mem.refcount[folio]! += nr;
+}
+
+/**
+ * folio_put(): drop a reference; the last one frees the folio (taking it off
+ * the LRU and clearing the anon mapping, as __folio_put does).
+ */
+export function folio_put(s: State, folio: number): void {
+  if (folio === ZERO_PFN) return;
+  const mem = s.mem;
+  const ref = mem.refcount[folio]! - 1;
+  if (ref < 0) toolBug(`folio ${folio} refcount underflow`);
+  mem.refcount[folio] = ref;
+  if (ref === 0) {
+    mem.flags[folio] = mem.flags[folio]! & ~(PG_lru | PG_anon | PG_swapbacked | PG_anon_exclusive);
+    free_pages(s, folio);
+  }
+}
+
+/** Is `pfn` a page currently in use (allocated and not freed)? */
+export function pfn_in_use(s: State, pfn: number): boolean {
+  return pfn > 0 && pfn < s.mem.end && (s.mem.flags[pfn]! & PG_buddy) === 0;
+}

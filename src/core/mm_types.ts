@@ -1,0 +1,335 @@
+/**
+ * The machine state: memmap (struct page per PFN), page tables, mm_structs,
+ * VMAs, tasks, pipes and shmem files (include/linux/mm_types.h and friends).
+ *
+ * Representation (docs/adr/0001-state-representation.md): per-PFN fields are
+ * struct-of-arrays in typed arrays; every page table is one Uint32Array of
+ * 512 two-word entries, shared copy-on-write between cloned states. Kernel
+ * paths mutate the State they are given, as the kernel mutates memory; a
+ * caller that needs the old state keeps it by calling cloneState() first, which
+ * costs a copy of the small arrays and of the table *pointers*, never of the
+ * tables themselves.
+ */
+
+import { toolBug } from './bug.js';
+import { PT_LEVEL_PGD, PTRS_PER_PTE } from './pgtable_types.js';
+import { newVmstat } from './vmstat.js';
+
+/* include/linux/mm.h vm_flags (x86-64 values). */
+export const VM_NONE = 0;
+export const VM_READ = 0x1;
+export const VM_WRITE = 0x2;
+export const VM_EXEC = 0x4;
+export const VM_SHARED = 0x8;
+export const VM_MAYREAD = 0x10;
+export const VM_MAYWRITE = 0x20;
+export const VM_MAYEXEC = 0x40;
+export const VM_MAYSHARE = 0x80;
+export const VM_UFFD_MISSING = 0x200;
+export const VM_PFNMAP = 0x400;
+export const VM_UFFD_WP = 0x1000;
+export const VM_LOCKED = 0x2000;
+export const VM_DONTCOPY = 0x20000;
+export const VM_ACCOUNT = 0x100000;
+export const VM_NORESERVE = 0x200000;
+export const VM_HUGETLB = 0x400000;
+export const VM_SOFTDIRTY = 0x8000000;
+export const VM_MIXEDMAP = 0x10000000;
+export const VM_HUGEPAGE = 0x20000000;
+export const VM_NOHUGEPAGE = 0x40000000;
+/** Bit 31: test it for truthiness only (JS bit operations are signed 32-bit). */
+export const VM_MERGEABLE = 0x80000000;
+
+/** include/linux/mm.h is_cow_mapping(): private and may become writable. */
+export function is_cow_mapping(vm_flags: number): boolean {
+  return (vm_flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+}
+
+const VM_FLAG_NAMES: readonly [number, string][] = [
+  [VM_READ, 'rd'],
+  [VM_WRITE, 'wr'],
+  [VM_EXEC, 'ex'],
+  [VM_SHARED, 'sh'],
+  [VM_MAYREAD, 'mr'],
+  [VM_MAYWRITE, 'mw'],
+  [VM_MAYEXEC, 'me'],
+  [VM_MAYSHARE, 'ms'],
+  [VM_UFFD_WP, 'uw'],
+  [VM_LOCKED, 'lo'],
+  [VM_DONTCOPY, 'dc'],
+  [VM_ACCOUNT, 'ac'],
+  [VM_NORESERVE, 'nr'],
+  [VM_SOFTDIRTY, 'sd'],
+  [VM_HUGEPAGE, 'hg'],
+  [VM_NOHUGEPAGE, 'nh'],
+  [VM_MERGEABLE, 'mg'],
+];
+
+/** The two-letter VmFlags codes of /proc/PID/smaps. */
+export function vmFlagNames(vm_flags: number): string {
+  return VM_FLAG_NAMES.filter(([bit]) => (vm_flags & bit) !== 0)
+    .map(([, n]) => n)
+    .join(' ');
+}
+
+/** struct vm_area_struct (immutable: a change replaces the object). */
+export interface Vma {
+  readonly vm_start: number;
+  readonly vm_end: number;
+  readonly vm_flags: number;
+  /** anon_vma id, 0 while none has been prepared (no anonymous page faulted in yet). */
+  readonly anon_vma: number;
+  /** Shmem file id backing a shared anonymous mapping, 0 for private anonymous memory. */
+  readonly shmem: number;
+  /** Page offset of vm_start in the shmem file (vm_pgoff). */
+  readonly vm_pgoff: number;
+}
+
+/* include/linux/mm_types_task.h rss counters. */
+export const MM_FILEPAGES = 0;
+export const MM_ANONPAGES = 1;
+export const MM_SWAPENTS = 2;
+export const MM_SHMEMPAGES = 3;
+export const NR_MM_COUNTERS = 4;
+
+/* include/linux/sched/coredump.h mm->flags bits. */
+export const MMF_HAS_PINNED = 1 << 0;
+
+/** struct mm_struct */
+export interface Mm {
+  readonly id: number;
+  /** Table id of the PGD page (allocated with the mm, never counted in pgtables_bytes). */
+  pgd: number;
+  /** VMAs sorted by vm_start, non-overlapping. */
+  vmas: Vma[];
+  /** mm->pgtables_bytes: PTE, PMD and PUD table pages (VmPTE = this >> 10). */
+  pgtables_bytes: number;
+  /** mm->rss_stat, indexed by MM_* counters. */
+  rss: number[];
+  flags: number;
+  /** mm->mm_users: tasks using this mm. */
+  mm_users: number;
+}
+
+export const TASK_RUNNING = 0;
+export const EXIT_ZOMBIE = 1;
+export const EXIT_DEAD = 2;
+
+/** struct task_struct (one per thread; threads of a process share tgid and mm). */
+export interface Task {
+  readonly pid: number;
+  readonly tgid: number;
+  readonly parent: number;
+  /** mm id, 0 once the task exited and dropped it. */
+  mm: number;
+  state: number;
+  /** Exit status: the code passed to exit, or 128 + signal number when killed. */
+  exit_code: number;
+  /** Open pipe ends: pipe id * 2 + (0 read, 1 write). */
+  files: number[];
+}
+
+/** A pipe buffer: a reference to one page (struct pipe_buffer). */
+export interface PipeBuffer {
+  readonly pfn: number;
+  /** 'anon': pipe_write's own page; 'user': a user page spliced in by vmsplice (FOLL_GET). */
+  readonly ops: 'anon' | 'user';
+}
+
+/** struct pipe_inode_info */
+export interface Pipe {
+  readonly id: number;
+  bufs: PipeBuffer[];
+  readers: number;
+  writers: number;
+}
+
+/** A shmem file backing shared anonymous memory (mm/shmem.c shmem_zero_setup). */
+export interface ShmemFile {
+  readonly id: number;
+  /** PFN per page offset, 0 for a hole. */
+  pages: number[];
+  /** Mappings (VMAs) referencing the file: freed when it drops to 0. */
+  refs: number;
+}
+
+/**
+ * The memmap: one slot per PFN. Folio-wide fields are meaningful on the head
+ * PFN; `mapcount` is per page (the kernel's _mapcount + 1).
+ */
+export interface MemMap {
+  flags: Uint32Array;
+  refcount: Int32Array;
+  mapcount: Int32Array;
+  /** The page's contents: one value stands for the whole page. */
+  content: Uint32Array;
+  /** Folio order, on the head PFN. */
+  order: Uint8Array;
+  /** Next never-used PFN. */
+  end: number;
+  /** Free order-0 PFNs, reused last-freed first (deterministic). */
+  free: number[];
+}
+
+/** All page-table pages of all mms, each a Uint32Array of 512 [val, bits] pairs. */
+export interface PageTables {
+  /** By table id; id 0 is never used so that an entry value of 0 means "none". */
+  tables: (Uint32Array | null)[];
+  /** Copy-on-write owner token per table (see mm_types module comment). */
+  owner: unknown[];
+  /** Level per table id: 1 PTE, 2 PMD, 3 PUD, 4 PGD. */
+  level: number[];
+  free: number[];
+}
+
+export interface State {
+  mem: MemMap;
+  pt: PageTables;
+  /** By mm id (0 unused). */
+  mms: (Mm | null)[];
+  /** By pid (0 unused). */
+  tasks: (Task | null)[];
+  pipes: (Pipe | null)[];
+  shmem: (ShmemFile | null)[];
+  /** /proc/vmstat events, see vmstat.ts. */
+  vmstat: Float64Array;
+  next_anon_vma: number;
+  /** Per-CPU LRU add batches (mm/swap.c cpu_fbatches.lru_add): folios holding an extra reference. */
+  lru_batch: number[][];
+  /** Copy-on-write token: a table whose owner is this token may be written in place. */
+  cow: object;
+}
+
+/** PFN of the shared zero page (pfn 0 is left unused so that 0 can mean "no page"). */
+export const ZERO_PFN = 1;
+
+const INITIAL_PFNS = 64;
+
+function newMemMap(): MemMap {
+  return {
+    flags: new Uint32Array(INITIAL_PFNS),
+    refcount: new Int32Array(INITIAL_PFNS),
+    mapcount: new Int32Array(INITIAL_PFNS),
+    content: new Uint32Array(INITIAL_PFNS),
+    order: new Uint8Array(INITIAL_PFNS),
+    end: ZERO_PFN + 1,
+    free: [],
+  };
+}
+
+/** A machine with no process yet: only the shared zero page exists. */
+export function newState(): State {
+  const mem = newMemMap();
+  // The zero page is reserved memory: never freed, never counted in a mapping's refcount.
+  mem.flags[ZERO_PFN] = 0x400 /* PG_reserved */ | 0x4 /* PG_uptodate */;
+  mem.refcount[ZERO_PFN] = 1;
+  return {
+    mem,
+    pt: { tables: [null], owner: [null], level: [0], free: [] },
+    mms: [null],
+    tasks: [null],
+    pipes: [null],
+    shmem: [null],
+    vmstat: newVmstat(),
+    next_anon_vma: 1,
+    lru_batch: [],
+    cow: {},
+  };
+}
+
+function cloneMm(mm: Mm | null): Mm | null {
+  return mm === null ? null : { ...mm, vmas: mm.vmas.slice(), rss: mm.rss.slice() };
+}
+
+/**
+ * An independent copy of `s`. Page tables are shared copy-on-write: both
+ * states get fresh tokens, so the first write to a table on either side copies
+ * that one table (pt_writable()).
+ */
+export function cloneState(s: State): State {
+  s.cow = {};
+  const m = s.mem;
+  return {
+    mem: {
+      flags: m.flags.slice(),
+      refcount: m.refcount.slice(),
+      mapcount: m.mapcount.slice(),
+      content: m.content.slice(),
+      order: m.order.slice(),
+      end: m.end,
+      free: m.free.slice(),
+    },
+    pt: {
+      tables: s.pt.tables.slice(),
+      owner: s.pt.owner.slice(),
+      level: s.pt.level.slice(),
+      free: s.pt.free.slice(),
+    },
+    mms: s.mms.map(cloneMm),
+    tasks: s.tasks.map((t) => (t === null ? null : { ...t, files: t.files.slice() })),
+    pipes: s.pipes.map((p) => (p === null ? null : { ...p, bufs: p.bufs.slice() })),
+    shmem: s.shmem.map((f) => (f === null ? null : { ...f, pages: f.pages.slice() })),
+    vmstat: s.vmstat.slice(),
+    next_anon_vma: s.next_anon_vma,
+    lru_batch: s.lru_batch.map((b) => b.slice()),
+    cow: {},
+  };
+}
+
+/** A table the caller may modify in place (copies it first if it is shared with another state). */
+export function pt_writable(s: State, id: number): Uint32Array {
+  const pt = s.pt;
+  const t = pt.tables[id];
+  if (!t) toolBug(`page table ${id} does not exist`);
+  if (pt.owner[id] === s.cow) return t;
+  const copy = t.slice();
+  pt.tables[id] = copy;
+  pt.owner[id] = s.cow;
+  return copy;
+}
+
+/** Allocate a zeroed page-table page of the given level; returns its id. */
+export function pt_alloc_table(s: State, level: number): number {
+  const pt = s.pt;
+  const id = pt.free.length > 0 ? (pt.free.pop() as number) : pt.tables.length;
+  pt.tables[id] = new Uint32Array(2 * PTRS_PER_PTE);
+  pt.owner[id] = s.cow;
+  pt.level[id] = level;
+  return id;
+}
+
+/** Return a page-table page to the allocator. */
+export function pt_free_table(s: State, id: number): void {
+  s.pt.tables[id] = null;
+  s.pt.owner[id] = null;
+  s.pt.level[id] = 0;
+  s.pt.free.push(id);
+}
+
+/** Create an mm_struct with an empty PGD (mm_alloc + mm_init + pgd_alloc). */
+export function mm_alloc(s: State): Mm {
+  const id = s.mms.length;
+  const mm: Mm = {
+    id,
+    pgd: pt_alloc_table(s, PT_LEVEL_PGD),
+    vmas: [],
+    pgtables_bytes: 0,
+    rss: [0, 0, 0, 0],
+    flags: 0,
+    mm_users: 1,
+  };
+  s.mms[id] = mm;
+  return mm;
+}
+
+export function mmOf(s: State, id: number): Mm {
+  const mm = s.mms[id];
+  if (!mm) toolBug(`mm ${id} does not exist`);
+  return mm;
+}
+
+export function taskOf(s: State, pid: number): Task {
+  const t = s.tasks[pid];
+  if (!t) toolBug(`task ${pid} does not exist`);
+  return t;
+}

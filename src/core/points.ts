@@ -1,0 +1,167 @@
+/**
+ * The named decision points where kernel eras differ, and the context kernel
+ * paths run in.
+ *
+ * A Policy has one member per decision point, named after the kernel function
+ * that makes the decision; the core function of the same name calls it at
+ * exactly that place, so a diff of two era files reads like a diff of two
+ * kernels. Members receive the state and a Kernel context; when the outcome
+ * depends on something the model does not decide by itself (a trylock, when
+ * an LRU batch is drained) they ask `k.choose()`, which the sequential runner
+ * answers with the default and the explorer branches over.
+ */
+
+import type { Mm, State, Vma } from './mm_types.js';
+import type { pte_t } from './pgtable_types.js';
+
+export type EraId =
+  | 'v5.7'
+  | 'v5.8'
+  | 'v5.9'
+  | 'v5.18'
+  | 'v5.19'
+  | 'v6.2'
+  | 'v6.18'
+  | 'foll-break-cow'
+  | 'full-accuracy'
+  | 'linus-rules'
+  | 'wait-for-gup';
+
+/** A citation: a kernel commit, file+function+version, or a mail. */
+export interface KernelRef {
+  readonly what: string;
+  readonly ref: string;
+  /** Evidence as in research/kernel-eras.md: src, patch, unconf. */
+  readonly evidence: 'src' | 'patch' | 'unconf';
+}
+
+/** Page-table lifetime strategies (DESIGN.md, seed 004): orthogonal to the era. */
+export type PtStrategy = 'none' | 'pt-reclaim';
+
+/** Why do_wp_page() reused or copied: printed in traces and `cowherd diff`. */
+export interface WpDecision {
+  readonly action: 'reuse' | 'copy';
+  readonly why: string;
+}
+
+/** What copy_present_pte() does with an anonymous page at fork. */
+export interface ForkDecision {
+  /** 'share': map it read-only in both; 'copy': give the child its own copy now. */
+  readonly action: 'share' | 'copy';
+  readonly why: string;
+}
+
+/** Context of a write fault on a present, non-writable PTE (struct vm_fault, the parts used). */
+export interface WpFault {
+  readonly mm: Mm;
+  readonly vma: Vma;
+  readonly address: number;
+  readonly orig_pte: pte_t;
+  /** The mapped page (vmf->page); 0 for the zero page or another special PFN. */
+  readonly page: number;
+  /** Its folio's head PFN (0 when page is 0). */
+  readonly folio: number;
+  /** FAULT_FLAG_UNSHARE rather than FAULT_FLAG_WRITE. */
+  readonly unshare: boolean;
+}
+
+export interface ForkPte {
+  readonly src_mm: Mm;
+  readonly src_vma: Vma;
+  readonly dst_mm: Mm;
+  readonly address: number;
+  readonly page: number;
+  readonly folio: number;
+}
+
+export interface MprotectPte {
+  readonly vma: Vma;
+  readonly address: number;
+  readonly pte: pte_t;
+}
+
+/** One member per decision point. Nothing else distinguishes two eras. */
+export interface Policy {
+  readonly id: EraId;
+  readonly title: string;
+  /** The kernel releases this policy stands for, e.g. "6.15–newest" or "proposal". */
+  readonly kernels: string;
+  /** False while some decision point still lacks this era's rule (cowherd eras says so). */
+  readonly complete: boolean;
+  readonly cites: readonly KernelRef[];
+  /** Default page-table lifetime strategy of the era. */
+  readonly ptStrategy: PtStrategy;
+
+  /**
+   * mm/rmap.c folio_add_new_anon_rmap(): is a fresh anonymous page born
+   * PG_anon_exclusive? (v5.19+, 6c287605fd56; earlier eras have no such flag.)
+   */
+  readonly folio_add_new_anon_rmap: (s: State, k: Kernel, folio: number) => { exclusive: boolean };
+
+  /**
+   * mm/memory.c do_wp_page(): on a write (or unshare) fault on a present
+   * read-only anonymous page, reuse the page in place or copy it. May call the
+   * kernel helpers in `k` (lru_add_drain, folio_trylock, folio_free_swap...).
+   */
+  readonly do_wp_page: (s: State, k: Kernel, vmf: WpFault) => WpDecision;
+
+  /**
+   * mm/memory.c copy_present_pte(): at fork, share an anonymous page
+   * read-only with the child or copy it for the child now (pinned pages).
+   * Sharing clears PG_anon_exclusive where the era has it.
+   */
+  readonly copy_present_pte: (s: State, k: Kernel, f: ForkPte) => ForkDecision;
+
+  /**
+   * mm/mprotect.c can_change_pte_writable(): when mprotect() adds write
+   * permission to a private mapping, may this PTE be made writable at once?
+   */
+  readonly can_change_pte_writable: (s: State, k: Kernel, m: MprotectPte) => boolean;
+}
+
+/** A decision as recorded for traces and `cowherd diff`. */
+export interface DecisionRecord {
+  readonly point: string;
+  readonly choice: string;
+  readonly why: string;
+}
+
+/** Environment knobs that are not a property of the era. */
+export interface Config {
+  readonly policy: Policy;
+  readonly ptStrategy: PtStrategy;
+  /** Per-CPU LRU add batches hold a reference to fresh folios until drained (issue: explorer). */
+  readonly lruBatching: boolean;
+}
+
+/** What kernel paths run with: the era, the configuration, choices and the decision log. */
+export interface Kernel {
+  readonly config: Config;
+  readonly policy: Policy;
+  /**
+   * Pick one of `options` for an unmodelled fact (the first is the default a
+   * sequential run takes); recorded as a nondeterministic pick.
+   */
+  choose<T extends string>(what: string, options: readonly T[]): T;
+  /** Record the outcome of a decision point. */
+  decide(point: string, choice: string, why: string): void;
+  /** The CPU the current task runs on (per-CPU LRU batches). */
+  cpu: number;
+}
+
+/** A Kernel for a sequential run: every choice takes its default; decisions go to `log`. */
+export function sequentialKernel(config: Config, log: DecisionRecord[] = []): Kernel {
+  return {
+    config,
+    policy: config.policy,
+    cpu: 0,
+    choose: (_what, options) => {
+      const first = options[0];
+      if (first === undefined) throw new Error('choose() needs at least one option');
+      return first;
+    },
+    decide: (point, choice, why) => {
+      log.push({ point, choice, why });
+    },
+  };
+}
