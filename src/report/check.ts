@@ -1,0 +1,86 @@
+/** The scenario × era verdict matrix of `cowherd check`, as text and as JSON. */
+
+import type { Provenance, Verdict } from '../scenario/ast.js';
+
+export interface CheckRow {
+  readonly scenario: string;
+  readonly file: string;
+  readonly era: string;
+  /** The verdict, or 'tool-bug' when the model broke its own accounting. */
+  readonly verdict: Verdict | 'tool-bug';
+  readonly expected: Verdict | null;
+  readonly provenance: Provenance | null;
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+export function checkJson(rows: readonly CheckRow[]): string {
+  return `${JSON.stringify(
+    {
+      results: rows.map((r) => ({
+        scenario: r.scenario,
+        era: r.era,
+        verdict: r.verdict,
+        expected: r.expected,
+        ok: r.ok,
+        ...(r.provenance ? { provenance: r.provenance } : {}),
+        ...(r.detail ? { detail: r.detail } : {}),
+      })),
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+/**
+ * herd-style matrix: one row per scenario, one column per era. A verdict that
+ * differs from the expectation is marked `*`, one without an expectation `?`.
+ */
+export function checkText(
+  rows: readonly CheckRow[],
+  eras: readonly string[],
+  skipped: readonly string[],
+): string {
+  const scenarios = [...new Set(rows.map((r) => r.scenario))];
+  const cell = (r: CheckRow | undefined) => {
+    if (!r) return '-';
+    const mark = r.verdict === 'tool-bug' ? '!' : r.expected === null ? '?' : r.ok ? '' : '*';
+    return `${r.verdict}${mark}`;
+  };
+  const w0 = Math.max(8, ...scenarios.map((s) => s.length)) + 2;
+  const widths = eras.map((e) => Math.max(e.length, 10) + 2);
+  const lines: string[] = [];
+  lines.push(
+    pad('scenario', w0) +
+      eras
+        .map((e, i) => pad(e, widths[i]!))
+        .join('')
+        .trimEnd(),
+  );
+  for (const s of scenarios) {
+    const cells = eras.map((e, i) =>
+      pad(cell(rows.find((r) => r.scenario === s && r.era === e)), widths[i]!),
+    );
+    lines.push((pad(s, w0) + cells.join('')).trimEnd());
+  }
+  const bad = rows.filter((r) => !r.ok);
+  const noExp = rows.filter((r) => r.expected === null);
+  lines.push('');
+  lines.push(
+    `${scenarios.length} scenario(s) x ${eras.length} era(s): ${rows.length - bad.length} as expected, ${bad.length} differ${noExp.length ? `, ${noExp.length} without expectation (?)` : ''}`,
+  );
+  for (const r of bad) {
+    if (r.verdict === 'tool-bug')
+      lines.push(`! ${r.scenario} on ${r.era}: tool bug: ${r.detail ?? ''}`);
+    else
+      lines.push(
+        `* ${r.scenario} on ${r.era}: ${r.verdict}, expected ${r.expected}${r.provenance ? ` [${r.provenance}]` : ''} (${r.file})`,
+      );
+  }
+  if (skipped.length) lines.push(`eras not modelled yet, not checked: ${skipped.join(', ')}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,125 @@
+/**
+ * The scenario language's syntax tree (docs/scenarios.md has the grammar).
+ * Every node carries the source position it came from, so that static and
+ * runtime errors can point at file:line:column.
+ */
+
+export interface Pos {
+  readonly line: number;
+  readonly col: number;
+}
+
+/** A memory reference: mapping `name`, pages [from, to) every `step` pages; `whole` for `a`. */
+export interface Ref {
+  readonly pos: Pos;
+  readonly map: string;
+  readonly from: number;
+  /** Exclusive end page; -1 means "to the end of the mapping" (whole mapping). */
+  readonly to: number;
+  readonly step: number;
+  readonly single: boolean;
+}
+
+export type Expr =
+  | { readonly kind: 'num'; readonly pos: Pos; readonly value: number }
+  | { readonly kind: 'bool'; readonly pos: Pos; readonly value: boolean }
+  | { readonly kind: 'ident'; readonly pos: Pos; readonly name: string }
+  | { readonly kind: 'ref'; readonly pos: Pos; readonly ref: Ref }
+  | {
+      readonly kind: 'call';
+      readonly pos: Pos;
+      readonly fn: string;
+      readonly args: readonly Expr[];
+    }
+  | { readonly kind: 'unary'; readonly pos: Pos; readonly op: '!' | '-'; readonly arg: Expr }
+  | {
+      readonly kind: 'binary';
+      readonly pos: Pos;
+      readonly op: '&&' | '||' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '+' | '-' | '*' | '/';
+      readonly left: Expr;
+      readonly right: Expr;
+    };
+
+export type Prot = 'none' | 'r' | 'rw' | 'rx' | 'rwx' | 'w' | 'x';
+
+export type Stmt =
+  | {
+      readonly op: 'mmap';
+      readonly pos: Pos;
+      readonly name: string;
+      readonly len: number;
+      readonly at: number | null;
+      readonly shared: boolean;
+      readonly prot: Prot;
+      readonly noreserve: boolean;
+      readonly populate: boolean;
+      readonly replace: boolean;
+      readonly ret: string | null;
+    }
+  | { readonly op: 'munmap'; readonly pos: Pos; readonly ref: Ref; readonly ret: string | null }
+  | {
+      readonly op: 'mprotect';
+      readonly pos: Pos;
+      readonly ref: Ref;
+      readonly prot: Prot;
+      readonly ret: string | null;
+    }
+  | {
+      readonly op: 'madvise';
+      readonly pos: Pos;
+      readonly ref: Ref;
+      readonly advice: 'dontneed' | 'dontfork' | 'dofork';
+      readonly ret: string | null;
+    }
+  | { readonly op: 'write'; readonly pos: Pos; readonly ref: Ref; readonly value: Expr }
+  | { readonly op: 'read'; readonly pos: Pos; readonly ref: Ref; readonly reg: string | null }
+  | { readonly op: 'fork'; readonly pos: Pos; readonly thread: string }
+  | { readonly op: 'spawn'; readonly pos: Pos; readonly thread: string }
+  | { readonly op: 'wait'; readonly pos: Pos; readonly thread: string; readonly reg: string | null }
+  | { readonly op: 'exit'; readonly pos: Pos; readonly code: Expr | null }
+  | { readonly op: 'signal'; readonly pos: Pos; readonly event: string }
+  | { readonly op: 'await'; readonly pos: Pos; readonly event: string }
+  | { readonly op: 'pipe'; readonly pos: Pos; readonly name: string }
+  | { readonly op: 'pipe-write'; readonly pos: Pos; readonly pipe: string; readonly value: Expr }
+  | {
+      readonly op: 'pipe-read';
+      readonly pos: Pos;
+      readonly pipe: string;
+      readonly reg: string | null;
+    }
+  | { readonly op: 'observe'; readonly pos: Pos; readonly expr: Expr; readonly reg: string };
+
+export type Verdict = 'Never' | 'Sometimes' | 'Always';
+
+/** Where an expected verdict comes from (research/scenario-catalog.md §0.3). */
+export type Provenance = 'obs' | 'src' | 'der' | 'unc';
+
+export interface Expectation {
+  readonly pos: Pos;
+  /** An era id, or '*' for every era not listed. */
+  readonly era: string;
+  readonly verdict: Verdict;
+  readonly provenance: Provenance | null;
+}
+
+export interface ThreadDecl {
+  readonly pos: Pos;
+  readonly name: string;
+  readonly body: readonly Stmt[];
+}
+
+export interface Scenario {
+  readonly file: string;
+  readonly name: string;
+  readonly namePos: Pos;
+  readonly doc: string;
+  readonly cites: readonly string[];
+  readonly setup: readonly Stmt[];
+  readonly threads: readonly ThreadDecl[];
+  readonly quantifier: 'exists' | 'forall';
+  readonly condition: Expr;
+  readonly conditionPos: Pos;
+  readonly expect: readonly Expectation[];
+  /** The scenario text, for hashing and for printing source lines in traces. */
+  readonly source: string;
+}

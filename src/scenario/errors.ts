@@ -1,0 +1,44 @@
+/**
+ * Input errors: anything wrong with what the user gave (scenario syntax,
+ * unknown names, an operation that cannot be carried out). Each has a code,
+ * a message and a file:line:column; the CLI prints them and exits with 2.
+ */
+
+import type { Pos } from './ast.js';
+
+export const ERROR_CODES = {
+  SC001: 'unexpected character',
+  SC002: 'syntax error',
+  SC003: 'unknown name',
+  SC004: 'bad value',
+  SC005: 'duplicate definition',
+  SC006: 'unknown era',
+  SC007: 'thread never started or started twice',
+  SC008: 'missing section',
+  SC101: 'operation cannot be carried out',
+  SC102: 'deadlock: every remaining thread waits',
+  SC103: 'step limit reached',
+  CLI001: 'unknown era',
+  CLI002: 'cannot read input',
+  CLI003: 'era not modelled yet',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class InputError extends Error {
+  override readonly name = 'InputError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly file: string,
+    readonly pos: Pos | null,
+  ) {
+    super(message);
+  }
+
+  /** "file:line:col: error SC002: message" */
+  format(): string {
+    const where = this.pos ? `${this.file}:${this.pos.line}:${this.pos.col}` : this.file;
+    return `${where}: error ${this.code}: ${this.message}`;
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * Conditions and `observe` expressions: the observables a scenario can name
+ * (registers, /proc/vmstat counters, /proc/PID/status fields, pagemap-like
+ * page bits, refcounts) and their static check and evaluation. Booleans are
+ * numbers (true = 1); a condition holds when it evaluates to non-zero.
+ */
+
+import { pagemap_entry, task_mem } from '../core/fs/proc/task_mmu.js';
+import { page_folio } from '../core/mm/page_alloc.js';
+import type { State } from '../core/mm_types.js';
+import { mmOf } from '../core/mm_types.js';
+import { PG_anon_exclusive } from '../core/page-flags.js';
+import { VM_EVENT_NAMES, vmEventIndex } from '../core/vmstat.js';
+import type { Expr, Pos, Ref } from './ast.js';
+import { InputError } from './errors.js';
+
+type Param = 'thread' | 'ref';
+
+interface FuncDef {
+  readonly params: readonly Param[];
+  readonly doc: string;
+}
+
+const STATUS = ['VmPTE', 'RssAnon', 'RssShmem', 'VmSwap'] as const;
+const PAGE_FUNCS: Record<string, string> = {
+  pfn: 'PFN mapped at the address (pagemap bits 0-54; 0 when not present)',
+  present: 'pagemap bit 63: a page is mapped',
+  swapped: 'pagemap bit 62: a swap entry',
+  softdirty: 'pagemap bit 55: soft-dirty',
+  exclusive:
+    'pagemap bit 56 (PM_MMAP_EXCLUSIVE): mapped exactly once (mapcount, not PG_anon_exclusive)',
+  uffd_wp: 'pagemap bit 57: uffd-wp protected',
+  zeropage: 'the shared zero page is mapped (PFN == zero_pfn)',
+  writable: 'the PTE is writable (not in pagemap; PAGEMAP_SCAN PAGE_IS_WPALLOWED-like)',
+  dirty: 'the PTE is dirty',
+  young: 'the PTE is young (accessed)',
+  anon_exclusive: 'PageAnonExclusive of the mapped page (kpageflags KPF_ANON_EXCLUSIVE)',
+  refcount: "the mapped folio's refcount (kpagecount-like: page_count)",
+  mapcount: "the mapped page's mapcount",
+  value: 'what a read at the address returns now (0 for the zero page or nothing mapped)',
+};
+
+export const FUNCS: Readonly<Record<string, FuncDef>> = {
+  ...Object.fromEntries(
+    STATUS.map((f) => [f, { params: ['thread'], doc: `/proc/PID/status ${f} in kB` }]),
+  ),
+  ...Object.fromEntries(
+    Object.entries(PAGE_FUNCS).map(([f, doc]) => [f, { params: ['thread', 'ref'], doc }]),
+  ),
+  exitcode: {
+    params: ['thread'],
+    doc: "exit status of the thread's process (128+signal when killed)",
+  },
+  alive: { params: ['thread'], doc: "1 while the thread's process has not exited" },
+};
+
+export const COUNTERS: readonly string[] = VM_EVENT_NAMES;
+
+/** Names known to the static checker. */
+export interface Names {
+  readonly file: string;
+  readonly threads: ReadonlySet<string>;
+  readonly maps: ReadonlyMap<string, number>;
+  readonly regs: ReadonlySet<string>;
+  /** In `observe`, the thread argument may be left out (it is the observing thread). */
+  readonly inThread: boolean;
+}
+
+function err(names: Names, pos: Pos, code: 'SC003' | 'SC004', message: string): never {
+  throw new InputError(code, message, names.file, pos);
+}
+
+export function checkRef(names: Names, ref: Ref, needSingle: boolean): void {
+  const pages = names.maps.get(ref.map);
+  if (pages === undefined) err(names, ref.pos, 'SC003', `unknown mapping '${ref.map}'`);
+  if (ref.to > pages)
+    err(names, ref.pos, 'SC004', `page ${ref.to - 1} is outside '${ref.map}' (${pages} pages)`);
+  if (needSingle && !ref.single)
+    err(names, ref.pos, 'SC004', `here '${ref.map}' needs one page: write ${ref.map}[N]`);
+}
+
+function checkIdent(names: Names, e: Extract<Expr, { kind: 'ident' }>): void {
+  if (names.regs.has(e.name) || COUNTERS.includes(e.name)) return;
+  if (names.inThread && (STATUS as readonly string[]).includes(e.name)) return;
+  const hint = names.threads.has(e.name)
+    ? ` (a thread name goes inside a function, e.g. VmPTE(${e.name}))`
+    : '';
+  err(
+    names,
+    e.pos,
+    'SC003',
+    `unknown name '${e.name}': not a register, a /proc/vmstat counter or a function${hint}`,
+  );
+}
+
+function checkCall(names: Names, e: Extract<Expr, { kind: 'call' }>): void {
+  const f = FUNCS[e.fn];
+  if (!f)
+    err(
+      names,
+      e.pos,
+      'SC003',
+      `unknown function '${e.fn}': known are ${Object.keys(FUNCS).join(', ')}`,
+    );
+  let params = f.params;
+  if (names.inThread && params[0] === 'thread' && e.args.length === params.length - 1)
+    params = params.slice(1);
+  if (e.args.length !== params.length) {
+    err(
+      names,
+      e.pos,
+      'SC004',
+      `${e.fn} takes (${f.params.join(', ')}), got ${e.args.length} argument(s)`,
+    );
+  }
+  params.forEach((p, i) => {
+    const a = e.args[i]!;
+    if (p === 'thread') {
+      if (a.kind !== 'ident' || !names.threads.has(a.name)) {
+        err(names, a.pos, 'SC003', `${e.fn}: argument ${i + 1} must be a thread name`);
+      }
+    } else if (a.kind === 'ref') {
+      checkRef(names, a.ref, true);
+    } else if (a.kind === 'ident' && names.maps.has(a.name)) {
+      err(names, a.pos, 'SC004', `${e.fn}: give one page, e.g. ${a.name}[0]`);
+    } else {
+      err(names, a.pos, 'SC004', `${e.fn}: argument ${i + 1} must be a page such as a[0]`);
+    }
+  });
+}
+
+/** Static check of an expression: every name resolves, every call has the right arguments. */
+export function checkExpr(names: Names, e: Expr): void {
+  switch (e.kind) {
+    case 'num':
+    case 'bool':
+      break;
+    case 'ident':
+      checkIdent(names, e);
+      break;
+    case 'ref':
+      err(
+        names,
+        e.pos,
+        'SC004',
+        `a memory reference '${e.ref.map}[...]' is only an argument, e.g. value(T, ${e.ref.map}[0])`,
+      );
+      break;
+    case 'unary':
+      checkExpr(names, e.arg);
+      break;
+    case 'binary':
+      checkExpr(names, e.left);
+      checkExpr(names, e.right);
+      break;
+    case 'call':
+      checkCall(names, e);
+      break;
+  }
+}
+
+/** What evaluation needs from the running machine. */
+export interface EvalEnv {
+  readonly s: State;
+  readonly regs: ReadonlyMap<string, number>;
+  /** The pid running a thread, or 0 when it never started. */
+  pidOf(thread: string): number;
+  /** The address of page `page` of mapping `name`. */
+  addrOf(name: string, page: number): number;
+  /** The observing thread, in `observe`. */
+  readonly current: string | null;
+}
+
+function taskMm(env: EvalEnv, thread: string) {
+  const t = env.s.tasks[env.pidOf(thread)];
+  return t && t.mm !== 0 ? mmOf(env.s, t.mm) : null;
+}
+
+function callValue(env: EvalEnv, e: Extract<Expr, { kind: 'call' }>): number {
+  const f = FUNCS[e.fn]!;
+  const args = e.args.length < f.params.length ? [null, ...e.args] : e.args;
+  const threadArg = args[0];
+  const thread = threadArg && threadArg.kind === 'ident' ? threadArg.name : env.current!;
+  if (e.fn === 'exitcode') return env.s.tasks[env.pidOf(thread)]?.exit_code ?? 0;
+  if (e.fn === 'alive') return taskMm(env, thread) ? 1 : 0;
+  const mm = taskMm(env, thread);
+  if ((STATUS as readonly string[]).includes(e.fn))
+    return mm ? task_mem(mm)[e.fn as (typeof STATUS)[number]] : 0;
+  const refArg = args[1]!;
+  if (refArg.kind !== 'ref') return 0;
+  if (!mm) return 0;
+  const addr = env.addrOf(refArg.ref.map, refArg.ref.from);
+  const pm = pagemap_entry(env.s, mm, addr);
+  const folio = pm.present && !pm.zeropage ? page_folio(env.s, pm.pfn) : 0;
+  switch (e.fn) {
+    case 'pfn':
+      return pm.pfn;
+    case 'present':
+    case 'swapped':
+    case 'exclusive':
+    case 'zeropage':
+    case 'writable':
+    case 'dirty':
+    case 'young':
+    case 'uffd_wp':
+      return pm[e.fn] ? 1 : 0;
+    case 'softdirty':
+      return pm.soft_dirty ? 1 : 0;
+    case 'anon_exclusive':
+      return folio !== 0 && env.s.mem.flags[pm.pfn]! & PG_anon_exclusive ? 1 : 0;
+    case 'refcount':
+      return folio === 0 ? 0 : env.s.mem.refcount[folio]!;
+    case 'mapcount':
+      return folio === 0 ? 0 : env.s.mem.mapcount[pm.pfn]!;
+    case 'value':
+      return pm.present ? env.s.mem.content[pm.pfn]! : 0;
+    default:
+      return 0;
+  }
+}
+
+/** Evaluate an expression that passed checkExpr(). */
+export function evalExpr(env: EvalEnv, e: Expr): number {
+  switch (e.kind) {
+    case 'num':
+      return e.value;
+    case 'bool':
+      return e.value ? 1 : 0;
+    case 'ident': {
+      if (env.regs.has(e.name)) return env.regs.get(e.name)!;
+      const i = vmEventIndex(e.name);
+      if (i !== undefined) return env.s.vmstat[i]!;
+      if (env.current) {
+        const mm = taskMm(env, env.current);
+        return mm ? task_mem(mm)[e.name as (typeof STATUS)[number]] : 0;
+      }
+      return 0;
+    }
+    case 'ref':
+      return 0;
+    case 'call':
+      return callValue(env, e);
+    case 'unary': {
+      const v = evalExpr(env, e.arg);
+      return e.op === '!' ? (v === 0 ? 1 : 0) : -v;
+    }
+    case 'binary': {
+      if (e.op === '&&') return evalExpr(env, e.left) !== 0 && evalExpr(env, e.right) !== 0 ? 1 : 0;
+      if (e.op === '||') return evalExpr(env, e.left) !== 0 || evalExpr(env, e.right) !== 0 ? 1 : 0;
+      const l = evalExpr(env, e.left);
+      const r = evalExpr(env, e.right);
+      switch (e.op) {
+        case '==':
+          return l === r ? 1 : 0;
+        case '!=':
+          return l !== r ? 1 : 0;
+        case '<':
+          return l < r ? 1 : 0;
+        case '<=':
+          return l <= r ? 1 : 0;
+        case '>':
+          return l > r ? 1 : 0;
+        case '>=':
+          return l >= r ? 1 : 0;
+        case '+':
+          return l + r;
+        case '-':
+          return l - r;
+        case '*':
+          return l * r;
+        case '/':
+          return r === 0 ? 0 : Math.trunc(l / r);
+      }
+    }
+  }
+  return 0;
+}

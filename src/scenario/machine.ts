@@ -1,0 +1,344 @@
+/**
+ * A scenario being executed: the kernel state plus every thread's program
+ * counter, the registers, signalled events, mapping addresses and pipes. One
+ * step runs one statement of one thread; which thread steps next is the
+ * caller's choice (the sequential runner, later the explorer).
+ */
+
+import { user_access } from '../core/arch/x86/mm/fault.js';
+import { errnoName } from '../core/errno.js';
+import { do_pipe2, pipe_read, pipe_write } from '../core/fs/pipe.js';
+import { do_group_exit, release_task } from '../core/kernel/exit.js';
+import { copy_process, spawn_init } from '../core/kernel/fork.js';
+import { do_madvise, MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED } from '../core/mm/madvise.js';
+import {
+  do_mmap,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_NORESERVE,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  vm_munmap,
+} from '../core/mm/mmap.js';
+import { do_mprotect } from '../core/mm/mprotect.js';
+import type { State, Task } from '../core/mm_types.js';
+import { cloneState, EXIT_DEAD, mmOf, newState, TASK_RUNNING } from '../core/mm_types.js';
+import type { Kernel } from '../core/points.js';
+import type { Prot, Ref, Scenario, Stmt } from './ast.js';
+import { InputError } from './errors.js';
+import type { EvalEnv } from './expr.js';
+import { evalExpr } from './expr.js';
+
+export interface ThreadRt {
+  readonly name: string;
+  /** Index of the thread's declaration in scenario.threads. */
+  readonly decl: number;
+  readonly pid: number;
+  pc: number;
+  /** Ran its last statement, exited, or was killed. */
+  done: boolean;
+}
+
+export interface Mapping {
+  readonly addr: number;
+  readonly len: number;
+}
+
+export interface Machine {
+  readonly sc: Scenario;
+  s: State;
+  threads: ThreadRt[];
+  regs: Map<string, number>;
+  events: Set<string>;
+  maps: Map<string, Mapping>;
+  pipes: Map<string, number>;
+}
+
+export type StepResult =
+  | { readonly kind: 'ok'; readonly note: string }
+  | { readonly kind: 'error'; readonly error: InputError };
+
+const PAGE = 4096;
+
+/** The initial machine: one process running the first thread (setup first). */
+export function newMachine(sc: Scenario): Machine {
+  const s = newState();
+  const init = spawn_init(s);
+  return {
+    sc,
+    s,
+    threads: [{ name: sc.threads[0]!.name, decl: 0, pid: init.pid, pc: 0, done: false }],
+    regs: new Map(),
+    events: new Set(),
+    maps: new Map(),
+    pipes: new Map(),
+  };
+}
+
+export function cloneMachine(m: Machine): Machine {
+  return {
+    sc: m.sc,
+    s: cloneState(m.s),
+    threads: m.threads.map((t) => ({ ...t })),
+    regs: new Map(m.regs),
+    events: new Set(m.events),
+    maps: new Map(m.maps),
+    pipes: new Map(m.pipes),
+  };
+}
+
+/** The statements a thread runs: setup then body for the first thread. */
+export function program(m: Machine, t: ThreadRt): readonly Stmt[] {
+  const decl = m.sc.threads[t.decl]!;
+  return t.decl === 0 ? [...m.sc.setup, ...decl.body] : decl.body;
+}
+
+export function nextStmt(m: Machine, t: ThreadRt): Stmt | undefined {
+  return t.done ? undefined : program(m, t)[t.pc];
+}
+
+function task(m: Machine, t: ThreadRt): Task {
+  return m.s.tasks[t.pid]!;
+}
+
+function threadByName(m: Machine, name: string): ThreadRt | undefined {
+  return m.threads.find((t) => t.name === name);
+}
+
+/** Can thread `i` take a step now (not done, not blocked)? */
+export function canStep(m: Machine, i: number): boolean {
+  const t = m.threads[i]!;
+  const st = nextStmt(m, t);
+  if (!st) return false;
+  switch (st.op) {
+    case 'await':
+      return m.events.has(st.event);
+    case 'wait': {
+      const target = threadByName(m, st.thread);
+      return target?.done === true;
+    }
+    case 'pipe-read': {
+      const p = m.s.pipes[m.pipes.get(st.pipe) ?? -1];
+      return !p || p.bufs.length > 0 || p.writers === 0;
+    }
+    default:
+      return true;
+  }
+}
+
+function evalEnv(m: Machine, current: string | null): EvalEnv {
+  return {
+    s: m.s,
+    regs: m.regs,
+    current,
+    pidOf: (name) => threadByName(m, name)?.pid ?? 0,
+    addrOf: (name, page) => (m.maps.get(name)?.addr ?? 0) + page * PAGE,
+  };
+}
+
+function protBits(p: Prot): number {
+  return (p.includes('r') ? 1 : 0) | (p.includes('w') ? 2 : 0) | (p.includes('x') ? 4 : 0);
+}
+
+const ADVICE = { dontneed: MADV_DONTNEED, dontfork: MADV_DONTFORK, dofork: MADV_DOFORK } as const;
+
+/** Pages [from, to) every `step` of a reference, as addresses. */
+function refPages(m: Machine, ref: Ref, st: Stmt): number[] {
+  const map = mappingOf(m, ref.map, st);
+  const to = ref.to === -1 ? map.len / PAGE : ref.to;
+  const out: number[] = [];
+  for (let p = ref.from; p < to; p += ref.step) out.push(map.addr + p * PAGE);
+  return out;
+}
+
+function mappingOf(m: Machine, name: string, st: Stmt): Mapping {
+  const map = m.maps.get(name);
+  if (!map)
+    throw new InputError(
+      'SC101',
+      `mapping '${name}' does not exist (its mmap has not run or failed)`,
+      m.sc.file,
+      st.pos,
+    );
+  return map;
+}
+
+function refRange(m: Machine, ref: Ref, st: Stmt): [number, number] {
+  const map = mappingOf(m, ref.map, st);
+  const to = ref.to === -1 ? map.len / PAGE : ref.to;
+  return [map.addr + ref.from * PAGE, (to - ref.from) * PAGE];
+}
+
+/** Every thread of `tgid` is done: the process exited or was killed. */
+function markGroupDone(m: Machine, tgid: number): void {
+  for (const t of m.threads) if (m.s.tasks[t.pid]!.tgid === tgid) t.done = true;
+}
+
+function kill(m: Machine, t: ThreadRt, signal: number): string {
+  do_group_exit(m.s, task(m, t), 128 + signal);
+  markGroupDone(m, task(m, t).tgid);
+  return `killed by signal ${signal}${signal === 11 ? ' (SIGSEGV)' : ''}`;
+}
+
+/** Run the next statement of thread `i`. The kernel context carries the era and the decision log. */
+export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
+  const t = m.threads[i]!;
+  const st = nextStmt(m, t);
+  if (!st) throw new Error(`tool bug: thread ${t.name} has no statement to run`);
+  t.pc += 1;
+  let note: string;
+  try {
+    note = execute(m, t, st, k);
+  } catch (e) {
+    if (e instanceof InputError) return { kind: 'error', error: e };
+    throw e;
+  }
+  if (!t.done && t.pc >= program(m, t).length) t.done = true;
+  return { kind: 'ok', note };
+}
+
+function setReg(m: Machine, reg: string | null, value: number): string {
+  if (reg === null) return '';
+  m.regs.set(reg, value);
+  return ` -> ${reg} = ${value}`;
+}
+
+function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
+  const s = m.s;
+  const me = task(m, t);
+  const mm = () => mmOf(s, me.mm);
+  switch (st.op) {
+    case 'mmap': {
+      const flags =
+        (st.shared ? MAP_SHARED : MAP_PRIVATE) |
+        MAP_ANONYMOUS |
+        (st.at === null ? 0 : st.replace ? MAP_FIXED : MAP_FIXED_NOREPLACE) |
+        (st.noreserve ? MAP_NORESERVE : 0) |
+        (st.populate ? MAP_POPULATE : 0);
+      const ret = do_mmap(s, k, mm(), st.at ?? 0, st.len, protBits(st.prot), flags);
+      if (ret < 0 && st.ret === null)
+        throw new InputError(
+          'SC101',
+          `mmap ${st.name} failed: ${errnoName(ret)}`,
+          m.sc.file,
+          st.pos,
+        );
+      if (ret >= 0) m.maps.set(st.name, { addr: ret, len: st.len });
+      return `${ret < 0 ? errnoName(ret) : `at 0x${ret.toString(16)}`}${setReg(m, st.ret, ret)}`;
+    }
+    case 'munmap': {
+      const [addr, len] = refRange(m, st.ref, st);
+      const ret = vm_munmap(s, mm(), addr, len);
+      return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
+    }
+    case 'mprotect': {
+      const [addr, len] = refRange(m, st.ref, st);
+      const ret = do_mprotect(s, k, mm(), addr, len, protBits(st.prot));
+      return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
+    }
+    case 'madvise': {
+      const [addr, len] = refRange(m, st.ref, st);
+      const ret = do_madvise(s, k, mm(), addr, len, ADVICE[st.advice]);
+      return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
+    }
+    case 'write': {
+      const value = evalExpr(evalEnv(m, t.name), st.value) >>> 0;
+      let faults = 0;
+      const pages = refPages(m, st.ref, st);
+      for (const a of pages) {
+        const r = user_access(s, k, mm(), a, value);
+        if (!r.ok) return kill(m, t, r.signal);
+        faults += r.faults;
+      }
+      return `${pages.length} page(s), ${faults} fault(s)`;
+    }
+    case 'read': {
+      let faults = 0;
+      let last = 0;
+      for (const a of refPages(m, st.ref, st)) {
+        const r = user_access(s, k, mm(), a);
+        if (!r.ok) return kill(m, t, r.signal);
+        faults += r.faults;
+        last = r.value;
+      }
+      return `${faults} fault(s)${setReg(m, st.reg, last)}`;
+    }
+    case 'fork':
+    case 'spawn': {
+      const child = copy_process(s, k, me, st.op === 'spawn');
+      const decl = m.sc.threads.findIndex((d) => d.name === st.thread);
+      m.threads.push({
+        name: st.thread,
+        decl,
+        pid: child.pid,
+        pc: 0,
+        done: m.sc.threads[decl]!.body.length === 0,
+      });
+      return `pid ${child.pid}`;
+    }
+    case 'wait': {
+      const target = threadByName(m, st.thread)!;
+      const tt = s.tasks[target.pid]!;
+      if (tt.state === TASK_RUNNING) {
+        throw new InputError(
+          'SC101',
+          `wait ${st.thread}: it ended without exit, so it never exits`,
+          m.sc.file,
+          st.pos,
+        );
+      }
+      const code = tt.state === EXIT_DEAD ? tt.exit_code : release_task(tt);
+      return `exit status ${code}${setReg(m, st.reg, code)}`;
+    }
+    case 'exit': {
+      const code = st.code ? evalExpr(evalEnv(m, t.name), st.code) : 0;
+      do_group_exit(s, me, code);
+      markGroupDone(m, me.tgid);
+      return `status ${code}`;
+    }
+    case 'signal':
+      m.events.add(st.event);
+      return '';
+    case 'await':
+      return '';
+    case 'pipe': {
+      const id = do_pipe2(s, s.tasks[me.tgid] ?? me);
+      m.pipes.set(st.name, id);
+      return `pipe ${id}`;
+    }
+    case 'pipe-write': {
+      const value = evalExpr(evalEnv(m, t.name), st.value) >>> 0;
+      const ret = pipe_write(s, s.tasks[me.tgid] ?? me, pipeOf(m, st.pipe, st), value);
+      return errnoName(ret);
+    }
+    case 'pipe-read': {
+      const ret = pipe_read(s, s.tasks[me.tgid] ?? me, pipeOf(m, st.pipe, st));
+      // An empty pipe with no writer left reads end-of-file.
+      return setReg(m, st.reg, ret === -11 ? -1 : ret).trim() || errnoName(ret);
+    }
+    case 'observe': {
+      const v = evalExpr(evalEnv(m, t.name), st.expr);
+      return setReg(m, st.reg, v).trim();
+    }
+  }
+}
+
+function pipeOf(m: Machine, name: string, st: Stmt): number {
+  const id = m.pipes.get(name);
+  if (id === undefined)
+    throw new InputError('SC101', `pipe '${name}' does not exist yet`, m.sc.file, st.pos);
+  return id;
+}
+
+/** Evaluate the scenario's condition on the machine's current state. */
+export function conditionHolds(m: Machine): boolean {
+  return evalExpr(evalEnv(m, null), m.sc.condition) !== 0;
+}
+
+/** After the condition: every process still alive exits, so that leaks show. */
+export function teardown(m: Machine): void {
+  for (const t of m.s.tasks) if (t && t.state === TASK_RUNNING) do_group_exit(m.s, t, 0);
+  for (const t of m.threads) t.done = true;
+}

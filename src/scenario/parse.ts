@@ -1,0 +1,533 @@
+/**
+ * Recursive-descent parser of the scenario language (grammar in
+ * docs/scenarios.md). It builds the syntax tree only; names are resolved and
+ * checked afterwards (check.ts). The first error stops parsing and is thrown
+ * as an InputError with its position.
+ */
+
+import type {
+  Expectation,
+  Expr,
+  Pos,
+  Prot,
+  Provenance,
+  Ref,
+  Scenario,
+  Stmt,
+  ThreadDecl,
+  Verdict,
+} from './ast.js';
+import { InputError } from './errors.js';
+import type { Token } from './lexer.js';
+import { Lexer } from './lexer.js';
+
+const PROTS: ReadonlySet<string> = new Set(['none', 'r', 'rw', 'rx', 'rwx', 'w', 'x']);
+const VERDICTS: ReadonlySet<string> = new Set(['Never', 'Sometimes', 'Always']);
+const PROVENANCE: ReadonlySet<string> = new Set(['obs', 'src', 'der', 'unc']);
+const ADVICE: ReadonlySet<string> = new Set(['dontneed', 'dontfork', 'dofork']);
+const PAGE = 4096;
+
+class Parser {
+  private readonly lx: Lexer;
+
+  constructor(
+    private readonly src: string,
+    private readonly file: string,
+  ) {
+    this.lx = new Lexer(src, file);
+  }
+
+  private err(message: string, pos: Pos, code: 'SC002' | 'SC004' = 'SC002'): never {
+    throw new InputError(code, message, this.file, pos);
+  }
+
+  private describe(t: Token): string {
+    if (t.type === 'eof') return 'end of file';
+    if (t.type === 'nl') return 'end of line';
+    if (t.type === 'str') return `string "${t.text}"`;
+    return `'${t.text}'`;
+  }
+
+  private skipNl(): void {
+    while (this.lx.peek().type === 'nl' || this.isPunct(';')) this.lx.next();
+  }
+
+  private isPunct(p: string): boolean {
+    const t = this.lx.peek();
+    return t.type === 'punct' && t.text === p;
+  }
+
+  private isIdent(text?: string): boolean {
+    const t = this.lx.peek();
+    return t.type === 'ident' && (text === undefined || t.text === text);
+  }
+
+  private expectPunct(p: string, what?: string): Token {
+    const t = this.lx.next();
+    if (t.type !== 'punct' || t.text !== p)
+      this.err(`expected '${p}'${what ? ` ${what}` : ''}, found ${this.describe(t)}`, t.pos);
+    return t;
+  }
+
+  private ident(what: string): Token {
+    const t = this.lx.next();
+    if (t.type !== 'ident') this.err(`expected ${what}, found ${this.describe(t)}`, t.pos);
+    return t;
+  }
+
+  private string(what: string): Token {
+    const t = this.lx.next();
+    if (t.type !== 'str')
+      this.err(`expected ${what} (a "quoted string"), found ${this.describe(t)}`, t.pos);
+    return t;
+  }
+
+  parse(): Scenario {
+    let name: Token | null = null;
+    let doc = '';
+    const cites: string[] = [];
+    let setup: Stmt[] | null = null;
+    const threads: ThreadDecl[] = [];
+    let cond: { q: 'exists' | 'forall'; e: Expr; pos: Pos } | null = null;
+    let expect: Expectation[] | null = null;
+    this.skipNl();
+    while (this.lx.peek().type !== 'eof') {
+      const kw = this.ident(
+        'a section (scenario, doc, cite, setup, thread, exists, forall, expect)',
+      );
+      switch (kw.text) {
+        case 'scenario': {
+          if (name) this.err('a file holds one scenario: second "scenario" line', kw.pos);
+          name = this.lx.word();
+          if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(name.text))
+            this.err(`bad scenario name '${name.text}'`, name.pos);
+          break;
+        }
+        case 'doc':
+          doc = this.string('the description').text;
+          break;
+        case 'cite':
+          cites.push(this.string('a citation').text);
+          break;
+        case 'setup':
+          if (setup) this.err('second "setup" block', kw.pos);
+          setup = this.block();
+          break;
+        case 'thread': {
+          const n = this.ident('a thread name');
+          threads.push({ pos: n.pos, name: n.text, body: this.block() });
+          break;
+        }
+        case 'exists':
+        case 'forall': {
+          if (cond) this.err('second condition: a scenario has one exists/forall', kw.pos);
+          this.expectPunct('(', `after ${kw.text}`);
+          const e = this.expr();
+          this.expectPunct(')', 'closing the condition');
+          cond = { q: kw.text, e, pos: kw.pos };
+          break;
+        }
+        case 'expect':
+          if (expect) this.err('second "expect" block', kw.pos);
+          expect = this.expectBlock();
+          break;
+        default:
+          this.err(
+            `unknown section '${kw.text}': expected scenario, doc, cite, setup, thread, exists, forall or expect`,
+            kw.pos,
+          );
+      }
+      const end = this.lx.peek();
+      if (end.type !== 'nl' && end.type !== 'eof' && !this.isPunct(';')) {
+        this.err(`expected end of line after ${kw.text}, found ${this.describe(end)}`, end.pos);
+      }
+      this.skipNl();
+    }
+    const eof = this.lx.peek().pos;
+    if (!name)
+      throw new InputError('SC008', 'missing "scenario NAME" line', this.file, { line: 1, col: 1 });
+    if (threads.length === 0)
+      throw new InputError(
+        'SC008',
+        'missing "thread NAME { ... }": a scenario needs at least one thread',
+        this.file,
+        eof,
+      );
+    if (!cond)
+      throw new InputError(
+        'SC008',
+        'missing condition: "exists (...)" or "forall (...)"',
+        this.file,
+        eof,
+      );
+    return {
+      file: this.file,
+      name: name.text,
+      namePos: name.pos,
+      doc,
+      cites,
+      setup: setup ?? [],
+      threads,
+      quantifier: cond.q,
+      condition: cond.e,
+      conditionPos: cond.pos,
+      expect: expect ?? [],
+      source: this.src,
+    };
+  }
+
+  private block(): Stmt[] {
+    this.expectPunct('{', 'opening the block');
+    const out: Stmt[] = [];
+    this.skipNl();
+    while (!this.isPunct('}')) {
+      if (this.lx.peek().type === 'eof')
+        this.err("unterminated block: missing '}'", this.lx.peek().pos);
+      out.push(this.stmt());
+      const t = this.lx.peek();
+      if (!(t.type === 'nl' || this.isPunct(';') || this.isPunct('}'))) {
+        this.err(
+          `expected ';' or end of line after the statement, found ${this.describe(t)}`,
+          t.pos,
+        );
+      }
+      this.skipNl();
+    }
+    this.lx.next();
+    return out;
+  }
+
+  private optRet(): string | null {
+    if (!this.isPunct('->')) return null;
+    this.lx.next();
+    return this.ident('a register name after ->').text;
+  }
+
+  private prot(t: Token): Prot {
+    if (!PROTS.has(t.text))
+      this.err(`bad protection '${t.text}': use none, r, rw, rx or rwx`, t.pos, 'SC004');
+    return t.text as Prot;
+  }
+
+  /** A page index: a plain number counts pages, a number with a unit is a byte offset. */
+  private index(): number {
+    const t = this.lx.next();
+    if (t.type !== 'num') this.err(`expected a page index, found ${this.describe(t)}`, t.pos);
+    if (!t.unit) return t.value!;
+    if (t.value! % PAGE !== 0)
+      this.err(`byte offset ${t.text} is not a multiple of 4K`, t.pos, 'SC004');
+    return t.value! / PAGE;
+  }
+
+  private ref(): Ref {
+    const n = this.ident('a mapping name');
+    if (!this.isPunct('['))
+      return { pos: n.pos, map: n.text, from: 0, to: -1, step: 1, single: false };
+    return this.refAfter(n);
+  }
+
+  /** The `[from]`, `[from..to]` or `[from..to step k]` after a mapping name. */
+  private refAfter(n: Token): Ref {
+    this.expectPunct('[');
+    const from = this.index();
+    let to = from + 1;
+    let step = 1;
+    let single = true;
+    if (this.isPunct('..')) {
+      this.lx.next();
+      to = this.index();
+      single = false;
+      if (this.isIdent('step')) {
+        this.lx.next();
+        step = this.index();
+        if (step < 1) this.err('step must be at least one page', n.pos, 'SC004');
+      }
+      if (to <= from) this.err(`empty range ${from}..${to}`, n.pos, 'SC004');
+    }
+    this.expectPunct(']', 'closing the page range');
+    return { pos: n.pos, map: n.text, from, to, step, single };
+  }
+
+  private stmt(): Stmt {
+    const kw = this.ident('an operation');
+    const pos = kw.pos;
+    switch (kw.text) {
+      case 'mmap':
+        return this.mmap(pos);
+      case 'munmap': {
+        const ref = this.ref();
+        return { op: 'munmap', pos, ref, ret: this.optRet() };
+      }
+      case 'mprotect': {
+        const ref = this.ref();
+        const prot = this.prot(this.ident('a protection (none, r, rw, rx, rwx)'));
+        return { op: 'mprotect', pos, ref, prot, ret: this.optRet() };
+      }
+      case 'madvise': {
+        const ref = this.ref();
+        const a = this.ident('an advice (dontneed, dontfork, dofork)');
+        if (!ADVICE.has(a.text))
+          this.err(`unknown advice '${a.text}': use dontneed, dontfork or dofork`, a.pos, 'SC004');
+        return {
+          op: 'madvise',
+          pos,
+          ref,
+          advice: a.text as 'dontneed' | 'dontfork' | 'dofork',
+          ret: this.optRet(),
+        };
+      }
+      case 'write': {
+        if (this.isIdent('pipe')) {
+          this.lx.next();
+          const p = this.ident('a pipe name').text;
+          this.expectPunct('=', 'before the value');
+          return { op: 'pipe-write', pos, pipe: p, value: this.expr() };
+        }
+        const ref = this.ref();
+        this.expectPunct('=', 'before the value');
+        return { op: 'write', pos, ref, value: this.expr() };
+      }
+      case 'read': {
+        if (this.isIdent('pipe')) {
+          this.lx.next();
+          const p = this.ident('a pipe name').text;
+          return { op: 'pipe-read', pos, pipe: p, reg: this.optRet() };
+        }
+        const ref = this.ref();
+        return { op: 'read', pos, ref, reg: this.optRet() };
+      }
+      case 'fork':
+      case 'spawn':
+        return { op: kw.text, pos, thread: this.ident('a thread name').text };
+      case 'wait':
+        return { op: 'wait', pos, thread: this.ident('a thread name').text, reg: this.optRet() };
+      case 'exit': {
+        const t = this.lx.peek();
+        const code =
+          t.type === 'nl' || t.type === 'eof' || this.isPunct(';') || this.isPunct('}')
+            ? null
+            : this.expr();
+        return { op: 'exit', pos, code };
+      }
+      case 'signal':
+      case 'await':
+        return { op: kw.text, pos, event: this.ident('an event name').text };
+      case 'pipe':
+        return { op: 'pipe', pos, name: this.ident('a pipe name').text };
+      case 'observe': {
+        const expr = this.expr();
+        if (!this.isPunct('->')) this.err("observe needs '-> REGISTER'", this.lx.peek().pos);
+        return { op: 'observe', pos, expr, reg: this.optRet()! };
+      }
+      default:
+        return this.err(
+          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe or observe`,
+          pos,
+          'SC002',
+        );
+    }
+  }
+
+  private mmap(pos: Pos): Stmt {
+    const name = this.ident('a mapping name').text;
+    let len: number | null = null;
+    let at: number | null = null;
+    let shared: boolean | null = null;
+    let prot: Prot = 'rw';
+    let noreserve = false;
+    let populate = false;
+    let replace = false;
+    for (;;) {
+      const t = this.lx.peek();
+      if (t.type !== 'ident') break;
+      this.lx.next();
+      if (t.text === 'pages' || t.text === 'len' || t.text === 'at' || t.text === 'prot') {
+        this.expectPunct('=', `after ${t.text}`);
+        if (t.text === 'prot') {
+          prot = this.prot(this.ident('a protection'));
+          continue;
+        }
+        const v = this.lx.next();
+        if (v.type !== 'num')
+          this.err(`expected a number after ${t.text}=, found ${this.describe(v)}`, v.pos);
+        if (t.text === 'pages') {
+          if (v.unit) this.err('pages= counts pages: use len= for a size in bytes', v.pos, 'SC004');
+          len = v.value! * PAGE;
+        } else if (t.text === 'len') {
+          if (v.value! % PAGE !== 0 || v.value! === 0)
+            this.err(`len=${v.text} is not a positive multiple of 4K`, v.pos, 'SC004');
+          len = v.value!;
+        } else {
+          if (v.value! % PAGE !== 0) this.err(`at=${v.text} is not page aligned`, v.pos, 'SC004');
+          at = v.value!;
+        }
+      } else if (t.text === 'private' || t.text === 'shared') {
+        shared = t.text === 'shared';
+      } else if (t.text === 'anon') {
+        // Anonymous is the only kind of memory modelled; the word is accepted for readability.
+      } else if (t.text === 'noreserve') noreserve = true;
+      else if (t.text === 'populate') populate = true;
+      else if (t.text === 'replace') replace = true;
+      else if (PROTS.has(t.text)) prot = t.text as Prot;
+      else
+        this.err(
+          `unknown mmap option '${t.text}': expected pages=, len=, at=, private, shared, a protection, noreserve, populate or replace`,
+          t.pos,
+        );
+    }
+    if (len === null) this.err('mmap needs a size: pages=N or len=SIZE', pos, 'SC004');
+    if (shared === null) this.err('mmap needs private or shared', pos, 'SC004');
+    return {
+      op: 'mmap',
+      pos,
+      name,
+      len,
+      at,
+      shared,
+      prot,
+      noreserve,
+      populate,
+      replace,
+      ret: this.optRet(),
+    };
+  }
+
+  private expectBlock(): Expectation[] {
+    this.expectPunct('{', 'opening the expectations');
+    const out: Expectation[] = [];
+    this.skipNl();
+    while (!this.isPunct('}')) {
+      const eras: Token[] = [this.lx.word()];
+      while (this.isPunct(',')) {
+        this.lx.next();
+        eras.push(this.lx.word());
+      }
+      if (eras.some((e) => e.type !== 'ident' || e.text === ''))
+        this.err('expected an era id or *', eras[0]!.pos);
+      this.expectPunct(':', 'after the era');
+      const v = this.ident('a verdict (Never, Sometimes, Always)');
+      if (!VERDICTS.has(v.text))
+        this.err(`bad verdict '${v.text}': use Never, Sometimes or Always`, v.pos, 'SC004');
+      let provenance: Provenance | null = null;
+      if (this.isPunct('[')) {
+        this.lx.next();
+        const p = this.ident('a provenance tag (obs, src, der, unc)');
+        if (!PROVENANCE.has(p.text))
+          this.err(`bad provenance '${p.text}': use obs, src, der or unc`, p.pos, 'SC004');
+        provenance = p.text as Provenance;
+        this.expectPunct(']');
+      }
+      for (const e of eras)
+        out.push({ pos: e.pos, era: e.text, verdict: v.text as Verdict, provenance });
+      const t = this.lx.peek();
+      if (!(t.type === 'nl' || this.isPunct(';') || this.isPunct('}')))
+        this.err(`expected ';' or end of line, found ${this.describe(t)}`, t.pos);
+      this.skipNl();
+    }
+    this.lx.next();
+    return out;
+  }
+
+  // Expressions: || < && < ! < comparison < + - < * / < unary minus < atom.
+  expr(): Expr {
+    let left = this.and();
+    while (this.isPunct('||') || this.isPunct('\\/')) {
+      const pos = this.lx.next().pos;
+      left = { kind: 'binary', pos, op: '||', left, right: this.and() };
+    }
+    return left;
+  }
+
+  private and(): Expr {
+    let left = this.not();
+    while (this.isPunct('&&') || this.isPunct('/\\')) {
+      const pos = this.lx.next().pos;
+      left = { kind: 'binary', pos, op: '&&', left, right: this.not() };
+    }
+    return left;
+  }
+
+  private not(): Expr {
+    if (this.isPunct('!') || this.isPunct('~')) {
+      const pos = this.lx.next().pos;
+      return { kind: 'unary', pos, op: '!', arg: this.not() };
+    }
+    return this.cmp();
+  }
+
+  private cmp(): Expr {
+    const left = this.sum();
+    const t = this.lx.peek();
+    if (t.type === 'punct' && ['==', '!=', '<', '<=', '>', '>=', '='].includes(t.text)) {
+      this.lx.next();
+      if (t.text === '=') this.err("use '==' to compare", t.pos);
+      const op = t.text as '==' | '!=' | '<' | '<=' | '>' | '>=';
+      return { kind: 'binary', pos: t.pos, op, left, right: this.sum() };
+    }
+    return left;
+  }
+
+  private sum(): Expr {
+    let left = this.term();
+    while (this.isPunct('+') || this.isPunct('-')) {
+      const t = this.lx.next();
+      left = { kind: 'binary', pos: t.pos, op: t.text as '+' | '-', left, right: this.term() };
+    }
+    return left;
+  }
+
+  private term(): Expr {
+    let left = this.unary();
+    while (this.isPunct('*') || this.isPunct('/')) {
+      const t = this.lx.next();
+      left = { kind: 'binary', pos: t.pos, op: t.text as '*' | '/', left, right: this.unary() };
+    }
+    return left;
+  }
+
+  private unary(): Expr {
+    if (this.isPunct('-')) {
+      const pos = this.lx.next().pos;
+      return { kind: 'unary', pos, op: '-', arg: this.unary() };
+    }
+    return this.atom();
+  }
+
+  private atom(): Expr {
+    const t = this.lx.peek();
+    if (t.type === 'num') {
+      this.lx.next();
+      return { kind: 'num', pos: t.pos, value: t.value! };
+    }
+    if (this.isPunct('(')) {
+      this.lx.next();
+      const e = this.expr();
+      this.expectPunct(')');
+      return e;
+    }
+    if (t.type === 'ident') {
+      this.lx.next();
+      if (t.text === 'true' || t.text === 'false')
+        return { kind: 'bool', pos: t.pos, value: t.text === 'true' };
+      if (this.isPunct('[')) return { kind: 'ref', pos: t.pos, ref: this.refAfter(t) };
+      if (this.isPunct('(')) {
+        this.lx.next();
+        const args: Expr[] = [];
+        while (!this.isPunct(')')) {
+          args.push(this.expr());
+          if (!this.isPunct(',')) break;
+          this.lx.next();
+        }
+        this.expectPunct(')', `closing ${t.text}(...)`);
+        return { kind: 'call', pos: t.pos, fn: t.text, args };
+      }
+      return { kind: 'ident', pos: t.pos, name: t.text };
+    }
+    return this.err(`expected a value, a register or a function, found ${this.describe(t)}`, t.pos);
+  }
+}
+
+/** Parse one scenario file. Throws InputError (SC001–SC008) with the position of the first error. */
+export function parseScenario(src: string, file: string): Scenario {
+  return new Parser(src, file).parse();
+}

@@ -1,0 +1,81 @@
+/** Printing syntax back as scenario text (traces, diffs, error context). */
+
+import type { Expr, Ref, Stmt } from './ast.js';
+
+function idx(p: number): string {
+  return String(p);
+}
+
+export function refText(r: Ref): string {
+  if (r.to === -1) return r.map;
+  if (r.single) return `${r.map}[${idx(r.from)}]`;
+  return `${r.map}[${idx(r.from)}..${idx(r.to)}${r.step !== 1 ? ` step ${r.step}` : ''}]`;
+}
+
+export function exprText(e: Expr): string {
+  switch (e.kind) {
+    case 'num':
+      return String(e.value);
+    case 'bool':
+      return String(e.value);
+    case 'ident':
+      return e.name;
+    case 'ref':
+      return refText(e.ref);
+    case 'call':
+      return `${e.fn}(${e.args.map(exprText).join(', ')})`;
+    case 'unary':
+      return `${e.op}${exprText(e.arg)}`;
+    case 'binary':
+      return `(${exprText(e.left)} ${e.op} ${exprText(e.right)})`;
+  }
+}
+
+const ret = (r: string | null) => (r === null ? '' : ` -> ${r}`);
+
+export function stmtText(st: Stmt): string {
+  switch (st.op) {
+    case 'mmap':
+      return [
+        `mmap ${st.name}`,
+        `len=0x${st.len.toString(16)}`,
+        st.at === null ? '' : `at=0x${st.at.toString(16)}`,
+        st.shared ? 'shared' : 'private',
+        st.prot,
+        st.noreserve ? 'noreserve' : '',
+        st.populate ? 'populate' : '',
+        st.replace ? 'replace' : '',
+      ]
+        .filter(Boolean)
+        .join(' ')
+        .concat(ret(st.ret));
+    case 'munmap':
+      return `munmap ${refText(st.ref)}${ret(st.ret)}`;
+    case 'mprotect':
+      return `mprotect ${refText(st.ref)} ${st.prot}${ret(st.ret)}`;
+    case 'madvise':
+      return `madvise ${refText(st.ref)} ${st.advice}${ret(st.ret)}`;
+    case 'write':
+      return `write ${refText(st.ref)} = ${exprText(st.value)}`;
+    case 'read':
+      return `read ${refText(st.ref)}${ret(st.reg)}`;
+    case 'fork':
+    case 'spawn':
+      return `${st.op} ${st.thread}`;
+    case 'wait':
+      return `wait ${st.thread}${ret(st.reg)}`;
+    case 'exit':
+      return st.code ? `exit ${exprText(st.code)}` : 'exit';
+    case 'signal':
+    case 'await':
+      return `${st.op} ${st.event}`;
+    case 'pipe':
+      return `pipe ${st.name}`;
+    case 'pipe-write':
+      return `write pipe ${st.pipe} = ${exprText(st.value)}`;
+    case 'pipe-read':
+      return `read pipe ${st.pipe}${ret(st.reg)}`;
+    case 'observe':
+      return `observe ${exprText(st.expr)} -> ${st.reg}`;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Sequential execution of a scenario under one era: the current thread runs
+ * until it blocks or ends, then the lowest-numbered thread that can run takes
+ * over (a uniprocessor that switches only on blocking). One final state, so
+ * the verdict is Always or Never; the explorer adds Sometimes.
+ *
+ * The model's own accounting invariants are checked after every step; a
+ * broken one is a tool bug, reported with the step that broke it.
+ */
+
+import { checkInvariants, type Violation } from '../core/invariants.js';
+import type { State } from '../core/mm_types.js';
+import { cloneState } from '../core/mm_types.js';
+import type { Config, DecisionRecord, EraId, Policy } from '../core/points.js';
+import { sequentialKernel } from '../core/points.js';
+import type { Pos, Scenario, Verdict } from './ast.js';
+import type { StateDiff } from './diff.js';
+import { diffStates } from './diff.js';
+import { InputError } from './errors.js';
+import type { Machine } from './machine.js';
+import { canStep, conditionHolds, newMachine, nextStmt, stepThread, teardown } from './machine.js';
+import { stmtText } from './print.js';
+
+export interface TraceStep {
+  readonly index: number;
+  readonly thread: string;
+  readonly pid: number;
+  readonly stmt: string;
+  readonly pos: Pos;
+  readonly note: string;
+  readonly decisions: readonly DecisionRecord[];
+  /** Present when the run was traced. */
+  readonly changes?: StateDiff;
+}
+
+export type RunOutcome =
+  | {
+      readonly kind: 'done';
+      readonly holds: boolean;
+      readonly verdict: Verdict;
+      readonly steps: readonly TraceStep[];
+      readonly regs: ReadonlyMap<string, number>;
+      /** The machine right before teardown (the state the condition was checked on). */
+      readonly final: State;
+    }
+  | {
+      readonly kind: 'tool-bug';
+      readonly step: number;
+      readonly violations: readonly Violation[];
+      readonly steps: readonly TraceStep[];
+    };
+
+export interface RunOptions {
+  /** Record what every step changed (costs a state clone per step). */
+  readonly trace?: boolean;
+  readonly maxSteps?: number;
+  readonly ptStrategy?: Config['ptStrategy'];
+}
+
+export function configFor(policy: Policy, opts: RunOptions = {}): Config {
+  return { policy, ptStrategy: opts.ptStrategy ?? policy.ptStrategy, lruBatching: false };
+}
+
+/** Which thread runs next: the current one if it can, else the first that can; -1 if none. */
+function pickThread(m: Machine, current: number): number {
+  if (current >= 0 && canStep(m, current)) return current;
+  for (let i = 0; i < m.threads.length; i++) if (canStep(m, i)) return i;
+  return -1;
+}
+
+/** Run a checked scenario to its end. Throws InputError for runtime input errors (SC101–SC103). */
+export function runSequential(
+  sc: Scenario,
+  policy: Policy,
+  opts: RunOptions = {},
+): RunOutcome & { era: EraId } {
+  const config = configFor(policy, opts);
+  const m = newMachine(sc);
+  const steps: TraceStep[] = [];
+  const maxSteps = opts.maxSteps ?? 100_000;
+  let current = 0;
+  for (;;) {
+    const i = pickThread(m, current);
+    if (i < 0) {
+      const stuck = m.threads.filter((t) => !t.done);
+      if (stuck.length === 0) break;
+      const st = nextStmt(m, stuck[0]!)!;
+      throw new InputError(
+        'SC102',
+        `deadlock: ${stuck.map((t) => `${t.name} waits at '${stmtText(nextStmt(m, t)!)}'`).join(', ')}`,
+        sc.file,
+        st.pos,
+      );
+    }
+    if (steps.length >= maxSteps)
+      throw new InputError('SC103', `more than ${maxSteps} steps`, sc.file, null);
+    current = i;
+    const t = m.threads[i]!;
+    const st = nextStmt(m, t)!;
+    const log: DecisionRecord[] = [];
+    const k = sequentialKernel(config, log);
+    const before = opts.trace ? cloneState(m.s) : null;
+    const r = stepThread(m, i, k);
+    if (r.kind === 'error') throw r.error;
+    steps.push({
+      index: steps.length,
+      thread: t.name,
+      pid: t.pid,
+      stmt: stmtText(st),
+      pos: st.pos,
+      note: r.note,
+      decisions: log,
+      ...(before ? { changes: diffStates(before, m.s) } : {}),
+    });
+    const v = checkInvariants(m.s);
+    if (v.length > 0)
+      return { kind: 'tool-bug', era: policy.id, step: steps.length - 1, violations: v, steps };
+  }
+  const holds = conditionHolds(m);
+  const final = cloneState(m.s);
+  const before = opts.trace ? cloneState(m.s) : null;
+  teardown(m);
+  const v = checkInvariants(m.s);
+  if (before) {
+    steps.push({
+      index: steps.length,
+      thread: '-',
+      pid: 0,
+      stmt: 'teardown: every remaining process exits',
+      pos: sc.conditionPos,
+      note: '',
+      decisions: [],
+      changes: diffStates(before, m.s),
+    });
+  }
+  if (v.length > 0)
+    return { kind: 'tool-bug', era: policy.id, step: steps.length, violations: v, steps };
+  return {
+    kind: 'done',
+    era: policy.id,
+    holds,
+    verdict: holds ? 'Always' : 'Never',
+    steps,
+    regs: m.regs,
+    final,
+  };
+}

@@ -1,0 +1,97 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+function cli(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}
+
+const basic = 'scenarios/cow/cow-anon-fork-basic.cow';
+
+describe('cowherd CLI', () => {
+  it('check prints the matrix and exits 0 when every verdict is as expected', () => {
+    const r = cli('check', basic, '--era', 'v6.18');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^scenario\s+v6\.18\ncow-anon-fork-basic\s+Never\n/);
+  });
+
+  it('check exits 1 and marks a verdict that differs from the expectation', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cowherd-'));
+    const f = join(dir, 'flipped.cow');
+    writeFileSync(
+      f,
+      readFileSync(basic, 'utf8').replace('v6.18: Never [obs]', 'v6.18: Always [obs]'),
+    );
+    const r = cli('check', f, '--json');
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out);
+    expect(j.results).toEqual([
+      {
+        scenario: 'cow-anon-fork-basic',
+        era: 'v6.18',
+        verdict: 'Never',
+        expected: 'Always',
+        ok: false,
+        provenance: 'obs',
+      },
+    ]);
+    expect(cli('check', f).out).toMatch(/Never\*/);
+  });
+
+  it('input errors exit 2 with file:line:col and a code, never a stack trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cowherd-'));
+    const f = join(dir, 'bad.cow');
+    writeFileSync(f, 'scenario bad\nthread t {\n  mprotect a rw\n}\nexists (1==1)\n');
+    const r = cli('check', f);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/bad\.cow:3:12: error SC003: unknown mapping 'a'/);
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(cli('check', '--era', 'v99').code).toBe(2);
+    expect(cli('check', '--era', 'v5.7').err).toMatch(/CLI003/);
+    expect(cli('check', join(dir, 'missing.cow')).err).toMatch(/CLI002/);
+    expect(cli('check', '--nope').code).toBe(2);
+  });
+
+  it('eras lists every era id with its kernels and completeness', () => {
+    const j = JSON.parse(cli('eras', '--json').out);
+    expect(j.eras.map((e: { id: string }) => e.id)).toEqual([
+      'v5.7',
+      'v5.8',
+      'v5.9',
+      'v5.18',
+      'v5.19',
+      'v6.2',
+      'v6.18',
+      'foll-break-cow',
+      'full-accuracy',
+      'linus-rules',
+      'wait-for-gup',
+    ]);
+    expect(j.eras.find((e: { id: string }) => e.id === 'v6.18')).toMatchObject({
+      kernels: '6.15–newest',
+      complete: true,
+    });
+    expect(cli('eras').out).toMatch(/v6\.18\s+6\.15–newest\s+complete/);
+  });
+
+  it('run prints each step with what it changed, deterministically', () => {
+    const a = cli('run', basic, '--era', 'v6.18');
+    expect(a.code).toBe(0);
+    expect(a.out).toMatch(/#2 parent \[pid 1\] fork child/);
+    expect(a.out).toMatch(
+      /decide copy_present_pte: share \(exclusive, not pinned: PG_anon_exclusive cleared\)/,
+    );
+    expect(a.out).toMatch(/pte {4}mm1 0x7efffffff000: pfn 2 W D A sd -> pfn 2 R D A sd/);
+    expect(a.out).toMatch(/decide do_wp_page: copy/);
+    expect(a.out).toMatch(/exists condition does not hold: Never/);
+    expect(cli('run', basic, '--era', 'v6.18').out).toBe(a.out);
+    const j = JSON.parse(cli('run', basic, '--era', 'v6.18', '--json').out);
+    expect(j.verdict).toBe('Never');
+    expect(j.steps.length).toBeGreaterThan(5);
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { checkScenario } from '../../src/scenario/check.js';
+import { InputError } from '../../src/scenario/errors.js';
+import { parseScenario } from '../../src/scenario/parse.js';
+
+const ok = `# comment
+scenario demo-1
+doc "a \\"demo\\""
+cite "x"
+setup { mmap a len=2M at=0x40000000 private rw noreserve; write a[0..2M step 64K] = 7 }
+thread main {
+  read a[1] -> r0   # trailing comment
+  observe VmPTE -> vm
+}
+exists (r0 == 7 && vm - 0 >= 12 || !present(main, a[3]))
+expect { v6.18, v5.19: Always [obs]; *: Never [der] }
+`;
+
+function errorOf(src: string): InputError {
+  try {
+    checkScenario(parseScenario(src, 't.cow'));
+  } catch (e) {
+    if (e instanceof InputError) return e;
+    throw e;
+  }
+  throw new Error('no error');
+}
+
+describe('parseScenario', () => {
+  it('parses sections, units, ranges with steps and tagged expectations', () => {
+    const sc = parseScenario(ok, 't.cow');
+    checkScenario(sc);
+    expect(sc.name).toBe('demo-1');
+    expect(sc.doc).toBe('a "demo"');
+    const mm = sc.setup[0]!;
+    expect(mm).toMatchObject({
+      op: 'mmap',
+      name: 'a',
+      len: 2 * 1024 * 1024,
+      at: 0x40000000,
+      noreserve: true,
+      shared: false,
+    });
+    expect(sc.setup[1]).toMatchObject({
+      op: 'write',
+      ref: { map: 'a', from: 0, to: 512, step: 16 },
+    });
+    expect(sc.expect.map((e) => [e.era, e.verdict, e.provenance])).toEqual([
+      ['v6.18', 'Always', 'obs'],
+      ['v5.19', 'Always', 'obs'],
+      ['*', 'Never', 'der'],
+    ]);
+  });
+
+  it.each([
+    ['scenario x\nthread t { writ a[0] = 1 }\nexists (1==1)', 'SC002', 2, 12],
+    [
+      'scenario x\nthread t { mmap a pages=1 private rw; write a[1] = 1 }\nexists (1==1)',
+      'SC004',
+      2,
+      45,
+    ],
+    ['scenario x\nthread t { mmap a pages=1 private rw }\nexists (r9 == 1)', 'SC003', 3, 9],
+    ['scenario x\nthread t { }\nexists (1==1)\nexpect { v9.1: Never }', 'SC006', 4, 10],
+    ['scenario x\nthread t { fork u }\nthread u { }\nthread v { }\nexists (1==1)', 'SC007', 4, 8],
+    ['scenario x\nthread t { mmap a len=3K private rw }\nexists (1==1)', 'SC004', 2, 23],
+    ['scenario x\nthread t { mmap a pages=1 }\nexists (1==1)', 'SC004', 2, 12],
+    ['scenario x\nthread t { await go }\nexists (1==1)', 'SC003', 2, 12],
+    ['scenario x\nthread t { }\nexists (1 = 1)', 'SC002', 3, 11],
+    ['scenario x\nthread t { }\nexists (1==1)\nbogus', 'SC002', 4, 1],
+    ['thread t { }\nexists (1==1)', 'SC008', 1, 1],
+    ['scenario x\nthread t { $ }', 'SC001', 2, 12],
+    [
+      'scenario x\nthread t { mmap a pages=1 private rw; mmap a pages=1 private rw }\nexists (1==1)',
+      'SC005',
+      2,
+      39,
+    ],
+  ])('reports %j as %s at line %i col %i', (src, code, line, col) => {
+    const e = errorOf(src);
+    expect(e.code).toBe(code);
+    expect(e.pos).toEqual({ line, col });
+    expect(e.format()).toMatch(new RegExp(`^t\\.cow:${line}:${col}: error ${code}: `));
+  });
+});
