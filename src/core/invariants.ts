@@ -18,7 +18,7 @@ import { page_folio } from './mm/page_alloc.js';
 import type { State } from './mm_types.js';
 import { MM_ANONPAGES, MM_SHMEMPAGES, ZERO_PFN } from './mm_types.js';
 import { PG_anon, PG_buddy, PG_tail } from './page-flags.js';
-import { _PAGE_SPECIAL, PT_TABLE_BYTES, pte_present } from './pgtable_types.js';
+import { _PAGE_SPECIAL, mk_pte, PT_TABLE_BYTES, pte_present } from './pgtable_types.js';
 
 export type InvariantCode = 'MM001' | 'MM002' | 'MM003' | 'MM004' | 'MM005' | 'MM006';
 
@@ -68,7 +68,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
         const val = tab[2 * i]!;
         const bits = tab[2 * i + 1]!;
         if (val === 0 && bits === 0) continue;
-        const pte = val * 2 ** 32 + bits;
+        const pte = mk_pte(val, bits);
         if (!pte_present(pte) || bits & _PAGE_SPECIAL) continue;
         if (val >= mem.end || mem.flags[val]! & PG_buddy) {
           out.push({ code: 'MM003', detail: `mm ${mm.id}: PTE maps freed page ${val}` });

@@ -4,9 +4,9 @@
  * Models arch/x86/include/asm/pgtable_types.h and pgtable_64_types.h (4-level
  * paging, 4 KiB pages, 512 eight-byte entries per table). An entry is stored as
  * two 32-bit words: `val` (PFN for a present PTE, child table id for an upper
- * level, swap offset for a swap PTE) and `bits` (the flag bits below). The
- * packed form `pte_t = val * 2^32 + bits` is a plain number, exact while
- * val < 2^21 pages of 2^32 entries, so `pte_same()` is `===`.
+ * level, swap offset for a swap PTE) and `bits` (the flag bits below, all
+ * below bit 20). The packed form `pte_t = bits * 2^32 + val` is a plain number,
+ * exact for every 32-bit val (bits * 2^32 < 2^52), so `pte_same()` is `===`.
  */
 
 export const PAGE_SHIFT = 12;
@@ -64,13 +64,13 @@ export type pte_t = number;
 const TWO32 = 2 ** 32;
 
 export function mk_pte(val: number, bits: number): pte_t {
-  return val * TWO32 + (bits >>> 0);
+  return bits * TWO32 + val;
 }
 export function pte_val(pte: pte_t): number {
-  return Math.floor(pte / TWO32);
+  return pte % TWO32;
 }
 export function pte_bits(pte: pte_t): number {
-  return pte % TWO32;
+  return Math.floor(pte / TWO32);
 }
 
 /** include/linux/pgtable.h pte_none(): an all-zero entry. */

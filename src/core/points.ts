@@ -38,10 +38,20 @@ export interface KernelRef {
 /** Page-table lifetime strategies (DESIGN.md, seed 004): orthogonal to the era. */
 export type PtStrategy = 'none' | 'pt-reclaim';
 
+/**
+ * Why do_wp_page() copied, as a code the counters use: `early` for the
+ * lockless refcount heuristics before the folio lock (seed 003's
+ * anon_wp_copy_count_early), `lock` for a failed folio trylock
+ * (anon_wp_copy_lock), `other` for everything else.
+ */
+export type WpCopyReason = 'early' | 'lock' | 'other';
+
 /** Why do_wp_page() reused or copied: printed in traces and `cowherd diff`. */
 export interface WpDecision {
   readonly action: 'reuse' | 'copy';
+  /** A constant, human-readable reason (no per-fault formatting: this is the hot path). */
   readonly why: string;
+  readonly reason?: WpCopyReason;
 }
 
 /** What copy_present_pte() does with an anonymous page at fork. */
@@ -149,8 +159,12 @@ export interface Kernel {
   cpu: number;
 }
 
-/** A Kernel for a sequential run: every choice takes its default; decisions go to `log`. */
-export function sequentialKernel(config: Config, log: DecisionRecord[] = []): Kernel {
+/**
+ * A Kernel for a sequential run: every choice takes its default; decisions go
+ * to `log` when one is given (the simulator passes none: one record per fault
+ * would be most of its memory).
+ */
+export function sequentialKernel(config: Config, log?: DecisionRecord[]): Kernel {
   return {
     config,
     policy: config.policy,
@@ -160,8 +174,10 @@ export function sequentialKernel(config: Config, log: DecisionRecord[] = []): Ke
       if (first === undefined) throw new Error('choose() needs at least one option');
       return first;
     },
-    decide: (point, choice, why) => {
-      log.push({ point, choice, why });
-    },
+    decide: log
+      ? (point, choice, why) => {
+          log.push({ point, choice, why });
+        }
+      : () => {},
   };
 }

@@ -8,7 +8,7 @@
 import type { State } from '../core/mm_types.js';
 import { vmFlagNames } from '../core/mm_types.js';
 import { pageFlagNames } from '../core/page-flags.js';
-import { pt_level_name, pte_describe } from '../core/pgtable_types.js';
+import { mk_pte, pt_level_name, pte_describe } from '../core/pgtable_types.js';
 import { VM_EVENT_NAMES } from '../core/vmstat.js';
 
 export interface TableInfo {
@@ -48,7 +48,7 @@ export function tableMap(s: State): Map<number, TableInfo> {
 }
 
 function entry(t: Uint32Array | null | undefined, i: number): number {
-  return t ? t[2 * i]! * 2 ** 32 + t[2 * i + 1]! : 0;
+  return t ? mk_pte(t[2 * i]!, t[2 * i + 1]!) : 0;
 }
 
 function folioText(s: State, pfn: number): string {

@@ -27,39 +27,62 @@ import type { State } from '../../core/mm_types.js';
 import { VM_SHARED } from '../../core/mm_types.js';
 import { PG_ksm, PG_lru, PG_swapcache } from '../../core/page-flags.js';
 import { pte_dirty, pte_protnone, pte_uffd_wp } from '../../core/pgtable_types.js';
-import type { Kernel, Policy } from '../../core/points.js';
+import type { Kernel, Policy, WpDecision } from '../../core/points.js';
 
 function test(s: State, folio: number, bit: number): boolean {
   return (s.mem.flags[folio]! & bit) !== 0;
 }
 
+const COPY_KSM: WpDecision = { action: 'copy', why: 'early: KSM folio', reason: 'early' };
+const COPY_REF3: WpDecision = { action: 'copy', why: 'early: refcount > 3', reason: 'early' };
+const COPY_REF: WpDecision = {
+  action: 'copy',
+  why: 'refcount > 1 + swapcache after lru_add_drain()',
+  reason: 'early',
+};
+const COPY_LOCK: WpDecision = {
+  action: 'copy',
+  why: 'folio_trylock() failed: locked by another holder',
+  reason: 'lock',
+};
+const COPY_REF1: WpDecision = {
+  action: 'copy',
+  why: 'refcount != 1 under the folio lock',
+  reason: 'other',
+};
+const REUSE_REF1: WpDecision = {
+  action: 'reuse',
+  why: 'refcount == 1 (only our mapping): PG_anon_exclusive set',
+};
+const REUSE_EXCL: WpDecision = { action: 'reuse', why: 'PageAnonExclusive' };
+const COPY_ZERO: WpDecision = {
+  action: 'copy',
+  why: 'zero page: copy to a new anonymous page',
+  reason: 'other',
+};
+const COPY_FILE: WpDecision = { action: 'copy', why: 'not anonymous', reason: 'other' };
+
 /**
- * mm/memory.c wp_can_reuse_anon_folio() for a small folio: the refcount rule.
- * Returns why it may or may not reuse.
+ * mm/memory.c wp_can_reuse_anon_folio() for a small folio: the refcount rule
+ * (v5.18's, kept by every later era for non-exclusive pages). Returns the
+ * copy decision, or null when the page may be reused.
  */
-export function wp_can_reuse_anon_folio(
-  s: State,
-  k: Kernel,
-  folio: number,
-): { reuse: boolean; why: string } {
+export function wp_can_reuse_anon_folio(s: State, k: Kernel, folio: number): WpDecision | null {
   if (s.mem.order[folio]! > 0) {
     return toolBug('__wp_can_reuse_large_anon_folio(): large folios are not modelled yet');
   }
-  const ref = () => s.mem.refcount[folio]!;
-  if (test(s, folio, PG_ksm)) return { reuse: false, why: 'early: KSM folio' };
-  if (ref() > 3) return { reuse: false, why: `early: refcount ${ref()} > 3` };
+  if (test(s, folio, PG_ksm)) return COPY_KSM;
+  if (s.mem.refcount[folio]! > 3) return COPY_REF3;
   if (!test(s, folio, PG_lru)) lru_add_drain(s, k);
   const swapcache = test(s, folio, PG_swapcache) ? 1 : 0;
-  if (ref() > 1 + swapcache)
-    return { reuse: false, why: `refcount ${ref()} > 1 + swapcache ${swapcache}` };
-  if (!folio_trylock(s, folio))
-    return { reuse: false, why: 'trylock: folio locked by another holder' };
-  if (ref() !== 1) {
+  if (s.mem.refcount[folio]! > 1 + swapcache) return COPY_REF;
+  if (!folio_trylock(s, folio)) return COPY_LOCK;
+  if (s.mem.refcount[folio]! !== 1) {
     folio_unlock(s, folio);
-    return { reuse: false, why: `refcount ${ref()} != 1 under the folio lock` };
+    return COPY_REF1;
   }
   folio_unlock(s, folio);
-  return { reuse: true, why: 'refcount == 1 (only our mapping)' };
+  return null;
 }
 
 export const v6_18: Policy = {
@@ -110,17 +133,13 @@ export const v6_18: Policy = {
 
   do_wp_page: (s, k, vmf) => {
     const { folio, page } = vmf;
-    if (folio === 0 || !folio_test_anon(s, folio)) {
-      return {
-        action: 'copy',
-        why: folio === 0 ? 'zero page: copy to a new anon page' : 'not anonymous',
-      };
-    }
-    if (PageAnonExclusive(s, page)) return { action: 'reuse', why: 'PageAnonExclusive' };
-    const r = wp_can_reuse_anon_folio(s, k, folio);
-    if (!r.reuse) return { action: 'copy', why: r.why };
+    if (folio === 0) return COPY_ZERO;
+    if (!folio_test_anon(s, folio)) return COPY_FILE;
+    if (PageAnonExclusive(s, page)) return REUSE_EXCL;
+    const copy = wp_can_reuse_anon_folio(s, k, folio);
+    if (copy) return copy;
     SetPageAnonExclusive(s, page);
-    return { action: 'reuse', why: r.why };
+    return REUSE_REF1;
   },
 
   // In v6.18 this decision sits in include/linux/rmap.h __folio_try_dup_anon_rmap().

@@ -137,7 +137,7 @@ export function handle_mm_fault(
   }
   if (write || unshare) {
     if (!pte_write(orig_pte)) {
-      do_wp_page(s, k, { mm, vma, address, orig_pte, unshare }, slot);
+      do_wp_page(s, k, mm, vma, address, orig_pte, unshare, slot);
       return 0;
     }
     if (write) set_pte_at(s, slot.table, slot.index, pte_mkdirty(pte_mkyoung(orig_pte)));

@@ -15,6 +15,7 @@ import type { pte_t } from '../../pgtable_types.js';
 import {
   _PAGE_PRESENT,
   _PAGE_RW,
+  mk_pte,
   PGDIR_SIZE,
   PMD_SIZE,
   PT_LEVEL_PMD,
@@ -22,9 +23,10 @@ import {
   PT_LEVEL_PUD,
   PT_TABLE_BYTES,
   PUD_SIZE,
+  pte_bits,
+  pte_val,
 } from '../../pgtable_types.js';
 
-const TWO32 = 2 ** 32;
 const TABLE_ENTRY_BITS = _PAGE_PRESENT | _PAGE_RW;
 
 function idx(addr: number, shift: number): number {
@@ -72,14 +74,14 @@ export function pte_index(addr: number): number {
 /** ptep_get(): the entry at index `i` of PTE table `t`. */
 export function ptep_get(s: State, t: number, i: number): pte_t {
   const tab = s.pt.tables[t]!;
-  return tab[2 * i]! * TWO32 + tab[2 * i + 1]!;
+  return mk_pte(tab[2 * i]!, tab[2 * i + 1]!);
 }
 
 /** set_pte_at(): store an entry (copying the table first if it is shared copy-on-write). */
 export function set_pte_at(s: State, t: number, i: number, pte: pte_t): void {
   const tab = pt_writable(s, t);
-  tab[2 * i] = Math.floor(pte / TWO32);
-  tab[2 * i + 1] = pte % TWO32;
+  tab[2 * i] = pte_val(pte);
+  tab[2 * i + 1] = pte_bits(pte);
 }
 
 /** pte_clear() */

@@ -118,12 +118,17 @@ export function wp_page_copy(s: State, k: Kernel, vmf: WpFault, slot: PteSlot): 
 export function do_wp_page(
   s: State,
   k: Kernel,
-  vmf: Omit<WpFault, 'page' | 'folio'>,
+  mm: WpFault['mm'],
+  vma: Vma,
+  address: number,
+  orig_pte: pte_t,
+  unshare: boolean,
   slot: PteSlot,
 ): void {
-  const page = vm_normal_page(vmf.orig_pte);
+  const page = vm_normal_page(orig_pte);
   const folio = page === 0 ? 0 : page_folio(s, page);
-  const full: WpFault = { ...vmf, page, folio };
+  const full: WpFault = { mm, vma, address, orig_pte, page, folio, unshare };
+  const vmf = full;
   if (vmf.vma.vm_flags & (VM_SHARED | VM_MAYSHARE)) {
     // wp_page_shared(): shmem has no page_mkwrite; the page is reused as is.
     k.decide('do_wp_page', 'reuse', 'shared mapping (wp_page_shared)');
@@ -141,8 +146,8 @@ export function do_wp_page(
   }
   if (anon) {
     count_vm_event(s.vmstat, ANON_WP_COPY_COUNT);
-    if (d.why.startsWith('early')) count_vm_event(s.vmstat, COPY_EARLY);
-    if (d.why.startsWith('trylock')) count_vm_event(s.vmstat, COPY_LOCK);
+    if (d.reason === 'early') count_vm_event(s.vmstat, COPY_EARLY);
+    if (d.reason === 'lock') count_vm_event(s.vmstat, COPY_LOCK);
   }
   if (folio !== 0) folio_get(s, folio);
   if (folio !== 0 && (s.mem.flags[folio]! & PG_ksm) !== 0) count_vm_event(s.vmstat, COW_KSM);
