@@ -1,0 +1,61 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { user_access } from '../../src/core/arch/x86/mm/fault.js';
+import { fingerprint } from '../../src/core/canon.js';
+import { checkInvariants } from '../../src/core/invariants.js';
+import { copy_process } from '../../src/core/kernel/fork.js';
+import { cloneState, mmOf } from '../../src/core/mm_types.js';
+import { mapAnon, world } from './helpers.js';
+
+const A = 0x10000000;
+
+function build(values: number[]) {
+  const w = world();
+  mapAnon(w, w.init, A, 8 * 4096);
+  values.forEach((v, i) => {
+    user_access(w.s, w.k, mmOf(w.s, w.init.mm), A + (i % 8) * 4096, v);
+  });
+  return w;
+}
+
+describe('fingerprint and cloning', () => {
+  it('is deterministic: the same operations give the same fingerprint', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(9), { maxLength: 12 }), (vals) => {
+        expect(fingerprint(build(vals).s)).toBe(fingerprint(build(vals).s));
+      }),
+      { numRuns: 100, seed: 1 },
+    );
+  });
+
+  it('tells different contents apart', () => {
+    expect(fingerprint(build([1, 2]).s)).not.toBe(fingerprint(build([1, 3]).s));
+    expect(fingerprint(build([1, 2]).s)).not.toBe(fingerprint(build([2, 1]).s));
+  });
+
+  it('a clone is independent: changing it leaves the original (and its shared tables) unchanged', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat(9), { minLength: 1, maxLength: 10 }),
+        fc.nat(7),
+        fc.nat(1000),
+        (vals, page, v) => {
+          const w = build(vals);
+          const child = copy_process(w.s, w.k, w.init, false);
+          const before = fingerprint(w.s);
+          const c = cloneState(w.s);
+          expect(fingerprint(c)).toBe(before);
+          user_access(c, w.k, mmOf(c, child.mm), A + page * 4096, v + 1);
+          user_access(c, w.k, mmOf(c, w.init.mm), A + ((page + 1) % 8) * 4096, v + 2);
+          expect(fingerprint(w.s)).toBe(before);
+          expect(checkInvariants(w.s)).toEqual([]);
+          expect(checkInvariants(c)).toEqual([]);
+          // And the original can still move on by itself.
+          user_access(w.s, w.k, mmOf(w.s, w.init.mm), A, 7);
+          expect(checkInvariants(w.s)).toEqual([]);
+        },
+      ),
+      { numRuns: 100, seed: 2 },
+    );
+  });
+});
