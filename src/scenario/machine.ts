@@ -316,11 +316,14 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
     case 'pipe-read': {
       const ret = pipe_read(s, s.tasks[me.tgid] ?? me, pipeOf(m, st.pipe, st));
       // An empty pipe with no writer left reads end-of-file.
-      return setReg(m, st.reg, ret === -11 ? -1 : ret).trim() || errnoName(ret);
+      const value = ret === -11 ? -1 : ret;
+      if (st.reg !== null) m.regs.set(st.reg, value);
+      return st.reg === null ? `value ${value}` : `${st.reg} = ${value}`;
     }
     case 'observe': {
       const v = evalExpr(evalEnv(m, t.name), st.expr);
-      return setReg(m, st.reg, v).trim();
+      m.regs.set(st.reg, v);
+      return `${st.reg} = ${v}`;
     }
   }
 }
