@@ -1,0 +1,39 @@
+// Regenerates docs/cli.md from the real CLI output: npm run build && node scripts/gen-cli-doc.mjs > docs/cli.md
+// (test/docs/cli-transcripts.test.ts then checks the page against the CLI).
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { main } = await import(join(root, 'dist', 'cli', 'main.js'));
+const cmds = [
+  ['Every era and proposal, and whether it is modelled yet:', 'eras'],
+  [
+    'The verdict matrix of a directory of scenarios under one era:',
+    'check scenarios/cow --era v6.18',
+  ],
+  ['The same as JSON, for scripts:', 'check scenarios/cow/cow-anon-fork-basic.cow --json'],
+  [
+    'Every step of one run and what it changed:',
+    'run scenarios/anon/anon-zeropage-read-then-write.cow --era v6.18',
+  ],
+  [
+    'A verdict that differs from its expectation is marked `*`, explained below the matrix, and the exit status is 1:',
+    'check test/fixtures/wrong-expectation.cow --era v6.18',
+  ],
+  [
+    'Eras that are listed but not modelled yet are refused, not approximated:',
+    'check scenarios --era v5.7',
+  ],
+  [
+    'An input error names the file, line, column and a code, and exits with 2:',
+    'check test/fixtures/bad-syntax.cow',
+  ],
+];
+let md = `# cowherd on the command line\n\nThese transcripts are checked by the test suite (test/docs/cli-transcripts.test.ts): the\noutput below is exactly what the commands print, so this page cannot go stale.\n`;
+process.chdir(root);
+for (const [text, cmd] of cmds) {
+  let out = '';
+  const code = main(cmd.split(' '), { out: (s) => (out += s), err: (s) => (out += s) });
+  md += `\n${text}\n\n\`\`\`console\n$ cowherd ${cmd}\n${out}${code ? `(exit status ${code})\n` : ''}\`\`\`\n`;
+}
+process.stdout.write(md);
