@@ -24,11 +24,11 @@ if (!existsSync(dist('core/mm_types.js'))) {
   process.exit(2);
 }
 const { newState, cloneState, mmOf } = await import(dist('core/mm_types.js'));
-const { spawn_init, copy_process } = await import(dist('core/kernel/fork.js'));
+const { spawnInit, copy_process } = await import(dist('core/kernel/fork.js'));
 const { do_mmap, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_NORESERVE } = await import(
   dist('core/mm/mmap.js')
 );
-const { user_access } = await import(dist('core/arch/x86/mm/fault.js'));
+const { userAccess } = await import(dist('core/arch/x86/mm/fault.js'));
 const { sequentialKernel } = await import(dist('core/points.js'));
 const { fingerprint } = await import(dist('core/canon.js'));
 const { reservePfns } = await import(dist('core/mm/page_alloc.js'));
@@ -49,7 +49,7 @@ const fmt = (n) => Math.round(n).toLocaleString('en-US');
 
 function oneProcess(pages) {
   const s = newState();
-  const init = spawn_init(s);
+  const init = spawnInit(s);
   const mm = mmOf(s, init.mm);
   do_mmap(s, k, mm, BASE, pages * PAGE, 3, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE);
   return { s, init, mm };
@@ -58,8 +58,8 @@ function oneProcess(pages) {
 // 1. Explorer shape.
 function explorer() {
   const { s, init, mm } = oneProcess(2);
-  user_access(s, k, mm, BASE, 1);
-  user_access(s, k, mm, BASE + PAGE, 1);
+  userAccess(s, k, mm, BASE, 1);
+  userAccess(s, k, mm, BASE + PAGE, 1);
   const child = copy_process(s, k, init, false);
   const cmm = mmOf(s, child.mm);
   const n = 50_000;
@@ -67,7 +67,7 @@ function explorer() {
   let last = '';
   for (let i = 0; i < n; i++) {
     const c = cloneState(s);
-    user_access(c, k, i % 2 ? mmOf(c, child.mm) : mmOf(c, init.mm), BASE + (i % 2) * PAGE, i);
+    userAccess(c, k, i % 2 ? mmOf(c, child.mm) : mmOf(c, init.mm), BASE + (i % 2) * PAGE, i);
     last = fingerprint(c);
   }
   const dt = (performance.now() - t0) / 1000;
@@ -75,7 +75,7 @@ function explorer() {
   const keep = [];
   for (let i = 0; i < 20_000; i++) {
     const c = cloneState(s);
-    user_access(c, k, mmOf(c, child.mm), BASE, i);
+    userAccess(c, k, mmOf(c, child.mm), BASE, i);
     keep.push(c);
   }
   const per = (mem() - before) / keep.length;
@@ -90,12 +90,12 @@ function simulator(pages) {
   const { s, init, mm } = oneProcess(pages);
   reservePfns(s, 2 * pages + 16);
   let t0 = performance.now();
-  for (let i = 0; i < pages; i++) user_access(s, k, mm, BASE + i * PAGE, 1);
+  for (let i = 0; i < pages; i++) userAccess(s, k, mm, BASE + i * PAGE, 1);
   const anon = (performance.now() - t0) / 1000;
   const child = copy_process(s, k, init, false);
   const cmm = mmOf(s, child.mm);
   t0 = performance.now();
-  for (let i = 0; i < pages; i++) user_access(s, k, cmm, BASE + i * PAGE, 2);
+  for (let i = 0; i < pages; i++) userAccess(s, k, cmm, BASE + i * PAGE, 2);
   const cow = (performance.now() - t0) / 1000;
   const bytes = mem() - m0;
   // Two mms each map every page once.

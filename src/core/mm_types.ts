@@ -244,7 +244,7 @@ function cloneMm(mm: Mm | null): Mm | null {
 /**
  * An independent copy of `s`. Page tables are shared copy-on-write: both
  * states get fresh tokens, so the first write to a table on either side copies
- * that one table (pt_writable()).
+ * that one table (ptWritable()).
  */
 export function cloneState(s: State): State {
   s.cow = {};
@@ -277,7 +277,7 @@ export function cloneState(s: State): State {
 }
 
 /** A table the caller may modify in place (copies it first if it is shared with another state). */
-export function pt_writable(s: State, id: number): Uint32Array {
+export function ptWritable(s: State, id: number): Uint32Array {
   const pt = s.pt;
   const t = pt.tables[id];
   if (!t) toolBug(`page table ${id} does not exist`);
@@ -289,7 +289,7 @@ export function pt_writable(s: State, id: number): Uint32Array {
 }
 
 /** Allocate a zeroed page-table page of the given level; returns its id. */
-export function pt_alloc_table(s: State, level: number): number {
+export function ptAllocTable(s: State, level: number): number {
   const pt = s.pt;
   const id = pt.free.length > 0 ? (pt.free.pop() as number) : pt.tables.length;
   pt.tables[id] = new Uint32Array(2 * PTRS_PER_PTE);
@@ -299,7 +299,7 @@ export function pt_alloc_table(s: State, level: number): number {
 }
 
 /** Return a page-table page to the allocator. */
-export function pt_free_table(s: State, id: number): void {
+export function ptFreeTable(s: State, id: number): void {
   s.pt.tables[id] = null;
   s.pt.owner[id] = null;
   s.pt.level[id] = 0;
@@ -311,7 +311,7 @@ export function mm_alloc(s: State): Mm {
   const id = s.mms.length;
   const mm: Mm = {
     id,
-    pgd: pt_alloc_table(s, PT_LEVEL_PGD),
+    pgd: ptAllocTable(s, PT_LEVEL_PGD),
     vmas: [],
     pgtables_bytes: 0,
     rss: [0, 0, 0, 0],

@@ -69,7 +69,7 @@ export function mk_pte(val: number, bits: number): pte_t {
 export function pte_val(pte: pte_t): number {
   return pte % TWO32;
 }
-export function pte_bits(pte: pte_t): number {
+export function pteBits(pte: pte_t): number {
   return Math.floor(pte / TWO32);
 }
 
@@ -79,39 +79,39 @@ export function pte_none(pte: pte_t): boolean {
 }
 /** pte_present(): mapped, including PROT_NONE entries (which the MMU treats as absent). */
 export function pte_present(pte: pte_t): boolean {
-  return (pte_bits(pte) & (_PAGE_PRESENT | _PAGE_PROTNONE)) !== 0;
+  return (pteBits(pte) & (_PAGE_PRESENT | _PAGE_PROTNONE)) !== 0;
 }
 /** pte_protnone() */
 export function pte_protnone(pte: pte_t): boolean {
-  return (pte_bits(pte) & (_PAGE_PRESENT | _PAGE_PROTNONE)) === _PAGE_PROTNONE;
+  return (pteBits(pte) & (_PAGE_PRESENT | _PAGE_PROTNONE)) === _PAGE_PROTNONE;
 }
 export function pte_write(pte: pte_t): boolean {
-  return (pte_bits(pte) & (_PAGE_PRESENT | _PAGE_RW)) === (_PAGE_PRESENT | _PAGE_RW);
+  return (pteBits(pte) & (_PAGE_PRESENT | _PAGE_RW)) === (_PAGE_PRESENT | _PAGE_RW);
 }
 export function pte_dirty(pte: pte_t): boolean {
-  return (pte_bits(pte) & _PAGE_DIRTY) !== 0;
+  return (pteBits(pte) & _PAGE_DIRTY) !== 0;
 }
 export function pte_young(pte: pte_t): boolean {
-  return (pte_bits(pte) & _PAGE_ACCESSED) !== 0;
+  return (pteBits(pte) & _PAGE_ACCESSED) !== 0;
 }
 export function pte_special(pte: pte_t): boolean {
-  return (pte_bits(pte) & _PAGE_SPECIAL) !== 0;
+  return (pteBits(pte) & _PAGE_SPECIAL) !== 0;
 }
 export function pte_pfn(pte: pte_t): number {
   return pte_val(pte);
 }
 export function pte_soft_dirty(pte: pte_t): boolean {
-  return (pte_bits(pte) & _PAGE_SOFT_DIRTY) !== 0;
+  return (pteBits(pte) & _PAGE_SOFT_DIRTY) !== 0;
 }
 export function pte_uffd_wp(pte: pte_t): boolean {
-  return (pte_bits(pte) & _PAGE_UFFD_WP) !== 0;
+  return (pteBits(pte) & _PAGE_UFFD_WP) !== 0;
 }
 export function is_swap_pte(pte: pte_t): boolean {
   return pte !== 0 && !pte_present(pte);
 }
 
 function setBits(pte: pte_t, set: number, clear: number): pte_t {
-  return mk_pte(pte_val(pte), (pte_bits(pte) | set) & ~clear);
+  return mk_pte(pte_val(pte), (pteBits(pte) | set) & ~clear);
 }
 export function pte_mkwrite(pte: pte_t): pte_t {
   return setBits(pte, _PAGE_RW, 0);
@@ -136,24 +136,24 @@ export function pte_clear_uffd_wp(pte: pte_t): pte_t {
 }
 
 /** Index of `addr` in the table of the given level (1 = PTE ... 4 = PGD). */
-export function pt_index(addr: number, level: number): number {
+export function ptIndex(addr: number, level: number): number {
   return Math.floor(addr / 2 ** (PAGE_SHIFT + 9 * (level - 1))) % 512;
 }
 
 /** Span of address space one entry of a table at `level` maps (4 KiB, 2 MiB, 1 GiB, 512 GiB). */
-export function pt_entry_span(level: number): number {
+export function ptEntrySpan(level: number): number {
   return 2 ** (PAGE_SHIFT + 9 * (level - 1));
 }
 
 /** Name of a table level, as the kernel's accounting calls it. */
-export function pt_level_name(level: number): string {
+export function ptLevelName(level: number): string {
   return ['', 'PTE', 'PMD', 'PUD', 'PGD'][level] ?? `L${level}`;
 }
 
 /** pte_t as a short human-readable string, for traces. */
-export function pte_describe(pte: pte_t): string {
+export function pteDescribe(pte: pte_t): string {
   if (pte === 0) return 'none';
-  const b = pte_bits(pte);
+  const b = pteBits(pte);
   const v = pte_val(pte);
   if (!(b & (_PAGE_PRESENT | _PAGE_PROTNONE))) {
     const type = b & PTE_TYPE_MASK;

@@ -8,7 +8,7 @@
 import type { State } from '../core/mm_types.js';
 import { vmFlagNames } from '../core/mm_types.js';
 import { pageFlagNames } from '../core/page-flags.js';
-import { mk_pte, pt_level_name, pte_describe } from '../core/pgtable_types.js';
+import { mk_pte, pteDescribe, ptLevelName } from '../core/pgtable_types.js';
 import { VM_EVENT_NAMES } from '../core/vmstat.js';
 
 export interface TableInfo {
@@ -82,7 +82,7 @@ export function diffStates(a: State, b: State): StateDiff {
     if (!same(info, tb.get(id)) && info.level < 4)
       tables.push({
         mm: info.mm,
-        level: pt_level_name(info.level),
+        level: ptLevelName(info.level),
         base: info.base,
         change: 'freed',
       });
@@ -91,7 +91,7 @@ export function diffStates(a: State, b: State): StateDiff {
     if (!same(ta.get(id), info) && info.level < 4)
       tables.push({
         mm: info.mm,
-        level: pt_level_name(info.level),
+        level: ptLevelName(info.level),
         base: info.base,
         change: 'allocated',
       });
@@ -114,8 +114,8 @@ export function diffStates(a: State, b: State): StateDiff {
           ptes.push({
             mm: info.mm,
             addr: info.base + i * 4096,
-            before: pte_describe(ea),
-            after: pte_describe(eb),
+            before: pteDescribe(ea),
+            after: pteDescribe(eb),
           });
       }
     }

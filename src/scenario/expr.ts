@@ -5,7 +5,7 @@
  * numbers (true = 1); a condition holds when it evaluates to non-zero.
  */
 
-import { pagemap_entry, task_mem } from '../core/fs/proc/task_mmu.js';
+import { pagemapEntry, task_mem } from '../core/fs/proc/task_mmu.js';
 import { page_folio } from '../core/mm/page_alloc.js';
 import type { State } from '../core/mm_types.js';
 import { mmOf } from '../core/mm_types.js';
@@ -190,7 +190,7 @@ function callValue(env: EvalEnv, e: Extract<Expr, { kind: 'call' }>): number {
   if (refArg.kind !== 'ref') return 0;
   if (!mm) return 0;
   const addr = env.addrOf(refArg.ref.map, refArg.ref.from);
-  const pm = pagemap_entry(env.s, mm, addr);
+  const pm = pagemapEntry(env.s, mm, addr);
   const folio = pm.present && !pm.zeropage ? page_folio(env.s, pm.pfn) : 0;
   switch (e.fn) {
     case 'pfn':

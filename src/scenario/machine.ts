@@ -5,11 +5,11 @@
  * caller's choice (the sequential runner, later the explorer).
  */
 
-import { user_access } from '../core/arch/x86/mm/fault.js';
+import { userAccess } from '../core/arch/x86/mm/fault.js';
 import { errnoName } from '../core/errno.js';
 import { do_pipe2, pipe_read, pipe_write } from '../core/fs/pipe.js';
 import { do_group_exit, release_task } from '../core/kernel/exit.js';
-import { copy_process, spawn_init } from '../core/kernel/fork.js';
+import { copy_process, spawnInit } from '../core/kernel/fork.js';
 import { do_madvise, MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED } from '../core/mm/madvise.js';
 import {
   do_mmap,
@@ -22,7 +22,7 @@ import {
   MAP_SHARED,
   vm_munmap,
 } from '../core/mm/mmap.js';
-import { do_mprotect } from '../core/mm/mprotect.js';
+import { do_mprotect_pkey } from '../core/mm/mprotect.js';
 import type { State, Task } from '../core/mm_types.js';
 import { cloneState, EXIT_DEAD, mmOf, newState, TASK_RUNNING } from '../core/mm_types.js';
 import type { Kernel } from '../core/points.js';
@@ -65,7 +65,7 @@ const PAGE = 4096;
 /** The initial machine: one process running the first thread (setup first). */
 export function newMachine(sc: Scenario): Machine {
   const s = newState();
-  const init = spawn_init(s);
+  const init = spawnInit(s);
   return {
     sc,
     s,
@@ -235,7 +235,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
     }
     case 'mprotect': {
       const [addr, len] = refRange(m, st.ref, st);
-      const ret = do_mprotect(s, k, mm(), addr, len, protBits(st.prot));
+      const ret = do_mprotect_pkey(s, k, mm(), addr, len, protBits(st.prot));
       return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
     }
     case 'madvise': {
@@ -248,7 +248,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       let faults = 0;
       const pages = refPages(m, st.ref, st);
       for (const a of pages) {
-        const r = user_access(s, k, mm(), a, value);
+        const r = userAccess(s, k, mm(), a, value);
         if (!r.ok) return kill(m, t, r.signal);
         faults += r.faults;
       }
@@ -258,7 +258,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       let faults = 0;
       let last = 0;
       for (const a of refPages(m, st.ref, st)) {
-        const r = user_access(s, k, mm(), a);
+        const r = userAccess(s, k, mm(), a);
         if (!r.ok) return kill(m, t, r.signal);
         faults += r.faults;
         last = r.value;

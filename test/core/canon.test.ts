@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { user_access } from '../../src/core/arch/x86/mm/fault.js';
+import { userAccess } from '../../src/core/arch/x86/mm/fault.js';
 import { fingerprint } from '../../src/core/canon.js';
 import { checkInvariants } from '../../src/core/invariants.js';
 import { copy_process } from '../../src/core/kernel/fork.js';
@@ -13,7 +13,7 @@ function build(values: number[]) {
   const w = world();
   mapAnon(w, w.init, A, 8 * 4096);
   values.forEach((v, i) => {
-    user_access(w.s, w.k, mmOf(w.s, w.init.mm), A + (i % 8) * 4096, v);
+    userAccess(w.s, w.k, mmOf(w.s, w.init.mm), A + (i % 8) * 4096, v);
   });
   return w;
 }
@@ -45,13 +45,13 @@ describe('fingerprint and cloning', () => {
           const before = fingerprint(w.s);
           const c = cloneState(w.s);
           expect(fingerprint(c)).toBe(before);
-          user_access(c, w.k, mmOf(c, child.mm), A + page * 4096, v + 1);
-          user_access(c, w.k, mmOf(c, w.init.mm), A + ((page + 1) % 8) * 4096, v + 2);
+          userAccess(c, w.k, mmOf(c, child.mm), A + page * 4096, v + 1);
+          userAccess(c, w.k, mmOf(c, w.init.mm), A + ((page + 1) % 8) * 4096, v + 2);
           expect(fingerprint(w.s)).toBe(before);
           expect(checkInvariants(w.s)).toEqual([]);
           expect(checkInvariants(c)).toEqual([]);
           // And the original can still move on by itself.
-          user_access(w.s, w.k, mmOf(w.s, w.init.mm), A, 7);
+          userAccess(w.s, w.k, mmOf(w.s, w.init.mm), A, 7);
           expect(checkInvariants(w.s)).toEqual([]);
         },
       ),

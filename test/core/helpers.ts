@@ -1,8 +1,8 @@
 /** Small drivers for core tests: a v6.18 kernel, one process, typed access helpers. */
 
-import { user_access } from '../../src/core/arch/x86/mm/fault.js';
+import { userAccess } from '../../src/core/arch/x86/mm/fault.js';
 import { checkInvariants } from '../../src/core/invariants.js';
-import { spawn_init } from '../../src/core/kernel/fork.js';
+import { spawnInit } from '../../src/core/kernel/fork.js';
 import {
   do_mmap,
   MAP_ANONYMOUS,
@@ -32,7 +32,7 @@ export function world(config: Partial<Config> = {}): World {
     { policy: v6_18, ptStrategy: 'pt-reclaim', lruBatching: false, ...config },
     log,
   );
-  const init = spawn_init(s);
+  const init = spawnInit(s);
   return { s, k, log, init };
 }
 
@@ -62,11 +62,11 @@ export function mapAnon(
 }
 
 export function write(w: World, t: Task, addr: number, value: number) {
-  return user_access(w.s, w.k, mmOfTask(w, t), addr, value);
+  return userAccess(w.s, w.k, mmOfTask(w, t), addr, value);
 }
 
 export function read(w: World, t: Task, addr: number) {
-  return user_access(w.s, w.k, mmOfTask(w, t), addr);
+  return userAccess(w.s, w.k, mmOfTask(w, t), addr);
 }
 
 export function expectSound(w: World): void {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { copy_process } from '../../src/core/kernel/fork.js';
 import { GUP_PIN_COUNTING_BIAS } from '../../src/core/mm/gup.js';
-import { pte_index, pte_table, ptep_get, set_pte_at } from '../../src/core/mm/memory/pgtable.js';
+import { pte_index, ptep_get, pteTable, set_pte_at } from '../../src/core/mm/memory/pgtable.js';
 import { MMF_HAS_PINNED } from '../../src/core/mm_types.js';
 import { PG_locked } from '../../src/core/page-flags.js';
 import { pte_wrprotect } from '../../src/core/pgtable_types.js';
@@ -53,7 +53,7 @@ describe('v6.18 decision points', () => {
     if (!r.ok) throw new Error('write');
     // A read-only PTE on an exclusive page, with extra references (as GUP would hold).
     const mm = mmOfTask(w, w.init);
-    const t = pte_table(w.s, mm, A);
+    const t = pteTable(w.s, mm, A);
     set_pte_at(w.s, t, pte_index(A), pte_wrprotect(ptep_get(w.s, t, pte_index(A))));
     w.s.mem.refcount[r.pfn]! += 2;
     expect(write(w, w.init, A, 2)).toMatchObject({ ok: true, pfn: r.pfn, faults: 1 });

@@ -10,7 +10,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { user_access } from '../../src/core/arch/x86/mm/fault.js';
+import { userAccess } from '../../src/core/arch/x86/mm/fault.js';
 import { do_pipe2, pipe_close, pipe_read, pipe_write } from '../../src/core/fs/pipe.js';
 import { checkInvariants } from '../../src/core/invariants.js';
 import { do_group_exit } from '../../src/core/kernel/exit.js';
@@ -29,7 +29,7 @@ import {
   MAP_SHARED,
   vm_munmap,
 } from '../../src/core/mm/mmap.js';
-import { do_mprotect } from '../../src/core/mm/mprotect.js';
+import { do_mprotect_pkey } from '../../src/core/mm/mprotect.js';
 import type { Task } from '../../src/core/mm_types.js';
 import { mmOf, TASK_RUNNING } from '../../src/core/mm_types.js';
 import { world } from '../core/helpers.js';
@@ -132,18 +132,18 @@ function apply(w: ReturnType<typeof world>, op: Op): void {
       vm_munmap(w.s, mm, base + op.from * PAGE, op.n * PAGE);
       break;
     case 'mprotect':
-      do_mprotect(w.s, w.k, mm, base + op.from * PAGE, op.n * PAGE, op.prot);
+      do_mprotect_pkey(w.s, w.k, mm, base + op.from * PAGE, op.n * PAGE, op.prot);
       break;
     case 'madvise':
       do_madvise(w.s, w.k, mm, base + op.from * PAGE, op.n * PAGE, op.advice);
       break;
     case 'write': {
-      const r = user_access(w.s, w.k, mm, base + op.page * PAGE, op.value);
+      const r = userAccess(w.s, w.k, mm, base + op.page * PAGE, op.value);
       if (!r.ok) do_group_exit(w.s, who, 128 + r.signal);
       break;
     }
     case 'read': {
-      const r = user_access(w.s, w.k, mm, base + op.page * PAGE);
+      const r = userAccess(w.s, w.k, mm, base + op.page * PAGE);
       if (!r.ok) do_group_exit(w.s, who, 128 + r.signal);
       break;
     }
@@ -313,7 +313,7 @@ describe('private and shared memory semantics (oracle)', () => {
               break;
             case 'mprotect':
               if (m) {
-                expect(do_mprotect(w.s, w.k, mm, base, 4 * PAGE, op.prot)).toBe(0);
+                expect(do_mprotect_pkey(w.s, w.k, mm, base, 4 * PAGE, op.prot)).toBe(0);
                 m.prot = op.prot;
               }
               break;
@@ -331,7 +331,7 @@ describe('private and shared memory semantics (oracle)', () => {
               break;
             }
             case 'write': {
-              const r = user_access(w.s, w.k, mm, base + op.page * PAGE, op.value);
+              const r = userAccess(w.s, w.k, mm, base + op.page * PAGE, op.value);
               if (!m || !(m.prot & 2)) {
                 expect(r.ok).toBe(false);
                 kill();
@@ -343,7 +343,7 @@ describe('private and shared memory semantics (oracle)', () => {
               break;
             }
             case 'read': {
-              const r = user_access(w.s, w.k, mm, base + op.page * PAGE);
+              const r = userAccess(w.s, w.k, mm, base + op.page * PAGE);
               if (!m) {
                 expect(r.ok).toBe(false);
                 kill();

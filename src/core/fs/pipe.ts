@@ -36,7 +36,7 @@ export function pipe_write(s: State, task: Task, pipe: number, value: number): n
 }
 
 /** Append a buffer referencing a user page (the caller took the reference). */
-export function pipe_push_user_page(s: State, pipe: number, pfn: number): void {
+export function pipePushUserPage(s: State, pipe: number, pfn: number): void {
   s.pipes[pipe]!.bufs.push({ pfn, ops: 'user' });
 }
 

@@ -10,7 +10,7 @@ import { mm_alloc, mmOf, TASK_RUNNING } from '../mm_types.js';
 import type { Kernel } from '../points.js';
 
 /** The first process of a run: an empty address space and no files. */
-export function spawn_init(s: State): Task {
+export function spawnInit(s: State): Task {
   const mm = mm_alloc(s);
   const pid = s.tasks.length;
   const t: Task = {

@@ -9,7 +9,7 @@ import { VM_DONTCOPY, VM_HUGETLB, VM_LOCKED, VM_PFNMAP } from '../mm_types.js';
 import { PAGE_SIZE } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
 import { zap_page_range_single } from './memory/zap.js';
-import { split_vma, vma_merge_all, vma_replace } from './vma.js';
+import { split_vma, vmaMergeAll, vmaReplace } from './vma.js';
 
 /* include/uapi/asm-generic/mman-common.h */
 export const MADV_DONTNEED = 4;
@@ -83,9 +83,9 @@ export function do_madvise(
     for (const vma of vmas) {
       const vm_flags =
         advice === MADV_DONTFORK ? vma.vm_flags | VM_DONTCOPY : vma.vm_flags & ~VM_DONTCOPY;
-      vma_replace(mm, vma, { ...vma, vm_flags });
+      vmaReplace(mm, vma, { ...vma, vm_flags });
     }
-    vma_merge_all(s, mm);
+    vmaMergeAll(s, mm);
     return hole ? -ENOMEM : 0;
   }
   return -EINVAL;

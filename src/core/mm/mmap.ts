@@ -7,7 +7,7 @@
 import { EEXIST, EINVAL, ENOMEM } from '../errno.js';
 import type { Mm, State, Vma } from '../mm_types.js';
 import {
-  pt_free_table,
+  ptFreeTable,
   VM_ACCOUNT,
   VM_DONTCOPY,
   VM_EXEC,
@@ -27,8 +27,8 @@ import { copy_page_range } from './memory/copy.js';
 import { FAULT_FLAG_WRITE, handle_mm_fault } from './memory/fault.js';
 import { free_pgtables } from './memory/pgtable.js';
 import { unmap_vmas } from './memory/zap.js';
-import { shmem_get, shmem_put, shmem_zero_setup } from './shmem.js';
-import { do_vmi_munmap, vma_insert, vma_merge_all } from './vma.js';
+import { shmem_zero_setup, shmemGet, shmemPut } from './shmem.js';
+import { do_vmi_munmap, vmaInsert, vmaMergeAll } from './vma.js';
 
 /* include/uapi/asm-generic/mman-common.h */
 export const PROT_NONE = 0;
@@ -125,8 +125,8 @@ export function do_mmap(
     shmem: shared ? shmem_zero_setup(s) : 0,
     vm_pgoff: 0,
   };
-  vma_insert(mm, vma);
-  vma_merge_all(s, mm);
+  vmaInsert(mm, vma);
+  vmaMergeAll(s, mm);
   if (flags & MAP_POPULATE) __mm_populate(s, k, mm, addr, len);
   return addr;
 }
@@ -158,7 +158,7 @@ export function dup_mmap(s: State, k: Kernel, mm: Mm, oldmm: Mm): void {
       vm_flags: src.vm_flags & ~VM_LOCKED,
       anon_vma: src.anon_vma === 0 ? 0 : s.next_anon_vma++,
     };
-    if (dst.shmem !== 0) shmem_get(s, dst.shmem);
+    if (dst.shmem !== 0) shmemGet(s, dst.shmem);
     mm.vmas.push(dst);
     copy_page_range(s, k, mm, dst, oldmm, src);
   }
@@ -172,9 +172,9 @@ export function exit_mmap(s: State, mm: Mm): void {
   const vmas = mm.vmas;
   unmap_vmas(s, mm, vmas);
   free_pgtables(s, mm, vmas, 0, 0);
-  for (const v of vmas) if (v.shmem !== 0) shmem_put(s, v.shmem);
+  for (const v of vmas) if (v.shmem !== 0) shmemPut(s, v.shmem);
   mm.vmas = [];
-  pt_free_table(s, mm.pgd);
+  ptFreeTable(s, mm.pgd);
   mm.pgd = 0;
 }
 

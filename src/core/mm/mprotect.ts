@@ -24,26 +24,26 @@ import {
   _PAGE_RW,
   mk_pte,
   PAGE_SIZE,
-  pte_bits,
   pte_mkwrite,
   pte_present,
   pte_val,
   pte_write,
+  pteBits,
 } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
 import { forEachPte, ptep_get, set_pte_at } from './memory/pgtable.js';
 import { calc_vm_prot_bits } from './mmap.js';
-import { split_vma, vma_merge_all, vma_replace } from './vma.js';
+import { split_vma, vmaMergeAll, vmaReplace } from './vma.js';
 
 /** Protection bits of vm_get_page_prot(vm_flags): what pte_modify() takes from newprot. */
-function page_prot_bits(vm_flags: number): number {
+function pageProtBits(vm_flags: number): number {
   if (!(vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) return _PAGE_PROTNONE;
   return vm_flags & VM_SHARED && vm_flags & VM_WRITE ? _PAGE_PRESENT | _PAGE_RW : _PAGE_PRESENT;
 }
 
 /** arch/x86 pte_modify(): keep the PFN and _PAGE_CHG_MASK bits, take the protection from newprot. */
 function pte_modify(pte: pte_t, prot: number): pte_t {
-  const keep = pte_bits(pte) & ~(_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_RW);
+  const keep = pteBits(pte) & ~(_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_RW);
   return mk_pte(pte_val(pte), keep | prot);
 }
 
@@ -57,7 +57,7 @@ function vma_wants_manual_pte_write_upgrade(vma: Vma): boolean {
 
 /** mm/mprotect.c change_pte_range() over one VMA. */
 function change_protection(s: State, k: Kernel, mm: Mm, vma: Vma): void {
-  const prot = page_prot_bits(vma.vm_flags);
+  const prot = pageProtBits(vma.vm_flags);
   const tryWritable = vma_wants_manual_pte_write_upgrade(vma);
   forEachPte(s, mm, vma.vm_start, vma.vm_end, (t, i, address) => {
     const old = ptep_get(s, t, i);
@@ -75,7 +75,7 @@ function change_protection(s: State, k: Kernel, mm: Mm, vma: Vma): void {
 }
 
 /** The mprotect() system call. Returns 0 or a negative errno. */
-export function do_mprotect(
+export function do_mprotect_pkey(
   s: State,
   k: Kernel,
   mm: Mm,
@@ -109,11 +109,11 @@ export function do_mprotect(
       newflags |= VM_ACCOUNT;
     }
     const next: Vma = { ...vma, vm_flags: newflags };
-    vma_replace(mm, vma, next);
+    vmaReplace(mm, vma, next);
     change_protection(s, k, mm, next);
     expect = vma.vm_end;
   }
   if (error === 0 && expect < end) error = -ENOMEM;
-  vma_merge_all(s, mm);
+  vmaMergeAll(s, mm);
   return error;
 }

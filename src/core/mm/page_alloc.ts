@@ -147,6 +147,6 @@ export function folio_put(s: State, folio: number): void {
 }
 
 /** Is `pfn` a page currently in use (allocated and not freed)? */
-export function pfn_in_use(s: State, pfn: number): boolean {
+export function pfnInUse(s: State, pfn: number): boolean {
   return pfn > 0 && pfn < s.mem.end && (s.mem.flags[pfn]! & PG_buddy) === 0;
 }

@@ -11,7 +11,7 @@
 import type { Mm, State } from '../mm_types.js';
 import { PMD_SIZE } from '../pgtable_types.js';
 import { count_vm_event, PT_RECLAIM_PTE } from '../vmstat.js';
-import { pmd_clear_and_free_pte } from './memory/pgtable.js';
+import { pmdClearAndFreePte } from './memory/pgtable.js';
 
 /** struct zap_details, the fields the model uses. */
 export interface ZapDetails {
@@ -36,6 +36,6 @@ export function reclaim_pt_is_enabled(
  * both end the same way): clear the PMD entry and free the PTE table.
  */
 export function free_pte(s: State, mm: Mm, addr: number): void {
-  pmd_clear_and_free_pte(s, mm, addr);
+  pmdClearAndFreePte(s, mm, addr);
   count_vm_event(s.vmstat, PT_RECLAIM_PTE);
 }

@@ -34,12 +34,12 @@ export function shmem_get_folio(s: State, k: Kernel, file: number, pgoff: number
 }
 
 /** A mapping of the file is duplicated (fork, VMA split). */
-export function shmem_get(s: State, file: number): void {
+export function shmemGet(s: State, file: number): void {
   s.shmem[file]!.refs += 1;
 }
 
 /** A mapping of the file goes away; the last one truncates the file and frees its pages. */
-export function shmem_put(s: State, file: number): void {
+export function shmemPut(s: State, file: number): void {
   const f = s.shmem[file]!;
   f.refs -= 1;
   if (f.refs > 0) return;

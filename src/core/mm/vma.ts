@@ -7,7 +7,7 @@
 import type { Mm, State, Vma } from '../mm_types.js';
 import { free_pgtables } from './memory/pgtable.js';
 import { unmap_vmas } from './memory/zap.js';
-import { shmem_get, shmem_put } from './shmem.js';
+import { shmemGet, shmemPut } from './shmem.js';
 
 /** mm/mmap.c find_vma(): the first VMA ending above `addr`. */
 export function find_vma(mm: Mm, addr: number): Vma | undefined {
@@ -32,7 +32,7 @@ export function can_vma_merge(a: Vma, b: Vma): boolean {
 }
 
 /** Merge every mergeable neighbour pair in mm.vmas (after mmap, mprotect, madvise). */
-export function vma_merge_all(s: State, mm: Mm): void {
+export function vmaMergeAll(s: State, mm: Mm): void {
   const out: Vma[] = [];
   for (const v of mm.vmas) {
     const prev = out[out.length - 1];
@@ -42,7 +42,7 @@ export function vma_merge_all(s: State, mm: Mm): void {
         vm_end: v.vm_end,
         anon_vma: prev.anon_vma || v.anon_vma,
       };
-      if (v.shmem !== 0) shmem_put(s, v.shmem);
+      if (v.shmem !== 0) shmemPut(s, v.shmem);
     } else {
       out.push(v);
     }
@@ -57,19 +57,19 @@ export function split_vma(s: State, mm: Mm, addr: number): void {
   const v = mm.vmas[i]!;
   const lo: Vma = { ...v, vm_end: addr };
   const hi: Vma = { ...v, vm_start: addr, vm_pgoff: v.vm_pgoff + (addr - v.vm_start) / 4096 };
-  if (v.shmem !== 0) shmem_get(s, v.shmem);
+  if (v.shmem !== 0) shmemGet(s, v.shmem);
   mm.vmas.splice(i, 1, lo, hi);
 }
 
 /** Insert a VMA keeping mm.vmas sorted. */
-export function vma_insert(mm: Mm, vma: Vma): void {
+export function vmaInsert(mm: Mm, vma: Vma): void {
   let i = 0;
   while (i < mm.vmas.length && mm.vmas[i]!.vm_start < vma.vm_start) i++;
   mm.vmas.splice(i, 0, vma);
 }
 
 /** Replace VMA `old` (by identity) with `next`. */
-export function vma_replace(mm: Mm, old: Vma, next: Vma): void {
+export function vmaReplace(mm: Mm, old: Vma, next: Vma): void {
   const i = mm.vmas.indexOf(old);
   if (i >= 0) mm.vmas[i] = next;
 }
@@ -89,5 +89,5 @@ export function do_vmi_munmap(s: State, mm: Mm, start: number, end: number): voi
   unmap_vmas(s, mm, gone);
   free_pgtables(s, mm, gone, prev ? prev.vm_end : 0, next ? next.vm_start : 0);
   mm.vmas.splice(first, gone.length);
-  for (const v of gone) if (v.shmem !== 0) shmem_put(s, v.shmem);
+  for (const v of gone) if (v.shmem !== 0) shmemPut(s, v.shmem);
 }

@@ -3,7 +3,7 @@ import { checkInvariants } from '../../../src/core/invariants.js';
 import { do_group_exit } from '../../../src/core/kernel/exit.js';
 import { copy_process } from '../../../src/core/kernel/fork.js';
 import { do_madvise, MADV_DONTFORK } from '../../../src/core/mm/madvise.js';
-import { do_mprotect } from '../../../src/core/mm/mprotect.js';
+import { do_mprotect_pkey } from '../../../src/core/mm/mprotect.js';
 import { PG_anon_exclusive } from '../../../src/core/page-flags.js';
 import { PGREUSE } from '../../../src/core/vmstat.js';
 import { expectSound, mapAnon, mmOfTask, read, world, write } from '../helpers.js';
@@ -71,8 +71,8 @@ describe('fork and COW (v6.18)', () => {
     do_group_exit(w.s, child, 0); // page refcounts back to 1, but PG_anon_exclusive stays clear
     write(w, w.init, A + 4096, 2); // reuse: exclusive again
     const mm = mmOfTask(w, w.init);
-    expect(do_mprotect(w.s, w.k, mm, A, 2 * 4096, 1)).toBe(0);
-    expect(do_mprotect(w.s, w.k, mm, A, 2 * 4096, 3)).toBe(0);
+    expect(do_mprotect_pkey(w.s, w.k, mm, A, 2 * 4096, 1)).toBe(0);
+    expect(do_mprotect_pkey(w.s, w.k, mm, A, 2 * 4096, 3)).toBe(0);
     expect(write(w, w.init, A + 4096, 3)).toMatchObject({ ok: true, faults: 0 });
     expect(write(w, w.init, A, 3)).toMatchObject({ ok: true, faults: 1 });
     expect(mm.vmas).toHaveLength(1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alloc_pages, folio_put, page_folio, pfn_in_use } from '../../../src/core/mm/page_alloc.js';
+import { alloc_pages, folio_put, page_folio, pfnInUse } from '../../../src/core/mm/page_alloc.js';
 import { newState, ZERO_PFN } from '../../../src/core/mm_types.js';
 
 describe('page allocator', () => {
@@ -9,7 +9,7 @@ describe('page allocator', () => {
     const b = alloc_pages(s, 0);
     expect([a, b]).toEqual([ZERO_PFN + 1, ZERO_PFN + 2]);
     folio_put(s, a);
-    expect(pfn_in_use(s, a)).toBe(false);
+    expect(pfnInUse(s, a)).toBe(false);
     expect(alloc_pages(s, 0)).toBe(a);
   });
 
@@ -21,9 +21,9 @@ describe('page allocator', () => {
     expect(page_folio(s, head + 100)).toBe(head);
     expect(s.mem.refcount[head]).toBe(1);
     // The skipped PFNs are free order-0 pages.
-    expect(pfn_in_use(s, ZERO_PFN + 2)).toBe(false);
+    expect(pfnInUse(s, ZERO_PFN + 2)).toBe(false);
     folio_put(s, head);
-    expect(pfn_in_use(s, head + 100)).toBe(false);
+    expect(pfnInUse(s, head + 100)).toBe(false);
   });
 
   it('grows the memmap past its initial capacity', () => {

@@ -14,7 +14,7 @@ import {
   MMAP_BASE,
   vm_munmap,
 } from '../../../src/core/mm/mmap.js';
-import { do_mprotect } from '../../../src/core/mm/mprotect.js';
+import { do_mprotect_pkey } from '../../../src/core/mm/mprotect.js';
 import { VM_DONTCOPY, VM_WRITE } from '../../../src/core/mm_types.js';
 import { expectSound, mapAnon, mmOfTask, world, write } from '../helpers.js';
 
@@ -49,7 +49,7 @@ describe('VMAs: mmap placement, split, merge', () => {
     const w = world();
     const mm = mmOfTask(w, w.init);
     mapAnon(w, w.init, A, 4 * P);
-    expect(do_mprotect(w.s, w.k, mm, A + P, P, 1)).toBe(0);
+    expect(do_mprotect_pkey(w.s, w.k, mm, A + P, P, 1)).toBe(0);
     expect(
       mm.vmas.map((v) => [v.vm_start - A, v.vm_end - A, (v.vm_flags & VM_WRITE) !== 0]),
     ).toEqual([
@@ -57,9 +57,9 @@ describe('VMAs: mmap placement, split, merge', () => {
       [P, 2 * P, false],
       [2 * P, 4 * P, true],
     ]);
-    expect(do_mprotect(w.s, w.k, mm, A + P, P, 3)).toBe(0);
+    expect(do_mprotect_pkey(w.s, w.k, mm, A + P, P, 3)).toBe(0);
     expect(mm.vmas).toHaveLength(1);
-    expect(do_mprotect(w.s, w.k, mm, A + 3 * P, 2 * P, 1)).toBe(-12);
+    expect(do_mprotect_pkey(w.s, w.k, mm, A + 3 * P, 2 * P, 1)).toBe(-12);
     expectSound(w);
   });
 
@@ -68,10 +68,10 @@ describe('VMAs: mmap placement, split, merge', () => {
     const mm = mmOfTask(w, w.init);
     mapAnon(w, w.init, A, P);
     write(w, w.init, A, 4);
-    expect(do_mprotect(w.s, w.k, mm, A, P, 0)).toBe(0);
+    expect(do_mprotect_pkey(w.s, w.k, mm, A, P, 0)).toBe(0);
     expect(write(w, w.init, A, 5)).toEqual({ ok: false, signal: 11 });
     w.init.state = 0; // the test keeps using the task after its simulated SIGSEGV
-    expect(do_mprotect(w.s, w.k, mm, A, P, 3)).toBe(0);
+    expect(do_mprotect_pkey(w.s, w.k, mm, A, P, 3)).toBe(0);
     expect(write(w, w.init, A, 5)).toMatchObject({ ok: true, faults: 0 });
     expectSound(w);
   });

@@ -4,7 +4,7 @@
  * condition reads the same observables on the model and on the real kernel.
  */
 
-import { pte_index, pte_table, ptep_get } from '../../mm/memory/pgtable.js';
+import { pte_index, ptep_get, pteTable } from '../../mm/memory/pgtable.js';
 import { page_folio } from '../../mm/page_alloc.js';
 import type { Mm, State } from '../../mm_types.js';
 import { MM_ANONPAGES, MM_SHMEMPAGES, MM_SWAPENTS, ZERO_PFN } from '../../mm_types.js';
@@ -23,7 +23,7 @@ import {
 
 /** The PTE mapping `addr` in `mm` (0 when there is none). */
 export function pteAt(s: State, mm: Mm, addr: number): pte_t {
-  const t = pte_table(s, mm, addr);
+  const t = pteTable(s, mm, addr);
   return t === 0 ? 0 : ptep_get(s, t, pte_index(addr));
 }
 
@@ -46,7 +46,7 @@ export interface PagemapEntry {
 }
 
 /** fs/proc/task_mmu.c pte_to_pagemap_entry() for one address. */
-export function pagemap_entry(s: State, mm: Mm, addr: number): PagemapEntry {
+export function pagemapEntry(s: State, mm: Mm, addr: number): PagemapEntry {
   const pte = pteAt(s, mm, addr);
   const present = pte_present(pte);
   const pfn = present ? pte_pfn(pte) : 0;

@@ -26,7 +26,6 @@ import {
   PGDIR_SIZE,
   PMD_SIZE,
   PUD_SIZE,
-  pte_bits,
   pte_clear_uffd_wp,
   pte_mkclean,
   pte_mkdirty,
@@ -35,20 +34,21 @@ import {
   pte_uffd_wp,
   pte_write,
   pte_wrprotect,
+  pteBits,
 } from '../../pgtable_types.js';
 import type { Kernel } from '../../points.js';
 import { alloc_pages, folio_get, folio_put, page_folio } from '../page_alloc.js';
 import { folio_add_new_anon_rmap, folio_dup_rmap_pte, folio_test_anon } from '../rmap.js';
 import { folio_add_lru_vma } from '../swap.js';
 import {
-  pmd_alloc_walk,
-  pmd_table,
-  pte_alloc_walk,
+  pmdAllocWalk,
+  pmdTable,
   pte_index,
-  pte_table,
+  pteAllocWalk,
   ptep_get,
-  pud_alloc_walk,
-  pud_table,
+  pteTable,
+  pudAllocWalk,
+  pudTable,
   set_pte_at,
 } from './pgtable.js';
 import { maybe_mkwrite, vm_normal_page } from './wp.js';
@@ -94,7 +94,7 @@ function copy_present_page(
   dst_mm.rss[MM_ANONPAGES] = dst_mm.rss[MM_ANONPAGES]! + 1;
   let pte = maybe_mkwrite(pte_mkdirty(mk_pte(nw, _PAGE_PRESENT)), dst);
   if (dst.vm_flags & VM_UFFD_WP && pte_uffd_wp(srcPte))
-    pte = mk_pte(nw, pte_bits(pte) | _PAGE_UFFD_WP);
+    pte = mk_pte(nw, pteBits(pte) | _PAGE_UFFD_WP);
   set_pte_at(s, dstSlot[0], dstSlot[1], pte);
 }
 
@@ -159,23 +159,23 @@ export function copy_page_range(
   const end = src.vm_end;
   for (let a = src.vm_start; a < end; ) {
     const pgdNext = nextBoundary(a, PGDIR_SIZE, end);
-    if (pud_table(s, src_mm, a) === 0) {
+    if (pudTable(s, src_mm, a) === 0) {
       a = pgdNext;
       continue;
     }
-    pud_alloc_walk(s, dst_mm, a); // copy_pud_range(): pud_alloc() first
+    pudAllocWalk(s, dst_mm, a); // copy_pud_range(): pud_alloc() first
     for (; a < pgdNext; ) {
       const pudNext = nextBoundary(a, PUD_SIZE, pgdNext);
-      if (pmd_table(s, src_mm, a) === 0) {
+      if (pmdTable(s, src_mm, a) === 0) {
         a = pudNext;
         continue;
       }
-      pmd_alloc_walk(s, dst_mm, a); // copy_pmd_range(): pmd_alloc() first
+      pmdAllocWalk(s, dst_mm, a); // copy_pmd_range(): pmd_alloc() first
       for (; a < pudNext; ) {
         const pmdNext = nextBoundary(a, PMD_SIZE, pudNext);
-        const srcT = pte_table(s, src_mm, a);
+        const srcT = pteTable(s, src_mm, a);
         if (srcT !== 0) {
-          const dstT = pte_alloc_walk(s, dst_mm, a); // copy_pte_range(): pte_alloc_map_lock()
+          const dstT = pteAllocWalk(s, dst_mm, a); // copy_pte_range(): pte_alloc_map_lock()
           for (let x = a; x < pmdNext; x += 4096) {
             const i = pte_index(x);
             const pte = ptep_get(s, srcT, i);

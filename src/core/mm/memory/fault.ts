@@ -27,7 +27,7 @@ import { alloc_pages, folio_get } from '../page_alloc.js';
 import { anon_vma_prepare, folio_add_file_rmap_pte, folio_add_new_anon_rmap } from '../rmap.js';
 import { shmem_get_folio } from '../shmem.js';
 import { folio_add_lru_vma } from '../swap.js';
-import { pte_alloc_walk, pte_index, ptep_get, set_pte_at } from './pgtable.js';
+import { pte_index, pteAllocWalk, ptep_get, set_pte_at } from './pgtable.js';
 import type { PteSlot } from './wp.js';
 import { do_wp_page } from './wp.js';
 
@@ -49,7 +49,7 @@ export function vma_is_anonymous(vma: Vma): boolean {
  * Protection bits a new PTE gets from vm_page_prot: private mappings are
  * always mapped read-only first (PAGE_COPY), shared ones writable if VM_WRITE.
  */
-function vm_page_prot_bits(vma: Vma): number {
+function vmPageProtBits(vma: Vma): number {
   return vma.vm_flags & VM_SHARED && vma.vm_flags & VM_WRITE
     ? _PAGE_PRESENT | _PAGE_RW
     : _PAGE_PRESENT;
@@ -70,12 +70,12 @@ export function do_anonymous_page(
 ): void {
   if (!write) {
     // mm_forbids_zeropage() is false on x86; the zero page is mapped special and read-only.
-    set_pte_at(s, slot.table, slot.index, mk_pte(ZERO_PFN, vm_page_prot_bits(vma) | _PAGE_SPECIAL));
+    set_pte_at(s, slot.table, slot.index, mk_pte(ZERO_PFN, vmPageProtBits(vma) | _PAGE_SPECIAL));
     return;
   }
   vma = anon_vma_prepare(s, mm.vmas, vma);
   const folio = alloc_pages(s, 0);
-  let entry = mk_pte(folio, vm_page_prot_bits(vma));
+  let entry = mk_pte(folio, vmPageProtBits(vma));
   if (vma.vm_flags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry));
   mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + 1;
   folio_add_new_anon_rmap(s, folio, k.policy.folio_add_new_anon_rmap(s, k, folio).exclusive);
@@ -88,7 +88,7 @@ export function do_anonymous_page(
  * for a shared anonymous (shmem) mapping: look the page up in the shmem file,
  * allocating it on first touch, and map it.
  */
-function do_shmem_fault(
+function doShmemFault(
   s: State,
   k: Kernel,
   mm: Mm,
@@ -100,10 +100,10 @@ function do_shmem_fault(
   const pgoff = vma.vm_pgoff + (address - vma.vm_start) / 4096;
   const folio = shmem_get_folio(s, k, vma.shmem, pgoff);
   folio_get(s, folio); // the mapping's reference (finish_fault consumes the lookup's)
-  let entry = mk_pte(folio, vm_page_prot_bits(vma) | _PAGE_ACCESSED);
+  let entry = mk_pte(folio, vmPageProtBits(vma) | _PAGE_ACCESSED);
   if (write) entry = pte_mkdirty(pte_mkwrite(entry));
   else if (pte_write(entry))
-    entry = mk_pte(folio, vm_page_prot_bits(vma) | _PAGE_ACCESSED | _PAGE_DIRTY);
+    entry = mk_pte(folio, vmPageProtBits(vma) | _PAGE_ACCESSED | _PAGE_DIRTY);
   folio_add_file_rmap_pte(s, folio);
   mm.rss[MM_SHMEMPAGES] = mm.rss[MM_SHMEMPAGES]! + 1;
   set_pte_at(s, slot.table, slot.index, entry);
@@ -125,11 +125,11 @@ export function handle_mm_fault(
   count_vm_event(s.vmstat, PGFAULT);
   const write = (flags & FAULT_FLAG_WRITE) !== 0;
   const unshare = (flags & FAULT_FLAG_UNSHARE) !== 0;
-  const slot: PteSlot = { table: pte_alloc_walk(s, mm, address), index: pte_index(address) };
+  const slot: PteSlot = { table: pteAllocWalk(s, mm, address), index: pte_index(address) };
   const orig_pte = ptep_get(s, slot.table, slot.index);
   if (pte_none(orig_pte)) {
     if (vma_is_anonymous(vma)) do_anonymous_page(s, k, mm, vma, write, slot);
-    else do_shmem_fault(s, k, mm, vma, address, write, slot);
+    else doShmemFault(s, k, mm, vma, address, write, slot);
     return 0;
   }
   if (!pte_present(orig_pte)) {

@@ -10,7 +10,7 @@
  */
 
 import type { Mm, State, Vma } from '../../mm_types.js';
-import { pt_alloc_table, pt_free_table, pt_writable } from '../../mm_types.js';
+import { ptAllocTable, ptFreeTable, ptWritable } from '../../mm_types.js';
 import type { pte_t } from '../../pgtable_types.js';
 import {
   _PAGE_PRESENT,
@@ -23,8 +23,8 @@ import {
   PT_LEVEL_PUD,
   PT_TABLE_BYTES,
   PUD_SIZE,
-  pte_bits,
   pte_val,
+  pteBits,
 } from '../../pgtable_types.js';
 
 const TABLE_ENTRY_BITS = _PAGE_PRESENT | _PAGE_RW;
@@ -44,25 +44,25 @@ function child(s: State, t: number, i: number): number {
 }
 
 function setChild(s: State, t: number, i: number, childId: number): void {
-  const tab = pt_writable(s, t);
+  const tab = ptWritable(s, t);
   tab[2 * i] = childId;
   tab[2 * i + 1] = childId === 0 ? 0 : TABLE_ENTRY_BITS;
 }
 
 /** pud_offset() after pgd_offset(): the PUD table covering `addr`, 0 if none. */
-export function pud_table(s: State, mm: Mm, addr: number): number {
+export function pudTable(s: State, mm: Mm, addr: number): number {
   return child(s, mm.pgd, idx(addr, PGD_SHIFT));
 }
 
 /** The PMD table covering `addr`, 0 if none. */
-export function pmd_table(s: State, mm: Mm, addr: number): number {
-  const pud = pud_table(s, mm, addr);
+export function pmdTable(s: State, mm: Mm, addr: number): number {
+  const pud = pudTable(s, mm, addr);
   return pud === 0 ? 0 : child(s, pud, idx(addr, PudShift));
 }
 
 /** pte_offset_map() minus the mapping: the PTE table covering `addr`, 0 if none. */
-export function pte_table(s: State, mm: Mm, addr: number): number {
-  const pmd = pmd_table(s, mm, addr);
+export function pteTable(s: State, mm: Mm, addr: number): number {
+  const pmd = pmdTable(s, mm, addr);
   return pmd === 0 ? 0 : child(s, pmd, idx(addr, PmdShift));
 }
 
@@ -79,23 +79,23 @@ export function ptep_get(s: State, t: number, i: number): pte_t {
 
 /** set_pte_at(): store an entry (copying the table first if it is shared copy-on-write). */
 export function set_pte_at(s: State, t: number, i: number, pte: pte_t): void {
-  const tab = pt_writable(s, t);
+  const tab = ptWritable(s, t);
   tab[2 * i] = pte_val(pte);
-  tab[2 * i + 1] = pte_bits(pte);
+  tab[2 * i + 1] = pteBits(pte);
 }
 
 /** pte_clear() */
 export function pte_clear(s: State, t: number, i: number): void {
-  const tab = pt_writable(s, t);
+  const tab = ptWritable(s, t);
   tab[2 * i] = 0;
   tab[2 * i + 1] = 0;
 }
 
 /** include/linux/mm.h mm_inc_nr_ptes() / mm_inc_nr_pmds() / mm_inc_nr_puds(): one table page. */
-function mm_inc_nr_tables(mm: Mm): void {
+function mmIncNrTables(mm: Mm): void {
   mm.pgtables_bytes += PT_TABLE_BYTES;
 }
-function mm_dec_nr_tables(mm: Mm): void {
+function mmDecNrTables(mm: Mm): void {
   mm.pgtables_bytes -= PT_TABLE_BYTES;
 }
 
@@ -103,23 +103,23 @@ function mm_dec_nr_tables(mm: Mm): void {
  * pud_alloc(), pmd_alloc(), pte_alloc() in one walk: populate the missing
  * tables down to the PTE table covering `addr` and return its id.
  */
-export function pte_alloc_walk(s: State, mm: Mm, addr: number): number {
+export function pteAllocWalk(s: State, mm: Mm, addr: number): number {
   let pud = child(s, mm.pgd, idx(addr, PGD_SHIFT));
   if (pud === 0) {
-    pud = pt_alloc_table(s, PT_LEVEL_PUD); // __pud_alloc
-    mm_inc_nr_tables(mm);
+    pud = ptAllocTable(s, PT_LEVEL_PUD); // __pud_alloc
+    mmIncNrTables(mm);
     setChild(s, mm.pgd, idx(addr, PGD_SHIFT), pud);
   }
   let pmd = child(s, pud, idx(addr, PudShift));
   if (pmd === 0) {
-    pmd = pt_alloc_table(s, PT_LEVEL_PMD); // __pmd_alloc
-    mm_inc_nr_tables(mm);
+    pmd = ptAllocTable(s, PT_LEVEL_PMD); // __pmd_alloc
+    mmIncNrTables(mm);
     setChild(s, pud, idx(addr, PudShift), pmd);
   }
   let pte = child(s, pmd, idx(addr, PmdShift));
   if (pte === 0) {
-    pte = pt_alloc_table(s, PT_LEVEL_PTE); // __pte_alloc
-    mm_inc_nr_tables(mm);
+    pte = ptAllocTable(s, PT_LEVEL_PTE); // __pte_alloc
+    mmIncNrTables(mm);
     setChild(s, pmd, idx(addr, PmdShift), pte);
   }
   return pte;
@@ -129,28 +129,28 @@ export function pte_alloc_walk(s: State, mm: Mm, addr: number): number {
  * pud_alloc() and pmd_alloc() only, as copy_pud_range()/copy_pmd_range() do
  * at fork before looking at the source entries below them.
  */
-export function pmd_alloc_walk(s: State, mm: Mm, addr: number): number {
+export function pmdAllocWalk(s: State, mm: Mm, addr: number): number {
   let pud = child(s, mm.pgd, idx(addr, PGD_SHIFT));
   if (pud === 0) {
-    pud = pt_alloc_table(s, PT_LEVEL_PUD);
-    mm_inc_nr_tables(mm);
+    pud = ptAllocTable(s, PT_LEVEL_PUD);
+    mmIncNrTables(mm);
     setChild(s, mm.pgd, idx(addr, PGD_SHIFT), pud);
   }
   let pmd = child(s, pud, idx(addr, PudShift));
   if (pmd === 0) {
-    pmd = pt_alloc_table(s, PT_LEVEL_PMD);
-    mm_inc_nr_tables(mm);
+    pmd = ptAllocTable(s, PT_LEVEL_PMD);
+    mmIncNrTables(mm);
     setChild(s, pud, idx(addr, PudShift), pmd);
   }
   return pmd;
 }
 
 /** pud_alloc() alone (copy_p4d_range() at fork). */
-export function pud_alloc_walk(s: State, mm: Mm, addr: number): number {
+export function pudAllocWalk(s: State, mm: Mm, addr: number): number {
   let pud = child(s, mm.pgd, idx(addr, PGD_SHIFT));
   if (pud === 0) {
-    pud = pt_alloc_table(s, PT_LEVEL_PUD);
-    mm_inc_nr_tables(mm);
+    pud = ptAllocTable(s, PT_LEVEL_PUD);
+    mmIncNrTables(mm);
     setChild(s, mm.pgd, idx(addr, PGD_SHIFT), pud);
   }
   return pud;
@@ -160,12 +160,12 @@ export function pud_alloc_walk(s: State, mm: Mm, addr: number): number {
  * mm/pt_reclaim.c free_pte() after try_get_and_clear_pmd(): clear the PMD
  * entry covering `addr` and free the PTE table it pointed to.
  */
-export function pmd_clear_and_free_pte(s: State, mm: Mm, addr: number): void {
-  const pmd = pmd_table(s, mm, addr);
+export function pmdClearAndFreePte(s: State, mm: Mm, addr: number): void {
+  const pmd = pmdTable(s, mm, addr);
   const pte = child(s, pmd, idx(addr, PmdShift));
   setChild(s, pmd, idx(addr, PmdShift), 0);
-  pt_free_table(s, pte);
-  mm_dec_nr_tables(mm);
+  ptFreeTable(s, pte);
+  mmDecNrTables(mm);
 }
 
 /** Unsigned `x - 1` for the kernel's "0 means the top of the address space" convention. */
@@ -181,8 +181,8 @@ function alignDown(x: number, size: number): number {
 function free_pte_range(s: State, mm: Mm, pmd: number, i: number): void {
   const pte = child(s, pmd, i);
   setChild(s, pmd, i, 0);
-  pt_free_table(s, pte);
-  mm_dec_nr_tables(mm);
+  ptFreeTable(s, pte);
+  mmDecNrTables(mm);
 }
 
 /** free_pmd_range(): free PTE tables in [addr, end), then the PMD table if nothing else needs it. */
@@ -210,8 +210,8 @@ function free_pmd_range(
   }
   if (minus1(end) > minus1(ceiling)) return;
   setChild(s, pud, pudIdx, 0);
-  pt_free_table(s, pmd);
-  mm_dec_nr_tables(mm);
+  ptFreeTable(s, pmd);
+  mmDecNrTables(mm);
 }
 
 /** free_pud_range() (reached through the folded free_p4d_range()). */
@@ -240,8 +240,8 @@ function free_pud_range(
   }
   if (minus1(end) > minus1(ceiling)) return;
   setChild(s, mm.pgd, pgdIdx, 0);
-  pt_free_table(s, pud);
-  mm_dec_nr_tables(mm);
+  ptFreeTable(s, pud);
+  mmDecNrTables(mm);
 }
 
 /**
@@ -330,12 +330,12 @@ export function forEachPte(
 ): void {
   for (let a = start; a < end; ) {
     const pmdEnd = Math.min(alignDown(a, PMD_SIZE) + PMD_SIZE, end);
-    const t = pte_table(s, mm, a);
+    const t = pteTable(s, mm, a);
     if (t === 0) {
       // Skip to the next populated range quickly when upper levels are missing.
-      const pmd = pmd_table(s, mm, a);
+      const pmd = pmdTable(s, mm, a);
       if (pmd === 0) {
-        const pud = pud_table(s, mm, a);
+        const pud = pudTable(s, mm, a);
         a = Math.min(
           alignDown(a, pud === 0 ? PGDIR_SIZE : PUD_SIZE) + (pud === 0 ? PGDIR_SIZE : PUD_SIZE),
           end,

@@ -18,12 +18,12 @@ import {
   _PAGE_SOFT_DIRTY,
   _PAGE_UFFD_WP,
   mk_pte,
-  pte_bits,
   pte_mkdirty,
   pte_mkwrite,
   pte_mkyoung,
   pte_pfn,
   pte_special,
+  pteBits,
 } from '../../pgtable_types.js';
 import type { Kernel, WpFault } from '../../points.js';
 import {
@@ -95,7 +95,7 @@ export function wp_page_copy(s: State, k: Kernel, vmf: WpFault, slot: PteSlot): 
   if (vmf.unshare) {
     entry = mk_pte(
       nw,
-      pte_bits(entry) | (pte_bits(vmf.orig_pte) & (_PAGE_SOFT_DIRTY | _PAGE_UFFD_WP)),
+      pteBits(entry) | (pteBits(vmf.orig_pte) & (_PAGE_SOFT_DIRTY | _PAGE_UFFD_WP)),
     );
   } else {
     entry = maybe_mkwrite(pte_mkdirty(entry), vma);

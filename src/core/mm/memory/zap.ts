@@ -16,7 +16,7 @@ import { folio_put, page_folio } from '../page_alloc.js';
 import type { ZapDetails } from '../pt_reclaim.js';
 import { free_pte, reclaim_pt_is_enabled } from '../pt_reclaim.js';
 import { folio_remove_rmap_pte, folio_test_anon } from '../rmap.js';
-import { pmd_table, pte_clear, pte_index, pte_table, ptep_get, pud_table } from './pgtable.js';
+import { pmdTable, pte_clear, pte_index, ptep_get, pteTable, pudTable } from './pgtable.js';
 import { vm_normal_page } from './wp.js';
 
 /**
@@ -32,7 +32,7 @@ function zap_pte_range(
 ): void {
   const start = addr;
   let can_reclaim_pt = reclaim_pt_is_enabled(start, end, details);
-  const t = pte_table(s, mm, addr);
+  const t = pteTable(s, mm, addr);
   for (let a = addr; a < end; a += 4096) {
     const i = pte_index(a);
     const pte = ptep_get(s, t, i);
@@ -65,14 +65,9 @@ export function unmap_page_range(
   while (addr < end) {
     // zap_p4d_range()/zap_pud_range()/zap_pmd_range(): none entries are skipped whole.
     const span =
-      pud_table(s, mm, addr) === 0
-        ? PGDIR_SIZE
-        : pmd_table(s, mm, addr) === 0
-          ? PUD_SIZE
-          : PMD_SIZE;
+      pudTable(s, mm, addr) === 0 ? PGDIR_SIZE : pmdTable(s, mm, addr) === 0 ? PUD_SIZE : PMD_SIZE;
     const next = Math.min(Math.floor(addr / span) * span + span, end);
-    if (span === PMD_SIZE && pte_table(s, mm, addr) !== 0)
-      zap_pte_range(s, mm, addr, next, details);
+    if (span === PMD_SIZE && pteTable(s, mm, addr) !== 0) zap_pte_range(s, mm, addr, next, details);
     addr = next;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pagemap_entry, task_mem } from '../../../../src/core/fs/proc/task_mmu.js';
+import { pagemapEntry, task_mem } from '../../../../src/core/fs/proc/task_mmu.js';
 import { copy_process } from '../../../../src/core/kernel/fork.js';
 import { ZERO_PFN } from '../../../../src/core/mm_types.js';
 import { mapAnon, mmOfTask, read, world, write } from '../../helpers.js';
@@ -13,13 +13,13 @@ describe('/proc/PID/pagemap and status', () => {
     read(w, w.init, A);
     write(w, w.init, A + 4096, 1);
     const mm = mmOfTask(w, w.init);
-    expect(pagemap_entry(w.s, mm, A)).toMatchObject({
+    expect(pagemapEntry(w.s, mm, A)).toMatchObject({
       present: true,
       pfn: ZERO_PFN,
       zeropage: true,
       exclusive: false,
     });
-    expect(pagemap_entry(w.s, mm, A + 4096)).toMatchObject({
+    expect(pagemapEntry(w.s, mm, A + 4096)).toMatchObject({
       present: true,
       zeropage: false,
       exclusive: true,
@@ -27,11 +27,11 @@ describe('/proc/PID/pagemap and status', () => {
       dirty: true,
     });
     const child = copy_process(w.s, w.k, w.init, false);
-    expect(pagemap_entry(w.s, mm, A + 4096)).toMatchObject({ exclusive: false, writable: false });
-    expect(pagemap_entry(w.s, mmOfTask(w, child), A + 4096).pfn).toBe(
-      pagemap_entry(w.s, mm, A + 4096).pfn,
+    expect(pagemapEntry(w.s, mm, A + 4096)).toMatchObject({ exclusive: false, writable: false });
+    expect(pagemapEntry(w.s, mmOfTask(w, child), A + 4096).pfn).toBe(
+      pagemapEntry(w.s, mm, A + 4096).pfn,
     );
-    expect(pagemap_entry(w.s, mm, A + 8192)).toMatchObject({ present: false, pfn: 0 });
+    expect(pagemapEntry(w.s, mm, A + 8192)).toMatchObject({ present: false, pfn: 0 });
   });
 
   it('VmPTE counts PUD, PMD and PTE tables in kB; RssAnon counts anonymous pages', () => {

@@ -13,7 +13,7 @@ import {
   VM_FAULT_SIGBUS,
   VM_FAULT_SIGSEGV,
 } from '../../../mm/memory/fault.js';
-import { pte_index, pte_table, ptep_get, set_pte_at } from '../../../mm/memory/pgtable.js';
+import { pte_index, ptep_get, pteTable, set_pte_at } from '../../../mm/memory/pgtable.js';
 import { vma_lookup } from '../../../mm/vma.js';
 import type { Mm, State } from '../../../mm_types.js';
 import { VM_EXEC, VM_READ, VM_WRITE } from '../../../mm_types.js';
@@ -22,9 +22,9 @@ import {
   _PAGE_DIRTY,
   _PAGE_PRESENT,
   mk_pte,
-  pte_bits,
   pte_pfn,
   pte_write,
+  pteBits,
 } from '../../../pgtable_types.js';
 import type { Kernel } from '../../../points.js';
 
@@ -40,7 +40,7 @@ export type AccessResult =
  * Load (value === undefined) or store `value` at `addr` in `mm`. Returns the
  * value loaded (or stored), the PFN accessed, and how many faults it took.
  */
-export function user_access(
+export function userAccess(
   s: State,
   k: Kernel,
   mm: Mm,
@@ -49,11 +49,11 @@ export function user_access(
 ): AccessResult {
   const write = value !== undefined;
   for (let faults = 0; faults < 4; faults++) {
-    const t = pte_table(s, mm, addr);
+    const t = pteTable(s, mm, addr);
     if (t !== 0) {
       const i = pte_index(addr);
       const pte = ptep_get(s, t, i);
-      const b = pte_bits(pte);
+      const b = pteBits(pte);
       if (b & _PAGE_PRESENT && (!write || pte_write(pte))) {
         const nb = b | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
         if (nb !== b) set_pte_at(s, t, i, mk_pte(pte_pfn(pte), nb));
