@@ -27,6 +27,8 @@ const PROVENANCE: ReadonlySet<string> = new Set(['obs', 'src', 'der', 'unc']);
 const ADVICE: ReadonlySet<string> = new Set(['dontneed', 'dontfork', 'dofork']);
 const PAGE = 4096;
 
+type BinaryOp = Extract<Expr, { kind: 'binary' }>['op'];
+
 class Parser {
   private readonly lx: Lexer;
 
@@ -430,21 +432,23 @@ class Parser {
 
   // Expressions: || < && < ! < comparison < + - < * / < unary minus < atom.
   expr(): Expr {
-    let left = this.and();
-    while (this.isPunct('||') || this.isPunct('\\/')) {
-      const pos = this.lx.next().pos;
-      left = { kind: 'binary', pos, op: '||', left, right: this.and() };
-    }
-    return left;
+    return this.leftAssoc({ '||': '||', '\\/': '||' }, () => this.and());
   }
 
   private and(): Expr {
-    let left = this.not();
-    while (this.isPunct('&&') || this.isPunct('/\\')) {
-      const pos = this.lx.next().pos;
-      left = { kind: 'binary', pos, op: '&&', left, right: this.not() };
+    return this.leftAssoc({ '&&': '&&', '/\\': '&&' }, () => this.not());
+  }
+
+  /** A left-associative chain of the binary operators in `ops` (token text -> operator). */
+  private leftAssoc(ops: Readonly<Record<string, BinaryOp>>, next: () => Expr): Expr {
+    let left = next();
+    for (;;) {
+      const t = this.lx.peek();
+      const op = t.type === 'punct' ? ops[t.text] : undefined;
+      if (op === undefined) return left;
+      this.lx.next();
+      left = { kind: 'binary', pos: t.pos, op, left, right: next() };
     }
-    return left;
   }
 
   private not(): Expr {
@@ -468,21 +472,11 @@ class Parser {
   }
 
   private sum(): Expr {
-    let left = this.term();
-    while (this.isPunct('+') || this.isPunct('-')) {
-      const t = this.lx.next();
-      left = { kind: 'binary', pos: t.pos, op: t.text as '+' | '-', left, right: this.term() };
-    }
-    return left;
+    return this.leftAssoc({ '+': '+', '-': '-' }, () => this.term());
   }
 
   private term(): Expr {
-    let left = this.unary();
-    while (this.isPunct('*') || this.isPunct('/')) {
-      const t = this.lx.next();
-      left = { kind: 'binary', pos: t.pos, op: t.text as '*' | '/', left, right: this.unary() };
-    }
-    return left;
+    return this.leftAssoc({ '*': '*', '/': '/' }, () => this.unary());
   }
 
   private unary(): Expr {

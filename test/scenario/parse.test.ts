@@ -83,3 +83,20 @@ describe('parseScenario', () => {
     expect(e.format()).toMatch(new RegExp(`^t\\.cow:${line}:${col}: error ${code}: `));
   });
 });
+
+describe('expression operators', () => {
+  it('accepts herd-style /\\ and \\/ as && and ||, with && binding tighter', () => {
+    const a = parseScenario(
+      'scenario x\nthread t { }\nexists (1 == 1 /\\ 2 == 2 \\/ 3 == 4)',
+      'x.cow',
+    );
+    const b = parseScenario(
+      'scenario x\nthread t { }\nexists (1 == 1 && 2 == 2 || 3 == 4)',
+      'x.cow',
+    );
+    const strip = (e: unknown): unknown =>
+      JSON.parse(JSON.stringify(e, (k, v) => (k === 'pos' ? undefined : v)));
+    expect(strip(a.condition)).toEqual(strip(b.condition));
+    expect(a.condition).toMatchObject({ kind: 'binary', op: '||', left: { op: '&&' } });
+  });
+});
