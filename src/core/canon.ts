@@ -157,6 +157,15 @@ export function hashState(s: State, h: Fingerprint): void {
       f.pages.length,
     );
   }
+  h.word(s.gup.length);
+  for (const g of s.gup) {
+    if (!g) {
+      h.word(0);
+      continue;
+    }
+    h.word(g.page);
+    h.word(g.pin ? 2 : 1);
+  }
   h.word(s.lru_batch.length);
   for (const b of s.lru_batch) h.words(b, b.length);
   for (let i = 0; i < s.vmstat.length; i++) h.num(s.vmstat[i]!);

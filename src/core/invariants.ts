@@ -4,7 +4,7 @@
  *
  * MM001 refcount: every in-use folio's refcount equals the references the
  *       model can account for (PTE mappings, pipe buffers, the shmem page
- *       cache, per-CPU LRU batches, GUP references and pins).
+ *       cache, per-CPU LRU batches, held GUP references and pins).
  * MM002 mapcount: every page's mapcount equals the PTEs mapping it.
  * MM003 use after free: no PTE or pipe buffer refers to a freed page.
  * MM004 page-table accounting: pgtables_bytes equals the PUD, PMD and PTE
@@ -13,6 +13,7 @@
  * MM006 leak: once no process and no pipe is left, only the zero page is in use.
  */
 
+import { GUP_PIN_COUNTING_BIAS } from './mm/gup.js';
 import { mmTables } from './mm/memory/pgtable.js';
 import { page_folio } from './mm/page_alloc.js';
 import type { State } from './mm_types.js';
@@ -98,6 +99,15 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   }
   for (const f of s.shmem) if (f) for (const pfn of f.pages) if (pfn) add(refs, pfn);
   for (const batch of s.lru_batch) for (const folio of batch) add(refs, folio);
+  for (const g of s.gup) {
+    if (!g) continue;
+    if (mem.flags[g.folio]! & PG_buddy) {
+      out.push({ code: 'MM003', detail: `GUP reference ${g.id} to freed page ${g.page}` });
+      continue;
+    }
+    if (g.folio !== ZERO_PFN)
+      add(refs, g.folio, g.pin && mem.order[g.folio] === 0 ? GUP_PIN_COUNTING_BIAS : 1);
+  }
   for (const [folio, n] of extra) add(refs, folio, n);
 
   for (let id = 1; id < s.pt.tables.length; id++) {
@@ -126,7 +136,10 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       });
     }
   }
-  const alive = s.mms.some((m) => m !== null) || s.pipes.some((p) => p !== null);
+  const alive =
+    s.mms.some((m) => m !== null) ||
+    s.pipes.some((p) => p !== null) ||
+    s.gup.some((g) => g !== null);
   if (!alive) {
     for (let pfn = ZERO_PFN + 1; pfn < mem.end; pfn++) {
       if (!(mem.flags[pfn]! & PG_buddy))

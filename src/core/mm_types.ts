@@ -144,6 +144,18 @@ export interface Pipe {
   writers: number;
 }
 
+/**
+ * A reference GUP took that its user still holds (a pin of an RDMA or
+ * io_uring buffer, an O_DIRECT request in flight): FOLL_GET adds 1 to the
+ * folio's refcount, FOLL_PIN adds GUP_PIN_COUNTING_BIAS on a small folio.
+ */
+export interface GupRef {
+  readonly id: number;
+  readonly page: number;
+  readonly folio: number;
+  readonly pin: boolean;
+}
+
 /** A shmem file backing shared anonymous memory (mm/shmem.c shmem_zero_setup). */
 export interface ShmemFile {
   readonly id: number;
@@ -196,6 +208,8 @@ export interface State {
   next_anon_vma: number;
   /** Per-CPU LRU add batches (mm/swap.c cpu_fbatches.lru_add): folios holding an extra reference. */
   lru_batch: number[][];
+  /** GUP references held by their users, by id (null once released). */
+  gup: (GupRef | null)[];
   /** Copy-on-write token: a table whose owner is this token may be written in place. */
   cow: object;
 }
@@ -233,6 +247,7 @@ export function newState(): State {
     vmstat: newVmstat(),
     next_anon_vma: 1,
     lru_batch: [],
+    gup: [null],
     cow: {},
   };
 }
@@ -272,6 +287,7 @@ export function cloneState(s: State): State {
     vmstat: s.vmstat.slice(),
     next_anon_vma: s.next_anon_vma,
     lru_batch: s.lru_batch.map((b) => b.slice()),
+    gup: s.gup.slice(),
     cow: {},
   };
 }

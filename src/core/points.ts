@@ -84,6 +84,18 @@ export interface ForkPte {
   readonly folio: number;
 }
 
+/** A page GUP is looking at (follow_page_pte() or the GUP-fast walk). */
+export interface GupPte {
+  /** The VMA, or null on the GUP-fast path, which does not look VMAs up. */
+  readonly vma: Vma | null;
+  /** FOLL_* flags of the request. */
+  readonly flags: number;
+  readonly pte: pte_t;
+  /** vm_normal_page(); for the zero page its PFN (follow_page_pte() returns it). */
+  readonly page: number;
+  readonly folio: number;
+}
+
 export interface MprotectPte {
   readonly vma: Vma;
   readonly address: number;
@@ -121,6 +133,32 @@ export interface Policy {
    * Sharing clears PG_anon_exclusive where the era has it.
    */
   readonly copy_present_pte: (s: State, k: Kernel, f: ForkPte) => ForkDecision;
+
+  /**
+   * mm/gup.c __get_user_pages() (v5.8 only, 17839856fd58
+   * should_force_cow_break()): does this request get FOLL_WRITE added so that
+   * taking a reference breaks COW first?
+   */
+  readonly should_force_cow_break: (s: State, k: Kernel, vma: Vma, flags: number) => boolean;
+
+  /**
+   * mm/gup.c can_follow_write_pte(): may a FOLL_WRITE lookup use this PTE as
+   * it is, or must it take a write fault first?
+   */
+  readonly can_follow_write_pte: (s: State, k: Kernel, g: GupPte) => boolean;
+
+  /**
+   * mm/internal.h gup_must_unshare(): must this read-only request unshare the
+   * page (FAULT_FLAG_UNSHARE) before taking it? (v5.19+)
+   */
+  readonly gup_must_unshare: (s: State, k: Kernel, g: GupPte) => boolean;
+
+  /**
+   * mm/gup.c gup_fast_pte_range(): must GUP-fast leave this present PTE to
+   * the slow path? (Beyond the era-independent reasons: special PFNs, and a
+   * FOLL_WRITE request on a read-only PTE.)
+   */
+  readonly gup_fast_fallback: (s: State, k: Kernel, g: GupPte) => boolean;
 
   /**
    * mm/mprotect.c can_change_pte_writable(): when mprotect() adds write

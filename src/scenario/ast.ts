@@ -87,7 +87,35 @@ export type Stmt =
       readonly pipe: string;
       readonly reg: string | null;
     }
-  | { readonly op: 'observe'; readonly pos: Pos; readonly expr: Expr; readonly reg: string };
+  | { readonly op: 'observe'; readonly pos: Pos; readonly expr: Expr; readonly reg: string }
+  | {
+      /** pin_user_pages() / get_user_pages() (or io_uring buffer registration): a held reference named `name`. */
+      readonly op: 'pin';
+      readonly pos: Pos;
+      readonly ref: Ref;
+      readonly pin: boolean;
+      readonly write: boolean;
+      readonly longterm: boolean;
+      readonly fast: boolean;
+      readonly force: boolean;
+      readonly name: string;
+      readonly ret: string | null;
+    }
+  | { readonly op: 'unpin'; readonly pos: Pos; readonly name: string }
+  | {
+      readonly op: 'pin-read';
+      readonly pos: Pos;
+      readonly name: string;
+      readonly reg: string | null;
+    }
+  | { readonly op: 'pin-write'; readonly pos: Pos; readonly name: string; readonly value: Expr }
+  | {
+      readonly op: 'vmsplice';
+      readonly pos: Pos;
+      readonly ref: Ref;
+      readonly pipe: string;
+      readonly ret: string | null;
+    };
 
 export type Verdict = 'Never' | 'Sometimes' | 'Always';
 

@@ -33,7 +33,11 @@ export function assignedReg(st: Stmt): string | null {
     case 'wait':
       return st.reg;
     case 'observe':
+    case 'pin-read':
       return st.reg;
+    case 'pin':
+    case 'vmsplice':
+      return st.ret;
     case 'mmap':
     case 'munmap':
     case 'mprotect':
@@ -54,6 +58,7 @@ export function checkScenario(sc: Scenario): void {
   const maps = new Map<string, number>();
   const pipes = new Set<string>();
   const signals = new Set<string>();
+  const pins = new Set<string>();
   const regOwner = new Map<string, string>();
   const started = new Map<string, Pos>();
   for (const { thread, st } of stmts) {
@@ -66,6 +71,12 @@ export function checkScenario(sc: Scenario): void {
       pipes.add(st.name);
     }
     if (st.op === 'signal') signals.add(st.event);
+    if (st.op === 'pin') {
+      if (pins.has(st.name) || maps.has(st.name) || threads.has(st.name)) {
+        fail(sc, 'SC005', st.pos, `'${st.name}' is already defined`);
+      }
+      pins.add(st.name);
+    }
     if (st.op === 'fork' || st.op === 'spawn') {
       if (!threads.has(st.thread))
         fail(sc, 'SC003', st.pos, `${st.op} of unknown thread '${st.thread}'`);
@@ -102,7 +113,14 @@ export function checkScenario(sc: Scenario): void {
       fail(sc, 'SC007', t.pos, `thread '${t.name}' is never started by fork or spawn`);
   }
   const regs = new Set(regOwner.keys());
-  const names = (inThread: boolean): Names => ({ file: sc.file, threads, maps, regs, inThread });
+  const names = (inThread: boolean): Names => ({
+    file: sc.file,
+    threads,
+    maps,
+    regs,
+    pins,
+    inThread,
+  });
   for (const { st } of stmts) {
     switch (st.op) {
       case 'munmap':
@@ -137,6 +155,20 @@ export function checkScenario(sc: Scenario): void {
         break;
       case 'observe':
         checkExpr(names(true), st.expr);
+        break;
+      case 'pin':
+      case 'vmsplice':
+        checkRef(names(true), st.ref, false);
+        if (st.ref.step !== 1)
+          fail(sc, 'SC004', st.ref.pos, `${st.op} takes a contiguous range: no step`);
+        if (st.op === 'vmsplice' && !pipes.has(st.pipe))
+          fail(sc, 'SC003', st.pos, `unknown pipe '${st.pipe}'`);
+        break;
+      case 'unpin':
+      case 'pin-read':
+      case 'pin-write':
+        if (!pins.has(st.name)) fail(sc, 'SC003', st.pos, `unknown pin '${st.name}'`);
+        if (st.op === 'pin-write') checkExpr(names(true), st.value);
         break;
       default:
         break;

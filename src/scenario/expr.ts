@@ -14,7 +14,7 @@ import { VM_EVENT_NAMES, vmEventIndex } from '../core/vmstat.js';
 import type { Expr, Pos, Ref } from './ast.js';
 import { InputError } from './errors.js';
 
-type Param = 'thread' | 'ref';
+type Param = 'thread' | 'ref' | 'pin';
 
 interface FuncDef {
   readonly params: readonly Param[];
@@ -62,6 +62,7 @@ export interface Names {
   readonly threads: ReadonlySet<string>;
   readonly maps: ReadonlyMap<string, number>;
   readonly regs: ReadonlySet<string>;
+  readonly pins: ReadonlySet<string>;
   /** In `observe`, the thread argument may be left out (it is the observing thread). */
   readonly inThread: boolean;
 }
@@ -119,6 +120,15 @@ function checkCall(names: Names, e: Extract<Expr, { kind: 'call' }>): void {
       if (a.kind !== 'ident' || !names.threads.has(a.name)) {
         err(names, a.pos, 'SC003', `${e.fn}: argument ${i + 1} must be a thread name`);
       }
+    } else if (p === 'pin') {
+      if (a.kind !== 'ident' || !names.pins.has(a.name)) {
+        err(
+          names,
+          a.pos,
+          'SC003',
+          `${e.fn}: argument ${i + 1} must be the name of a pin (pin/gup/iouring register ... -> NAME)`,
+        );
+      }
     } else if (a.kind === 'ref') {
       checkRef(names, a.ref, true);
     } else if (a.kind === 'ident' && names.maps.has(a.name)) {
@@ -169,6 +179,8 @@ export interface EvalEnv {
   addrOf(name: string, page: number): number;
   /** The observing thread, in `observe`. */
   readonly current: string | null;
+  /** The page a named pin holds first, 0 when none. */
+  pinPage(name: string): number;
 }
 
 function taskMm(env: EvalEnv, thread: string) {
@@ -181,6 +193,12 @@ function callValue(env: EvalEnv, e: Extract<Expr, { kind: 'call' }>): number {
   const args = e.args.length < f.params.length ? [null, ...e.args] : e.args;
   const threadArg = args[0];
   const thread = threadArg && threadArg.kind === 'ident' ? threadArg.name : env.current!;
+  if (f.params[0] === 'pin') {
+    const a = e.args[0]!;
+    const page = a.kind === 'ident' ? env.pinPage(a.name) : 0;
+    if (e.fn === 'pin_pfn') return page;
+    return page === 0 ? 0 : env.s.mem.content[page]!;
+  }
   if (e.fn === 'exitcode') return env.s.tasks[env.pidOf(thread)]?.exit_code ?? 0;
   if (e.fn === 'alive') return taskMm(env, thread) ? 1 : 0;
   const mm = taskMm(env, thread);

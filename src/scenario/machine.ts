@@ -7,9 +7,20 @@
 
 import { userAccess } from '../core/arch/x86/mm/fault.js';
 import { errnoName } from '../core/errno.js';
-import { do_pipe2, pipe_read, pipe_write } from '../core/fs/pipe.js';
+import { do_pipe2, pipe_read, pipe_write, vmsplice_to_pipe } from '../core/fs/pipe.js';
 import { do_group_exit, release_task } from '../core/kernel/exit.js';
 import { copy_process, spawnInit } from '../core/kernel/fork.js';
+import {
+  __get_user_pages,
+  FOLL_FORCE,
+  FOLL_GET,
+  FOLL_LONGTERM,
+  FOLL_PIN,
+  FOLL_WRITE,
+  get_user_pages_fast,
+  gupHold,
+  gupRelease,
+} from '../core/mm/gup.js';
 import { do_madvise, MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED } from '../core/mm/madvise.js';
 import {
   do_mmap,
@@ -54,6 +65,8 @@ export interface Machine {
   events: Set<string>;
   maps: Map<string, Mapping>;
   pipes: Map<string, number>;
+  /** Pinned pages by name: the ids of the GUP references the name holds. */
+  pins: Map<string, number[]>;
 }
 
 export type StepResult =
@@ -74,6 +87,7 @@ export function newMachine(sc: Scenario): Machine {
     events: new Set(),
     maps: new Map(),
     pipes: new Map(),
+    pins: new Map(),
   };
 }
 
@@ -86,6 +100,7 @@ export function cloneMachine(m: Machine): Machine {
     events: new Set(m.events),
     maps: new Map(m.maps),
     pipes: new Map(m.pipes),
+    pins: new Map(m.pins),
   };
 }
 
@@ -135,6 +150,10 @@ function evalEnv(m: Machine, current: string | null): EvalEnv {
     current,
     pidOf: (name) => threadByName(m, name)?.pid ?? 0,
     addrOf: (name, page) => (m.maps.get(name)?.addr ?? 0) + page * PAGE,
+    pinPage: (name) => {
+      const id = m.pins.get(name)?.[0];
+      return id === undefined ? 0 : (m.s.gup[id]?.page ?? 0);
+    },
   };
 }
 
@@ -325,7 +344,62 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       m.regs.set(st.reg, v);
       return `${st.reg} = ${v}`;
     }
+    case 'pin': {
+      const [addr, len] = refRange(m, st.ref, st);
+      const flags =
+        (st.pin ? FOLL_PIN : FOLL_GET) |
+        (st.write ? FOLL_WRITE : 0) |
+        (st.longterm ? FOLL_LONGTERM : 0) |
+        (st.force ? FOLL_FORCE : 0);
+      const gup = st.fast ? get_user_pages_fast : __get_user_pages;
+      const pages = gup(s, k, mm(), addr, len / PAGE, flags);
+      if (typeof pages === 'number') {
+        m.pins.set(st.name, []);
+        return `${errnoName(pages)}${setReg(m, st.ret, pages)}`;
+      }
+      m.pins.set(
+        st.name,
+        pages.map((p) => gupHold(s, p, st.pin)),
+      );
+      return `${pages.length} page(s): pfn ${pages.join(' ')}${setReg(m, st.ret, pages.length)}`;
+    }
+    case 'unpin': {
+      const ids = m.pins.get(st.name) ?? [];
+      for (const id of ids) gupRelease(s, id);
+      m.pins.set(st.name, []);
+      return `${ids.length} reference(s) released`;
+    }
+    case 'pin-read': {
+      const page = pinnedPages(m, st.name, st)[0]!;
+      const v = s.mem.content[page]!;
+      if (st.reg !== null) m.regs.set(st.reg, v);
+      return `pfn ${page}: ${st.reg ?? 'value'} = ${v}`;
+    }
+    case 'pin-write': {
+      const value = evalExpr(evalEnv(m, t.name), st.value) >>> 0;
+      const pages = pinnedPages(m, st.name, st);
+      for (const page of pages) s.mem.content[page] = value;
+      return `pfn ${pages.join(' ')} = ${value}`;
+    }
+    case 'vmsplice': {
+      const [addr, len] = refRange(m, st.ref, st);
+      const pipe = pipeOf(m, st.pipe, st);
+      const ret = vmsplice_to_pipe(s, k, s.tasks[me.tgid] ?? me, mm(), pipe, addr, len);
+      return `${ret < 0 ? errnoName(ret) : `${ret / PAGE} page(s) referenced by the pipe`}${setReg(m, st.ret, ret)}`;
+    }
   }
+}
+
+function pinnedPages(m: Machine, name: string, st: Stmt): number[] {
+  const pages = (m.pins.get(name) ?? []).map((id) => m.s.gup[id]?.page ?? 0).filter((p) => p !== 0);
+  if (pages.length === 0)
+    throw new InputError(
+      'SC101',
+      `'${name}' holds no pinned page (never pinned, failed, or unpinned)`,
+      m.sc.file,
+      st.pos,
+    );
+  return pages;
 }
 
 function pipeOf(m: Machine, name: string, st: Stmt): number {
@@ -340,8 +414,10 @@ export function conditionHolds(m: Machine): boolean {
   return evalExpr(evalEnv(m, null), m.sc.condition) !== 0;
 }
 
-/** After the condition: every process still alive exits, so that leaks show. */
+/** After the condition: pins are released and every process still alive exits, so that leaks show. */
 export function teardown(m: Machine): void {
+  for (const ids of m.pins.values()) for (const id of ids) gupRelease(m.s, id);
+  m.pins.clear();
   for (const t of m.s.tasks) if (t && t.state === TASK_RUNNING) do_group_exit(m.s, t, 0);
   for (const t of m.threads) t.done = true;
 }

@@ -278,7 +278,34 @@ class Parser {
           ret: this.optRet(),
         };
       }
+      case 'pin':
+      case 'gup':
+        return this.pin(pos, kw.text === 'pin', false);
+      case 'iouring': {
+        const sub = this.ident('register or unregister');
+        if (sub.text === 'register') return this.pin(pos, true, true);
+        if (sub.text === 'unregister')
+          return { op: 'unpin', pos, name: this.ident('a buffer name').text };
+        return this.err(
+          `unknown io_uring operation '${sub.text}': use register or unregister`,
+          sub.pos,
+        );
+      }
+      case 'unpin':
+        return { op: 'unpin', pos, name: this.ident('a pin name').text };
+      case 'vmsplice': {
+        const ref = this.ref();
+        this.expectPunct('->', 'before the pipe');
+        const pipe = this.ident('a pipe name').text;
+        return { op: 'vmsplice', pos, ref, pipe, ret: this.optRet() };
+      }
       case 'write': {
+        if (this.isIdent('pin')) {
+          this.lx.next();
+          const name = this.ident('a pin name').text;
+          this.expectPunct('=', 'before the value');
+          return { op: 'pin-write', pos, name, value: this.expr() };
+        }
         if (this.isIdent('pipe')) {
           this.lx.next();
           const p = this.ident('a pipe name').text;
@@ -290,6 +317,10 @@ class Parser {
         return { op: 'write', pos, ref, value: this.expr() };
       }
       case 'read': {
+        if (this.isIdent('pin')) {
+          this.lx.next();
+          return { op: 'pin-read', pos, name: this.ident('a pin name').text, reg: this.optRet() };
+        }
         if (this.isIdent('pipe')) {
           this.lx.next();
           const p = this.ident('a pipe name').text;
@@ -323,11 +354,44 @@ class Parser {
       }
       default:
         return this.err(
-          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe or observe`,
+          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice or iouring`,
           pos,
           'SC002',
         );
     }
+  }
+
+  /**
+   * `pin REF [rw] [longterm] [fast] [force] -> NAME [-> REG]`, `gup REF ...`, and
+   * `iouring register REF -> NAME` (FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM).
+   */
+  private pin(pos: Pos, pin: boolean, iouring: boolean): Stmt {
+    const ref = this.ref();
+    let write = iouring;
+    let longterm = iouring;
+    let fast = false;
+    let force = false;
+    while (!iouring && this.isIdent()) {
+      const t = this.lx.next();
+      if (t.text === 'rw') write = true;
+      else if (t.text === 'ro') write = false;
+      else if (t.text === 'longterm') longterm = true;
+      else if (t.text === 'fast') fast = true;
+      else if (t.text === 'force') force = true;
+      else
+        this.err(
+          `unknown ${pin ? 'pin' : 'gup'} option '${t.text}': expected ro, rw, longterm, fast or force`,
+          t.pos,
+        );
+    }
+    if (!this.isPunct('->'))
+      this.err(
+        `${iouring ? 'iouring register' : pin ? 'pin' : 'gup'} needs '-> NAME'`,
+        this.lx.peek().pos,
+      );
+    this.lx.next();
+    const name = this.ident('a name for the pinned pages').text;
+    return { op: 'pin', pos, ref, pin, write, longterm, fast, force, name, ret: this.optRet() };
   }
 
   private mmap(pos: Pos): Stmt {

@@ -77,5 +77,25 @@ export function stmtText(st: Stmt): string {
       return `read pipe ${st.pipe}${ret(st.reg)}`;
     case 'observe':
       return `observe ${exprText(st.expr)} -> ${st.reg}`;
+    case 'pin':
+      return [
+        st.pin ? 'pin' : 'gup',
+        refText(st.ref),
+        st.write ? 'rw' : 'ro',
+        st.longterm ? 'longterm' : '',
+        st.fast ? 'fast' : '',
+        st.force ? 'force' : '',
+        `-> ${st.name}${ret(st.ret)}`,
+      ]
+        .filter(Boolean)
+        .join(' ');
+    case 'unpin':
+      return `unpin ${st.name}`;
+    case 'pin-read':
+      return `read pin ${st.name}${ret(st.reg)}`;
+    case 'pin-write':
+      return `write pin ${st.name} = ${exprText(st.value)}`;
+    case 'vmsplice':
+      return `vmsplice ${refText(st.ref)} -> ${st.pipe}${ret(st.ret)}`;
   }
 }

@@ -6,8 +6,10 @@
  */
 
 import { EAGAIN, EBADF, EPIPE } from '../errno.js';
+import { FOLL_GET, get_user_pages_fast, gup_put_page } from '../mm/gup.js';
 import { alloc_pages, folio_put } from '../mm/page_alloc.js';
-import type { State, Task } from '../mm_types.js';
+import type { Mm, State, Task } from '../mm_types.js';
+import type { Kernel } from '../points.js';
 
 export const PIPE_READ_END = 0;
 export const PIPE_WRITE_END = 1;
@@ -35,9 +37,28 @@ export function pipe_write(s: State, task: Task, pipe: number, value: number): n
   return 0;
 }
 
-/** Append a buffer referencing a user page (the caller took the reference). */
-export function pipePushUserPage(s: State, pipe: number, pfn: number): void {
-  s.pipes[pipe]!.bufs.push({ pfn, ops: 'user' });
+/**
+ * fs/splice.c vmsplice_to_pipe() → iter_to_pipe(): take a FOLL_GET reference
+ * on each user page (iov_iter_get_pages2() → get_user_pages_fast(), read-only)
+ * and queue it as a pipe buffer. No copy: a later read sees the page as it is
+ * then. Returns the bytes spliced or a negative errno.
+ */
+export function vmsplice_to_pipe(
+  s: State,
+  k: Kernel,
+  task: Task,
+  mm: Mm,
+  pipe: number,
+  addr: number,
+  len: number,
+): number {
+  const p = s.pipes[pipe];
+  if (!p || !holds(task, pipe, PIPE_WRITE_END)) return -EBADF;
+  if (p.readers === 0) return -EPIPE;
+  const pages = get_user_pages_fast(s, k, mm, addr, len / 4096, FOLL_GET);
+  if (typeof pages === 'number') return pages;
+  for (const pfn of pages) p.bufs.push({ pfn, ops: 'user' });
+  return len;
 }
 
 /**
@@ -51,7 +72,8 @@ export function pipe_read(s: State, task: Task, pipe: number): number {
   const buf = p.bufs.shift();
   if (!buf) return -EAGAIN;
   const value = s.mem.content[buf.pfn]!;
-  folio_put(s, buf.pfn);
+  if (buf.ops === 'user') gup_put_page(s, buf.pfn, false);
+  else folio_put(s, buf.pfn);
   return value;
 }
 
@@ -65,7 +87,10 @@ export function pipe_close(s: State, task: Task, fd: number): void {
   if (fd % 2 === PIPE_READ_END) p.readers -= 1;
   else p.writers -= 1;
   if (p.readers === 0 && p.writers === 0) {
-    for (const b of p.bufs) folio_put(s, b.pfn);
+    for (const b of p.bufs) {
+      if (b.ops === 'user') gup_put_page(s, b.pfn, false);
+      else folio_put(s, b.pfn);
+    }
     s.pipes[p.id] = null;
   }
 }

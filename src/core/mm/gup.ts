@@ -1,12 +1,47 @@
 /**
- * Pin accounting helpers that fork and the fault path consult
- * (include/linux/mm.h GUP_PIN_COUNTING_BIAS, folio_maybe_dma_pinned(),
- * page_needs_cow_for_dma()). get_user_pages()/pin_user_pages() themselves
- * arrive with the GUP model.
+ * get_user_pages() and pin_user_pages(): mm/gup.c __get_user_pages(),
+ * check_vma_flags(), follow_page_pte(), faultin_page(), try_grab_folio(),
+ * the GUP-fast walk (gup_fast_pte_range()), and unpinning; with the pin
+ * accounting of include/linux/mm.h (GUP_PIN_COUNTING_BIAS,
+ * folio_maybe_dma_pinned(), page_needs_cow_for_dma()).
+ *
+ * Where eras differ (breaking COW for every GUP in v5.8, which PTEs a write
+ * lookup may follow, when a read-only pin must unshare first) the policy
+ * decides. A request is one atomic step in this model version.
  */
 
-import type { Mm, State, Vma } from '../mm_types.js';
-import { is_cow_mapping, MMF_HAS_PINNED } from '../mm_types.js';
+import { EFAULT, ENOMEM } from '../errno.js';
+import type { GupRef, Mm, State, Vma } from '../mm_types.js';
+import {
+  is_cow_mapping,
+  MMF_HAS_PINNED,
+  VM_MAYREAD,
+  VM_PFNMAP,
+  VM_READ,
+  VM_WRITE,
+  ZERO_PFN,
+} from '../mm_types.js';
+import { pte_present, pte_protnone, pte_special, type pte_t, pte_write } from '../pgtable_types.js';
+import type { GupPte, Kernel } from '../points.js';
+import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, handle_mm_fault } from './memory/fault.js';
+import { pte_index, ptep_get, pteTable } from './memory/pgtable.js';
+import { vm_normal_page } from './memory/wp.js';
+import { folio_put, page_folio } from './page_alloc.js';
+import { vma_lookup } from './vma.js';
+
+/* include/linux/mm_types.h enum foll_flags (values as in v6.x; only their combinations matter here). */
+export const FOLL_WRITE = 1 << 0;
+export const FOLL_GET = 1 << 1;
+export const FOLL_DUMP = 1 << 2;
+export const FOLL_FORCE = 1 << 3;
+export const FOLL_NOWAIT = 1 << 4;
+export const FOLL_NOFAULT = 1 << 5;
+export const FOLL_HWPOISON = 1 << 6;
+export const FOLL_ANON = 1 << 7;
+export const FOLL_LONGTERM = 1 << 8;
+export const FOLL_PIN = 1 << 10;
+/** Model flag: try the GUP-fast walk first (get_user_pages_fast(), pin_user_pages_fast()). */
+export const FOLL_FAST = 1 << 20;
 
 /** include/linux/mm.h GUP_PIN_COUNTING_BIAS: one FOLL_PIN adds this to a small folio's refcount. */
 export const GUP_PIN_COUNTING_BIAS = 1024;
@@ -28,4 +63,183 @@ export function page_needs_cow_for_dma(s: State, mm: Mm, vma: Vma, folio: number
   if (!is_cow_mapping(vma.vm_flags)) return false;
   if (!(mm.flags & MMF_HAS_PINNED)) return false;
   return folio_maybe_dma_pinned(s, folio);
+}
+
+/**
+ * mm/gup.c try_grab_folio(): take one reference. FOLL_GET adds 1; FOLL_PIN
+ * adds GUP_PIN_COUNTING_BIAS to a small folio. The shared zero page is never
+ * refcounted by a pin (v6.x).
+ */
+export function try_grab_folio(s: State, folio: number, flags: number): void {
+  if (flags & FOLL_PIN) {
+    if (folio === ZERO_PFN) return;
+    s.mem.refcount[folio]! += s.mem.order[folio] === 0 ? GUP_PIN_COUNTING_BIAS : 1;
+  } else if (folio !== ZERO_PFN) {
+    s.mem.refcount[folio]! += 1;
+  }
+}
+
+/** mm/gup.c unpin_user_page() (pin) or put_page() (FOLL_GET) of one reference. */
+export function gup_put_page(s: State, page: number, pin: boolean): void {
+  const folio = page_folio(s, page);
+  if (folio === ZERO_PFN) return;
+  if (pin && s.mem.order[folio] === 0) {
+    s.mem.refcount[folio]! -= GUP_PIN_COUNTING_BIAS - 1;
+  }
+  folio_put(s, folio);
+}
+
+/** mm/gup.c check_vma_flags(): may this request use this VMA at all? */
+function check_vma_flags(vma: Vma, flags: number): boolean {
+  if (vma.vm_flags & VM_PFNMAP) return false;
+  if (flags & FOLL_WRITE) {
+    if (!(vma.vm_flags & VM_WRITE)) {
+      if (!(flags & FOLL_FORCE)) return false;
+      // FOLL_FORCE may write only through a COW mapping (ptrace's poke into text).
+      if (!is_cow_mapping(vma.vm_flags)) return false;
+    }
+  } else if (!(vma.vm_flags & VM_READ)) {
+    if (!(flags & FOLL_FORCE)) return false;
+    if (!(vma.vm_flags & VM_MAYREAD)) return false;
+  }
+  return true;
+}
+
+function pteAt(s: State, mm: Mm, addr: number): pte_t {
+  const t = pteTable(s, mm, addr);
+  return t === 0 ? 0 : ptep_get(s, t, pte_index(addr));
+}
+
+type Follow =
+  | { kind: 'page'; page: number }
+  | { kind: 'fault'; unshare: boolean }
+  | { kind: 'efault' };
+
+/** mm/gup.c follow_page_pte(): the page mapped at `addr`, or the fault to take first. */
+function follow_page_pte(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  addr: number,
+  flags: number,
+): Follow {
+  const pte = pteAt(s, mm, addr);
+  if (!pte_present(pte) || pte_protnone(pte)) return { kind: 'fault', unshare: false };
+  let page = vm_normal_page(pte);
+  if (page === 0 && !pte_special(pte)) return { kind: 'efault' };
+  if (page === 0) page = ZERO_PFN; // is_zero_pfn(): follow_page_pte() returns the zero page
+  const folio = page_folio(s, page);
+  const g: GupPte = { vma, flags, pte, page, folio };
+  if (flags & FOLL_WRITE && !k.policy.can_follow_write_pte(s, k, g))
+    return { kind: 'fault', unshare: false };
+  if (!pte_write(pte) && k.policy.gup_must_unshare(s, k, g))
+    return { kind: 'fault', unshare: true };
+  try_grab_folio(s, folio, flags);
+  return { kind: 'page', page };
+}
+
+/**
+ * mm/gup.c __get_user_pages(): look up (faulting in as needed) `nr` pages
+ * from `start`, taking a FOLL_GET or FOLL_PIN reference on each. Returns the
+ * page PFNs, or a negative errno (the references taken so far are dropped).
+ */
+export function __get_user_pages(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  start: number,
+  nr: number,
+  gup_flags: number,
+): number[] | number {
+  if (gup_flags & FOLL_PIN) mm.flags |= MMF_HAS_PINNED; // mm_set_has_pinned_flag()
+  const pages: number[] = [];
+  for (let i = 0; i < nr; i++) {
+    const addr = start + i * 4096;
+    const vma = vma_lookup(mm, addr);
+    let flags = gup_flags;
+    if (vma && k.policy.should_force_cow_break(s, k, vma, flags)) flags |= FOLL_WRITE;
+    if (!vma || !check_vma_flags(vma, flags)) {
+      for (const p of pages) gup_put_page(s, p, (gup_flags & FOLL_PIN) !== 0);
+      return -EFAULT;
+    }
+    let got = 0;
+    for (let tries = 0; tries < 4 && got === 0; tries++) {
+      const f = follow_page_pte(s, k, mm, vma_lookup(mm, addr)!, addr, flags);
+      if (f.kind === 'page') {
+        got = f.page;
+        break;
+      }
+      if (f.kind === 'efault') break;
+      // faultin_page(): a write fault, or an unshare fault (never both).
+      const fault = f.unshare ? FAULT_FLAG_UNSHARE : flags & FOLL_WRITE ? FAULT_FLAG_WRITE : 0;
+      if (handle_mm_fault(s, k, mm, vma_lookup(mm, addr)!, addr, fault) !== 0) break;
+    }
+    if (got === 0) {
+      for (const p of pages) gup_put_page(s, p, (gup_flags & FOLL_PIN) !== 0);
+      return -ENOMEM;
+    }
+    pages.push(got);
+  }
+  return pages;
+}
+
+/**
+ * mm/gup.c gup_fast_pte_range(): the lockless walk. Takes the page if the PTE
+ * allows it, else returns 0 and the caller falls back to the slow path.
+ */
+function gup_fast_pte(s: State, k: Kernel, mm: Mm, addr: number, flags: number): number {
+  const pte = pteAt(s, mm, addr);
+  if (!pte_present(pte) || pte_protnone(pte) || pte_special(pte)) return 0;
+  if (flags & FOLL_WRITE && !pte_write(pte)) return 0;
+  const page = vm_normal_page(pte);
+  const folio = page_folio(s, page);
+  if (k.policy.gup_fast_fallback(s, k, { vma: null, flags, pte, page, folio })) return 0;
+  try_grab_folio(s, folio, flags);
+  return page;
+}
+
+/**
+ * mm/gup.c get_user_pages_fast() / pin_user_pages_fast(): GUP-fast for every
+ * page it can take, the slow path for the rest.
+ */
+export function get_user_pages_fast(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  start: number,
+  nr: number,
+  gup_flags: number,
+): number[] | number {
+  if (gup_flags & FOLL_PIN) mm.flags |= MMF_HAS_PINNED;
+  const pages: number[] = [];
+  for (let i = 0; i < nr; i++) {
+    const fast = gup_fast_pte(s, k, mm, start + i * 4096, gup_flags);
+    if (fast === 0) {
+      const rest = __get_user_pages(s, k, mm, start + i * 4096, nr - i, gup_flags);
+      if (typeof rest === 'number') {
+        for (const p of pages) gup_put_page(s, p, (gup_flags & FOLL_PIN) !== 0);
+        return rest;
+      }
+      return pages.concat(rest);
+    }
+    pages.push(fast);
+  }
+  return pages;
+}
+
+/** Record a reference GUP took as held by its user; returns its id. */
+export function gupHold(s: State, page: number, pin: boolean): number {
+  const id = s.gup.length;
+  const ref: GupRef = { id, page, folio: page_folio(s, page), pin };
+  s.gup[id] = ref;
+  return id;
+}
+
+/** The user releases a held reference (unpin_user_page() or put_page()). */
+export function gupRelease(s: State, id: number): void {
+  const ref = s.gup[id];
+  if (!ref) return;
+  s.gup[id] = null;
+  gup_put_page(s, ref.page, ref.pin);
 }

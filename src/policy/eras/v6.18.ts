@@ -14,7 +14,13 @@
 
 import { toolBug } from '../../core/bug.js';
 import { folio_trylock, folio_unlock } from '../../core/mm/filemap.js';
-import { page_needs_cow_for_dma } from '../../core/mm/gup.js';
+import {
+  FOLL_FORCE,
+  FOLL_LONGTERM,
+  FOLL_PIN,
+  FOLL_WRITE,
+  page_needs_cow_for_dma,
+} from '../../core/mm/gup.js';
 import { vm_normal_page } from '../../core/mm/memory/wp.js';
 import {
   ClearPageAnonExclusive,
@@ -24,10 +30,17 @@ import {
 } from '../../core/mm/rmap.js';
 import { lru_add_drain } from '../../core/mm/swap.js';
 import type { State } from '../../core/mm_types.js';
-import { VM_SHARED } from '../../core/mm_types.js';
+import {
+  is_cow_mapping,
+  VM_MAYSHARE,
+  VM_MAYWRITE,
+  VM_SHARED,
+  VM_WRITE,
+  ZERO_PFN,
+} from '../../core/mm_types.js';
 import { PG_ksm, PG_lru, PG_swapcache } from '../../core/page-flags.js';
-import { pte_dirty, pte_protnone, pte_uffd_wp } from '../../core/pgtable_types.js';
-import type { Kernel, Policy, WpDecision } from '../../core/points.js';
+import { pte_dirty, pte_protnone, pte_uffd_wp, pte_write } from '../../core/pgtable_types.js';
+import type { GupPte, Kernel, Policy, WpDecision } from '../../core/points.js';
 
 function test(s: State, folio: number, bit: number): boolean {
   return (s.mem.flags[folio]! & bit) !== 0;
@@ -83,6 +96,23 @@ export function wp_can_reuse_anon_folio(s: State, k: Kernel, folio: number): WpD
   }
   folio_unlock(s, folio);
   return null;
+}
+
+/**
+ * mm/internal.h gup_must_unshare() since v6.2 (84209e87c696 "mm/gup:
+ * reliable R/O long-term pinning in COW mappings"): a read-only pin (not
+ * FOLL_GET, not FOLL_WRITE) must first unshare an anonymous page that is not
+ * exclusive, and a long-term one also any page of a COW mapping (the zero
+ * page, KSM pages). GUP-fast (no VMA) falls back to the slow path.
+ */
+export function gup_must_unshare(s: State, _k: Kernel, g: GupPte): boolean {
+  if ((g.flags & (FOLL_WRITE | FOLL_PIN)) !== FOLL_PIN) return false;
+  if (g.folio === ZERO_PFN || !folio_test_anon(s, g.folio)) {
+    if (!(g.flags & FOLL_LONGTERM)) return false;
+    if (!g.vma) return true;
+    return is_cow_mapping(g.vma.vm_flags);
+  }
+  return !PageAnonExclusive(s, g.page);
 }
 
 export const v6_18: Policy = {
@@ -155,6 +185,25 @@ export const v6_18: Policy = {
     ClearPageAnonExclusive(s, f.page);
     return { action: 'share', why: 'exclusive, not pinned: PG_anon_exclusive cleared' };
   },
+
+  // 5535be309971 removed FOLL_COW (v6.0); since v5.9 no era forces a COW break in GUP.
+  should_force_cow_break: () => false,
+
+  // mm/gup.c can_follow_write_pte() since 5535be309971 (v6.0): FOLL_FORCE may write
+  // through a read-only PTE only onto an exclusive anonymous page of a private mapping.
+  can_follow_write_pte: (s, _k, g) => {
+    if (pte_write(g.pte)) return true;
+    if (!(g.flags & FOLL_FORCE) || !g.vma) return false;
+    const f = g.vma.vm_flags;
+    if (f & (VM_MAYSHARE | VM_SHARED) || !(f & VM_MAYWRITE) || f & VM_WRITE) return false;
+    if (!folio_test_anon(s, g.folio) || !PageAnonExclusive(s, g.page)) return false;
+    return !pte_uffd_wp(g.pte);
+  },
+
+  gup_must_unshare,
+
+  // mm/gup.c gup_fast_pte_range(): a page that must be unshared goes to the slow path.
+  gup_fast_fallback: (s, k, g) => !pte_write(g.pte) && gup_must_unshare(s, k, g),
 
   // mm/mprotect.c can_change_pte_writable() (soft-dirty tracking comes with soft-dirty support).
   can_change_pte_writable: (s, _k, m) => {

@@ -136,7 +136,7 @@ export function do_wp_page(
     return;
   }
   const d = k.policy.do_wp_page(s, k, full);
-  k.decide('do_wp_page', d.action, d.why);
+  k.decide(unshare ? 'do_wp_page(FAULT_FLAG_UNSHARE)' : 'do_wp_page', d.action, d.why);
   const anon = folio !== 0 && folio_test_anon(s, folio);
   if (d.action === 'reuse') {
     if (anon) count_vm_event(s.vmstat, ANON_WP_REUSE);
