@@ -22,7 +22,7 @@ const cmds = [
   ],
   [
     'Eras that are listed but not modelled yet are refused, not approximated:',
-    'check scenarios --era v5.7',
+    'check scenarios --era wait-for-gup',
   ],
   [
     'An input error names the file, line, column and a code, and exits with 2:',

@@ -8,6 +8,7 @@ export const EINVAL = 22;
 export const EPIPE = 32;
 export const EAGAIN = 11;
 export const EBADF = 9;
+export const EBUSY = 16;
 
 const NAMES: Record<number, string> = {
   1: 'EPERM',
@@ -16,6 +17,7 @@ const NAMES: Record<number, string> = {
   12: 'ENOMEM',
   13: 'EACCES',
   14: 'EFAULT',
+  16: 'EBUSY',
   17: 'EEXIST',
   22: 'EINVAL',
   32: 'EPIPE',

@@ -13,7 +13,6 @@
  * MM006 leak: once no process and no pipe is left, only the zero page is in use.
  */
 
-import { GUP_PIN_COUNTING_BIAS } from './mm/gup.js';
 import { mmTables } from './mm/memory/pgtable.js';
 import { page_folio } from './mm/page_alloc.js';
 import type { State } from './mm_types.js';
@@ -105,8 +104,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       out.push({ code: 'MM003', detail: `GUP reference ${g.id} to freed page ${g.page}` });
       continue;
     }
-    if (g.folio !== ZERO_PFN)
-      add(refs, g.folio, g.pin && mem.order[g.folio] === 0 ? GUP_PIN_COUNTING_BIAS : 1);
+    add(refs, g.folio, g.refs);
   }
   for (const [folio, n] of extra) add(refs, folio, n);
 

@@ -154,6 +154,8 @@ export interface GupRef {
   readonly page: number;
   readonly folio: number;
   readonly pin: boolean;
+  /** What the reference added to the folio's refcount (0 for the zero page). */
+  readonly refs: number;
 }
 
 /** A shmem file backing shared anonymous memory (mm/shmem.c shmem_zero_setup). */

@@ -80,6 +80,16 @@ export interface ForkPte {
   readonly src_vma: Vma;
   readonly dst_mm: Mm;
   readonly address: number;
+  /** The parent's PTE. */
+  readonly pte: pte_t;
+  readonly page: number;
+  readonly folio: number;
+}
+
+/** A writable PTE of a COW mapping that a kernel path is about to make read-only. */
+export interface WrprotectPte {
+  readonly vma: Vma;
+  readonly pte: pte_t;
   readonly page: number;
   readonly folio: number;
 }
@@ -113,6 +123,13 @@ export interface Policy {
   readonly cites: readonly KernelRef[];
   /** Default page-table lifetime strategy of the era. */
   readonly ptStrategy: PtStrategy;
+
+  /**
+   * include/linux/mm.h GUP_PIN_COUNTING_BIAS: what one FOLL_PIN adds to a
+   * small folio's refcount (1024 since "mm/gup: track FOLL_PIN pages", v5.7;
+   * Linus's rules would drop it: 1).
+   */
+  readonly GUP_PIN_COUNTING_BIAS: number;
 
   /**
    * mm/rmap.c folio_add_new_anon_rmap(): is a fresh anonymous page born
@@ -159,6 +176,13 @@ export interface Policy {
    * FOLL_WRITE request on a read-only PTE.)
    */
   readonly gup_fast_fallback: (s: State, k: Kernel, g: GupPte) => boolean;
+
+  /**
+   * mm/mprotect.c change_pte_range(): may a writable PTE of a COW mapping be
+   * made read-only? Every merged kernel says yes; Linus's rule (c) says only
+   * when page_count() == 1 (mprotect() then fails, see docs/eras.md).
+   */
+  readonly may_wrprotect_pte: (s: State, k: Kernel, w: WrprotectPte) => boolean;
 
   /**
    * mm/mprotect.c can_change_pte_writable(): when mprotect() adds write

@@ -5,6 +5,15 @@
  */
 
 import type { EraId, Policy } from '../core/points.js';
+import { foll_break_cow } from './eras/foll-break-cow.js';
+import { full_accuracy } from './eras/full-accuracy.js';
+import { linus_rules } from './eras/linus-rules.js';
+import { v5_7 } from './eras/v5.7.js';
+import { v5_8 } from './eras/v5.8.js';
+import { v5_9 } from './eras/v5.9.js';
+import { v5_18 } from './eras/v5.18.js';
+import { v5_19 } from './eras/v5.19.js';
+import { v6_2 } from './eras/v6.2.js';
 import { v6_18 } from './eras/v6.18.js';
 
 export interface EraInfo {
@@ -14,68 +23,24 @@ export interface EraInfo {
   readonly policy: Policy | null;
 }
 
+const era = (p: Policy): EraInfo => ({ id: p.id, kernels: p.kernels, title: p.title, policy: p });
+
 export const ERAS: readonly EraInfo[] = [
-  {
-    id: 'v5.7',
-    kernels: 'mainline ≤ 5.7',
-    title: 'reuse by mapcount (reuse_swap_page); R/O GUP never breaks COW (CVE-2020-29374)',
-    policy: null,
-  },
-  {
-    id: 'v5.8',
-    kernels: '5.8',
-    title: 'GUP always breaks COW (17839856fd58); THP write fault splits',
-    policy: null,
-  },
-  {
-    id: 'v5.9',
-    kernels: '5.9–5.17',
-    title: 'reuse only if page_count()==1 (09854ba94c6a); early COW of pinned pages at fork',
-    policy: null,
-  },
-  {
-    id: 'v5.18',
-    kernels: '5.18',
-    title:
-      'COW fixes part 1: page_count reuse on THP and swap paths; swapcache/LRU-batch optimisations',
-    policy: null,
-  },
-  {
-    id: 'v5.19',
-    kernels: '5.19–6.1',
-    title: 'PG_anon_exclusive; R/O pins unshare; swap entries carry an exclusive bit',
-    policy: null,
-  },
-  {
-    id: 'v6.2',
-    kernels: '6.2–6.14',
-    title:
-      'reliable R/O long-term pins in all COW mappings; mprotect may map exclusive anon writable',
-    policy: null,
-  },
-  { id: 'v6.18', kernels: v6_18.kernels, title: v6_18.title, policy: v6_18 },
-  {
-    id: 'foll-break-cow',
-    kernels: 'proposal',
-    title: "Peter Xu's FOLL_BREAK_COW (seed 000)",
-    policy: null,
-  },
-  {
-    id: 'full-accuracy',
-    kernels: 'proposal',
-    title: 'Andrea Arcangeli: restore full accuracy in COW page reuse (seeds 000–002)',
-    policy: null,
-  },
-  {
-    id: 'linus-rules',
-    kernels: 'proposal',
-    title: "Linus's rules (a)–(d), no GUP_PIN_COUNTING_BIAS (seed 001)",
-    policy: null,
-  },
+  era(v5_7),
+  era(v5_8),
+  era(v5_9),
+  era(v5_18),
+  era(v5_19),
+  era(v6_2),
+  era(v6_18),
+  era(foll_break_cow),
+  era(full_accuracy),
+  era(linus_rules),
   {
     id: 'wait-for-gup',
     kernels: 'proposal',
     title: 'Andy Lutomirski: a COW waits for a short-term R/O GUP to go away (seed 001)',
+    // Needs fault paths that block until a reference is dropped (the explorer's steps).
     policy: null,
   },
 ];

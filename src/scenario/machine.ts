@@ -359,7 +359,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       }
       m.pins.set(
         st.name,
-        pages.map((p) => gupHold(s, p, st.pin)),
+        pages.map((p) => gupHold(s, k, p, flags)),
       );
       return `${pages.length} page(s): pfn ${pages.join(' ')}${setReg(m, st.ret, pages.length)}`;
     }

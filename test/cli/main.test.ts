@@ -27,7 +27,7 @@ describe('cowherd CLI', () => {
       f,
       readFileSync(basic, 'utf8').replace('v6.18: Never [obs]', 'v6.18: Always [obs]'),
     );
-    const r = cli('check', f, '--json');
+    const r = cli('check', f, '--json', '--era', 'v6.18');
     expect(r.code).toBe(1);
     const j = JSON.parse(r.out);
     expect(j.results).toEqual([
@@ -40,7 +40,7 @@ describe('cowherd CLI', () => {
         provenance: 'obs',
       },
     ]);
-    expect(cli('check', f).out).toMatch(/Never\*/);
+    expect(cli('check', f, '--era', 'v6.18').out).toMatch(/Never\*/);
   });
 
   it('input errors exit 2 with file:line:col and a code, never a stack trace', () => {
@@ -52,7 +52,7 @@ describe('cowherd CLI', () => {
     expect(r.err).toMatch(/bad\.cow:3:12: error SC003: unknown mapping 'a'/);
     expect(r.err).not.toMatch(/\n\s+at /);
     expect(cli('check', '--era', 'v99').code).toBe(2);
-    expect(cli('check', '--era', 'v5.7').err).toMatch(/CLI003/);
+    expect(cli('check', '--era', 'wait-for-gup').err).toMatch(/CLI003/);
     expect(cli('check', join(dir, 'missing.cow')).err).toMatch(/CLI002/);
     expect(cli('check', '--nope').code).toBe(2);
   });

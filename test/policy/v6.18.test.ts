@@ -41,7 +41,7 @@ describe('v6.18 decision points', () => {
     expect(w.log.at(-1)).toMatchObject({
       point: 'do_wp_page',
       choice: 'copy',
-      why: 'folio_trylock() failed: locked by another holder',
+      why: 'trylock failed: the page is locked by another holder',
     });
     expect(w.s.vmstat[vmEventIndex('anon_wp_copy_lock')!]).toBe(1);
   });
@@ -84,10 +84,25 @@ describe('v6.18 decision points', () => {
 });
 
 describe('era registry', () => {
-  it('lists every era id of DESIGN.md; v6.18 is complete', () => {
-    expect(ERAS).toHaveLength(11);
-    expect(completeEraIds()).toEqual(['v6.18']);
+  it('lists every era id of DESIGN.md; all but wait-for-gup are modelled', () => {
+    expect(ERAS.map((e) => e.id)).toEqual([
+      'v5.7',
+      'v5.8',
+      'v5.9',
+      'v5.18',
+      'v5.19',
+      'v6.2',
+      'v6.18',
+      'foll-break-cow',
+      'full-accuracy',
+      'linus-rules',
+      'wait-for-gup',
+    ]);
+    expect(completeEraIds()).toHaveLength(10);
+    expect(eraInfo('wait-for-gup')?.policy).toBeNull();
+    for (const e of ERAS) if (e.policy) expect(e.policy.id).toBe(e.id);
     expect(eraInfo('v6.18')?.policy?.ptStrategy).toBe('pt-reclaim');
-    expect(eraInfo('v5.7')?.policy).toBeNull();
+    expect(eraInfo('v6.2')?.policy?.ptStrategy).toBe('none');
+    expect(eraInfo('linus-rules')?.policy?.GUP_PIN_COUNTING_BIAS).toBe(1);
   });
 });

@@ -9,6 +9,7 @@ import { EAGAIN, EBADF, EPIPE } from '../errno.js';
 import { FOLL_GET, get_user_pages_fast, gup_put_page } from '../mm/gup.js';
 import { alloc_pages, folio_put } from '../mm/page_alloc.js';
 import type { Mm, State, Task } from '../mm_types.js';
+import { ZERO_PFN } from '../mm_types.js';
 import type { Kernel } from '../points.js';
 
 export const PIPE_READ_END = 0;
@@ -72,7 +73,7 @@ export function pipe_read(s: State, task: Task, pipe: number): number {
   const buf = p.bufs.shift();
   if (!buf) return -EAGAIN;
   const value = s.mem.content[buf.pfn]!;
-  if (buf.ops === 'user') gup_put_page(s, buf.pfn, false);
+  if (buf.ops === 'user') gup_put_page(s, buf.pfn, buf.pfn === ZERO_PFN ? 0 : 1);
   else folio_put(s, buf.pfn);
   return value;
 }
@@ -88,7 +89,7 @@ export function pipe_close(s: State, task: Task, fd: number): void {
   else p.writers -= 1;
   if (p.readers === 0 && p.writers === 0) {
     for (const b of p.bufs) {
-      if (b.ops === 'user') gup_put_page(s, b.pfn, false);
+      if (b.ops === 'user') gup_put_page(s, b.pfn, b.pfn === ZERO_PFN ? 0 : 1);
       else folio_put(s, b.pfn);
     }
     s.pipes[p.id] = null;

@@ -40,6 +40,13 @@ export const FOLL_HWPOISON = 1 << 6;
 export const FOLL_ANON = 1 << 7;
 export const FOLL_LONGTERM = 1 << 8;
 export const FOLL_PIN = 1 << 10;
+/**
+ * Internal: set by faultin_page() after a write fault on a VMA without
+ * VM_WRITE (a FOLL_FORCE write, or v5.8's forced COW break), so that
+ * can_follow_write_pte() accepts the dirty read-only PTE the fault left.
+ * Removed by 5535be309971 (v6.0); later eras' rules ignore it.
+ */
+export const FOLL_COW = 1 << 11;
 /** Model flag: try the GUP-fast walk first (get_user_pages_fast(), pin_user_pages_fast()). */
 export const FOLL_FAST = 1 << 20;
 
@@ -65,27 +72,26 @@ export function page_needs_cow_for_dma(s: State, mm: Mm, vma: Vma, folio: number
   return folio_maybe_dma_pinned(s, folio);
 }
 
-/**
- * mm/gup.c try_grab_folio(): take one reference. FOLL_GET adds 1; FOLL_PIN
- * adds GUP_PIN_COUNTING_BIAS to a small folio. The shared zero page is never
- * refcounted by a pin (v6.x).
- */
-export function try_grab_folio(s: State, folio: number, flags: number): void {
-  if (flags & FOLL_PIN) {
-    if (folio === ZERO_PFN) return;
-    s.mem.refcount[folio]! += s.mem.order[folio] === 0 ? GUP_PIN_COUNTING_BIAS : 1;
-  } else if (folio !== ZERO_PFN) {
-    s.mem.refcount[folio]! += 1;
-  }
+/** How much one reference of this kind adds to the folio's refcount. */
+export function gupRefs(s: State, k: Kernel, folio: number, flags: number): number {
+  if (folio === ZERO_PFN) return 0; // the zero page is not refcounted by the model
+  if (flags & FOLL_PIN && s.mem.order[folio] === 0) return k.policy.GUP_PIN_COUNTING_BIAS;
+  return 1;
 }
 
-/** mm/gup.c unpin_user_page() (pin) or put_page() (FOLL_GET) of one reference. */
-export function gup_put_page(s: State, page: number, pin: boolean): void {
+/**
+ * mm/gup.c try_grab_folio(): take one reference. FOLL_GET adds 1; FOLL_PIN
+ * adds GUP_PIN_COUNTING_BIAS to a small folio.
+ */
+export function try_grab_folio(s: State, k: Kernel, folio: number, flags: number): void {
+  s.mem.refcount[folio]! += gupRefs(s, k, folio, flags);
+}
+
+/** mm/gup.c unpin_user_page() / put_page(): drop `refs` taken by try_grab_folio(). */
+export function gup_put_page(s: State, page: number, refs: number): void {
   const folio = page_folio(s, page);
-  if (folio === ZERO_PFN) return;
-  if (pin && s.mem.order[folio] === 0) {
-    s.mem.refcount[folio]! -= GUP_PIN_COUNTING_BIAS - 1;
-  }
+  if (refs === 0) return;
+  s.mem.refcount[folio]! -= refs - 1;
   folio_put(s, folio);
 }
 
@@ -135,7 +141,7 @@ function follow_page_pte(
     return { kind: 'fault', unshare: false };
   if (!pte_write(pte) && k.policy.gup_must_unshare(s, k, g))
     return { kind: 'fault', unshare: true };
-  try_grab_folio(s, folio, flags);
+  try_grab_folio(s, k, folio, flags);
   return { kind: 'page', page };
 }
 
@@ -154,18 +160,20 @@ export function __get_user_pages(
 ): number[] | number {
   if (gup_flags & FOLL_PIN) mm.flags |= MMF_HAS_PINNED; // mm_set_has_pinned_flag()
   const pages: number[] = [];
+  const fail = (err: number) => {
+    for (const p of pages) gup_put_page(s, p, gupRefs(s, k, page_folio(s, p), gup_flags));
+    return err;
+  };
   for (let i = 0; i < nr; i++) {
     const addr = start + i * 4096;
     const vma = vma_lookup(mm, addr);
+    if (!vma || !check_vma_flags(vma, gup_flags)) return fail(-EFAULT);
     let flags = gup_flags;
-    if (vma && k.policy.should_force_cow_break(s, k, vma, flags)) flags |= FOLL_WRITE;
-    if (!vma || !check_vma_flags(vma, flags)) {
-      for (const p of pages) gup_put_page(s, p, (gup_flags & FOLL_PIN) !== 0);
-      return -EFAULT;
-    }
+    if (k.policy.should_force_cow_break(s, k, vma, flags)) flags |= FOLL_WRITE;
     let got = 0;
     for (let tries = 0; tries < 4 && got === 0; tries++) {
-      const f = follow_page_pte(s, k, mm, vma_lookup(mm, addr)!, addr, flags);
+      const v = vma_lookup(mm, addr)!;
+      const f = follow_page_pte(s, k, mm, v, addr, flags);
       if (f.kind === 'page') {
         got = f.page;
         break;
@@ -173,12 +181,10 @@ export function __get_user_pages(
       if (f.kind === 'efault') break;
       // faultin_page(): a write fault, or an unshare fault (never both).
       const fault = f.unshare ? FAULT_FLAG_UNSHARE : flags & FOLL_WRITE ? FAULT_FLAG_WRITE : 0;
-      if (handle_mm_fault(s, k, mm, vma_lookup(mm, addr)!, addr, fault) !== 0) break;
+      if (handle_mm_fault(s, k, mm, v, addr, fault) !== 0) break;
+      if (fault === FAULT_FLAG_WRITE && !(v.vm_flags & VM_WRITE)) flags |= FOLL_COW;
     }
-    if (got === 0) {
-      for (const p of pages) gup_put_page(s, p, (gup_flags & FOLL_PIN) !== 0);
-      return -ENOMEM;
-    }
+    if (got === 0) return fail(-ENOMEM);
     pages.push(got);
   }
   return pages;
@@ -195,7 +201,7 @@ function gup_fast_pte(s: State, k: Kernel, mm: Mm, addr: number, flags: number):
   const page = vm_normal_page(pte);
   const folio = page_folio(s, page);
   if (k.policy.gup_fast_fallback(s, k, { vma: null, flags, pte, page, folio })) return 0;
-  try_grab_folio(s, folio, flags);
+  try_grab_folio(s, k, folio, flags);
   return page;
 }
 
@@ -218,7 +224,7 @@ export function get_user_pages_fast(
     if (fast === 0) {
       const rest = __get_user_pages(s, k, mm, start + i * 4096, nr - i, gup_flags);
       if (typeof rest === 'number') {
-        for (const p of pages) gup_put_page(s, p, (gup_flags & FOLL_PIN) !== 0);
+        for (const p of pages) gup_put_page(s, p, gupRefs(s, k, page_folio(s, p), gup_flags));
         return rest;
       }
       return pages.concat(rest);
@@ -228,10 +234,17 @@ export function get_user_pages_fast(
   return pages;
 }
 
-/** Record a reference GUP took as held by its user; returns its id. */
-export function gupHold(s: State, page: number, pin: boolean): number {
+/** Record a reference GUP took (with `flags`) as held by its user; returns its id. */
+export function gupHold(s: State, k: Kernel, page: number, flags: number): number {
   const id = s.gup.length;
-  const ref: GupRef = { id, page, folio: page_folio(s, page), pin };
+  const folio = page_folio(s, page);
+  const ref: GupRef = {
+    id,
+    page,
+    folio,
+    pin: (flags & FOLL_PIN) !== 0,
+    refs: gupRefs(s, k, folio, flags),
+  };
   s.gup[id] = ref;
   return id;
 }
@@ -241,5 +254,5 @@ export function gupRelease(s: State, id: number): void {
   const ref = s.gup[id];
   if (!ref) return;
   s.gup[id] = null;
-  gup_put_page(s, ref.page, ref.pin);
+  gup_put_page(s, ref.page, ref.refs);
 }

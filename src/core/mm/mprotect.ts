@@ -6,9 +6,10 @@
  * leave it to a write fault.
  */
 
-import { EACCES, EINVAL, ENOMEM } from '../errno.js';
+import { EACCES, EBUSY, EINVAL, ENOMEM } from '../errno.js';
 import type { Mm, State, Vma } from '../mm_types.js';
 import {
+  is_cow_mapping,
   VM_ACCOUNT,
   VM_EXEC,
   VM_HUGETLB,
@@ -32,7 +33,9 @@ import {
 } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
 import { forEachPte, ptep_get, set_pte_at } from './memory/pgtable.js';
+import { vm_normal_page } from './memory/wp.js';
 import { calc_vm_prot_bits } from './mmap.js';
+import { page_folio } from './page_alloc.js';
 import { split_vma, vmaMergeAll, vmaReplace } from './vma.js';
 
 /** Protection bits of vm_get_page_prot(vm_flags): what pte_modify() takes from newprot. */
@@ -74,6 +77,26 @@ function change_protection(s: State, k: Kernel, mm: Mm, vma: Vma): void {
   });
 }
 
+/**
+ * Would the era let mprotect() write-protect every writable PTE of this COW
+ * VMA? (Every merged kernel: yes. Linus's rule (c): only pages with
+ * page_count() == 1.)
+ */
+function may_wrprotect_vma(s: State, k: Kernel, mm: Mm, vma: Vma): boolean {
+  let ok = true;
+  forEachPte(s, mm, vma.vm_start, vma.vm_end, (t, i) => {
+    const pte = ptep_get(s, t, i);
+    if (!ok || !pte_write(pte)) return;
+    const page = vm_normal_page(pte);
+    if (
+      page !== 0 &&
+      !k.policy.may_wrprotect_pte(s, k, { vma, pte, page, folio: page_folio(s, page) })
+    )
+      ok = false;
+  });
+  return ok;
+}
+
 /** The mprotect() system call. Returns 0 or a negative errno. */
 export function do_mprotect_pkey(
   s: State,
@@ -107,6 +130,14 @@ export function do_mprotect_pkey(
       !(vma.vm_flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))
     ) {
       newflags |= VM_ACCOUNT;
+    }
+    if (
+      is_cow_mapping(vma.vm_flags) &&
+      !(newflags & VM_WRITE) &&
+      !may_wrprotect_vma(s, k, mm, vma)
+    ) {
+      error = -EBUSY;
+      break;
     }
     const next: Vma = { ...vma, vm_flags: newflags };
     vmaReplace(mm, vma, next);

@@ -30,12 +30,12 @@ describe('GUP (v6.18)', () => {
     expect(got).toEqual([r.pfn]);
     expect(w.s.mem.refcount[r.pfn]).toBe(2);
     expect(mm.flags & MMF_HAS_PINNED).toBe(0);
-    const gid = gupHold(w.s, r.pfn, false);
+    const gid = gupHold(w.s, w.k, r.pfn, FOLL_GET);
     const pinned = get_user_pages_fast(w.s, w.k, mm, A, 1, FOLL_PIN | FOLL_LONGTERM);
     expect(pinned).toEqual([r.pfn]);
     expect(w.s.mem.refcount[r.pfn]).toBe(2 + GUP_PIN_COUNTING_BIAS);
     expect(mm.flags & MMF_HAS_PINNED).toBe(MMF_HAS_PINNED);
-    const pid = gupHold(w.s, r.pfn, true);
+    const pid = gupHold(w.s, w.k, r.pfn, FOLL_PIN);
     expectSound(w);
     gupRelease(w.s, pid);
     gupRelease(w.s, gid);
@@ -51,8 +51,8 @@ describe('GUP (v6.18)', () => {
     const [p] = __get_user_pages(w.s, w.k, mm, A + 4096, 1, FOLL_GET | FOLL_WRITE) as number[];
     expect(p).not.toBe(ZERO_PFN);
     expect(w.s.mem.flags[p!]! & PG_anon_exclusive).toBe(PG_anon_exclusive);
-    gupHold(w.s, ZERO_PFN, false);
-    gupHold(w.s, p!, false);
+    gupHold(w.s, w.k, ZERO_PFN, FOLL_GET);
+    gupHold(w.s, w.k, p!, FOLL_GET);
     expectSound(w);
   });
 
@@ -72,7 +72,7 @@ describe('GUP (v6.18)', () => {
     ) as number[];
     expect(p).not.toBe(r.pfn);
     expect(w.log.map((d) => d.point)).toContain('do_wp_page');
-    gupHold(w.s, p!, true);
+    gupHold(w.s, w.k, p!, FOLL_PIN);
     expectSound(w);
   });
 
@@ -92,7 +92,7 @@ describe('GUP (v6.18)', () => {
       expect(p).not.toBe(r.pfn);
       expect(read(w, w.init, A)).toMatchObject({ value: 1, pfn: p, faults: 0 });
       expect(read(w, child, A)).toMatchObject({ pfn: r.pfn });
-      gupHold(w.s, p!, true);
+      gupHold(w.s, w.k, p!, FOLL_PIN);
       expectSound(w);
     }
   });
@@ -104,7 +104,7 @@ describe('GUP (v6.18)', () => {
     if (!r.ok) throw new Error('write');
     copy_process(w.s, w.k, w.init, false);
     expect(get_user_pages_fast(w.s, w.k, mmOfTask(w, w.init), A, 1, FOLL_GET)).toEqual([r.pfn]);
-    gupHold(w.s, r.pfn, false);
+    gupHold(w.s, w.k, r.pfn, FOLL_GET);
     expectSound(w);
   });
 
@@ -123,7 +123,7 @@ describe('GUP (v6.18)', () => {
     ) as number[];
     expect(p).not.toBe(ZERO_PFN);
     expect(w.s.mem.flags[p!]! & PG_anon_exclusive).toBe(PG_anon_exclusive);
-    gupHold(w.s, p!, false);
+    gupHold(w.s, w.k, p!, FOLL_GET);
     expect(checkInvariants(w.s)).toEqual([]);
   });
 });

@@ -124,6 +124,7 @@ function copy_present_pte(
       src_vma: src,
       dst_mm,
       address,
+      pte,
       page,
       folio,
     });

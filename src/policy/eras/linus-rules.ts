@@ -1,0 +1,46 @@
+/**
+ * Linus's rules of Jan 11 2021 (seed 001): (a) anonymous pages are made
+ * writable only with page_count() == 1; (c) a writable page of a COW mapping
+ * is never made read-only unless page_count() == 1, so fork copies such a
+ * page for the child and mprotect() refuses; (d) no swap-cache page from a
+ * writable COW page (with the swap model); and no GUP_PIN_COUNTING_BIAS: a
+ * pin counts 1, like any reference. Choices where the mail is silent are in
+ * docs/eras.md.
+ */
+
+import type { Policy } from '../../core/points.js';
+import {
+  can_change_pte_writable_never,
+  can_follow_write_pte_foll_cow,
+  copy_present_pte_linus,
+  do_wp_page_page_count,
+  gup_fast_fallback_never,
+  gup_must_unshare_never,
+  may_wrprotect_pte_linus,
+  should_force_cow_break_never,
+} from '../rules.js';
+
+export const linus_rules: Policy = {
+  id: 'linus-rules',
+  title: "Linus's rules (a)–(d), no GUP_PIN_COUNTING_BIAS (seed 001)",
+  kernels: 'proposal',
+  complete: true,
+  ptStrategy: 'none',
+  GUP_PIN_COUNTING_BIAS: 1,
+  cites: [
+    {
+      what: 'Re: [PATCH 0/1] mm: restore full accuracy in COW page reuse (rules (a)-(d))',
+      ref: 'Linus Torvalds, Jan 11 2021, quoted in seed 001 (Message-ID CALCETrWEAOj28Y6SaBVuxahuRmk9exp1fqcJO0ibGKbFw4HQ4A@mail.gmail.com)',
+      evidence: 'patch',
+    },
+  ],
+  folio_add_new_anon_rmap: () => ({ exclusive: false }),
+  do_wp_page: do_wp_page_page_count,
+  copy_present_pte: copy_present_pte_linus,
+  should_force_cow_break: should_force_cow_break_never,
+  can_follow_write_pte: can_follow_write_pte_foll_cow,
+  gup_must_unshare: gup_must_unshare_never,
+  gup_fast_fallback: gup_fast_fallback_never,
+  may_wrprotect_pte: may_wrprotect_pte_linus,
+  can_change_pte_writable: can_change_pte_writable_never,
+};

@@ -1,0 +1,55 @@
+/**
+ * v5.18: "COW fixes part 1" (David Hildenbrand): do_wp_page() drains the
+ * local LRU batch and frees an unused swap-cache slot before the
+ * page_count() test (53a05ad9f21d, d4c470970d45); the THP and swap-in paths
+ * use page_count() too (c145e0b47c77, 3bff7e3f1f16; with those models).
+ * No PG_anon_exclusive yet.
+ */
+
+import type { Policy } from '../../core/points.js';
+import {
+  can_change_pte_writable_never,
+  can_follow_write_pte_foll_cow,
+  copy_present_pte_cow_pinned,
+  do_wp_page_streamlined,
+  gup_fast_fallback_never,
+  gup_must_unshare_never,
+  may_wrprotect_pte_always,
+  should_force_cow_break_never,
+} from '../rules.js';
+
+export const v5_18: Policy = {
+  id: 'v5.18',
+  title:
+    'COW fixes part 1: page_count reuse on THP and swap paths; swapcache/LRU-batch optimisations',
+  kernels: '5.18',
+  complete: true,
+  ptStrategy: 'none',
+  GUP_PIN_COUNTING_BIAS: 1024,
+  cites: [
+    {
+      what: 'mm: optimize do_wp_page() for exclusive pages in the swapcache',
+      ref: '53a05ad9f21d (v5.18)',
+      evidence: 'patch',
+    },
+    {
+      what: 'mm: optimize do_wp_page() for fresh pages in local LRU pagevecs',
+      ref: 'd4c470970d45 (v5.18)',
+      evidence: 'patch',
+    },
+    {
+      what: 'do_wp_page() non-exclusive path still carrying the v5.18 logic',
+      ref: 'mm/memory.c @ 6c287605fd56',
+      evidence: 'src',
+    },
+  ],
+  folio_add_new_anon_rmap: () => ({ exclusive: false }),
+  do_wp_page: do_wp_page_streamlined,
+  copy_present_pte: copy_present_pte_cow_pinned,
+  should_force_cow_break: should_force_cow_break_never,
+  can_follow_write_pte: can_follow_write_pte_foll_cow,
+  gup_must_unshare: gup_must_unshare_never,
+  gup_fast_fallback: gup_fast_fallback_never,
+  may_wrprotect_pte: may_wrprotect_pte_always,
+  can_change_pte_writable: can_change_pte_writable_never,
+};

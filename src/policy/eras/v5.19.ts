@@ -1,0 +1,60 @@
+/**
+ * v5.19 (5.19–6.1, modelled as 5.19): PG_anon_exclusive (6c287605fd56):
+ * new anonymous pages are exclusive, an exclusive page is reused without
+ * further checks, fork clears the flag or copies a maybe-pinned exclusive
+ * page (page_try_dup_anon_rmap()); a read-only pin of a non-exclusive
+ * anonymous page unshares it first (FAULT_FLAG_UNSHARE). FOLL_COW and no
+ * mprotect() write upgrade yet (both changed in v6.0).
+ */
+
+import type { Policy } from '../../core/points.js';
+import {
+  can_change_pte_writable_never,
+  can_follow_write_pte_foll_cow,
+  copy_present_pte_try_dup,
+  do_wp_page_anon_exclusive,
+  gup_fast_fallback_unshare,
+  gup_must_unshare_anon,
+  may_wrprotect_pte_always,
+  should_force_cow_break_never,
+} from '../rules.js';
+
+export const v5_19: Policy = {
+  id: 'v5.19',
+  title: 'PG_anon_exclusive; R/O pins unshare; swap entries carry an exclusive bit',
+  kernels: '5.19–6.1',
+  complete: true,
+  ptStrategy: 'none',
+  GUP_PIN_COUNTING_BIAS: 1024,
+  cites: [
+    {
+      what: 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive',
+      ref: '6c287605fd56 (v5.19)',
+      evidence: 'src',
+    },
+    {
+      what: 'mm/rmap: split page_dup_rmap() into page_dup_file_rmap() and page_try_dup_anon_rmap()',
+      ref: 'fb3d824d1a46 (v5.19)',
+      evidence: 'patch',
+    },
+    {
+      what: 'page_move_anon_rmap() ends with SetPageAnonExclusive()',
+      ref: 'mm/rmap.c, PG_anon_exclusive era',
+      evidence: 'src',
+    },
+    {
+      what: 'gup_must_unshare(): FOLL_PIN without FOLL_WRITE on a non-exclusive anonymous page',
+      ref: 'include/linux/mm.h (v5.19)',
+      evidence: 'src',
+    },
+  ],
+  folio_add_new_anon_rmap: () => ({ exclusive: true }),
+  do_wp_page: do_wp_page_anon_exclusive,
+  copy_present_pte: copy_present_pte_try_dup,
+  should_force_cow_break: should_force_cow_break_never,
+  can_follow_write_pte: can_follow_write_pte_foll_cow,
+  gup_must_unshare: gup_must_unshare_anon,
+  gup_fast_fallback: gup_fast_fallback_unshare(gup_must_unshare_anon),
+  may_wrprotect_pte: may_wrprotect_pte_always,
+  can_change_pte_writable: can_change_pte_writable_never,
+};

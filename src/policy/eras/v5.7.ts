@@ -1,0 +1,54 @@
+/**
+ * v5.7 (mainline up to 5.7): write faults reuse a page by mapcount
+ * (reuse_swap_page()), so GUP and pipe references are invisible; fork shares
+ * every page; a read-only GUP never breaks COW: CVE-2020-29374 (the vmsplice
+ * leak). FOLL_PIN and GUP_PIN_COUNTING_BIAS exist ("mm/gup: track FOLL_PIN
+ * pages", believed v5.7).
+ */
+
+import type { Policy } from '../../core/points.js';
+import {
+  can_change_pte_writable_never,
+  can_follow_write_pte_foll_cow,
+  copy_present_pte_share,
+  do_wp_page_mapcount,
+  gup_fast_fallback_never,
+  gup_must_unshare_never,
+  may_wrprotect_pte_always,
+  should_force_cow_break_never,
+} from '../rules.js';
+
+export const v5_7: Policy = {
+  id: 'v5.7',
+  title: 'reuse by mapcount (reuse_swap_page); R/O GUP never breaks COW (CVE-2020-29374)',
+  kernels: 'mainline ≤ 5.7',
+  complete: true,
+  ptStrategy: 'none',
+  GUP_PIN_COUNTING_BIAS: 1024,
+  cites: [
+    {
+      what: 'do_wp_page() with reuse_swap_page(), copy_one_pte()',
+      ref: 'mm/memory.c, mm/swapfile.c v5.7 (AKKamath/linux-5.7)',
+      evidence: 'src',
+    },
+    {
+      what: 'mm: reuse only-pte-mapped KSM page in do_wp_page()',
+      ref: '52d1e606ee73 (believed v5.1)',
+      evidence: 'patch',
+    },
+    {
+      what: 'mm/gup: track FOLL_PIN pages (GUP_PIN_COUNTING_BIAS)',
+      ref: 'believed v5.7',
+      evidence: 'patch',
+    },
+  ],
+  folio_add_new_anon_rmap: () => ({ exclusive: false }),
+  do_wp_page: do_wp_page_mapcount,
+  copy_present_pte: copy_present_pte_share,
+  should_force_cow_break: should_force_cow_break_never,
+  can_follow_write_pte: can_follow_write_pte_foll_cow,
+  gup_must_unshare: gup_must_unshare_never,
+  gup_fast_fallback: gup_fast_fallback_never,
+  may_wrprotect_pte: may_wrprotect_pte_always,
+  can_change_pte_writable: can_change_pte_writable_never,
+};

@@ -1,0 +1,48 @@
+/**
+ * v5.8: 17839856fd58 "gup: document and work around 'COW can break either
+ * way' issue": every FOLL_GET/FOLL_PIN of a COW mapping takes a write fault
+ * first (FOLL_WRITE), GUP-fast refuses read-only PTEs, can_follow_write_pte()
+ * loses its FOLL_FORCE test. do_wp_page() is still v5.7's (mapcount).
+ */
+
+import type { Policy } from '../../core/points.js';
+import {
+  can_change_pte_writable_never,
+  can_follow_write_pte_v58,
+  copy_present_pte_share,
+  do_wp_page_mapcount,
+  gup_fast_fallback_v58,
+  gup_must_unshare_never,
+  may_wrprotect_pte_always,
+  should_force_cow_break_v58,
+} from '../rules.js';
+
+export const v5_8: Policy = {
+  id: 'v5.8',
+  title: 'GUP always breaks COW (17839856fd58); THP write fault splits',
+  kernels: '5.8',
+  complete: true,
+  ptStrategy: 'none',
+  GUP_PIN_COUNTING_BIAS: 1024,
+  cites: [
+    {
+      what: "gup: document and work around 'COW can break either way' issue",
+      ref: '17839856fd58 (v5.8)',
+      evidence: 'patch',
+    },
+    {
+      what: 'thp: change CoW semantics for anon-THP',
+      ref: '3917c80280c9 (v5.8)',
+      evidence: 'patch',
+    },
+  ],
+  folio_add_new_anon_rmap: () => ({ exclusive: false }),
+  do_wp_page: do_wp_page_mapcount,
+  copy_present_pte: copy_present_pte_share,
+  should_force_cow_break: should_force_cow_break_v58,
+  can_follow_write_pte: can_follow_write_pte_v58,
+  gup_must_unshare: gup_must_unshare_never,
+  gup_fast_fallback: gup_fast_fallback_v58,
+  may_wrprotect_pte: may_wrprotect_pte_always,
+  can_change_pte_writable: can_change_pte_writable_never,
+};

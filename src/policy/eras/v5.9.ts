@@ -1,0 +1,51 @@
+/**
+ * v5.9 (5.9–5.17): do_wp_page() reuses only the sole reference
+ * (09854ba94c6a: page_count() == 1 and mapcount == 1 under a trylocked page
+ * lock); the v5.8 forced COW break is gone (a308c71bf1e6); fork copies pages
+ * that may be pinned (70e806e4e645, has_pinned). THP and swap-in still decide
+ * by mapcount (with the THP/swap model).
+ */
+
+import type { Policy } from '../../core/points.js';
+import {
+  can_change_pte_writable_never,
+  can_follow_write_pte_foll_cow,
+  copy_present_pte_cow_pinned,
+  do_wp_page_page_count,
+  gup_fast_fallback_never,
+  gup_must_unshare_never,
+  may_wrprotect_pte_always,
+  should_force_cow_break_never,
+} from '../rules.js';
+
+export const v5_9: Policy = {
+  id: 'v5.9',
+  title: 'reuse only if page_count()==1 (09854ba94c6a); early COW of pinned pages at fork',
+  kernels: '5.9–5.17',
+  complete: true,
+  ptStrategy: 'none',
+  GUP_PIN_COUNTING_BIAS: 1024,
+  cites: [
+    { what: 'mm: do_wp_page() simplification', ref: '09854ba94c6a (v5.9-rc4)', evidence: 'src' },
+    {
+      what: 'mm/gup: Remove enfornced COW mechanism',
+      ref: 'a308c71bf1e6 (v5.9-rc4)',
+      evidence: 'patch',
+    },
+    {
+      what: 'mm: Do early cow for pinned pages during fork() for ptes',
+      ref: '70e806e4e645 (v5.9)',
+      evidence: 'patch',
+    },
+    { what: 'mm: Introduce mm_struct.has_pinned', ref: '008cfe4418b3 (v5.9)', evidence: 'patch' },
+  ],
+  folio_add_new_anon_rmap: () => ({ exclusive: false }),
+  do_wp_page: do_wp_page_page_count,
+  copy_present_pte: copy_present_pte_cow_pinned,
+  should_force_cow_break: should_force_cow_break_never,
+  can_follow_write_pte: can_follow_write_pte_foll_cow,
+  gup_must_unshare: gup_must_unshare_never,
+  gup_fast_fallback: gup_fast_fallback_never,
+  may_wrprotect_pte: may_wrprotect_pte_always,
+  can_change_pte_writable: can_change_pte_writable_never,
+};

@@ -1,0 +1,51 @@
+/**
+ * v6.2 (6.2–6.14, modelled as 6.2): v5.19 plus can_follow_write_pte() on
+ * exclusive pages instead of FOLL_COW (5535be309971, v6.0), mprotect()
+ * mapping exclusive anonymous PTEs writable (can_change_pte_writable(),
+ * v6.0), and reliable R/O long-term pins in every COW mapping (84209e87c696):
+ * the zero page is unshared before a long-term R/O pin.
+ */
+
+import type { Policy } from '../../core/points.js';
+import {
+  can_change_pte_writable_exclusive,
+  can_follow_write_pte_exclusive,
+  copy_present_pte_try_dup,
+  do_wp_page_anon_exclusive,
+  gup_fast_fallback_unshare,
+  gup_must_unshare_cow,
+  may_wrprotect_pte_always,
+  should_force_cow_break_never,
+} from '../rules.js';
+
+export const v6_2: Policy = {
+  id: 'v6.2',
+  title:
+    'reliable R/O long-term pins in all COW mappings; mprotect may map exclusive anon writable',
+  kernels: '6.2–6.14',
+  complete: true,
+  ptStrategy: 'none',
+  GUP_PIN_COUNTING_BIAS: 1024,
+  cites: [
+    {
+      what: 'mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW',
+      ref: '5535be309971 (v6.0)',
+      evidence: 'patch',
+    },
+    {
+      what: 'mm/gup: reliable R/O long-term pinning in COW mappings',
+      ref: '84209e87c696 (v6.2)',
+      evidence: 'patch',
+    },
+    { what: 'can_change_pte_writable()', ref: 'mm/mprotect.c (v6.0+)', evidence: 'src' },
+  ],
+  folio_add_new_anon_rmap: () => ({ exclusive: true }),
+  do_wp_page: do_wp_page_anon_exclusive,
+  copy_present_pte: copy_present_pte_try_dup,
+  should_force_cow_break: should_force_cow_break_never,
+  can_follow_write_pte: can_follow_write_pte_exclusive,
+  gup_must_unshare: gup_must_unshare_cow,
+  gup_fast_fallback: gup_fast_fallback_unshare(gup_must_unshare_cow),
+  may_wrprotect_pte: may_wrprotect_pte_always,
+  can_change_pte_writable: can_change_pte_writable_exclusive,
+};
