@@ -363,7 +363,8 @@ export function gup_fast_fallback_never(): boolean {
 
 /** mm/gup.c gup_fast_pte_range() from v5.19: a page that must be unshared goes to the slow path. */
 export function gup_fast_fallback_unshare(must: (s: State, k: Kernel, g: GupPte) => boolean) {
-  return (s: State, k: Kernel, g: GupPte): boolean => !pte_write(g.pte) && must(s, k, g);
+  const rule = (s: State, k: Kernel, g: GupPte): boolean => !pte_write(g.pte) && must(s, k, g);
+  return Object.defineProperty(rule, 'name', { value: `gup_fast_fallback_unshare(${must.name})` });
 }
 
 /* ---------------- mprotect() ---------------- */

@@ -1,0 +1,42 @@
+/**
+ * The decision-point table of docs/eras.md: which rule each era uses at each
+ * decision point, read from the policy objects themselves (a rule is a named
+ * function in src/policy/rules.ts).
+ */
+
+import type { Policy } from '../core/points.js';
+
+export const DECISION_POINTS = [
+  'folio_add_new_anon_rmap',
+  'do_wp_page',
+  'copy_present_pte',
+  'should_force_cow_break',
+  'can_follow_write_pte',
+  'gup_must_unshare',
+  'gup_fast_fallback',
+  'may_wrprotect_pte',
+  'can_change_pte_writable',
+] as const;
+
+function ruleName(p: Policy, point: (typeof DECISION_POINTS)[number]): string {
+  if (point === 'folio_add_new_anon_rmap') {
+    return p.folio_add_new_anon_rmap({} as never, {} as never, 0).exclusive
+      ? 'exclusive'
+      : 'not exclusive';
+  }
+  return p[point].name || '(anonymous)';
+}
+
+/** A Markdown table: one row per decision point, one column per era. */
+export function erasDecisionTable(policies: readonly Policy[]): string {
+  const rows = [
+    `| decision point | ${policies.map((p) => `\`${p.id}\``).join(' | ')} |`,
+    `| --- | ${policies.map(() => '---').join(' | ')} |`,
+    ...DECISION_POINTS.map(
+      (d) => `| \`${d}\` | ${policies.map((p) => `\`${ruleName(p, d)}\``).join(' | ')} |`,
+    ),
+    `| GUP_PIN_COUNTING_BIAS | ${policies.map((p) => String(p.GUP_PIN_COUNTING_BIAS)).join(' | ')} |`,
+    `| page tables | ${policies.map((p) => p.ptStrategy).join(' | ')} |`,
+  ];
+  return `${rows.join('\n')}\n`;
+}
