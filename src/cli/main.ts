@@ -14,6 +14,8 @@ import type { Policy } from '../core/points.js';
 import { completeEraIds, ERAS, eraInfo } from '../policy/registry.js';
 import type { CheckRow } from '../report/check.js';
 import { checkJson, checkText } from '../report/check.js';
+import type { DiffRow } from '../report/diff.js';
+import { diffJson, diffText } from '../report/diff.js';
 import { erasJson, erasText } from '../report/eras.js';
 import { traceJson, traceText } from '../report/trace.js';
 import type { Scenario } from '../scenario/ast.js';
@@ -150,6 +152,65 @@ function cmdCheck(io: Io, paths: string[], opts: { era: string; json?: boolean }
   return rows.every((r) => r.ok) ? EXIT_OK : EXIT_MISMATCH;
 }
 
+/** The first step where the two runs' decisions differ. */
+function firstDivergence(
+  a: ReturnType<typeof runSequential>,
+  b: ReturnType<typeof runSequential>,
+): DiffRow['divergence'] {
+  const key = (ds: readonly { point: string; choice: string }[]) =>
+    ds.map((d) => `${d.point}=${d.choice}`).join('|');
+  for (let i = 0; i < Math.min(a.steps.length, b.steps.length); i++) {
+    const sa = a.steps[i]!;
+    const sb = b.steps[i]!;
+    if (sa.thread !== sb.thread || sa.stmt !== sb.stmt || key(sa.decisions) !== key(sb.decisions)) {
+      return {
+        step: i,
+        thread: sa.thread,
+        stmt: sa.stmt,
+        pos: sa.pos,
+        a: sa.decisions,
+        b: sb.decisions,
+      };
+    }
+  }
+  return null;
+}
+
+function cmdDiff(
+  io: Io,
+  eraA: string,
+  eraB: string,
+  paths: string[],
+  opts: { json?: boolean },
+): number {
+  const [pa] = selectEras(eraA).policies;
+  const [pb] = selectEras(eraB).policies;
+  const { scenarios, errors } = loadScenarios(paths);
+  if (errors.length) {
+    for (const e of errors) io.err(`${e.format()}\n`);
+    return EXIT_INPUT;
+  }
+  const rows: DiffRow[] = [];
+  for (const sc of scenarios) {
+    const ra = runSequential(sc, pa!, { decisions: true });
+    const rb = runSequential(sc, pb!, { decisions: true });
+    const va = ra.kind === 'done' ? ra.verdict : 'tool-bug';
+    const vb = rb.kind === 'done' ? rb.verdict : 'tool-bug';
+    if (va === vb) continue;
+    rows.push({
+      scenario: sc.name,
+      file: sc.file,
+      a: { era: pa!.id, verdict: va },
+      b: { era: pb!.id, verdict: vb },
+      divergence: firstDivergence(ra, rb),
+    });
+  }
+  io.out(
+    opts.json ? diffJson(rows, pa!.id, pb!.id) : diffText(rows, pa!.id, pb!.id, scenarios.length),
+  );
+  return rows.length === 0 ? EXIT_OK : EXIT_MISMATCH;
+}
+
 function cmdRun(
   io: Io,
   file: string,
@@ -192,6 +253,17 @@ function program(io: Io, setCode: (c: number) => void): Command {
       io.out(o.json ? erasJson(ERAS) : erasText(ERAS));
       setCode(EXIT_OK);
     });
+  p.command('diff')
+    .description(
+      'scenarios whose verdicts differ between two eras, with the first step where the runs diverge',
+    )
+    .argument('<eraA>', 'era id')
+    .argument('<eraB>', 'era id')
+    .argument('[paths...]', 'scenario files or directories (default: the bundled library)')
+    .option('--json', 'print JSON')
+    .action((a: string, b: string, paths: string[], o: { json?: boolean }) =>
+      setCode(cmdDiff(io, a, b, paths, o)),
+    );
   p.command('run')
     .description('run one scenario sequentially and print every step and what it changed')
     .argument('<file>', 'scenario file')

@@ -53,6 +53,8 @@ export type RunOutcome =
 export interface RunOptions {
   /** Record what every step changed (costs a state clone per step). */
   readonly trace?: boolean;
+  /** Record the decisions of every step (always on with `trace`). */
+  readonly decisions?: boolean;
   readonly maxSteps?: number;
   readonly ptStrategy?: Config['ptStrategy'];
 }
@@ -98,7 +100,7 @@ export function runSequential(
     const t = m.threads[i]!;
     const st = nextStmt(m, t)!;
     const log: DecisionRecord[] = [];
-    const k = sequentialKernel(config, log);
+    const k = sequentialKernel(config, opts.trace || opts.decisions ? log : undefined);
     const before = opts.trace ? cloneState(m.s) : null;
     const r = stepThread(m, i, k);
     if (r.kind === 'error') throw r.error;

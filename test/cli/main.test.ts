@@ -95,3 +95,27 @@ describe('cowherd CLI', () => {
     expect(j.steps.length).toBeGreaterThan(5);
   });
 });
+
+describe('cowherd diff', () => {
+  it('lists the scenarios whose verdicts differ, with the first divergence (decision point and choices)', () => {
+    const r = cli('diff', 'v5.9', 'v6.18', 'scenarios/cow');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^cow-anon-ro-pin-shared: v5\.9 Always, v6\.18 Never$/m);
+    expect(r.out).toMatch(/v5\.9: gup_must_unshare -> pin the mapped page/);
+    expect(r.out).toMatch(/v6\.18: gup_must_unshare -> unshare first/);
+    expect(r.out).not.toMatch(/^cow-anon-fork-basic:/m);
+    const j = JSON.parse(
+      cli('diff', 'v5.7', 'v5.8', 'scenarios/cow/cow-anon-vmsplice-child-unmap.cow', '--json').out,
+    );
+    expect(j.differences).toHaveLength(1);
+    expect(j.differences[0].divergence.b[0]).toMatchObject({
+      point: 'should_force_cow_break',
+      choice: 'FOLL_WRITE',
+    });
+  });
+
+  it('exits 0 when nothing differs and 2 for an unknown era', () => {
+    expect(cli('diff', 'v6.2', 'v6.18', 'scenarios/cow').code).toBe(0);
+    expect(cli('diff', 'v6.2', 'v9').code).toBe(2);
+  });
+});

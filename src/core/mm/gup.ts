@@ -139,8 +139,15 @@ function follow_page_pte(
   const g: GupPte = { vma, flags, pte, page, folio };
   if (flags & FOLL_WRITE && !k.policy.can_follow_write_pte(s, k, g))
     return { kind: 'fault', unshare: false };
-  if (!pte_write(pte) && k.policy.gup_must_unshare(s, k, g))
-    return { kind: 'fault', unshare: true };
+  if (!pte_write(pte) && (flags & (FOLL_WRITE | FOLL_PIN)) === FOLL_PIN) {
+    const must = k.policy.gup_must_unshare(s, k, g);
+    k.decide(
+      'gup_must_unshare',
+      must ? 'unshare first' : 'pin the mapped page',
+      must ? 'FAULT_FLAG_UNSHARE' : 'the era sees no need to unshare this page',
+    );
+    if (must) return { kind: 'fault', unshare: true };
+  }
   try_grab_folio(s, k, folio, flags);
   return { kind: 'page', page };
 }
@@ -169,7 +176,14 @@ export function __get_user_pages(
     const vma = vma_lookup(mm, addr);
     if (!vma || !check_vma_flags(vma, gup_flags)) return fail(-EFAULT);
     let flags = gup_flags;
-    if (k.policy.should_force_cow_break(s, k, vma, flags)) flags |= FOLL_WRITE;
+    if (k.policy.should_force_cow_break(s, k, vma, flags)) {
+      k.decide(
+        'should_force_cow_break',
+        'FOLL_WRITE',
+        'GUP breaks COW before taking the reference',
+      );
+      flags |= FOLL_WRITE;
+    }
     let got = 0;
     for (let tries = 0; tries < 4 && got === 0; tries++) {
       const v = vma_lookup(mm, addr)!;

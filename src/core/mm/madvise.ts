@@ -41,10 +41,15 @@ function madvise_dontneed_single_vma(
   end: number,
 ): number {
   if (vma.vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return -EINVAL;
-  zap_page_range_single(s, mm, vma, start, end - start, {
-    even_cows: true,
-    reclaim_pt: k.config.ptStrategy === 'pt-reclaim',
-  });
+  const reclaim_pt = k.config.ptStrategy === 'pt-reclaim';
+  k.decide(
+    'madvise_dontneed_single_vma',
+    reclaim_pt ? 'reclaim_pt' : 'keep page tables',
+    reclaim_pt
+      ? 'PT_RECLAIM: whole emptied PTE tables are freed'
+      : 'empty PTE tables stay until munmap',
+  );
+  zap_page_range_single(s, mm, vma, start, end - start, { even_cows: true, reclaim_pt });
   return 0;
 }
 
