@@ -152,6 +152,14 @@ export interface Policy {
   readonly copy_present_pte: (s: State, k: Kernel, f: ForkPte) => ForkDecision;
 
   /**
+   * block/bio.c bio_iov_iter_get_pages(): the reference O_DIRECT takes on a
+   * user buffer: FOLL_GET through iov_iter_get_pages() until the v6.5
+   * conversion to iov_iter_extract_pages() (a7e689dd1c06e0cb, believed v6.5),
+   * FOLL_PIN after.
+   */
+  readonly bio_iov_iter_get_pages: (s: State, k: Kernel) => number;
+
+  /**
    * mm/gup.c __get_user_pages() (v5.8 only, 17839856fd58
    * should_force_cow_break()): does this request get FOLL_WRITE added so that
    * taking a reference breaks COW first?

@@ -367,6 +367,16 @@ export function gup_fast_fallback_unshare(must: (s: State, k: Kernel, g: GupPte)
   return Object.defineProperty(rule, 'name', { value: `gup_fast_fallback_unshare(${must.name})` });
 }
 
+/** O_DIRECT takes FOLL_GET references (iov_iter_get_pages()), before v6.5. */
+export function bio_iov_iter_get_pages_get(): number {
+  return FOLL_GET;
+}
+
+/** O_DIRECT pins (iov_iter_extract_pages(), BIO_PAGE_PINNED), since a7e689dd1c06 (believed v6.5). */
+export function bio_iov_iter_get_pages_pin(): number {
+  return FOLL_PIN;
+}
+
 /* ---------------- mprotect() ---------------- */
 
 /** Before v6.0 mprotect() never maps a private PTE writable: the next write faults. */

@@ -16,6 +16,7 @@ export const DECISION_POINTS = [
   'gup_fast_fallback',
   'may_wrprotect_pte',
   'can_change_pte_writable',
+  'bio_iov_iter_get_pages',
 ] as const;
 
 function ruleName(p: Policy, point: (typeof DECISION_POINTS)[number]): string {

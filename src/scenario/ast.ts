@@ -98,6 +98,8 @@ export type Stmt =
       readonly longterm: boolean;
       readonly fast: boolean;
       readonly force: boolean;
+      /** O_DIRECT read (the device writes memory) or write (it reads memory): the era picks GET or PIN. */
+      readonly odirect: 'read' | 'write' | null;
       readonly name: string;
       readonly ret: string | null;
     }

@@ -346,8 +346,13 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
     }
     case 'pin': {
       const [addr, len] = refRange(m, st.ref, st);
+      const kind = st.odirect
+        ? k.policy.bio_iov_iter_get_pages(s, k)
+        : st.pin
+          ? FOLL_PIN
+          : FOLL_GET;
       const flags =
-        (st.pin ? FOLL_PIN : FOLL_GET) |
+        kind |
         (st.write ? FOLL_WRITE : 0) |
         (st.longterm ? FOLL_LONGTERM : 0) |
         (st.force ? FOLL_FORCE : 0);

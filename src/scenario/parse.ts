@@ -291,6 +291,29 @@ class Parser {
           sub.pos,
         );
       }
+      case 'odirect': {
+        const dir = this.ident('read or write');
+        if (dir.text !== 'read' && dir.text !== 'write')
+          this.err(`odirect ${dir.text}: use odirect read or odirect write`, dir.pos);
+        const ref = this.ref();
+        if (!this.isPunct('->'))
+          this.err("odirect needs '-> NAME' for the I/O in flight", this.lx.peek().pos);
+        this.lx.next();
+        const name = this.ident('a name for the I/O in flight').text;
+        return {
+          op: 'pin',
+          pos,
+          ref,
+          pin: false,
+          write: dir.text === 'read',
+          longterm: false,
+          fast: true,
+          force: false,
+          odirect: dir.text,
+          name,
+          ret: this.optRet(),
+        };
+      }
       case 'unpin':
         return { op: 'unpin', pos, name: this.ident('a pin name').text };
       case 'vmsplice': {
@@ -354,7 +377,7 @@ class Parser {
       }
       default:
         return this.err(
-          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice or iouring`,
+          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring or odirect`,
           pos,
           'SC002',
         );
@@ -391,7 +414,19 @@ class Parser {
       );
     this.lx.next();
     const name = this.ident('a name for the pinned pages').text;
-    return { op: 'pin', pos, ref, pin, write, longterm, fast, force, name, ret: this.optRet() };
+    return {
+      op: 'pin',
+      pos,
+      ref,
+      pin,
+      write,
+      longterm,
+      fast,
+      force,
+      odirect: null,
+      name,
+      ret: this.optRet(),
+    };
   }
 
   private mmap(pos: Pos): Stmt {

@@ -78,6 +78,7 @@ export function stmtText(st: Stmt): string {
     case 'observe':
       return `observe ${exprText(st.expr)} -> ${st.reg}`;
     case 'pin':
+      if (st.odirect) return `odirect ${st.odirect} ${refText(st.ref)} -> ${st.name}${ret(st.ret)}`;
       return [
         st.pin ? 'pin' : 'gup',
         refText(st.ref),

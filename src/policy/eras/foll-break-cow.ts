@@ -8,6 +8,7 @@
 
 import type { Policy } from '../../core/points.js';
 import {
+  bio_iov_iter_get_pages_get,
   can_change_pte_writable_never,
   can_follow_write_pte_v58,
   copy_present_pte_share,
@@ -33,6 +34,7 @@ export const foll_break_cow: Policy = {
     },
   ],
   folio_add_new_anon_rmap: () => ({ exclusive: false }),
+  bio_iov_iter_get_pages: bio_iov_iter_get_pages_get,
   do_wp_page: do_wp_page_mapcount,
   copy_present_pte: copy_present_pte_share,
   should_force_cow_break: should_force_cow_break_v58,

@@ -9,6 +9,7 @@
 
 import type { Policy } from '../../core/points.js';
 import {
+  bio_iov_iter_get_pages_get,
   can_change_pte_writable_never,
   can_follow_write_pte_foll_cow,
   copy_present_pte_cow_pinned,
@@ -34,6 +35,7 @@ export const full_accuracy: Policy = {
     },
   ],
   folio_add_new_anon_rmap: () => ({ exclusive: false }),
+  bio_iov_iter_get_pages: bio_iov_iter_get_pages_get,
   do_wp_page: do_wp_page_mapcount,
   copy_present_pte: copy_present_pte_cow_pinned,
   should_force_cow_break: should_force_cow_break_never,

@@ -10,6 +10,7 @@
 
 import type { Policy } from '../../core/points.js';
 import {
+  bio_iov_iter_get_pages_get,
   can_change_pte_writable_never,
   can_follow_write_pte_foll_cow,
   copy_present_pte_linus,
@@ -35,6 +36,7 @@ export const linus_rules: Policy = {
     },
   ],
   folio_add_new_anon_rmap: () => ({ exclusive: false }),
+  bio_iov_iter_get_pages: bio_iov_iter_get_pages_get,
   do_wp_page: do_wp_page_page_count,
   copy_present_pte: copy_present_pte_linus,
   should_force_cow_break: should_force_cow_break_never,

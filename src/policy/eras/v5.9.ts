@@ -8,6 +8,7 @@
 
 import type { Policy } from '../../core/points.js';
 import {
+  bio_iov_iter_get_pages_get,
   can_change_pte_writable_never,
   can_follow_write_pte_foll_cow,
   copy_present_pte_cow_pinned,
@@ -40,6 +41,7 @@ export const v5_9: Policy = {
     { what: 'mm: Introduce mm_struct.has_pinned', ref: '008cfe4418b3 (v5.9)', evidence: 'patch' },
   ],
   folio_add_new_anon_rmap: () => ({ exclusive: false }),
+  bio_iov_iter_get_pages: bio_iov_iter_get_pages_get,
   do_wp_page: do_wp_page_page_count,
   copy_present_pte: copy_present_pte_cow_pinned,
   should_force_cow_break: should_force_cow_break_never,

@@ -14,6 +14,7 @@
 
 import type { Policy } from '../../core/points.js';
 import {
+  bio_iov_iter_get_pages_pin,
   can_change_pte_writable_exclusive,
   can_follow_write_pte_exclusive,
   copy_present_pte_try_dup,
@@ -69,6 +70,7 @@ export const v6_18: Policy = {
     },
   ],
   folio_add_new_anon_rmap: () => ({ exclusive: true }),
+  bio_iov_iter_get_pages: bio_iov_iter_get_pages_pin,
   do_wp_page: do_wp_page_anon_exclusive,
   // In v6.18 this decision sits in include/linux/rmap.h __folio_try_dup_anon_rmap().
   copy_present_pte: copy_present_pte_try_dup,

@@ -8,6 +8,7 @@
 
 import type { Policy } from '../../core/points.js';
 import {
+  bio_iov_iter_get_pages_get,
   can_change_pte_writable_exclusive,
   can_follow_write_pte_exclusive,
   copy_present_pte_try_dup,
@@ -40,6 +41,7 @@ export const v6_2: Policy = {
     { what: 'can_change_pte_writable()', ref: 'mm/mprotect.c (v6.0+)', evidence: 'src' },
   ],
   folio_add_new_anon_rmap: () => ({ exclusive: true }),
+  bio_iov_iter_get_pages: bio_iov_iter_get_pages_get,
   do_wp_page: do_wp_page_anon_exclusive,
   copy_present_pte: copy_present_pte_try_dup,
   should_force_cow_break: should_force_cow_break_never,
