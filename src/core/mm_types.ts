@@ -40,6 +40,15 @@ export const VM_NOHUGEPAGE = 0x40000000;
 /** Bit 31: test it for truthiness only (JS bit operations are signed 32-bit). */
 export const VM_MERGEABLE = 0x80000000;
 
+/**
+ * include/linux/mm.h vma_soft_dirty_enabled(): soft-dirty tracking is on for
+ * the VMA once clear_refs cleared VM_SOFTDIRTY (the model is built with
+ * CONFIG_MEM_SOFT_DIRTY, as x86 distribution kernels are).
+ */
+export function vma_soft_dirty_enabled(vma: { vm_flags: number }): boolean {
+  return !(vma.vm_flags & VM_SOFTDIRTY);
+}
+
 /** include/linux/mm.h is_cow_mapping(): private and may become writable. */
 export function is_cow_mapping(vm_flags: number): boolean {
   return (vm_flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;

@@ -131,6 +131,9 @@ export function pte_mkyoung(pte: pte_t): pte_t {
 export function pte_mkold(pte: pte_t): pte_t {
   return setBits(pte, 0, _PAGE_ACCESSED);
 }
+export function pte_clear_soft_dirty(pte: pte_t): pte_t {
+  return setBits(pte, 0, _PAGE_SOFT_DIRTY);
+}
 export function pte_clear_uffd_wp(pte: pte_t): pte_t {
   return setBits(pte, 0, _PAGE_UFFD_WP);
 }

@@ -193,6 +193,13 @@ export interface Policy {
   readonly may_wrprotect_pte: (s: State, k: Kernel, w: WrprotectPte) => boolean;
 
   /**
+   * fs/proc/task_mmu.c pte_is_pinned(): does clear_refs (soft-dirty) leave
+   * this writable PTE alone because its page may be pinned? (Since "mm: don't
+   * play games with pinned pages in clear_page_refs", believed v5.11.)
+   */
+  readonly pte_is_pinned: (s: State, k: Kernel, w: WrprotectPte & { readonly mm: Mm }) => boolean;
+
+  /**
    * mm/mprotect.c can_change_pte_writable(): when mprotect() adds write
    * permission to a private mapping, may this PTE be made writable at once?
    */

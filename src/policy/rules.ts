@@ -23,17 +23,24 @@ import {
   SetPageAnonExclusive,
 } from '../core/mm/rmap.js';
 import { lru_add_drain } from '../core/mm/swap.js';
-import type { State } from '../core/mm_types.js';
+import type { Mm, State } from '../core/mm_types.js';
 import {
   is_cow_mapping,
   VM_MAYSHARE,
   VM_MAYWRITE,
   VM_SHARED,
   VM_WRITE,
+  vma_soft_dirty_enabled,
   ZERO_PFN,
 } from '../core/mm_types.js';
 import { PG_ksm, PG_lru, PG_swapcache } from '../core/page-flags.js';
-import { pte_dirty, pte_protnone, pte_uffd_wp, pte_write } from '../core/pgtable_types.js';
+import {
+  pte_dirty,
+  pte_protnone,
+  pte_soft_dirty,
+  pte_uffd_wp,
+  pte_write,
+} from '../core/pgtable_types.js';
 import type {
   ForkDecision,
   ForkPte,
@@ -42,6 +49,7 @@ import type {
   MprotectPte,
   WpDecision,
   WpFault,
+  WrprotectPte,
 } from '../core/points.js';
 
 function test(s: State, folio: number, bit: number): boolean {
@@ -301,6 +309,7 @@ export function can_follow_write_pte_exclusive(s: State, _k: Kernel, g: GupPte):
   const f = g.vma.vm_flags;
   if (f & (VM_MAYSHARE | VM_SHARED) || !(f & VM_MAYWRITE) || f & VM_WRITE) return false;
   if (!folio_test_anon(s, g.folio) || !PageAnonExclusive(s, g.page)) return false;
+  if (vma_soft_dirty_enabled(g.vma) && !pte_soft_dirty(g.pte)) return false;
   return !pte_uffd_wp(g.pte);
 }
 
@@ -377,6 +386,26 @@ export function bio_iov_iter_get_pages_pin(): number {
   return FOLL_PIN;
 }
 
+/* ---------------- clear_refs (soft-dirty) ---------------- */
+
+/** Before v5.11 clear_refs write-protects every PTE, pinned or not (Andrea's O_DIRECT example). */
+export function pte_is_pinned_never(): boolean {
+  return false;
+}
+
+/**
+ * fs/proc/task_mmu.c pte_is_pinned() (believed v5.11): a writable PTE of a
+ * COW mapping in an mm that pinned, whose page may be pinned, keeps its write
+ * bit.
+ */
+export function pte_is_pinned_maybe_dma(
+  s: State,
+  _k: Kernel,
+  w: WrprotectPte & { mm: Mm },
+): boolean {
+  return pte_write(w.pte) && page_needs_cow_for_dma(s, w.mm, w.vma, w.folio);
+}
+
 /* ---------------- mprotect() ---------------- */
 
 /** Before v6.0 mprotect() never maps a private PTE writable: the next write faults. */
@@ -392,6 +421,7 @@ export function can_change_pte_writable_never(): boolean {
  */
 export function can_change_pte_writable_exclusive(s: State, _k: Kernel, m: MprotectPte): boolean {
   if (pte_protnone(m.pte)) return false;
+  if (vma_soft_dirty_enabled(m.vma) && !pte_soft_dirty(m.pte)) return false;
   if (pte_uffd_wp(m.pte)) return false;
   if (m.vma.vm_flags & VM_SHARED) return pte_dirty(m.pte); // clean shared PTEs need writenotify
   const page = vm_normal_page(m.pte);

@@ -15,6 +15,7 @@ export const DECISION_POINTS = [
   'gup_must_unshare',
   'gup_fast_fallback',
   'may_wrprotect_pte',
+  'pte_is_pinned',
   'can_change_pte_writable',
   'bio_iov_iter_get_pages',
 ] as const;

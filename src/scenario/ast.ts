@@ -105,6 +105,12 @@ export type Stmt =
     }
   | { readonly op: 'unpin'; readonly pos: Pos; readonly name: string }
   | {
+      readonly op: 'clear_refs';
+      readonly pos: Pos;
+      readonly value: number;
+      readonly ret: string | null;
+    }
+  | {
       readonly op: 'pin-read';
       readonly pos: Pos;
       readonly name: string;

@@ -37,6 +37,7 @@ export function assignedReg(st: Stmt): string | null {
       return st.reg;
     case 'pin':
     case 'vmsplice':
+    case 'clear_refs':
       return st.ret;
     case 'mmap':
     case 'munmap':

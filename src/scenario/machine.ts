@@ -8,6 +8,7 @@
 import { userAccess } from '../core/arch/x86/mm/fault.js';
 import { errnoName } from '../core/errno.js';
 import { do_pipe2, pipe_read, pipe_write, vmsplice_to_pipe } from '../core/fs/pipe.js';
+import { clear_refs_write } from '../core/fs/proc/task_mmu.js';
 import { do_group_exit, release_task } from '../core/kernel/exit.js';
 import { copy_process, spawnInit } from '../core/kernel/fork.js';
 import {
@@ -367,6 +368,10 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
         pages.map((p) => gupHold(s, k, p, flags)),
       );
       return `${pages.length} page(s): pfn ${pages.join(' ')}${setReg(m, st.ret, pages.length)}`;
+    }
+    case 'clear_refs': {
+      const ret = clear_refs_write(s, k, mm(), st.value);
+      return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
     }
     case 'unpin': {
       const ids = m.pins.get(st.name) ?? [];

@@ -316,6 +316,15 @@ class Parser {
       }
       case 'unpin':
         return { op: 'unpin', pos, name: this.ident('a pin name').text };
+      case 'clear_refs': {
+        const v = this.lx.next();
+        if (v.type !== 'num' || v.unit)
+          this.err(
+            'clear_refs takes the number written to /proc/self/clear_refs, e.g. clear_refs 4',
+            v.pos,
+          );
+        return { op: 'clear_refs', pos, value: v.value!, ret: this.optRet() };
+      }
       case 'vmsplice': {
         const ref = this.ref();
         this.expectPunct('->', 'before the pipe');
@@ -377,7 +386,7 @@ class Parser {
       }
       default:
         return this.err(
-          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring or odirect`,
+          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring, odirect or clear_refs`,
           pos,
           'SC002',
         );

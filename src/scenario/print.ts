@@ -92,6 +92,8 @@ export function stmtText(st: Stmt): string {
         .join(' ');
     case 'unpin':
       return `unpin ${st.name}`;
+    case 'clear_refs':
+      return `clear_refs ${st.value}${ret(st.ret)}`;
     case 'pin-read':
       return `read pin ${st.name}${ret(st.reg)}`;
     case 'pin-write':

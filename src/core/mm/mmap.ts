@@ -19,6 +19,7 @@ import {
   VM_NORESERVE,
   VM_READ,
   VM_SHARED,
+  VM_SOFTDIRTY,
   VM_WRITE,
 } from '../mm_types.js';
 import { PAGE_SIZE, PMD_SIZE, TASK_SIZE } from '../pgtable_types.js';
@@ -113,7 +114,8 @@ export function do_mmap(
     addr = get_unmapped_area(mm, len);
     if (addr < 0) return addr;
   }
-  let vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  // mmap_region(): a new VMA is VM_SOFTDIRTY ("newly created VMAs are soft-dirty").
+  let vm_flags = calc_vm_prot_bits(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_SOFTDIRTY;
   if (shared) vm_flags |= VM_SHARED | VM_MAYSHARE;
   if (flags & MAP_NORESERVE) vm_flags |= VM_NORESERVE;
   else if (!shared && vm_flags & VM_WRITE) vm_flags |= VM_ACCOUNT; // accountable_mapping()

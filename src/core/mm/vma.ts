@@ -5,6 +5,7 @@
  */
 
 import type { Mm, State, Vma } from '../mm_types.js';
+import { VM_SOFTDIRTY } from '../mm_types.js';
 import { free_pgtables } from './memory/pgtable.js';
 import { unmap_vmas } from './memory/zap.js';
 import { shmemGet, shmemPut } from './shmem.js';
@@ -26,7 +27,9 @@ export function vma_lookup(mm: Mm, addr: number): Vma | undefined {
  * compatible anon_vmas (is_mergeable_anon_vma(): equal, or one not set yet).
  */
 export function can_vma_merge(a: Vma, b: Vma): boolean {
-  if (a.vm_end !== b.vm_start || a.vm_flags !== b.vm_flags || a.shmem !== b.shmem) return false;
+  // VM_SOFTDIRTY is in VM_IGNORE_MERGE.
+  const flags = (v: Vma) => v.vm_flags & ~VM_SOFTDIRTY;
+  if (a.vm_end !== b.vm_start || flags(a) !== flags(b) || a.shmem !== b.shmem) return false;
   if (a.shmem !== 0 && a.vm_pgoff + (a.vm_end - a.vm_start) / 4096 !== b.vm_pgoff) return false;
   return a.anon_vma === 0 || b.anon_vma === 0 || a.anon_vma === b.anon_vma;
 }
@@ -40,6 +43,7 @@ export function vmaMergeAll(s: State, mm: Mm): void {
       out[out.length - 1] = {
         ...prev,
         vm_end: v.vm_end,
+        vm_flags: prev.vm_flags | (v.vm_flags & VM_SOFTDIRTY),
         anon_vma: prev.anon_vma || v.anon_vma,
       };
       if (v.shmem !== 0) shmemPut(s, v.shmem);

@@ -17,6 +17,7 @@ import {
   gup_fast_fallback_never,
   gup_must_unshare_never,
   may_wrprotect_pte_always,
+  pte_is_pinned_never,
   should_force_cow_break_never,
 } from '../rules.js';
 
@@ -42,6 +43,7 @@ export const full_accuracy: Policy = {
   can_follow_write_pte: can_follow_write_pte_foll_cow,
   gup_must_unshare: gup_must_unshare_never,
   gup_fast_fallback: gup_fast_fallback_never,
+  pte_is_pinned: pte_is_pinned_never,
   may_wrprotect_pte: may_wrprotect_pte_always,
   can_change_pte_writable: can_change_pte_writable_never,
 };

@@ -17,6 +17,7 @@ import {
   gup_fast_fallback_unshare,
   gup_must_unshare_anon,
   may_wrprotect_pte_always,
+  pte_is_pinned_maybe_dma,
   should_force_cow_break_never,
 } from '../rules.js';
 
@@ -57,6 +58,7 @@ export const v5_19: Policy = {
   can_follow_write_pte: can_follow_write_pte_foll_cow,
   gup_must_unshare: gup_must_unshare_anon,
   gup_fast_fallback: gup_fast_fallback_unshare(gup_must_unshare_anon),
+  pte_is_pinned: pte_is_pinned_maybe_dma,
   may_wrprotect_pte: may_wrprotect_pte_always,
   can_change_pte_writable: can_change_pte_writable_never,
 };

@@ -15,6 +15,7 @@ import {
   gup_fast_fallback_v58,
   gup_must_unshare_never,
   may_wrprotect_pte_always,
+  pte_is_pinned_never,
   should_force_cow_break_v58,
 } from '../rules.js';
 
@@ -45,6 +46,7 @@ export const v5_8: Policy = {
   can_follow_write_pte: can_follow_write_pte_v58,
   gup_must_unshare: gup_must_unshare_never,
   gup_fast_fallback: gup_fast_fallback_v58,
+  pte_is_pinned: pte_is_pinned_never,
   may_wrprotect_pte: may_wrprotect_pte_always,
   can_change_pte_writable: can_change_pte_writable_never,
 };

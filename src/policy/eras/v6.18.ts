@@ -22,6 +22,7 @@ import {
   gup_fast_fallback_unshare,
   gup_must_unshare_cow,
   may_wrprotect_pte_always,
+  pte_is_pinned_maybe_dma,
   should_force_cow_break_never,
 } from '../rules.js';
 
@@ -78,6 +79,7 @@ export const v6_18: Policy = {
   can_follow_write_pte: can_follow_write_pte_exclusive,
   gup_must_unshare: gup_must_unshare_cow,
   gup_fast_fallback: gup_fast_fallback_unshare(gup_must_unshare_cow),
+  pte_is_pinned: pte_is_pinned_maybe_dma,
   may_wrprotect_pte: may_wrprotect_pte_always,
   can_change_pte_writable: can_change_pte_writable_exclusive,
 };

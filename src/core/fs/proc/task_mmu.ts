@@ -4,12 +4,22 @@
  * condition reads the same observables on the model and on the real kernel.
  */
 
-import { pte_index, ptep_get, pteTable } from '../../mm/memory/pgtable.js';
+import { EINVAL } from '../../errno.js';
+import { forEachPte, pte_index, ptep_get, pteTable, set_pte_at } from '../../mm/memory/pgtable.js';
+import { vm_normal_page } from '../../mm/memory/wp.js';
 import { page_folio } from '../../mm/page_alloc.js';
+import { vma_lookup, vmaReplace } from '../../mm/vma.js';
 import type { Mm, State } from '../../mm_types.js';
-import { MM_ANONPAGES, MM_SHMEMPAGES, MM_SWAPENTS, ZERO_PFN } from '../../mm_types.js';
+import {
+  MM_ANONPAGES,
+  MM_SHMEMPAGES,
+  MM_SWAPENTS,
+  VM_SOFTDIRTY,
+  ZERO_PFN,
+} from '../../mm_types.js';
 import { PG_anon } from '../../page-flags.js';
 import {
+  pte_clear_soft_dirty,
   pte_dirty,
   pte_pfn,
   pte_present,
@@ -18,8 +28,10 @@ import {
   type pte_t,
   pte_uffd_wp,
   pte_write,
+  pte_wrprotect,
   pte_young,
 } from '../../pgtable_types.js';
+import type { Kernel } from '../../points.js';
 
 /** The PTE mapping `addr` in `mm` (0 when there is none). */
 export function pteAt(s: State, mm: Mm, addr: number): pte_t {
@@ -48,6 +60,7 @@ export interface PagemapEntry {
 /** fs/proc/task_mmu.c pte_to_pagemap_entry() for one address. */
 export function pagemapEntry(s: State, mm: Mm, addr: number): PagemapEntry {
   const pte = pteAt(s, mm, addr);
+  const vma = vma_lookup(mm, addr);
   const present = pte_present(pte);
   const pfn = present ? pte_pfn(pte) : 0;
   const normal = present && !pte_special(pte);
@@ -56,7 +69,10 @@ export function pagemapEntry(s: State, mm: Mm, addr: number): PagemapEntry {
     present,
     swapped: pte !== 0 && !present,
     pfn,
-    soft_dirty: pte !== 0 && pte_soft_dirty(pte),
+    // Bit 55 is set for every page of a VM_SOFTDIRTY VMA, mapped or not.
+    soft_dirty:
+      (pte !== 0 && pte_soft_dirty(pte)) ||
+      (vma !== undefined && (vma.vm_flags & VM_SOFTDIRTY) !== 0),
     exclusive: normal && s.mem.mapcount[pfn] === 1,
     uffd_wp: pte !== 0 && pte_uffd_wp(pte),
     file: normal && (s.mem.flags[folio]! & PG_anon) === 0,
@@ -65,6 +81,41 @@ export function pagemapEntry(s: State, mm: Mm, addr: number): PagemapEntry {
     dirty: present && pte_dirty(pte),
     young: present && pte_young(pte),
   };
+}
+
+/* fs/proc/task_mmu.c enum clear_refs_types */
+export const CLEAR_REFS_ALL = 1;
+export const CLEAR_REFS_ANON = 2;
+export const CLEAR_REFS_MAPPED = 3;
+export const CLEAR_REFS_SOFT_DIRTY = 4;
+
+/**
+ * fs/proc/task_mmu.c clear_refs_write() with CLEAR_REFS_SOFT_DIRTY:
+ * clear_soft_dirty() write-protects every present PTE and clears its
+ * soft-dirty bit (unless the era leaves a maybe-pinned page alone,
+ * pte_is_pinned(), or refuses to write-protect it), and VM_SOFTDIRTY is
+ * cleared on every VMA, which turns soft-dirty tracking on. Other values are
+ * the referenced-bit resets, which the model has no use for. Returns 0 or
+ * -EINVAL.
+ */
+export function clear_refs_write(s: State, k: Kernel, mm: Mm, type: number): number {
+  if (type < CLEAR_REFS_ALL || type > 5) return -EINVAL;
+  if (type !== CLEAR_REFS_SOFT_DIRTY) return 0;
+  for (const vma of mm.vmas.slice()) {
+    forEachPte(s, mm, vma.vm_start, vma.vm_end, (t, i) => {
+      const pte = ptep_get(s, t, i);
+      if (!pte_present(pte)) return;
+      const page = vm_normal_page(pte);
+      if (page !== 0 && pte_write(pte)) {
+        const w = { mm, vma, pte, page, folio: page_folio(s, page) };
+        if (k.policy.pte_is_pinned(s, k, w) || !k.policy.may_wrprotect_pte(s, k, w)) return;
+      }
+      const next = pte_clear_soft_dirty(pte_wrprotect(pte));
+      if (next !== pte) set_pte_at(s, t, i, next);
+    });
+    vmaReplace(mm, vma, { ...vma, vm_flags: vma.vm_flags & ~VM_SOFTDIRTY });
+  }
+  return 0;
 }
 
 /** fs/proc/task_mmu.c task_mem(): the /proc/PID/status fields the model knows, in kB. */

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { pagemapEntry, task_mem } from '../../../../src/core/fs/proc/task_mmu.js';
+import {
+  CLEAR_REFS_SOFT_DIRTY,
+  clear_refs_write,
+  pagemapEntry,
+  task_mem,
+} from '../../../../src/core/fs/proc/task_mmu.js';
 import { copy_process } from '../../../../src/core/kernel/fork.js';
-import { ZERO_PFN } from '../../../../src/core/mm_types.js';
+import {
+  FOLL_LONGTERM,
+  FOLL_PIN,
+  FOLL_WRITE,
+  get_user_pages_fast,
+} from '../../../../src/core/mm/gup.js';
+import { vma_soft_dirty_enabled, ZERO_PFN } from '../../../../src/core/mm_types.js';
 import { mapAnon, mmOfTask, read, world, write } from '../../helpers.js';
 
 const A = 0x10000000;
@@ -44,5 +55,34 @@ describe('/proc/PID/pagemap and status', () => {
       RssShmem: 0,
       VmSwap: 0,
     });
+  });
+});
+
+describe('clear_refs 4 (soft-dirty)', () => {
+  it('write-protects, clears soft-dirty, and turns tracking on (VM_SOFTDIRTY cleared)', () => {
+    const w = world();
+    mapAnon(w, w.init, A, 4096);
+    write(w, w.init, A, 1);
+    const mm = mmOfTask(w, w.init);
+    expect(pagemapEntry(w.s, mm, A)).toMatchObject({ soft_dirty: true, writable: true });
+    expect(clear_refs_write(w.s, w.k, mm, CLEAR_REFS_SOFT_DIRTY)).toBe(0);
+    expect(pagemapEntry(w.s, mm, A)).toMatchObject({ soft_dirty: false, writable: false });
+    expect(vma_soft_dirty_enabled(mm.vmas[0]!)).toBe(true);
+    // The next write faults, reuses the exclusive page and marks it soft-dirty again.
+    expect(write(w, w.init, A, 2)).toMatchObject({ ok: true, faults: 1 });
+    expect(pagemapEntry(w.s, mm, A)).toMatchObject({ soft_dirty: true, writable: true });
+    expect(clear_refs_write(w.s, w.k, mm, 9)).toBe(-22);
+  });
+
+  it('since v5.11 spares a writable PTE whose page may be pinned', () => {
+    const w = world();
+    mapAnon(w, w.init, A, 4096);
+    write(w, w.init, A, 1);
+    const mm = mmOfTask(w, w.init);
+    expect(
+      get_user_pages_fast(w.s, w.k, mm, A, 1, FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM),
+    ).toHaveLength(1);
+    clear_refs_write(w.s, w.k, mm, CLEAR_REFS_SOFT_DIRTY);
+    expect(pagemapEntry(w.s, mm, A)).toMatchObject({ writable: true });
   });
 });
