@@ -113,7 +113,7 @@ export function hashState(s: State, h: Fingerprint): void {
       h.num(v.vm_end);
       h.num(v.vm_flags >>> 0);
       h.word(v.anon_vma);
-      h.word(v.shmem);
+      h.word(v.vm_file);
       h.num(v.vm_pgoff);
     }
   }
@@ -145,8 +145,8 @@ export function hashState(s: State, h: Fingerprint): void {
       h.word(b.ops === 'user' ? 1 : 0);
     }
   }
-  h.word(s.shmem.length);
-  for (const f of s.shmem) {
+  h.word(s.inodes.length);
+  for (const f of s.inodes) {
     if (!f) {
       h.word(0);
       continue;

@@ -96,7 +96,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       else add(refs, page_folio(s, b.pfn));
     }
   }
-  for (const f of s.shmem) if (f) for (const pfn of f.pages) if (pfn) add(refs, pfn);
+  for (const f of s.inodes) if (f) for (const pfn of f.pages) if (pfn) add(refs, pfn);
   for (const batch of s.lru_batch) for (const folio of batch) add(refs, folio);
   for (const g of s.gup) {
     if (!g) continue;

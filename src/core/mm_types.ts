@@ -1,6 +1,6 @@
 /**
  * The machine state: memmap (struct page per PFN), page tables, mm_structs,
- * VMAs, tasks, pipes and shmem files (include/linux/mm_types.h and friends).
+ * VMAs, tasks, pipes and inodes with their page cache (include/linux/mm_types.h and friends).
  *
  * Representation (docs/adr/0001-state-representation.md): per-PFN fields are
  * struct-of-arrays in typed arrays; every page table is one Uint32Array of
@@ -88,9 +88,12 @@ export interface Vma {
   readonly vm_flags: number;
   /** anon_vma id, 0 while none has been prepared (no anonymous page faulted in yet). */
   readonly anon_vma: number;
-  /** Shmem file id backing a shared anonymous mapping, 0 for private anonymous memory. */
-  readonly shmem: number;
-  /** Page offset of vm_start in the shmem file (vm_pgoff). */
+  /**
+   * vm_file: the inode id of the file mapped (a memfd, a tmpfile, or the
+   * shmem file behind a shared anonymous mapping); 0 for anonymous memory.
+   */
+  readonly vm_file: number;
+  /** Page offset of vm_start in the file (vm_pgoff). */
   readonly vm_pgoff: number;
 }
 
@@ -167,12 +170,20 @@ export interface GupRef {
   readonly refs: number;
 }
 
-/** A shmem file backing shared anonymous memory (mm/shmem.c shmem_zero_setup). */
-export interface ShmemFile {
+/**
+ * A file's inode and its page cache (struct inode, i_mapping): a shmem file
+ * (tmpfs: memfd_create(), shared anonymous memory) or a file on a disk
+ * filesystem (ext4: tmpfile()), which matters for dirty tracking and
+ * long-term pins.
+ */
+export interface Inode {
   readonly id: number;
-  /** PFN per page offset, 0 for a hole. */
+  readonly fs: 'tmpfs' | 'ext4';
+  /** Size in pages (i_size >> PAGE_SHIFT). */
+  readonly size: number;
+  /** Page-cache PFN per page offset, 0 for a page not cached yet. */
   pages: number[];
-  /** Mappings (VMAs) referencing the file: freed when it drops to 0. */
+  /** References: VMAs mapping it and open file descriptors; freed at 0. */
   refs: number;
 }
 
@@ -213,7 +224,8 @@ export interface State {
   /** By pid (0 unused). */
   tasks: (Task | null)[];
   pipes: (Pipe | null)[];
-  shmem: (ShmemFile | null)[];
+  /** By inode id (0 unused). */
+  inodes: (Inode | null)[];
   /** /proc/vmstat events, see vmstat.ts. */
   vmstat: Float64Array;
   next_anon_vma: number;
@@ -254,7 +266,7 @@ export function newState(): State {
     mms: [null],
     tasks: [null],
     pipes: [null],
-    shmem: [null],
+    inodes: [null],
     vmstat: newVmstat(),
     next_anon_vma: 1,
     lru_batch: [],
@@ -294,7 +306,7 @@ export function cloneState(s: State): State {
     mms: s.mms.map(cloneMm),
     tasks: s.tasks.map((t) => (t === null ? null : { ...t, files: t.files.slice() })),
     pipes: s.pipes.map((p) => (p === null ? null : { ...p, bufs: p.bufs.slice() })),
-    shmem: s.shmem.map((f) => (f === null ? null : { ...f, pages: f.pages.slice() })),
+    inodes: s.inodes.map((f) => (f === null ? null : { ...f, pages: f.pages.slice() })),
     vmstat: s.vmstat.slice(),
     next_anon_vma: s.next_anon_vma,
     lru_batch: s.lru_batch.map((b) => b.slice()),

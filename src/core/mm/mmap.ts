@@ -5,6 +5,7 @@
  */
 
 import { EEXIST, EINVAL, ENOMEM } from '../errno.js';
+import { igrab, iput } from '../fs/inode.js';
 import type { Mm, State, Vma } from '../mm_types.js';
 import {
   ptFreeTable,
@@ -28,7 +29,7 @@ import { copy_page_range } from './memory/copy.js';
 import { FAULT_FLAG_WRITE, handle_mm_fault } from './memory/fault.js';
 import { free_pgtables } from './memory/pgtable.js';
 import { unmap_vmas } from './memory/zap.js';
-import { shmem_zero_setup, shmemGet, shmemPut } from './shmem.js';
+import { shmem_zero_setup } from './shmem.js';
 import { do_vmi_munmap, vmaInsert, vmaMergeAll } from './vma.js';
 
 /* include/uapi/asm-generic/mman-common.h */
@@ -124,7 +125,7 @@ export function do_mmap(
     vm_end: addr + len,
     vm_flags,
     anon_vma: 0,
-    shmem: shared ? shmem_zero_setup(s) : 0,
+    vm_file: shared ? shmem_zero_setup(s, len / PAGE_SIZE) : 0,
     vm_pgoff: 0,
   };
   vmaInsert(mm, vma);
@@ -160,7 +161,7 @@ export function dup_mmap(s: State, k: Kernel, mm: Mm, oldmm: Mm): void {
       vm_flags: src.vm_flags & ~VM_LOCKED,
       anon_vma: src.anon_vma === 0 ? 0 : s.next_anon_vma++,
     };
-    if (dst.shmem !== 0) shmemGet(s, dst.shmem);
+    if (dst.vm_file !== 0) igrab(s, dst.vm_file);
     mm.vmas.push(dst);
     copy_page_range(s, k, mm, dst, oldmm, src);
   }
@@ -174,7 +175,7 @@ export function exit_mmap(s: State, mm: Mm): void {
   const vmas = mm.vmas;
   unmap_vmas(s, mm, vmas);
   free_pgtables(s, mm, vmas, 0, 0);
-  for (const v of vmas) if (v.shmem !== 0) shmemPut(s, v.shmem);
+  for (const v of vmas) if (v.vm_file !== 0) iput(s, v.vm_file);
   mm.vmas = [];
   ptFreeTable(s, mm.pgd);
   mm.pgd = 0;

@@ -4,11 +4,11 @@
  * vms_clear_ptes() → unmap_vmas() + free_pgtables().
  */
 
+import { igrab, iput } from '../fs/inode.js';
 import type { Mm, State, Vma } from '../mm_types.js';
 import { VM_SOFTDIRTY } from '../mm_types.js';
 import { free_pgtables } from './memory/pgtable.js';
 import { unmap_vmas } from './memory/zap.js';
-import { shmemGet, shmemPut } from './shmem.js';
 
 /** mm/mmap.c find_vma(): the first VMA ending above `addr`. */
 export function find_vma(mm: Mm, addr: number): Vma | undefined {
@@ -29,8 +29,8 @@ export function vma_lookup(mm: Mm, addr: number): Vma | undefined {
 export function can_vma_merge(a: Vma, b: Vma): boolean {
   // VM_SOFTDIRTY is in VM_IGNORE_MERGE.
   const flags = (v: Vma) => v.vm_flags & ~VM_SOFTDIRTY;
-  if (a.vm_end !== b.vm_start || flags(a) !== flags(b) || a.shmem !== b.shmem) return false;
-  if (a.shmem !== 0 && a.vm_pgoff + (a.vm_end - a.vm_start) / 4096 !== b.vm_pgoff) return false;
+  if (a.vm_end !== b.vm_start || flags(a) !== flags(b) || a.vm_file !== b.vm_file) return false;
+  if (a.vm_file !== 0 && a.vm_pgoff + (a.vm_end - a.vm_start) / 4096 !== b.vm_pgoff) return false;
   return a.anon_vma === 0 || b.anon_vma === 0 || a.anon_vma === b.anon_vma;
 }
 
@@ -46,7 +46,7 @@ export function vmaMergeAll(s: State, mm: Mm): void {
         vm_flags: prev.vm_flags | (v.vm_flags & VM_SOFTDIRTY),
         anon_vma: prev.anon_vma || v.anon_vma,
       };
-      if (v.shmem !== 0) shmemPut(s, v.shmem);
+      if (v.vm_file !== 0) iput(s, v.vm_file);
     } else {
       out.push(v);
     }
@@ -61,7 +61,7 @@ export function split_vma(s: State, mm: Mm, addr: number): void {
   const v = mm.vmas[i]!;
   const lo: Vma = { ...v, vm_end: addr };
   const hi: Vma = { ...v, vm_start: addr, vm_pgoff: v.vm_pgoff + (addr - v.vm_start) / 4096 };
-  if (v.shmem !== 0) shmemGet(s, v.shmem);
+  if (v.vm_file !== 0) igrab(s, v.vm_file);
   mm.vmas.splice(i, 1, lo, hi);
 }
 
@@ -93,5 +93,5 @@ export function do_vmi_munmap(s: State, mm: Mm, start: number, end: number): voi
   unmap_vmas(s, mm, gone);
   free_pgtables(s, mm, gone, prev ? prev.vm_end : 0, next ? next.vm_start : 0);
   mm.vmas.splice(first, gone.length);
-  for (const v of gone) if (v.shmem !== 0) shmemPut(s, v.shmem);
+  for (const v of gone) if (v.vm_file !== 0) iput(s, v.vm_file);
 }

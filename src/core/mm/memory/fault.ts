@@ -5,6 +5,7 @@
  */
 
 import { toolBug } from '../../bug.js';
+import { filemap_get_folio } from '../../fs/inode.js';
 import type { Mm, State, Vma } from '../../mm_types.js';
 import { MM_ANONPAGES, MM_SHMEMPAGES, VM_SHARED, VM_WRITE, ZERO_PFN } from '../../mm_types.js';
 import {
@@ -25,7 +26,6 @@ import type { Kernel } from '../../points.js';
 import { count_vm_event, PGFAULT } from '../../vmstat.js';
 import { alloc_pages, folio_get } from '../page_alloc.js';
 import { anon_vma_prepare, folio_add_file_rmap_pte, folio_add_new_anon_rmap } from '../rmap.js';
-import { shmem_get_folio } from '../shmem.js';
 import { folio_add_lru_vma } from '../swap.js';
 import { pte_index, pteAllocWalk, ptep_get, set_pte_at } from './pgtable.js';
 import type { PteSlot } from './wp.js';
@@ -42,7 +42,7 @@ export const VM_FAULT_SIGSEGV = 0x40;
 
 /** vma_is_anonymous(): private anonymous memory (no vm_ops); shared anonymous is shmem. */
 export function vma_is_anonymous(vma: Vma): boolean {
-  return vma.shmem === 0;
+  return vma.vm_file === 0;
 }
 
 /**
@@ -98,7 +98,7 @@ function doShmemFault(
   slot: PteSlot,
 ): void {
   const pgoff = vma.vm_pgoff + (address - vma.vm_start) / 4096;
-  const folio = shmem_get_folio(s, k, vma.shmem, pgoff);
+  const folio = filemap_get_folio(s, k, vma.vm_file, pgoff);
   folio_get(s, folio); // the mapping's reference (finish_fault consumes the lookup's)
   let entry = mk_pte(folio, vmPageProtBits(vma) | _PAGE_ACCESSED);
   if (write) entry = pte_mkdirty(pte_mkwrite(entry));
