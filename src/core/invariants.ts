@@ -9,15 +9,15 @@
  * MM003 use after free: no PTE or pipe buffer refers to a freed page.
  * MM004 page-table accounting: pgtables_bytes equals the PUD, PMD and PTE
  *       tables reachable from the mm, and every allocated table is reachable.
- * MM005 rss: MM_ANONPAGES and MM_SHMEMPAGES equal the PTEs mapping such pages.
+ * MM005 rss: MM_ANONPAGES, MM_SHMEMPAGES and MM_FILEPAGES equal the PTEs mapping such pages.
  * MM006 leak: once no process and no pipe is left, only the zero page is in use.
  */
 
 import { mmTables } from './mm/memory/pgtable.js';
 import { page_folio } from './mm/page_alloc.js';
 import type { State } from './mm_types.js';
-import { MM_ANONPAGES, MM_SHMEMPAGES, ZERO_PFN } from './mm_types.js';
-import { PG_anon, PG_buddy, PG_tail } from './page-flags.js';
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, ZERO_PFN } from './mm_types.js';
+import { PG_anon, PG_buddy, PG_swapbacked, PG_tail } from './page-flags.js';
 import { _PAGE_SPECIAL, mk_pte, PT_TABLE_BYTES, pte_present } from './pgtable_types.js';
 
 export type InvariantCode = 'MM001' | 'MM002' | 'MM003' | 'MM004' | 'MM005' | 'MM006';
@@ -62,6 +62,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     }
     let anon = 0;
     let shmem = 0;
+    let file = 0;
     for (const id of t.pte) {
       const tab = s.pt.tables[id]!;
       for (let i = 0; i < 512; i++) {
@@ -78,13 +79,18 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
         const folio = page_folio(s, val);
         add(refs, folio);
         if (mem.flags[folio]! & PG_anon) anon++;
-        else shmem++;
+        else if (mem.flags[folio]! & PG_swapbacked) shmem++;
+        else file++;
       }
     }
-    if (anon !== mm.rss[MM_ANONPAGES] || shmem !== mm.rss[MM_SHMEMPAGES]) {
+    if (
+      anon !== mm.rss[MM_ANONPAGES] ||
+      shmem !== mm.rss[MM_SHMEMPAGES] ||
+      file !== mm.rss[MM_FILEPAGES]
+    ) {
       out.push({
         code: 'MM005',
-        detail: `mm ${mm.id}: RssAnon ${mm.rss[MM_ANONPAGES]} vs ${anon} mapped, RssShmem ${mm.rss[MM_SHMEMPAGES]} vs ${shmem}`,
+        detail: `mm ${mm.id}: RssAnon ${mm.rss[MM_ANONPAGES]} vs ${anon} mapped, RssShmem ${mm.rss[MM_SHMEMPAGES]} vs ${shmem}, RssFile ${mm.rss[MM_FILEPAGES]} vs ${file}`,
       });
     }
   }

@@ -173,6 +173,19 @@ export interface Policy {
   readonly can_follow_write_pte: (s: State, k: Kernel, g: GupPte) => boolean;
 
   /**
+   * mm/gup.c writable_file_mapping_allowed() (in check_vma_flags()) and its
+   * GUP-fast counterpart (vma null, deciding on the folio): may a long-term
+   * write pin take a page of a file mapping that needs dirty tracking?
+   * Refused since "mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to
+   * file-backed mappings" (believed v6.5).
+   */
+  readonly writable_file_mapping_allowed: (
+    s: State,
+    k: Kernel,
+    g: { vma: Vma | null; flags: number; folio: number },
+  ) => boolean;
+
+  /**
    * mm/internal.h gup_must_unshare(): must this read-only request unshare the
    * page (FAULT_FLAG_UNSHARE) before taking it? (v5.19+)
    */

@@ -33,7 +33,7 @@ import {
   vma_soft_dirty_enabled,
   ZERO_PFN,
 } from '../core/mm_types.js';
-import { PG_ksm, PG_lru, PG_swapcache } from '../core/page-flags.js';
+import { PG_ksm, PG_lru, PG_swapbacked, PG_swapcache } from '../core/page-flags.js';
 import {
   pte_dirty,
   pte_protnone,
@@ -311,6 +311,29 @@ export function can_follow_write_pte_exclusive(s: State, _k: Kernel, g: GupPte):
   if (!folio_test_anon(s, g.folio) || !PageAnonExclusive(s, g.page)) return false;
   if (vma_soft_dirty_enabled(g.vma) && !pte_soft_dirty(g.pte)) return false;
   return !pte_uffd_wp(g.pte);
+}
+
+/** Before v6.5 a long-term write pin of any file mapping is taken. */
+export function writable_file_mapping_allowed_always(): boolean {
+  return true;
+}
+
+/**
+ * mm/gup.c writable_file_mapping_allowed() (believed v6.5): a FOLL_LONGTERM |
+ * FOLL_WRITE pin of a shared mapping whose filesystem tracks dirty pages
+ * (vma_needs_dirty_tracking(): ext4, not tmpfs) fails with -EFAULT; GUP-fast
+ * leaves any non-anonymous, non-shmem folio to the slow path to decide.
+ */
+export function writable_file_mapping_allowed_v65(
+  s: State,
+  _k: Kernel,
+  g: { vma: { vm_flags: number; vm_file: number } | null; flags: number; folio: number },
+): boolean {
+  if (!(g.flags & FOLL_WRITE && g.flags & FOLL_LONGTERM)) return true;
+  if (g.vma === null)
+    return g.folio === ZERO_PFN || folio_test_anon(s, g.folio) || test(s, g.folio, PG_swapbacked);
+  if (g.vma.vm_file === 0 || !(g.vma.vm_flags & VM_SHARED)) return true;
+  return s.inodes[g.vma.vm_file]?.fs !== 'ext4';
 }
 
 /** Before v5.19 nothing unshares: a read-only pin takes whatever page is mapped. */

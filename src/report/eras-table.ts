@@ -12,6 +12,7 @@ export const DECISION_POINTS = [
   'copy_present_pte',
   'should_force_cow_break',
   'can_follow_write_pte',
+  'writable_file_mapping_allowed',
   'gup_must_unshare',
   'gup_fast_fallback',
   'may_wrprotect_pte',

@@ -54,7 +54,18 @@ export type Stmt =
       readonly noreserve: boolean;
       readonly populate: boolean;
       readonly replace: boolean;
+      /** The file mapped (`file=F`), null for anonymous memory. */
+      readonly file: string | null;
       readonly ret: string | null;
+    }
+  | {
+      /** memfd_create() or tmpfile(), then ftruncate() and fallocate() of `pages` pages. */
+      readonly op: 'file';
+      readonly pos: Pos;
+      readonly name: string;
+      readonly kind: 'memfd' | 'tmpfile';
+      readonly pages: number;
+      readonly fs: 'tmpfs' | 'ext4';
     }
   | { readonly op: 'munmap'; readonly pos: Pos; readonly ref: Ref; readonly ret: string | null }
   | {

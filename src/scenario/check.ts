@@ -60,11 +60,29 @@ export function checkScenario(sc: Scenario): void {
   const pipes = new Set<string>();
   const signals = new Set<string>();
   const pins = new Set<string>();
+  const files = new Map<string, number>();
   const regOwner = new Map<string, string>();
   const started = new Map<string, Pos>();
   for (const { thread, st } of stmts) {
+    if (st.op === 'file') {
+      if (files.has(st.name) || maps.has(st.name))
+        fail(sc, 'SC005', st.pos, `'${st.name}' is already defined`);
+      files.set(st.name, st.pages);
+    }
     if (st.op === 'mmap') {
       if (maps.has(st.name)) fail(sc, 'SC005', st.pos, `mapping '${st.name}' is created twice`);
+      if (st.file !== null) {
+        const size = files.get(st.file);
+        if (size === undefined)
+          fail(sc, 'SC003', st.pos, `unknown file '${st.file}' (memfd or tmpfile it first)`);
+        if (st.len / 4096 > size)
+          fail(
+            sc,
+            'SC004',
+            st.pos,
+            `mapping '${st.name}' is longer than file '${st.file}' (${size} pages)`,
+          );
+      }
       maps.set(st.name, st.len / 4096);
     }
     if (st.op === 'pipe') {

@@ -7,6 +7,7 @@
 
 import { userAccess } from '../core/arch/x86/mm/fault.js';
 import { errnoName } from '../core/errno.js';
+import { iput, new_inode } from '../core/fs/inode.js';
 import { do_pipe2, pipe_read, pipe_write, vmsplice_to_pipe } from '../core/fs/pipe.js';
 import { clear_refs_write } from '../core/fs/proc/task_mmu.js';
 import { do_group_exit, release_task } from '../core/kernel/exit.js';
@@ -35,6 +36,7 @@ import {
   vm_munmap,
 } from '../core/mm/mmap.js';
 import { do_mprotect_pkey } from '../core/mm/mprotect.js';
+import { memfd_create } from '../core/mm/shmem.js';
 import type { State, Task } from '../core/mm_types.js';
 import { cloneState, EXIT_DEAD, mmOf, newState, TASK_RUNNING } from '../core/mm_types.js';
 import type { Kernel } from '../core/points.js';
@@ -68,6 +70,8 @@ export interface Machine {
   pipes: Map<string, number>;
   /** Pinned pages by name: the ids of the GUP references the name holds. */
   pins: Map<string, number[]>;
+  /** Files by name: the inode, whose creator's reference the machine holds until teardown. */
+  files: Map<string, number>;
 }
 
 export type StepResult =
@@ -89,6 +93,7 @@ export function newMachine(sc: Scenario): Machine {
     maps: new Map(),
     pipes: new Map(),
     pins: new Map(),
+    files: new Map(),
   };
 }
 
@@ -102,6 +107,7 @@ export function cloneMachine(m: Machine): Machine {
     maps: new Map(m.maps),
     pipes: new Map(m.pipes),
     pins: new Map(m.pins),
+    files: new Map(m.files),
   };
 }
 
@@ -237,7 +243,20 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
         (st.at === null ? 0 : st.replace ? MAP_FIXED : MAP_FIXED_NOREPLACE) |
         (st.noreserve ? MAP_NORESERVE : 0) |
         (st.populate ? MAP_POPULATE : 0);
-      const ret = do_mmap(s, k, mm(), st.at ?? 0, st.len, protBits(st.prot), flags);
+      const inode = st.file === null ? 0 : (m.files.get(st.file) ?? 0);
+      if (st.file !== null && inode === 0) {
+        throw new InputError('SC101', `file '${st.file}' does not exist yet`, m.sc.file, st.pos);
+      }
+      const ret = do_mmap(
+        s,
+        k,
+        mm(),
+        st.at ?? 0,
+        st.len,
+        protBits(st.prot),
+        inode === 0 ? flags : flags & ~MAP_ANONYMOUS,
+        inode,
+      );
       if (ret < 0 && st.ret === null)
         throw new InputError(
           'SC101',
@@ -369,6 +388,11 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       );
       return `${pages.length} page(s): pfn ${pages.join(' ')}${setReg(m, st.ret, pages.length)}`;
     }
+    case 'file': {
+      const inode = st.kind === 'memfd' ? memfd_create(s, st.pages) : new_inode(s, st.fs, st.pages);
+      m.files.set(st.name, inode);
+      return `inode ${inode} (${s.inodes[inode]!.fs})`;
+    }
     case 'clear_refs': {
       const ret = clear_refs_write(s, k, mm(), st.value);
       return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
@@ -428,6 +452,8 @@ export function conditionHolds(m: Machine): boolean {
 export function teardown(m: Machine): void {
   for (const ids of m.pins.values()) for (const id of ids) gupRelease(m.s, id);
   m.pins.clear();
+  for (const inode of m.files.values()) iput(m.s, inode);
+  m.files.clear();
   for (const t of m.s.tasks) if (t && t.state === TASK_RUNNING) do_group_exit(m.s, t, 0);
   for (const t of m.threads) t.done = true;
 }

@@ -316,6 +316,9 @@ class Parser {
       }
       case 'unpin':
         return { op: 'unpin', pos, name: this.ident('a pin name').text };
+      case 'memfd':
+      case 'tmpfile':
+        return this.fileStmt(pos, kw.text);
       case 'clear_refs': {
         const v = this.lx.next();
         if (v.type !== 'num' || v.unit)
@@ -386,7 +389,7 @@ class Parser {
       }
       default:
         return this.err(
-          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring, odirect or clear_refs`,
+          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring, odirect, clear_refs, memfd or tmpfile`,
           pos,
           'SC002',
         );
@@ -438,6 +441,35 @@ class Parser {
     };
   }
 
+  /** `memfd F pages=N` / `tmpfile F pages=N [fs=ext4|tmpfs]` */
+  private fileStmt(pos: Pos, kind: 'memfd' | 'tmpfile'): Stmt {
+    const name = this.ident('a file name').text;
+    let pages: number | null = null;
+    let fs: 'tmpfs' | 'ext4' = kind === 'memfd' ? 'tmpfs' : 'ext4';
+    while (this.isIdent()) {
+      const t = this.lx.next();
+      this.expectPunct('=', `after ${t.text}`);
+      if (t.text === 'pages') {
+        const v = this.lx.next();
+        if (v.type !== 'num' || v.unit || v.value! < 1)
+          this.err('pages= takes a page count', v.pos, 'SC004');
+        pages = v.value!;
+      } else if (t.text === 'fs' && kind === 'tmpfile') {
+        const v = this.ident('ext4 or tmpfs');
+        if (v.text !== 'ext4' && v.text !== 'tmpfs')
+          this.err(`fs=${v.text}: the model knows ext4 and tmpfs`, v.pos, 'SC004');
+        fs = v.text;
+      } else {
+        this.err(
+          `unknown ${kind} option '${t.text}': expected pages=${kind === 'tmpfile' ? ' or fs=' : ''}`,
+          t.pos,
+        );
+      }
+    }
+    if (pages === null) this.err(`${kind} needs its size: pages=N`, pos, 'SC004');
+    return { op: 'file', pos, name, kind, pages, fs };
+  }
+
   private mmap(pos: Pos): Stmt {
     const name = this.ident('a mapping name').text;
     let len: number | null = null;
@@ -447,10 +479,16 @@ class Parser {
     let noreserve = false;
     let populate = false;
     let replace = false;
+    let file: string | null = null;
     for (;;) {
       const t = this.lx.peek();
       if (t.type !== 'ident') break;
       this.lx.next();
+      if (t.text === 'file') {
+        this.expectPunct('=', 'after file');
+        file = this.ident('a file name (memfd or tmpfile)').text;
+        continue;
+      }
       if (t.text === 'pages' || t.text === 'len' || t.text === 'at' || t.text === 'prot') {
         this.expectPunct('=', `after ${t.text}`);
         if (t.text === 'prot') {
@@ -481,7 +519,7 @@ class Parser {
       else if (PROTS.has(t.text)) prot = t.text as Prot;
       else
         this.err(
-          `unknown mmap option '${t.text}': expected pages=, len=, at=, private, shared, a protection, noreserve, populate or replace`,
+          `unknown mmap option '${t.text}': expected pages=, len=, at=, file=, private, shared, a protection, noreserve, populate or replace`,
           t.pos,
         );
     }
@@ -498,6 +536,7 @@ class Parser {
       noreserve,
       populate,
       replace,
+      file,
       ret: this.optRet(),
     };
   }

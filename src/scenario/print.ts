@@ -45,6 +45,7 @@ export function stmtText(st: Stmt): string {
         st.noreserve ? 'noreserve' : '',
         st.populate ? 'populate' : '',
         st.replace ? 'replace' : '',
+        st.file ? `file=${st.file}` : '',
       ]
         .filter(Boolean)
         .join(' ')
@@ -92,6 +93,8 @@ export function stmtText(st: Stmt): string {
         .join(' ');
     case 'unpin':
       return `unpin ${st.name}`;
+    case 'file':
+      return `${st.kind} ${st.name} pages=${st.pages}${st.kind === 'tmpfile' ? ` fs=${st.fs}` : ''}`;
     case 'clear_refs':
       return `clear_refs ${st.value}${ret(st.ret)}`;
     case 'pin-read':

@@ -96,8 +96,9 @@ export function gup_put_page(s: State, page: number, refs: number): void {
 }
 
 /** mm/gup.c check_vma_flags(): may this request use this VMA at all? */
-function check_vma_flags(vma: Vma, flags: number): boolean {
+function check_vma_flags(s: State, k: Kernel, vma: Vma, flags: number): boolean {
   if (vma.vm_flags & VM_PFNMAP) return false;
+  if (!k.policy.writable_file_mapping_allowed(s, k, { vma, flags, folio: 0 })) return false;
   if (flags & FOLL_WRITE) {
     if (!(vma.vm_flags & VM_WRITE)) {
       if (!(flags & FOLL_FORCE)) return false;
@@ -174,7 +175,7 @@ export function __get_user_pages(
   for (let i = 0; i < nr; i++) {
     const addr = start + i * 4096;
     const vma = vma_lookup(mm, addr);
-    if (!vma || !check_vma_flags(vma, gup_flags)) return fail(-EFAULT);
+    if (!vma || !check_vma_flags(s, k, vma, gup_flags)) return fail(-EFAULT);
     let flags = gup_flags;
     if (k.policy.should_force_cow_break(s, k, vma, flags)) {
       k.decide(
@@ -215,6 +216,7 @@ function gup_fast_pte(s: State, k: Kernel, mm: Mm, addr: number, flags: number):
   const page = vm_normal_page(pte);
   const folio = page_folio(s, page);
   if (k.policy.gup_fast_fallback(s, k, { vma: null, flags, pte, page, folio })) return 0;
+  if (!k.policy.writable_file_mapping_allowed(s, k, { vma: null, flags, folio })) return 0;
   try_grab_folio(s, k, folio, flags);
   return page;
 }

@@ -89,9 +89,9 @@ export function get_unmapped_area(mm: Mm, len: number): number {
 }
 
 /**
- * mm/mmap.c do_mmap() for anonymous memory. Returns the address, or a
- * negative errno. A shared mapping gets a fresh shmem file
- * (shmem_zero_setup()).
+ * mm/mmap.c do_mmap() of anonymous memory (`inode` 0) or of a file (a memfd,
+ * a tmpfile). Returns the address, or a negative errno. A shared anonymous
+ * mapping gets a fresh shmem file (shmem_zero_setup()).
  */
 export function do_mmap(
   s: State,
@@ -101,9 +101,10 @@ export function do_mmap(
   len: number,
   prot: number,
   flags: number,
+  inode = 0,
 ): number {
   if (len <= 0 || len % PAGE_SIZE !== 0) return -EINVAL;
-  if (!(flags & MAP_ANONYMOUS)) return -EINVAL;
+  if (((flags & MAP_ANONYMOUS) !== 0) === (inode !== 0)) return -EINVAL;
   const shared = (flags & MAP_SHARED) !== 0;
   if (shared === ((flags & MAP_PRIVATE) !== 0)) return -EINVAL;
   if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
@@ -125,9 +126,10 @@ export function do_mmap(
     vm_end: addr + len,
     vm_flags,
     anon_vma: 0,
-    vm_file: shared ? shmem_zero_setup(s, len / PAGE_SIZE) : 0,
+    vm_file: inode !== 0 ? inode : shared ? shmem_zero_setup(s, len / PAGE_SIZE) : 0,
     vm_pgoff: 0,
   };
+  if (inode !== 0) igrab(s, inode); // the VMA's reference (vma->vm_file = get_file(file))
   vmaInsert(mm, vma);
   vmaMergeAll(s, mm);
   if (flags & MAP_POPULATE) __mm_populate(s, k, mm, addr, len);

@@ -5,6 +5,7 @@
  */
 
 import type { State, Vma } from '../mm_types.js';
+import { MM_FILEPAGES, MM_SHMEMPAGES } from '../mm_types.js';
 import { PG_anon, PG_anon_exclusive, PG_swapbacked } from '../page-flags.js';
 
 /**
@@ -41,6 +42,11 @@ export function SetPageAnonExclusive(s: State, page: number): void {
 }
 export function ClearPageAnonExclusive(s: State, page: number): void {
   s.mem.flags[page] = s.mem.flags[page]! & ~PG_anon_exclusive;
+}
+
+/** include/linux/mm.h mm_counter_file(): the RSS counter of a page-cache page. */
+export function mm_counter_file(s: State, folio: number): number {
+  return s.mem.flags[folio]! & PG_swapbacked ? MM_SHMEMPAGES : MM_FILEPAGES;
 }
 
 export function folio_test_anon(s: State, folio: number): boolean {

@@ -18,6 +18,7 @@ import {
   may_wrprotect_pte_always,
   pte_is_pinned_never,
   should_force_cow_break_v58,
+  writable_file_mapping_allowed_always,
 } from '../rules.js';
 
 export const foll_break_cow: Policy = {
@@ -40,6 +41,7 @@ export const foll_break_cow: Policy = {
   copy_present_pte: copy_present_pte_share,
   should_force_cow_break: should_force_cow_break_v58,
   can_follow_write_pte: can_follow_write_pte_v58,
+  writable_file_mapping_allowed: writable_file_mapping_allowed_always,
   gup_must_unshare: gup_must_unshare_never,
   gup_fast_fallback: gup_fast_fallback_v58,
   pte_is_pinned: pte_is_pinned_never,

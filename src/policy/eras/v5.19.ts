@@ -19,6 +19,7 @@ import {
   may_wrprotect_pte_always,
   pte_is_pinned_maybe_dma,
   should_force_cow_break_never,
+  writable_file_mapping_allowed_always,
 } from '../rules.js';
 
 export const v5_19: Policy = {
@@ -56,6 +57,7 @@ export const v5_19: Policy = {
   copy_present_pte: copy_present_pte_try_dup,
   should_force_cow_break: should_force_cow_break_never,
   can_follow_write_pte: can_follow_write_pte_foll_cow,
+  writable_file_mapping_allowed: writable_file_mapping_allowed_always,
   gup_must_unshare: gup_must_unshare_anon,
   gup_fast_fallback: gup_fast_fallback_unshare(gup_must_unshare_anon),
   pte_is_pinned: pte_is_pinned_maybe_dma,

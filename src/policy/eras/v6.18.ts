@@ -24,6 +24,7 @@ import {
   may_wrprotect_pte_always,
   pte_is_pinned_maybe_dma,
   should_force_cow_break_never,
+  writable_file_mapping_allowed_v65,
 } from '../rules.js';
 
 export const v6_18: Policy = {
@@ -77,6 +78,7 @@ export const v6_18: Policy = {
   copy_present_pte: copy_present_pte_try_dup,
   should_force_cow_break: should_force_cow_break_never,
   can_follow_write_pte: can_follow_write_pte_exclusive,
+  writable_file_mapping_allowed: writable_file_mapping_allowed_v65,
   gup_must_unshare: gup_must_unshare_cow,
   gup_fast_fallback: gup_fast_fallback_unshare(gup_must_unshare_cow),
   pte_is_pinned: pte_is_pinned_maybe_dma,

@@ -11,13 +11,7 @@
 
 import { toolBug } from '../../bug.js';
 import type { Mm, State, Vma } from '../../mm_types.js';
-import {
-  is_cow_mapping,
-  MM_ANONPAGES,
-  MM_SHMEMPAGES,
-  VM_SHARED,
-  VM_UFFD_WP,
-} from '../../mm_types.js';
+import { is_cow_mapping, MM_ANONPAGES, VM_SHARED, VM_UFFD_WP } from '../../mm_types.js';
 import type { pte_t } from '../../pgtable_types.js';
 import {
   _PAGE_PRESENT,
@@ -38,7 +32,12 @@ import {
 } from '../../pgtable_types.js';
 import type { Kernel } from '../../points.js';
 import { alloc_pages, folio_get, folio_put, page_folio } from '../page_alloc.js';
-import { folio_add_new_anon_rmap, folio_dup_rmap_pte, folio_test_anon } from '../rmap.js';
+import {
+  folio_add_new_anon_rmap,
+  folio_dup_rmap_pte,
+  folio_test_anon,
+  mm_counter_file,
+} from '../rmap.js';
 import { folio_add_lru_vma } from '../swap.js';
 import {
   pmdAllocWalk,
@@ -138,7 +137,8 @@ function copy_present_pte(
     dst_mm.rss[MM_ANONPAGES] = dst_mm.rss[MM_ANONPAGES]! + 1;
   } else {
     folio_dup_rmap_pte(s, page);
-    dst_mm.rss[MM_SHMEMPAGES] = dst_mm.rss[MM_SHMEMPAGES]! + 1;
+    const c = mm_counter_file(s, folio);
+    dst_mm.rss[c] = dst_mm.rss[c]! + 1;
   }
   CopyPresentPte(s, dst, src, dstSlot, srcSlot, pte);
 }

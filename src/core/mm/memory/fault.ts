@@ -7,10 +7,9 @@
 import { toolBug } from '../../bug.js';
 import { filemap_get_folio } from '../../fs/inode.js';
 import type { Mm, State, Vma } from '../../mm_types.js';
-import { MM_ANONPAGES, MM_SHMEMPAGES, VM_SHARED, VM_WRITE, ZERO_PFN } from '../../mm_types.js';
+import { MM_ANONPAGES, VM_SHARED, VM_WRITE, ZERO_PFN } from '../../mm_types.js';
 import {
   _PAGE_ACCESSED,
-  _PAGE_DIRTY,
   _PAGE_PRESENT,
   _PAGE_RW,
   _PAGE_SPECIAL,
@@ -25,7 +24,12 @@ import {
 import type { Kernel } from '../../points.js';
 import { count_vm_event, PGFAULT } from '../../vmstat.js';
 import { alloc_pages, folio_get } from '../page_alloc.js';
-import { anon_vma_prepare, folio_add_file_rmap_pte, folio_add_new_anon_rmap } from '../rmap.js';
+import {
+  anon_vma_prepare,
+  folio_add_file_rmap_pte,
+  folio_add_new_anon_rmap,
+  mm_counter_file,
+} from '../rmap.js';
 import { folio_add_lru_vma } from '../swap.js';
 import { pte_index, pteAllocWalk, ptep_get, set_pte_at } from './pgtable.js';
 import type { PteSlot } from './wp.js';
@@ -47,12 +51,12 @@ export function vma_is_anonymous(vma: Vma): boolean {
 
 /**
  * Protection bits a new PTE gets from vm_page_prot: private mappings are
- * always mapped read-only first (PAGE_COPY), shared ones writable if VM_WRITE.
+ * always mapped read-only first (PAGE_COPY), shared ones writable if
+ * VM_WRITE, unless the file wants to be notified of the first write.
  */
-function vmPageProtBits(vma: Vma): number {
-  return vma.vm_flags & VM_SHARED && vma.vm_flags & VM_WRITE
-    ? _PAGE_PRESENT | _PAGE_RW
-    : _PAGE_PRESENT;
+export function vmPageProtBits(s: State, vma: Vma): number {
+  const rw = vma.vm_flags & VM_SHARED && vma.vm_flags & VM_WRITE && !vma_wants_writenotify(s, vma);
+  return rw ? _PAGE_PRESENT | _PAGE_RW : _PAGE_PRESENT;
 }
 
 /**
@@ -70,12 +74,12 @@ export function do_anonymous_page(
 ): void {
   if (!write) {
     // mm_forbids_zeropage() is false on x86; the zero page is mapped special and read-only.
-    set_pte_at(s, slot.table, slot.index, mk_pte(ZERO_PFN, vmPageProtBits(vma) | _PAGE_SPECIAL));
+    set_pte_at(s, slot.table, slot.index, mk_pte(ZERO_PFN, vmPageProtBits(s, vma) | _PAGE_SPECIAL));
     return;
   }
   vma = anon_vma_prepare(s, mm.vmas, vma);
   const folio = alloc_pages(s, 0);
-  let entry = mk_pte(folio, vmPageProtBits(vma));
+  let entry = mk_pte(folio, vmPageProtBits(s, vma));
   if (vma.vm_flags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry));
   mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + 1;
   folio_add_new_anon_rmap(s, folio, k.policy.folio_add_new_anon_rmap(s, k, folio).exclusive);
@@ -84,11 +88,23 @@ export function do_anonymous_page(
 }
 
 /**
- * mm/memory.c do_fault() → do_read_fault()/do_shared_fault() → finish_fault()
- * for a shared anonymous (shmem) mapping: look the page up in the shmem file,
- * allocating it on first touch, and map it.
+ * mm/mmap.c vma_wants_writenotify() for the files the model knows: a shared
+ * writable mapping of a disk filesystem (ext4 has ->page_mkwrite and dirty
+ * accounting) starts read-only so that the first write is noticed; tmpfs
+ * does not need it.
  */
-function doShmemFault(
+export function vma_wants_writenotify(s: State, vma: Vma): boolean {
+  if (!(vma.vm_flags & VM_SHARED) || !(vma.vm_flags & VM_WRITE) || vma.vm_file === 0) return false;
+  return s.inodes[vma.vm_file]?.fs === 'ext4';
+}
+
+/**
+ * mm/memory.c do_fault() for a file mapping (a memfd, a tmpfile, shared
+ * anonymous memory): do_read_fault() maps the page-cache page (read-only in
+ * a private mapping), do_cow_fault() gives a private mapping's write an
+ * anonymous copy, do_shared_fault() maps the page-cache page writable.
+ */
+function do_fault(
   s: State,
   k: Kernel,
   mm: Mm,
@@ -98,14 +114,27 @@ function doShmemFault(
   slot: PteSlot,
 ): void {
   const pgoff = vma.vm_pgoff + (address - vma.vm_start) / 4096;
-  const folio = filemap_get_folio(s, k, vma.vm_file, pgoff);
-  folio_get(s, folio); // the mapping's reference (finish_fault consumes the lookup's)
-  let entry = mk_pte(folio, vmPageProtBits(vma) | _PAGE_ACCESSED);
+  const page = filemap_get_folio(s, k, vma.vm_file, pgoff);
+  if (write && !(vma.vm_flags & VM_SHARED)) {
+    // do_cow_fault(): the private write never maps the page-cache page.
+    vma = anon_vma_prepare(s, mm.vmas, vma);
+    const folio = alloc_pages(s, 0);
+    s.mem.content[folio] = s.mem.content[page]!;
+    let entry = mk_pte(folio, vmPageProtBits(s, vma) | _PAGE_ACCESSED);
+    if (vma.vm_flags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry));
+    folio_add_new_anon_rmap(s, folio, k.policy.folio_add_new_anon_rmap(s, k, folio).exclusive);
+    folio_add_lru_vma(s, k, folio);
+    mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + 1;
+    set_pte_at(s, slot.table, slot.index, entry);
+    return;
+  }
+  folio_get(s, page); // the mapping's reference (finish_fault() consumes the lookup's)
+  let entry = mk_pte(page, vmPageProtBits(s, vma) | _PAGE_ACCESSED);
   if (write) entry = pte_mkdirty(pte_mkwrite(entry));
-  else if (pte_write(entry))
-    entry = mk_pte(folio, vmPageProtBits(vma) | _PAGE_ACCESSED | _PAGE_DIRTY);
-  folio_add_file_rmap_pte(s, folio);
-  mm.rss[MM_SHMEMPAGES] = mm.rss[MM_SHMEMPAGES]! + 1;
+  else if (pte_write(entry)) entry = pte_mkdirty(entry);
+  folio_add_file_rmap_pte(s, page);
+  const c = mm_counter_file(s, page);
+  mm.rss[c] = mm.rss[c]! + 1;
   set_pte_at(s, slot.table, slot.index, entry);
 }
 
@@ -129,7 +158,7 @@ export function handle_mm_fault(
   const orig_pte = ptep_get(s, slot.table, slot.index);
   if (pte_none(orig_pte)) {
     if (vma_is_anonymous(vma)) do_anonymous_page(s, k, mm, vma, write, slot);
-    else doShmemFault(s, k, mm, vma, address, write, slot);
+    else do_fault(s, k, mm, vma, address, write, slot);
     return 0;
   }
   if (!pte_present(orig_pte)) {

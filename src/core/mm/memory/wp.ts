@@ -9,7 +9,7 @@
  */
 
 import type { State, Vma } from '../../mm_types.js';
-import { MM_ANONPAGES, MM_SHMEMPAGES, VM_MAYSHARE, VM_SHARED, VM_WRITE } from '../../mm_types.js';
+import { MM_ANONPAGES, VM_MAYSHARE, VM_SHARED, VM_WRITE } from '../../mm_types.js';
 import { PG_ksm } from '../../page-flags.js';
 import type { pte_t } from '../../pgtable_types.js';
 import {
@@ -40,6 +40,7 @@ import {
   folio_add_new_anon_rmap,
   folio_remove_rmap_pte,
   folio_test_anon,
+  mm_counter_file,
 } from '../rmap.js';
 import { folio_add_lru_vma } from '../swap.js';
 import { set_pte_at } from './pgtable.js';
@@ -85,7 +86,8 @@ export function wp_page_copy(s: State, k: Kernel, vmf: WpFault, slot: PteSlot): 
   if (old !== 0) s.mem.content[nw] = s.mem.content[vmf.page]!;
   if (old !== 0) {
     if (!folio_test_anon(s, old)) {
-      vmf.mm.rss[MM_SHMEMPAGES] = vmf.mm.rss[MM_SHMEMPAGES]! - 1;
+      const c = mm_counter_file(s, old);
+      vmf.mm.rss[c] = vmf.mm.rss[c]! - 1;
       vmf.mm.rss[MM_ANONPAGES] = vmf.mm.rss[MM_ANONPAGES]! + 1;
     }
   } else {

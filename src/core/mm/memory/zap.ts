@@ -10,12 +10,12 @@
 
 import { toolBug } from '../../bug.js';
 import type { Mm, State, Vma } from '../../mm_types.js';
-import { MM_ANONPAGES, MM_SHMEMPAGES } from '../../mm_types.js';
+import { MM_ANONPAGES } from '../../mm_types.js';
 import { PGDIR_SIZE, PMD_SIZE, PUD_SIZE, pte_present } from '../../pgtable_types.js';
 import { folio_put, page_folio } from '../page_alloc.js';
 import type { ZapDetails } from '../pt_reclaim.js';
 import { free_pte, reclaim_pt_is_enabled } from '../pt_reclaim.js';
-import { folio_remove_rmap_pte, folio_test_anon } from '../rmap.js';
+import { folio_remove_rmap_pte, folio_test_anon, mm_counter_file } from '../rmap.js';
 import { pmdTable, pte_clear, pte_index, ptep_get, pteTable, pudTable } from './pgtable.js';
 import { vm_normal_page } from './wp.js';
 
@@ -47,7 +47,10 @@ function zap_pte_range(
     if (page === 0) continue; // the zero page: nothing to drop
     const folio = page_folio(s, page);
     if (folio_test_anon(s, folio)) mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! - 1;
-    else mm.rss[MM_SHMEMPAGES] = mm.rss[MM_SHMEMPAGES]! - 1;
+    else {
+      const c = mm_counter_file(s, folio);
+      mm.rss[c] = mm.rss[c]! - 1;
+    }
     folio_remove_rmap_pte(s, page);
     folio_put(s, folio); // __tlb_remove_folio_pages(): after the flush
   }
