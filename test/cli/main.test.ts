@@ -114,6 +114,31 @@ describe('cowherd diff', () => {
     });
   });
 
+  it('names writable_file_mapping_allowed as the divergence of a long-term write pin on ext4', () => {
+    const j = JSON.parse(
+      cli(
+        'diff',
+        'v6.2',
+        'v6.18',
+        'scenarios/gup_longterm/gupl-shared-rw-pin-tmpfile.cow',
+        '--json',
+      ).out,
+    );
+    expect(j.differences).toHaveLength(1);
+    expect(j.differences[0].divergence.a[0]).toMatchObject({
+      point: 'writable_file_mapping_allowed',
+      choice: 'allow',
+    });
+    expect(j.differences[0].divergence.b[0]).toMatchObject({
+      point: 'writable_file_mapping_allowed',
+      choice: 'refuse (-EFAULT)',
+    });
+    // tmpfs does not track dirty pages: the same pin is taken on both.
+    expect(
+      cli('diff', 'v6.2', 'v6.18', 'scenarios/gup_longterm/gupl-shared-rw-pin-memfd.cow').code,
+    ).toBe(0);
+  });
+
   it('exits 0 when nothing differs and 2 for an unknown era', () => {
     expect(cli('diff', 'v6.2', 'v6.18', 'scenarios/cow').code).toBe(0);
     expect(cli('diff', 'v6.2', 'v9').code).toBe(2);

@@ -18,6 +18,7 @@ import {
   VM_MAYREAD,
   VM_PFNMAP,
   VM_READ,
+  VM_SHARED,
   VM_WRITE,
   ZERO_PFN,
 } from '../mm_types.js';
@@ -98,7 +99,22 @@ export function gup_put_page(s: State, page: number, refs: number): void {
 /** mm/gup.c check_vma_flags(): may this request use this VMA at all? */
 function check_vma_flags(s: State, k: Kernel, vma: Vma, flags: number): boolean {
   if (vma.vm_flags & VM_PFNMAP) return false;
-  if (!k.policy.writable_file_mapping_allowed(s, k, { vma, flags, folio: 0 })) return false;
+  if (
+    flags & FOLL_WRITE &&
+    flags & FOLL_LONGTERM &&
+    vma.vm_file !== 0 &&
+    vma.vm_flags & VM_SHARED
+  ) {
+    const ok = k.policy.writable_file_mapping_allowed(s, k, { vma, flags, folio: 0 });
+    k.decide(
+      'writable_file_mapping_allowed',
+      ok ? 'allow' : 'refuse (-EFAULT)',
+      ok
+        ? 'a long-term write pin of this shared file mapping is allowed'
+        : 'the filesystem tracks dirty pages (vma_needs_dirty_tracking)',
+    );
+    if (!ok) return false;
+  }
   if (flags & FOLL_WRITE) {
     if (!(vma.vm_flags & VM_WRITE)) {
       if (!(flags & FOLL_FORCE)) return false;
@@ -216,7 +232,10 @@ function gup_fast_pte(s: State, k: Kernel, mm: Mm, addr: number, flags: number):
   const page = vm_normal_page(pte);
   const folio = page_folio(s, page);
   if (k.policy.gup_fast_fallback(s, k, { vma: null, flags, pte, page, folio })) return 0;
-  if (!k.policy.writable_file_mapping_allowed(s, k, { vma: null, flags, folio })) return 0;
+  if (!k.policy.writable_file_mapping_allowed(s, k, { vma: null, flags, folio })) {
+    k.decide('writable_file_mapping_allowed', 'slow path', 'GUP-fast cannot see the mapping');
+    return 0;
+  }
   try_grab_folio(s, k, folio, flags);
   return page;
 }
