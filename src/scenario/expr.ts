@@ -6,6 +6,7 @@
  */
 
 import { pagemapEntry, task_mem } from '../core/fs/proc/task_mmu.js';
+import { folio_maybe_dma_pinned } from '../core/mm/gup.js';
 import { page_folio } from '../core/mm/page_alloc.js';
 import type { State } from '../core/mm_types.js';
 import { mmOf } from '../core/mm_types.js';
@@ -37,6 +38,8 @@ const PAGE_FUNCS: Record<string, string> = {
   anon_exclusive: 'PageAnonExclusive of the mapped page (kpageflags KPF_ANON_EXCLUSIVE)',
   refcount: "the mapped folio's refcount (kpagecount-like: page_count)",
   mapcount: "the mapped page's mapcount",
+  maybe_dma_pinned:
+    'folio_maybe_dma_pinned() of the mapped folio (refcount >= GUP_PIN_COUNTING_BIAS; false positives allowed)',
   value: 'what a read at the address returns now (0 for the zero page or nothing mapped)',
 };
 
@@ -52,6 +55,11 @@ export const FUNCS: Readonly<Record<string, FuncDef>> = {
     doc: "exit status of the thread's process (128+signal when killed)",
   },
   alive: { params: ['thread'], doc: "1 while the thread's process has not exited" },
+  pin_pfn: {
+    params: ['pin'],
+    doc: 'PFN of the (first) page the pin holds, 0 when it holds none; pin_pfn(P) == pfn(T, a[0]) is pin coherence',
+  },
+  pin_value: { params: ['pin'], doc: 'contents of the (first) page the pin holds, 0 when none' },
 };
 
 export const COUNTERS: readonly string[] = VM_EVENT_NAMES;
@@ -230,6 +238,8 @@ function callValue(env: EvalEnv, e: Extract<Expr, { kind: 'call' }>): number {
       return folio === 0 ? 0 : env.s.mem.refcount[folio]!;
     case 'mapcount':
       return folio === 0 ? 0 : env.s.mem.mapcount[pm.pfn]!;
+    case 'maybe_dma_pinned':
+      return folio !== 0 && folio_maybe_dma_pinned(env.s, folio) ? 1 : 0;
     case 'value':
       return pm.present ? env.s.mem.content[pm.pfn]! : 0;
     default:
