@@ -17,6 +17,10 @@ const cmds = [
     'run scenarios/anon/anon-zeropage-read-then-write.cow --era v6.18',
   ],
   [
+    'Which scenarios two eras answer differently, each with the first step where the runs part (the decision point and what each era chose); the exit status is 1 when any differs:',
+    'diff v5.9 v6.18 scenarios/cow',
+  ],
+  [
     'A verdict that differs from its expectation is marked `*`, explained below the matrix, and the exit status is 1:',
     'check test/fixtures/wrong-expectation.cow --era v6.18',
   ],
