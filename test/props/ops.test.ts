@@ -11,7 +11,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { userAccess } from '../../src/core/arch/x86/mm/fault.js';
-import { do_pipe2, pipe_close, pipe_read, pipe_write } from '../../src/core/fs/pipe.js';
 import { checkInvariants } from '../../src/core/invariants.js';
 import { do_group_exit } from '../../src/core/kernel/exit.js';
 import { copy_process } from '../../src/core/kernel/fork.js';
@@ -31,137 +30,9 @@ import {
 } from '../../src/core/mm/mmap.js';
 import { do_mprotect_pkey } from '../../src/core/mm/mprotect.js';
 import type { Task } from '../../src/core/mm_types.js';
-import { mmOf, TASK_RUNNING } from '../../src/core/mm_types.js';
+import { mmOf } from '../../src/core/mm_types.js';
 import { world } from '../core/helpers.js';
-
-/** Slot bases: two slots share a PTE table, one sits in its own 2 MiB, one in another 512 GiB. */
-const SLOTS = [0x10000000, 0x10010000, 0x10400000, 0x8000000000];
-const PAGE = 4096;
-
-type Op =
-  | { t: 'mmap'; slot: number; pages: number; shared: boolean; prot: number }
-  | { t: 'munmap'; slot: number; from: number; n: number }
-  | { t: 'mprotect'; p: number; slot: number; from: number; n: number; prot: number }
-  | { t: 'madvise'; p: number; slot: number; from: number; n: number; advice: number }
-  | { t: 'write'; p: number; slot: number; page: number; value: number }
-  | { t: 'read'; p: number; slot: number; page: number }
-  | { t: 'fork'; p: number }
-  | { t: 'exit'; p: number }
-  | { t: 'pipe'; p: number; value: number };
-
-const slot = fc.integer({ min: 0, max: SLOTS.length - 1 });
-const proc = fc.nat(7);
-const range = { from: fc.nat(7), n: fc.integer({ min: 1, max: 8 }) };
-const opArb: fc.Arbitrary<Op> = fc.oneof(
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      t: fc.constant('mmap' as const),
-      slot,
-      pages: fc.integer({ min: 1, max: 8 }),
-      shared: fc.boolean(),
-      prot: fc.constantFrom(1, 3),
-    }),
-  },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('munmap' as const), slot, ...range }) },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      t: fc.constant('mprotect' as const),
-      p: proc,
-      slot,
-      ...range,
-      prot: fc.constantFrom(0, 1, 3),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      t: fc.constant('madvise' as const),
-      p: proc,
-      slot,
-      ...range,
-      advice: fc.constantFrom(MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK),
-    }),
-  },
-  {
-    weight: 5,
-    arbitrary: fc.record({
-      t: fc.constant('write' as const),
-      p: proc,
-      slot,
-      page: fc.nat(7),
-      value: fc.integer({ min: 1, max: 1000 }),
-    }),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.record({ t: fc.constant('read' as const), p: proc, slot, page: fc.nat(7) }),
-  },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('fork' as const), p: proc }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('exit' as const), p: proc }) },
-  {
-    weight: 1,
-    arbitrary: fc.record({ t: fc.constant('pipe' as const), p: proc, value: fc.nat(100) }),
-  },
-);
-
-function alive(w: ReturnType<typeof world>): Task[] {
-  return w.s.tasks.filter((t): t is Task => t !== null && t.state === TASK_RUNNING);
-}
-
-function apply(w: ReturnType<typeof world>, op: Op): void {
-  const procs = alive(w);
-  if (procs.length === 0) return;
-  const who = 'p' in op ? procs[op.p % procs.length]! : procs[0]!;
-  const mm = mmOf(w.s, who.mm);
-  const base = 'slot' in op ? SLOTS[op.slot]! : 0;
-  switch (op.t) {
-    case 'mmap':
-      do_mmap(
-        w.s,
-        w.k,
-        mm,
-        base,
-        op.pages * PAGE,
-        op.prot,
-        (op.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED,
-      );
-      break;
-    case 'munmap':
-      vm_munmap(w.s, mm, base + op.from * PAGE, op.n * PAGE);
-      break;
-    case 'mprotect':
-      do_mprotect_pkey(w.s, w.k, mm, base + op.from * PAGE, op.n * PAGE, op.prot);
-      break;
-    case 'madvise':
-      do_madvise(w.s, w.k, mm, base + op.from * PAGE, op.n * PAGE, op.advice);
-      break;
-    case 'write': {
-      const r = userAccess(w.s, w.k, mm, base + op.page * PAGE, op.value);
-      if (!r.ok) do_group_exit(w.s, who, 128 + r.signal);
-      break;
-    }
-    case 'read': {
-      const r = userAccess(w.s, w.k, mm, base + op.page * PAGE);
-      if (!r.ok) do_group_exit(w.s, who, 128 + r.signal);
-      break;
-    }
-    case 'fork':
-      copy_process(w.s, w.k, who, false);
-      break;
-    case 'exit':
-      do_group_exit(w.s, who, 0);
-      break;
-    case 'pipe': {
-      const id = do_pipe2(w.s, who);
-      pipe_write(w.s, who, id, op.value);
-      if (op.value % 2 === 0) pipe_read(w.s, who, id);
-      if (op.value % 3 === 0) pipe_close(w.s, who, 2 * id);
-      break;
-    }
-  }
-}
+import { alive, apply, opArb, PAGE, proc, SLOTS, slot } from './gen.js';
 
 describe('model core under random operations', () => {
   it('keeps refcount, mapcount, rss and page-table accounting exact, and frees everything at exit', () => {
