@@ -125,6 +125,12 @@ export function do_mprotect_pkey(
       error = -EACCES;
       break;
     }
+    // mprotect_fixup(): nothing to do when the flags do not change (every era);
+    // the PTEs keep their write bits.
+    if (newflags === vma.vm_flags) {
+      expect = vma.vm_end;
+      continue;
+    }
     if (
       newflags & VM_WRITE &&
       !(vma.vm_flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))

@@ -16,6 +16,7 @@ import {
 } from '../../../src/core/mm/mmap.js';
 import { do_mprotect_pkey } from '../../../src/core/mm/mprotect.js';
 import { VM_DONTCOPY, VM_WRITE } from '../../../src/core/mm_types.js';
+import { eraInfo } from '../../../src/policy/registry.js';
 import { expectSound, mapAnon, mmOfTask, world, write } from '../helpers.js';
 
 const A = 0x10000000;
@@ -74,6 +75,20 @@ describe('VMAs: mmap placement, split, merge', () => {
     expect(do_mprotect_pkey(w.s, w.k, mm, A, P, 3)).toBe(0);
     expect(write(w, w.init, A, 5)).toMatchObject({ ok: true, faults: 0 });
     expectSound(w);
+  });
+
+  it('mprotect() to the protection a mapping already has changes nothing (mprotect_fixup)', () => {
+    for (const era of ['v5.9', 'v6.18'] as const) {
+      const w = world({ policy: eraInfo(era)!.policy! });
+      const mm = mmOfTask(w, w.init);
+      mapAnon(w, w.init, A, P);
+      write(w, w.init, A, 4);
+      expect(do_mprotect_pkey(w.s, w.k, mm, A, P, 3)).toBe(0);
+      // The PTE stays writable: the next write needs no fault (found by the
+      // pin-coherence property: a spurious write-protect made v5.9 copy a pinned page).
+      expect(write(w, w.init, A, 5)).toMatchObject({ ok: true, faults: 0 });
+      expectSound(w);
+    }
   });
 
   it('MADV_DONTFORK/DOFORK toggle VM_DONTCOPY on exactly the range', () => {
