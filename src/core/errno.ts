@@ -9,6 +9,8 @@ export const EPIPE = 32;
 export const EAGAIN = 11;
 export const EBADF = 9;
 export const EBUSY = 16;
+/** Kernel-internal: the call slept and is restarted (the model's "blocked, retry later"). */
+export const ERESTARTSYS = 512;
 
 const NAMES: Record<number, string> = {
   1: 'EPERM',

@@ -48,7 +48,8 @@ export type WpCopyReason = 'early' | 'lock' | 'other';
 
 /** Why do_wp_page() reused or copied: printed in traces and `cowherd diff`. */
 export interface WpDecision {
-  readonly action: 'reuse' | 'copy';
+  /** 'wait': sleep until the folio's GUP references are gone, then fault again (wait-for-gup). */
+  readonly action: 'reuse' | 'copy' | 'wait';
   /** A constant, human-readable reason (no per-fault formatting: this is the hot path). */
   readonly why: string;
   readonly reason?: WpCopyReason;

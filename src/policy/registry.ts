@@ -15,6 +15,7 @@ import { v5_18 } from './eras/v5.18.js';
 import { v5_19 } from './eras/v5.19.js';
 import { v6_2 } from './eras/v6.2.js';
 import { v6_18 } from './eras/v6.18.js';
+import { wait_for_gup } from './eras/wait-for-gup.js';
 
 export interface EraInfo {
   readonly id: EraId;
@@ -36,13 +37,7 @@ export const ERAS: readonly EraInfo[] = [
   era(foll_break_cow),
   era(full_accuracy),
   era(linus_rules),
-  {
-    id: 'wait-for-gup',
-    kernels: 'proposal',
-    title: 'Andy Lutomirski: a COW waits for a short-term R/O GUP to go away (seed 001)',
-    // Needs fault paths that block until a reference is dropped (the explorer's steps).
-    policy: null,
-  },
+  era(wait_for_gup),
 ];
 
 const BY_ID: ReadonlyMap<string, EraInfo> = new Map(ERAS.map((e) => [e.id, e]));

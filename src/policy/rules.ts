@@ -14,6 +14,7 @@ import {
   FOLL_PIN,
   FOLL_WRITE,
   page_needs_cow_for_dma,
+  shortTermGupRefs,
 } from '../core/mm/gup.js';
 import { vm_normal_page } from '../core/mm/memory/wp.js';
 import {
@@ -147,6 +148,24 @@ export function do_wp_page_page_count(s: State, _k: Kernel, vmf: WpFault): WpDec
   const ok = !test(s, folio, PG_ksm) && s.mem.mapcount[page] === 1 && ref(s, folio) === 1;
   folio_unlock(s, folio);
   return ok ? C_REUSE : C_COPY_MAP;
+}
+
+const W_WAIT: WpDecision = {
+  action: 'wait',
+  why: 'short-term GUP references: wait until they are gone',
+};
+
+/**
+ * Andy Lutomirski's proposal (seed 001, Jan 12 2021): a short-term R/O GUP of
+ * a R/O COW page is allowed, and a later COW of the page waits for the GUP to
+ * go away; then the page_count() rule of 09854ba94c6a decides. Long-term pins
+ * are not short-term GUP: they keep the page_count() rule (copy).
+ */
+export function do_wp_page_wait_for_gup(s: State, k: Kernel, vmf: WpFault): WpDecision {
+  const not = anonOnly(s, vmf);
+  if (not) return not;
+  if (!test(s, vmf.folio, PG_ksm) && shortTermGupRefs(s, vmf.folio) > 0) return W_WAIT;
+  return do_wp_page_page_count(s, k, vmf);
 }
 
 const D_COPY_KSM: WpDecision = { action: 'copy', why: 'early: KSM folio', reason: 'early' };

@@ -58,7 +58,12 @@ export function traceText(sc: Scenario, r: RunOutcome & { era: string }, max: nu
   } else {
     const regs = [...r.regs].map(([k, v]) => `${k}=${v}`).join(' ');
     lines.push(`registers: ${regs || '(none)'}`);
-    lines.push(`${sc.quantifier} condition ${r.holds ? 'holds' : 'does not hold'}: ${r.verdict}`);
+    if (r.hung)
+      lines.push(
+        `no final state, the condition is not evaluated: ${r.hung.join('; ')}: ${r.verdict}`,
+      );
+    else
+      lines.push(`${sc.quantifier} condition ${r.holds ? 'holds' : 'does not hold'}: ${r.verdict}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -136,7 +136,8 @@ export type Stmt =
       readonly ret: string | null;
     };
 
-export type Verdict = 'Never' | 'Sometimes' | 'Always';
+/** Hang: every thread left is asleep in the kernel or waiting on one that is (no final state). */
+export type Verdict = 'Never' | 'Sometimes' | 'Always' | 'Hang';
 
 /** Where an expected verdict comes from (research/scenario-catalog.md §0.3). */
 export type Provenance = 'obs' | 'src' | 'der' | 'unc';

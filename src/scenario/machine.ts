@@ -6,7 +6,7 @@
  */
 
 import { userAccess } from '../core/arch/x86/mm/fault.js';
-import { errnoName } from '../core/errno.js';
+import { ERESTARTSYS, errnoName } from '../core/errno.js';
 import { iput, new_inode } from '../core/fs/inode.js';
 import { do_pipe2, pipe_read, pipe_write, vmsplice_to_pipe } from '../core/fs/pipe.js';
 import { clear_refs_write } from '../core/fs/proc/task_mmu.js';
@@ -72,10 +72,14 @@ export interface Machine {
   pins: Map<string, number[]>;
   /** Files by name: the inode, whose creator's reference the machine holds until teardown. */
   files: Map<string, number>;
+  /** Threads whose last attempt slept in the kernel; they retry once another thread has run. */
+  blocked: Set<number>;
 }
 
 export type StepResult =
   | { readonly kind: 'ok'; readonly note: string }
+  /** The statement slept in the kernel and did not happen: the caller rolls the state back. */
+  | { readonly kind: 'blocked'; readonly note: string }
   | { readonly kind: 'error'; readonly error: InputError };
 
 const PAGE = 4096;
@@ -94,6 +98,7 @@ export function newMachine(sc: Scenario): Machine {
     pipes: new Map(),
     pins: new Map(),
     files: new Map(),
+    blocked: new Set(),
   };
 }
 
@@ -108,6 +113,7 @@ export function cloneMachine(m: Machine): Machine {
     pipes: new Map(m.pipes),
     pins: new Map(m.pins),
     files: new Map(m.files),
+    blocked: new Set(m.blocked),
   };
 }
 
@@ -133,7 +139,7 @@ function threadByName(m: Machine, name: string): ThreadRt | undefined {
 export function canStep(m: Machine, i: number): boolean {
   const t = m.threads[i]!;
   const st = nextStmt(m, t);
-  if (!st) return false;
+  if (!st || m.blocked.has(i)) return false;
   switch (st.op) {
     case 'await':
       return m.events.has(st.event);
@@ -202,6 +208,11 @@ function markGroupDone(m: Machine, tgid: number): void {
   for (const t of m.threads) if (m.s.tasks[t.pid]!.tgid === tgid) t.done = true;
 }
 
+/** A kernel path slept (VM_FAULT_RETRY, -ERESTARTSYS): the statement is retried later. */
+class Sleeps {
+  constructor(readonly why: string) {}
+}
+
 function kill(m: Machine, t: ThreadRt, signal: number): string {
   do_group_exit(m.s, task(m, t), 128 + signal);
   markGroupDone(m, task(m, t).tgid);
@@ -219,6 +230,10 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
     note = execute(m, t, st, k);
   } catch (e) {
     if (e instanceof InputError) return { kind: 'error', error: e };
+    if (e instanceof Sleeps) {
+      t.pc -= 1;
+      return { kind: 'blocked', note: e.why };
+    }
     throw e;
   }
   if (!t.done && t.pc >= program(m, t).length) t.done = true;
@@ -288,6 +303,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       const pages = refPages(m, st.ref, st);
       for (const a of pages) {
         const r = userAccess(s, k, mm(), a, value);
+        if (!r.ok && 'blocked' in r) throw new Sleeps('the write fault sleeps (VM_FAULT_RETRY)');
         if (!r.ok) return kill(m, t, r.signal);
         faults += r.faults;
       }
@@ -298,6 +314,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       let last = 0;
       for (const a of refPages(m, st.ref, st)) {
         const r = userAccess(s, k, mm(), a);
+        if (!r.ok && 'blocked' in r) throw new Sleeps('the fault sleeps (VM_FAULT_RETRY)');
         if (!r.ok) return kill(m, t, r.signal);
         faults += r.faults;
         last = r.value;
@@ -378,6 +395,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
         (st.force ? FOLL_FORCE : 0);
       const gup = st.fast ? get_user_pages_fast : __get_user_pages;
       const pages = gup(s, k, mm(), addr, len / PAGE, flags);
+      if (pages === -ERESTARTSYS) throw new Sleeps('GUP faulted and sleeps (VM_FAULT_RETRY)');
       if (typeof pages === 'number') {
         m.pins.set(st.name, []);
         return `${errnoName(pages)}${setReg(m, st.ret, pages)}`;

@@ -22,7 +22,7 @@ import type { Token } from './lexer.js';
 import { Lexer } from './lexer.js';
 
 const PROTS: ReadonlySet<string> = new Set(['none', 'r', 'rw', 'rx', 'rwx', 'w', 'x']);
-const VERDICTS: ReadonlySet<string> = new Set(['Never', 'Sometimes', 'Always']);
+const VERDICTS: ReadonlySet<string> = new Set(['Never', 'Sometimes', 'Always', 'Hang']);
 const PROVENANCE: ReadonlySet<string> = new Set(['obs', 'src', 'der', 'unc']);
 const ADVICE: ReadonlySet<string> = new Set(['dontneed', 'dontfork', 'dofork']);
 const PAGE = 4096;
@@ -554,9 +554,9 @@ class Parser {
       if (eras.some((e) => e.type !== 'ident' || e.text === ''))
         this.err('expected an era id or *', eras[0]!.pos);
       this.expectPunct(':', 'after the era');
-      const v = this.ident('a verdict (Never, Sometimes, Always)');
+      const v = this.ident('a verdict (Never, Sometimes, Always, Hang)');
       if (!VERDICTS.has(v.text))
-        this.err(`bad verdict '${v.text}': use Never, Sometimes or Always`, v.pos, 'SC004');
+        this.err(`bad verdict '${v.text}': use Never, Sometimes, Always or Hang`, v.pos, 'SC004');
       let provenance: Provenance | null = null;
       if (this.isPunct('[')) {
         this.lx.next();

@@ -40,6 +40,8 @@ export type RunOutcome =
       readonly verdict: Verdict;
       readonly steps: readonly TraceStep[];
       readonly regs: ReadonlyMap<string, number>;
+      /** With verdict Hang: where each thread left is stuck. */
+      readonly hung?: readonly string[];
       /** The machine right before teardown (the state the condition was checked on). */
       readonly final: State;
     }
@@ -81,11 +83,23 @@ export function runSequential(
   const steps: TraceStep[] = [];
   const maxSteps = opts.maxSteps ?? 100_000;
   let current = 0;
+  let hung: string[] | null = null;
   for (;;) {
     const i = pickThread(m, current);
     if (i < 0) {
       const stuck = m.threads.filter((t) => !t.done);
       if (stuck.length === 0) break;
+      // Threads asleep in the kernel, and nothing else can run: the design hangs.
+      if (m.blocked.size > 0) {
+        hung = m.threads.flatMap((t, j) =>
+          t.done
+            ? []
+            : [
+                `${t.name} ${m.blocked.has(j) ? 'asleep in the kernel' : 'waits'} at '${stmtText(nextStmt(m, t)!)}'`,
+              ],
+        );
+        break;
+      }
       const st = nextStmt(m, stuck[0]!)!;
       throw new InputError(
         'SC102',
@@ -101,24 +115,30 @@ export function runSequential(
     const st = nextStmt(m, t)!;
     const log: DecisionRecord[] = [];
     const k = sequentialKernel(config, opts.trace || opts.decisions ? log : undefined);
-    const before = opts.trace ? cloneState(m.s) : null;
+    const before = cloneState(m.s);
     const r = stepThread(m, i, k);
     if (r.kind === 'error') throw r.error;
+    if (r.kind === 'blocked') {
+      m.s = before; // the statement did not happen; it is retried once another thread has run
+      m.blocked.add(i);
+    } else {
+      m.blocked.clear();
+    }
     steps.push({
       index: steps.length,
       thread: t.name,
       pid: t.pid,
       stmt: stmtText(st),
       pos: st.pos,
-      note: r.note,
+      note: r.kind === 'blocked' ? `blocked: ${r.note}` : r.note,
       decisions: log,
-      ...(before ? { changes: diffStates(before, m.s) } : {}),
+      ...(opts.trace && r.kind === 'ok' ? { changes: diffStates(before, m.s) } : {}),
     });
     const v = checkInvariants(m.s);
     if (v.length > 0)
       return { kind: 'tool-bug', era: policy.id, step: steps.length - 1, violations: v, steps };
   }
-  const holds = conditionHolds(m);
+  const holds = hung === null && conditionHolds(m);
   const final = cloneState(m.s);
   const before = opts.trace ? cloneState(m.s) : null;
   teardown(m);
@@ -141,7 +161,8 @@ export function runSequential(
     kind: 'done',
     era: policy.id,
     holds,
-    verdict: holds ? 'Always' : 'Never',
+    verdict: hung ? 'Hang' : holds ? 'Always' : 'Never',
+    ...(hung ? { hung } : {}),
     steps,
     regs: m.regs,
     final,

@@ -52,7 +52,6 @@ describe('cowherd CLI', () => {
     expect(r.err).toMatch(/bad\.cow:3:12: error SC003: unknown mapping 'a'/);
     expect(r.err).not.toMatch(/\n\s+at /);
     expect(cli('check', '--era', 'v99').code).toBe(2);
-    expect(cli('check', '--era', 'wait-for-gup').err).toMatch(/CLI003/);
     expect(cli('check', join(dir, 'missing.cow')).err).toMatch(/CLI002/);
     expect(cli('check', '--nope').code).toBe(2);
   });

@@ -204,8 +204,9 @@ describe('pin coherence under random programs', () => {
   }
   // v5.7: fork, then the owner's write copies (mapcount 2); v5.8 and
   // foll-break-cow: GUP's forced COW break after fork; v5.9: clear_refs before
-  // pte_is_pinned(); v5.18: mprotect(R) then RW, then page_count() copies.
-  for (const id of ['v5.7', 'v5.8', 'v5.9', 'v5.18', 'foll-break-cow'])
+  // pte_is_pinned(); v5.18: mprotect(R) then RW, then page_count() copies;
+  // wait-for-gup: v5.9's rules for long-term pins.
+  for (const id of ['v5.7', 'v5.8', 'v5.9', 'v5.18', 'foll-break-cow', 'wait-for-gup'])
     it(`${id}: fast-check finds a program that separates an anonymous pin from the mapping`, () =>
       breaks(id, anonPin));
 });

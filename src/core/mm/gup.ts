@@ -10,7 +10,7 @@
  * decides. A request is one atomic step in this model version.
  */
 
-import { EFAULT, ENOMEM } from '../errno.js';
+import { EFAULT, ENOMEM, ERESTARTSYS } from '../errno.js';
 import type { GupRef, Mm, State, Vma } from '../mm_types.js';
 import {
   is_cow_mapping,
@@ -24,7 +24,12 @@ import {
 } from '../mm_types.js';
 import { pte_present, pte_protnone, pte_special, type pte_t, pte_write } from '../pgtable_types.js';
 import type { GupPte, Kernel } from '../points.js';
-import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, handle_mm_fault } from './memory/fault.js';
+import {
+  FAULT_FLAG_UNSHARE,
+  FAULT_FLAG_WRITE,
+  handle_mm_fault,
+  VM_FAULT_RETRY,
+} from './memory/fault.js';
 import { pte_index, ptep_get, pteTable } from './memory/pgtable.js';
 import { vm_normal_page } from './memory/wp.js';
 import { folio_put, page_folio } from './page_alloc.js';
@@ -212,7 +217,9 @@ export function __get_user_pages(
       if (f.kind === 'efault') break;
       // faultin_page(): a write fault, or an unshare fault (never both).
       const fault = f.unshare ? FAULT_FLAG_UNSHARE : flags & FOLL_WRITE ? FAULT_FLAG_WRITE : 0;
-      if (handle_mm_fault(s, k, mm, v, addr, fault) !== 0) break;
+      const ret = handle_mm_fault(s, k, mm, v, addr, fault);
+      if (ret & VM_FAULT_RETRY) return fail(-ERESTARTSYS); // the caller sleeps and retries
+      if (ret !== 0) break;
       if (fault === FAULT_FLAG_WRITE && !(v.vm_flags & VM_WRITE)) flags |= FOLL_COW;
     }
     if (got === 0) return fail(-ENOMEM);
@@ -290,4 +297,17 @@ export function gupRelease(s: State, id: number): void {
   if (!ref) return;
   s.gup[id] = null;
   gup_put_page(s, ref.page, ref.refs);
+}
+
+/**
+ * How many short-term GUP references (FOLL_GET, as vmsplice, O_DIRECT before
+ * v6.5 and get_user_pages() users take) the folio has now, pipe buffers that
+ * hold user pages included. Model helper for the wait-for-gup proposal.
+ */
+export function shortTermGupRefs(s: State, folio: number): number {
+  let n = 0;
+  for (const g of s.gup) if (g && !g.pin && g.folio === folio) n += g.refs;
+  for (const p of s.pipes)
+    if (p) for (const b of p.bufs) if (b.ops === 'user' && page_folio(s, b.pfn) === folio) n++;
+  return n;
 }

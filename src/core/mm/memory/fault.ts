@@ -43,6 +43,8 @@ export const FAULT_FLAG_UNSHARE = 1 << 10;
 export const VM_FAULT_OOM = 0x1;
 export const VM_FAULT_SIGBUS = 0x2;
 export const VM_FAULT_SIGSEGV = 0x40;
+/** The fault slept and must be retried (here: the faulting thread blocks until another one runs). */
+export const VM_FAULT_RETRY = 0x400;
 
 /** vma_is_anonymous(): private anonymous memory (no vm_ops); shared anonymous is shmem. */
 export function vma_is_anonymous(vma: Vma): boolean {
@@ -166,8 +168,7 @@ export function handle_mm_fault(
   }
   if (write || unshare) {
     if (!pte_write(orig_pte)) {
-      do_wp_page(s, k, mm, vma, address, orig_pte, unshare, slot);
-      return 0;
+      return do_wp_page(s, k, mm, vma, address, orig_pte, unshare, slot);
     }
     if (write) set_pte_at(s, slot.table, slot.index, pte_mkdirty(pte_mkyoung(orig_pte)));
     return 0;

@@ -43,6 +43,7 @@ import {
   mm_counter_file,
 } from '../rmap.js';
 import { folio_add_lru_vma } from '../swap.js';
+import { VM_FAULT_RETRY } from './fault.js';
 import { set_pte_at } from './pgtable.js';
 
 const COPY_EARLY = vmEventIndex('anon_wp_copy_count_early')!;
@@ -126,7 +127,7 @@ export function do_wp_page(
   orig_pte: pte_t,
   unshare: boolean,
   slot: PteSlot,
-): void {
+): number {
   const page = vm_normal_page(orig_pte);
   const folio = page === 0 ? 0 : page_folio(s, page);
   const full: WpFault = { mm, vma, address, orig_pte, page, folio, unshare };
@@ -135,16 +136,17 @@ export function do_wp_page(
     // wp_page_shared(): shmem has no page_mkwrite; the page is reused as is.
     k.decide('do_wp_page', 'reuse', 'shared mapping (wp_page_shared)');
     wp_page_reuse(s, full, slot);
-    return;
+    return 0;
   }
   const d = k.policy.do_wp_page(s, k, full);
   k.decide(unshare ? 'do_wp_page(FAULT_FLAG_UNSHARE)' : 'do_wp_page', d.action, d.why);
+  if (d.action === 'wait') return VM_FAULT_RETRY;
   const anon = folio !== 0 && folio_test_anon(s, folio);
   if (d.action === 'reuse') {
     if (anon) count_vm_event(s.vmstat, ANON_WP_REUSE);
-    if (vmf.unshare) return;
+    if (vmf.unshare) return 0;
     wp_page_reuse(s, full, slot);
-    return;
+    return 0;
   }
   if (anon) {
     count_vm_event(s.vmstat, ANON_WP_COPY_COUNT);
@@ -154,4 +156,5 @@ export function do_wp_page(
   if (folio !== 0) folio_get(s, folio);
   if (folio !== 0 && (s.mem.flags[folio]! & PG_ksm) !== 0) count_vm_event(s.vmstat, COW_KSM);
   wp_page_copy(s, k, full, slot);
+  return 0;
 }

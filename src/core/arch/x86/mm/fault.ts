@@ -10,6 +10,7 @@ import {
   FAULT_FLAG_WRITE,
   handle_mm_fault,
   VM_FAULT_OOM,
+  VM_FAULT_RETRY,
   VM_FAULT_SIGBUS,
   VM_FAULT_SIGSEGV,
 } from '../../../mm/memory/fault.js';
@@ -34,7 +35,9 @@ export const SIGSEGV = 11;
 
 export type AccessResult =
   | { readonly ok: true; readonly value: number; readonly pfn: number; readonly faults: number }
-  | { readonly ok: false; readonly signal: number };
+  | { readonly ok: false; readonly signal: number }
+  /** The fault sleeps (VM_FAULT_RETRY): the access has not happened; retry it later. */
+  | { readonly ok: false; readonly signal: 0; readonly blocked: true };
 
 /**
  * Load (value === undefined) or store `value` at `addr` in `mm`. Returns the
@@ -69,6 +72,7 @@ export function userAccess(
     if (!write && !(vma.vm_flags & (VM_READ | VM_WRITE | VM_EXEC)))
       return { ok: false, signal: SIGSEGV };
     const ret = handle_mm_fault(s, k, mm, vma, addr, write ? FAULT_FLAG_WRITE : 0);
+    if (ret & VM_FAULT_RETRY) return { ok: false, signal: 0, blocked: true };
     if (ret & VM_FAULT_SIGSEGV) return { ok: false, signal: SIGSEGV };
     if (ret & VM_FAULT_SIGBUS) return { ok: false, signal: SIGBUS };
     if (ret & VM_FAULT_OOM) return { ok: false, signal: SIGKILL };
