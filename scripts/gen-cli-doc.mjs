@@ -17,6 +17,10 @@ const cmds = [
     'run scenarios/anon/anon-zeropage-read-then-write.cow --era v6.18',
   ],
   [
+    'Every interleaving of one scenario (one statement is one step): the counts of final states of each kind and a shortest interleaving that makes the condition true:',
+    'explore test/fixtures/race-shared-read.cow --era v6.18',
+  ],
+  [
     'Which scenarios two eras answer differently, each with the first step where the runs part (the decision point and what each era chose); the exit status is 1 when any differs:',
     'diff v5.9 v6.18 scenarios/cow',
   ],

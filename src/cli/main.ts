@@ -11,12 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ToolBug } from '../core/bug.js';
 import type { Policy } from '../core/points.js';
+import { explore } from '../explore/explore.js';
 import { completeEraIds, ERAS, eraInfo } from '../policy/registry.js';
 import type { CheckRow } from '../report/check.js';
 import { checkJson, checkText } from '../report/check.js';
 import type { DiffRow } from '../report/diff.js';
 import { diffJson, diffText } from '../report/diff.js';
 import { erasJson, erasText } from '../report/eras.js';
+import { exploreJson, exploreText } from '../report/explore.js';
 import { traceJson, traceText } from '../report/trace.js';
 import type { Scenario } from '../scenario/ast.js';
 import { checkScenario } from '../scenario/check.js';
@@ -231,6 +233,37 @@ function cmdRun(
   return r.kind === 'tool-bug' ? EXIT_TOOL_BUG : EXIT_OK;
 }
 
+function cmdExplore(
+  io: Io,
+  file: string,
+  opts: { era: string; json?: boolean; maxStates?: string; dfs?: boolean },
+): number {
+  const { policies } = selectEras(opts.era);
+  if (policies.length !== 1)
+    throw new InputError('CLI001', 'explore takes one era: --era ID', '--era', null);
+  const maxStates = opts.maxStates === undefined ? undefined : Number(opts.maxStates);
+  if (maxStates !== undefined && !(Number.isInteger(maxStates) && maxStates > 0))
+    throw new InputError(
+      'CLI001',
+      '--max-states takes a positive whole number',
+      '--max-states',
+      null,
+    );
+  const { scenarios, errors } = loadScenarios([file]);
+  if (errors.length) {
+    for (const e of errors) io.err(`${e.format()}\n`);
+    return EXIT_INPUT;
+  }
+  const sc = scenarios[0];
+  if (!sc) throw new InputError('CLI002', `no scenario in ${file}`, file, null);
+  const policy = policies[0]!;
+  const r = explore(sc, policy, { ...(maxStates ? { maxStates } : {}), dfs: opts.dfs === true });
+  const expected = expectationFor(sc, policy.id)?.verdict ?? null;
+  io.out(opts.json ? exploreJson(sc, r, expected) : exploreText(sc, r, expected));
+  if (r.kind === 'tool-bug') return EXIT_TOOL_BUG;
+  return r.kind === 'done' && expected !== null && r.verdict !== expected ? EXIT_MISMATCH : EXIT_OK;
+}
+
 function program(io: Io, setCode: (c: number) => void): Command {
   const p = new Command('cowherd')
     .description('An executable, checkable model of Linux anonymous memory, era by era.')
@@ -272,6 +305,18 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--full', 'print every change (default: 8 per kind per step)')
     .action((file: string, o: { era: string; json?: boolean; full?: boolean }) =>
       setCode(cmdRun(io, file, o)),
+    );
+  p.command('explore')
+    .description(
+      'explore every interleaving of one scenario under one era: Never, Sometimes, Always or Hang',
+    )
+    .argument('<file>', 'scenario file')
+    .requiredOption('--era <id>', 'era id')
+    .option('--json', 'print the result as JSON')
+    .option('--max-states <n>', 'stop after this many distinct states (default 1000000)')
+    .option('--dfs', 'depth-first (default: breadth-first, shortest witness)')
+    .action((file: string, o: { era: string; json?: boolean; maxStates?: string; dfs?: boolean }) =>
+      setCode(cmdExplore(io, file, o)),
     );
   return p;
 }

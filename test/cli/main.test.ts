@@ -143,3 +143,38 @@ describe('cowherd diff', () => {
     expect(cli('diff', 'v6.2', 'v9').code).toBe(2);
   });
 });
+
+describe('cowherd explore', () => {
+  it('prints the verdict over every interleaving, the final-state counts and a shortest witness', () => {
+    const r = cli('explore', 'scenarios/cow/cow-anon-fork-basic.cow', '--era', 'v6.18');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^exists \(…\): Never$/m);
+    const j = JSON.parse(
+      cli('explore', 'scenarios/bugs/bug-cve-2020-29374-vmsplice.cow', '--era', 'v5.7', '--json')
+        .out,
+    );
+    expect(j).toMatchObject({ verdict: 'Always', expected: 'Always', finals: { hangs: 0 } });
+    expect(j.trace.length).toBeGreaterThan(5);
+    expect(j.states).toBeGreaterThan(j.trace.length);
+  });
+
+  it('exits 2 on a bad option and reports a limit as data', () => {
+    expect(cli('explore', 'scenarios/cow/cow-anon-fork-basic.cow', '--era', 'all').code).toBe(2);
+    expect(
+      cli('explore', 'scenarios/cow/cow-anon-fork-basic.cow', '--era', 'v6.18', '--max-states', 'x')
+        .code,
+    ).toBe(2);
+    const j = JSON.parse(
+      cli(
+        'explore',
+        'scenarios/cow/cow-anon-fork-basic.cow',
+        '--era',
+        'v6.18',
+        '--max-states',
+        '2',
+        '--json',
+      ).out,
+    );
+    expect(j.verdict).toBe('limit');
+  });
+});
