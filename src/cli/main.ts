@@ -213,14 +213,16 @@ function cmdDiff(
   return rows.length === 0 ? EXIT_OK : EXIT_MISMATCH;
 }
 
-function cmdRun(
+/** The one scenario and the one era that `run` and `explore` take; an exit code after input errors. */
+function oneScenario(
   io: Io,
+  cmd: string,
   file: string,
-  opts: { era: string; json?: boolean; full?: boolean },
-): number {
-  const { policies } = selectEras(opts.era);
+  era: string,
+): { sc: Scenario; policy: Policy } | number {
+  const { policies } = selectEras(era);
   if (policies.length !== 1)
-    throw new InputError('CLI001', 'run takes one era: --era ID', '--era', null);
+    throw new InputError('CLI001', `${cmd} takes one era: --era ID`, '--era', null);
   const { scenarios, errors } = loadScenarios([file]);
   if (errors.length) {
     for (const e of errors) io.err(`${e.format()}\n`);
@@ -228,7 +230,18 @@ function cmdRun(
   }
   const sc = scenarios[0];
   if (!sc) throw new InputError('CLI002', `no scenario in ${file}`, file, null);
-  const r = runSequential(sc, policies[0]!, { trace: true });
+  return { sc, policy: policies[0]! };
+}
+
+function cmdRun(
+  io: Io,
+  file: string,
+  opts: { era: string; json?: boolean; full?: boolean },
+): number {
+  const one = oneScenario(io, 'run', file, opts.era);
+  if (typeof one === 'number') return one;
+  const { sc, policy } = one;
+  const r = runSequential(sc, policy, { trace: true });
   io.out(opts.json ? traceJson(sc, r) : traceText(sc, r, opts.full ? Number.POSITIVE_INFINITY : 8));
   return r.kind === 'tool-bug' ? EXIT_TOOL_BUG : EXIT_OK;
 }
@@ -238,9 +251,6 @@ function cmdExplore(
   file: string,
   opts: { era: string; json?: boolean; maxStates?: string; dfs?: boolean },
 ): number {
-  const { policies } = selectEras(opts.era);
-  if (policies.length !== 1)
-    throw new InputError('CLI001', 'explore takes one era: --era ID', '--era', null);
   const maxStates = opts.maxStates === undefined ? undefined : Number(opts.maxStates);
   if (maxStates !== undefined && !(Number.isInteger(maxStates) && maxStates > 0))
     throw new InputError(
@@ -249,14 +259,9 @@ function cmdExplore(
       '--max-states',
       null,
     );
-  const { scenarios, errors } = loadScenarios([file]);
-  if (errors.length) {
-    for (const e of errors) io.err(`${e.format()}\n`);
-    return EXIT_INPUT;
-  }
-  const sc = scenarios[0];
-  if (!sc) throw new InputError('CLI002', `no scenario in ${file}`, file, null);
-  const policy = policies[0]!;
+  const one = oneScenario(io, 'explore', file, opts.era);
+  if (typeof one === 'number') return one;
+  const { sc, policy } = one;
   const r = explore(sc, policy, { ...(maxStates ? { maxStates } : {}), dfs: opts.dfs === true });
   const expected = expectationFor(sc, policy.id)?.verdict ?? null;
   io.out(opts.json ? exploreJson(sc, r, expected) : exploreText(sc, r, expected));
