@@ -105,6 +105,19 @@ function machineKey(m: Machine): string {
     text(k);
     h.words(ids, ids.length);
   }
+  // Name bindings: two orders of the same mmaps can leave the same VMAs bound to other names.
+  h.word(-4);
+  for (const [k, v] of [...m.maps].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    text(k);
+    h.num(v.addr);
+    h.num(v.len);
+  }
+  h.word(-5);
+  for (const named of [m.pipes, m.files])
+    for (const [k, v] of [...named].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      text(k);
+      h.word(v);
+    }
   return h.hex();
 }
 

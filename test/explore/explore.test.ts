@@ -95,3 +95,24 @@ describe('explore', () => {
     }
   }, 120_000);
 });
+
+describe('explore: machine identity', () => {
+  it('keeps apart two orders that bind the same VMAs to different names', () => {
+    const src = `scenario names
+thread a {
+  spawn b
+  mmap x pages=1 private rw
+  write x[0] = 1
+}
+thread b {
+  mmap y pages=1 private rw
+}
+exists (value(a, x[0]) == 1 && pfn(a, x[0]) != 0)
+`;
+    const r = explore(scenario(src), policy('v6.18'));
+    if (r.kind !== 'done') throw new Error(r.kind);
+    expect(r.verdict).toBe('Always');
+    // x at the higher or at the lower address: two distinct final states, not one.
+    expect(r.finals.holds).toBe(2);
+  });
+});
