@@ -8,27 +8,14 @@
  */
 
 import type { Policy } from '../../core/points.js';
-import {
-  bio_iov_iter_get_pages_get,
-  can_change_pte_writable_never,
-  can_follow_write_pte_foll_cow,
-  copy_present_pte_cow_pinned,
-  do_wp_page_mapcount,
-  gup_fast_fallback_never,
-  gup_must_unshare_never,
-  may_wrprotect_pte_always,
-  pte_is_pinned_never,
-  should_force_cow_break_never,
-  writable_file_mapping_allowed_always,
-} from '../rules.js';
+import { do_wp_page_mapcount } from '../rules.js';
+import { v5_9 } from './v5.9.js';
 
 export const full_accuracy: Policy = {
+  ...v5_9,
   id: 'full-accuracy',
   title: 'Andrea Arcangeli: restore full accuracy in COW page reuse (seeds 000–002)',
   kernels: 'proposal',
-  complete: true,
-  ptStrategy: 'none',
-  GUP_PIN_COUNTING_BIAS: 1024,
   cites: [
     {
       what: '[PATCH 1/1] mm: restore full accuracy in COW page reuse',
@@ -36,16 +23,5 @@ export const full_accuracy: Policy = {
       evidence: 'patch',
     },
   ],
-  folio_add_new_anon_rmap: () => ({ exclusive: false }),
-  bio_iov_iter_get_pages: bio_iov_iter_get_pages_get,
   do_wp_page: do_wp_page_mapcount,
-  copy_present_pte: copy_present_pte_cow_pinned,
-  should_force_cow_break: should_force_cow_break_never,
-  can_follow_write_pte: can_follow_write_pte_foll_cow,
-  writable_file_mapping_allowed: writable_file_mapping_allowed_always,
-  gup_must_unshare: gup_must_unshare_never,
-  gup_fast_fallback: gup_fast_fallback_never,
-  pte_is_pinned: pte_is_pinned_never,
-  may_wrprotect_pte: may_wrprotect_pte_always,
-  can_change_pte_writable: can_change_pte_writable_never,
 };
