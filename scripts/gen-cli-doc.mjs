@@ -21,6 +21,22 @@ const cmds = [
     'explore test/fixtures/race-shared-read.cow --era v6.18',
   ],
   [
+    'The shortest interleaving that shows CVE-2020-29374 on 5.7 (the child reads, through the pipe, what the parent wrote after fork), with the decision each step took and what it changed; the last line is a replay token:',
+    'explore scenarios/bugs/bug-cve-2020-29374-vmsplice.cow --era v5.7',
+  ],
+  [
+    'No interleaving shows it on 6.18:',
+    'explore scenarios/bugs/bug-cve-2020-29374-vmsplice.cow --era v6.18',
+  ],
+  [
+    'Environment actors: with per-CPU LRU batches (`env lru_batches`) a fresh page holds an extra reference in the batch of the CPU that faulted it in, until that CPU drains it, which may happen between any two steps. A write on another CPU copies unless CPU 0 drained first:',
+    'explore scenarios/lru/cow-lru-batch-remote-cpu.cow --era v6.18',
+  ],
+  [
+    "A replay token re-runs exactly one interleaving, the environment's steps and the kernel's choices included:",
+    'REPLAY scenarios/lru/cow-lru-batch-remote-cpu.cow v5.9',
+  ],
+  [
     'Which scenarios two eras answer differently, each with the first step where the runs part (the decision point and what each era chose); the exit status is 1 when any differs:',
     'diff v5.9 v6.18 scenarios/cow',
   ],
@@ -37,6 +53,20 @@ const cmds = [
     'check test/fixtures/bad-syntax.cow',
   ],
 ];
+// `REPLAY FILE ERA` stands for `replay TOKEN` with the token `explore FILE --era ERA --json` prints.
+function resolve(cmd) {
+  if (!cmd.startsWith('REPLAY ')) return cmd;
+  const [, file, era] = cmd.split(' ');
+  let out = '';
+  main(['explore', file, '--era', era, '--json'], {
+    out: (s) => {
+      out += s;
+    },
+    err: () => {},
+  });
+  return `replay ${JSON.parse(out).replay}`;
+}
+for (const c of cmds) c[1] = resolve(c[1]);
 let md = `# cowherd on the command line\n\nThese transcripts are checked by the test suite (test/docs/cli-transcripts.test.ts): the\noutput below is exactly what the commands print, so this page cannot go stale.\n`;
 process.chdir(root);
 for (const [text, cmd] of cmds) {

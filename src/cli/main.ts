@@ -5,112 +5,42 @@
  * option); 3: a tool bug (the model broke its own accounting).
  */
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ToolBug } from '../core/bug.js';
-import type { Policy } from '../core/points.js';
 import { explore } from '../explore/explore.js';
-import { completeEraIds, ERAS, eraInfo } from '../policy/registry.js';
+import { replayToken } from '../explore/replay.js';
+import { ERAS } from '../policy/registry.js';
 import type { CheckRow } from '../report/check.js';
 import { checkJson, checkText } from '../report/check.js';
 import type { DiffRow } from '../report/diff.js';
 import { diffJson, diffText } from '../report/diff.js';
 import { erasJson, erasText } from '../report/eras.js';
-import { exploreJson, exploreText } from '../report/explore.js';
 import { traceJson, traceText } from '../report/trace.js';
-import type { Scenario } from '../scenario/ast.js';
-import { checkScenario } from '../scenario/check.js';
 import { InputError } from '../scenario/errors.js';
-import { parseScenario } from '../scenario/parse.js';
 import { runSequential } from '../scenario/run.js';
+import type { Io } from './common.js';
+import {
+  EXIT_INPUT,
+  EXIT_MISMATCH,
+  EXIT_OK,
+  EXIT_TOOL_BUG,
+  expectationFor,
+  loadScenarios,
+  oneScenario,
+  positiveInt,
+  selectEras,
+} from './common.js';
+import { cmdExplore, cmdReplay } from './explore.js';
 
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
+export type { Io } from './common.js';
+export { bundledScenarios } from './common.js';
 
-const EXIT_OK = 0;
-const EXIT_MISMATCH = 1;
-const EXIT_INPUT = 2;
-const EXIT_TOOL_BUG = 3;
-
-/** The scenario library shipped with cowherd (…/scenarios next to src/ and dist/). */
-export function bundledScenarios(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
-}
-
-/** Scenario files named by `paths` (directories are searched for *.cow), sorted. */
-function scenarioFiles(paths: readonly string[]): string[] {
-  const out: string[] = [];
-  const walk = (p: string) => {
-    let st: ReturnType<typeof statSync>;
-    try {
-      st = statSync(p);
-    } catch {
-      throw new InputError('CLI002', `no such file or directory: ${p}`, p, null);
-    }
-    if (st.isDirectory()) {
-      for (const name of readdirSync(p).sort()) {
-        const q = join(p, name);
-        if (statSync(q).isDirectory() || name.endsWith('.cow')) walk(q);
-      }
-    } else {
-      out.push(p);
-    }
-  };
-  for (const p of paths) walk(p);
-  return out;
-}
-
-/** Parse and check every file; all input errors are collected before giving up. */
-function loadScenarios(paths: readonly string[]): { scenarios: Scenario[]; errors: InputError[] } {
-  const scenarios: Scenario[] = [];
-  const errors: InputError[] = [];
-  let files: string[];
-  try {
-    files = scenarioFiles(paths.length ? paths : [bundledScenarios()]);
-  } catch (e) {
-    if (e instanceof InputError) return { scenarios, errors: [e] };
-    throw e;
-  }
-  for (const f of files) {
-    const shown = relative(process.cwd(), f) || f;
-    try {
-      const sc = parseScenario(readFileSync(f, 'utf8'), shown);
-      checkScenario(sc);
-      scenarios.push(sc);
-    } catch (e) {
-      if (e instanceof InputError) errors.push(e);
-      else throw e;
-    }
-  }
-  return { scenarios, errors };
-}
-
-/** The policies `--era` asks for: `all` is every complete era. */
-function selectEras(era: string): { policies: Policy[]; skipped: string[] } {
-  if (era === 'all') {
-    const ids = completeEraIds();
-    return {
-      policies: ids.map((id) => eraInfo(id)!.policy!),
-      skipped: ERAS.filter((e) => !ids.includes(e.id)).map((e) => e.id),
-    };
-  }
-  const info = eraInfo(era);
-  if (!info)
-    throw new InputError('CLI001', `unknown era '${era}': cowherd eras lists them`, '--era', null);
-  if (!info.policy?.complete)
-    throw new InputError('CLI003', `era '${era}' is listed but not modelled yet`, '--era', null);
-  return { policies: [info.policy], skipped: [] };
-}
-
-function expectationFor(sc: Scenario, era: string) {
-  return sc.expect.find((e) => e.era === era) ?? sc.expect.find((e) => e.era === '*') ?? null;
-}
-
-function cmdCheck(io: Io, paths: string[], opts: { era: string; json?: boolean }): number {
+function cmdCheck(
+  io: Io,
+  paths: string[],
+  opts: { era: string; json?: boolean; maxStates?: string },
+): number {
+  const maxStates = positiveInt(opts.maxStates, '--max-states');
   const { policies, skipped } = selectEras(opts.era);
   const { scenarios, errors } = loadScenarios(paths);
   if (errors.length) {
@@ -128,16 +58,42 @@ function cmdCheck(io: Io, paths: string[], opts: { era: string; json?: boolean }
         expected: exp?.verdict ?? null,
         provenance: exp?.provenance ?? null,
       };
-      const r = runSequential(sc, p);
+      const r = explore(sc, p, maxStates ? { maxStates } : {});
       if (r.kind === 'tool-bug') {
+        const moves = r.path.map((x) => x.move);
         rows.push({
           ...base,
           verdict: 'tool-bug',
           ok: false,
+          states: r.states,
           detail: r.violations.map((v) => `${v.code} ${v.detail}`).join('; '),
+          replay: replayToken(sc, p.id, moves),
+        });
+      } else if (r.kind === 'limit') {
+        rows.push({
+          ...base,
+          verdict: 'limit',
+          ok: false,
+          states: r.states,
+          detail: `state limit reached after ${r.states} states: no verdict (raise --max-states)`,
         });
       } else {
-        rows.push({ ...base, verdict: r.verdict, ok: exp === null || exp.verdict === r.verdict });
+        const ok = exp === null || exp.verdict === r.verdict;
+        rows.push({
+          ...base,
+          verdict: r.verdict,
+          ok,
+          states: r.states,
+          ...(!ok && r.witness
+            ? {
+                replay: replayToken(
+                  sc,
+                  p.id,
+                  r.witness.map((x) => x.move),
+                ),
+              }
+            : {}),
+        });
       }
     }
   }
@@ -213,26 +169,6 @@ function cmdDiff(
   return rows.length === 0 ? EXIT_OK : EXIT_MISMATCH;
 }
 
-/** The one scenario and the one era that `run` and `explore` take; an exit code after input errors. */
-function oneScenario(
-  io: Io,
-  cmd: string,
-  file: string,
-  era: string,
-): { sc: Scenario; policy: Policy } | number {
-  const { policies } = selectEras(era);
-  if (policies.length !== 1)
-    throw new InputError('CLI001', `${cmd} takes one era: --era ID`, '--era', null);
-  const { scenarios, errors } = loadScenarios([file]);
-  if (errors.length) {
-    for (const e of errors) io.err(`${e.format()}\n`);
-    return EXIT_INPUT;
-  }
-  const sc = scenarios[0];
-  if (!sc) throw new InputError('CLI002', `no scenario in ${file}`, file, null);
-  return { sc, policy: policies[0]! };
-}
-
 function cmdRun(
   io: Io,
   file: string,
@@ -244,29 +180,6 @@ function cmdRun(
   const r = runSequential(sc, policy, { trace: true });
   io.out(opts.json ? traceJson(sc, r) : traceText(sc, r, opts.full ? Number.POSITIVE_INFINITY : 8));
   return r.kind === 'tool-bug' ? EXIT_TOOL_BUG : EXIT_OK;
-}
-
-function cmdExplore(
-  io: Io,
-  file: string,
-  opts: { era: string; json?: boolean; maxStates?: string; dfs?: boolean },
-): number {
-  const maxStates = opts.maxStates === undefined ? undefined : Number(opts.maxStates);
-  if (maxStates !== undefined && !(Number.isInteger(maxStates) && maxStates > 0))
-    throw new InputError(
-      'CLI001',
-      '--max-states takes a positive whole number',
-      '--max-states',
-      null,
-    );
-  const one = oneScenario(io, 'explore', file, opts.era);
-  if (typeof one === 'number') return one;
-  const { sc, policy } = one;
-  const r = explore(sc, policy, { ...(maxStates ? { maxStates } : {}), dfs: opts.dfs === true });
-  const expected = expectationFor(sc, policy.id)?.verdict ?? null;
-  io.out(opts.json ? exploreJson(sc, r, expected) : exploreText(sc, r, expected));
-  if (r.kind === 'tool-bug') return EXIT_TOOL_BUG;
-  return r.kind === 'done' && expected !== null && r.verdict !== expected ? EXIT_MISMATCH : EXIT_OK;
 }
 
 function program(io: Io, setCode: (c: number) => void): Command {
@@ -281,7 +194,8 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .argument('[paths...]', 'scenario files or directories of *.cow files')
     .addOption(new Option('--era <id>', 'era id, or all').default('all'))
     .option('--json', 'print {"results":[{scenario, era, verdict, expected, ok}]}')
-    .action((paths: string[], o: { era: string; json?: boolean }) =>
+    .option('--max-states <n>', 'state budget per scenario and era (default 1000000)')
+    .action((paths: string[], o: { era: string; json?: boolean; maxStates?: string }) =>
       setCode(cmdCheck(io, paths, o)),
     );
   p.command('eras')
@@ -320,8 +234,20 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--json', 'print the result as JSON')
     .option('--max-states <n>', 'stop after this many distinct states (default 1000000)')
     .option('--dfs', 'depth-first (default: breadth-first, shortest witness)')
-    .action((file: string, o: { era: string; json?: boolean; maxStates?: string; dfs?: boolean }) =>
-      setCode(cmdExplore(io, file, o)),
+    .option('--full', 'print every change of the witness (default: 8 per kind per step)')
+    .action(
+      (
+        file: string,
+        o: { era: string; json?: boolean; maxStates?: string; dfs?: boolean; full?: boolean },
+      ) => setCode(cmdExplore(io, file, o)),
+    );
+  p.command('replay')
+    .description('re-run exactly the interleaving a replay token names, printing every step')
+    .argument('<token>', 'a token printed by cowherd explore (FILE:ERA:HASH:MOVES)')
+    .option('--json', 'print the trace as JSON (docs/trace-format.md)')
+    .option('--full', 'print every change (default: 8 per kind per step)')
+    .action((token: string, o: { json?: boolean; full?: boolean }) =>
+      setCode(cmdReplay(io, token, o)),
     );
   return p;
 }

@@ -168,6 +168,8 @@ export function hashState(s: State, h: Fingerprint): void {
   }
   h.word(s.lru_batch.length);
   for (const b of s.lru_batch) h.words(b, b.length);
+  h.word(s.isolated.length);
+  h.words(s.isolated, s.isolated.length);
   for (let i = 0; i < s.vmstat.length; i++) h.num(s.vmstat[i]!);
   h.word(s.next_anon_vma);
 }

@@ -4,7 +4,8 @@
  *
  * MM001 refcount: every in-use folio's refcount equals the references the
  *       model can account for (PTE mappings, pipe buffers, the shmem page
- *       cache, per-CPU LRU batches, held GUP references and pins).
+ *       cache, per-CPU LRU batches, reclaim's isolated folios, held GUP
+ *       references and pins).
  * MM002 mapcount: every page's mapcount equals the PTEs mapping it.
  * MM003 use after free: no PTE or pipe buffer refers to a freed page.
  * MM004 page-table accounting: pgtables_bytes equals the PUD, PMD and PTE
@@ -104,6 +105,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   }
   for (const f of s.inodes) if (f) for (const pfn of f.pages) if (pfn) add(refs, pfn);
   for (const batch of s.lru_batch) for (const folio of batch) add(refs, folio);
+  for (const folio of s.isolated) add(refs, folio);
   for (const g of s.gup) {
     if (!g) continue;
     if (mem.flags[g.folio]! & PG_buddy) {

@@ -231,6 +231,8 @@ export interface State {
   next_anon_vma: number;
   /** Per-CPU LRU add batches (mm/swap.c cpu_fbatches.lru_add): folios holding an extra reference. */
   lru_batch: number[][];
+  /** Folios isolated from the LRU by reclaim (mm/vmscan.c folio_isolate_lru()), each holding a reference. */
+  isolated: number[];
   /** GUP references held by their users, by id (null once released). */
   gup: (GupRef | null)[];
   /** Copy-on-write token: a table whose owner is this token may be written in place. */
@@ -270,6 +272,7 @@ export function newState(): State {
     vmstat: newVmstat(),
     next_anon_vma: 1,
     lru_batch: [],
+    isolated: [],
     gup: [null],
     cow: {},
   };
@@ -310,6 +313,7 @@ export function cloneState(s: State): State {
     vmstat: s.vmstat.slice(),
     next_anon_vma: s.next_anon_vma,
     lru_batch: s.lru_batch.map((b) => b.slice()),
+    isolated: s.isolated.slice(),
     gup: s.gup.slice(),
     cow: {},
   };

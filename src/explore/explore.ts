@@ -1,11 +1,15 @@
 /**
- * Exhaustive exploration of a scenario's interleavings at statement
- * granularity (one statement is one atomic step, as in the sequential
- * runner; the explorer issue refines steps to lock boundaries). Every
- * reachable machine is visited once, keyed by a 64-bit fingerprint of its
- * canonical encoding; BFS by default, so the witness found first is a
- * shortest one. Final machines are those where no thread can step: finished
- * (the condition is evaluated) or hung (threads asleep in the kernel).
+ * Exhaustive exploration of a scenario's interleavings. A move is one
+ * statement of one thread (one atomic step, as in the sequential runner),
+ * taken once for every combination of the nondeterministic choices kernel
+ * paths ask for (k.choose()), or one step of an enabled environment actor
+ * (an LRU batch drained on some CPU, a reclaim scan taking or releasing a
+ * folio). Every reachable machine is visited once, keyed by a 64-bit
+ * fingerprint of its canonical encoding; BFS by default, so the witness found
+ * first is a shortest one. Final machines are those where no thread can step:
+ * finished (the condition is evaluated, then everything exits and the
+ * accounting invariants are checked once more) or hung (threads asleep in the
+ * kernel). Actors do not keep a machine from being final.
  *
  * Verdicts are data: Never / Sometimes / Always over the finished states, Hang
  * when every final state hangs, with the counts of each kind.
@@ -14,8 +18,8 @@
 import { Fingerprint, hashState } from '../core/canon.js';
 import { checkInvariants, type Violation } from '../core/invariants.js';
 import type { EraId, Policy } from '../core/points.js';
-import { sequentialKernel } from '../core/points.js';
 import type { Pos, Scenario, Verdict } from '../scenario/ast.js';
+import { envSteps } from '../scenario/env.js';
 import { InputError } from '../scenario/errors.js';
 import type { Machine } from '../scenario/machine.js';
 import {
@@ -24,24 +28,44 @@ import {
   conditionHolds,
   newMachine,
   nextStmt,
-  stepThread,
+  teardown,
 } from '../scenario/machine.js';
 import { stmtText } from '../scenario/print.js';
 import { configFor } from '../scenario/run.js';
+import type { Choice, Move } from './moves.js';
+import { applyMove } from './moves.js';
+
+export interface ExploreProgress {
+  readonly states: number;
+  readonly transitions: number;
+  readonly queue: number;
+  readonly depth: number;
+}
 
 export interface ExploreOptions {
   /** Stop with kind 'limit' after this many distinct states (default 1,000,000). */
   readonly maxStates?: number;
   /** Depth-first instead of breadth-first (no shortest-witness guarantee). */
   readonly dfs?: boolean;
+  /** Called every `progressEvery` new states (default 4096) with the counts so far. */
+  readonly progress?: (p: ExploreProgress) => void;
+  readonly progressEvery?: number;
 }
 
-/** One step of a witness path. */
+/** One step of a path: who moved, on which CPU, what ran, and what it did. */
 export interface PathStep {
+  /** Thread name or environment actor (lru_add_drain/N, reclaim). */
   readonly thread: string;
+  /** The CPU it ran on; -1 when it does not matter (reclaim). */
+  readonly cpu: number;
+  /** The statement, or the actor's kernel function. */
   readonly stmt: string;
-  readonly pos: Pos;
+  /** Source position of the statement; null for actors. */
+  readonly pos: Pos | null;
   readonly note: string;
+  /** The nondeterministic choices the step made inside the kernel. */
+  readonly choices: readonly Choice[];
+  readonly move: Move;
 }
 
 export interface ExploreStats {
@@ -79,13 +103,18 @@ export type ExploreResult = ExploreStats & { readonly era: EraId } & (
       }
   );
 
+function byKey<V>(m: ReadonlyMap<string, V>): [string, V][] {
+  return [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 /** Fingerprint of everything that determines a machine's future. */
-function machineKey(m: Machine): string {
+export function machineKey(m: Machine): string {
   const h = new Fingerprint();
   hashState(m.s, h);
   for (const t of m.threads) {
     h.word(t.pid);
     h.word(t.pc);
+    h.word(t.cpu);
     h.word(t.done ? 1 : 0);
   }
   const text = (x: string) => {
@@ -94,27 +123,27 @@ function machineKey(m: Machine): string {
   };
   for (const b of [...m.blocked].sort((a, b) => a - b)) h.word(b);
   h.word(-1);
-  for (const [k, v] of [...m.regs].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const [k, v] of byKey(m.regs)) {
     text(k);
     h.num(v >>> 0);
   }
   h.word(-2);
   for (const e of [...m.events].sort()) text(e);
   h.word(-3);
-  for (const [k, ids] of [...m.pins].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const [k, ids] of byKey(m.pins)) {
     text(k);
     h.words(ids, ids.length);
   }
   // Name bindings: two orders of the same mmaps can leave the same VMAs bound to other names.
   h.word(-4);
-  for (const [k, v] of [...m.maps].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const [k, v] of byKey(m.maps)) {
     text(k);
     h.num(v.addr);
     h.num(v.len);
   }
   h.word(-5);
   for (const named of [m.pipes, m.files])
-    for (const [k, v] of [...named].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const [k, v] of byKey(named)) {
       text(k);
       h.word(v);
     }
@@ -124,7 +153,7 @@ function machineKey(m: Machine): string {
 interface Node {
   readonly m: Machine;
   readonly depth: number;
-  /** Index of the parent in `edges`, -1 for the initial machine. */
+  /** Index of the edge that reached it, -1 for the initial machine. */
   readonly edge: number;
 }
 
@@ -139,14 +168,31 @@ function pathTo(edges: readonly Edge[], edge: number): PathStep[] {
   return out.reverse();
 }
 
+/** Every move thread `i` can make: one per combination of the kernel's choices. */
+function threadSuccessors(
+  i: number,
+  run: (mv: Move) => { m: Machine; choices: readonly Choice[] },
+): void {
+  const pending: number[][] = [[]];
+  while (pending.length > 0) {
+    const picks = pending.pop()!;
+    const { choices } = run({ kind: 'thread', index: i, picks });
+    for (let j = picks.length; j < choices.length; j++) {
+      const prefix = choices.slice(0, j).map((c) => c.pick);
+      for (let o = 1; o < choices[j]!.options.length; o++) pending.push([...prefix, o]);
+    }
+  }
+}
+
 /** Explore every interleaving of a checked scenario under one era. Throws InputError (SC1xx) like the runner. */
 export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {}): ExploreResult {
-  const config = configFor(policy);
+  const config = configFor(sc, policy);
   const maxStates = opts.maxStates ?? 1_000_000;
+  const every = opts.progressEvery ?? 4096;
   const wantHolds = sc.quantifier === 'exists';
   const seen = new Set<string>();
   const edges: Edge[] = [];
-  const work: Node[] = [{ m: newMachine(sc), depth: 0, edge: -1 }];
+  const work: (Node | undefined)[] = [{ m: newMachine(sc), depth: 0, edge: -1 }];
   seen.add(machineKey(work[0]!.m));
   let holds = 0;
   let fails = 0;
@@ -155,53 +201,71 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
   let depth = 0;
   let witness: PathStep[] | null = null;
   let head = 0;
+  let stop: ExploreResult | null = null;
   const stats = () => ({ era: policy.id, states: seen.size, transitions, depth });
-  while (opts.dfs ? work.length > 0 : head < work.length) {
-    const node = opts.dfs ? work.pop()! : work[head++]!;
-    if (!opts.dfs) work[head - 1] = undefined as unknown as Node; // let the visited machine go
+  const bug = (violations: Violation[], edge: number): ExploreResult => ({
+    ...stats(),
+    kind: 'tool-bug',
+    violations,
+    path: pathTo(edges, edge),
+  });
+
+  while (stop === null && (opts.dfs ? work.length > 0 : head < work.length)) {
+    const node = (opts.dfs ? work.pop() : work[head++])!;
+    if (!opts.dfs) work[head - 1] = undefined; // let the visited machine go
     depth = Math.max(depth, node.depth);
-    let stepped = false;
-    for (let i = 0; i < node.m.threads.length; i++) {
-      if (!canStep(node.m, i)) continue;
-      stepped = true;
+    const successor = (mv: Move): { m: Machine; choices: readonly Choice[] } => {
       const m = cloneMachine(node.m);
-      const t = m.threads[i]!;
-      const st = nextStmt(m, t)!;
-      const k = sequentialKernel(config);
-      const r = stepThread(m, i, k);
-      if (r.kind === 'error') throw r.error;
-      if (r.kind === 'blocked') {
-        m.s = node.m.s; // nothing happened; the parent's state is never mutated again
-        m.blocked.add(i);
-      } else {
-        m.blocked.clear();
-      }
+      // The parent's state is never mutated again: it is the prior state of a step that sleeps.
+      const r = applyMove(m, mv, config, { prior: node.m.s });
       transitions++;
+      const st = mv.kind === 'thread' ? nextStmt(node.m, node.m.threads[mv.index]!)! : null;
       edges.push({
         parent: node.edge,
         step: {
-          thread: t.name,
-          stmt: stmtText(st),
-          pos: st.pos,
-          note: r.kind === 'blocked' ? `blocked: ${r.note}` : r.note,
+          thread: r.actor,
+          cpu: r.cpu,
+          stmt: r.what,
+          pos: st ? st.pos : null,
+          note: r.note,
+          choices: r.choices,
+          move: mv.kind === 'thread' ? { ...mv, picks: r.choices.map((c) => c.pick) } : mv,
         },
       });
+      if (stop !== null) return { m, choices: r.choices };
       const v = checkInvariants(m.s);
-      if (v.length > 0)
-        return {
-          ...stats(),
-          kind: 'tool-bug',
-          violations: v,
-          path: pathTo(edges, edges.length - 1),
-        };
+      if (v.length > 0) {
+        stop = bug(v, edges.length - 1);
+        return { m, choices: r.choices };
+      }
       const key = machineKey(m);
-      if (seen.has(key)) continue;
-      if (seen.size >= maxStates)
-        return { ...stats(), kind: 'limit', finals: { holds, fails, hangs } };
-      seen.add(key);
-      work.push({ m, depth: node.depth + 1, edge: edges.length - 1 });
+      if (!seen.has(key)) {
+        if (seen.size >= maxStates) {
+          stop = { ...stats(), kind: 'limit', finals: { holds, fails, hangs } };
+        } else {
+          seen.add(key);
+          work.push({ m, depth: node.depth + 1, edge: edges.length - 1 });
+          if (opts.progress && seen.size % every === 0)
+            opts.progress({ states: seen.size, transitions, queue: work.length - head, depth });
+        }
+      }
+      return { m, choices: r.choices };
+    };
+
+    let stepped = false;
+    for (let i = 0; i < node.m.threads.length && stop === null; i++) {
+      if (!canStep(node.m, i)) continue;
+      stepped = true;
+      threadSuccessors(i, successor);
     }
-    if (stepped) continue;
+    if (stop !== null) break;
+    if (stepped) {
+      for (const e of envSteps(node.m)) {
+        successor({ kind: 'env', step: e });
+        if (stop !== null) break;
+      }
+      continue;
+    }
     // A final machine: finished, hung, or stuck on the scenario's own awaits.
     if (node.m.threads.every((t) => t.done)) {
       const ok = conditionHolds(node.m);
@@ -209,6 +273,10 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
       else fails++;
       if (witness === null && ok === wantHolds && node.edge >= 0)
         witness = pathTo(edges, node.edge);
+      const end = cloneMachine(node.m);
+      teardown(end);
+      const v = checkInvariants(end.s);
+      if (v.length > 0) stop = bug(v, node.edge);
     } else if (node.m.blocked.size > 0) {
       hangs++;
     } else {
@@ -222,6 +290,7 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
       );
     }
   }
+  if (stop !== null) return stop;
   const finished = holds + fails;
   const verdict: Verdict =
     finished === 0 ? 'Hang' : holds === 0 ? 'Never' : fails === 0 ? 'Always' : 'Sometimes';

@@ -6,12 +6,19 @@ export interface CheckRow {
   readonly scenario: string;
   readonly file: string;
   readonly era: string;
-  /** The verdict, or 'tool-bug' when the model broke its own accounting. */
-  readonly verdict: Verdict | 'tool-bug';
+  /**
+   * The explorer's verdict; 'tool-bug' when the model broke its own
+   * accounting, 'limit' when the state budget ran out first.
+   */
+  readonly verdict: Verdict | 'tool-bug' | 'limit';
   readonly expected: Verdict | null;
   readonly provenance: Provenance | null;
   readonly ok: boolean;
   readonly detail?: string;
+  /** Distinct states explored. */
+  readonly states?: number;
+  /** A replay token of the witness (exists: a path where the condition holds; forall: where it fails). */
+  readonly replay?: string;
 }
 
 export function checkJson(rows: readonly CheckRow[]): string {
@@ -25,6 +32,8 @@ export function checkJson(rows: readonly CheckRow[]): string {
         ok: r.ok,
         ...(r.provenance ? { provenance: r.provenance } : {}),
         ...(r.detail ? { detail: r.detail } : {}),
+        ...(r.states !== undefined ? { states: r.states } : {}),
+        ...(r.replay ? { replay: r.replay } : {}),
       })),
     },
     null,
@@ -48,7 +57,14 @@ export function checkText(
   const scenarios = [...new Set(rows.map((r) => r.scenario))];
   const cell = (r: CheckRow | undefined) => {
     if (!r) return '-';
-    const mark = r.verdict === 'tool-bug' ? '!' : r.expected === null ? '?' : r.ok ? '' : '*';
+    const mark =
+      r.verdict === 'tool-bug' || r.verdict === 'limit'
+        ? '!'
+        : r.expected === null
+          ? '?'
+          : r.ok
+            ? ''
+            : '*';
     return `${r.verdict}${mark}`;
   };
   const w0 = Math.max(8, ...scenarios.map((s) => s.length)) + 2;
@@ -76,10 +92,13 @@ export function checkText(
   for (const r of bad) {
     if (r.verdict === 'tool-bug')
       lines.push(`! ${r.scenario} on ${r.era}: tool bug: ${r.detail ?? ''}`);
+    else if (r.verdict === 'limit')
+      lines.push(`! ${r.scenario} on ${r.era}: ${r.detail ?? 'state limit reached'}`);
     else
       lines.push(
         `* ${r.scenario} on ${r.era}: ${r.verdict}, expected ${r.expected}${r.provenance ? ` [${r.provenance}]` : ''} (${r.file})`,
       );
+    if (r.replay) lines.push(`    replay: cowherd replay ${r.replay}`);
   }
   if (skipped.length) lines.push(`eras not modelled yet, not checked: ${skipped.join(', ')}`);
   return `${lines.join('\n')}\n`;

@@ -1,22 +1,59 @@
-/** Text and JSON for `cowherd explore`. */
+/** Text and JSON for `cowherd explore`: statistics, verdict, and the witness as a replayable trace. */
 
+import type { Policy } from '../core/points.js';
 import type { ExploreResult, PathStep } from '../explore/explore.js';
+import type { ReplayOutcome } from '../explore/replay.js';
+import { replay, replayToken } from '../explore/replay.js';
 import type { Scenario, Verdict } from '../scenario/ast.js';
+import { replayEnd, replayLines, traceDoc } from './replay.js';
 
-function pathLines(sc: Scenario, path: readonly PathStep[]): string[] {
-  return path.map(
-    (s, i) =>
-      `  #${i} ${s.thread}: ${s.stmt}${s.note ? `  => ${s.note}` : ''}  (${sc.file}:${s.pos.line}:${s.pos.col})`,
-  );
+/** Statistics the CLI measures around a run (not part of the deterministic output unless asked). */
+export interface RunMeasure {
+  readonly seconds: number;
+  readonly heapMiB: number;
 }
 
-export function exploreText(sc: Scenario, r: ExploreResult, expected: Verdict | null): string {
+/** The interesting path of a result, if any: the witness, or the path to a tool bug. */
+function pathOf(r: ExploreResult): readonly PathStep[] | null {
+  return r.kind === 'done' ? r.witness : r.kind === 'tool-bug' ? r.path : null;
+}
+
+function replayed(
+  sc: Scenario,
+  policy: Policy,
+  r: ExploreResult,
+): { token: string; out: ReplayOutcome } | null {
+  const path = pathOf(r);
+  if (!path) return null;
+  const moves = path.map((p) => p.move);
+  return { token: replayToken(sc, r.era, moves), out: replay(sc, policy, moves) };
+}
+
+export function exploreText(
+  sc: Scenario,
+  policy: Policy,
+  r: ExploreResult,
+  expected: Verdict | null,
+  opts: { full?: boolean; measure?: RunMeasure } = {},
+): string {
   const lines = [`scenario ${sc.name} on ${r.era}: every interleaving (one statement = one step)`];
-  lines.push(`states ${r.states}, transitions ${r.transitions}, depth ${r.depth}`);
+  if (sc.env.length) lines.push(`environment: ${sc.env.join(', ')}`);
+  const m = opts.measure;
+  lines.push(
+    `states ${r.states}, transitions ${r.transitions}, depth ${r.depth}${m ? `, ${m.seconds.toFixed(2)} s, ${Math.round(r.states / Math.max(m.seconds, 1e-3))} states/s, heap ${m.heapMiB.toFixed(0)} MiB` : ''}`,
+  );
+  const rep = replayed(sc, policy, r);
+  const trace = () => {
+    if (!rep) return;
+    lines.push(...replayLines(sc, rep.out, opts.full ? Number.POSITIVE_INFINITY : 8));
+    lines.push(replayEnd(sc, rep.out));
+    lines.push(`replay: cowherd replay ${rep.token}`);
+  };
   if (r.kind === 'tool-bug') {
-    lines.push('TOOL BUG: the model broke its own accounting (please report), after:');
-    lines.push(...pathLines(sc, r.path));
+    lines.push('TOOL BUG: the model broke its own accounting (please report):');
     for (const v of r.violations) lines.push(`  ${v.code} ${v.detail}`);
+    lines.push('the path that broke it:');
+    trace();
     return `${lines.join('\n')}\n`;
   }
   const f = r.finals;
@@ -29,20 +66,25 @@ export function exploreText(sc: Scenario, r: ExploreResult, expected: Verdict | 
   }
   const mark = expected !== null && expected !== r.verdict ? ` (* expected ${expected})` : '';
   lines.push(`${sc.quantifier} (…): ${r.verdict}${mark}`);
-  if (r.witness) {
+  if (rep) {
     lines.push(
       sc.quantifier === 'exists'
         ? 'shortest interleaving where the condition holds:'
         : 'shortest interleaving where the condition fails:',
     );
-    lines.push(...pathLines(sc, r.witness));
+    trace();
   }
   return `${lines.join('\n')}\n`;
 }
 
-export function exploreJson(sc: Scenario, r: ExploreResult, expected: Verdict | null): string {
+export function exploreJson(
+  sc: Scenario,
+  policy: Policy,
+  r: ExploreResult,
+  expected: Verdict | null,
+): string {
   const verdict = r.kind === 'done' ? r.verdict : r.kind;
-  const trace = r.kind === 'done' ? r.witness : r.kind === 'tool-bug' ? r.path : null;
+  const rep = replayed(sc, policy, r);
   return `${JSON.stringify(
     {
       scenario: sc.name,
@@ -54,7 +96,8 @@ export function exploreJson(sc: Scenario, r: ExploreResult, expected: Verdict | 
       transitions: r.transitions,
       depth: r.depth,
       finals: r.kind === 'tool-bug' ? null : r.finals,
-      trace,
+      trace: rep ? traceDoc(sc, rep.out, rep.token) : null,
+      replay: rep ? rep.token : null,
       ...(r.kind === 'tool-bug' ? { violations: r.violations } : {}),
     },
     null,

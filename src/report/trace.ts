@@ -17,7 +17,7 @@ function limited<T>(
   return out;
 }
 
-function changeLines(d: StateDiff, max: number): string[] {
+export function changeLines(d: StateDiff, max: number): string[] {
   return [
     ...limited(
       d.tables,

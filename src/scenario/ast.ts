@@ -128,6 +128,8 @@ export type Stmt =
       readonly reg: string | null;
     }
   | { readonly op: 'pin-write'; readonly pos: Pos; readonly name: string; readonly value: Expr }
+  /** sched_setaffinity() to one CPU: where the thread's later kernel work (LRU batches) happens. */
+  | { readonly op: 'sched_setaffinity'; readonly pos: Pos; readonly cpu: number }
   | {
       readonly op: 'vmsplice';
       readonly pos: Pos;
@@ -150,6 +152,22 @@ export interface Expectation {
   readonly provenance: Provenance | null;
 }
 
+/**
+ * Environment actors a scenario enables (`env NAME`): kernel activity that is
+ * not one of the scenario's threads and may happen between any two steps.
+ * - lru_batches: per-CPU LRU add batches hold a reference on fresh folios
+ *   until that CPU drains its batch (mm/swap.c lru_add_drain_cpu()), which
+ *   the explorer lets happen at any step.
+ * - reclaim: a reclaim scan may isolate and lock any folio on the LRU and
+ *   later unlock it and put it back (mm/vmscan.c shrink_folio_list() keeping
+ *   a referenced folio): the competing reference and folio-lock holder.
+ */
+export type EnvActor = 'lru_batches' | 'reclaim';
+export const ENV_ACTORS: readonly EnvActor[] = ['lru_batches', 'reclaim'];
+
+/** The highest CPU number a scenario may name (a small machine keeps the state space small). */
+export const MAX_CPU = 7;
+
 export interface ThreadDecl {
   readonly pos: Pos;
   readonly name: string;
@@ -163,6 +181,8 @@ export interface Scenario {
   readonly doc: string;
   readonly cites: readonly string[];
   readonly setup: readonly Stmt[];
+  /** Environment actors enabled by `env` lines. */
+  readonly env: readonly EnvActor[];
   readonly threads: readonly ThreadDecl[];
   readonly quantifier: 'exists' | 'forall';
   readonly condition: Expr;

@@ -56,7 +56,13 @@ function folioText(s: State, pfn: number): string {
   if (pfn >= m.end) return 'unused';
   const flags = pageFlagNames(m.flags[pfn]!);
   if (flags.includes('buddy')) return 'free';
-  return `ref ${m.refcount[pfn]} map ${m.mapcount[pfn]} [${flags.join(' ')}] value ${m.content[pfn]}`;
+  const held: string[] = [];
+  s.lru_batch.forEach((b, cpu) => {
+    if (b.includes(pfn)) held.push(`cpu${cpu} LRU batch`);
+  });
+  if (s.isolated.includes(pfn)) held.push('isolated by reclaim');
+  const by = held.length ? ` (ref held by ${held.join(', ')})` : '';
+  return `ref ${m.refcount[pfn]} map ${m.mapcount[pfn]} [${flags.join(' ')}] value ${m.content[pfn]}${by}`;
 }
 
 function vmaText(s: State, mm: number): string {

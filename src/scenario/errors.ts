@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   CLI001: 'unknown era',
   CLI002: 'cannot read input',
   CLI003: 'era not modelled yet',
+  RP001: 'not a replay token',
+  RP002: 'replay token does not fit the scenario',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

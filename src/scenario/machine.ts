@@ -37,6 +37,8 @@ import {
 } from '../core/mm/mmap.js';
 import { do_mprotect_pkey } from '../core/mm/mprotect.js';
 import { memfd_create } from '../core/mm/shmem.js';
+import { lru_add_drain_cpu } from '../core/mm/swap.js';
+import { reclaimRelease } from '../core/mm/vmscan.js';
 import type { State, Task } from '../core/mm_types.js';
 import { cloneState, EXIT_DEAD, mmOf, newState, TASK_RUNNING } from '../core/mm_types.js';
 import type { Kernel } from '../core/points.js';
@@ -51,6 +53,8 @@ export interface ThreadRt {
   readonly decl: number;
   readonly pid: number;
   pc: number;
+  /** The CPU the thread runs on (sched_setaffinity; a child inherits its parent's). */
+  cpu: number;
   /** Ran its last statement, exited, or was killed. */
   done: boolean;
 }
@@ -91,7 +95,7 @@ export function newMachine(sc: Scenario): Machine {
   return {
     sc,
     s,
-    threads: [{ name: sc.threads[0]!.name, decl: 0, pid: init.pid, pc: 0, done: false }],
+    threads: [{ name: sc.threads[0]!.name, decl: 0, pid: init.pid, pc: 0, cpu: 0, done: false }],
     regs: new Map(),
     events: new Set(),
     maps: new Map(),
@@ -330,6 +334,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
         decl,
         pid: child.pid,
         pc: 0,
+        cpu: t.cpu,
         done: m.sc.threads[decl]!.body.length === 0,
       });
       return `pid ${child.pid}`;
@@ -433,6 +438,9 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       for (const page of pages) s.mem.content[page] = value;
       return `pfn ${pages.join(' ')} = ${value}`;
     }
+    case 'sched_setaffinity':
+      t.cpu = st.cpu;
+      return `runs on CPU ${st.cpu}`;
     case 'vmsplice': {
       const [addr, len] = refRange(m, st.ref, st);
       const pipe = pipeOf(m, st.pipe, st);
@@ -474,4 +482,7 @@ export function teardown(m: Machine): void {
   m.files.clear();
   for (const t of m.s.tasks) if (t && t.state === TASK_RUNNING) do_group_exit(m.s, t, 0);
   for (const t of m.threads) t.done = true;
+  for (const folio of m.s.isolated.slice()) reclaimRelease(m.s, folio);
+  // Every CPU drains its LRU batch sooner or later (lru_add_drain_all()): a folio only a batch held is freed.
+  for (let cpu = 0; cpu < m.s.lru_batch.length; cpu++) lru_add_drain_cpu(m.s, cpu);
 }

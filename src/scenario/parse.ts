@@ -6,6 +6,7 @@
  */
 
 import type {
+  EnvActor,
   Expectation,
   Expr,
   Pos,
@@ -17,6 +18,7 @@ import type {
   ThreadDecl,
   Verdict,
 } from './ast.js';
+import { ENV_ACTORS, MAX_CPU } from './ast.js';
 import { InputError } from './errors.js';
 import type { Token } from './lexer.js';
 import { Lexer } from './lexer.js';
@@ -90,12 +92,13 @@ class Parser {
     const cites: string[] = [];
     let setup: Stmt[] | null = null;
     const threads: ThreadDecl[] = [];
+    const env: EnvActor[] = [];
     let cond: { q: 'exists' | 'forall'; e: Expr; pos: Pos } | null = null;
     let expect: Expectation[] | null = null;
     this.skipNl();
     while (this.lx.peek().type !== 'eof') {
       const kw = this.ident(
-        'a section (scenario, doc, cite, setup, thread, exists, forall, expect)',
+        'a section (scenario, doc, cite, env, setup, thread, exists, forall, expect)',
       );
       switch (kw.text) {
         case 'scenario': {
@@ -110,6 +113,19 @@ class Parser {
           break;
         case 'cite':
           cites.push(this.string('a citation').text);
+          break;
+        case 'env':
+          do {
+            if (this.isPunct(',')) this.lx.next();
+            const a = this.ident('an environment actor');
+            if (!(ENV_ACTORS as readonly string[]).includes(a.text))
+              this.err(
+                `unknown environment actor '${a.text}': expected ${ENV_ACTORS.join(' or ')}`,
+                a.pos,
+                'SC002',
+              );
+            if (!env.includes(a.text as EnvActor)) env.push(a.text as EnvActor);
+          } while (this.isPunct(','));
           break;
         case 'setup':
           if (setup) this.err('second "setup" block', kw.pos);
@@ -135,7 +151,7 @@ class Parser {
           break;
         default:
           this.err(
-            `unknown section '${kw.text}': expected scenario, doc, cite, setup, thread, exists, forall or expect`,
+            `unknown section '${kw.text}': expected scenario, doc, cite, env, setup, thread, exists, forall or expect`,
             kw.pos,
           );
       }
@@ -169,6 +185,7 @@ class Parser {
       doc,
       cites,
       setup: setup ?? [],
+      env,
       threads,
       quantifier: cond.q,
       condition: cond.e,
@@ -382,6 +399,16 @@ class Parser {
         return { op: kw.text, pos, event: this.ident('an event name').text };
       case 'pipe':
         return { op: 'pipe', pos, name: this.ident('a pipe name').text };
+      case 'sched_setaffinity': {
+        const t = this.lx.next();
+        if (t.type !== 'num' || t.unit || t.value! > MAX_CPU)
+          this.err(
+            `expected a CPU number 0..${MAX_CPU}, found ${this.describe(t)}`,
+            t.pos,
+            'SC004',
+          );
+        return { op: 'sched_setaffinity', pos, cpu: t.value! };
+      }
       case 'observe': {
         const expr = this.expr();
         if (!this.isPunct('->')) this.err("observe needs '-> REGISTER'", this.lx.peek().pos);
@@ -389,7 +416,7 @@ class Parser {
       }
       default:
         return this.err(
-          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring, odirect, clear_refs, memfd or tmpfile`,
+          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring, odirect, clear_refs, sched_setaffinity, memfd or tmpfile`,
           pos,
           'SC002',
         );

@@ -101,6 +101,8 @@ export function stmtText(st: Stmt): string {
       return `read pin ${st.name}${ret(st.reg)}`;
     case 'pin-write':
       return `write pin ${st.name} = ${exprText(st.value)}`;
+    case 'sched_setaffinity':
+      return `sched_setaffinity ${st.cpu}`;
     case 'vmsplice':
       return `vmsplice ${refText(st.ref)} -> ${st.pipe}${ret(st.ret)}`;
   }

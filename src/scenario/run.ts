@@ -61,8 +61,13 @@ export interface RunOptions {
   readonly ptStrategy?: Config['ptStrategy'];
 }
 
-export function configFor(policy: Policy, opts: RunOptions = {}): Config {
-  return { policy, ptStrategy: opts.ptStrategy ?? policy.ptStrategy, lruBatching: false };
+/** The kernel configuration a scenario runs with under `policy` (its `env` lines switch LRU batching on). */
+export function configFor(sc: Scenario, policy: Policy, opts: RunOptions = {}): Config {
+  return {
+    policy,
+    ptStrategy: opts.ptStrategy ?? policy.ptStrategy,
+    lruBatching: sc.env.includes('lru_batches'),
+  };
 }
 
 /** Which thread runs next: the current one if it can, else the first that can; -1 if none. */
@@ -78,7 +83,7 @@ export function runSequential(
   policy: Policy,
   opts: RunOptions = {},
 ): RunOutcome & { era: EraId } {
-  const config = configFor(policy, opts);
+  const config = configFor(sc, policy, opts);
   const m = newMachine(sc);
   const steps: TraceStep[] = [];
   const maxSteps = opts.maxSteps ?? 100_000;
@@ -115,6 +120,7 @@ export function runSequential(
     const st = nextStmt(m, t)!;
     const log: DecisionRecord[] = [];
     const k = sequentialKernel(config, opts.trace || opts.decisions ? log : undefined);
+    k.cpu = t.cpu;
     const before = cloneState(m.s);
     const r = stepThread(m, i, k);
     if (r.kind === 'error') throw r.error;

@@ -38,9 +38,27 @@ describe('cowherd CLI', () => {
         expected: 'Always',
         ok: false,
         provenance: 'obs',
+        states: 13,
       },
     ]);
     expect(cli('check', f, '--era', 'v6.18').out).toMatch(/Never\*/);
+  });
+
+  it('check explores: Sometimes in the matrix, and a replay token under a verdict that differs', () => {
+    const remote = 'scenarios/lru/cow-lru-batch-remote-cpu.cow';
+    expect(cli('check', remote, '--era', 'v6.18').out).toMatch(/Sometimes/);
+    const dir = mkdtempSync(join(tmpdir(), 'cowherd-'));
+    const f = join(dir, 'flipped.cow');
+    writeFileSync(
+      f,
+      readFileSync(remote, 'utf8').replace('v6.18: Sometimes [obs]', 'v6.18: Never [obs]'),
+    );
+    const r = cli('check', f, '--era', 'v6.18');
+    expect(r.code).toBe(1);
+    const token = /replay: cowherd replay (\S+)/.exec(r.out)![1]!;
+    const back = cli('replay', token);
+    expect(back.code).toBe(0);
+    expect(back.out).toMatch(/^exists condition holds on this path$/m);
   });
 
   it('input errors exit 2 with file:line:col and a code, never a stack trace', () => {
@@ -154,8 +172,39 @@ describe('cowherd explore', () => {
         .out,
     );
     expect(j).toMatchObject({ verdict: 'Always', expected: 'Always', finals: { hangs: 0 } });
-    expect(j.trace.length).toBeGreaterThan(5);
-    expect(j.states).toBeGreaterThan(j.trace.length);
+    expect(j.trace.states.length).toBeGreaterThan(5);
+    // Every step of the witness reaches a new distinct state (state 0 is the initial machine).
+    expect(j.states).toBeGreaterThanOrEqual(j.trace.states.length);
+    expect(j.replay).toMatch(
+      /^scenarios\/bugs\/bug-cve-2020-29374-vmsplice\.cow:v5\.7:[0-9a-f]{8}:/,
+    );
+  });
+
+  it('prints a replay token that cowherd replay turns back into the same path', () => {
+    const j = JSON.parse(
+      cli('explore', 'test/fixtures/race-shared-read.cow', '--era', 'v6.18', '--json').out,
+    );
+    const r = cli('replay', j.replay, '--json');
+    expect(r.code).toBe(0);
+    const t = JSON.parse(r.out);
+    expect(t).toEqual(j.trace);
+    expect(t.holds).toBe(true);
+    const text = cli('replay', j.replay);
+    expect(text.out).toMatch(/^exists condition holds on this path$/m);
+  });
+
+  it('refuses a malformed token, a token for another scenario text, and a move that cannot be taken', () => {
+    expect(cli('replay', 'nonsense').err).toMatch(/error RP001/);
+    expect(cli('replay', 'nonsense').code).toBe(2);
+    const stale = cli('replay', 'test/fixtures/race-shared-read.cow:v6.18:00000000:0');
+    expect(stale.code).toBe(2);
+    expect(stale.err).toMatch(/error RP002: .*changed since the token was made/);
+    const j = JSON.parse(
+      cli('explore', 'test/fixtures/race-shared-read.cow', '--era', 'v6.18', '--json').out,
+    );
+    const bad = cli('replay', j.replay.replace(/:[^:]*$/, ':5'));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/error RP002: step #0/);
   });
 
   it('exits 2 on a bad option and reports a limit as data', () => {

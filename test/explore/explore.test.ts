@@ -86,6 +86,8 @@ describe('explore', () => {
     for (const f of files) {
       const sc = parseScenario(readFileSync(f, 'utf8'), f);
       checkScenario(sc);
+      // Environment actors never act in a sequential run: those scenarios are about what they do.
+      if (sc.env.length > 0) continue;
       for (const era of ['v5.9', 'v6.18', 'wait-for-gup']) {
         const x = explore(sc, policy(era));
         const s = runSequential(sc, policy(era));
@@ -114,5 +116,115 @@ exists (value(a, x[0]) == 1 && pfn(a, x[0]) != 0)
     expect(r.verdict).toBe('Always');
     // x at the higher or at the lower address: two distinct final states, not one.
     expect(r.finals.holds).toBe(2);
+  });
+});
+
+describe('explore: environment actors', () => {
+  const load = (f: string) => {
+    const sc = parseScenario(readFileSync(f, 'utf8'), f);
+    checkScenario(sc);
+    return sc;
+  };
+
+  it('LRU batches: a write on another CPU copies Sometimes on v6.18, on the same CPU it reuses', () => {
+    const remote = explore(load('scenarios/lru/cow-lru-batch-remote-cpu.cow'), policy('v6.18'));
+    const same = explore(load('scenarios/lru/cow-lru-batch-same-cpu.cow'), policy('v6.18'));
+    if (remote.kind !== 'done' || same.kind !== 'done') throw new Error('not done');
+    expect(remote.verdict).toBe('Sometimes');
+    expect(same.verdict).toBe('Never');
+    // The shortest copy: nobody drained CPU 0 before the write on CPU 1.
+    const w = remote.witness!;
+    expect(w.some((s) => s.thread.startsWith('lru_add_drain'))).toBe(false);
+    const write = w.find((s) => s.stmt === 'write mem[0] = 2')!;
+    expect(write.cpu).toBe(1);
+  });
+
+  it('reclaim holding a folio makes a write fault copy on v6.18 (Sometimes), and names itself in the path', () => {
+    const sc = scenario(`scenario reclaim-holder
+env reclaim
+setup {
+  mmap mem pages=1 private rw
+  write mem[0] = 1
+  observe pfn(mem[0]) -> before
+}
+thread parent {
+  fork child
+  wait child
+  write mem[0] = 2
+  observe pfn(mem[0]) -> after
+}
+thread child {
+  exit
+}
+exists (after != before)
+`);
+    const r = explore(sc, policy('v6.18'));
+    if (r.kind !== 'done') throw new Error(r.kind);
+    expect(r.verdict).toBe('Sometimes');
+    const take = r.witness!.findIndex((s) => s.thread === 'reclaim' && s.note.includes('isolates'));
+    const write = r.witness!.findIndex((s) => s.stmt === 'write mem[0] = 2');
+    expect(take).toBeGreaterThanOrEqual(0);
+    expect(take).toBeLessThan(write);
+    // v5.7 decides by mapcount: the reference reclaim holds does not matter.
+    const old = explore(sc, policy('v5.7'));
+    expect(old.kind === 'done' && old.verdict).toBe('Never');
+  });
+
+  it('branches over every nondeterministic choice a kernel path asks for', () => {
+    const v618 = policy('v6.18');
+    // A test design whose do_wp_page() leaves reuse-or-copy to an unmodelled fact.
+    const coin: typeof v618 = {
+      ...v618,
+      do_wp_page: (s, k, vmf) =>
+        k.choose('coin', ['reuse', 'copy'] as const) === 'reuse'
+          ? v618.do_wp_page(s, k, vmf)
+          : { action: 'copy', why: 'the coin said so', reason: 'other' },
+    };
+    const sc = scenario(`scenario coin
+setup {
+  mmap mem pages=1 private rw
+  write mem[0] = 1
+  observe pfn(mem[0]) -> before
+}
+thread parent {
+  fork child
+  wait child
+  write mem[0] = 2
+  observe pfn(mem[0]) -> after
+}
+thread child {
+  exit
+}
+exists (after != before)
+`);
+    const r = explore(sc, coin);
+    if (r.kind !== 'done') throw new Error(r.kind);
+    expect(r.verdict).toBe('Sometimes');
+    const pick = r.witness!.find((s) => s.choices.length > 0)!;
+    expect(pick.choices).toEqual([{ what: 'coin', options: ['reuse', 'copy'], pick: 1 }]);
+    expect(pick.move).toMatchObject({ kind: 'thread', picks: [1] });
+  });
+});
+
+describe('replay', () => {
+  it('re-runs a witness exactly: same steps, same final condition', async () => {
+    const { replay, replayToken, parseReplayToken } = await import('../../src/explore/replay.js');
+    const sc = parseScenario(
+      readFileSync('scenarios/lru/cow-lru-batch-remote-cpu.cow', 'utf8'),
+      'scenarios/lru/cow-lru-batch-remote-cpu.cow',
+    );
+    checkScenario(sc);
+    const r = explore(sc, policy('v5.9'));
+    if (r.kind !== 'done') throw new Error(r.kind);
+    const moves = r.witness!.map((s) => s.move);
+    const token = replayToken(sc, 'v5.9', moves);
+    const parsed = parseReplayToken(token);
+    expect(parsed.moves).toEqual(moves);
+    const out = replay(sc, policy('v5.9'), parsed.moves);
+    expect(out.end).toBe('finished');
+    expect(out.holds).toBe(true);
+    expect(out.steps.map((s) => `${s.thread} ${s.stmt}`)).toEqual(
+      r.witness!.map((s) => `${s.thread} ${s.stmt}`),
+    );
   });
 });

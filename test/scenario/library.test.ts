@@ -1,12 +1,12 @@
-/** The bundled scenario library runs inside the test suite: every expectation of every modelled era. */
+/** The bundled scenario library runs inside the test suite: every expectation of every modelled era, explored as `cowherd check` does. */
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { explore } from '../../src/explore/explore.js';
 import { completeEraIds, eraInfo } from '../../src/policy/registry.js';
 import { checkScenario } from '../../src/scenario/check.js';
 import { parseScenario } from '../../src/scenario/parse.js';
-import { runSequential } from '../../src/scenario/run.js';
 
 function files(dir: string): string[] {
   return readdirSync(dir)
@@ -45,8 +45,9 @@ describe('scenario library', () => {
       it(`${sc.name} on ${era} is ${exp?.verdict ?? '(no expectation)'}`, () => {
         checkScenario(sc);
         expect(exp, 'every scenario states its expectation for every modelled era').toBeDefined();
-        const r = runSequential(sc, eraInfo(era)!.policy!);
+        const r = explore(sc, eraInfo(era)!.policy!);
         expect(r.kind === 'tool-bug' ? r.violations : []).toEqual([]);
+        expect(r.kind).toBe('done');
         if (r.kind === 'done') expect(r.verdict).toBe(exp!.verdict);
       });
     }

@@ -70,6 +70,9 @@ describe('parseScenario', () => {
     ['scenario x\nthread t { }\nexists (1==1)\nbogus', 'SC002', 4, 1],
     ['thread t { }\nexists (1==1)', 'SC008', 1, 1],
     ['scenario x\nthread t { $ }', 'SC001', 2, 12],
+    ['scenario x\nenv lru_batches, ksmd\nthread t { }\nexists (1==1)', 'SC002', 2, 18],
+    ['scenario x\nthread t { sched_setaffinity 9 }\nexists (1==1)', 'SC004', 2, 30],
+    ['scenario x\nthread t { sched_setaffinity 4K }\nexists (1==1)', 'SC004', 2, 30],
     [
       'scenario x\nthread t { mmap a pages=1 private rw; mmap a pages=1 private rw }\nexists (1==1)',
       'SC005',
@@ -81,6 +84,17 @@ describe('parseScenario', () => {
     expect(e.code).toBe(code);
     expect(e.pos).toEqual({ line, col });
     expect(e.format()).toMatch(new RegExp(`^t\\.cow:${line}:${col}: error ${code}: `));
+  });
+});
+
+describe('environment and CPUs', () => {
+  it('reads env lines (each actor once) and sched_setaffinity', () => {
+    const sc = parseScenario(
+      'scenario x\nenv lru_batches\nenv reclaim, lru_batches\nthread t { sched_setaffinity 1 }\nexists (1==1)',
+      'x.cow',
+    );
+    expect(sc.env).toEqual(['lru_batches', 'reclaim']);
+    expect(sc.threads[0]!.body[0]).toMatchObject({ op: 'sched_setaffinity', cpu: 1 });
   });
 });
 

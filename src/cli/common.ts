@@ -1,0 +1,127 @@
+/** What every cowherd command shares: output, exit codes, loading scenarios, choosing eras. */
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Policy } from '../core/points.js';
+import { completeEraIds, ERAS, eraInfo } from '../policy/registry.js';
+import type { Scenario } from '../scenario/ast.js';
+import { checkScenario } from '../scenario/check.js';
+import { InputError } from '../scenario/errors.js';
+import { parseScenario } from '../scenario/parse.js';
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_MISMATCH = 1;
+export const EXIT_INPUT = 2;
+export const EXIT_TOOL_BUG = 3;
+
+/** The scenario library shipped with cowherd (…/scenarios next to src/ and dist/). */
+export function bundledScenarios(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
+}
+
+/** Scenario files named by `paths` (directories are searched for *.cow), sorted. */
+function scenarioFiles(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  const walk = (p: string) => {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(p);
+    } catch {
+      throw new InputError('CLI002', `no such file or directory: ${p}`, p, null);
+    }
+    if (st.isDirectory()) {
+      for (const name of readdirSync(p).sort()) {
+        const q = join(p, name);
+        if (statSync(q).isDirectory() || name.endsWith('.cow')) walk(q);
+      }
+    } else {
+      out.push(p);
+    }
+  };
+  for (const p of paths) walk(p);
+  return out;
+}
+
+/** Parse and check every file; all input errors are collected before giving up. */
+export function loadScenarios(paths: readonly string[]): {
+  scenarios: Scenario[];
+  errors: InputError[];
+} {
+  const scenarios: Scenario[] = [];
+  const errors: InputError[] = [];
+  let files: string[];
+  try {
+    files = scenarioFiles(paths.length ? paths : [bundledScenarios()]);
+  } catch (e) {
+    if (e instanceof InputError) return { scenarios, errors: [e] };
+    throw e;
+  }
+  for (const f of files) {
+    const shown = relative(process.cwd(), f) || f;
+    try {
+      const sc = parseScenario(readFileSync(f, 'utf8'), shown);
+      checkScenario(sc);
+      scenarios.push(sc);
+    } catch (e) {
+      if (e instanceof InputError) errors.push(e);
+      else throw e;
+    }
+  }
+  return { scenarios, errors };
+}
+
+/** The policies `--era` asks for: `all` is every complete era. */
+export function selectEras(era: string): { policies: Policy[]; skipped: string[] } {
+  if (era === 'all') {
+    const ids = completeEraIds();
+    return {
+      policies: ids.map((id) => eraInfo(id)!.policy!),
+      skipped: ERAS.filter((e) => !ids.includes(e.id)).map((e) => e.id),
+    };
+  }
+  const info = eraInfo(era);
+  if (!info)
+    throw new InputError('CLI001', `unknown era '${era}': cowherd eras lists them`, '--era', null);
+  if (!info.policy?.complete)
+    throw new InputError('CLI003', `era '${era}' is listed but not modelled yet`, '--era', null);
+  return { policies: [info.policy], skipped: [] };
+}
+
+export function expectationFor(sc: Scenario, era: string) {
+  return sc.expect.find((e) => e.era === era) ?? sc.expect.find((e) => e.era === '*') ?? null;
+}
+
+/** The one scenario and the one era that `run` and `explore` take; an exit code after input errors. */
+export function oneScenario(
+  io: Io,
+  cmd: string,
+  file: string,
+  era: string,
+): { sc: Scenario; policy: Policy } | number {
+  const { policies } = selectEras(era);
+  if (policies.length !== 1)
+    throw new InputError('CLI001', `${cmd} takes one era: --era ID`, '--era', null);
+  const { scenarios, errors } = loadScenarios([file]);
+  if (errors.length) {
+    for (const e of errors) io.err(`${e.format()}\n`);
+    return EXIT_INPUT;
+  }
+  const sc = scenarios[0];
+  if (!sc) throw new InputError('CLI002', `no scenario in ${file}`, file, null);
+  return { sc, policy: policies[0]! };
+}
+
+/** A `--flag N` value: undefined when absent, a CLI001 error unless a positive whole number. */
+export function positiveInt(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!(Number.isInteger(n) && n > 0))
+    throw new InputError('CLI001', `${flag} takes a positive whole number`, flag, null);
+  return n;
+}

@@ -1,0 +1,108 @@
+/** `cowherd explore` and `cowherd replay`. */
+
+import { readFileSync } from 'node:fs';
+import { explore } from '../explore/explore.js';
+import { parseReplayToken, replay, scenarioHash } from '../explore/replay.js';
+import { eraInfo } from '../policy/registry.js';
+import { exploreJson, exploreText } from '../report/explore.js';
+import { replayEnd, replayLines, traceDoc } from '../report/replay.js';
+import { checkScenario } from '../scenario/check.js';
+import { InputError } from '../scenario/errors.js';
+import { parseScenario } from '../scenario/parse.js';
+import type { Io } from './common.js';
+import {
+  EXIT_MISMATCH,
+  EXIT_OK,
+  EXIT_TOOL_BUG,
+  expectationFor,
+  oneScenario,
+  positiveInt,
+  selectEras,
+} from './common.js';
+
+/** Progress lines on stderr once a run has taken about a second (never with --json). */
+function progressReporter(io: Io, quiet: boolean) {
+  const t0 = performance.now();
+  let last = t0;
+  return {
+    tick(p: { states: number; transitions: number; queue: number; depth: number }) {
+      const now = performance.now();
+      if (quiet || now - t0 < 1000 || now - last < 1000) return;
+      last = now;
+      const rate = Math.round(p.states / ((now - t0) / 1000));
+      io.err(
+        `explore: ${p.states} states, ${p.transitions} transitions, queue ${p.queue}, depth ${p.depth}, ${rate} states/s\n`,
+      );
+    },
+    done(states: number) {
+      const s = (performance.now() - t0) / 1000;
+      if (quiet || s < 1) return;
+      const heap = process.memoryUsage().heapUsed / 2 ** 20;
+      io.err(
+        `explore: ${states} states in ${s.toFixed(1)} s (${Math.round(states / s)} states/s), heap ${heap.toFixed(0)} MiB\n`,
+      );
+    },
+  };
+}
+
+export function cmdExplore(
+  io: Io,
+  file: string,
+  opts: { era: string; json?: boolean; maxStates?: string; dfs?: boolean; full?: boolean },
+): number {
+  const maxStates = positiveInt(opts.maxStates, '--max-states');
+  const one = oneScenario(io, 'explore', file, opts.era);
+  if (typeof one === 'number') return one;
+  const { sc, policy } = one;
+  const progress = progressReporter(io, opts.json === true);
+  const r = explore(sc, policy, {
+    ...(maxStates ? { maxStates } : {}),
+    dfs: opts.dfs === true,
+    progress: (p) => progress.tick(p),
+  });
+  progress.done(r.states);
+  const expected = expectationFor(sc, policy.id)?.verdict ?? null;
+  io.out(
+    opts.json
+      ? exploreJson(sc, policy, r, expected)
+      : exploreText(sc, policy, r, expected, { full: opts.full === true }),
+  );
+  if (r.kind === 'tool-bug') return EXIT_TOOL_BUG;
+  return r.kind === 'done' && expected !== null && r.verdict !== expected ? EXIT_MISMATCH : EXIT_OK;
+}
+
+export function cmdReplay(
+  io: Io,
+  tokenText: string,
+  opts: { json?: boolean; full?: boolean },
+): number {
+  const token = parseReplayToken(tokenText);
+  const policy = selectEras(token.era).policies[0]!;
+  let src: string;
+  try {
+    src = readFileSync(token.file, 'utf8');
+  } catch {
+    throw new InputError('CLI002', `cannot read ${token.file}`, token.file, null);
+  }
+  const sc = parseScenario(src, token.file);
+  checkScenario(sc);
+  if (scenarioHash(sc) !== token.hash)
+    throw new InputError(
+      'RP002',
+      `${token.file} changed since the token was made (hash ${scenarioHash(sc)}, token ${token.hash})`,
+      token.file,
+      null,
+    );
+  const out = replay(sc, policy, token.moves);
+  if (opts.json) {
+    io.out(`${JSON.stringify(traceDoc(sc, out, tokenText), null, 2)}\n`);
+  } else {
+    const info = eraInfo(policy.id)!;
+    const lines = [`scenario ${sc.name} on ${info.id}: replay of ${token.moves.length} step(s)`];
+    if (sc.env.length) lines.push(`environment: ${sc.env.join(', ')}`);
+    lines.push(...replayLines(sc, out, opts.full ? Number.POSITIVE_INFINITY : 8));
+    lines.push(replayEnd(sc, out));
+    io.out(`${lines.join('\n')}\n`);
+  }
+  return out.violations.length > 0 ? EXIT_TOOL_BUG : EXIT_OK;
+}

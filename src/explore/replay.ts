@@ -1,0 +1,168 @@
+/**
+ * Replay tokens: a path found by the explorer as a string one can paste into
+ * `cowherd replay TOKEN`, which re-runs exactly that interleaving (with the
+ * same kernel choices and actor steps) and prints what each step changed.
+ *
+ * Format: `FILE:ERA:HASH:MOVES` where HASH is 8 hex digits of the scenario
+ * text's fingerprint (a token for an edited file is refused) and MOVES the
+ * moves joined by `-` (moves.ts moveKey: `2`, `2/1.0`, `d0`, `r12`, `u12`).
+ */
+
+import { Fingerprint } from '../core/canon.js';
+import { checkInvariants, type Violation } from '../core/invariants.js';
+import { cloneState } from '../core/mm_types.js';
+import type { DecisionRecord, Policy } from '../core/points.js';
+import type { Pos, Scenario } from '../scenario/ast.js';
+import type { StateDiff } from '../scenario/diff.js';
+import { diffStates } from '../scenario/diff.js';
+import { envStepKey, envSteps } from '../scenario/env.js';
+import { InputError } from '../scenario/errors.js';
+import type { Machine } from '../scenario/machine.js';
+import { canStep, conditionHolds, newMachine, nextStmt, teardown } from '../scenario/machine.js';
+import { configFor } from '../scenario/run.js';
+import type { Choice, Move } from './moves.js';
+import { applyMove, moveKey, parseMove } from './moves.js';
+
+export interface ReplayToken {
+  readonly file: string;
+  readonly era: string;
+  readonly hash: string;
+  readonly moves: readonly Move[];
+}
+
+/** 8 hex digits identifying a scenario's text. */
+export function scenarioHash(sc: Scenario): string {
+  const h = new Fingerprint();
+  for (let i = 0; i < sc.source.length; i++) h.word(sc.source.charCodeAt(i));
+  return h.hex().slice(0, 8);
+}
+
+export function replayToken(sc: Scenario, era: string, moves: readonly Move[]): string {
+  return `${sc.file}:${era}:${scenarioHash(sc)}:${moves.map(moveKey).join('-')}`;
+}
+
+/** Parse a token; an InputError RP001 when it is not one. */
+export function parseReplayToken(text: string): ReplayToken {
+  const bad = (why: string): never => {
+    throw new InputError('RP001', `not a replay token (${why}): ${text}`, 'TOKEN', null);
+  };
+  const parts = text.split(':');
+  if (parts.length < 4) bad('expected FILE:ERA:HASH:MOVES');
+  const movesText = parts.pop()!;
+  const hash = parts.pop()!;
+  const era = parts.pop()!;
+  const file = parts.join(':');
+  if (!/^[0-9a-f]{8}$/.test(hash)) bad('HASH is 8 hex digits');
+  const moves =
+    movesText === '' ? [] : movesText.split('-').map((m) => parseMove(m) ?? bad(`move '${m}'`));
+  return { file, era, hash, moves };
+}
+
+export interface ReplayStep {
+  readonly index: number;
+  readonly thread: string;
+  readonly cpu: number;
+  readonly pid: number;
+  readonly stmt: string;
+  readonly pos: Pos | null;
+  readonly note: string;
+  readonly choices: readonly Choice[];
+  readonly decisions: readonly DecisionRecord[];
+  readonly changes: StateDiff;
+  /** After the step: every thread's program counter, CPU and status. */
+  readonly threads: readonly ThreadView[];
+  readonly regs: Readonly<Record<string, number>>;
+  readonly events: readonly string[];
+}
+
+export interface ThreadView {
+  readonly name: string;
+  readonly pid: number;
+  readonly pc: number;
+  readonly cpu: number;
+  readonly status: 'runnable' | 'asleep' | 'done';
+}
+
+export interface ReplayOutcome {
+  readonly era: string;
+  /** The threads before the first step. */
+  readonly initial: readonly ThreadView[];
+  readonly steps: readonly ReplayStep[];
+  /** finished: every thread ran to its end; stopped: the path ends earlier (a tool-bug path, a prefix). */
+  readonly end: 'finished' | 'hung' | 'stopped';
+  /** The condition on the final state (finished only). */
+  readonly holds: boolean | null;
+  readonly regs: ReadonlyMap<string, number>;
+  /** Accounting violations after a step or at teardown: a tool bug. */
+  readonly violations: readonly Violation[];
+}
+
+function threadViews(m: Machine): ThreadView[] {
+  return m.threads.map((x, i) => ({
+    name: x.name,
+    pid: x.pid,
+    pc: x.pc,
+    cpu: x.cpu,
+    status: x.done ? 'done' : m.blocked.has(i) ? 'asleep' : 'runnable',
+  }));
+}
+
+/** Re-run `moves` on scenario `sc` under `policy`, tracing every step. Throws RP002 for a move that cannot be taken. */
+export function replay(sc: Scenario, policy: Policy, moves: readonly Move[]): ReplayOutcome {
+  const config = configFor(sc, policy);
+  const m = newMachine(sc);
+  const initial = threadViews(m);
+  const steps: ReplayStep[] = [];
+  let violations: Violation[] = [];
+  for (const mv of moves) {
+    const legal =
+      mv.kind === 'thread'
+        ? mv.index < m.threads.length && canStep(m, mv.index)
+        : envSteps(m).some((e) => envStepKey(e) === envStepKey(mv.step));
+    if (!legal)
+      throw new InputError(
+        'RP002',
+        `step #${steps.length} ('${moveKey(mv)}') cannot be taken here: the token does not belong to this scenario and era`,
+        sc.file,
+        null,
+      );
+    const t = mv.kind === 'thread' ? m.threads[mv.index]! : null;
+    const st = t ? nextStmt(m, t)! : null;
+    const before = cloneState(m.s);
+    const log: DecisionRecord[] = [];
+    const r = applyMove(m, mv, config, { log, prior: before });
+    steps.push({
+      index: steps.length,
+      thread: r.actor,
+      cpu: r.cpu,
+      pid: t ? t.pid : 0,
+      stmt: r.what,
+      pos: st ? st.pos : null,
+      note: r.note,
+      choices: r.choices,
+      decisions: log,
+      changes: diffStates(before, m.s),
+      threads: threadViews(m),
+      regs: Object.fromEntries([...m.regs].sort(([a], [b]) => (a < b ? -1 : 1))),
+      events: [...m.events].sort(),
+    });
+    violations = checkInvariants(m.s);
+    if (violations.length > 0) break;
+  }
+  const finished = m.threads.every((t) => t.done);
+  const stuck = !finished && m.threads.every((_t, i) => !canStep(m, i));
+  const holds = finished && violations.length === 0 ? conditionHolds(m) : null;
+  if (finished && violations.length === 0) {
+    teardown(m);
+    violations = checkInvariants(m.s);
+  }
+  return {
+    era: policy.id,
+    initial,
+    steps,
+    end: finished ? 'finished' : stuck && m.blocked.size > 0 ? 'hung' : 'stopped',
+    holds,
+    regs: m.regs,
+    violations,
+  };
+}
