@@ -48,7 +48,14 @@ function progressReporter(io: Io, quiet: boolean) {
 export function cmdExplore(
   io: Io,
   file: string,
-  opts: { era: string; json?: boolean; maxStates?: string; dfs?: boolean; full?: boolean },
+  opts: {
+    era: string;
+    json?: boolean;
+    maxStates?: string;
+    dfs?: boolean;
+    full?: boolean;
+    por?: boolean;
+  },
 ): number {
   const maxStates = positiveInt(opts.maxStates, '--max-states');
   const one = oneScenario(io, 'explore', file, opts.era);
@@ -58,6 +65,7 @@ export function cmdExplore(
   const r = explore(sc, policy, {
     ...(maxStates ? { maxStates } : {}),
     dfs: opts.dfs === true,
+    por: opts.por !== false,
     progress: (p) => progress.tick(p),
   });
   progress.done(r.states);

@@ -235,10 +235,18 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--max-states <n>', 'stop after this many distinct states (default 1000000)')
     .option('--dfs', 'depth-first (default: breadth-first, shortest witness)')
     .option('--full', 'print every change of the witness (default: 8 per kind per step)')
+    .option('--no-por', 'switch partial-order reduction off (same verdicts, more states)')
     .action(
       (
         file: string,
-        o: { era: string; json?: boolean; maxStates?: string; dfs?: boolean; full?: boolean },
+        o: {
+          era: string;
+          json?: boolean;
+          maxStates?: string;
+          dfs?: boolean;
+          full?: boolean;
+          por?: boolean;
+        },
       ) => setCode(cmdExplore(io, file, o)),
     );
   p.command('replay')
