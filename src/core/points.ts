@@ -233,6 +233,28 @@ export interface Config {
   readonly ptStrategy: PtStrategy;
   /** Per-CPU LRU add batches hold a reference to fresh folios until drained (issue: explorer). */
   readonly lruBatching: boolean;
+  /**
+   * Kernel paths that drop a lock in the middle stop there and continue in a
+   * later step (the explorer; ADR 0006). Off: every fault is one atomic step.
+   */
+  readonly lockBreaks: boolean;
+}
+
+/**
+ * A write fault stopped in wp_page_copy() after do_wp_page() decided to copy
+ * and dropped the PTE lock, holding a reference on the old folio; it
+ * allocates and copies, retakes the lock and rechecks pte_same() when it
+ * continues. Plain data: it is part of a thread's state.
+ */
+export interface WpCopyPending {
+  readonly kind: 'wp_page_copy';
+  /** mm id and faulting address (the mmap lock, held for read, keeps the VMA). */
+  readonly mm: number;
+  readonly address: number;
+  readonly orig_pte: pte_t;
+  readonly page: number;
+  readonly folio: number;
+  readonly unshare: boolean;
 }
 
 /** What kernel paths run with: the era, the configuration, choices and the decision log. */
@@ -248,6 +270,8 @@ export interface Kernel {
   decide(point: string, choice: string, why: string): void;
   /** The CPU the current task runs on (per-CPU LRU batches). */
   cpu: number;
+  /** Set by a kernel path that stopped at a lock boundary (Config.lockBreaks); the caller takes it. */
+  pending: WpCopyPending | null;
 }
 
 /**
@@ -260,6 +284,7 @@ export function sequentialKernel(config: Config, log?: DecisionRecord[]): Kernel
     config,
     policy: config.policy,
     cpu: 0,
+    pending: null,
     choose: (_what, options) => {
       const first = options[0];
       if (first === undefined) throw new Error('choose() needs at least one option');

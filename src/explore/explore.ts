@@ -26,6 +26,7 @@ import {
   canStep,
   cloneMachine,
   conditionHolds,
+  machineRefs,
   newMachine,
   nextStmt,
   teardown,
@@ -118,6 +119,19 @@ export function machineKey(m: Machine): string {
     h.word(t.pc);
     h.word(t.cpu);
     h.word(t.done ? 1 : 0);
+    const kp = t.kpath;
+    if (kp) {
+      const p = kp.pending;
+      h.word(1);
+      h.num(p.address);
+      h.num(p.orig_pte);
+      h.word(p.page);
+      h.word(p.unshare ? 1 : 0);
+      h.word(kp.page);
+      h.num(kp.value === undefined ? -1 : kp.value);
+    } else {
+      h.word(0);
+    }
   }
   const text = (x: string) => {
     h.word(x.length);
@@ -208,7 +222,7 @@ function localMove(m: Machine): number {
 
 /** Explore every interleaving of a checked scenario under one era. Throws InputError (SC1xx) like the runner. */
 export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {}): ExploreResult {
-  const config = configFor(sc, policy);
+  const config = configFor(sc, policy, { lockBreaks: true });
   const maxStates = opts.maxStates ?? 1_000_000;
   const every = opts.progressEvery ?? 4096;
   const wantHolds = sc.quantifier === 'exists';
@@ -255,7 +269,7 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
         },
       });
       if (stop !== null) return { m, choices: r.choices };
-      const v = checkInvariants(m.s);
+      const v = checkInvariants(m.s, machineRefs(m));
       if (v.length > 0) {
         stop = bug(v, edges.length - 1);
         return { m, choices: r.choices };

@@ -51,6 +51,7 @@ function choiceKernel(
     config,
     policy: config.policy,
     cpu,
+    pending: null,
     choose<T extends string>(what: string, options: readonly T[]): T {
       const pick = picks[out.length] ?? 0;
       const chosen = options[pick];
@@ -86,6 +87,7 @@ export function applyMove(
   }
   const t = m.threads[mv.index]!;
   const st = nextStmt(m, t)!;
+  const resumes = t.kpath !== null;
   const choices: Choice[] = [];
   const k = choiceKernel(config, t.cpu, mv.picks, choices, opts.log);
   const before = opts.prior ?? cloneState(m.s);
@@ -101,7 +103,7 @@ export function applyMove(
     kind: r.kind,
     actor: t.name,
     cpu: t.cpu,
-    what: stmtText(st),
+    what: resumes ? `${stmtText(st)} (continued)` : stmtText(st),
     note: r.kind === 'blocked' ? `blocked: ${r.note}` : r.note,
     choices,
   };

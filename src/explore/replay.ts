@@ -18,7 +18,14 @@ import { diffStates } from '../scenario/diff.js';
 import { envStepKey, envSteps } from '../scenario/env.js';
 import { InputError } from '../scenario/errors.js';
 import type { Machine } from '../scenario/machine.js';
-import { canStep, conditionHolds, newMachine, nextStmt, teardown } from '../scenario/machine.js';
+import {
+  canStep,
+  conditionHolds,
+  machineRefs,
+  newMachine,
+  nextStmt,
+  teardown,
+} from '../scenario/machine.js';
 import { configFor } from '../scenario/run.js';
 import type { Choice, Move } from './moves.js';
 import { applyMove, moveKey, parseMove } from './moves.js';
@@ -109,7 +116,7 @@ function threadViews(m: Machine): ThreadView[] {
 
 /** Re-run `moves` on scenario `sc` under `policy`, tracing every step. Throws RP002 for a move that cannot be taken. */
 export function replay(sc: Scenario, policy: Policy, moves: readonly Move[]): ReplayOutcome {
-  const config = configFor(sc, policy);
+  const config = configFor(sc, policy, { lockBreaks: true });
   const m = newMachine(sc);
   const initial = threadViews(m);
   const steps: ReplayStep[] = [];
@@ -146,7 +153,7 @@ export function replay(sc: Scenario, policy: Policy, moves: readonly Move[]): Re
       regs: Object.fromEntries([...m.regs].sort(([a], [b]) => (a < b ? -1 : 1))),
       events: [...m.events].sort(),
     });
-    violations = checkInvariants(m.s);
+    violations = checkInvariants(m.s, machineRefs(m));
     if (violations.length > 0) break;
   }
   const finished = m.threads.every((t) => t.done);

@@ -24,6 +24,7 @@ import {
   gupRelease,
 } from '../core/mm/gup.js';
 import { do_madvise, MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED } from '../core/mm/madvise.js';
+import { wp_page_copy_abort, wp_page_copy_resume } from '../core/mm/memory/wp.js';
 import {
   do_mmap,
   MAP_ANONYMOUS,
@@ -41,7 +42,7 @@ import { lru_add_drain_cpu } from '../core/mm/swap.js';
 import { reclaimRelease } from '../core/mm/vmscan.js';
 import type { State, Task } from '../core/mm_types.js';
 import { cloneState, EXIT_DEAD, mmOf, newState, TASK_RUNNING } from '../core/mm_types.js';
-import type { Kernel } from '../core/points.js';
+import type { Kernel, WpCopyPending } from '../core/points.js';
 import type { Prot, Ref, Scenario, Stmt } from './ast.js';
 import { InputError } from './errors.js';
 import type { EvalEnv } from './expr.js';
@@ -57,6 +58,22 @@ export interface ThreadRt {
   cpu: number;
   /** Ran its last statement, exited, or was killed. */
   done: boolean;
+  /** A kernel path stopped at a lock boundary inside the current statement (explorer only). */
+  kpath: KernelPath | null;
+}
+
+/**
+ * Where a thread stopped inside a statement: the kernel path to continue,
+ * and where the statement's own loop over pages resumes (the access of page
+ * `page` is retried once the kernel path is done, as the CPU retries the
+ * instruction after a fault).
+ */
+export interface KernelPath {
+  readonly pending: WpCopyPending;
+  readonly page: number;
+  /** The value a `write` stores (evaluated once, when the statement started). */
+  readonly value: number | undefined;
+  readonly faults: number;
 }
 
 export interface Mapping {
@@ -95,7 +112,17 @@ export function newMachine(sc: Scenario): Machine {
   return {
     sc,
     s,
-    threads: [{ name: sc.threads[0]!.name, decl: 0, pid: init.pid, pc: 0, cpu: 0, done: false }],
+    threads: [
+      {
+        name: sc.threads[0]!.name,
+        decl: 0,
+        pid: init.pid,
+        pc: 0,
+        cpu: 0,
+        done: false,
+        kpath: null,
+      },
+    ],
     regs: new Map(),
     events: new Set(),
     maps: new Map(),
@@ -139,11 +166,33 @@ function threadByName(m: Machine, name: string): ThreadRt | undefined {
   return m.threads.find((t) => t.name === name);
 }
 
+/**
+ * Statements that take the mmap lock for writing (mmap, munmap, mprotect,
+ * madvise changing VMA flags, fork): they wait while another thread of the
+ * same mm is inside a fault, which holds it for reading.
+ */
+const MMAP_WRITE_LOCKED = new Set<Stmt['op']>(['mmap', 'munmap', 'mprotect', 'fork']);
+
+function takesMmapWriteLock(st: Stmt): boolean {
+  return (
+    MMAP_WRITE_LOCKED.has(st.op) ||
+    (st.op === 'madvise' && (st.advice === 'dontfork' || st.advice === 'dofork'))
+  );
+}
+
+/** Is another thread of `t`'s mm stopped inside a fault (holding the mmap lock for reading)? */
+function mmapReadHeld(m: Machine, t: ThreadRt): boolean {
+  const mm = task(m, t).mm;
+  return m.threads.some((o) => o !== t && o.kpath !== null && o.kpath.pending.mm === mm);
+}
+
 /** Can thread `i` take a step now (not done, not blocked)? */
 export function canStep(m: Machine, i: number): boolean {
   const t = m.threads[i]!;
   const st = nextStmt(m, t);
   if (!st || m.blocked.has(i)) return false;
+  if (t.kpath) return true;
+  if (takesMmapWriteLock(st) && mmapReadHeld(m, t)) return false;
   switch (st.op) {
     case 'await':
       return m.events.has(st.event);
@@ -207,14 +256,36 @@ function refRange(m: Machine, ref: Ref, st: Stmt): [number, number] {
   return [map.addr + ref.from * PAGE, (to - ref.from) * PAGE];
 }
 
-/** Every thread of `tgid` is done: the process exited or was killed. */
+/** Every thread of `tgid` is done: the process exited or was killed (a stopped fault is abandoned). */
 function markGroupDone(m: Machine, tgid: number): void {
-  for (const t of m.threads) if (m.s.tasks[t.pid]!.tgid === tgid) t.done = true;
+  for (const t of m.threads) {
+    if (m.s.tasks[t.pid]!.tgid !== tgid) continue;
+    t.done = true;
+    if (t.kpath) {
+      wp_page_copy_abort(m.s, t.kpath.pending);
+      t.kpath = null;
+    }
+  }
+}
+
+/** References kernel paths stopped at lock boundaries hold, per folio (for the accounting invariants). */
+export function machineRefs(m: Machine): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const t of m.threads) {
+    const f = t.kpath?.pending.folio ?? 0;
+    if (f !== 0) out.set(f, (out.get(f) ?? 0) + 1);
+  }
+  return out;
 }
 
 /** A kernel path slept (VM_FAULT_RETRY, -ERESTARTSYS): the statement is retried later. */
 class Sleeps {
   constructor(readonly why: string) {}
+}
+
+/** A fault stopped at a lock boundary: the statement continues in the thread's next step. */
+class Stops {
+  constructor(readonly path: KernelPath) {}
 }
 
 function kill(m: Machine, t: ThreadRt, signal: number): string {
@@ -231,17 +302,67 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
   t.pc += 1;
   let note: string;
   try {
-    note = execute(m, t, st, k);
+    const path = t.kpath;
+    if (path) {
+      t.kpath = null;
+      const mapped = wp_page_copy_resume(m.s, k, path.pending);
+      const how = mapped ? 'maps the copy' : 'PTE changed: drops the copy, the access faults again';
+      note = `wp_page_copy() continues: ${how}; ${access(m, t, st, k, path.page, path.value, path.faults)}`;
+    } else {
+      note = execute(m, t, st, k);
+    }
   } catch (e) {
     if (e instanceof InputError) return { kind: 'error', error: e };
     if (e instanceof Sleeps) {
       t.pc -= 1;
       return { kind: 'blocked', note: e.why };
     }
+    if (e instanceof Stops) {
+      t.pc -= 1;
+      t.kpath = e.path;
+      return {
+        kind: 'ok',
+        note: 'do_wp_page() decided to copy and dropped the PTE lock (wp_page_copy() continues in a later step)',
+      };
+    }
     throw e;
   }
   if (!t.done && t.pc >= program(m, t).length) t.done = true;
   return { kind: 'ok', note };
+}
+
+/**
+ * The user accesses of a `read` or `write`, from page index `from` on: a load
+ * (value undefined) or a store of `value` on every page of the reference.
+ */
+function access(
+  m: Machine,
+  t: ThreadRt,
+  st: Stmt,
+  k: Kernel,
+  from: number,
+  value: number | undefined,
+  faultsBefore: number,
+): string {
+  if (st.op !== 'read' && st.op !== 'write') throw new Error(`tool bug: access for ${st.op}`);
+  const mm = mmOf(m.s, task(m, t).mm);
+  const pages = refPages(m, st.ref, st);
+  let faults = faultsBefore;
+  let last = 0;
+  for (let i = from; i < pages.length; i++) {
+    const r = userAccess(m.s, k, mm, pages[i]!, value);
+    if (!r.ok && 'stepped' in r) {
+      const pending = k.pending!;
+      k.pending = null;
+      throw new Stops({ pending, page: i, value, faults: faults + 1 });
+    }
+    if (!r.ok && 'blocked' in r) throw new Sleeps(`the ${st.op} fault sleeps (VM_FAULT_RETRY)`);
+    if (!r.ok) return kill(m, t, r.signal);
+    faults += r.faults;
+    last = r.value;
+  }
+  if (st.op === 'write') return `${pages.length} page(s), ${faults} fault(s)`;
+  return `${faults} fault(s)${setReg(m, st.reg, last)}`;
 }
 
 function setReg(m: Machine, reg: string | null, value: number): string {
@@ -301,30 +422,10 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       const ret = do_madvise(s, k, mm(), addr, len, ADVICE[st.advice]);
       return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
     }
-    case 'write': {
-      const value = evalExpr(evalEnv(m, t.name), st.value) >>> 0;
-      let faults = 0;
-      const pages = refPages(m, st.ref, st);
-      for (const a of pages) {
-        const r = userAccess(s, k, mm(), a, value);
-        if (!r.ok && 'blocked' in r) throw new Sleeps('the write fault sleeps (VM_FAULT_RETRY)');
-        if (!r.ok) return kill(m, t, r.signal);
-        faults += r.faults;
-      }
-      return `${pages.length} page(s), ${faults} fault(s)`;
-    }
-    case 'read': {
-      let faults = 0;
-      let last = 0;
-      for (const a of refPages(m, st.ref, st)) {
-        const r = userAccess(s, k, mm(), a);
-        if (!r.ok && 'blocked' in r) throw new Sleeps('the fault sleeps (VM_FAULT_RETRY)');
-        if (!r.ok) return kill(m, t, r.signal);
-        faults += r.faults;
-        last = r.value;
-      }
-      return `${faults} fault(s)${setReg(m, st.reg, last)}`;
-    }
+    case 'write':
+      return access(m, t, st, k, 0, evalExpr(evalEnv(m, t.name), st.value) >>> 0, 0);
+    case 'read':
+      return access(m, t, st, k, 0, undefined, 0);
     case 'fork':
     case 'spawn': {
       const child = copy_process(s, k, me, st.op === 'spawn');
@@ -335,6 +436,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
         pid: child.pid,
         pc: 0,
         cpu: t.cpu,
+        kpath: null,
         done: m.sc.threads[decl]!.body.length === 0,
       });
       return `pid ${child.pid}`;

@@ -59,6 +59,8 @@ export interface RunOptions {
   readonly decisions?: boolean;
   readonly maxSteps?: number;
   readonly ptStrategy?: Config['ptStrategy'];
+  /** Stop kernel paths at lock boundaries (the explorer's steps); off for the sequential run. */
+  readonly lockBreaks?: boolean;
 }
 
 /** The kernel configuration a scenario runs with under `policy` (its `env` lines switch LRU batching on). */
@@ -67,6 +69,7 @@ export function configFor(sc: Scenario, policy: Policy, opts: RunOptions = {}): 
     policy,
     ptStrategy: opts.ptStrategy ?? policy.ptStrategy,
     lruBatching: sc.env.includes('lru_batches'),
+    lockBreaks: opts.lockBreaks === true,
   };
 }
 

@@ -38,7 +38,7 @@ describe('cowherd CLI', () => {
         expected: 'Always',
         ok: false,
         provenance: 'obs',
-        states: 13,
+        states: 14,
       },
     ]);
     expect(cli('check', f, '--era', 'v6.18').out).toMatch(/Never\*/);

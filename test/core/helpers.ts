@@ -29,7 +29,7 @@ export function world(config: Partial<Config> = {}): World {
   const s = newState();
   const log: DecisionRecord[] = [];
   const k = sequentialKernel(
-    { policy: v6_18, ptStrategy: 'pt-reclaim', lruBatching: false, ...config },
+    { policy: v6_18, ptStrategy: 'pt-reclaim', lruBatching: false, lockBreaks: false, ...config },
     log,
   );
   const init = spawnInit(s);

@@ -73,7 +73,7 @@ describe('explore', () => {
     expect(r.kind === 'done' && r.verdict).toBe('Hang');
   });
 
-  it('agrees with the sequential run on every library scenario (they synchronise every order that matters)', () => {
+  it('contains the sequential run: the same verdict where the explorer finds one outcome, one of the two where it says Sometimes', () => {
     const files: string[] = [];
     const walk = (p: string) => {
       for (const n of readdirSync(p).sort()) {
@@ -86,13 +86,13 @@ describe('explore', () => {
     for (const f of files) {
       const sc = parseScenario(readFileSync(f, 'utf8'), f);
       checkScenario(sc);
-      // Environment actors never act in a sequential run: those scenarios are about what they do.
-      if (sc.env.length > 0) continue;
       for (const era of ['v5.9', 'v6.18', 'wait-for-gup']) {
         const x = explore(sc, policy(era));
         const s = runSequential(sc, policy(era));
         if (x.kind !== 'done' || s.kind !== 'done') throw new Error(`${sc.name} ${era}`);
-        expect([sc.name, era, x.verdict]).toEqual([sc.name, era, s.verdict]);
+        // One schedule, atomic faults, actors idle: one of the explored paths.
+        const allowed = x.verdict === 'Sometimes' ? ['Always', 'Never'] : [x.verdict];
+        expect([sc.name, era, allowed.includes(s.verdict)]).toEqual([sc.name, era, true]);
       }
     }
   }, 120_000);
@@ -203,6 +203,53 @@ exists (after != before)
     const pick = r.witness!.find((s) => s.choices.length > 0)!;
     expect(pick.choices).toEqual([{ what: 'coin', options: ['reuse', 'copy'], pick: 1 }]);
     expect(pick.move).toMatchObject({ kind: 'thread', picks: [1] });
+  });
+});
+
+describe('explore: lock-boundary steps', () => {
+  it('two threads COWing one page: both decide to copy, the second pte_same() fails and its copy is dropped', () => {
+    const f = 'scenarios/anon/cow-anon-two-threads-race-copy.cow';
+    const sc = parseScenario(readFileSync(f, 'utf8'), f);
+    checkScenario(sc);
+    const r = explore(sc, policy('v6.18'));
+    if (r.kind !== 'done') throw new Error(r.kind);
+    expect(r.verdict).toBe('Sometimes');
+    const notes = r.witness!.map((s) => s.note);
+    expect(notes.filter((n) => n.startsWith('do_wp_page() decided to copy'))).toHaveLength(2);
+    expect(notes.some((n) => n.includes('PTE changed: drops the copy'))).toBe(true);
+    // A sequential run takes each fault in one step: one copy, never two.
+    const seq = runSequential(sc, policy('v6.18'));
+    expect(seq.kind === 'done' && seq.verdict).toBe('Never');
+  });
+
+  it('a fault stopped inside the mmap lock keeps mmap/munmap/mprotect/fork of the same mm waiting', async () => {
+    const { replay } = await import('../../src/explore/replay.js');
+    const { parseMove } = await import('../../src/explore/moves.js');
+    const sc = scenario(`scenario lock
+setup {
+  mmap mem pages=1 private rw
+  write mem[0] = 1
+}
+thread parent {
+  fork child
+  spawn sibling
+  write mem[0] = 2
+}
+thread sibling {
+  munmap mem
+}
+thread child {
+}
+exists (value(parent, mem[0]) == 2)
+`);
+    const moves = (t: string) => t.split('-').map((x) => parseMove(x)!);
+    // parent: mmap, write, fork, spawn, then the write stops in wp_page_copy(); the sibling (thread 2) must wait.
+    expect(() => replay(sc, policy('v6.18'), moves('0-0-0-0-0-2'))).toThrow(
+      /RP002|cannot be taken/,
+    );
+    // Once the fault is done the munmap may run.
+    const out = replay(sc, policy('v6.18'), moves('0-0-0-0-0-0-2'));
+    expect(out.steps.at(-1)!.stmt).toBe('munmap mem');
   });
 });
 

@@ -38,6 +38,12 @@ import { do_wp_page } from './wp.js';
 /* include/linux/mm_types.h enum fault_flag (subset). */
 export const FAULT_FLAG_WRITE = 1 << 0;
 export const FAULT_FLAG_UNSHARE = 1 << 10;
+/**
+ * Model-only: the caller can continue the fault in a later step where the
+ * kernel drops a lock (the user-access path under the explorer). GUP's
+ * faults stay atomic.
+ */
+export const FAULT_FLAG_STEPWISE = 1 << 30;
 
 /* include/linux/mm_types.h vm_fault_t (subset). */
 export const VM_FAULT_OOM = 0x1;
@@ -45,6 +51,8 @@ export const VM_FAULT_SIGBUS = 0x2;
 export const VM_FAULT_SIGSEGV = 0x40;
 /** The fault slept and must be retried (here: the faulting thread blocks until another one runs). */
 export const VM_FAULT_RETRY = 0x400;
+/** Model-only: the fault stopped at a lock boundary; k.pending says where it continues. */
+export const VM_FAULT_STEPPED = 0x40000000;
 
 /** vma_is_anonymous(): private anonymous memory (no vm_ops); shared anonymous is shmem. */
 export function vma_is_anonymous(vma: Vma): boolean {
@@ -168,7 +176,8 @@ export function handle_mm_fault(
   }
   if (write || unshare) {
     if (!pte_write(orig_pte)) {
-      return do_wp_page(s, k, mm, vma, address, orig_pte, unshare, slot);
+      const stepwise = (flags & FAULT_FLAG_STEPWISE) !== 0;
+      return do_wp_page(s, k, mm, vma, address, orig_pte, unshare, slot, stepwise);
     }
     if (write) set_pte_at(s, slot.table, slot.index, pte_mkdirty(pte_mkyoung(orig_pte)));
     return 0;

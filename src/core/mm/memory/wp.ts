@@ -2,10 +2,12 @@
  * Write (and unshare) faults on present, read-only PTEs: mm/memory.c
  * do_wp_page(), wp_page_reuse(), wp_page_copy(), wp_page_shared().
  *
- * Entered and left as one atomic step in this model version: the PTE lock is
- * held throughout, so wp_page_copy()'s pte_same() recheck always succeeds.
- * (The explorer splits the copy at the allocation, where the kernel drops the
- * lock.)
+ * A sequential run takes a write fault in one atomic step. Under the
+ * explorer (FAULT_FLAG_STEPWISE) a copy stops where the kernel drops the PTE
+ * lock to allocate (do_wp_page() → wp_page_copy()), and continues in a later
+ * step: allocate, copy the contents as they are then, retake the lock and
+ * recheck pte_same() — another thread may have changed the PTE meanwhile, in
+ * which case the copy is thrown away and the access faults again.
  */
 
 import type { State, Vma } from '../../mm_types.js';
@@ -25,7 +27,7 @@ import {
   pte_special,
   pteBits,
 } from '../../pgtable_types.js';
-import type { Kernel, WpFault } from '../../points.js';
+import type { Kernel, WpCopyPending, WpFault } from '../../points.js';
 import {
   ANON_WP_COPY_COUNT,
   ANON_WP_REUSE,
@@ -43,8 +45,9 @@ import {
   mm_counter_file,
 } from '../rmap.js';
 import { folio_add_lru_vma } from '../swap.js';
-import { VM_FAULT_RETRY } from './fault.js';
-import { set_pte_at } from './pgtable.js';
+import { vma_lookup } from '../vma.js';
+import { VM_FAULT_RETRY, VM_FAULT_STEPPED } from './fault.js';
+import { pte_index, ptep_get, pteTable, set_pte_at } from './pgtable.js';
 
 const COPY_EARLY = vmEventIndex('anon_wp_copy_count_early')!;
 const COPY_LOCK = vmEventIndex('anon_wp_copy_lock')!;
@@ -127,6 +130,7 @@ export function do_wp_page(
   orig_pte: pte_t,
   unshare: boolean,
   slot: PteSlot,
+  stepwise = false,
 ): number {
   const page = vm_normal_page(orig_pte);
   const folio = page === 0 ? 0 : page_folio(s, page);
@@ -155,6 +159,46 @@ export function do_wp_page(
   }
   if (folio !== 0) folio_get(s, folio);
   if (folio !== 0 && (s.mem.flags[folio]! & PG_ksm) !== 0) count_vm_event(s.vmstat, COW_KSM);
+  if (stepwise) {
+    // pte_unmap_unlock(): the rest of wp_page_copy() runs without the PTE lock.
+    k.pending = { kind: 'wp_page_copy', mm: mm.id, address, orig_pte, page, folio, unshare };
+    return VM_FAULT_STEPPED;
+  }
   wp_page_copy(s, k, full, slot);
   return 0;
+}
+
+/**
+ * The rest of wp_page_copy() after the PTE lock was dropped: retake it
+ * (pte_offset_map_lock(); the table may be gone) and install the copy if the
+ * PTE is still the one the fault saw (pte_same()); otherwise drop the copy
+ * and the reference on the old folio. Returns whether the copy was mapped.
+ */
+export function wp_page_copy_resume(s: State, k: Kernel, p: WpCopyPending): boolean {
+  const mm = s.mms[p.mm];
+  const vma = mm ? vma_lookup(mm, p.address) : null;
+  const table = mm ? pteTable(s, mm, p.address) : 0;
+  const slot: PteSlot = { table, index: pte_index(p.address) };
+  if (!mm || !vma || table === 0 || ptep_get(s, table, slot.index) !== p.orig_pte) {
+    k.decide('wp_page_copy', 'abort', 'pte_same() failed: the PTE changed while unlocked');
+    wp_page_copy_abort(s, p);
+    return false;
+  }
+  k.decide('wp_page_copy', 'map', 'pte_same(): the PTE is unchanged');
+  const vmf: WpFault = {
+    mm,
+    vma,
+    address: p.address,
+    orig_pte: p.orig_pte,
+    page: p.page,
+    folio: p.folio,
+    unshare: p.unshare,
+  };
+  wp_page_copy(s, k, vmf, slot);
+  return true;
+}
+
+/** A stopped wp_page_copy() that will not continue (pte_same() failed, the task died): drop its reference. */
+export function wp_page_copy_abort(s: State, p: WpCopyPending): void {
+  if (p.folio !== 0) folio_put(s, p.folio);
 }

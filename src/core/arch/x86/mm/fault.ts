@@ -7,12 +7,14 @@
 
 import { toolBug } from '../../../bug.js';
 import {
+  FAULT_FLAG_STEPWISE,
   FAULT_FLAG_WRITE,
   handle_mm_fault,
   VM_FAULT_OOM,
   VM_FAULT_RETRY,
   VM_FAULT_SIGBUS,
   VM_FAULT_SIGSEGV,
+  VM_FAULT_STEPPED,
 } from '../../../mm/memory/fault.js';
 import { pte_index, ptep_get, pteTable, set_pte_at } from '../../../mm/memory/pgtable.js';
 import { vma_lookup } from '../../../mm/vma.js';
@@ -37,7 +39,9 @@ export type AccessResult =
   | { readonly ok: true; readonly value: number; readonly pfn: number; readonly faults: number }
   | { readonly ok: false; readonly signal: number }
   /** The fault sleeps (VM_FAULT_RETRY): the access has not happened; retry it later. */
-  | { readonly ok: false; readonly signal: 0; readonly blocked: true };
+  | { readonly ok: false; readonly signal: 0; readonly blocked: true }
+  /** The fault stopped at a lock boundary (k.pending); continue it, then retry the access. */
+  | { readonly ok: false; readonly signal: 0; readonly stepped: true };
 
 /**
  * Load (value === undefined) or store `value` at `addr` in `mm`. Returns the
@@ -71,7 +75,9 @@ export function userAccess(
     if (write && !(vma.vm_flags & VM_WRITE)) return { ok: false, signal: SIGSEGV };
     if (!write && !(vma.vm_flags & (VM_READ | VM_WRITE | VM_EXEC)))
       return { ok: false, signal: SIGSEGV };
-    const ret = handle_mm_fault(s, k, mm, vma, addr, write ? FAULT_FLAG_WRITE : 0);
+    const flags = (write ? FAULT_FLAG_WRITE : 0) | (k.config.lockBreaks ? FAULT_FLAG_STEPWISE : 0);
+    const ret = handle_mm_fault(s, k, mm, vma, addr, flags);
+    if (ret & VM_FAULT_STEPPED) return { ok: false, signal: 0, stepped: true };
     if (ret & VM_FAULT_RETRY) return { ok: false, signal: 0, blocked: true };
     if (ret & VM_FAULT_SIGSEGV) return { ok: false, signal: SIGSEGV };
     if (ret & VM_FAULT_SIGBUS) return { ok: false, signal: SIGBUS };
