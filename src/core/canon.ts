@@ -64,6 +64,37 @@ export class Fingerprint {
   }
 }
 
+/** Feed the populated entries of one page table into `h`: (index, val, bits). */
+function tableEntries(h: Fingerprint, t: Uint32Array): void {
+  for (let i = 0; i < 512; i++) {
+    const v = t[2 * i]!;
+    const b = t[2 * i + 1]!;
+    if (v !== 0 || b !== 0) {
+      h.word(i + 1);
+      h.word(v);
+      h.word(b);
+    }
+  }
+  h.word(0);
+}
+
+/**
+ * Digests of page tables that can no longer change: a table array whose
+ * owner token is not the state's own (mm_types.ts ptWritable()) is shared
+ * copy-on-write and never written again, so its digest is computed once.
+ */
+const frozenDigests = new WeakMap<Uint32Array, readonly [number, number]>();
+
+function tableDigest(t: Uint32Array, frozen: boolean): readonly [number, number] {
+  const cached = frozen ? frozenDigests.get(t) : undefined;
+  if (cached) return cached;
+  const f = new Fingerprint();
+  tableEntries(f, t);
+  const d = f.lanes();
+  if (frozen) frozenDigests.set(t, d);
+  return d;
+}
+
 /** Feed the whole kernel state into `h` in canonical order. */
 export function hashState(s: State, h: Fingerprint): void {
   const m = s.mem;
@@ -82,17 +113,10 @@ export function hashState(s: State, h: Fingerprint): void {
       continue;
     }
     h.word(pt.level[id]!);
-    // Only populated entries: (index, val, bits).
-    for (let i = 0; i < 512; i++) {
-      const v = t[2 * i]!;
-      const b = t[2 * i + 1]!;
-      if (v !== 0 || b !== 0) {
-        h.word(i + 1);
-        h.word(v);
-        h.word(b);
-      }
-    }
-    h.word(0);
+    // The table's populated entries, as a digest (cached once the table is frozen).
+    const d = tableDigest(t, pt.owner[id] !== s.cow);
+    h.word(d[0]);
+    h.word(d[1]);
   }
   h.words(pt.free, pt.free.length);
   h.word(s.mms.length);

@@ -269,13 +269,14 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
         },
       });
       if (stop !== null) return { m, choices: r.choices };
-      const v = checkInvariants(m.s, machineRefs(m));
-      if (v.length > 0) {
-        stop = bug(v, edges.length - 1);
-        return { m, choices: r.choices };
-      }
       const key = machineKey(m);
       if (!seen.has(key)) {
+        // Invariants are a function of the state: checked once, when it is new.
+        const v = checkInvariants(m.s, machineRefs(m));
+        if (v.length > 0) {
+          stop = bug(v, edges.length - 1);
+          return { m, choices: r.choices };
+        }
         if (seen.size >= maxStates) {
           stop = { ...stats(), kind: 'limit', finals: { holds, fails, hangs } };
         } else {

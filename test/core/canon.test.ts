@@ -28,6 +28,29 @@ describe('fingerprint and cloning', () => {
     );
   });
 
+  it('hashes a page table the same whether it is still writable or frozen (cached digest)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat(9), { minLength: 1, maxLength: 10 }),
+        fc.nat(7),
+        fc.nat(9),
+        (vals, page, v) => {
+          const w = build(vals);
+          const live = fingerprint(w.s); // tables owned by the state: hashed afresh
+          const copy = cloneState(w.s); // now every table is frozen, shared by both
+          expect(fingerprint(w.s)).toBe(live);
+          expect(fingerprint(copy)).toBe(live);
+          // Writing the copy re-owns the tables it touches; the original keeps its (cached) digest.
+          userAccess(copy, w.k, mmOf(copy, w.init.mm), A + page * 4096, v + 100);
+          expect(fingerprint(w.s)).toBe(live);
+          expect(fingerprint(copy)).not.toBe(live);
+          expect(fingerprint(copy)).toBe(fingerprint(cloneState(copy)));
+        },
+      ),
+      { numRuns: 60, seed: 3 },
+    );
+  });
+
   it('tells different contents apart', () => {
     expect(fingerprint(build([1, 2]).s)).not.toBe(fingerprint(build([1, 3]).s));
     expect(fingerprint(build([1, 2]).s)).not.toBe(fingerprint(build([2, 1]).s));

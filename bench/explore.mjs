@@ -1,0 +1,168 @@
+// Explorer benchmark: `npm run build && node bench/explore.mjs [--k N] [--skip-library]`.
+//
+// 1. The scenario library: every scenario under every modelled era, explored
+//    as `cowherd check` does; states, transitions, states/s.
+// 2. cowherd beside SPIN (Debian's `spin`, installed here with apt-get when
+//    missing) on two programs written both as a cowherd scenario (generated
+//    below) and in Promela at the same granularity (bench/promela/):
+//    K threads of a forked process writing their own COW page, or the same
+//    COW page (write faults in two steps, as cowherd's explorer splits them).
+//    SPIN runs exhaustively without its partial-order reduction
+//    (-DSAFETY -DNOREDUCE), best of three runs of the compiled verifier.
+//    Prints the ratios: cowherd time / SPIN time for the same program, and
+//    SPIN states/s / cowherd states/s.
+//
+// Figures vary with the machine's load; the ratio is measured in one run.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = (p) => join(root, 'dist', p);
+const { explore } = await import(dist('explore/explore.js'));
+const { parseScenario } = await import(dist('scenario/parse.js'));
+const { checkScenario } = await import(dist('scenario/check.js'));
+const { completeEraIds, eraInfo } = await import(dist('policy/registry.js'));
+
+const args = process.argv.slice(2);
+const K = Number(args[args.indexOf('--k') + 1] || 7);
+const skipLibrary = args.includes('--skip-library');
+const policy = (id) => eraInfo(id).policy;
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+
+function scenario(text, file) {
+  const sc = parseScenario(text, file);
+  checkScenario(sc);
+  return sc;
+}
+
+function timed(fn) {
+  const t = performance.now();
+  const r = fn();
+  return { r, s: (performance.now() - t) / 1000 };
+}
+
+// ---- 1. the library -------------------------------------------------------
+if (!skipLibrary) {
+  const files = [];
+  const walk = (p) => {
+    for (const n of readdirSync(p).sort()) {
+      const q = join(p, n);
+      if (statSync(q).isDirectory()) walk(q);
+      else if (n.endsWith('.cow')) files.push(q);
+    }
+  };
+  walk(join(root, 'scenarios'));
+  let states = 0;
+  let transitions = 0;
+  let secs = 0;
+  const rows = [];
+  for (const f of files) {
+    const sc = scenario(readFileSync(f, 'utf8'), f);
+    for (const era of completeEraIds()) {
+      const { r, s } = timed(() => explore(sc, policy(era)));
+      states += r.states;
+      transitions += r.transitions;
+      secs += s;
+      rows.push({ name: sc.name, era, states: r.states, s });
+    }
+  }
+  console.log(
+    `library: ${files.length} scenarios x ${completeEraIds().length} eras: ${fmt(states)} states, ${fmt(transitions)} transitions in ${secs.toFixed(1)} s (${fmt(states / secs)} states/s)`,
+  );
+  rows.sort((a, b) => b.s - a.s);
+  for (const x of rows.slice(0, 3))
+    console.log(`  slowest: ${x.name} on ${x.era}: ${x.states} states, ${x.s.toFixed(2)} s`);
+}
+
+// ---- 2. beside SPIN -------------------------------------------------------
+/** The cowherd twin of bench/promela/cow-{own,same}-page.pml. */
+function cowThreads(k, same) {
+  const pages = same ? 1 : k;
+  let s = `scenario bench-cow-${same ? 'same' : 'own'}-page-${k}\n`;
+  s += `setup {\n  mmap mem pages=${pages} private rw\n  write mem[0..${pages}] = 1\n}\n`;
+  s += 'thread parent {\n  fork child\n';
+  for (let i = 0; i < k; i++) s += `  spawn t${i}\n`;
+  s += '}\n';
+  for (let i = 0; i < k; i++) s += `thread t${i} {\n  write mem[${same ? 0 : i}] = ${i + 2}\n}\n`;
+  s += `thread child {\n}\nexists (anon_wp_copy_count == ${k})\n`;
+  return s;
+}
+
+function haveSpin() {
+  if (spawnSync('spin', ['-V']).status === 0) return null;
+  const apt = (a) => spawnSync('apt-get', a, { stdio: 'ignore' }).status === 0;
+  if (!apt(['install', '-y', 'spin']) && !(apt(['update']) && apt(['install', '-y', 'spin'])))
+    return 'spin is not installed and apt-get could not install it (not root, or no Debian registry)';
+  return spawnSync('spin', ['-V']).status === 0 ? null : 'spin still missing after apt-get';
+}
+
+function runSpin(model, k) {
+  const dir = mkdtempSync(join(tmpdir(), 'cowherd-spin-'));
+  try {
+    execFileSync('spin', [`-DK=${k}`, '-a', join(root, 'bench', 'promela', model)], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
+    execFileSync('cc', ['-O2', '-DSAFETY', '-DNOREDUCE', '-o', 'pan', 'pan.c'], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
+    let best = Number.POSITIVE_INFINITY;
+    let out = '';
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      out = execFileSync('./pan', ['-m100000'], { cwd: dir, encoding: 'utf8' });
+      best = Math.min(best, (performance.now() - t) / 1000);
+    }
+    const num = (re) => Number(re.exec(out)?.[1] ?? Number.NaN);
+    const errors = num(/errors: (\d+)/);
+    if (errors !== 0) throw new Error(`pan reported errors:\n${out}`);
+    return {
+      states: num(/(\d+) states, stored/),
+      transitions: num(/(\d+) transitions \(= stored\+matched\)/),
+      s: best,
+      version: execFileSync('spin', ['-V'], { encoding: 'utf8' }).trim(),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const why = haveSpin();
+if (why) {
+  console.log(`SPIN comparison skipped: ${why}`);
+} else {
+  console.log(
+    `\nbeside SPIN, K = ${K} threads (cowherd v6.18; SPIN -DSAFETY -DNOREDUCE, best of 3):`,
+  );
+  const ratios = [];
+  for (const same of [false, true]) {
+    const model = same ? 'cow-same-page.pml' : 'cow-own-page.pml';
+    const sc = scenario(cowThreads(K, same), `bench-${model.replace('.pml', '')}-${K}.cow`);
+    explore(scenario(cowThreads(Math.max(2, K - 2), same), 'warmup.cow'), policy('v6.18'));
+    const { r, s } = timed(() => explore(sc, policy('v6.18'), { maxStates: 5_000_000 }));
+    if (r.kind !== 'done') throw new Error(`cowherd: ${r.kind}`);
+    const sp = runSpin(model, K);
+    const tr = s / sp.s;
+    const rr = sp.states / sp.s / (r.states / s);
+    ratios.push(
+      `${model.replace('.pml', '')}: ${tr.toFixed(1)}x the time, ${rr.toFixed(0)}x fewer states/s`,
+    );
+    console.log(`  ${model}`);
+    console.log(
+      `    cowherd: ${fmt(r.states)} states, ${fmt(r.transitions)} transitions, ${s.toFixed(2)} s, ${fmt(r.states / s)} states/s (verdict ${r.verdict})`,
+    );
+    console.log(
+      `    SPIN:    ${fmt(sp.states)} states, ${fmt(sp.transitions)} transitions, ${sp.s.toFixed(3)} s, ${fmt(sp.states / sp.s)} states/s`,
+    );
+    console.log(`    ratio cowherd/SPIN: time ${tr.toFixed(1)}, states/s ${(1 / rr).toFixed(4)}`);
+  }
+  console.log(
+    "  (SPIN also counts each process's exit as a step, so it stores more states for the same program.)",
+  );
+  console.log(`ratio: ${ratios.join('; ')}`);
+}
