@@ -21,6 +21,8 @@ import type { EraId, Policy } from '../core/points.js';
 import type { Pos, Scenario, Verdict } from '../scenario/ast.js';
 import { envSteps } from '../scenario/env.js';
 import { InputError } from '../scenario/errors.js';
+import type { GhostCode } from '../scenario/ghost.js';
+import { ghostFindings } from '../scenario/ghost.js';
 import type { Machine } from '../scenario/machine.js';
 import {
   canStep,
@@ -86,7 +88,18 @@ export interface FinalCounts {
   readonly hangs: number;
 }
 
-export type ExploreResult = ExploreStats & { readonly era: EraId } & (
+/** The first (with BFS: a shortest) path to a state breaking a design invariant, per code. */
+export interface FindingPath {
+  readonly code: GhostCode;
+  readonly detail: string;
+  readonly path: readonly PathStep[];
+}
+
+export type ExploreResult = ExploreStats & {
+  readonly era: EraId;
+  /** Design invariants (ghost.ts) broken in some reachable state; empty when none. */
+  readonly findings: readonly FindingPath[];
+} & (
     | {
         readonly kind: 'done';
         readonly verdict: Verdict;
@@ -163,6 +176,25 @@ export function machineKey(m: Machine): string {
       text(k);
       h.word(v);
     }
+  // Ghost state of the design invariants: what each process is entitled to see.
+  h.word(-6);
+  const [d1, d2] = m.ghost.digest();
+  h.word(d1);
+  h.word(d2);
+  for (const [id, o] of [...m.ghost.origin].sort(([a], [b]) => a - b)) {
+    h.word(id);
+    h.num(o.key);
+    h.word(o.pin ? 1 : 0);
+  }
+  h.word(-7);
+  for (const [pipe, bufs] of [...m.ghost.pipes].sort(([a], [b]) => a - b)) {
+    h.word(pipe);
+    h.word(bufs.length);
+    for (const b of bufs) {
+      h.num(b.want + 1);
+      h.num(b.key + 1);
+    }
+  }
   return h.hex();
 }
 
@@ -238,7 +270,8 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
   let witness: PathStep[] | null = null;
   let head = 0;
   let stop: ExploreResult | null = null;
-  const stats = () => ({ era: policy.id, states: seen.size, transitions, depth });
+  const findings: FindingPath[] = [];
+  const stats = () => ({ era: policy.id, states: seen.size, transitions, depth, findings });
   const bug = (violations: Violation[], edge: number): ExploreResult => ({
     ...stats(),
     kind: 'tool-bug',
@@ -277,6 +310,9 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
           stop = bug(v, edges.length - 1);
           return { m, choices: r.choices };
         }
+        for (const f of ghostFindings(m.s, m.ghost))
+          if (!findings.some((x) => x.code === f.code))
+            findings.push({ ...f, path: pathTo(edges, edges.length - 1) });
         if (seen.size >= maxStates) {
           stop = { ...stats(), kind: 'limit', finals: { holds, fails, hangs } };
         } else {

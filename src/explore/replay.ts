@@ -17,6 +17,8 @@ import type { StateDiff } from '../scenario/diff.js';
 import { diffStates } from '../scenario/diff.js';
 import { envStepKey, envSteps } from '../scenario/env.js';
 import { InputError } from '../scenario/errors.js';
+import type { Finding } from '../scenario/ghost.js';
+import { ghostFindings } from '../scenario/ghost.js';
 import type { Machine } from '../scenario/machine.js';
 import {
   canStep,
@@ -76,6 +78,8 @@ export interface ReplayStep {
   readonly choices: readonly Choice[];
   readonly decisions: readonly DecisionRecord[];
   readonly changes: StateDiff;
+  /** Design invariants broken in the state after the step (ghost.ts). */
+  readonly findings: readonly Finding[];
   /** After the step: every thread's program counter, CPU and status. */
   readonly threads: readonly ThreadView[];
   readonly regs: Readonly<Record<string, number>>;
@@ -149,6 +153,7 @@ export function replay(sc: Scenario, policy: Policy, moves: readonly Move[]): Re
       choices: r.choices,
       decisions: log,
       changes: diffStates(before, m.s),
+      findings: ghostFindings(m.s, m.ghost),
       threads: threadViews(m),
       regs: Object.fromEntries([...m.regs].sort(([a], [b]) => (a < b ? -1 : 1))),
       events: [...m.events].sort(),

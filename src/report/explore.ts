@@ -5,6 +5,7 @@ import type { ExploreResult, PathStep } from '../explore/explore.js';
 import type { ReplayOutcome } from '../explore/replay.js';
 import { replay, replayToken } from '../explore/replay.js';
 import type { Scenario, Verdict } from '../scenario/ast.js';
+import { GHOST_INVARIANTS } from '../scenario/ghost.js';
 import { replayEnd, replayLines, traceDoc } from './replay.js';
 
 /** Statistics the CLI measures around a run (not part of the deterministic output unless asked). */
@@ -66,6 +67,7 @@ export function exploreText(
   }
   const mark = expected !== null && expected !== r.verdict ? ` (* expected ${expected})` : '';
   lines.push(`${sc.quantifier} (…): ${r.verdict}${mark}`);
+  lines.push(...findingLines(sc, r));
   if (rep) {
     lines.push(
       sc.quantifier === 'exists'
@@ -75,6 +77,30 @@ export function exploreText(
     trace();
   }
   return `${lines.join('\n')}\n`;
+}
+
+function sortedFindings(r: ExploreResult) {
+  return [...r.findings].sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+}
+
+/** The design invariants broken in some reachable state, each with its shortest path. */
+function findingLines(sc: Scenario, r: ExploreResult): string[] {
+  if (r.findings.length === 0)
+    return [`design invariants (${Object.keys(GHOST_INVARIANTS).join(', ')}): hold in every state`];
+  const out: string[] = [];
+  for (const f of sortedFindings(r)) {
+    out.push(
+      `! ${f.code} ${GHOST_INVARIANTS[f.code]}: broken after ${f.path.length} step(s): ${f.detail}`,
+    );
+    out.push(
+      `    replay: cowherd replay ${replayToken(
+        sc,
+        r.era,
+        f.path.map((p) => p.move),
+      )}`,
+    );
+  }
+  return out;
 }
 
 export function exploreJson(
@@ -98,6 +124,17 @@ export function exploreJson(
       finals: r.kind === 'tool-bug' ? null : r.finals,
       trace: rep ? traceDoc(sc, rep.out, rep.token) : null,
       replay: rep ? rep.token : null,
+      findings: sortedFindings(r).map((f) => ({
+        code: f.code,
+        invariant: GHOST_INVARIANTS[f.code],
+        detail: f.detail,
+        steps: f.path.length,
+        replay: replayToken(
+          sc,
+          r.era,
+          f.path.map((p) => p.move),
+        ),
+      })),
       ...(r.kind === 'tool-bug' ? { violations: r.violations } : {}),
     },
     null,

@@ -19,12 +19,16 @@ function stepHead(sc: Scenario, st: ReplayStep): string {
 /** The readable trace of a replayed path, `max` changes per kind per step. */
 export function replayLines(sc: Scenario, r: ReplayOutcome, max: number): string[] {
   const lines: string[] = [];
+  let broken = new Set<string>();
   for (const st of r.steps) {
     lines.push(stepHead(sc, st));
     for (const c of st.choices)
       lines.push(`   choose ${c.what}: ${c.options[c.pick]} (of ${c.options.join(', ')})`);
     for (const d of st.decisions) lines.push(`   decide ${d.point}: ${d.choice} (${d.why})`);
     for (const l of changeLines(st.changes, max)) lines.push(`   ${l}`);
+    const now = new Set(st.findings.map((f) => `${f.code} ${f.detail}`));
+    for (const f of now) if (!broken.has(f)) lines.push(`   ! ${f}`);
+    broken = now;
   }
   return lines;
 }
@@ -49,7 +53,7 @@ export function traceDoc(sc: Scenario, r: ReplayOutcome, token: string): unknown
       era: r.era,
       replay: token,
     },
-    vars: ['action', 'threads', 'regs', 'events', 'changes'],
+    vars: ['action', 'threads', 'regs', 'events', 'changes', 'findings'],
     states: [
       {
         '#meta': { index: 0 },
@@ -58,6 +62,7 @@ export function traceDoc(sc: Scenario, r: ReplayOutcome, token: string): unknown
         regs: {},
         events: [],
         changes: null,
+        findings: [],
       },
       ...r.steps.map((st) => ({
         '#meta': { index: st.index + 1 },
@@ -75,6 +80,7 @@ export function traceDoc(sc: Scenario, r: ReplayOutcome, token: string): unknown
         regs: st.regs,
         events: st.events,
         changes: st.changes,
+        findings: st.findings,
       })),
     ],
     end: r.end,

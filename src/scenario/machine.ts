@@ -47,6 +47,7 @@ import type { Prot, Ref, Scenario, Stmt } from './ast.js';
 import { InputError } from './errors.js';
 import type { EvalEnv } from './expr.js';
 import { evalExpr } from './expr.js';
+import { Ghost, ghostKey, isPrivate } from './ghost.js';
 
 export interface ThreadRt {
   readonly name: string;
@@ -95,6 +96,8 @@ export interface Machine {
   files: Map<string, number>;
   /** Threads whose last attempt slept in the kernel; they retry once another thread has run. */
   blocked: Set<number>;
+  /** What each process is entitled to see (the design invariants, ghost.ts). */
+  ghost: Ghost;
 }
 
 export type StepResult =
@@ -130,6 +133,7 @@ export function newMachine(sc: Scenario): Machine {
     pins: new Map(),
     files: new Map(),
     blocked: new Set(),
+    ghost: new Ghost(),
   };
 }
 
@@ -145,6 +149,7 @@ export function cloneMachine(m: Machine): Machine {
     pins: new Map(m.pins),
     files: new Map(m.files),
     blocked: new Set(m.blocked),
+    ghost: new Ghost(m.ghost),
   };
 }
 
@@ -258,6 +263,8 @@ function refRange(m: Machine, ref: Ref, st: Stmt): [number, number] {
 
 /** Every thread of `tgid` is done: the process exited or was killed (a stopped fault is abandoned). */
 function markGroupDone(m: Machine, tgid: number): void {
+  const mm = m.s.tasks[tgid]?.mm ?? 0;
+  if (mm !== 0 && !m.s.mms[mm]) m.ghost.dropMm(mm);
   for (const t of m.threads) {
     if (m.s.tasks[t.pid]!.tgid !== tgid) continue;
     t.done = true;
@@ -360,6 +367,8 @@ function access(
     if (!r.ok) return kill(m, t, r.signal);
     faults += r.faults;
     last = r.value;
+    if (value !== undefined && isPrivate(m.s, mm.id, pages[i]!))
+      m.ghost.wrote(m.s, ghostKey(mm.id, pages[i]!), value, r.pfn);
   }
   if (st.op === 'write') return `${pages.length} page(s), ${faults} fault(s)`;
   return `${faults} fault(s)${setReg(m, st.reg, last)}`;
@@ -404,12 +413,16 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
           m.sc.file,
           st.pos,
         );
-      if (ret >= 0) m.maps.set(st.name, { addr: ret, len: st.len });
+      if (ret >= 0) {
+        m.maps.set(st.name, { addr: ret, len: st.len });
+        m.ghost.remap(me.mm, ret, st.len);
+      }
       return `${ret < 0 ? errnoName(ret) : `at 0x${ret.toString(16)}`}${setReg(m, st.ret, ret)}`;
     }
     case 'munmap': {
       const [addr, len] = refRange(m, st.ref, st);
       const ret = vm_munmap(s, mm(), addr, len);
+      if (ret === 0) m.ghost.remap(me.mm, addr, len);
       return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
     }
     case 'mprotect': {
@@ -420,6 +433,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
     case 'madvise': {
       const [addr, len] = refRange(m, st.ref, st);
       const ret = do_madvise(s, k, mm(), addr, len, ADVICE[st.advice]);
+      if (ret === 0 && st.advice === 'dontneed') m.ghost.remap(me.mm, addr, len);
       return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
     }
     case 'write':
@@ -429,6 +443,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
     case 'fork':
     case 'spawn': {
       const child = copy_process(s, k, me, st.op === 'spawn');
+      if (st.op === 'fork') m.ghost.fork(s, me.mm, child.mm);
       const decl = m.sc.threads.findIndex((d) => d.name === st.thread);
       m.threads.push({
         name: st.thread,
@@ -473,11 +488,16 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
     }
     case 'pipe-write': {
       const value = evalExpr(evalEnv(m, t.name), st.value) >>> 0;
-      const ret = pipe_write(s, s.tasks[me.tgid] ?? me, pipeOf(m, st.pipe, st), value);
+      const pipe = pipeOf(m, st.pipe, st);
+      const ret = pipe_write(s, s.tasks[me.tgid] ?? me, pipe, value);
+      if (ret >= 0)
+        m.ghost.pipes.set(pipe, [...(m.ghost.pipes.get(pipe) ?? []), { want: -1, key: -1 }]);
       return errnoName(ret);
     }
     case 'pipe-read': {
-      const ret = pipe_read(s, s.tasks[me.tgid] ?? me, pipeOf(m, st.pipe, st));
+      const pipe = pipeOf(m, st.pipe, st);
+      const ret = pipe_read(s, s.tasks[me.tgid] ?? me, pipe);
+      if (ret >= 0) m.ghost.pipes.set(pipe, (m.ghost.pipes.get(pipe) ?? []).slice(1));
       // An empty pipe with no writer left reads end-of-file.
       const value = ret === -11 ? -1 : ret;
       if (st.reg !== null) m.regs.set(st.reg, value);
@@ -507,10 +527,14 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
         m.pins.set(st.name, []);
         return `${errnoName(pages)}${setReg(m, st.ret, pages)}`;
       }
-      m.pins.set(
-        st.name,
-        pages.map((p) => gupHold(s, k, p, flags)),
-      );
+      const ids = pages.map((p) => gupHold(s, k, p, flags));
+      m.pins.set(st.name, ids);
+      ids.forEach((id, i) => {
+        m.ghost.origin.set(id, {
+          key: ghostKey(me.mm, addr + i * PAGE),
+          pin: (kind & FOLL_PIN) !== 0,
+        });
+      });
       return `${pages.length} page(s): pfn ${pages.join(' ')}${setReg(m, st.ret, pages.length)}`;
     }
     case 'file': {
@@ -524,7 +548,10 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
     }
     case 'unpin': {
       const ids = m.pins.get(st.name) ?? [];
-      for (const id of ids) gupRelease(s, id);
+      for (const id of ids) {
+        gupRelease(s, id);
+        m.ghost.origin.delete(id);
+      }
       m.pins.set(st.name, []);
       return `${ids.length} reference(s) released`;
     }
@@ -538,6 +565,11 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       const value = evalExpr(evalEnv(m, t.name), st.value) >>> 0;
       const pages = pinnedPages(m, st.name, st);
       for (const page of pages) s.mem.content[page] = value;
+      for (const id of m.pins.get(st.name) ?? []) {
+        const o = m.ghost.origin.get(id);
+        if (o && isPrivate(s, Math.floor(o.key / 2 ** 36), (o.key % 2 ** 36) * PAGE))
+          m.ghost.expect(o.key, value, true);
+      }
       return `pfn ${pages.join(' ')} = ${value}`;
     }
     case 'sched_setaffinity':
@@ -547,6 +579,21 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       const [addr, len] = refRange(m, st.ref, st);
       const pipe = pipeOf(m, st.pipe, st);
       const ret = vmsplice_to_pipe(s, k, s.tasks[me.tgid] ?? me, mm(), pipe, addr, len);
+      if (ret > 0) {
+        const bufs = s.pipes[pipe]!.bufs;
+        const n = ret / PAGE;
+        const mine = m.ghost.pipes.get(pipe) ?? [];
+        for (let i = 0; i < n; i++) {
+          const a = addr + i * PAGE;
+          const b = bufs[bufs.length - n + i]!;
+          const priv = isPrivate(s, me.mm, a);
+          mine.push({
+            want: priv ? s.mem.content[b.pfn]! : -1,
+            key: priv ? ghostKey(me.mm, a) : -1,
+          });
+        }
+        m.ghost.pipes.set(pipe, mine);
+      }
       return `${ret < 0 ? errnoName(ret) : `${ret / PAGE} page(s) referenced by the pipe`}${setReg(m, st.ret, ret)}`;
     }
   }

@@ -329,3 +329,61 @@ exists (1 == 1)
     expect(b.states).toBeGreaterThan(a.states);
   });
 });
+
+describe('explore: design invariants (ghost state)', () => {
+  const load = (f: string) => {
+    const sc = parseScenario(readFileSync(f, 'utf8'), f);
+    checkScenario(sc);
+    return sc;
+  };
+  const codes = (f: string, era: string) =>
+    explore(load(f), policy(era))
+      .findings.map((x) => x.code)
+      .sort();
+
+  it("isolation: CVE-2020-29374 breaks ISO001 on v5.7 (the pipe shows the parent's write), not on v5.8 or v6.18", () => {
+    const f = 'scenarios/bugs/bug-cve-2020-29374-vmsplice.cow';
+    const r = explore(load(f), policy('v5.7'));
+    expect(r.findings.map((x) => x.code)).toEqual(['ISO001']);
+    expect(r.findings[0]!.detail).toMatch(/pipe 1 buffer 0 \(vmspliced\) holds 6211559/);
+    // Shortest: the finding appears right after the parent's write.
+    expect(r.findings[0]!.path.at(-1)!.stmt).toBe('write p[0] = 6211559');
+    expect(codes(f, 'v5.8')).toEqual([]);
+    expect(codes(f, 'v6.18')).toEqual([]);
+  });
+
+  it('pin coherence: the RDMA wrong COW breaks PIN001 on v5.7, not on v6.18', () => {
+    expect(codes('scenarios/bugs/bug-rdma-fork-5.9rc.cow', 'v5.7')).toEqual(['PIN001']);
+    expect(codes('scenarios/bugs/bug-rdma-fork-5.9rc.cow', 'v6.18')).toEqual([]);
+  });
+
+  it('lost DMA write: the O_DIRECT fork race breaks DMA001 while O_DIRECT takes FOLL_GET, not on v6.18', () => {
+    expect(codes('scenarios/bugs/bug-odirect-fork-race.cow', 'v5.9')).toContain('DMA001');
+    expect(codes('scenarios/bugs/bug-odirect-fork-race.cow', 'v6.18')).toEqual([]);
+  });
+
+  it('a process writing its own spliced page is not a breach; another process writing it is', () => {
+    const own = scenario(`scenario own
+setup {
+  mmap p pages=1 private rw
+  write p[0] = 1
+  pipe pp
+}
+thread parent {
+  fork child
+  wait child
+}
+thread child {
+  vmsplice p[0] -> pp
+  write p[0] = 2
+  read pipe pp -> got
+  exit
+}
+exists (got == 2)
+`);
+    for (const era of ['v5.7', 'v6.18']) {
+      const r = explore(own, policy(era));
+      expect([era, r.findings]).toEqual([era, []]);
+    }
+  });
+});

@@ -1,0 +1,241 @@
+/**
+ * Ghost state for the design invariants: what each process is entitled to
+ * see, kept beside the kernel state and checked against it at every state.
+ * Violations are findings about the era's design (data, like verdicts), not
+ * tool bugs:
+ *
+ * ISO001 isolation: a private page shows what the process (or a device
+ *        through its pin) last wrote there, or what it inherited at fork:
+ *        never a write another process made after fork. Pipe buffers filled
+ *        by vmsplice() show what the spliced memory held.
+ * PIN001 pin coherence: while a FOLL_PIN reference taken through an address
+ *        is held and the user has not remapped that address, the page mapped
+ *        there is the pinned page.
+ * DMA001 no lost DMA write: what a device wrote through a GUP reference is
+ *        what the process sees at the address the reference was taken
+ *        through, until the process writes there itself.
+ */
+
+import { pte_index, ptep_get, pteTable } from '../core/mm/memory/pgtable.js';
+import { vma_lookup } from '../core/mm/vma.js';
+import type { State } from '../core/mm_types.js';
+import { VM_SHARED } from '../core/mm_types.js';
+import { pte_pfn, pte_present } from '../core/pgtable_types.js';
+
+export type GhostCode = 'ISO001' | 'PIN001' | 'DMA001';
+
+export const GHOST_INVARIANTS: Readonly<Record<GhostCode, string>> = {
+  ISO001: 'isolation: no process sees a write another process made after fork',
+  PIN001: 'pin coherence: a pinned page stays the page mapped where it was pinned',
+  DMA001: 'no lost DMA write: a device write through a GUP reference reaches the process',
+};
+
+export interface Finding {
+  readonly code: GhostCode;
+  readonly detail: string;
+}
+
+const PAGE = 4096;
+const MM_SHIFT = 2 ** 36;
+
+/** The ghost key of one page of one mm. */
+export function ghostKey(mm: number, addr: number): number {
+  return mm * MM_SHIFT + Math.floor(addr / PAGE);
+}
+
+function keyMm(key: number): number {
+  return Math.floor(key / MM_SHIFT);
+}
+
+function keyAddr(key: number): number {
+  return (key % MM_SHIFT) * PAGE;
+}
+
+export interface Origin {
+  /** The page the reference was taken through. */
+  readonly key: number;
+  readonly pin: boolean;
+}
+
+export interface PipeExpect {
+  readonly want: number;
+  readonly key: number;
+}
+
+export class Ghost {
+  /** Expected contents per page: value * 2 + 1 when a device wrote it. */
+  readonly mem: Map<number, number>;
+  /** Where each held GUP reference (by id) was taken; deleted once the user remaps the address. */
+  readonly origin: Map<number, Origin>;
+  /** Per pipe id, each buffer in order: its expected contents (-1: none) and the page it was spliced from (-1: none). */
+  readonly pipes: Map<number, PipeExpect[]>;
+  /** Order-independent running digest of `mem` (two lanes), so fingerprints need not sort it. */
+  private d1: number;
+  private d2: number;
+
+  constructor(from?: Ghost) {
+    this.mem = new Map(from?.mem);
+    this.origin = new Map(from?.origin);
+    this.pipes = new Map([...(from?.pipes ?? [])].map(([k, v]) => [k, v.slice()]));
+    this.d1 = from?.d1 ?? 0;
+    this.d2 = from?.d2 ?? 0;
+  }
+
+  /** A per-entry hash (two lanes) for the running digest. */
+  private static entry(key: number, v: number): [number, number] {
+    let a = Math.imul((key % 2 ** 32) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.floor(key / 2 ** 32);
+    a = Math.imul(a ^ (a >>> 15), 0xc2b2ae35) ^ Math.imul(v % 2 ** 32, 0x27d4eb2f);
+    a ^= a >>> 13;
+    let b = Math.imul(a ^ Math.floor(v / 2 ** 32), 0x165667b1) ^ 0x5bd1e995;
+    b ^= b >>> 16;
+    return [a, b];
+  }
+
+  private mix(key: number, v: number, sign: 1 | -1): void {
+    const [a, b] = Ghost.entry(key, v);
+    this.d1 = (this.d1 + sign * a) | 0;
+    this.d2 = (this.d2 + sign * b) | 0;
+  }
+
+  digest(): readonly [number, number] {
+    return [this.d1, this.d2];
+  }
+
+  expect(key: number, value: number, dma: boolean): void {
+    this.drop(key);
+    const v = (value >>> 0) * 2 + (dma ? 1 : 0);
+    this.mem.set(key, v);
+    this.mix(key, v, 1);
+  }
+
+  drop(key: number): void {
+    const old = this.mem.get(key);
+    if (old === undefined) return;
+    this.mem.delete(key);
+    this.mix(key, old, -1);
+  }
+
+  /** The user remapped [addr, addr+len) of `mm` (munmap, MAP_FIXED, MADV_DONTNEED): no expectations left there. */
+  remap(mm: number, addr: number, len: number): void {
+    const lo = ghostKey(mm, addr);
+    const hi = ghostKey(mm, addr + len);
+    for (const key of [...this.mem.keys()]) if (key >= lo && key < hi) this.drop(key);
+    for (const [id, o] of [...this.origin]) if (o.key >= lo && o.key < hi) this.origin.delete(id);
+    for (const [pipe, bufs] of this.pipes)
+      this.pipes.set(
+        pipe,
+        bufs.map((b) => (b.key >= lo && b.key < hi ? { want: b.want, key: -1 } : b)),
+      );
+  }
+
+  /**
+   * The process itself stored `value` at `key`, into page `pfn`: pipe
+   * buffers spliced from that address that still hold that very page follow.
+   */
+  wrote(s: State, key: number, value: number, pfn: number): void {
+    this.expect(key, value, false);
+    for (const [pipe, bufs] of this.pipes) {
+      const real = s.pipes[pipe]?.bufs ?? [];
+      if (bufs.some((b, i) => b.key === key && real[i]?.pfn === pfn))
+        this.pipes.set(
+          pipe,
+          bufs.map((b, i) =>
+            b.key === key && real[i]?.pfn === pfn ? { want: value >>> 0, key } : b,
+          ),
+        );
+    }
+  }
+
+  /** The mm is gone (its process exited). */
+  dropMm(mm: number): void {
+    this.remap(mm, 0, MM_SHIFT * PAGE - PAGE);
+  }
+
+  /** fork: the child inherits the parent's expectations where it has the mapping and it is private. */
+  fork(s: State, parent: number, child: number): void {
+    const cmm = s.mms[child];
+    if (!cmm) return;
+    for (const [key, v] of [...this.mem]) {
+      if (keyMm(key) !== parent) continue;
+      const addr = keyAddr(key);
+      const vma = vma_lookup(cmm, addr);
+      if (vma && !(vma.vm_flags & VM_SHARED))
+        this.expect(ghostKey(child, addr), Math.floor(v / 2), v % 2 === 1);
+    }
+  }
+
+  /** What the page at key is expected to hold, or null. */
+  expected(key: number): number | null {
+    const v = this.mem.get(key);
+    return v === undefined ? null : Math.floor(v / 2);
+  }
+}
+
+/** Is `addr` in a private mapping of mm `mm` (where expectations apply)? */
+export function isPrivate(s: State, mm: number, addr: number): boolean {
+  const m = s.mms[mm];
+  const vma = m ? vma_lookup(m, addr) : null;
+  return vma !== null && vma !== undefined && !(vma.vm_flags & VM_SHARED);
+}
+
+/** The PFN mm `mm` maps at `addr`, 0 when none. */
+function mappedPfn(s: State, mm: number, addr: number): number {
+  const m = s.mms[mm];
+  if (!m) return 0;
+  const t = pteTable(s, m, addr);
+  if (t === 0) return 0;
+  const pte = ptep_get(s, t, pte_index(addr));
+  return pte_present(pte) ? pte_pfn(pte) : 0;
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** Check the design invariants on state `s`; returns every violation found. */
+export function ghostFindings(s: State, g: Ghost): Finding[] {
+  const out: Finding[] = [];
+  for (const [key, v] of g.mem) {
+    const mm = keyMm(key);
+    const addr = keyAddr(key);
+    const pfn = mappedPfn(s, mm, addr);
+    if (pfn === 0) continue;
+    const want = Math.floor(v / 2);
+    const have = s.mem.content[pfn]!;
+    if (have === want) continue;
+    if (v & 1)
+      out.push({
+        code: 'DMA001',
+        detail: `mm ${mm} ${hex(addr)} maps pfn ${pfn} holding ${have}, but a device wrote ${want} there through a GUP reference`,
+      });
+    else
+      out.push({
+        code: 'ISO001',
+        detail: `mm ${mm} ${hex(addr)} maps pfn ${pfn} holding ${have}, but the process last wrote or inherited ${want}`,
+      });
+  }
+  for (const [pipe, wants] of g.pipes) {
+    const bufs = s.pipes[pipe]?.bufs ?? [];
+    wants.forEach(({ want }, i) => {
+      const b = bufs[i];
+      if (want < 0 || !b) return;
+      const have = s.mem.content[b.pfn]!;
+      if (have !== want)
+        out.push({
+          code: 'ISO001',
+          detail: `pipe ${pipe} buffer ${i} (vmspliced) holds ${have}, but the memory it was spliced from held ${want}`,
+        });
+    });
+  }
+  for (const [id, o] of g.origin) {
+    const ref = s.gup[id];
+    if (!o.pin || !ref) continue;
+    const mm = keyMm(o.key);
+    const addr = keyAddr(o.key);
+    const pfn = mappedPfn(s, mm, addr);
+    if (pfn !== 0 && pfn !== ref.page)
+      out.push({
+        code: 'PIN001',
+        detail: `pin ${id} holds pfn ${ref.page}, but mm ${mm} now maps pfn ${pfn} at ${hex(addr)}`,
+      });
+  }
+  return out;
+}
