@@ -28,7 +28,8 @@ const { checkScenario } = await import(dist('scenario/check.js'));
 const { completeEraIds, eraInfo } = await import(dist('policy/registry.js'));
 
 const args = process.argv.slice(2);
-const K = Number(args[args.indexOf('--k') + 1] || 7);
+const K = args.includes('--k') ? Number(args[args.indexOf('--k') + 1]) : 7;
+if (!(Number.isInteger(K) && K >= 1 && K <= 8)) throw new Error('--k takes 1..8');
 const skipLibrary = args.includes('--skip-library');
 const policy = (id) => eraInfo(id).policy;
 const fmt = (n) => Math.round(n).toLocaleString('en-US');

@@ -15,28 +15,16 @@
  * when every final state hangs, with the counts of each kind.
  */
 
-import { Fingerprint, hashState } from '../core/canon.js';
 import { checkInvariants, type Violation } from '../core/invariants.js';
 import type { EraId, Policy } from '../core/points.js';
 import type { Pos, Scenario, Verdict } from '../scenario/ast.js';
-import { envSteps } from '../scenario/env.js';
-import { InputError } from '../scenario/errors.js';
 import type { GhostCode } from '../scenario/ghost.js';
 import { ghostFindings } from '../scenario/ghost.js';
 import type { Machine } from '../scenario/machine.js';
-import {
-  canStep,
-  cloneMachine,
-  conditionHolds,
-  machineRefs,
-  newMachine,
-  nextStmt,
-  teardown,
-} from '../scenario/machine.js';
-import { stmtText } from '../scenario/print.js';
+import { machineRefs, newMachine } from '../scenario/machine.js';
 import { configFor } from '../scenario/run.js';
+import { expand, machineKey } from './expand.js';
 import type { Choice, Move } from './moves.js';
-import { applyMove } from './moves.js';
 
 export interface ExploreProgress {
   readonly states: number;
@@ -119,85 +107,6 @@ export type ExploreResult = ExploreStats & {
       }
   );
 
-function byKey<V>(m: ReadonlyMap<string, V>): [string, V][] {
-  return [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/** Fingerprint of everything that determines a machine's future. */
-export function machineKey(m: Machine): string {
-  const h = new Fingerprint();
-  hashState(m.s, h);
-  for (const t of m.threads) {
-    h.word(t.pid);
-    h.word(t.pc);
-    h.word(t.cpu);
-    h.word(t.done ? 1 : 0);
-    const kp = t.kpath;
-    if (kp) {
-      const p = kp.pending;
-      h.word(1);
-      h.num(p.address);
-      h.num(p.orig_pte);
-      h.word(p.page);
-      h.word(p.unshare ? 1 : 0);
-      h.word(kp.page);
-      h.num(kp.value === undefined ? -1 : kp.value);
-    } else {
-      h.word(0);
-    }
-  }
-  const text = (x: string) => {
-    h.word(x.length);
-    for (let i = 0; i < x.length; i++) h.word(x.charCodeAt(i));
-  };
-  for (const b of [...m.blocked].sort((a, b) => a - b)) h.word(b);
-  h.word(-1);
-  for (const [k, v] of byKey(m.regs)) {
-    text(k);
-    h.num(v >>> 0);
-  }
-  h.word(-2);
-  for (const e of [...m.events].sort()) text(e);
-  h.word(-3);
-  for (const [k, ids] of byKey(m.pins)) {
-    text(k);
-    h.words(ids, ids.length);
-  }
-  // Name bindings: two orders of the same mmaps can leave the same VMAs bound to other names.
-  h.word(-4);
-  for (const [k, v] of byKey(m.maps)) {
-    text(k);
-    h.num(v.addr);
-    h.num(v.len);
-  }
-  h.word(-5);
-  for (const named of [m.pipes, m.files])
-    for (const [k, v] of byKey(named)) {
-      text(k);
-      h.word(v);
-    }
-  // Ghost state of the design invariants: what each process is entitled to see.
-  h.word(-6);
-  const [d1, d2] = m.ghost.digest();
-  h.word(d1);
-  h.word(d2);
-  for (const [id, o] of [...m.ghost.origin].sort(([a], [b]) => a - b)) {
-    h.word(id);
-    h.num(o.key);
-    h.word(o.pin ? 1 : 0);
-  }
-  h.word(-7);
-  for (const [pipe, bufs] of [...m.ghost.pipes].sort(([a], [b]) => a - b)) {
-    h.word(pipe);
-    h.word(bufs.length);
-    for (const b of bufs) {
-      h.num(b.want + 1);
-      h.num(b.key + 1);
-    }
-  }
-  return h.hex();
-}
-
 interface Node {
   readonly m: Machine;
   readonly depth: number;
@@ -214,42 +123,6 @@ function pathTo(edges: readonly Edge[], edge: number): PathStep[] {
   const out: PathStep[] = [];
   for (let e = edge; e >= 0; e = edges[e]!.parent) out.push(edges[e]!.step);
   return out.reverse();
-}
-
-/** Every move thread `i` can make: one per combination of the kernel's choices. */
-function threadSuccessors(
-  i: number,
-  run: (mv: Move) => { m: Machine; choices: readonly Choice[] },
-): void {
-  const pending: number[][] = [[]];
-  while (pending.length > 0) {
-    const picks = pending.pop()!;
-    const { choices } = run({ kind: 'thread', index: i, picks });
-    for (let j = picks.length; j < choices.length; j++) {
-      const prefix = choices.slice(0, j).map((c) => c.pick);
-      for (let o = 1; o < choices[j]!.options.length; o++) pending.push([...prefix, o]);
-    }
-  }
-}
-
-/**
- * Partial-order reduction by persistent sets of one move. A statement is
- * *local* when it touches nothing any other move reads or writes and no other
- * move can disable it: `sched_setaffinity` (the thread's own CPU), `signal`
- * (events are only ever added) and an `await` whose event is set. Such a move
- * commutes with every other move, so every final machine reachable from a
- * state is reachable through that move first: the explorer takes it alone
- * (a final machine has no thread move enabled, so any path to one contains
- * the local move, which can be moved to the front). Returns the thread index,
- * or -1.
- */
-function localMove(m: Machine): number {
-  for (let i = 0; i < m.threads.length; i++) {
-    if (!canStep(m, i)) continue;
-    const op = nextStmt(m, m.threads[i]!)!.op;
-    if (op === 'sched_setaffinity' || op === 'signal' || op === 'await') return i;
-  }
-  return -1;
 }
 
 /** Explore every interleaving of a checked scenario under one era. Throws InputError (SC1xx) like the runner. */
@@ -283,89 +156,38 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
     const node = (opts.dfs ? work.pop() : work[head++])!;
     if (!opts.dfs) work[head - 1] = undefined; // let the visited machine go
     depth = Math.max(depth, node.depth);
-    const successor = (mv: Move): { m: Machine; choices: readonly Choice[] } => {
-      const m = cloneMachine(node.m);
-      // The parent's state is never mutated again: it is the prior state of a step that sleeps.
-      const r = applyMove(m, mv, config, { prior: node.m.s });
+    const { succs, final } = expand(node.m, config, opts.por !== false);
+    for (const { m, step } of succs) {
       transitions++;
-      const st = mv.kind === 'thread' ? nextStmt(node.m, node.m.threads[mv.index]!)! : null;
-      edges.push({
-        parent: node.edge,
-        step: {
-          thread: r.actor,
-          cpu: r.cpu,
-          stmt: r.what,
-          pos: st ? st.pos : null,
-          note: r.note,
-          choices: r.choices,
-          move: mv.kind === 'thread' ? { ...mv, picks: r.choices.map((c) => c.pick) } : mv,
-        },
-      });
-      if (stop !== null) return { m, choices: r.choices };
+      edges.push({ parent: node.edge, step });
       const key = machineKey(m);
-      if (!seen.has(key)) {
-        // Invariants are a function of the state: checked once, when it is new.
-        const v = checkInvariants(m.s, machineRefs(m));
-        if (v.length > 0) {
-          stop = bug(v, edges.length - 1);
-          return { m, choices: r.choices };
-        }
-        for (const f of ghostFindings(m.s, m.ghost))
-          if (!findings.some((x) => x.code === f.code))
-            findings.push({ ...f, path: pathTo(edges, edges.length - 1) });
-        if (seen.size >= maxStates) {
-          stop = { ...stats(), kind: 'limit', finals: { holds, fails, hangs } };
-        } else {
-          seen.add(key);
-          work.push({ m, depth: node.depth + 1, edge: edges.length - 1 });
-          if (opts.progress && seen.size % every === 0)
-            opts.progress({ states: seen.size, transitions, queue: work.length - head, depth });
-        }
+      if (seen.has(key)) continue;
+      // Invariants are a function of the state: checked once, when it is new.
+      const v = checkInvariants(m.s, machineRefs(m));
+      if (v.length > 0) {
+        stop = bug(v, edges.length - 1);
+        break;
       }
-      return { m, choices: r.choices };
-    };
-
-    const local = opts.por === false ? -1 : localMove(node.m);
-    if (local >= 0) {
-      threadSuccessors(local, successor);
-      continue;
-    }
-    let stepped = false;
-    for (let i = 0; i < node.m.threads.length && stop === null; i++) {
-      if (!canStep(node.m, i)) continue;
-      stepped = true;
-      threadSuccessors(i, successor);
-    }
-    if (stop !== null) break;
-    if (stepped) {
-      for (const e of envSteps(node.m)) {
-        successor({ kind: 'env', step: e });
-        if (stop !== null) break;
+      for (const f of ghostFindings(m.s, m.ghost))
+        if (!findings.some((x) => x.code === f.code))
+          findings.push({ ...f, path: pathTo(edges, edges.length - 1) });
+      if (seen.size >= maxStates) {
+        stop = { ...stats(), kind: 'limit', finals: { holds, fails, hangs } };
+        break;
       }
-      continue;
+      seen.add(key);
+      work.push({ m, depth: node.depth + 1, edge: edges.length - 1 });
+      if (opts.progress && seen.size % every === 0)
+        opts.progress({ states: seen.size, transitions, queue: work.length - head, depth });
     }
-    // A final machine: finished, hung, or stuck on the scenario's own awaits.
-    if (node.m.threads.every((t) => t.done)) {
-      const ok = conditionHolds(node.m);
-      if (ok) holds++;
+    if (final?.kind === 'finished') {
+      if (final.holds) holds++;
       else fails++;
-      if (witness === null && ok === wantHolds && node.edge >= 0)
+      if (witness === null && final.holds === wantHolds && node.edge >= 0)
         witness = pathTo(edges, node.edge);
-      const end = cloneMachine(node.m);
-      teardown(end);
-      const v = checkInvariants(end.s);
-      if (v.length > 0) stop = bug(v, node.edge);
-    } else if (node.m.blocked.size > 0) {
+      if (final.violations.length > 0) stop = bug([...final.violations], node.edge);
+    } else if (final?.kind === 'hung') {
       hangs++;
-    } else {
-      const stuck = node.m.threads.filter((t) => !t.done);
-      const st = nextStmt(node.m, stuck[0]!)!;
-      throw new InputError(
-        'SC102',
-        `deadlock in an interleaving: ${stuck.map((t) => `${t.name} waits at '${stmtText(nextStmt(node.m, t)!)}'`).join(', ')}`,
-        sc.file,
-        st.pos,
-      );
     }
   }
   if (stop !== null) return stop;

@@ -1,0 +1,210 @@
+/**
+ * One state's successors, shared by the sequential explorer and its workers:
+ * the moves every runnable thread can make (once per combination of the
+ * kernel's choices), the environment actors' steps, the partial-order
+ * reduction, and what a final machine is. Also the machine fingerprint.
+ */
+
+import { Fingerprint, hashState } from '../core/canon.js';
+import { checkInvariants, type Violation } from '../core/invariants.js';
+import type { Config } from '../core/points.js';
+import { envSteps } from '../scenario/env.js';
+import { InputError } from '../scenario/errors.js';
+import type { Machine } from '../scenario/machine.js';
+import { canStep, cloneMachine, conditionHolds, nextStmt, teardown } from '../scenario/machine.js';
+import { stmtText } from '../scenario/print.js';
+import type { PathStep } from './explore.js';
+import type { Choice, Move } from './moves.js';
+import { applyMove } from './moves.js';
+
+function byKey<V>(m: ReadonlyMap<string, V>): [string, V][] {
+  return [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Fingerprint of everything that determines a machine's future. */
+export function machineKey(m: Machine): string {
+  const h = new Fingerprint();
+  hashState(m.s, h);
+  for (const t of m.threads) {
+    h.word(t.pid);
+    h.word(t.pc);
+    h.word(t.cpu);
+    h.word(t.done ? 1 : 0);
+    const kp = t.kpath;
+    if (kp) {
+      const p = kp.pending;
+      h.word(1);
+      h.num(p.address);
+      h.num(p.orig_pte);
+      h.word(p.page);
+      h.word(p.unshare ? 1 : 0);
+      h.word(kp.page);
+      h.num(kp.value === undefined ? -1 : kp.value);
+    } else {
+      h.word(0);
+    }
+  }
+  const text = (x: string) => {
+    h.word(x.length);
+    for (let i = 0; i < x.length; i++) h.word(x.charCodeAt(i));
+  };
+  for (const b of [...m.blocked].sort((a, b) => a - b)) h.word(b);
+  h.word(-1);
+  for (const [k, v] of byKey(m.regs)) {
+    text(k);
+    h.num(v >>> 0);
+  }
+  h.word(-2);
+  for (const e of [...m.events].sort()) text(e);
+  h.word(-3);
+  for (const [k, ids] of byKey(m.pins)) {
+    text(k);
+    h.words(ids, ids.length);
+  }
+  // Name bindings: two orders of the same mmaps can leave the same VMAs bound to other names.
+  h.word(-4);
+  for (const [k, v] of byKey(m.maps)) {
+    text(k);
+    h.num(v.addr);
+    h.num(v.len);
+  }
+  h.word(-5);
+  for (const named of [m.pipes, m.files])
+    for (const [k, v] of byKey(named)) {
+      text(k);
+      h.word(v);
+    }
+  // Ghost state of the design invariants: what each process is entitled to see.
+  h.word(-6);
+  const [d1, d2] = m.ghost.digest();
+  h.word(d1);
+  h.word(d2);
+  for (const [id, o] of [...m.ghost.origin].sort(([a], [b]) => a - b)) {
+    h.word(id);
+    h.num(o.key);
+    h.word(o.pin ? 1 : 0);
+  }
+  h.word(-7);
+  for (const [pipe, bufs] of [...m.ghost.pipes].sort(([a], [b]) => a - b)) {
+    h.word(pipe);
+    h.word(bufs.length);
+    for (const b of bufs) {
+      h.num(b.want + 1);
+      h.num(b.key + 1);
+    }
+  }
+  return h.hex();
+}
+
+/** Every move thread `i` can make: one per combination of the kernel's choices. */
+function threadSuccessors(
+  i: number,
+  run: (mv: Move) => { m: Machine; choices: readonly Choice[] },
+): void {
+  const pending: number[][] = [[]];
+  while (pending.length > 0) {
+    const picks = pending.pop()!;
+    const { choices } = run({ kind: 'thread', index: i, picks });
+    for (let j = picks.length; j < choices.length; j++) {
+      const prefix = choices.slice(0, j).map((c) => c.pick);
+      for (let o = 1; o < choices[j]!.options.length; o++) pending.push([...prefix, o]);
+    }
+  }
+}
+
+/**
+ * Partial-order reduction by persistent sets of one move. A statement is
+ * *local* when it touches nothing any other move reads or writes and no other
+ * move can disable it: `sched_setaffinity` (the thread's own CPU), `signal`
+ * (events are only ever added) and an `await` whose event is set. Such a move
+ * commutes with every other move, so every final machine reachable from a
+ * state is reachable through that move first: the explorer takes it alone
+ * (a final machine has no thread move enabled, so any path to one contains
+ * the local move, which can be moved to the front). Returns the thread index,
+ * or -1.
+ */
+function localMove(m: Machine): number {
+  for (let i = 0; i < m.threads.length; i++) {
+    if (!canStep(m, i)) continue;
+    const op = nextStmt(m, m.threads[i]!)!.op;
+    if (op === 'sched_setaffinity' || op === 'signal' || op === 'await') return i;
+  }
+  return -1;
+}
+
+/** A successor: the machine and the step that reached it. */
+export interface Successor {
+  readonly m: Machine;
+  readonly step: PathStep;
+}
+
+/** What a final machine (no thread can step) is. */
+export type Final =
+  | {
+      readonly kind: 'finished';
+      readonly holds: boolean;
+      readonly violations: readonly Violation[];
+    }
+  | { readonly kind: 'hung' };
+
+/**
+ * The successors of `node`, or, when no thread can step, what kind of final
+ * machine it is (actors do not keep a machine from being final). Throws
+ * InputError SC102 when the scenario's own awaits deadlock.
+ */
+export function expand(
+  node: Machine,
+  config: Config,
+  por: boolean,
+): { readonly succs: Successor[]; readonly final: Final | null } {
+  const succs: Successor[] = [];
+  const run = (mv: Move): { m: Machine; choices: readonly Choice[] } => {
+    const m = cloneMachine(node);
+    // The parent's state is never mutated again: it is the prior state of a step that sleeps.
+    const r = applyMove(m, mv, config, { prior: node.s });
+    const st = mv.kind === 'thread' ? nextStmt(node, node.threads[mv.index]!)! : null;
+    succs.push({
+      m,
+      step: {
+        thread: r.actor,
+        cpu: r.cpu,
+        stmt: r.what,
+        pos: st ? st.pos : null,
+        note: r.note,
+        choices: r.choices,
+        move: mv.kind === 'thread' ? { ...mv, picks: r.choices.map((c) => c.pick) } : mv,
+      },
+    });
+    return { m, choices: r.choices };
+  };
+  const local = por ? localMove(node) : -1;
+  if (local >= 0) {
+    threadSuccessors(local, run);
+    return { succs, final: null };
+  }
+  let stepped = false;
+  for (let i = 0; i < node.threads.length; i++) {
+    if (!canStep(node, i)) continue;
+    stepped = true;
+    threadSuccessors(i, run);
+  }
+  if (stepped) {
+    for (const e of envSteps(node)) run({ kind: 'env', step: e });
+    return { succs, final: null };
+  }
+  if (node.threads.every((t) => t.done)) {
+    const holds = conditionHolds(node);
+    const end = cloneMachine(node);
+    teardown(end);
+    return { succs, final: { kind: 'finished', holds, violations: checkInvariants(end.s) } };
+  }
+  if (node.blocked.size > 0) return { succs, final: { kind: 'hung' } };
+  const stuck = node.threads.filter((t) => !t.done);
+  const st = nextStmt(node, stuck[0]!)!;
+  throw new InputError(
+    'SC102',
+    `deadlock in an interleaving: ${stuck.map((t) => `${t.name} waits at '${stmtText(nextStmt(node, t)!)}'`).join(', ')}`,
+    node.sc.file,
+    st.pos,
+  );
+}
