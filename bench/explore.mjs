@@ -14,7 +14,7 @@
 //
 // Figures vary with the machine's load; the ratio is measured in one run.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -26,8 +26,17 @@ const { explore } = await import(dist('explore/explore.js'));
 const { parseScenario } = await import(dist('scenario/parse.js'));
 const { checkScenario } = await import(dist('scenario/check.js'));
 const { completeEraIds, eraInfo } = await import(dist('policy/registry.js'));
+const { exploreParallel } = await import(dist('explore/parallel.js'));
 
 const args = process.argv.slice(2);
+
+// A child run of the scaling section: explore one generated program once, single-threaded.
+if (args[0] === '--solo') {
+  const sc = parseScenario(args[1], 'solo.cow');
+  checkScenario(sc);
+  explore(sc, eraInfo('v6.18').policy);
+  process.exit(0);
+}
 const K = args.includes('--k') ? Number(args[args.indexOf('--k') + 1]) : 7;
 if (!(Number.isInteger(K) && K >= 1 && K <= 8)) throw new Error('--k takes 1..8');
 const skipLibrary = args.includes('--skip-library');
@@ -166,4 +175,30 @@ if (why) {
     "  (SPIN also counts each process's exit as a step, so it stores more states for the same program.)",
   );
   console.log(`ratio: ${ratios.join('; ')}`);
+}
+
+// ---- 3. worker threads ----------------------------------------------------
+{
+  const sc = scenario(cowThreads(K, true), `bench-cow-same-page-${K}.cow`);
+  const one = timed(() => explore(sc, policy('v6.18'))).s;
+  console.log(`\nworker threads (cow-same-page, K = ${K}, v6.18): one thread ${one.toFixed(2)} s`);
+  for (const workers of [1, 2]) {
+    const t = timed(() => exploreParallel(sc, policy('v6.18'), { workers })).s;
+    console.log(`  --workers ${workers}: ${t.toFixed(2)} s, speed-up ${(one / t).toFixed(2)}x`);
+  }
+  // The machine's ceiling: two independent single-threaded runs at once, against one alone.
+  const me = fileURLToPath(import.meta.url);
+  const child = () =>
+    new Promise((done) =>
+      spawn(process.execPath, [me, '--solo', sc.source], { stdio: 'ignore' }).on('exit', done),
+    );
+  let t = performance.now();
+  await child();
+  const solo = (performance.now() - t) / 1000;
+  t = performance.now();
+  await Promise.all([child(), child()]);
+  const pair = (performance.now() - t) / 1000;
+  console.log(
+    `  ceiling of this machine: two independent runs in ${pair.toFixed(2)} s against one in ${solo.toFixed(2)} s: ${((2 * solo) / pair).toFixed(2)}x the throughput`,
+  );
 }

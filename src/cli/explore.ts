@@ -1,7 +1,9 @@
 /** `cowherd explore` and `cowherd replay`. */
 
 import { readFileSync } from 'node:fs';
+import type { ExploreProgress } from '../explore/explore.js';
 import { explore } from '../explore/explore.js';
+import { exploreParallel } from '../explore/parallel.js';
 import { parseReplayToken, replay, scenarioHash } from '../explore/replay.js';
 import { eraInfo } from '../policy/registry.js';
 import { exploreJson, exploreText } from '../report/explore.js';
@@ -55,19 +57,31 @@ export function cmdExplore(
     dfs?: boolean;
     full?: boolean;
     por?: boolean;
+    workers?: string;
   },
 ): number {
   const maxStates = positiveInt(opts.maxStates, '--max-states');
+  const workers = positiveInt(opts.workers, '--workers') ?? 1;
+  if (workers > 64) throw new InputError('CLI001', '--workers takes 1..64', '--workers', null);
+  if (workers > 1 && opts.dfs)
+    throw new InputError(
+      'CLI001',
+      '--workers needs breadth-first search (drop --dfs)',
+      '--workers',
+      null,
+    );
   const one = oneScenario(io, 'explore', file, opts.era);
   if (typeof one === 'number') return one;
   const { sc, policy } = one;
   const progress = progressReporter(io, opts.json === true);
-  const r = explore(sc, policy, {
+  const eopts = {
     ...(maxStates ? { maxStates } : {}),
     dfs: opts.dfs === true,
     por: opts.por !== false,
-    progress: (p) => progress.tick(p),
-  });
+    progress: (p: ExploreProgress) => progress.tick(p),
+  };
+  const r =
+    workers > 1 ? exploreParallel(sc, policy, { ...eopts, workers }) : explore(sc, policy, eopts);
   progress.done(r.states);
   const expected = expectationFor(sc, policy.id)?.verdict ?? null;
   io.out(

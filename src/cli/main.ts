@@ -236,6 +236,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--dfs', 'depth-first (default: breadth-first, shortest witness)')
     .option('--full', 'print every change of the witness (default: 8 per kind per step)')
     .option('--no-por', 'switch partial-order reduction off (same verdicts, more states)')
+    .option('--workers <n>', 'worker threads (breadth-first; the same result as one thread)')
     .action(
       (
         file: string,
@@ -246,6 +247,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
           dfs?: boolean;
           full?: boolean;
           por?: boolean;
+          workers?: string;
         },
       ) => setCode(cmdExplore(io, file, o)),
     );

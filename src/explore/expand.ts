@@ -132,6 +132,34 @@ function localMove(m: Machine): number {
   return -1;
 }
 
+/** Take move `mv` from `node` (left untouched) into a new machine, with the step as a path shows it. */
+function stepFrom(node: Machine, mv: Move, config: Config): Successor {
+  const m = cloneMachine(node);
+  // The parent's state is never mutated again: it is the prior state of a step that sleeps.
+  const r = applyMove(m, mv, config, { prior: node.s });
+  const st = mv.kind === 'thread' ? nextStmt(node, node.threads[mv.index]!)! : null;
+  const step: PathStep = {
+    thread: r.actor,
+    cpu: r.cpu,
+    stmt: r.what,
+    pos: st ? st.pos : null,
+    note: r.note,
+    choices: r.choices,
+    move: mv.kind === 'thread' ? { ...mv, picks: r.choices.map((c) => c.pick) } : mv,
+  };
+  return { m, step };
+}
+
+/** The steps of a path of moves from the initial machine `root`, as the search reported them. */
+export function stepsOf(root: Machine, moves: readonly Move[], config: Config): PathStep[] {
+  let m = root;
+  return moves.map((mv) => {
+    const next = stepFrom(m, mv, config);
+    m = next.m;
+    return next.step;
+  });
+}
+
 /** A successor: the machine and the step that reached it. */
 export interface Successor {
   readonly m: Machine;
@@ -159,23 +187,9 @@ export function expand(
 ): { readonly succs: Successor[]; readonly final: Final | null } {
   const succs: Successor[] = [];
   const run = (mv: Move): { m: Machine; choices: readonly Choice[] } => {
-    const m = cloneMachine(node);
-    // The parent's state is never mutated again: it is the prior state of a step that sleeps.
-    const r = applyMove(m, mv, config, { prior: node.s });
-    const st = mv.kind === 'thread' ? nextStmt(node, node.threads[mv.index]!)! : null;
-    succs.push({
-      m,
-      step: {
-        thread: r.actor,
-        cpu: r.cpu,
-        stmt: r.what,
-        pos: st ? st.pos : null,
-        note: r.note,
-        choices: r.choices,
-        move: mv.kind === 'thread' ? { ...mv, picks: r.choices.map((c) => c.pick) } : mv,
-      },
-    });
-    return { m, choices: r.choices };
+    const { m, step } = stepFrom(node, mv, config);
+    succs.push({ m, step });
+    return { m, choices: step.choices };
   };
   const local = por ? localMove(node) : -1;
   if (local >= 0) {

@@ -25,6 +25,7 @@ import { machineRefs, newMachine } from '../scenario/machine.js';
 import { configFor } from '../scenario/run.js';
 import { expand, machineKey } from './expand.js';
 import type { Choice, Move } from './moves.js';
+import { Search } from './search.js';
 
 export interface ExploreProgress {
   readonly states: number;
@@ -114,85 +115,32 @@ interface Node {
   readonly edge: number;
 }
 
-interface Edge {
-  readonly parent: number;
-  readonly step: PathStep;
-}
-
-function pathTo(edges: readonly Edge[], edge: number): PathStep[] {
-  const out: PathStep[] = [];
-  for (let e = edge; e >= 0; e = edges[e]!.parent) out.push(edges[e]!.step);
-  return out.reverse();
-}
-
 /** Explore every interleaving of a checked scenario under one era. Throws InputError (SC1xx) like the runner. */
 export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {}): ExploreResult {
   const config = configFor(sc, policy, { lockBreaks: true });
-  const maxStates = opts.maxStates ?? 1_000_000;
-  const every = opts.progressEvery ?? 4096;
-  const wantHolds = sc.quantifier === 'exists';
-  const seen = new Set<string>();
-  const edges: Edge[] = [];
-  const work: (Node | undefined)[] = [{ m: newMachine(sc), depth: 0, edge: -1 }];
-  seen.add(machineKey(work[0]!.m));
-  let holds = 0;
-  let fails = 0;
-  let hangs = 0;
-  let transitions = 0;
-  let depth = 0;
-  let witness: PathStep[] | null = null;
+  const search = new Search(sc, policy.id, opts);
+  const root = newMachine(sc);
+  search.root(machineKey(root));
+  const work: (Node | undefined)[] = [{ m: root, depth: 0, edge: -1 }];
   let head = 0;
-  let stop: ExploreResult | null = null;
-  const findings: FindingPath[] = [];
-  const stats = () => ({ era: policy.id, states: seen.size, transitions, depth, findings });
-  const bug = (violations: Violation[], edge: number): ExploreResult => ({
-    ...stats(),
-    kind: 'tool-bug',
-    violations,
-    path: pathTo(edges, edge),
-  });
-
-  while (stop === null && (opts.dfs ? work.length > 0 : head < work.length)) {
+  while (search.stop === null && (opts.dfs ? work.length > 0 : head < work.length)) {
     const node = (opts.dfs ? work.pop() : work[head++])!;
     if (!opts.dfs) work[head - 1] = undefined; // let the visited machine go
-    depth = Math.max(depth, node.depth);
+    search.visit(node.depth);
     const { succs, final } = expand(node.m, config, opts.por !== false);
     for (const { m, step } of succs) {
-      transitions++;
-      edges.push({ parent: node.edge, step });
-      const key = machineKey(m);
-      if (seen.has(key)) continue;
       // Invariants are a function of the state: checked once, when it is new.
-      const v = checkInvariants(m.s, machineRefs(m));
-      if (v.length > 0) {
-        stop = bug(v, edges.length - 1);
-        break;
+      const edge = search.successor(node.edge, machineKey(m), step, () => ({
+        violations: checkInvariants(m.s, machineRefs(m)),
+        findings: ghostFindings(m.s, m.ghost),
+      }));
+      if (edge >= 0) {
+        work.push({ m, depth: node.depth + 1, edge });
+        search.tick(work.length - head);
       }
-      for (const f of ghostFindings(m.s, m.ghost))
-        if (!findings.some((x) => x.code === f.code))
-          findings.push({ ...f, path: pathTo(edges, edges.length - 1) });
-      if (seen.size >= maxStates) {
-        stop = { ...stats(), kind: 'limit', finals: { holds, fails, hangs } };
-        break;
-      }
-      seen.add(key);
-      work.push({ m, depth: node.depth + 1, edge: edges.length - 1 });
-      if (opts.progress && seen.size % every === 0)
-        opts.progress({ states: seen.size, transitions, queue: work.length - head, depth });
+      if (search.stop !== null) break;
     }
-    if (final?.kind === 'finished') {
-      if (final.holds) holds++;
-      else fails++;
-      if (witness === null && final.holds === wantHolds && node.edge >= 0)
-        witness = pathTo(edges, node.edge);
-      if (final.violations.length > 0) stop = bug([...final.violations], node.edge);
-    } else if (final?.kind === 'hung') {
-      hangs++;
-    }
+    search.final(node.edge, final);
   }
-  if (stop !== null) return stop;
-  const finished = holds + fails;
-  const verdict: Verdict =
-    finished === 0 ? 'Hang' : holds === 0 ? 'Never' : fails === 0 ? 'Always' : 'Sometimes';
-  return { ...stats(), kind: 'done', verdict, finals: { holds, fails, hangs }, witness };
+  return search.result();
 }

@@ -62,6 +62,14 @@ export interface PipeExpect {
   readonly key: number;
 }
 
+export interface GhostData {
+  readonly mem: ReadonlyMap<number, number>;
+  readonly origin: ReadonlyMap<number, Origin>;
+  readonly pipes: ReadonlyMap<number, PipeExpect[]>;
+  readonly d1: number;
+  readonly d2: number;
+}
+
 export class Ghost {
   /** Expected contents per page: value * 2 + 1 when a device wrote it. */
   readonly mem: Map<number, number>;
@@ -95,6 +103,21 @@ export class Ghost {
     const [a, b] = Ghost.entry(key, v);
     this.d1 = (this.d1 + sign * a) | 0;
     this.d2 = (this.d2 + sign * b) | 0;
+  }
+
+  /** Plain data for another thread (structured clone); fromData() rebuilds the Ghost. */
+  toData(): GhostData {
+    return { mem: this.mem, origin: this.origin, pipes: this.pipes, d1: this.d1, d2: this.d2 };
+  }
+
+  static fromData(d: GhostData): Ghost {
+    const g = new Ghost();
+    for (const [k, v] of d.mem) g.mem.set(k, v);
+    for (const [k, v] of d.origin) g.origin.set(k, v);
+    for (const [k, v] of d.pipes) g.pipes.set(k, v);
+    g.d1 = d.d1;
+    g.d2 = d.d2;
+    return g;
   }
 
   digest(): readonly [number, number] {

@@ -180,6 +180,16 @@ describe('cowherd explore', () => {
     );
   });
 
+  it('--workers gives the same output as one thread; bad combinations exit 2', () => {
+    const f = 'scenarios/lru/cow-lru-batch-remote-cpu.cow';
+    const one = cli('explore', f, '--era', 'v6.18');
+    const two = cli('explore', f, '--era', 'v6.18', '--workers', '2');
+    expect(two.code).toBe(0);
+    expect(two.out).toBe(one.out);
+    expect(cli('explore', f, '--era', 'v6.18', '--workers', '2', '--dfs').code).toBe(2);
+    expect(cli('explore', f, '--era', 'v6.18', '--workers', '0').err).toMatch(/error CLI001/);
+  });
+
   it('prints a replay token that cowherd replay turns back into the same path', () => {
     const j = JSON.parse(
       cli('explore', 'test/fixtures/race-shared-read.cow', '--era', 'v6.18', '--json').out,

@@ -387,3 +387,29 @@ exists (got == 2)
     }
   });
 });
+
+describe('explore: worker threads', () => {
+  // The workers run the compiled explorer (dist/, built by `npm ci` and `npm run build`).
+  it('gives the sequential result, byte for byte, with 1, 2 and 3 workers', async () => {
+    const { exploreParallel } = await import('../../src/explore/parallel.js');
+    for (const [f, era] of [
+      ['scenarios/bugs/bug-cve-2020-29374-vmsplice.cow', 'v5.7'],
+      ['scenarios/lru/cow-lru-batch-remote-cpu.cow', 'v6.18'],
+      ['scenarios/anon/cow-anon-two-threads-race-copy.cow', 'v5.9'],
+      ['scenarios/bugs/bug-rdma-fork-5.9rc.cow', 'v5.7'],
+      ['test/fixtures/race-shared-read.cow', 'v6.18'],
+    ] as const) {
+      const sc = parseScenario(readFileSync(f, 'utf8'), f);
+      checkScenario(sc);
+      const want = JSON.stringify(explore(sc, policy(era)));
+      for (const workers of [1, 2, 3]) {
+        const got = JSON.stringify(exploreParallel(sc, policy(era), { workers }));
+        expect([f, workers, got]).toEqual([f, workers, want]);
+      }
+      const limited = JSON.stringify(explore(sc, policy(era), { maxStates: 5 }));
+      expect(JSON.stringify(exploreParallel(sc, policy(era), { workers: 2, maxStates: 5 }))).toBe(
+        limited,
+      );
+    }
+  }, 60_000);
+});

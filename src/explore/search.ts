@@ -1,0 +1,157 @@
+/**
+ * The bookkeeping of a breadth-first (or depth-first) search, shared by the
+ * sequential explorer and the parallel one: the visited set, the edges back
+ * to the initial machine, the final-state counts, the first witness and the
+ * first path to each broken design invariant, and the reasons to stop (a tool
+ * bug, the state limit). Fed in the order the sequential search visits
+ * states, it gives the same result whoever computed the successors.
+ */
+
+import type { Violation } from '../core/invariants.js';
+import type { EraId } from '../core/points.js';
+import type { Scenario, Verdict } from '../scenario/ast.js';
+import type { Finding } from '../scenario/ghost.js';
+import type { Final } from './expand.js';
+import type { ExploreOptions, ExploreResult, FindingPath, PathStep } from './explore.js';
+import type { Move } from './moves.js';
+
+interface Edge {
+  readonly parent: number;
+  /** The step, or only its move when the steps are rebuilt on demand (the parallel search). */
+  readonly step: PathStep | Move;
+}
+
+function isStep(x: PathStep | Move): x is PathStep {
+  return 'move' in x;
+}
+
+export class Search {
+  private readonly seen = new Set<string>();
+  private readonly edges: Edge[] = [];
+  private readonly findings: FindingPath[] = [];
+  private readonly maxStates: number;
+  private readonly every: number;
+  private readonly wantHolds: boolean;
+  private holds = 0;
+  private fails = 0;
+  private hangs = 0;
+  private transitions = 0;
+  private depth = 0;
+  private witness: PathStep[] | null = null;
+  /** Set once the search must end early (tool bug, state limit). */
+  stop: ExploreResult | null = null;
+
+  constructor(
+    sc: Scenario,
+    private readonly era: EraId,
+    private readonly opts: ExploreOptions,
+    /** Turns a path of moves into its steps, for searches that record moves only. */
+    private readonly rebuild: (moves: readonly Move[]) => PathStep[] = () => [],
+  ) {
+    this.maxStates = opts.maxStates ?? 1_000_000;
+    this.every = opts.progressEvery ?? 4096;
+    this.wantHolds = sc.quantifier === 'exists';
+  }
+
+  root(key: string): void {
+    this.seen.add(key);
+  }
+
+  get states(): number {
+    return this.seen.size;
+  }
+
+  private stats() {
+    const { era, transitions, depth, findings } = this;
+    return { era, states: this.seen.size, transitions, depth, findings };
+  }
+
+  private pathTo(edge: number): PathStep[] {
+    const out: (PathStep | Move)[] = [];
+    for (let e = edge; e >= 0; e = this.edges[e]!.parent) out.push(this.edges[e]!.step);
+    out.reverse();
+    return out.every(isStep) ? out : this.rebuild(out.map((x) => (isStep(x) ? x.move : x)));
+  }
+
+  private bug(violations: readonly Violation[], edge: number): void {
+    this.stop = { ...this.stats(), kind: 'tool-bug', violations, path: this.pathTo(edge) };
+  }
+
+  /** A node at `depth` is being expanded. */
+  visit(depth: number): void {
+    this.depth = Math.max(this.depth, depth);
+  }
+
+  /**
+   * One successor of the node reached by `parentEdge`. Returns the new
+   * edge's index when the state is new (the caller enqueues it), else -1.
+   * `check` gives the state's accounting violations and design findings.
+   */
+  successor(
+    parentEdge: number,
+    key: string,
+    step: PathStep | Move,
+    check: () => { violations: readonly Violation[]; findings: readonly Finding[] },
+  ): number {
+    this.transitions++;
+    this.edges.push({ parent: parentEdge, step });
+    const edge = this.edges.length - 1;
+    if (this.seen.has(key)) return -1;
+    const c = check();
+    if (c.violations.length > 0) {
+      this.bug(c.violations, edge);
+      return -1;
+    }
+    for (const f of c.findings)
+      if (!this.findings.some((x) => x.code === f.code))
+        this.findings.push({ ...f, path: this.pathTo(edge) });
+    if (this.seen.size >= this.maxStates) {
+      this.stop = { ...this.stats(), kind: 'limit', finals: this.finals() };
+      return -1;
+    }
+    this.seen.add(key);
+    return edge;
+  }
+
+  /** A successor already known to be visited (the parallel search's workers filter them). */
+  seenSuccessor(): void {
+    this.transitions++;
+  }
+
+  /** Report progress every so many new states (`queue`: states waiting). */
+  tick(queue: number): void {
+    if (this.opts.progress && this.seen.size % this.every === 0)
+      this.opts.progress({
+        states: this.seen.size,
+        transitions: this.transitions,
+        queue,
+        depth: this.depth,
+      });
+  }
+
+  /** The node reached by `edge` is final (or not, when `final` is null). */
+  final(edge: number, final: Final | null): void {
+    if (this.stop !== null || final === null) return;
+    if (final.kind === 'hung') {
+      this.hangs++;
+      return;
+    }
+    if (final.holds) this.holds++;
+    else this.fails++;
+    if (this.witness === null && final.holds === this.wantHolds && edge >= 0)
+      this.witness = this.pathTo(edge);
+    if (final.violations.length > 0) this.bug(final.violations, edge);
+  }
+
+  private finals() {
+    return { holds: this.holds, fails: this.fails, hangs: this.hangs };
+  }
+
+  result(): ExploreResult {
+    if (this.stop !== null) return this.stop;
+    const { holds, fails } = this;
+    const verdict: Verdict =
+      holds + fails === 0 ? 'Hang' : holds === 0 ? 'Never' : fails === 0 ? 'Always' : 'Sometimes';
+    return { ...this.stats(), kind: 'done', verdict, finals: this.finals(), witness: this.witness };
+  }
+}

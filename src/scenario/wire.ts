@@ -1,0 +1,65 @@
+/**
+ * A machine as plain data, to move it to another worker thread (structured
+ * clone): everything but the scenario (each worker has its own copy) and
+ * the copy-on-write tokens of the page tables (every table arrives frozen, so
+ * the first write on the receiving side copies it, as after cloneState()).
+ */
+
+import type { State } from '../core/mm_types.js';
+import type { GhostData } from './ghost.js';
+import { Ghost } from './ghost.js';
+import type { Machine } from './machine.js';
+
+export interface MachineData {
+  readonly s: Omit<State, 'cow' | 'pt'> & {
+    readonly pt: Omit<State['pt'], 'owner'>;
+  };
+  readonly threads: Machine['threads'];
+  readonly regs: Machine['regs'];
+  readonly events: Machine['events'];
+  readonly maps: Machine['maps'];
+  readonly pipes: Machine['pipes'];
+  readonly pins: Machine['pins'];
+  readonly files: Machine['files'];
+  readonly blocked: Machine['blocked'];
+  readonly ghost: GhostData;
+}
+
+export function machineToData(m: Machine): MachineData {
+  const { cow: _cow, pt, ...rest } = m.s;
+  const { owner: _owner, ...ptRest } = pt;
+  return {
+    s: { ...rest, pt: ptRest },
+    threads: m.threads,
+    regs: m.regs,
+    events: m.events,
+    maps: m.maps,
+    pipes: m.pipes,
+    pins: m.pins,
+    files: m.files,
+    blocked: m.blocked,
+    ghost: m.ghost.toData(),
+  };
+}
+
+export function machineFromData(sc: Machine['sc'], d: MachineData): Machine {
+  const frozen = {};
+  const s: State = {
+    ...d.s,
+    pt: { ...d.s.pt, owner: d.s.pt.tables.map(() => frozen) },
+    cow: {},
+  };
+  return {
+    sc,
+    s,
+    threads: d.threads.map((t) => ({ ...t })),
+    regs: new Map(d.regs),
+    events: new Set(d.events),
+    maps: new Map(d.maps),
+    pipes: new Map(d.pipes),
+    pins: new Map(d.pins),
+    files: new Map(d.files),
+    blocked: new Set(d.blocked),
+    ghost: Ghost.fromData(d.ghost),
+  };
+}
