@@ -238,6 +238,11 @@ export interface Config {
    * later step (the explorer; ADR 0006). Off: every fault is one atomic step.
    */
   readonly lockBreaks: boolean;
+  /**
+   * A reclaim scan on another CPU may take a folio (a reference and its lock)
+   * in the window before a folio trylock (`env reclaim` under the explorer).
+   */
+  readonly reclaimRaces: boolean;
 }
 
 /**
@@ -272,6 +277,13 @@ export interface Kernel {
   cpu: number;
   /** Set by a kernel path that stopped at a lock boundary (Config.lockBreaks); the caller takes it. */
   pending: WpCopyPending | null;
+  /**
+   * Called right before a folio trylock: another CPU that takes folio locks
+   * without the locks this path holds (reclaim, with Config.reclaimRaces) may
+   * get there first — a choice the explorer branches over. Returns whether it
+   * did (the folio is then locked and isolated by reclaim).
+   */
+  raceFolioLock(s: State, folio: number): boolean;
 }
 
 /**
@@ -285,6 +297,7 @@ export function sequentialKernel(config: Config, log?: DecisionRecord[]): Kernel
     policy: config.policy,
     cpu: 0,
     pending: null,
+    raceFolioLock: () => false,
     choose: (_what, options) => {
       const first = options[0];
       if (first === undefined) throw new Error('choose() needs at least one option');

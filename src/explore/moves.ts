@@ -5,6 +5,7 @@
  * exactly, which is what replay tokens encode.
  */
 
+import { reclaimCandidates, reclaimTake } from '../core/mm/vmscan.js';
 import type { State } from '../core/mm_types.js';
 import { cloneState } from '../core/mm_types.js';
 import type { Config, DecisionRecord, Kernel } from '../core/points.js';
@@ -52,6 +53,14 @@ function choiceKernel(
     policy: config.policy,
     cpu,
     pending: null,
+    raceFolioLock(s: State, folio: number): boolean {
+      if (!config.reclaimRaces || s.isolated.length > 0) return false;
+      if (!reclaimCandidates(s).includes(folio)) return false;
+      if (this.choose('reclaim races for the folio lock', ['no', 'yes'] as const) === 'no')
+        return false;
+      reclaimTake(s, folio);
+      return true;
+    },
     choose<T extends string>(what: string, options: readonly T[]): T {
       const pick = picks[out.length] ?? 0;
       const chosen = options[pick];

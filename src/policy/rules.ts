@@ -138,12 +138,13 @@ const C_REUSE: WpDecision = {
  * simplification" (v5.9–v5.17; also Linus's rule (a)): reuse only the sole
  * reference, under the page lock, which is only tried.
  */
-export function do_wp_page_page_count(s: State, _k: Kernel, vmf: WpFault): WpDecision {
+export function do_wp_page_page_count(s: State, k: Kernel, vmf: WpFault): WpDecision {
   const not = anonOnly(s, vmf);
   if (not) return not;
   const { folio, page } = vmf;
   if (test(s, folio, PG_ksm)) return C_COPY_KSM;
   if (ref(s, folio) !== 1) return C_COPY_REF;
+  k.raceFolioLock(s, folio);
   if (!folio_trylock(s, folio)) return COPY_LOCK;
   const ok = !test(s, folio, PG_ksm) && s.mem.mapcount[page] === 1 && ref(s, folio) === 1;
   folio_unlock(s, folio);
@@ -194,6 +195,7 @@ export function wp_can_reuse_anon_folio(s: State, k: Kernel, folio: number): WpD
   if (!test(s, folio, PG_lru)) lru_add_drain(s, k);
   const swapcache = test(s, folio, PG_swapcache) ? 1 : 0;
   if (ref(s, folio) > 1 + swapcache) return D_COPY_REF;
+  k.raceFolioLock(s, folio);
   if (!folio_trylock(s, folio)) return COPY_LOCK;
   if (ref(s, folio) !== 1) {
     folio_unlock(s, folio);

@@ -60,7 +60,7 @@ function folioText(s: State, pfn: number): string {
   s.lru_batch.forEach((b, cpu) => {
     if (b.includes(pfn)) held.push(`cpu${cpu} LRU batch`);
   });
-  if (s.isolated.includes(pfn)) held.push('isolated by reclaim');
+  if (s.isolated.includes(pfn)) held.push('reclaim');
   const by = held.length ? ` (ref held by ${held.join(', ')})` : '';
   return `ref ${m.refcount[pfn]} map ${m.mapcount[pfn]} [${flags.join(' ')}] value ${m.content[pfn]}${by}`;
 }

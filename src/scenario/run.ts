@@ -70,6 +70,7 @@ export function configFor(sc: Scenario, policy: Policy, opts: RunOptions = {}): 
     ptStrategy: opts.ptStrategy ?? policy.ptStrategy,
     lruBatching: sc.env.includes('lru_batches'),
     lockBreaks: opts.lockBreaks === true,
+    reclaimRaces: opts.lockBreaks === true && sc.env.includes('reclaim'),
   };
 }
 

@@ -29,7 +29,14 @@ export function world(config: Partial<Config> = {}): World {
   const s = newState();
   const log: DecisionRecord[] = [];
   const k = sequentialKernel(
-    { policy: v6_18, ptStrategy: 'pt-reclaim', lruBatching: false, lockBreaks: false, ...config },
+    {
+      policy: v6_18,
+      ptStrategy: 'pt-reclaim',
+      lruBatching: false,
+      lockBreaks: false,
+      reclaimRaces: false,
+      ...config,
+    },
     log,
   );
   const init = spawnInit(s);
