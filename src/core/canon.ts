@@ -131,6 +131,7 @@ export function hashState(s: State, h: Fingerprint): void {
     h.words(mm.rss, mm.rss.length);
     h.word(mm.flags);
     h.word(mm.mm_users);
+    h.word(mm.write_protect_seq);
     h.word(mm.vmas.length);
     for (const v of mm.vmas) {
       h.num(v.vm_start);

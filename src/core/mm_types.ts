@@ -121,6 +121,11 @@ export interface Mm {
   flags: number;
   /** mm->mm_users: tasks using this mm. */
   mm_users: number;
+  /**
+   * mm->write_protect_seq: odd while fork() write-protects this mm's COW
+   * mappings (copy_page_range(), 57efa1fe5957); GUP-fast pins back off then.
+   */
+  write_protect_seq: number;
 }
 
 export const TASK_RUNNING = 0;
@@ -360,6 +365,7 @@ export function mm_alloc(s: State): Mm {
     rss: [0, 0, 0, 0],
     flags: 0,
     mm_users: 1,
+    write_protect_seq: 0,
   };
   s.mms[id] = mm;
   return mm;

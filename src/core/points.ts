@@ -133,6 +133,14 @@ export interface Policy {
   readonly GUP_PIN_COUNTING_BIAS: number;
 
   /**
+   * mm_struct write_protect_seq (57efa1fe5957 "mm/gup: prevent gup_fast from
+   * racing with COW during fork", believed v5.11): fork raises it around the
+   * write-protection of COW mappings and a FOLL_PIN GUP-fast falls back to
+   * the slow path (which waits for fork's mmap lock) while it is odd.
+   */
+  readonly write_protect_seq: boolean;
+
+  /**
    * mm/rmap.c folio_add_new_anon_rmap(): is a fresh anonymous page born
    * PG_anon_exclusive? (v5.19+, 6c287605fd56; earlier eras have no such flag.)
    */
@@ -246,6 +254,21 @@ export interface Config {
 }
 
 /**
+ * A fork() stopped after copy_page_range() copied every entry, before the
+ * parent's writable PTEs of COW mappings are write-protected (the explorer's
+ * window for GUP-fast; the kernel write-protects each PTE right after
+ * deciding about it, and GUP-fast, lockless, can pin in between).
+ */
+export interface ForkPending {
+  readonly kind: 'fork_wrprotect';
+  /** The parent's mm id and the addresses still to write-protect. */
+  readonly mm: number;
+  readonly addresses: readonly number[];
+  /** The child's pid. */
+  readonly child: number;
+}
+
+/**
  * A write fault stopped in wp_page_copy() after do_wp_page() decided to copy
  * and dropped the PTE lock, holding a reference on the old folio; it
  * allocates and copies, retakes the lock and rechecks pte_same() when it
@@ -278,6 +301,12 @@ export interface Kernel {
   /** Set by a kernel path that stopped at a lock boundary (Config.lockBreaks); the caller takes it. */
   pending: WpCopyPending | null;
   /**
+   * When a list (a fork the explorer splits), copy_present_pte() leaves the
+   * parent's writable PTEs of COW mappings writable and lists their addresses:
+   * the fork's next step write-protects them (the window GUP-fast can race in).
+   */
+  forkDeferred: number[] | null;
+  /**
    * Called right before a folio trylock: another CPU that takes folio locks
    * without the locks this path holds (reclaim, with Config.reclaimRaces) may
    * get there first — a choice the explorer branches over. Returns whether it
@@ -297,6 +326,7 @@ export function sequentialKernel(config: Config, log?: DecisionRecord[]): Kernel
     policy: config.policy,
     cpu: 0,
     pending: null,
+    forkDeferred: null,
     raceFolioLock: () => false,
     choose: (_what, options) => {
       const first = options[0];

@@ -31,7 +31,7 @@ export function machineKey(m: Machine): string {
     h.word(t.cpu);
     h.word(t.done ? 1 : 0);
     const kp = t.kpath;
-    if (kp) {
+    if (kp?.pending.kind === 'wp_page_copy') {
       const p = kp.pending;
       h.word(1);
       h.num(p.address);
@@ -40,6 +40,10 @@ export function machineKey(m: Machine): string {
       h.word(p.unshare ? 1 : 0);
       h.word(kp.page);
       h.num(kp.value === undefined ? -1 : kp.value);
+    } else if (kp?.pending.kind === 'fork_wrprotect') {
+      h.word(2);
+      h.word(kp.pending.child);
+      h.words(kp.pending.addresses, kp.pending.addresses.length);
     } else {
       h.word(0);
     }

@@ -39,6 +39,7 @@ export function erasDecisionTable(policies: readonly Policy[]): string {
       (d) => `| \`${d}\` | ${policies.map((p) => `\`${ruleName(p, d)}\``).join(' | ')} |`,
     ),
     `| GUP_PIN_COUNTING_BIAS | ${policies.map((p) => String(p.GUP_PIN_COUNTING_BIAS)).join(' | ')} |`,
+    `| write_protect_seq | ${policies.map((p) => (p.write_protect_seq ? 'yes' : 'no')).join(' | ')} |`,
     `| page tables | ${policies.map((p) => p.ptStrategy).join(' | ')} |`,
   ];
   return `${rows.join('\n')}\n`;

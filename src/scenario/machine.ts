@@ -11,7 +11,7 @@ import { iput, new_inode } from '../core/fs/inode.js';
 import { do_pipe2, pipe_read, pipe_write, vmsplice_to_pipe } from '../core/fs/pipe.js';
 import { clear_refs_write } from '../core/fs/proc/task_mmu.js';
 import { do_group_exit, release_task } from '../core/kernel/exit.js';
-import { copy_process, spawnInit } from '../core/kernel/fork.js';
+import { copy_process, fork_wrprotect_finish, spawnInit } from '../core/kernel/fork.js';
 import {
   __get_user_pages,
   FOLL_FORCE,
@@ -42,7 +42,7 @@ import { lru_add_drain_cpu } from '../core/mm/swap.js';
 import { reclaimRelease } from '../core/mm/vmscan.js';
 import type { State, Task } from '../core/mm_types.js';
 import { cloneState, EXIT_DEAD, mmOf, newState, TASK_RUNNING } from '../core/mm_types.js';
-import type { Kernel, WpCopyPending } from '../core/points.js';
+import type { ForkPending, Kernel, WpCopyPending } from '../core/points.js';
 import type { Prot, Ref, Scenario, Stmt } from './ast.js';
 import { InputError } from './errors.js';
 import type { EvalEnv } from './expr.js';
@@ -70,7 +70,7 @@ export interface ThreadRt {
  * instruction after a fault).
  */
 export interface KernelPath {
-  readonly pending: WpCopyPending;
+  readonly pending: WpCopyPending | ForkPending;
   readonly page: number;
   /** The value a `write` stores (evaluated once, when the statement started). */
   readonly value: number | undefined;
@@ -188,7 +188,31 @@ function takesMmapWriteLock(st: Stmt): boolean {
 /** Is another thread of `t`'s mm stopped inside a fault (holding the mmap lock for reading)? */
 function mmapReadHeld(m: Machine, t: ThreadRt): boolean {
   const mm = task(m, t).mm;
-  return m.threads.some((o) => o !== t && o.kpath !== null && o.kpath.pending.mm === mm);
+  return m.threads.some(
+    (o) => o !== t && o.kpath?.pending.kind === 'wp_page_copy' && o.kpath.pending.mm === mm,
+  );
+}
+
+/** Is another thread of `t`'s mm in the middle of a fork() (holding the mmap lock for writing)? */
+function forkInProgress(m: Machine, t: ThreadRt): boolean {
+  const mm = task(m, t).mm;
+  return m.threads.some(
+    (o) => o !== t && o.kpath?.pending.kind === 'fork_wrprotect' && o.kpath.pending.mm === mm,
+  );
+}
+
+/**
+ * What a thread may do while another thread of its process forks: GUP-fast
+ * (lockless; it may fall back to the slow path and wait) and statements that
+ * touch no memory. Everything else takes the mmap lock or may fault, and waits.
+ */
+function mayRunDuringFork(st: Stmt): boolean {
+  return (
+    (st.op === 'pin' && st.fast) ||
+    st.op === 'signal' ||
+    st.op === 'await' ||
+    st.op === 'sched_setaffinity'
+  );
 }
 
 /** Can thread `i` take a step now (not done, not blocked)? */
@@ -197,6 +221,7 @@ export function canStep(m: Machine, i: number): boolean {
   const st = nextStmt(m, t);
   if (!st || m.blocked.has(i)) return false;
   if (t.kpath) return true;
+  if (forkInProgress(m, t) && !mayRunDuringFork(st)) return false;
   if (takesMmapWriteLock(st) && mmapReadHeld(m, t)) return false;
   switch (st.op) {
     case 'await':
@@ -268,10 +293,12 @@ function markGroupDone(m: Machine, tgid: number): void {
   for (const t of m.threads) {
     if (m.s.tasks[t.pid]!.tgid !== tgid) continue;
     t.done = true;
-    if (t.kpath) {
-      wp_page_copy_abort(m.s, t.kpath.pending);
-      t.kpath = null;
+    if (t.kpath?.pending.kind === 'wp_page_copy') wp_page_copy_abort(m.s, t.kpath.pending);
+    if (t.kpath?.pending.kind === 'fork_wrprotect') {
+      const p = t.kpath.pending;
+      fork_wrprotect_finish(m.s, p.mm, p.addresses);
     }
+    t.kpath = null;
   }
 }
 
@@ -279,7 +306,8 @@ function markGroupDone(m: Machine, tgid: number): void {
 export function machineRefs(m: Machine): Map<number, number> {
   const out = new Map<number, number>();
   for (const t of m.threads) {
-    const f = t.kpath?.pending.folio ?? 0;
+    const p = t.kpath?.pending;
+    const f = p?.kind === 'wp_page_copy' ? p.folio : 0;
     if (f !== 0) out.set(f, (out.get(f) ?? 0) + 1);
   }
   return out;
@@ -310,7 +338,13 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
   let note: string;
   try {
     const path = t.kpath;
-    if (path) {
+    if (path?.pending.kind === 'fork_wrprotect') {
+      t.kpath = null;
+      const p = path.pending;
+      fork_wrprotect_finish(m.s, p.mm, p.addresses);
+      startThread(m, t, st, p.child);
+      note = `fork() continues: write-protects ${p.addresses.length} parent PTE(s); pid ${p.child}`;
+    } else if (path?.pending.kind === 'wp_page_copy') {
       t.kpath = null;
       const mapped = wp_page_copy_resume(m.s, k, path.pending);
       const how = mapped ? 'maps the copy' : 'PTE changed: drops the copy, the access faults again';
@@ -329,13 +363,31 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
       t.kpath = e.path;
       return {
         kind: 'ok',
-        note: 'do_wp_page() decided to copy and dropped the PTE lock (wp_page_copy() continues in a later step)',
+        note:
+          e.path.pending.kind === 'fork_wrprotect'
+            ? `fork() copied the page tables; ${e.path.pending.addresses.length} parent PTE(s) still writable (write-protected in a later step)`
+            : 'do_wp_page() decided to copy and dropped the PTE lock (wp_page_copy() continues in a later step)',
       };
     }
     throw e;
   }
   if (!t.done && t.pc >= program(m, t).length) t.done = true;
   return { kind: 'ok', note };
+}
+
+/** Register the thread a fork or spawn started (the child runs once the fork is complete). */
+function startThread(m: Machine, t: ThreadRt, st: Stmt, pid: number): void {
+  if (st.op !== 'fork' && st.op !== 'spawn') throw new Error(`tool bug: startThread for ${st.op}`);
+  const decl = m.sc.threads.findIndex((d) => d.name === st.thread);
+  m.threads.push({
+    name: st.thread,
+    decl,
+    pid,
+    pc: 0,
+    cpu: t.cpu,
+    kpath: null,
+    done: m.sc.threads[decl]!.body.length === 0,
+  });
 }
 
 /**
@@ -442,18 +494,26 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       return access(m, t, st, k, 0, undefined, 0);
     case 'fork':
     case 'spawn': {
+      // A fork while another thread shares the mm is split where GUP-fast can race with it.
+      const split =
+        st.op === 'fork' &&
+        k.config.lockBreaks &&
+        m.threads.some((o) => o !== t && !o.done && task(m, o).mm === me.mm);
+      k.forkDeferred = split ? [] : null;
       const child = copy_process(s, k, me, st.op === 'spawn');
+      const deferred = k.forkDeferred;
+      k.forkDeferred = null;
       if (st.op === 'fork') m.ghost.fork(s, me.mm, child.mm);
-      const decl = m.sc.threads.findIndex((d) => d.name === st.thread);
-      m.threads.push({
-        name: st.thread,
-        decl,
-        pid: child.pid,
-        pc: 0,
-        cpu: t.cpu,
-        kpath: null,
-        done: m.sc.threads[decl]!.body.length === 0,
-      });
+      if (deferred && deferred.length > 0) {
+        const pending: ForkPending = {
+          kind: 'fork_wrprotect',
+          mm: me.mm,
+          addresses: deferred,
+          child: child.pid,
+        };
+        throw new Stops({ pending, page: 0, value: undefined, faults: 0 });
+      }
+      startThread(m, t, st, child.pid);
       return `pid ${child.pid}`;
     }
     case 'wait': {

@@ -273,6 +273,45 @@ exists (value(parent, mem[0]) == 2)
   });
 });
 
+describe('explore: GUP-fast against fork()', () => {
+  const f = 'scenarios/bugs/bug-gup-fast-fork-race.cow';
+  const load = () => {
+    const sc = parseScenario(readFileSync(f, 'utf8'), f);
+    checkScenario(sc);
+    return sc;
+  };
+
+  it("v5.9: a pin between fork()'s copy and its write-protect is lost (Sometimes, PIN001)", () => {
+    const r = explore(load(), policy('v5.9'));
+    if (r.kind !== 'done') throw new Error(r.kind);
+    expect(r.verdict).toBe('Sometimes');
+    const notes = r.witness!.map((s) => `${s.thread}: ${s.note}`);
+    const copied = notes.findIndex((n) => n.startsWith('parent: fork() copied the page tables'));
+    const pinned = notes.findIndex((n) => n.startsWith('dma: 1 page(s)'));
+    const wrprotected = notes.findIndex((n) => n.startsWith('parent: fork() continues'));
+    expect(copied).toBeGreaterThanOrEqual(0);
+    expect(copied < pinned && pinned < wrprotected).toBe(true);
+    expect(r.findings.map((x) => x.code)).toEqual(['PIN001']);
+  });
+
+  it('v6.18: GUP-fast falls back while write_protect_seq is odd, and the slow path waits for fork()', async () => {
+    const { replay } = await import('../../src/explore/replay.js');
+    const { parseMove } = await import('../../src/explore/moves.js');
+    const r = explore(load(), policy('v6.18'));
+    expect(r.kind === 'done' && r.verdict).toBe('Never');
+    // mmap, write, spawn, fork (stops before write-protecting), then the sibling's pin.
+    const out = replay(
+      load(),
+      policy('v6.18'),
+      '0-0-0-0-1'.split('-').map((x) => parseMove(x)!),
+    );
+    const last = out.steps.at(-1)!;
+    expect(last.thread).toBe('dma');
+    expect(last.note).toMatch(/^blocked/);
+    expect(last.decisions.map((d) => `${d.point}=${d.choice}`)).toContain('gup_fast=fallback');
+  });
+});
+
 describe('replay', () => {
   it('re-runs a witness exactly: same steps, same final condition', async () => {
     const { replay, replayToken, parseReplayToken } = await import('../../src/explore/replay.js');

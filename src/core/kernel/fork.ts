@@ -4,9 +4,11 @@
  */
 
 import { dup_fd } from '../fs/pipe.js';
+import { pte_index, ptep_get, pteTable, set_pte_at } from '../mm/memory/pgtable.js';
 import { dup_mmap } from '../mm/mmap.js';
 import type { State, Task } from '../mm_types.js';
 import { mm_alloc, mmOf, TASK_RUNNING } from '../mm_types.js';
+import { pte_present, pte_write, pte_wrprotect } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
 
 /** The first process of a run: an empty address space and no files. */
@@ -49,7 +51,10 @@ export function copy_process(s: State, k: Kernel, parent: Task, clone_vm: boolea
   }
   const oldmm = mmOf(s, parent.mm);
   const mm = mm_alloc(s);
+  // raw_write_seqcount_begin(&oldmm->write_protect_seq) around the COW copy.
+  oldmm.write_protect_seq += 1;
   dup_mmap(s, k, mm, oldmm);
+  if (!k.forkDeferred || k.forkDeferred.length === 0) oldmm.write_protect_seq += 1;
   const leader = s.tasks[parent.tgid] ?? parent;
   const t: Task = {
     pid,
@@ -62,4 +67,22 @@ export function copy_process(s: State, k: Kernel, parent: Task, clone_vm: boolea
   };
   s.tasks[pid] = t;
   return t;
+}
+
+/**
+ * The end of a fork() the explorer split (Kernel.forkDeferred): write-protect
+ * the parent's PTEs copy_page_range() left writable, then
+ * raw_write_seqcount_end(&mm->write_protect_seq).
+ */
+export function fork_wrprotect_finish(s: State, mmId: number, addresses: readonly number[]): void {
+  const mm = s.mms[mmId];
+  if (!mm) return;
+  for (const addr of addresses) {
+    const t = pteTable(s, mm, addr);
+    if (t === 0) continue;
+    const i = pte_index(addr);
+    const pte = ptep_get(s, t, i);
+    if (pte_present(pte) && pte_write(pte)) set_pte_at(s, t, i, pte_wrprotect(pte));
+  }
+  mm.write_protect_seq += 1;
 }

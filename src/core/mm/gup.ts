@@ -187,6 +187,8 @@ export function __get_user_pages(
   nr: number,
   gup_flags: number,
 ): number[] | number {
+  // mmap_read_lock() sleeps while fork() holds the lock for writing (its seqcount is odd).
+  if (mm.write_protect_seq % 2 === 1) return -ERESTARTSYS;
   if (gup_flags & FOLL_PIN) mm.flags |= MMF_HAS_PINNED; // mm_set_has_pinned_flag()
   const pages: number[] = [];
   const fail = (err: number) => {
@@ -260,6 +262,11 @@ export function get_user_pages_fast(
   gup_flags: number,
 ): number[] | number {
   if (gup_flags & FOLL_PIN) mm.flags |= MMF_HAS_PINNED;
+  // gup_fast(): a FOLL_PIN walk backs off while fork() write-protects (the seqcount is odd).
+  if (gup_flags & FOLL_PIN && k.policy.write_protect_seq && mm.write_protect_seq % 2 === 1) {
+    k.decide('gup_fast', 'fallback', 'mm->write_protect_seq is odd: fork() in progress');
+    return __get_user_pages(s, k, mm, start, nr, gup_flags);
+  }
   const pages: number[] = [];
   for (let i = 0; i < nr; i++) {
     const fast = gup_fast_pte(s, k, mm, start + i * 4096, gup_flags);

@@ -28,8 +28,14 @@ export const v5_18: Policy = {
   kernels: '5.18',
   complete: true,
   ptStrategy: 'none',
+  write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [
+    {
+      what: 'mm/gup: prevent gup_fast from racing with COW during fork (mm->write_protect_seq)',
+      ref: '57efa1fe5957 (believed v5.11; in 5.10.13 stable)',
+      evidence: 'src',
+    },
     {
       what: 'mm: optimize do_wp_page() for exclusive pages in the swapcache',
       ref: '53a05ad9f21d (v5.18)',

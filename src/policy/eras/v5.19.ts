@@ -28,6 +28,7 @@ export const v5_19: Policy = {
   kernels: '5.19–6.1',
   complete: true,
   ptStrategy: 'none',
+  write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [
     {

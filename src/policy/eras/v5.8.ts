@@ -26,6 +26,7 @@ export const v5_8: Policy = {
   kernels: '5.8',
   complete: true,
   ptStrategy: 'none',
+  write_protect_seq: false,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [
     {

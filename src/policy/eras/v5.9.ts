@@ -27,6 +27,7 @@ export const v5_9: Policy = {
   kernels: '5.9–5.17',
   complete: true,
   ptStrategy: 'none',
+  write_protect_seq: false,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [
     { what: 'mm: do_wp_page() simplification', ref: '09854ba94c6a (v5.9-rc4)', evidence: 'src' },

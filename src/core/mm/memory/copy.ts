@@ -60,14 +60,17 @@ function vma_needs_copy(dst: Vma, src: Vma): boolean {
 /** mm/memory.c __copy_present_ptes(): install the (shared) entry in the child. */
 function CopyPresentPte(
   s: State,
+  k: Kernel,
   dst: Vma,
   src: Vma,
+  address: number,
   dstSlot: [number, number],
   srcSlot: [number, number],
   pte: pte_t,
 ): void {
   if (is_cow_mapping(src.vm_flags) && pte_write(pte)) {
-    set_pte_at(s, srcSlot[0], srcSlot[1], pte_wrprotect(pte));
+    if (k.forkDeferred) k.forkDeferred.push(address);
+    else set_pte_at(s, srcSlot[0], srcSlot[1], pte_wrprotect(pte));
     pte = pte_wrprotect(pte);
   }
   if (src.vm_flags & VM_SHARED) pte = pte_mkclean(pte);
@@ -112,7 +115,7 @@ function copy_present_pte(
 ): void {
   const page = vm_normal_page(pte);
   if (page === 0) {
-    CopyPresentPte(s, dst, src, dstSlot, srcSlot, pte);
+    CopyPresentPte(s, k, dst, src, address, dstSlot, srcSlot, pte);
     return;
   }
   const folio = page_folio(s, page);
@@ -140,7 +143,7 @@ function copy_present_pte(
     const c = mm_counter_file(s, folio);
     dst_mm.rss[c] = dst_mm.rss[c]! + 1;
   }
-  CopyPresentPte(s, dst, src, dstSlot, srcSlot, pte);
+  CopyPresentPte(s, k, dst, src, address, dstSlot, srcSlot, pte);
 }
 
 function nextBoundary(addr: number, size: number, end: number): number {
