@@ -58,10 +58,12 @@ export function cmdExplore(
     full?: boolean;
     por?: boolean;
     workers?: string;
+    maxSeconds?: string;
   },
 ): number {
   const maxStates = positiveInt(opts.maxStates, '--max-states');
   const workers = positiveInt(opts.workers, '--workers') ?? 1;
+  const maxSeconds = positiveInt(opts.maxSeconds, '--max-seconds');
   if (workers > 64) throw new InputError('CLI001', '--workers takes 1..64', '--workers', null);
   if (workers > 1 && opts.dfs)
     throw new InputError(
@@ -79,6 +81,7 @@ export function cmdExplore(
     dfs: opts.dfs === true,
     por: opts.por !== false,
     progress: (p: ExploreProgress) => progress.tick(p),
+    ...(maxSeconds ? { maxMillis: maxSeconds * 1000, clock: () => performance.now() } : {}),
   };
   const r =
     workers > 1 ? exploreParallel(sc, policy, { ...eopts, workers }) : explore(sc, policy, eopts);

@@ -237,6 +237,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--full', 'print every change of the witness (default: 8 per kind per step)')
     .option('--no-por', 'switch partial-order reduction off (same verdicts, more states)')
     .option('--workers <n>', 'worker threads (breadth-first; the same result as one thread)')
+    .option('--max-seconds <n>', 'stop after this many seconds with a "limit" result')
     .action(
       (
         file: string,
@@ -248,6 +249,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
           full?: boolean;
           por?: boolean;
           workers?: string;
+          maxSeconds?: string;
         },
       ) => setCode(cmdExplore(io, file, o)),
     );

@@ -37,6 +37,12 @@ export interface ExploreProgress {
 export interface ExploreOptions {
   /** Stop with kind 'limit' after this many distinct states (default 1,000,000). */
   readonly maxStates?: number;
+  /**
+   * Stop with kind 'limit' once `clock()` passes this many milliseconds after
+   * the start (the clock is the caller's: the explorer reads none itself).
+   */
+  readonly maxMillis?: number;
+  readonly clock?: () => number;
   /** Depth-first instead of breadth-first (no shortest-witness guarantee). */
   readonly dfs?: boolean;
   /** Partial-order reduction (default on): see localMove(). */
@@ -100,7 +106,12 @@ export type ExploreResult = ExploreStats & {
          */
         readonly witness: readonly PathStep[] | null;
       }
-    | { readonly kind: 'limit'; readonly finals: FinalCounts }
+    | {
+        readonly kind: 'limit';
+        /** Which budget ran out: distinct states (--max-states) or time (--max-seconds). */
+        readonly limit: 'states' | 'time';
+        readonly finals: FinalCounts;
+      }
     | {
         readonly kind: 'tool-bug';
         readonly violations: readonly Violation[];

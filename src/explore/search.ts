@@ -30,6 +30,7 @@ export class Search {
   private readonly edges: Edge[] = [];
   private readonly findings: FindingPath[] = [];
   private readonly maxStates: number;
+  private readonly deadline: number | null;
   private readonly every: number;
   private readonly wantHolds: boolean;
   private holds = 0;
@@ -49,6 +50,8 @@ export class Search {
     private readonly rebuild: (moves: readonly Move[]) => PathStep[] = () => [],
   ) {
     this.maxStates = opts.maxStates ?? 1_000_000;
+    this.deadline =
+      opts.maxMillis !== undefined && opts.clock ? opts.clock() + opts.maxMillis : null;
     this.every = opts.progressEvery ?? 4096;
     this.wantHolds = sc.quantifier === 'exists';
   }
@@ -106,7 +109,16 @@ export class Search {
       if (!this.findings.some((x) => x.code === f.code))
         this.findings.push({ ...f, path: this.pathTo(edge) });
     if (this.seen.size >= this.maxStates) {
-      this.stop = { ...this.stats(), kind: 'limit', finals: this.finals() };
+      this.stop = { ...this.stats(), kind: 'limit', limit: 'states', finals: this.finals() };
+      return -1;
+    }
+    // The clock is read every 256 new states.
+    if (
+      this.deadline !== null &&
+      this.seen.size % 256 === 0 &&
+      this.opts.clock!() > this.deadline
+    ) {
+      this.stop = { ...this.stats(), kind: 'limit', limit: 'time', finals: this.finals() };
       return -1;
     }
     this.seen.add(key);

@@ -62,7 +62,11 @@ export function exploreText(
     `distinct final states: ${f.holds} where the condition holds, ${f.fails} where it does not, ${f.hangs} hung`,
   );
   if (r.kind === 'limit') {
-    lines.push('limit reached: no verdict (raise --max-states)');
+    lines.push(
+      r.limit === 'time'
+        ? 'time limit reached: no verdict (raise --max-seconds)'
+        : 'state limit reached: no verdict (raise --max-states)',
+    );
     return `${lines.join('\n')}\n`;
   }
   const mark = expected !== null && expected !== r.verdict ? ` (* expected ${expected})` : '';
@@ -122,6 +126,7 @@ export function exploreJson(
       transitions: r.transitions,
       depth: r.depth,
       finals: r.kind === 'tool-bug' ? null : r.finals,
+      ...(r.kind === 'limit' ? { limit: r.limit } : {}),
       trace: rep ? traceDoc(sc, rep.out, rep.token) : null,
       replay: rep ? rep.token : null,
       findings: sortedFindings(r).map((f) => ({

@@ -65,6 +65,25 @@ describe('explore', () => {
     expect(r.states).toBe(3);
   });
 
+  it("ends with a time limit, as data, when the caller's clock passes the budget", () => {
+    let src = 'scenario many\nsetup {\n  mmap mem pages=5 private rw\n  write mem[0..5] = 1\n}\n';
+    src += 'thread parent {\n  fork child\n';
+    for (let i = 0; i < 5; i++) src += `  spawn t${i}\n`;
+    src += '}\n';
+    for (let i = 0; i < 5; i++) src += `thread t${i} {\n  write mem[${i}] = 2\n}\n`;
+    src += 'thread child {\n}\nexists (1 == 1)\n';
+    const sc = scenario(src);
+    let now = 0;
+    const r = explore(sc, policy('v6.18'), { maxMillis: 10, clock: () => (now += 100) });
+    expect(r.kind).toBe('limit');
+    if (r.kind === 'limit') expect(r.limit).toBe('time');
+    expect(r.states).toBe(256);
+    const full = explore(sc, policy('v6.18'));
+    expect(full.kind === 'done' && full.states).toBeGreaterThan(256);
+    const few = explore(sc, policy('v6.18'), { maxStates: 10 });
+    expect(few.kind === 'limit' && few.limit).toBe('states');
+  });
+
   it('a design that can only hang gives Hang', () => {
     const f = 'scenarios/bugs/bug-cve-2020-29374-vmsplice.cow';
     const sc = parseScenario(readFileSync(f, 'utf8'), f);
