@@ -47,20 +47,19 @@ function progressReporter(io: Io, quiet: boolean) {
   };
 }
 
-export function cmdExplore(
-  io: Io,
-  file: string,
-  opts: {
-    era: string;
-    json?: boolean;
-    maxStates?: string;
-    dfs?: boolean;
-    full?: boolean;
-    por?: boolean;
-    workers?: string;
-    maxSeconds?: string;
-  },
-): number {
+/** The options of `cowherd explore` as commander passes them. */
+export interface ExploreCliOptions {
+  era: string;
+  json?: boolean;
+  maxStates?: string;
+  dfs?: boolean;
+  full?: boolean;
+  por?: boolean;
+  workers?: string;
+  maxSeconds?: string;
+}
+
+export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): number {
   const maxStates = positiveInt(opts.maxStates, '--max-states');
   const workers = positiveInt(opts.workers, '--workers') ?? 1;
   const maxSeconds = positiveInt(opts.maxSeconds, '--max-seconds');

@@ -30,6 +30,7 @@ import {
   positiveInt,
   selectEras,
 } from './common.js';
+import type { ExploreCliOptions } from './explore.js';
 import { cmdExplore, cmdReplay } from './explore.js';
 
 export type { Io } from './common.js';
@@ -238,21 +239,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--no-por', 'switch partial-order reduction off (same verdicts, more states)')
     .option('--workers <n>', 'worker threads (breadth-first; the same result as one thread)')
     .option('--max-seconds <n>', 'stop after this many seconds with a "limit" result')
-    .action(
-      (
-        file: string,
-        o: {
-          era: string;
-          json?: boolean;
-          maxStates?: string;
-          dfs?: boolean;
-          full?: boolean;
-          por?: boolean;
-          workers?: string;
-          maxSeconds?: string;
-        },
-      ) => setCode(cmdExplore(io, file, o)),
-    );
+    .action((file: string, o: ExploreCliOptions) => setCode(cmdExplore(io, file, o)));
   p.command('replay')
     .description('re-run exactly the interleaving a replay token names, printing every step')
     .argument('<token>', 'a token printed by cowherd explore (FILE:ERA:HASH:MOVES)')

@@ -93,15 +93,7 @@ describe('explore', () => {
   });
 
   it('contains the sequential run: the same verdict where the explorer finds one outcome, one of the two where it says Sometimes', () => {
-    const files: string[] = [];
-    const walk = (p: string) => {
-      for (const n of readdirSync(p).sort()) {
-        const q = join(p, n);
-        if (statSync(q).isDirectory()) walk(q);
-        else if (n.endsWith('.cow')) files.push(q);
-      }
-    };
-    walk('scenarios');
+    const files = libraryFiles();
     for (const f of files) {
       const sc = parseScenario(readFileSync(f, 'utf8'), f);
       checkScenario(sc);
@@ -138,6 +130,34 @@ exists (value(a, x[0]) == 1 && pfn(a, x[0]) != 0)
   });
 });
 
+/** Every scenario file of the library, sorted. */
+function libraryFiles(dir = 'scenarios'): string[] {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((n) => {
+      const q = join(dir, n);
+      return statSync(q).isDirectory() ? libraryFiles(q) : n.endsWith('.cow') ? [q] : [];
+    });
+}
+
+/** The child exits, then the parent writes its once-shared page: did the write copy it? */
+const CHILD_EXITS_PARENT_WRITES = `setup {
+  mmap mem pages=1 private rw
+  write mem[0] = 1
+  observe pfn(mem[0]) -> before
+}
+thread parent {
+  fork child
+  wait child
+  write mem[0] = 2
+  observe pfn(mem[0]) -> after
+}
+thread child {
+  exit
+}
+exists (after != before)
+`;
+
 describe('explore: environment actors', () => {
   const load = (f: string) => {
     const sc = parseScenario(readFileSync(f, 'utf8'), f);
@@ -159,24 +179,7 @@ describe('explore: environment actors', () => {
   });
 
   it('reclaim holding a folio makes a write fault copy on v6.18 (Sometimes), and names itself in the path', () => {
-    const sc = scenario(`scenario reclaim-holder
-env reclaim
-setup {
-  mmap mem pages=1 private rw
-  write mem[0] = 1
-  observe pfn(mem[0]) -> before
-}
-thread parent {
-  fork child
-  wait child
-  write mem[0] = 2
-  observe pfn(mem[0]) -> after
-}
-thread child {
-  exit
-}
-exists (after != before)
-`);
+    const sc = scenario(`scenario reclaim-holder\nenv reclaim\n${CHILD_EXITS_PARENT_WRITES}`);
     const r = explore(sc, policy('v6.18'));
     if (r.kind !== 'done') throw new Error(r.kind);
     expect(r.verdict).toBe('Sometimes');
@@ -219,23 +222,7 @@ exists (after != before)
           ? v618.do_wp_page(s, k, vmf)
           : { action: 'copy', why: 'the coin said so', reason: 'other' },
     };
-    const sc = scenario(`scenario coin
-setup {
-  mmap mem pages=1 private rw
-  write mem[0] = 1
-  observe pfn(mem[0]) -> before
-}
-thread parent {
-  fork child
-  wait child
-  write mem[0] = 2
-  observe pfn(mem[0]) -> after
-}
-thread child {
-  exit
-}
-exists (after != before)
-`);
+    const sc = scenario(`scenario coin\n${CHILD_EXITS_PARENT_WRITES}`);
     const r = explore(sc, coin);
     if (r.kind !== 'done') throw new Error(r.kind);
     expect(r.verdict).toBe('Sometimes');
@@ -356,15 +343,7 @@ describe('replay', () => {
 
 describe('explore: partial-order reduction', () => {
   it('gives the same verdicts and final-state counts with and without it, on the whole library and every era', () => {
-    const files: string[] = [];
-    const walk = (p: string) => {
-      for (const n of readdirSync(p).sort()) {
-        const q = join(p, n);
-        if (statSync(q).isDirectory()) walk(q);
-        else if (n.endsWith('.cow')) files.push(q);
-      }
-    };
-    walk('scenarios');
+    const files = libraryFiles();
     files.push('test/fixtures/race-shared-read.cow');
     let reduced = 0;
     let full = 0;
