@@ -10,6 +10,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { explore } from '../../src/explore/explore.js';
+import { exploreParallel } from '../../src/explore/parallel.js';
 import { replay } from '../../src/explore/replay.js';
 import { eraInfo } from '../../src/policy/registry.js';
 import { checkScenario } from '../../src/scenario/check.js';
@@ -91,4 +92,19 @@ describe('explorer on random scenarios', () => {
       { numRuns: 60, seed: 7 },
     );
   }, 180_000);
+
+  // Worker threads run the compiled explorer (dist/, built by `npm ci`).
+  it('worker threads give the one-thread result byte for byte', () => {
+    fc.assert(
+      fc.property(scenarioArb, fc.constantFrom('v5.9', 'v6.18'), (src, era) => {
+        const sc = load(src);
+        const policy = eraInfo(era)!.policy!;
+        const one = JSON.stringify(explore(sc, policy, { maxStates: 20_000 }));
+        expect(JSON.stringify(exploreParallel(sc, policy, { maxStates: 20_000, workers: 2 }))).toBe(
+          one,
+        );
+      }),
+      { numRuns: 12, seed: 5 },
+    );
+  }, 120_000);
 });
