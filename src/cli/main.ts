@@ -80,11 +80,13 @@ function cmdCheck(
         });
       } else {
         const ok = exp === null || exp.verdict === r.verdict;
+        const codes = [...new Set(r.findings.map((f) => f.code))].sort();
         rows.push({
           ...base,
           verdict: r.verdict,
           ok,
           states: r.states,
+          ...(codes.length ? { findings: codes } : {}),
           ...(!ok && r.witness
             ? {
                 replay: replayToken(

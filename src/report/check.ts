@@ -19,6 +19,8 @@ export interface CheckRow {
   readonly states?: number;
   /** A replay token of the witness (exists: a path where the condition holds; forall: where it fails). */
   readonly replay?: string;
+  /** Codes of the design invariants broken in some reachable state (ISO001, PIN001, DMA001). */
+  readonly findings?: readonly string[];
 }
 
 export function checkJson(rows: readonly CheckRow[]): string {
@@ -34,6 +36,7 @@ export function checkJson(rows: readonly CheckRow[]): string {
         ...(r.detail ? { detail: r.detail } : {}),
         ...(r.states !== undefined ? { states: r.states } : {}),
         ...(r.replay ? { replay: r.replay } : {}),
+        ...(r.findings?.length ? { findings: r.findings } : {}),
       })),
     },
     null,
@@ -100,6 +103,11 @@ export function checkText(
       );
     if (r.replay) lines.push(`    replay: cowherd replay ${r.replay}`);
   }
+  const broken = rows.filter((r) => r.findings?.length);
+  if (broken.length)
+    lines.push(
+      `design invariants broken in ${broken.length} scenario/era pair(s) (findings, not verdicts; --json lists them, cowherd explore shows the paths)`,
+    );
   if (skipped.length) lines.push(`eras not modelled yet, not checked: ${skipped.join(', ')}`);
   return `${lines.join('\n')}\n`;
 }

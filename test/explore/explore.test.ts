@@ -419,6 +419,20 @@ describe('explore: design invariants (ghost state)', () => {
     expect(codes('scenarios/bugs/bug-odirect-fork-race.cow', 'v6.18')).toEqual([]);
   });
 
+  it("agree with the library's own conditions: a bug scenario breaks an invariant exactly where its condition finds the bug", () => {
+    const bugs = /^(bug-|cow-anon-(vmsplice|ro-pin|iouring)|cow-nonanon-ro)/;
+    for (const f of libraryFiles()) {
+      const sc = load(f);
+      if (!bugs.test(sc.name)) continue;
+      for (const era of ['v5.7', 'v5.9', 'v6.18']) {
+        const r = explore(sc, policy(era));
+        if (r.kind !== 'done') throw new Error(`${sc.name} ${era}: ${r.kind}`);
+        const buggy = r.verdict === 'Always' || r.verdict === 'Sometimes';
+        expect([sc.name, era, r.findings.length > 0]).toEqual([sc.name, era, buggy]);
+      }
+    }
+  }, 60_000);
+
   it('a process writing its own spliced page is not a breach; another process writing it is', () => {
     const own = scenario(`scenario own
 setup {
