@@ -1,0 +1,479 @@
+/**
+ * What one step of a thread does: the semantics of every scenario statement
+ * in terms of the kernel model (system calls, user accesses, GUP users), and
+ * the continuation of a kernel path stopped at a lock boundary.
+ */
+
+import { userAccess } from '../core/arch/x86/mm/fault.js';
+import { ERESTARTSYS, errnoName } from '../core/errno.js';
+import { new_inode } from '../core/fs/inode.js';
+import { do_pipe2, pipe_read, pipe_write, vmsplice_to_pipe } from '../core/fs/pipe.js';
+import { clear_refs_write } from '../core/fs/proc/task_mmu.js';
+import { do_group_exit, release_task } from '../core/kernel/exit.js';
+import { copy_process, fork_wrprotect_finish } from '../core/kernel/fork.js';
+import {
+  __get_user_pages,
+  FOLL_FORCE,
+  FOLL_GET,
+  FOLL_LONGTERM,
+  FOLL_PIN,
+  FOLL_WRITE,
+  get_user_pages_fast,
+  gupHold,
+  gupRelease,
+} from '../core/mm/gup.js';
+import { do_madvise, MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED } from '../core/mm/madvise.js';
+import { wp_page_copy_abort, wp_page_copy_resume } from '../core/mm/memory/wp.js';
+import {
+  do_mmap,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_NORESERVE,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  vm_munmap,
+} from '../core/mm/mmap.js';
+import { do_mprotect_pkey } from '../core/mm/mprotect.js';
+import { memfd_create } from '../core/mm/shmem.js';
+import { EXIT_DEAD, mmOf, TASK_RUNNING } from '../core/mm_types.js';
+import type { ForkPending, Kernel } from '../core/points.js';
+import type { Prot, Ref, Stmt } from './ast.js';
+import { InputError } from './errors.js';
+import type { EvalEnv } from './expr.js';
+import { evalExpr } from './expr.js';
+import { ghostKey, isPrivate } from './ghost.js';
+
+import type { KernelPath, Machine, Mapping, StepResult, ThreadRt } from './machine.js';
+import { nextStmt, program, task, threadByName } from './machine.js';
+
+const PAGE = 4096;
+
+export function evalEnv(m: Machine, current: string | null): EvalEnv {
+  return {
+    s: m.s,
+    regs: m.regs,
+    current,
+    pidOf: (name) => threadByName(m, name)?.pid ?? 0,
+    addrOf: (name, page) => (m.maps.get(name)?.addr ?? 0) + page * PAGE,
+    pinPage: (name) => {
+      const id = m.pins.get(name)?.[0];
+      return id === undefined ? 0 : (m.s.gup[id]?.page ?? 0);
+    },
+  };
+}
+
+function protBits(p: Prot): number {
+  return (p.includes('r') ? 1 : 0) | (p.includes('w') ? 2 : 0) | (p.includes('x') ? 4 : 0);
+}
+
+const ADVICE = { dontneed: MADV_DONTNEED, dontfork: MADV_DONTFORK, dofork: MADV_DOFORK } as const;
+
+/** Pages [from, to) every `step` of a reference, as addresses. */
+function refPages(m: Machine, ref: Ref, st: Stmt): number[] {
+  const map = mappingOf(m, ref.map, st);
+  const to = ref.to === -1 ? map.len / PAGE : ref.to;
+  const out: number[] = [];
+  for (let p = ref.from; p < to; p += ref.step) out.push(map.addr + p * PAGE);
+  return out;
+}
+
+function mappingOf(m: Machine, name: string, st: Stmt): Mapping {
+  const map = m.maps.get(name);
+  if (!map)
+    throw new InputError(
+      'SC101',
+      `mapping '${name}' does not exist (its mmap has not run or failed)`,
+      m.sc.file,
+      st.pos,
+    );
+  return map;
+}
+
+function refRange(m: Machine, ref: Ref, st: Stmt): [number, number] {
+  const map = mappingOf(m, ref.map, st);
+  const to = ref.to === -1 ? map.len / PAGE : ref.to;
+  return [map.addr + ref.from * PAGE, (to - ref.from) * PAGE];
+}
+
+/** Every thread of `tgid` is done: the process exited or was killed (a stopped fault is abandoned). */
+export function markGroupDone(m: Machine, tgid: number): void {
+  const mm = m.s.tasks[tgid]?.mm ?? 0;
+  if (mm !== 0 && !m.s.mms[mm]) m.ghost.dropMm(mm);
+  for (const t of m.threads) {
+    if (m.s.tasks[t.pid]!.tgid !== tgid) continue;
+    t.done = true;
+    if (t.kpath?.pending.kind === 'wp_page_copy') wp_page_copy_abort(m.s, t.kpath.pending);
+    if (t.kpath?.pending.kind === 'fork_wrprotect') {
+      const p = t.kpath.pending;
+      fork_wrprotect_finish(m.s, p.mm, p.addresses);
+    }
+    t.kpath = null;
+  }
+}
+
+/** A kernel path slept (VM_FAULT_RETRY, -ERESTARTSYS): the statement is retried later. */
+class Sleeps {
+  constructor(readonly why: string) {}
+}
+
+/** A fault stopped at a lock boundary: the statement continues in the thread's next step. */
+class Stops {
+  constructor(readonly path: KernelPath) {}
+}
+
+function kill(m: Machine, t: ThreadRt, signal: number): string {
+  do_group_exit(m.s, task(m, t), 128 + signal);
+  markGroupDone(m, task(m, t).tgid);
+  return `killed by signal ${signal}${signal === 11 ? ' (SIGSEGV)' : ''}`;
+}
+
+/** Run the next statement of thread `i`. The kernel context carries the era and the decision log. */
+export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
+  const t = m.threads[i]!;
+  const st = nextStmt(m, t);
+  if (!st) throw new Error(`tool bug: thread ${t.name} has no statement to run`);
+  t.pc += 1;
+  let note: string;
+  try {
+    const path = t.kpath;
+    if (path?.pending.kind === 'fork_wrprotect') {
+      t.kpath = null;
+      const p = path.pending;
+      fork_wrprotect_finish(m.s, p.mm, p.addresses);
+      startThread(m, t, st, p.child);
+      note = `fork() continues: write-protects ${p.addresses.length} parent PTE(s); pid ${p.child}`;
+    } else if (path?.pending.kind === 'wp_page_copy') {
+      t.kpath = null;
+      const mapped = wp_page_copy_resume(m.s, k, path.pending);
+      const how = mapped ? 'maps the copy' : 'PTE changed: drops the copy, the access faults again';
+      note = `wp_page_copy() continues: ${how}; ${access(m, t, st, k, path.page, path.value, path.faults)}`;
+    } else {
+      note = execute(m, t, st, k);
+    }
+  } catch (e) {
+    if (e instanceof InputError) return { kind: 'error', error: e };
+    if (e instanceof Sleeps) {
+      t.pc -= 1;
+      return { kind: 'blocked', note: e.why };
+    }
+    if (e instanceof Stops) {
+      t.pc -= 1;
+      t.kpath = e.path;
+      return {
+        kind: 'ok',
+        note:
+          e.path.pending.kind === 'fork_wrprotect'
+            ? `fork() copied the page tables; ${e.path.pending.addresses.length} parent PTE(s) still writable (write-protected in a later step)`
+            : 'do_wp_page() decided to copy and dropped the PTE lock (wp_page_copy() continues in a later step)',
+      };
+    }
+    throw e;
+  }
+  if (!t.done && t.pc >= program(m, t).length) t.done = true;
+  return { kind: 'ok', note };
+}
+
+/** Register the thread a fork or spawn started (the child runs once the fork is complete). */
+function startThread(m: Machine, t: ThreadRt, st: Stmt, pid: number): void {
+  if (st.op !== 'fork' && st.op !== 'spawn') throw new Error(`tool bug: startThread for ${st.op}`);
+  const decl = m.sc.threads.findIndex((d) => d.name === st.thread);
+  m.threads.push({
+    name: st.thread,
+    decl,
+    pid,
+    pc: 0,
+    cpu: t.cpu,
+    kpath: null,
+    done: m.sc.threads[decl]!.body.length === 0,
+  });
+}
+
+/**
+ * The user accesses of a `read` or `write`, from page index `from` on: a load
+ * (value undefined) or a store of `value` on every page of the reference.
+ */
+function access(
+  m: Machine,
+  t: ThreadRt,
+  st: Stmt,
+  k: Kernel,
+  from: number,
+  value: number | undefined,
+  faultsBefore: number,
+): string {
+  if (st.op !== 'read' && st.op !== 'write') throw new Error(`tool bug: access for ${st.op}`);
+  const mm = mmOf(m.s, task(m, t).mm);
+  const pages = refPages(m, st.ref, st);
+  let faults = faultsBefore;
+  let last = 0;
+  for (let i = from; i < pages.length; i++) {
+    const r = userAccess(m.s, k, mm, pages[i]!, value);
+    if (!r.ok && 'stepped' in r) {
+      const pending = k.pending!;
+      k.pending = null;
+      throw new Stops({ pending, page: i, value, faults: faults + 1 });
+    }
+    if (!r.ok && 'blocked' in r) throw new Sleeps(`the ${st.op} fault sleeps (VM_FAULT_RETRY)`);
+    if (!r.ok) return kill(m, t, r.signal);
+    faults += r.faults;
+    last = r.value;
+    if (value !== undefined && isPrivate(m.s, mm.id, pages[i]!))
+      m.ghost.wrote(m.s, ghostKey(mm.id, pages[i]!), value, r.pfn);
+  }
+  if (st.op === 'write') return `${pages.length} page(s), ${faults} fault(s)`;
+  return `${faults} fault(s)${setReg(m, st.reg, last)}`;
+}
+
+function setReg(m: Machine, reg: string | null, value: number): string {
+  if (reg === null) return '';
+  m.regs.set(reg, value);
+  return ` -> ${reg} = ${value}`;
+}
+
+function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
+  const s = m.s;
+  const me = task(m, t);
+  const mm = () => mmOf(s, me.mm);
+  switch (st.op) {
+    case 'mmap': {
+      const flags =
+        (st.shared ? MAP_SHARED : MAP_PRIVATE) |
+        MAP_ANONYMOUS |
+        (st.at === null ? 0 : st.replace ? MAP_FIXED : MAP_FIXED_NOREPLACE) |
+        (st.noreserve ? MAP_NORESERVE : 0) |
+        (st.populate ? MAP_POPULATE : 0);
+      const inode = st.file === null ? 0 : (m.files.get(st.file) ?? 0);
+      if (st.file !== null && inode === 0) {
+        throw new InputError('SC101', `file '${st.file}' does not exist yet`, m.sc.file, st.pos);
+      }
+      const ret = do_mmap(
+        s,
+        k,
+        mm(),
+        st.at ?? 0,
+        st.len,
+        protBits(st.prot),
+        inode === 0 ? flags : flags & ~MAP_ANONYMOUS,
+        inode,
+      );
+      if (ret < 0 && st.ret === null)
+        throw new InputError(
+          'SC101',
+          `mmap ${st.name} failed: ${errnoName(ret)}`,
+          m.sc.file,
+          st.pos,
+        );
+      if (ret >= 0) {
+        m.maps.set(st.name, { addr: ret, len: st.len });
+        m.ghost.remap(me.mm, ret, st.len);
+      }
+      return `${ret < 0 ? errnoName(ret) : `at 0x${ret.toString(16)}`}${setReg(m, st.ret, ret)}`;
+    }
+    case 'munmap': {
+      const [addr, len] = refRange(m, st.ref, st);
+      const ret = vm_munmap(s, mm(), addr, len);
+      if (ret === 0) m.ghost.remap(me.mm, addr, len);
+      return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
+    }
+    case 'mprotect': {
+      const [addr, len] = refRange(m, st.ref, st);
+      const ret = do_mprotect_pkey(s, k, mm(), addr, len, protBits(st.prot));
+      return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
+    }
+    case 'madvise': {
+      const [addr, len] = refRange(m, st.ref, st);
+      const ret = do_madvise(s, k, mm(), addr, len, ADVICE[st.advice]);
+      if (ret === 0 && st.advice === 'dontneed') m.ghost.remap(me.mm, addr, len);
+      return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
+    }
+    case 'write':
+      return access(m, t, st, k, 0, evalExpr(evalEnv(m, t.name), st.value) >>> 0, 0);
+    case 'read':
+      return access(m, t, st, k, 0, undefined, 0);
+    case 'fork':
+    case 'spawn': {
+      // A fork while another thread shares the mm is split where GUP-fast can race with it.
+      const split =
+        st.op === 'fork' &&
+        k.config.lockBreaks &&
+        m.threads.some((o) => o !== t && !o.done && task(m, o).mm === me.mm);
+      k.forkDeferred = split ? [] : null;
+      const child = copy_process(s, k, me, st.op === 'spawn');
+      const deferred = k.forkDeferred;
+      k.forkDeferred = null;
+      if (st.op === 'fork') m.ghost.fork(s, me.mm, child.mm);
+      if (deferred && deferred.length > 0) {
+        const pending: ForkPending = {
+          kind: 'fork_wrprotect',
+          mm: me.mm,
+          addresses: deferred,
+          child: child.pid,
+        };
+        throw new Stops({ pending, page: 0, value: undefined, faults: 0 });
+      }
+      startThread(m, t, st, child.pid);
+      return `pid ${child.pid}`;
+    }
+    case 'wait': {
+      const target = threadByName(m, st.thread)!;
+      const tt = s.tasks[target.pid]!;
+      if (tt.state === TASK_RUNNING) {
+        throw new InputError(
+          'SC101',
+          `wait ${st.thread}: it ended without exit, so it never exits`,
+          m.sc.file,
+          st.pos,
+        );
+      }
+      const code = tt.state === EXIT_DEAD ? tt.exit_code : release_task(tt);
+      return `exit status ${code}${setReg(m, st.reg, code)}`;
+    }
+    case 'exit': {
+      const code = st.code ? evalExpr(evalEnv(m, t.name), st.code) : 0;
+      do_group_exit(s, me, code);
+      markGroupDone(m, me.tgid);
+      return `status ${code}`;
+    }
+    case 'signal':
+      m.events.add(st.event);
+      return '';
+    case 'await':
+      return '';
+    case 'pipe': {
+      const id = do_pipe2(s, s.tasks[me.tgid] ?? me);
+      m.pipes.set(st.name, id);
+      return `pipe ${id}`;
+    }
+    case 'pipe-write': {
+      const value = evalExpr(evalEnv(m, t.name), st.value) >>> 0;
+      const pipe = pipeOf(m, st.pipe, st);
+      const ret = pipe_write(s, s.tasks[me.tgid] ?? me, pipe, value);
+      if (ret >= 0)
+        m.ghost.pipes.set(pipe, [...(m.ghost.pipes.get(pipe) ?? []), { want: -1, key: -1 }]);
+      return errnoName(ret);
+    }
+    case 'pipe-read': {
+      const pipe = pipeOf(m, st.pipe, st);
+      const ret = pipe_read(s, s.tasks[me.tgid] ?? me, pipe);
+      if (ret >= 0) m.ghost.pipes.set(pipe, (m.ghost.pipes.get(pipe) ?? []).slice(1));
+      // An empty pipe with no writer left reads end-of-file.
+      const value = ret === -11 ? -1 : ret;
+      if (st.reg !== null) m.regs.set(st.reg, value);
+      return st.reg === null ? `value ${value}` : `${st.reg} = ${value}`;
+    }
+    case 'observe': {
+      const v = evalExpr(evalEnv(m, t.name), st.expr);
+      m.regs.set(st.reg, v);
+      return `${st.reg} = ${v}`;
+    }
+    case 'pin': {
+      const [addr, len] = refRange(m, st.ref, st);
+      const kind = st.odirect
+        ? k.policy.bio_iov_iter_get_pages(s, k)
+        : st.pin
+          ? FOLL_PIN
+          : FOLL_GET;
+      const flags =
+        kind |
+        (st.write ? FOLL_WRITE : 0) |
+        (st.longterm ? FOLL_LONGTERM : 0) |
+        (st.force ? FOLL_FORCE : 0);
+      const gup = st.fast ? get_user_pages_fast : __get_user_pages;
+      const pages = gup(s, k, mm(), addr, len / PAGE, flags);
+      if (pages === -ERESTARTSYS) throw new Sleeps('GUP faulted and sleeps (VM_FAULT_RETRY)');
+      if (typeof pages === 'number') {
+        m.pins.set(st.name, []);
+        return `${errnoName(pages)}${setReg(m, st.ret, pages)}`;
+      }
+      const ids = pages.map((p) => gupHold(s, k, p, flags));
+      m.pins.set(st.name, ids);
+      ids.forEach((id, i) => {
+        m.ghost.origin.set(id, {
+          key: ghostKey(me.mm, addr + i * PAGE),
+          pin: (kind & FOLL_PIN) !== 0,
+        });
+      });
+      return `${pages.length} page(s): pfn ${pages.join(' ')}${setReg(m, st.ret, pages.length)}`;
+    }
+    case 'file': {
+      const inode = st.kind === 'memfd' ? memfd_create(s, st.pages) : new_inode(s, st.fs, st.pages);
+      m.files.set(st.name, inode);
+      return `inode ${inode} (${s.inodes[inode]!.fs})`;
+    }
+    case 'clear_refs': {
+      const ret = clear_refs_write(s, k, mm(), st.value);
+      return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
+    }
+    case 'unpin': {
+      const ids = m.pins.get(st.name) ?? [];
+      for (const id of ids) {
+        gupRelease(s, id);
+        m.ghost.origin.delete(id);
+      }
+      m.pins.set(st.name, []);
+      return `${ids.length} reference(s) released`;
+    }
+    case 'pin-read': {
+      const page = pinnedPages(m, st.name, st)[0]!;
+      const v = s.mem.content[page]!;
+      if (st.reg !== null) m.regs.set(st.reg, v);
+      return `pfn ${page}: ${st.reg ?? 'value'} = ${v}`;
+    }
+    case 'pin-write': {
+      const value = evalExpr(evalEnv(m, t.name), st.value) >>> 0;
+      const pages = pinnedPages(m, st.name, st);
+      for (const page of pages) s.mem.content[page] = value;
+      for (const id of m.pins.get(st.name) ?? []) {
+        const o = m.ghost.origin.get(id);
+        if (o && isPrivate(s, Math.floor(o.key / 2 ** 36), (o.key % 2 ** 36) * PAGE))
+          m.ghost.expect(o.key, value, true);
+      }
+      return `pfn ${pages.join(' ')} = ${value}`;
+    }
+    case 'sched_setaffinity':
+      t.cpu = st.cpu;
+      return `runs on CPU ${st.cpu}`;
+    case 'vmsplice': {
+      const [addr, len] = refRange(m, st.ref, st);
+      const pipe = pipeOf(m, st.pipe, st);
+      const ret = vmsplice_to_pipe(s, k, s.tasks[me.tgid] ?? me, mm(), pipe, addr, len);
+      if (ret > 0) {
+        const bufs = s.pipes[pipe]!.bufs;
+        const n = ret / PAGE;
+        const mine = m.ghost.pipes.get(pipe) ?? [];
+        for (let i = 0; i < n; i++) {
+          const a = addr + i * PAGE;
+          const b = bufs[bufs.length - n + i]!;
+          const priv = isPrivate(s, me.mm, a);
+          mine.push({
+            want: priv ? s.mem.content[b.pfn]! : -1,
+            key: priv ? ghostKey(me.mm, a) : -1,
+          });
+        }
+        m.ghost.pipes.set(pipe, mine);
+      }
+      return `${ret < 0 ? errnoName(ret) : `${ret / PAGE} page(s) referenced by the pipe`}${setReg(m, st.ret, ret)}`;
+    }
+  }
+}
+
+function pinnedPages(m: Machine, name: string, st: Stmt): number[] {
+  const pages = (m.pins.get(name) ?? []).map((id) => m.s.gup[id]?.page ?? 0).filter((p) => p !== 0);
+  if (pages.length === 0)
+    throw new InputError(
+      'SC101',
+      `'${name}' holds no pinned page (never pinned, failed, or unpinned)`,
+      m.sc.file,
+      st.pos,
+    );
+  return pages;
+}
+
+function pipeOf(m: Machine, name: string, st: Stmt): number {
+  const id = m.pipes.get(name);
+  if (id === undefined)
+    throw new InputError('SC101', `pipe '${name}' does not exist yet`, m.sc.file, st.pos);
+  return id;
+}
