@@ -195,6 +195,11 @@ export function hashState(s: State, h: Fingerprint): void {
   for (const b of s.lru_batch) h.words(b, b.length);
   h.word(s.isolated.length);
   h.words(s.isolated, s.isolated.length);
+  const sw = s.swap;
+  h.word(sw.map.length);
+  h.words(sw.map, sw.map.length);
+  h.words(sw.data, sw.data.length);
+  h.words(sw.cache, sw.cache.length);
   for (let i = 0; i < s.vmstat.length; i++) h.num(s.vmstat[i]!);
   h.word(s.next_anon_vma);
 }

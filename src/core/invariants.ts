@@ -5,23 +5,33 @@
  * MM001 refcount: every in-use folio's refcount equals the references the
  *       model can account for (PTE mappings, pipe buffers, the shmem page
  *       cache, per-CPU LRU batches, reclaim's isolated folios, held GUP
- *       references and pins).
+ *       references and pins, the swap cache).
  * MM002 mapcount: every page's mapcount equals the PTEs mapping it.
  * MM003 use after free: no PTE or pipe buffer refers to a freed page.
  * MM004 page-table accounting: pgtables_bytes equals the PUD, PMD and PTE
  *       tables reachable from the mm, and every allocated table is reachable.
  * MM005 rss: MM_ANONPAGES, MM_SHMEMPAGES and MM_FILEPAGES equal the PTEs mapping such pages.
- * MM006 leak: once no process and no pipe is left, only the zero page is in use.
+ * MM006 leak: once no process and no pipe is left, only the zero page is in use
+ *       and no swap slot.
+ * MM007 swap accounting: every slot's swap count equals the swap PTEs naming
+ *       it, the swap cache and PG_swapcache agree, and MM_SWAPENTS equals the
+ *       mm's swap PTEs.
  */
 
 import { mmTables } from './mm/memory/pgtable.js';
 import { page_folio } from './mm/page_alloc.js';
 import type { State } from './mm_types.js';
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, ZERO_PFN } from './mm_types.js';
-import { PG_anon, PG_buddy, PG_swapbacked, PG_tail } from './page-flags.js';
-import { _PAGE_SPECIAL, mk_pte, PT_TABLE_BYTES, pte_present } from './pgtable_types.js';
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, ZERO_PFN } from './mm_types.js';
+import { PG_anon, PG_buddy, PG_swapbacked, PG_swapcache, PG_tail } from './page-flags.js';
+import {
+  _PAGE_SPECIAL,
+  is_swap_entry_pte,
+  mk_pte,
+  PT_TABLE_BYTES,
+  pte_present,
+} from './pgtable_types.js';
 
-export type InvariantCode = 'MM001' | 'MM002' | 'MM003' | 'MM004' | 'MM005' | 'MM006';
+export type InvariantCode = 'MM001' | 'MM002' | 'MM003' | 'MM004' | 'MM005' | 'MM006' | 'MM007';
 
 export const INVARIANTS: Readonly<Record<InvariantCode, string>> = {
   MM001: 'refcount accounting: refcount equals mappings plus other holders',
@@ -30,6 +40,7 @@ export const INVARIANTS: Readonly<Record<InvariantCode, string>> = {
   MM004: 'page-table accounting: VmPTE equals the tables reachable from the mm; no table leaked',
   MM005: 'rss accounting: RssAnon/RssShmem equal the PTEs mapping such pages',
   MM006: 'no leak at exit: with no process and no pipe left, only the zero page is in use',
+  MM007: 'swap accounting: swap counts equal the swap PTEs; swap cache and PG_swapcache agree',
 };
 
 export interface Violation {
@@ -48,6 +59,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   const maps = new Map<number, number>();
   const add = (m: Map<number, number>, k: number, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
   const reachable = new Set<number>();
+  const swapRefs = new Map<number, number>();
 
   for (const mm of s.mms) {
     if (!mm) continue;
@@ -64,6 +76,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     let anon = 0;
     let shmem = 0;
     let file = 0;
+    let swapents = 0;
     for (const id of t.pte) {
       const tab = s.pt.tables[id]!;
       for (let i = 0; i < 512; i++) {
@@ -71,6 +84,11 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
         const bits = tab[2 * i + 1]!;
         if (val === 0 && bits === 0) continue;
         const pte = mk_pte(val, bits);
+        if (is_swap_entry_pte(pte)) {
+          swapents++;
+          add(swapRefs, val);
+          continue;
+        }
         if (!pte_present(pte) || bits & _PAGE_SPECIAL) continue;
         if (val >= mem.end || mem.flags[val]! & PG_buddy) {
           out.push({ code: 'MM003', detail: `mm ${mm.id}: PTE maps freed page ${val}` });
@@ -94,6 +112,12 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
         detail: `mm ${mm.id}: RssAnon ${mm.rss[MM_ANONPAGES]} vs ${anon} mapped, RssShmem ${mm.rss[MM_SHMEMPAGES]} vs ${shmem}, RssFile ${mm.rss[MM_FILEPAGES]} vs ${file}`,
       });
     }
+    if (swapents !== mm.rss[MM_SWAPENTS]) {
+      out.push({
+        code: 'MM007',
+        detail: `mm ${mm.id}: MM_SWAPENTS ${mm.rss[MM_SWAPENTS]}, swap PTEs ${swapents}`,
+      });
+    }
   }
   for (const p of s.pipes) {
     if (!p) continue;
@@ -115,6 +139,8 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     add(refs, g.folio, g.refs);
   }
   for (const [folio, n] of extra) add(refs, folio, n);
+  out.push(...checkSwap(s, swapRefs));
+  for (const folio of s.swap.cache) if (folio) add(refs, folio);
 
   for (let id = 1; id < s.pt.tables.length; id++) {
     if (s.pt.tables[id] && !reachable.has(id)) {
@@ -151,6 +177,13 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       if (!(mem.flags[pfn]! & PG_buddy))
         out.push({ code: 'MM006', detail: `page ${pfn} still in use after everything exited` });
     }
+    s.swap.map.forEach((n, slot) => {
+      if (slot > 0 && (n > 0 || s.swap.cache[slot]))
+        out.push({
+          code: 'MM006',
+          detail: `swap slot ${slot} still in use after everything exited`,
+        });
+    });
     for (let id = 1; id < s.pt.tables.length; id++) {
       if (s.pt.tables[id])
         out.push({
@@ -158,6 +191,38 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
           detail: `page table ${id} still allocated after every mm exited`,
         });
     }
+  }
+  return out;
+}
+
+/** MM007: swap counts against the swap PTEs found, and the swap cache against PG_swapcache. */
+function checkSwap(s: State, swapRefs: ReadonlyMap<number, number>): Violation[] {
+  const out: Violation[] = [];
+  const sw = s.swap;
+  for (const [slot] of swapRefs)
+    if (slot <= 0 || slot >= sw.map.length)
+      out.push({ code: 'MM007', detail: `a swap PTE names slot ${slot}, which does not exist` });
+  const cached = new Set<number>();
+  for (let slot = 1; slot < sw.map.length; slot++) {
+    const n = swapRefs.get(slot) ?? 0;
+    if (n !== sw.map[slot])
+      out.push({
+        code: 'MM007',
+        detail: `swap slot ${slot}: count ${sw.map[slot]}, swap PTEs ${n}`,
+      });
+    const folio = sw.cache[slot]!;
+    if (folio === 0) continue;
+    const f = s.mem.flags[folio]!;
+    if (f & PG_buddy || !(f & PG_swapcache) || cached.has(folio))
+      out.push({
+        code: 'MM007',
+        detail: `swap slot ${slot}: cached by folio ${folio}, which is not a swap-cache folio of its own`,
+      });
+    cached.add(folio);
+  }
+  for (let pfn = ZERO_PFN + 1; pfn < s.mem.end; pfn++) {
+    if (s.mem.flags[pfn]! & PG_swapcache && !cached.has(pfn))
+      out.push({ code: 'MM007', detail: `folio ${pfn} is PG_swapcache but caches no slot` });
   }
   return out;
 }

@@ -221,8 +221,26 @@ export interface PageTables {
   free: number[];
 }
 
+/**
+ * The swap device (one swap file; mm/swapfile.c swap_info_struct, the parts
+ * used) and the swap cache (mm/swap_state.c). Slot 0 is the header and never
+ * used, so that a swap entry's offset is never 0. The device is large enough
+ * never to be half full (vm_swap_full() is false) and is not
+ * SWP_SYNCHRONOUS_IO (a swap file on disk, as on the machines cowherd runs
+ * on), so swap-in always goes through the swap cache.
+ */
+export interface SwapInfo {
+  /** swap_map without SWAP_HAS_CACHE: the swap entries (swap PTEs) referring to each slot. */
+  map: number[];
+  /** What swap-out wrote to each slot (one value per page, as the memmap's content). */
+  data: number[];
+  /** The swap cache: the folio that caches each slot, 0 if none (SWAP_HAS_CACHE). */
+  cache: number[];
+}
+
 export interface State {
   mem: MemMap;
+  swap: SwapInfo;
   pt: PageTables;
   /** By mm id (0 unused). */
   mms: (Mm | null)[];
@@ -274,6 +292,7 @@ export function newState(): State {
     tasks: [null],
     pipes: [null],
     inodes: [null],
+    swap: { map: [0], data: [0], cache: [0] },
     vmstat: newVmstat(),
     next_anon_vma: 1,
     lru_batch: [],
@@ -315,6 +334,7 @@ export function cloneState(s: State): State {
     tasks: s.tasks.map((t) => (t === null ? null : { ...t, files: t.files.slice() })),
     pipes: s.pipes.map((p) => (p === null ? null : { ...p, bufs: p.bufs.slice() })),
     inodes: s.inodes.map((f) => (f === null ? null : { ...f, pages: f.pages.slice() })),
+    swap: { map: s.swap.map.slice(), data: s.swap.data.slice(), cache: s.swap.cache.slice() },
     vmstat: s.vmstat.slice(),
     next_anon_vma: s.next_anon_vma,
     lru_batch: s.lru_batch.map((b) => b.slice()),

@@ -185,3 +185,32 @@ export function pteDescribe(pte: pte_t): string {
   ].filter(Boolean);
   return `pfn ${v} ${flags.join(' ')}`;
 }
+
+/* Swap entries in PTEs (include/linux/swapops.h, arch/x86/include/asm/pgtable.h). */
+
+/** swp_entry_to_pte(): a non-present PTE naming swap slot `offset` (one swap device, type 0). */
+export function swp_entry_to_pte(offset: number): pte_t {
+  return mk_pte(offset, PTE_TYPE_SWAP);
+}
+/** is_swap_entry() on a non-present PTE: a swap entry (not a migration entry or a marker). */
+export function is_swap_entry_pte(pte: pte_t): boolean {
+  return is_swap_pte(pte) && (pteBits(pte) & PTE_TYPE_MASK) === PTE_TYPE_SWAP;
+}
+/** swp_offset(pte_to_swp_entry(pte)) */
+export function swp_offset(pte: pte_t): number {
+  return pte_val(pte);
+}
+/** pte_swp_exclusive(): SWP_EXCLUSIVE, the PG_anon_exclusive of a swapped-out page (v5.19+). */
+export function pte_swp_exclusive(pte: pte_t): boolean {
+  return (pteBits(pte) & _PAGE_SWP_EXCLUSIVE) !== 0;
+}
+export function pte_swp_mkexclusive(pte: pte_t): pte_t {
+  return setBits(pte, _PAGE_SWP_EXCLUSIVE, 0);
+}
+export function pte_swp_clear_exclusive(pte: pte_t): pte_t {
+  return setBits(pte, 0, _PAGE_SWP_EXCLUSIVE);
+}
+/** The soft-dirty and uffd-wp bits a swap PTE carries over from the present PTE (and back). */
+export function pteCarriedBits(pte: pte_t): number {
+  return pteBits(pte) & (_PAGE_SOFT_DIRTY | _PAGE_UFFD_WP);
+}

@@ -107,6 +107,30 @@ export interface GupPte {
   readonly folio: number;
 }
 
+/**
+ * A fault on a swap PTE once do_swap_page() holds the folio, locked, and has
+ * released the faulting entry's swap count (struct vm_fault, the parts used).
+ */
+export interface SwapFault {
+  readonly vma: Vma;
+  /** The swap PTE that faulted (SWP_EXCLUSIVE, soft-dirty and uffd-wp bits included). */
+  readonly orig_pte: pte_t;
+  readonly folio: number;
+  /** The swap slot it came from (its count no longer includes the faulting entry). */
+  readonly slot: number;
+  /** FAULT_FLAG_WRITE */
+  readonly write: boolean;
+}
+
+/** How do_swap_page() maps the folio. */
+export interface SwapDecision {
+  /** Map it writable now (a write fault is then done; otherwise do_wp_page() follows). */
+  readonly writable: boolean;
+  /** RMAP_EXCLUSIVE: the page becomes PG_anon_exclusive (v5.19+). */
+  readonly exclusive: boolean;
+  readonly why: string;
+}
+
 export interface MprotectPte {
   readonly vma: Vma;
   readonly address: number;
@@ -152,6 +176,20 @@ export interface Policy {
    * kernel helpers in `k` (lru_add_drain, folio_trylock, folio_free_swap...).
    */
   readonly do_wp_page: (s: State, k: Kernel, vmf: WpFault) => WpDecision;
+
+  /**
+   * mm/memory.c do_swap_page(): map a swapped-in folio writable now or
+   * read-only, exclusive or not; may free the swap-cache copy
+   * (reuse_swap_page() before v5.18, should_try_to_free_swap() after).
+   */
+  readonly do_swap_page: (s: State, k: Kernel, f: SwapFault) => SwapDecision;
+
+  /**
+   * mm/vmscan.c shrink_folio_list(): may an anonymous folio that is not in
+   * the swap cache yet be added to it? "mm: don't put pinned pages into the
+   * swap cache" (feb889fb40fa, v5.11) keeps maybe-pinned folios out.
+   */
+  readonly shrink_folio_list: (s: State, k: Kernel, folio: number) => boolean;
 
   /**
    * mm/memory.c copy_present_pte(): at fork, share an anonymous page

@@ -24,6 +24,7 @@ import {
   SetPageAnonExclusive,
 } from '../core/mm/rmap.js';
 import { lru_add_drain } from '../core/mm/swap.js';
+import { __swap_count, folio_free_swap, folio_swap_offset } from '../core/mm/swapfile.js';
 import type { Mm, State } from '../core/mm_types.js';
 import {
   is_cow_mapping,
@@ -108,8 +109,13 @@ export function do_wp_page_mapcount(s: State, _k: Kernel, vmf: WpFault): WpDecis
     if (test(s, folio, PG_swapcache) || ref(s, folio) !== 1) return A_COPY_KSM;
     return A_REUSE_KSM;
   }
-  const swapcount = 0; // swap entries arrive with the swap model
-  return s.mem.mapcount[page]! + swapcount <= 1 ? A_REUSE : A_COPY;
+  // reuse_swap_page(): the swap entries of its slot count as mappings; a sole
+  // owner drops the swap-cache copy (the page is then dirty, in memory only).
+  const slot = folio_swap_offset(s, folio);
+  const swapcount = slot === 0 ? 0 : __swap_count(s, slot);
+  if (s.mem.mapcount[page]! + swapcount > 1) return A_COPY;
+  if (slot !== 0) folio_free_swap(s, folio);
+  return A_REUSE;
 }
 
 const C_COPY_REF: WpDecision = { action: 'copy', why: 'page_count() != 1', reason: 'early' };
@@ -197,6 +203,7 @@ export function wp_can_reuse_anon_folio(s: State, k: Kernel, folio: number): WpD
   if (ref(s, folio) > 1 + swapcache) return D_COPY_REF;
   k.raceFolioLock(s, folio);
   if (!folio_trylock(s, folio)) return COPY_LOCK;
+  if (test(s, folio, PG_swapcache)) folio_free_swap(s, folio);
   if (ref(s, folio) !== 1) {
     folio_unlock(s, folio);
     return D_COPY_REF1;

@@ -20,6 +20,9 @@ export interface Ref {
   readonly single: boolean;
 }
 
+/** madvise() advice values the language knows (MADV_* without the prefix). */
+export type Advice = 'dontneed' | 'dontfork' | 'dofork' | 'pageout';
+
 export type Expr =
   | { readonly kind: 'num'; readonly pos: Pos; readonly value: number }
   | { readonly kind: 'bool'; readonly pos: Pos; readonly value: boolean }
@@ -79,7 +82,7 @@ export type Stmt =
       readonly op: 'madvise';
       readonly pos: Pos;
       readonly ref: Ref;
-      readonly advice: 'dontneed' | 'dontfork' | 'dofork';
+      readonly advice: Advice;
       readonly ret: string | null;
     }
   | { readonly op: 'write'; readonly pos: Pos; readonly ref: Ref; readonly value: Expr }

@@ -12,6 +12,7 @@ import { do_group_exit } from '../core/kernel/exit.js';
 import { spawnInit } from '../core/kernel/fork.js';
 import { gupRelease } from '../core/mm/gup.js';
 import { lru_add_drain_cpu } from '../core/mm/swap.js';
+import { reclaimOrphanedSwapCache } from '../core/mm/swap_state.js';
 import { reclaimRelease } from '../core/mm/vmscan.js';
 import type { State, Task } from '../core/mm_types.js';
 import { cloneState, newState, TASK_RUNNING } from '../core/mm_types.js';
@@ -242,4 +243,6 @@ export function teardown(m: Machine): void {
   for (const folio of m.s.isolated.slice()) reclaimRelease(m.s, folio);
   // Every CPU drains its LRU batch sooner or later (lru_add_drain_all()): a folio only a batch held is freed.
   for (let cpu = 0; cpu < m.s.lru_batch.length; cpu++) lru_add_drain_cpu(m.s, cpu);
+  // Reclaim drops swap-cache folios no swap entry refers to any more (clean cache, not a leak).
+  reclaimOrphanedSwapCache(m.s);
 }

@@ -6,6 +6,7 @@
  */
 
 import type {
+  Advice,
   EnvActor,
   Expectation,
   Expr,
@@ -26,7 +27,7 @@ import { Lexer } from './lexer.js';
 const PROTS: ReadonlySet<string> = new Set(['none', 'r', 'rw', 'rx', 'rwx', 'w', 'x']);
 const VERDICTS: ReadonlySet<string> = new Set(['Never', 'Sometimes', 'Always', 'Hang']);
 const PROVENANCE: ReadonlySet<string> = new Set(['obs', 'src', 'der', 'unc']);
-const ADVICE: ReadonlySet<string> = new Set(['dontneed', 'dontfork', 'dofork']);
+const ADVICE: ReadonlySet<string> = new Set(['dontneed', 'dontfork', 'dofork', 'pageout']);
 const PAGE = 4096;
 
 type BinaryOp = Extract<Expr, { kind: 'binary' }>['op'];
@@ -284,14 +285,18 @@ class Parser {
       }
       case 'madvise': {
         const ref = this.ref();
-        const a = this.ident('an advice (dontneed, dontfork, dofork)');
+        const a = this.ident('an advice (dontneed, dontfork, dofork, pageout)');
         if (!ADVICE.has(a.text))
-          this.err(`unknown advice '${a.text}': use dontneed, dontfork or dofork`, a.pos, 'SC004');
+          this.err(
+            `unknown advice '${a.text}': use dontneed, dontfork, dofork or pageout`,
+            a.pos,
+            'SC004',
+          );
         return {
           op: 'madvise',
           pos,
           ref,
-          advice: a.text as 'dontneed' | 'dontfork' | 'dofork',
+          advice: a.text as Advice,
           ret: this.optRet(),
         };
       }

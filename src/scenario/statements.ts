@@ -22,7 +22,13 @@ import {
   gupHold,
   gupRelease,
 } from '../core/mm/gup.js';
-import { do_madvise, MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED } from '../core/mm/madvise.js';
+import {
+  do_madvise,
+  MADV_DOFORK,
+  MADV_DONTFORK,
+  MADV_DONTNEED,
+  MADV_PAGEOUT,
+} from '../core/mm/madvise.js';
 import { wp_page_copy_abort, wp_page_copy_resume } from '../core/mm/memory/wp.js';
 import {
   do_mmap,
@@ -68,7 +74,12 @@ function protBits(p: Prot): number {
   return (p.includes('r') ? 1 : 0) | (p.includes('w') ? 2 : 0) | (p.includes('x') ? 4 : 0);
 }
 
-const ADVICE = { dontneed: MADV_DONTNEED, dontfork: MADV_DONTFORK, dofork: MADV_DOFORK } as const;
+const ADVICE = {
+  dontneed: MADV_DONTNEED,
+  dontfork: MADV_DONTFORK,
+  dofork: MADV_DOFORK,
+  pageout: MADV_PAGEOUT,
+} as const;
 
 /** Pages [from, to) every `step` of a reference, as addresses. */
 function refPages(m: Machine, ref: Ref, st: Stmt): number[] {

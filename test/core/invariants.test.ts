@@ -15,7 +15,15 @@ function setup() {
 
 describe('invariant checker', () => {
   it('names every invariant with a code', () => {
-    expect(Object.keys(INVARIANTS)).toEqual(['MM001', 'MM002', 'MM003', 'MM004', 'MM005', 'MM006']);
+    expect(Object.keys(INVARIANTS)).toEqual([
+      'MM001',
+      'MM002',
+      'MM003',
+      'MM004',
+      'MM005',
+      'MM006',
+      'MM007',
+    ]);
   });
 
   it('detects a refcount that does not match the holders (MM001)', () => {

@@ -1,20 +1,28 @@
 /**
- * madvise(): mm/madvise.c madvise_dontneed_single_vma() and the VMA flag
- * updates of MADV_DONTFORK / MADV_DOFORK (madvise_update_vma()).
+ * madvise(): mm/madvise.c madvise_dontneed_single_vma(), madvise_pageout()
+ * and the VMA flag updates of MADV_DONTFORK / MADV_DOFORK
+ * (madvise_update_vma()).
  */
 
 import { EINVAL, ENOMEM } from '../errno.js';
 import type { Mm, State, Vma } from '../mm_types.js';
 import { VM_DONTCOPY, VM_HUGETLB, VM_LOCKED, VM_PFNMAP } from '../mm_types.js';
-import { PAGE_SIZE } from '../pgtable_types.js';
+import { PAGE_SIZE, pte_present } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
+import { forEachPte, ptep_get } from './memory/pgtable.js';
+import { vm_normal_page } from './memory/wp.js';
 import { zap_page_range_single } from './memory/zap.js';
+import { page_folio } from './page_alloc.js';
+import { folio_test_anon } from './rmap.js';
+import { lru_add_drain } from './swap.js';
 import { split_vma, vmaMergeAll, vmaReplace } from './vma.js';
+import { folio_isolate_lru, reclaim_pages } from './vmscan.js';
 
 /* include/uapi/asm-generic/mman-common.h */
 export const MADV_DONTNEED = 4;
 export const MADV_DONTFORK = 10;
 export const MADV_DOFORK = 11;
+export const MADV_PAGEOUT = 21;
 
 /** The VMAs covering [start, end), and whether a hole was found (-ENOMEM). */
 function vmasIn(mm: Mm, start: number, end: number): { vmas: Vma[]; hole: boolean } {
@@ -53,6 +61,39 @@ function madvise_dontneed_single_vma(
   return 0;
 }
 
+/**
+ * mm/madvise.c madvise_pageout() → madvise_cold_or_pageout_pte_range() →
+ * reclaim_pages() (since v5.4, 1a4e58cce84e): drain this CPU's LRU batch,
+ * isolate every anonymous folio of the range that only this process maps
+ * (page_mapcount() == 1; the zero page and folios not on the LRU are
+ * skipped), and reclaim them now, ignoring references. File pages are not
+ * paged out by the model (can_do_pageout() concerns only files).
+ */
+function madvise_pageout(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  start: number,
+  end: number,
+): number {
+  if (vma.vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return -EINVAL; // can_madv_lru_vma()
+  if (vma.vm_file !== 0) return 0;
+  lru_add_drain(s, k);
+  const isolated: number[] = [];
+  forEachPte(s, mm, start, end, (t, i) => {
+    const pte = ptep_get(s, t, i);
+    if (!pte_present(pte)) return;
+    const page = vm_normal_page(pte);
+    if (page === 0) return;
+    const folio = page_folio(s, page);
+    if (!folio_test_anon(s, folio) || s.mem.mapcount[page] !== 1) return;
+    if (folio_isolate_lru(s, folio)) isolated.push(folio);
+  });
+  reclaim_pages(s, k, isolated);
+  return 0;
+}
+
 /** The madvise() system call for the advice values the model knows. */
 export function do_madvise(
   s: State,
@@ -70,6 +111,21 @@ export function do_madvise(
     const { vmas, hole } = vmasIn(mm, start, end);
     for (const vma of vmas) {
       const ret = madvise_dontneed_single_vma(
+        s,
+        k,
+        mm,
+        vma,
+        Math.max(start, vma.vm_start),
+        Math.min(end, vma.vm_end),
+      );
+      if (ret < 0) return ret;
+    }
+    return hole ? -ENOMEM : 0;
+  }
+  if (advice === MADV_PAGEOUT) {
+    const { vmas, hole } = vmasIn(mm, start, end);
+    for (const vma of vmas) {
+      const ret = madvise_pageout(
         s,
         k,
         mm,

@@ -4,9 +4,26 @@
  * per page (the kernel's _mapcount + 1).
  */
 
-import type { State, Vma } from '../mm_types.js';
-import { MM_FILEPAGES, MM_SHMEMPAGES } from '../mm_types.js';
-import { PG_anon, PG_anon_exclusive, PG_swapbacked } from '../page-flags.js';
+import type { Mm, State, Vma } from '../mm_types.js';
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS } from '../mm_types.js';
+import { PG_anon, PG_anon_exclusive, PG_dirty, PG_swapbacked } from '../page-flags.js';
+import {
+  mk_pte,
+  pte_dirty,
+  pte_pfn,
+  pte_present,
+  pte_special,
+  pte_swp_mkexclusive,
+  type pte_t,
+  pte_write,
+  pteBits,
+  pteCarriedBits,
+  swp_entry_to_pte,
+} from '../pgtable_types.js';
+import { folio_maybe_dma_pinned } from './gup.js';
+import { forEachPte, ptep_get, set_pte_at } from './memory/pgtable.js';
+import { folio_put } from './page_alloc.js';
+import { swap_duplicate } from './swapfile.js';
 
 /**
  * mm/rmap.c folio_add_new_anon_rmap(): a freshly allocated small folio becomes
@@ -68,4 +85,72 @@ export function anon_vma_prepare(s: State, vmas: Vma[], vma: Vma): Vma {
   const i = vmas.indexOf(vma);
   if (i >= 0) vmas[i] = next;
   return next;
+}
+
+/**
+ * The rmap walk of an anonymous folio (rmap_walk_anon()), simplified: every
+ * present PTE of an anonymous VMA in any mm that maps `folio`. The model has
+ * no anon_vma chains; scanning all anonymous VMAs finds the same PTEs.
+ */
+function forEachAnonMapping(
+  s: State,
+  folio: number,
+  fn: (mm: Mm, t: number, i: number, pte: pte_t) => boolean | undefined,
+): void {
+  for (const mm of s.mms) {
+    if (!mm) continue;
+    for (const vma of mm.vmas) {
+      if (vma.anon_vma === 0) continue;
+      let stop = false;
+      forEachPte(s, mm, vma.vm_start, vma.vm_end, (t, i) => {
+        if (stop) return;
+        const pte = ptep_get(s, t, i);
+        if (pte_present(pte) && !pte_special(pte) && pte_pfn(pte) === folio)
+          stop = fn(mm, t, i, pte) === false;
+      });
+      if (stop) return;
+    }
+  }
+}
+
+/** Is some PTE mapping the folio writable? (Linus's rule (d).) */
+export function folioMappedWritable(s: State, folio: number): boolean {
+  let w = false;
+  forEachAnonMapping(s, folio, (_mm, _t, _i, pte) => {
+    if (pte_write(pte)) w = true;
+    return !w;
+  });
+  return w;
+}
+
+/**
+ * mm/rmap.c try_to_unmap() → try_to_unmap_one() for a small anonymous folio
+ * in the swap cache: every PTE mapping it becomes a swap entry for its slot
+ * (keeping soft-dirty and uffd-wp), a dirty PTE dirties the folio, and the
+ * mapping's reference goes. A PG_anon_exclusive page keeps that fact in the
+ * swap PTE (SWP_EXCLUSIVE) after page_try_share_anon_rmap() cleared it, which
+ * fails, leaving the page mapped, when the folio may be pinned (v5.19+: the
+ * only eras that set PG_anon_exclusive). Returns whether the folio is
+ * unmapped everywhere.
+ */
+export function try_to_unmap(s: State, folio: number, slot: number): boolean {
+  forEachAnonMapping(s, folio, (mm, t, i, pte) => {
+    let exclusive = false;
+    if (PageAnonExclusive(s, folio)) {
+      if (folio_maybe_dma_pinned(s, folio)) return false;
+      ClearPageAnonExclusive(s, folio);
+      exclusive = true;
+    }
+    swap_duplicate(s, slot);
+    let swp = mk_pte(slot, pteBits(swp_entry_to_pte(slot)) | pteCarriedBits(pte));
+    if (exclusive) swp = pte_swp_mkexclusive(swp);
+    if (pte_dirty(pte)) s.mem.flags[folio] = s.mem.flags[folio]! | PG_dirty;
+    set_pte_at(s, t, i, swp);
+    mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! - 1;
+    mm.rss[MM_SWAPENTS] = mm.rss[MM_SWAPENTS]! + 1;
+    folio_remove_rmap_pte(s, folio);
+    folio_put(s, folio);
+    return true;
+  });
+  return s.mem.mapcount[folio] === 0;
 }

@@ -1,17 +1,32 @@
 /**
- * The part of reclaim that competes with the fault path for a folio
- * (mm/vmscan.c folio_isolate_lru(), shrink_folio_list(), folio_putback_lru()):
- * a reclaim scan isolates a folio from the LRU (one reference, PG_lru
- * cleared), locks it, finds it referenced and keeps it (unlock, put back).
- * Swapping the folio out comes with the swap model; here reclaim is the
- * environment's competing reference and folio-lock holder, run by the
- * explorer between any two steps of the scenario's threads.
+ * Reclaim of anonymous folios (mm/vmscan.c folio_isolate_lru(),
+ * shrink_folio_list(), reclaim_pages(), folio_putback_lru()): a reclaim scan
+ * isolates a folio from the LRU (one reference, PG_lru cleared) and locks it;
+ * then it either keeps it (unlock, put back) or swaps it out: into the swap
+ * cache, unmapped everywhere (try_to_unmap()), written to its slot (pageout(),
+ * synchronous in the model), and freed if nothing else holds a reference
+ * (__remove_mapping()). Under the explorer the `env reclaim` actor runs a scan
+ * between any two steps of the scenario's threads; MADV_PAGEOUT runs one in
+ * the calling thread.
  */
 
 import type { State } from '../mm_types.js';
-import { PG_anon, PG_buddy, PG_locked, PG_lru, PG_tail } from '../page-flags.js';
+import {
+  PG_anon,
+  PG_buddy,
+  PG_dirty,
+  PG_locked,
+  PG_lru,
+  PG_swapcache,
+  PG_tail,
+} from '../page-flags.js';
+import type { Kernel } from '../points.js';
+import { count_vm_event, PSWPOUT } from '../vmstat.js';
 import { folio_trylock, folio_unlock } from './filemap.js';
 import { folio_get, folio_put } from './page_alloc.js';
+import { try_to_unmap } from './rmap.js';
+import { add_to_swap, delete_from_swap_cache } from './swap_state.js';
+import { folio_swap_offset } from './swapfile.js';
 
 /** Folios a reclaim scan could isolate now: on the LRU, anonymous, unlocked, not already isolated. */
 export function reclaimCandidates(s: State): number[] {
@@ -54,4 +69,76 @@ export function reclaimTake(s: State, folio: number): void {
 export function reclaimRelease(s: State, folio: number): void {
   folio_unlock(s, folio);
   folio_putback_lru(s, folio);
+}
+
+/** Why shrink_folio_list() kept a folio, or that it freed it. */
+export interface ShrinkResult {
+  readonly freed: boolean;
+  readonly why: string;
+}
+
+const KEPT_PINNED: ShrinkResult = {
+  freed: false,
+  why: 'maybe pinned: kept out of the swap cache (shrink_folio_list)',
+};
+const KEPT_MAPPED: ShrinkResult = {
+  freed: false,
+  why: 'still mapped: try_to_unmap() failed (an exclusive page that may be pinned)',
+};
+const KEPT_REFS: ShrinkResult = {
+  freed: false,
+  why: 'written to swap but other references remain: stays in the swap cache',
+};
+const FREED: ShrinkResult = { freed: true, why: 'swapped out and freed' };
+
+/**
+ * mm/vmscan.c shrink_folio_list() for one isolated, locked anonymous folio,
+ * references ignored (MADV_PAGEOUT's reclaim_pages(), or a scan that decided
+ * to reclaim): add it to the swap cache (the era may refuse a maybe-pinned
+ * folio), unmap it, write it out if dirty (pswpout), and free it when only
+ * the isolation and swap-cache references are left. A folio that is kept is
+ * unlocked and put back on the LRU.
+ */
+export function shrink_folio_list(s: State, k: Kernel, folio: number): ShrinkResult {
+  let r = FREED;
+  if ((s.mem.flags[folio]! & PG_swapcache) === 0 && !k.policy.shrink_folio_list(s, k, folio))
+    r = KEPT_PINNED;
+  if (r === FREED) {
+    const slot = folio_swap_offset(s, folio) || add_to_swap(s, folio);
+    if (s.mem.mapcount[folio]! > 0 && !try_to_unmap(s, folio, slot)) r = KEPT_MAPPED;
+    else {
+      if (s.mem.flags[folio]! & PG_dirty) {
+        // pageout() → swap_writepage(): the write completes at once here.
+        s.swap.data[slot] = s.mem.content[folio]!;
+        s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_dirty;
+        count_vm_event(s.vmstat, PSWPOUT);
+      }
+      // __remove_mapping(): the refcount freezes only at isolation + swap cache.
+      if (s.mem.refcount[folio] !== 2) r = KEPT_REFS;
+    }
+  }
+  k.decide('shrink_folio_list', r.freed ? 'freed' : 'kept', r.why);
+  if (!r.freed) {
+    reclaimRelease(s, folio);
+    return r;
+  }
+  delete_from_swap_cache(s, folio);
+  folio_unlock(s, folio);
+  s.isolated.splice(s.isolated.indexOf(folio), 1);
+  folio_put(s, folio); // the isolation reference, the last one: the folio is freed
+  return r;
+}
+
+/**
+ * mm/vmscan.c reclaim_pages(): reclaim folios a caller isolated
+ * (MADV_PAGEOUT), each if its lock can be taken (else it is put back).
+ */
+export function reclaim_pages(s: State, k: Kernel, folios: readonly number[]): void {
+  for (const folio of folios) {
+    if (!folio_trylock(s, folio)) {
+      folio_putback_lru(s, folio);
+      continue;
+    }
+    shrink_folio_list(s, k, folio);
+  }
 }

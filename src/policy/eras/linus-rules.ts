@@ -22,6 +22,7 @@ import {
   should_force_cow_break_never,
   writable_file_mapping_allowed_always,
 } from '../rules.js';
+import { do_swap_page_page_count, shrink_folio_list_linus } from '../rules-swap.js';
 
 export const linus_rules: Policy = {
   id: 'linus-rules',
@@ -43,6 +44,8 @@ export const linus_rules: Policy = {
   bio_iov_iter_get_pages: bio_iov_iter_get_pages_get,
   do_wp_page: do_wp_page_page_count,
   copy_present_pte: copy_present_pte_linus,
+  do_swap_page: do_swap_page_page_count,
+  shrink_folio_list: shrink_folio_list_linus,
   should_force_cow_break: should_force_cow_break_never,
   can_follow_write_pte: can_follow_write_pte_foll_cow,
   writable_file_mapping_allowed: writable_file_mapping_allowed_always,

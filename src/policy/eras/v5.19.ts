@@ -21,6 +21,7 @@ import {
   should_force_cow_break_never,
   writable_file_mapping_allowed_always,
 } from '../rules.js';
+import { do_swap_page_exclusive, shrink_folio_list_not_pinned } from '../rules-swap.js';
 
 export const v5_19: Policy = {
   id: 'v5.19',
@@ -56,6 +57,8 @@ export const v5_19: Policy = {
   bio_iov_iter_get_pages: bio_iov_iter_get_pages_get,
   do_wp_page: do_wp_page_anon_exclusive,
   copy_present_pte: copy_present_pte_try_dup,
+  do_swap_page: do_swap_page_exclusive,
+  shrink_folio_list: shrink_folio_list_not_pinned,
   should_force_cow_break: should_force_cow_break_never,
   can_follow_write_pte: can_follow_write_pte_foll_cow,
   writable_file_mapping_allowed: writable_file_mapping_allowed_always,

@@ -20,6 +20,7 @@ import {
   should_force_cow_break_never,
   writable_file_mapping_allowed_always,
 } from '../rules.js';
+import { do_swap_page_reuse_swap_page, shrink_folio_list_always } from '../rules-swap.js';
 
 export const v5_9: Policy = {
   id: 'v5.9',
@@ -47,6 +48,8 @@ export const v5_9: Policy = {
   bio_iov_iter_get_pages: bio_iov_iter_get_pages_get,
   do_wp_page: do_wp_page_page_count,
   copy_present_pte: copy_present_pte_cow_pinned,
+  do_swap_page: do_swap_page_reuse_swap_page,
+  shrink_folio_list: shrink_folio_list_always,
   should_force_cow_break: should_force_cow_break_never,
   can_follow_write_pte: can_follow_write_pte_foll_cow,
   writable_file_mapping_allowed: writable_file_mapping_allowed_always,

@@ -26,6 +26,7 @@ import {
   should_force_cow_break_never,
   writable_file_mapping_allowed_v65,
 } from '../rules.js';
+import { do_swap_page_map_writable, shrink_folio_list_not_pinned } from '../rules-swap.js';
 
 export const v6_18: Policy = {
   id: 'v6.18',
@@ -77,6 +78,8 @@ export const v6_18: Policy = {
   do_wp_page: do_wp_page_anon_exclusive,
   // In v6.18 this decision sits in include/linux/rmap.h __folio_try_dup_anon_rmap().
   copy_present_pte: copy_present_pte_try_dup,
+  do_swap_page: do_swap_page_map_writable,
+  shrink_folio_list: shrink_folio_list_not_pinned,
   should_force_cow_break: should_force_cow_break_never,
   can_follow_write_pte: can_follow_write_pte_exclusive,
   writable_file_mapping_allowed: writable_file_mapping_allowed_v65,

@@ -11,11 +11,18 @@
 
 import { toolBug } from '../../bug.js';
 import type { Mm, State, Vma } from '../../mm_types.js';
-import { is_cow_mapping, MM_ANONPAGES, VM_SHARED, VM_UFFD_WP } from '../../mm_types.js';
+import {
+  is_cow_mapping,
+  MM_ANONPAGES,
+  MM_SWAPENTS,
+  VM_SHARED,
+  VM_UFFD_WP,
+} from '../../mm_types.js';
 import type { pte_t } from '../../pgtable_types.js';
 import {
   _PAGE_PRESENT,
   _PAGE_UFFD_WP,
+  is_swap_entry_pte,
   mk_pte,
   PGDIR_SIZE,
   PMD_SIZE,
@@ -25,10 +32,13 @@ import {
   pte_mkdirty,
   pte_mkold,
   pte_present,
+  pte_swp_clear_exclusive,
+  pte_swp_exclusive,
   pte_uffd_wp,
   pte_write,
   pte_wrprotect,
   pteBits,
+  swp_offset,
 } from '../../pgtable_types.js';
 import type { Kernel } from '../../points.js';
 import { alloc_pages, folio_get, folio_put, page_folio } from '../page_alloc.js';
@@ -39,6 +49,7 @@ import {
   mm_counter_file,
 } from '../rmap.js';
 import { folio_add_lru_vma } from '../swap.js';
+import { swap_duplicate } from '../swapfile.js';
 import {
   pmdAllocWalk,
   pmdTable,
@@ -150,6 +161,31 @@ function nextBoundary(addr: number, size: number, end: number): number {
   return Math.min(Math.floor(addr / size) * size + size, end);
 }
 
+/**
+ * mm/memory.c copy_nonpresent_pte() for a swap entry: the child's PTE refers
+ * to the same slot (swap_duplicate()); an exclusive entry becomes shared in
+ * both (1493a1913e34); the child keeps uffd-wp only if its VMA is registered.
+ */
+function copy_nonpresent_pte(
+  s: State,
+  dst_mm: Mm,
+  dst: Vma,
+  [dstT, di]: [number, number],
+  [srcT, si]: [number, number],
+  pte: pte_t,
+): void {
+  if (!is_swap_entry_pte(pte))
+    toolBug('copy_nonpresent_pte(): migration entries and PTE markers are not modelled yet');
+  swap_duplicate(s, swp_offset(pte));
+  dst_mm.rss[MM_SWAPENTS] = dst_mm.rss[MM_SWAPENTS]! + 1;
+  if (pte_swp_exclusive(pte)) {
+    pte = pte_swp_clear_exclusive(pte);
+    set_pte_at(s, srcT, si, pte);
+  }
+  if (!(dst.vm_flags & VM_UFFD_WP)) pte = pte_clear_uffd_wp(pte);
+  set_pte_at(s, dstT, di, pte);
+}
+
 /** mm/memory.c copy_page_range(): duplicate the page tables of one VMA into the child. */
 export function copy_page_range(
   s: State,
@@ -184,8 +220,10 @@ export function copy_page_range(
             const i = pte_index(x);
             const pte = ptep_get(s, srcT, i);
             if (pte === 0) continue;
-            if (!pte_present(pte))
-              toolBug('copy_nonpresent_pte(): swap entries are not modelled yet');
+            if (!pte_present(pte)) {
+              copy_nonpresent_pte(s, dst_mm, dst, [dstT, i], [srcT, i], pte);
+              continue;
+            }
             copy_present_pte(s, k, dst_mm, dst, src_mm, src, x, [dstT, i], [srcT, i], pte);
           }
         }

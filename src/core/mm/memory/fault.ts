@@ -13,6 +13,7 @@ import {
   _PAGE_PRESENT,
   _PAGE_RW,
   _PAGE_SPECIAL,
+  is_swap_entry_pte,
   mk_pte,
   pte_mkdirty,
   pte_mkwrite,
@@ -32,6 +33,7 @@ import {
 } from '../rmap.js';
 import { folio_add_lru_vma } from '../swap.js';
 import { pte_index, pteAllocWalk, ptep_get, set_pte_at } from './pgtable.js';
+import { do_swap_page } from './swapin.js';
 import type { PteSlot } from './wp.js';
 import { do_wp_page } from './wp.js';
 
@@ -172,7 +174,10 @@ export function handle_mm_fault(
     return 0;
   }
   if (!pte_present(orig_pte)) {
-    return toolBug('do_swap_page(): swap entries are not modelled in this version');
+    if (!is_swap_entry_pte(orig_pte))
+      return toolBug('migration entries and PTE markers are not modelled in this version');
+    const stepwise = (flags & FAULT_FLAG_STEPWISE) !== 0;
+    return do_swap_page(s, k, mm, vma, address, orig_pte, write, slot, stepwise);
   }
   if (write || unshare) {
     if (!pte_write(orig_pte)) {

@@ -10,12 +10,21 @@
 
 import { toolBug } from '../../bug.js';
 import type { Mm, State, Vma } from '../../mm_types.js';
-import { MM_ANONPAGES } from '../../mm_types.js';
-import { PGDIR_SIZE, PMD_SIZE, PUD_SIZE, pte_present } from '../../pgtable_types.js';
+import { MM_ANONPAGES, MM_SWAPENTS } from '../../mm_types.js';
+import {
+  is_swap_entry_pte,
+  PGDIR_SIZE,
+  PMD_SIZE,
+  PUD_SIZE,
+  pte_present,
+  swp_offset,
+} from '../../pgtable_types.js';
 import { folio_put, page_folio } from '../page_alloc.js';
 import type { ZapDetails } from '../pt_reclaim.js';
 import { free_pte, reclaim_pt_is_enabled } from '../pt_reclaim.js';
 import { folio_remove_rmap_pte, folio_test_anon, mm_counter_file } from '../rmap.js';
+import { free_swap_cache } from '../swap_state.js';
+import { free_swap_and_cache } from '../swapfile.js';
 import { pmdTable, pte_clear, pte_index, ptep_get, pteTable, pudTable } from './pgtable.js';
 import { vm_normal_page } from './wp.js';
 
@@ -38,9 +47,15 @@ function zap_pte_range(
     const pte = ptep_get(s, t, i);
     if (pte === 0) continue;
     if (!pte_present(pte)) {
-      // zap_nonpresent_ptes() sets any_skipped for every non-present entry.
+      // zap_nonpresent_ptes(): a swap entry releases its slot (free_swap_and_cache());
+      // PT_RECLAIM's any_skipped is set for every non-present entry.
       can_reclaim_pt = false;
-      toolBug('zap of a non-present PTE: swap entries are not modelled in this version');
+      if (!is_swap_entry_pte(pte))
+        toolBug('zap of a migration entry or PTE marker: not modelled in this version');
+      pte_clear(s, t, i);
+      mm.rss[MM_SWAPENTS] = mm.rss[MM_SWAPENTS]! - 1;
+      free_swap_and_cache(s, swp_offset(pte));
+      continue;
     }
     const page = vm_normal_page(pte);
     pte_clear(s, t, i);
@@ -52,7 +67,9 @@ function zap_pte_range(
       mm.rss[c] = mm.rss[c]! - 1;
     }
     folio_remove_rmap_pte(s, page);
-    folio_put(s, folio); // __tlb_remove_folio_pages(): after the flush
+    // __tlb_remove_folio_pages(), after the flush: free_pages_and_swap_cache().
+    free_swap_cache(s, folio);
+    folio_put(s, folio);
   }
   if (can_reclaim_pt) free_pte(s, mm, start);
 }

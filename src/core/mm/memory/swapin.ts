@@ -1,0 +1,76 @@
+/**
+ * mm/memory.c do_swap_page(): a fault on a swap PTE. The folio comes from the
+ * swap cache or is read back from the swap device into it; the era decides
+ * whether it is mapped writable (and exclusive) at once or read-only, in which
+ * case a write continues in do_wp_page(). Soft-dirty and uffd-wp bits come
+ * back from the swap PTE.
+ */
+
+import type { Mm, State, Vma } from '../../mm_types.js';
+import { MM_ANONPAGES, MM_SWAPENTS } from '../../mm_types.js';
+import {
+  _PAGE_ACCESSED,
+  mk_pte,
+  pte_mkdirty,
+  pte_mkwrite,
+  type pte_t,
+  pteCarriedBits,
+  swp_offset,
+} from '../../pgtable_types.js';
+import type { Kernel } from '../../points.js';
+import { folio_test_locked, folio_trylock, folio_unlock } from '../filemap.js';
+import { folio_put } from '../page_alloc.js';
+import {
+  folio_add_new_anon_rmap,
+  folio_dup_rmap_pte,
+  folio_test_anon,
+  SetPageAnonExclusive,
+} from '../rmap.js';
+import { swap_cache_get_folio, swapin_read } from '../swap_state.js';
+import { swap_free } from '../swapfile.js';
+import { VM_FAULT_RETRY, vmPageProtBits } from './fault.js';
+import { set_pte_at } from './pgtable.js';
+import type { PteSlot } from './wp.js';
+import { do_wp_page } from './wp.js';
+
+export function do_swap_page(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  address: number,
+  orig_pte: pte_t,
+  write: boolean,
+  slot: PteSlot,
+  stepwise: boolean,
+): number {
+  const entry = swp_offset(orig_pte);
+  let folio = swap_cache_get_folio(s, entry);
+  if (folio === 0) folio = swapin_read(s, k, entry);
+  if (folio_test_locked(s, folio)) {
+    // folio_lock_or_retry(): someone else (reclaim) holds the lock; sleep and fault again.
+    folio_put(s, folio);
+    k.decide('do_swap_page', 'retry', `folio ${folio} is locked: sleep in folio_lock_or_retry()`);
+    return VM_FAULT_RETRY;
+  }
+  folio_trylock(s, folio); // free, as just checked: held across the decision
+  swap_free(s, entry);
+  mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + 1;
+  mm.rss[MM_SWAPENTS] = mm.rss[MM_SWAPENTS]! - 1;
+  const d = k.policy.do_swap_page(s, k, { vma, orig_pte, folio, slot: entry, write });
+  k.decide('do_swap_page', d.writable ? 'map writable' : 'map read-only', d.why);
+  let pte = mk_pte(folio, vmPageProtBits(s, vma) | _PAGE_ACCESSED | pteCarriedBits(orig_pte));
+  if (d.writable) pte = pte_mkwrite(pte);
+  if (d.writable && write) pte = pte_mkdirty(pte);
+  if (!folio_test_anon(s, folio)) {
+    folio_add_new_anon_rmap(s, folio, d.exclusive);
+  } else {
+    folio_dup_rmap_pte(s, folio);
+    if (d.exclusive) SetPageAnonExclusive(s, folio);
+  }
+  set_pte_at(s, slot.table, slot.index, pte);
+  folio_unlock(s, folio);
+  // The reference the lookup (or the read) took is the new mapping's.
+  if (write && !d.writable) return do_wp_page(s, k, mm, vma, address, pte, false, slot, stepwise);
+  return 0;
+}

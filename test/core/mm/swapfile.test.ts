@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { pagemapEntry } from '../../../src/core/fs/proc/task_mmu.js';
+import { checkInvariants } from '../../../src/core/invariants.js';
+import { do_group_exit } from '../../../src/core/kernel/exit.js';
+import { copy_process } from '../../../src/core/kernel/fork.js';
+import {
+  __get_user_pages,
+  FOLL_LONGTERM,
+  FOLL_PIN,
+  FOLL_WRITE,
+  gupHold,
+  gupRelease,
+} from '../../../src/core/mm/gup.js';
+import { do_madvise, MADV_PAGEOUT } from '../../../src/core/mm/madvise.js';
+import { MM_ANONPAGES, MM_SWAPENTS } from '../../../src/core/mm_types.js';
+import { PG_swapcache } from '../../../src/core/page-flags.js';
+import type { EraId } from '../../../src/core/points.js';
+import { eraInfo } from '../../../src/policy/registry.js';
+import { expectSound, mapAnon, mmOfTask, read, world, write } from '../helpers.js';
+
+const A = 0x10000000;
+
+function eraWorld(id: EraId) {
+  const policy = eraInfo(id)!.policy!;
+  return world({ policy, ptStrategy: policy.ptStrategy });
+}
+
+function pageout(w: ReturnType<typeof world>, addr = A, len = 4096): number {
+  return do_madvise(w.s, w.k, mmOfTask(w, w.init), addr, len, MADV_PAGEOUT);
+}
+
+function pfnAt(w: ReturnType<typeof world>, addr = A): number {
+  return pagemapEntry(w.s, mmOfTask(w, w.init), addr).pfn;
+}
+
+describe('swap-out and swap-in (MADV_PAGEOUT, do_swap_page)', () => {
+  it('swaps a page out and back in with its contents, counting pswpout, pswpin and pgmajfault', () => {
+    const w = eraWorld('v6.18');
+    mapAnon(w, w.init, A, 4096);
+    write(w, w.init, A, 7);
+    expect(pageout(w)).toBe(0);
+    const mm = mmOfTask(w, w.init);
+    expect(pagemapEntry(w.s, mm, A).swapped).toBe(true);
+    expect(mm.rss[MM_SWAPENTS]).toBe(1);
+    expect(mm.rss[MM_ANONPAGES]).toBe(0);
+    expectSound(w);
+    const r = read(w, w.init, A);
+    expect(r.ok && r.value).toBe(7);
+    expect(mm.rss[MM_SWAPENTS]).toBe(0);
+    const vm = (n: number) => w.s.vmstat[n];
+    expect([vm(1), vm(4), vm(5)]).toEqual([1, 1, 1]); // pgmajfault, pswpin, pswpout
+    expectSound(w);
+  });
+
+  it('the write after a read swap-in: v5.7 reuses, v5.9 copies, v5.18 reuses after freeing the swap cache, v5.19 reuses the exclusive page, v6.18 never faults', () => {
+    const expected: [EraId, string[]][] = [
+      ['v5.7', ['do_swap_page:map read-only', 'do_wp_page:reuse']],
+      ['v5.9', ['do_swap_page:map read-only', 'do_wp_page:copy']],
+      ['v5.18', ['do_swap_page:map read-only', 'do_wp_page:reuse']],
+      ['v5.19', ['do_swap_page:map read-only', 'do_wp_page:reuse']],
+      ['v6.18', ['do_swap_page:map writable']],
+    ];
+    for (const [era, decisions] of expected) {
+      const w = eraWorld(era);
+      mapAnon(w, w.init, A, 4096);
+      write(w, w.init, A, 1);
+      pageout(w);
+      w.log.length = 0;
+      read(w, w.init, A);
+      write(w, w.init, A, 2);
+      expect(
+        w.log.filter((d) => d.point !== 'shrink_folio_list').map((d) => `${d.point}:${d.choice}`),
+        era,
+      ).toEqual(decisions);
+      expectSound(w);
+    }
+  });
+
+  it('fork shares a swap entry (swap count 2) and clears SWP_EXCLUSIVE; exit frees the slot', () => {
+    const w = eraWorld('v6.18');
+    mapAnon(w, w.init, A, 4096);
+    write(w, w.init, A, 1);
+    pageout(w);
+    const child = copy_process(w.s, w.k, w.init, false);
+    expect(w.s.swap.map[1]).toBe(2);
+    expectSound(w);
+    // The child's write finds a shared entry: read-only swap-in, then a copy.
+    w.log.length = 0;
+    write(w, child, A, 5);
+    expect(w.log.map((d) => `${d.point}:${d.choice}`)).toEqual([
+      'do_swap_page:map read-only',
+      'do_wp_page:copy',
+    ]);
+    expectSound(w);
+    do_group_exit(w.s, child, 0);
+    expect(read(w, w.init, A)).toMatchObject({ ok: true, value: 1 });
+    do_group_exit(w.s, w.init, 0);
+    const v = checkInvariants(w.s);
+    // The parent's swap-in left the folio in the swap cache; exit's zap drops it (free_swap_cache()).
+    expect(v).toEqual([]);
+    expect(w.s.swap.cache.every((f) => f === 0)).toBe(true);
+  });
+
+  it('a long-term pinned page stays out of the swap cache from v5.18 (feb889fb40fa), and is swapped but kept in v5.9', () => {
+    for (const [era, swapped] of [
+      ['v5.9', true],
+      ['v5.18', false],
+      ['v6.18', false],
+    ] as const) {
+      const w = eraWorld(era);
+      mapAnon(w, w.init, A, 4096);
+      write(w, w.init, A, 1);
+      const mm = mmOfTask(w, w.init);
+      const flags = FOLL_PIN | FOLL_WRITE | FOLL_LONGTERM;
+      const pages = __get_user_pages(w.s, w.k, mm, A, 1, flags) as number[];
+      const id = gupHold(w.s, w.k, pages[0]!, flags);
+      const pfn = pfnAt(w);
+      pageout(w);
+      expect(pagemapEntry(w.s, mm, A).swapped, era).toBe(swapped);
+      // Unmapped or not, the pinned folio is never freed: v5.9 leaves it in the swap cache.
+      expect((w.s.mem.flags[pfn]! & PG_swapcache) !== 0, era).toBe(swapped);
+      expectSound(w);
+      // v5.9: the next access maps the pinned page again from the swap cache.
+      expect(read(w, w.init, A)).toMatchObject({ ok: true, value: 1 });
+      expect(pfnAt(w), era).toBe(pfn);
+      gupRelease(w.s, id);
+      expectSound(w);
+    }
+  });
+
+  it('a page shared with a child is not paged out (page_mapcount() != 1)', () => {
+    const w = eraWorld('v6.18');
+    mapAnon(w, w.init, A, 4096);
+    write(w, w.init, A, 1);
+    copy_process(w.s, w.k, w.init, false);
+    pageout(w);
+    expect(pagemapEntry(w.s, mmOfTask(w, w.init), A).present).toBe(true);
+    expect(w.s.vmstat[5]).toBe(0);
+    expectSound(w);
+  });
+
+  it('MM007 catches a swap count that disagrees with the swap PTEs', () => {
+    const w = eraWorld('v6.18');
+    mapAnon(w, w.init, A, 4096);
+    write(w, w.init, A, 1);
+    pageout(w);
+    w.s.swap.map[1] = 2;
+    expect(checkInvariants(w.s).map((v) => v.code)).toContain('MM007');
+  });
+});
