@@ -10,7 +10,7 @@ import type { State } from '../core/mm_types.js';
 import { cloneState } from '../core/mm_types.js';
 import type { Config, DecisionRecord, Kernel } from '../core/points.js';
 import type { EnvStep } from '../scenario/env.js';
-import { envActorName, envStepKey, stepEnv } from '../scenario/env.js';
+import { envActorName, envStepKey, reclaimActionOf, stepEnv } from '../scenario/env.js';
 import type { Machine } from '../scenario/machine.js';
 import { nextStmt, stepThread } from '../scenario/machine.js';
 import { stmtText } from '../scenario/print.js';
@@ -90,7 +90,9 @@ export function applyMove(
   } = {},
 ): MoveResult {
   if (mv.kind === 'env') {
-    const note = stepEnv(m, mv.step);
+    const note = stepEnv(m, mv.step, choiceKernel(config, 0, [], [], opts.log));
+    // Reclaim letting go of a folio may wake a thread asleep on its lock.
+    if (mv.step.actor === 'reclaim' && mv.step.action !== 'take') m.blocked.clear();
     const what = mv.step.actor === 'lru_add_drain' ? 'lru_add_drain_cpu' : 'shrink_folio_list';
     const cpu = mv.step.actor === 'lru_add_drain' ? mv.step.cpu : -1;
     return { kind: 'ok', actor: envActorName(mv.step), cpu, what, note, choices: [] };
@@ -119,7 +121,7 @@ export function applyMove(
   };
 }
 
-/** The text of one move in a replay token: `2`, `2/1.0` (with picks), `d0`, `r12`, `u12`. */
+/** The text of one move in a replay token: `2`, `2/1.0` (with picks), `d0`, `r12`, `u12`, `o12`. */
 export function moveKey(mv: Move): string {
   if (mv.kind === 'env') return envStepKey(mv.step);
   return mv.picks.length === 0 ? String(mv.index) : `${mv.index}/${mv.picks.join('.')}`;
@@ -134,8 +136,8 @@ export function parseMove(text: string): Move | null {
   }
   g = /^d(\d+)$/.exec(text);
   if (g) return { kind: 'env', step: { actor: 'lru_add_drain', cpu: Number(g[1]) } };
-  g = /^([ru])(\d+)$/.exec(text);
-  if (g)
-    return { kind: 'env', step: { actor: 'reclaim', take: g[1] === 'r', folio: Number(g[2]) } };
+  g = /^([ruo])(\d+)$/.exec(text);
+  const action = g ? reclaimActionOf(g[1]!) : undefined;
+  if (g && action) return { kind: 'env', step: { actor: 'reclaim', action, folio: Number(g[2]) } };
   return null;
 }

@@ -5,7 +5,7 @@
  */
 
 import { toolBug } from '../core/bug.js';
-import { folio_trylock, folio_unlock } from '../core/mm/filemap.js';
+import { folio_trylock, folio_unlock, folioLockHolder } from '../core/mm/filemap.js';
 import {
   FOLL_COW,
   FOLL_FORCE,
@@ -151,10 +151,16 @@ export function do_wp_page_page_count(s: State, k: Kernel, vmf: WpFault): WpDeci
   if (test(s, folio, PG_ksm)) return C_COPY_KSM;
   if (ref(s, folio) !== 1) return C_COPY_REF;
   k.raceFolioLock(s, folio);
-  if (!folio_trylock(s, folio)) return COPY_LOCK;
+  if (!folio_trylock(s, folio)) return trylockFailed(s, k, folio);
   const ok = !test(s, folio, PG_ksm) && s.mem.mapcount[page] === 1 && ref(s, folio) === 1;
   folio_unlock(s, folio);
   return ok ? C_REUSE : C_COPY_MAP;
+}
+
+/** A failed folio trylock: record who holds the lock (the trace names it), then copy. */
+function trylockFailed(s: State, k: Kernel, folio: number): WpDecision {
+  k.decide('folio_trylock', 'failed', `folio ${folio} is locked by ${folioLockHolder(s, folio)}`);
+  return COPY_LOCK;
 }
 
 const W_WAIT: WpDecision = {
@@ -202,7 +208,7 @@ export function wp_can_reuse_anon_folio(s: State, k: Kernel, folio: number): WpD
   const swapcache = test(s, folio, PG_swapcache) ? 1 : 0;
   if (ref(s, folio) > 1 + swapcache) return D_COPY_REF;
   k.raceFolioLock(s, folio);
-  if (!folio_trylock(s, folio)) return COPY_LOCK;
+  if (!folio_trylock(s, folio)) return trylockFailed(s, k, folio);
   if (test(s, folio, PG_swapcache)) folio_free_swap(s, folio);
   if (ref(s, folio) !== 1) {
     folio_unlock(s, folio);

@@ -19,6 +19,8 @@ export const DECISION_POINTS = [
   'pte_is_pinned',
   'can_change_pte_writable',
   'bio_iov_iter_get_pages',
+  'do_swap_page',
+  'shrink_folio_list',
 ] as const;
 
 function ruleName(p: Policy, point: (typeof DECISION_POINTS)[number]): string {

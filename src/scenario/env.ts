@@ -6,13 +6,26 @@
  */
 
 import { lru_add_drain_cpu } from '../core/mm/swap.js';
-import { reclaimCandidates, reclaimRelease, reclaimTake } from '../core/mm/vmscan.js';
+import {
+  reclaimCandidates,
+  reclaimRelease,
+  reclaimTake,
+  shrink_folio_list,
+} from '../core/mm/vmscan.js';
+import type { Kernel } from '../core/points.js';
 import type { Machine } from './machine.js';
 
 /** One step an actor can take now. */
 export type EnvStep =
   | { readonly actor: 'lru_add_drain'; readonly cpu: number }
-  | { readonly actor: 'reclaim'; readonly take: boolean; readonly folio: number };
+  | {
+      readonly actor: 'reclaim';
+      /** take: isolate and lock; keep: unlock and put back; pageout: swap it out (shrink_folio_list()). */
+      readonly action: ReclaimAction;
+      readonly folio: number;
+    };
+
+export type ReclaimAction = 'take' | 'keep' | 'pageout';
 
 /** The steps the enabled actors can take in machine `m`. */
 export function envSteps(m: Machine): EnvStep[] {
@@ -25,26 +38,38 @@ export function envSteps(m: Machine): EnvStep[] {
   if (m.sc.env.includes('reclaim')) {
     // One reclaim scan at a time, holding at most one folio (enough for a litmus test).
     const held = m.s.isolated[0];
-    if (held !== undefined) out.push({ actor: 'reclaim', take: false, folio: held });
-    else
-      for (const folio of reclaimCandidates(m.s)) out.push({ actor: 'reclaim', take: true, folio });
+    if (held !== undefined) {
+      out.push({ actor: 'reclaim', action: 'keep', folio: held });
+      out.push({ actor: 'reclaim', action: 'pageout', folio: held });
+    } else
+      for (const folio of reclaimCandidates(m.s))
+        out.push({ actor: 'reclaim', action: 'take', folio });
   }
   return out;
 }
 
-/** Take one actor step; returns what it did, as a trace note. */
-export function stepEnv(m: Machine, e: EnvStep): string {
+/**
+ * Take one actor step; returns what it did, as a trace note. `k` is the
+ * kernel context reclaim's decisions run in (the era, the decision log).
+ */
+export function stepEnv(m: Machine, e: EnvStep, k: Kernel): string {
   switch (e.actor) {
     case 'lru_add_drain':
       lru_add_drain_cpu(m.s, e.cpu);
       return `lru_add_drain_cpu(${e.cpu}): CPU ${e.cpu}'s LRU add batch goes onto the LRU`;
     case 'reclaim':
-      if (e.take) {
-        reclaimTake(m.s, e.folio);
-        return `shrink_folio_list: isolates and locks folio ${e.folio}`;
+      switch (e.action) {
+        case 'take':
+          reclaimTake(m.s, e.folio);
+          return `shrink_folio_list: isolates and locks folio ${e.folio}`;
+        case 'keep':
+          reclaimRelease(m.s, e.folio);
+          return `shrink_folio_list: folio ${e.folio} is referenced: unlocks it and puts it back`;
+        case 'pageout': {
+          const r = shrink_folio_list(m.s, k, e.folio);
+          return `shrink_folio_list: swaps folio ${e.folio} out: ${r.why}`;
+        }
       }
-      reclaimRelease(m.s, e.folio);
-      return `shrink_folio_list: folio ${e.folio} is referenced: unlocks it and puts it back`;
   }
 }
 
@@ -55,5 +80,13 @@ export function envActorName(e: EnvStep): string {
 
 /** A stable text key of a step (replay tokens name env steps by it). */
 export function envStepKey(e: EnvStep): string {
-  return e.actor === 'lru_add_drain' ? `d${e.cpu}` : `${e.take ? 'r' : 'u'}${e.folio}`;
+  if (e.actor === 'lru_add_drain') return `d${e.cpu}`;
+  return `${RECLAIM_KEY[e.action]}${e.folio}`;
+}
+
+const RECLAIM_KEY: Readonly<Record<ReclaimAction, string>> = { take: 'r', keep: 'u', pageout: 'o' };
+
+/** The reclaim action a replay-token letter names. */
+export function reclaimActionOf(letter: string): ReclaimAction | undefined {
+  return (Object.keys(RECLAIM_KEY) as ReclaimAction[]).find((a) => RECLAIM_KEY[a] === letter);
 }

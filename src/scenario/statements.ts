@@ -147,8 +147,8 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
   if (!st) throw new Error(`tool bug: thread ${t.name} has no statement to run`);
   t.pc += 1;
   let note: string;
+  const path = t.kpath;
   try {
-    const path = t.kpath;
     if (path?.pending.kind === 'fork_wrprotect') {
       t.kpath = null;
       const p = path.pending;
@@ -166,7 +166,9 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
   } catch (e) {
     if (e instanceof InputError) return { kind: 'error', error: e };
     if (e instanceof Sleeps) {
+      // The caller drops the attempt's state changes: a continuation is still pending then.
       t.pc -= 1;
+      t.kpath = path;
       return { kind: 'blocked', note: e.why };
     }
     if (e instanceof Stops) {

@@ -22,3 +22,14 @@ export function folio_trylock(s: State, folio: number): boolean {
 export function folio_unlock(s: State, folio: number): void {
   s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_locked;
 }
+
+/**
+ * Who holds a folio's lock, for traces: the model's only other lock holder
+ * is a reclaim scan (it isolated the folio from the LRU first).
+ */
+export function folioLockHolder(s: State, folio: number): string {
+  if (!folio_test_locked(s, folio)) return 'nobody';
+  return s.isolated.includes(folio)
+    ? 'reclaim (shrink_folio_list() on another CPU, folio isolated from the LRU)'
+    : 'another task';
+}

@@ -33,6 +33,16 @@ export const v5_18: Policy = {
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [
     {
+      what: 'mm: streamline COW logic in do_swap_page() (should_try_to_free_swap())',
+      ref: 'c145e0b47c77 (v5.18)',
+      evidence: 'src',
+    },
+    {
+      what: "mm: don't put pinned pages into the swap cache",
+      ref: 'feb889fb40fa (v5.11)',
+      evidence: 'patch',
+    },
+    {
       what: 'mm/gup: prevent gup_fast from racing with COW during fork (mm->write_protect_seq)',
       ref: '57efa1fe5957 (believed v5.11; in 5.10.13 stable)',
       evidence: 'src',

@@ -33,6 +33,16 @@ export const v5_19: Policy = {
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [
     {
+      what: 'mm/swap: remember PG_anon_exclusive via a swp pte bit',
+      ref: '1493a1913e34 (v5.19)',
+      evidence: 'patch',
+    },
+    {
+      what: "mm: don't put pinned pages into the swap cache",
+      ref: 'feb889fb40fa (v5.11)',
+      evidence: 'patch',
+    },
+    {
       what: 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive',
       ref: '6c287605fd56 (v5.19)',
       evidence: 'src',

@@ -32,6 +32,11 @@ export const v5_7: Policy = {
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [
     {
+      what: 'do_swap_page() with reuse_swap_page() on a write fault',
+      ref: 'mm/memory.c, mm/swapfile.c v5.7',
+      evidence: 'src',
+    },
+    {
       what: 'do_wp_page() with reuse_swap_page(), copy_one_pte()',
       ref: 'mm/memory.c, mm/swapfile.c v5.7 (AKKamath/linux-5.7)',
       evidence: 'src',

@@ -31,6 +31,11 @@ export const v5_9: Policy = {
   write_protect_seq: false,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [
+    {
+      what: 'do_swap_page() still with reuse_swap_page() (removed in v5.18)',
+      ref: 'mm/memory.c v5.9',
+      evidence: 'src',
+    },
     { what: 'mm: do_wp_page() simplification', ref: '09854ba94c6a (v5.9-rc4)', evidence: 'src' },
     {
       what: 'mm/gup: Remove enfornced COW mechanism',

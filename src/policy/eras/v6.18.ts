@@ -38,6 +38,11 @@ export const v6_18: Policy = {
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [
     {
+      what: 'mm: swap: reuse exclusive folio directly instead of wp page faults (Barry Song)',
+      ref: '2024, in (6.2, 6.18]; mm/memory.c do_swap_page() v6.18',
+      evidence: 'src',
+    },
+    {
       what: 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive',
       ref: '6c287605fd56 (v5.19)',
       evidence: 'src',

@@ -33,6 +33,11 @@ export const v6_2: Policy = {
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [
     {
+      what: 'mm/swap: remember PG_anon_exclusive via a swp pte bit',
+      ref: '1493a1913e34 (v5.19)',
+      evidence: 'patch',
+    },
+    {
       what: 'mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW',
       ref: '5535be309971 (v6.0)',
       evidence: 'patch',
