@@ -8,6 +8,7 @@
 import { Fingerprint, hashState } from '../core/canon.js';
 import { checkInvariants, type Violation } from '../core/invariants.js';
 import type { Config } from '../core/points.js';
+import { countersRead } from '../scenario/counters.js';
 import { envSteps } from '../scenario/env.js';
 import { InputError } from '../scenario/errors.js';
 import type { Machine } from '../scenario/machine.js';
@@ -24,7 +25,7 @@ function byKey<V>(m: ReadonlyMap<string, V>): [string, V][] {
 /** Fingerprint of everything that determines a machine's future. */
 export function machineKey(m: Machine): string {
   const h = new Fingerprint();
-  hashState(m.s, h);
+  hashState(m.s, h, countersRead(m.sc));
   for (const t of m.threads) {
     h.word(t.pid);
     h.word(t.pc);
@@ -220,7 +221,13 @@ export function expand(
     teardown(end);
     return { succs, final: { kind: 'finished', holds, violations: checkInvariants(end.s) } };
   }
-  if (node.blocked.size > 0) return { succs, final: { kind: 'hung' } };
+  if (node.blocked.size > 0) {
+    // A sleeper may be waiting for an actor (reclaim holding the folio lock it needs).
+    const env = envSteps(node);
+    if (env.length === 0) return { succs, final: { kind: 'hung' } };
+    for (const e of env) run({ kind: 'env', step: e });
+    return { succs, final: null };
+  }
   const stuck = node.threads.filter((t) => !t.done);
   const st = nextStmt(node, stuck[0]!)!;
   throw new InputError(

@@ -5,7 +5,7 @@
  */
 
 import { folio_maybe_dma_pinned } from '../core/mm/gup.js';
-import { folioMappedWritable } from '../core/mm/rmap.js';
+import { folioMappedWritable, folioWrprotectMappings } from '../core/mm/rmap.js';
 import { __swap_count, folio_free_swap } from '../core/mm/swapfile.js';
 import type { State } from '../core/mm_types.js';
 import { VM_WRITE, vma_soft_dirty_enabled } from '../core/mm_types.js';
@@ -151,9 +151,13 @@ export function shrink_folio_list_not_pinned(s: State, _k: Kernel, folio: number
 
 /**
  * Linus's rule (d) (seed 001): never create a swap-cache page out of a
- * writable COW page, unless rule (c) would let it be made read-only (the
- * only reference besides reclaim's own).
+ * writable COW page. Reclaim write-protects it first, which rule (c) allows
+ * only when the mapping holds the only reference besides reclaim's own;
+ * otherwise the folio stays out of the swap cache.
  */
 export function shrink_folio_list_linus(s: State, _k: Kernel, folio: number): boolean {
-  return !folioMappedWritable(s, folio) || s.mem.refcount[folio]! - 1 === 1;
+  if (!folioMappedWritable(s, folio)) return true;
+  if (s.mem.refcount[folio]! - 1 !== 1) return false;
+  folioWrprotectMappings(s, folio);
+  return true;
 }

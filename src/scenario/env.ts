@@ -20,7 +20,10 @@ export type EnvStep =
   | { readonly actor: 'lru_add_drain'; readonly cpu: number }
   | {
       readonly actor: 'reclaim';
-      /** take: isolate and lock; keep: unlock and put back; pageout: swap it out (shrink_folio_list()). */
+      /**
+       * take: isolate and lock; keep: unlock and put back; pageout: the next step of
+       * swapping it out (shrink_folio_list(): into the swap cache, then unmap and free).
+       */
       readonly action: ReclaimAction;
       readonly folio: number;
     };
@@ -67,7 +70,7 @@ export function stepEnv(m: Machine, e: EnvStep, k: Kernel): string {
           return `shrink_folio_list: folio ${e.folio} is referenced: unlocks it and puts it back`;
         case 'pageout': {
           const r = shrink_folio_list(m.s, k, e.folio);
-          return `shrink_folio_list: swaps folio ${e.folio} out: ${r.why}`;
+          return `shrink_folio_list: folio ${e.folio}: ${r.why}`;
         }
       }
   }

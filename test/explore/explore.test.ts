@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { explore } from '../../src/explore/explore.js';
+import { replay } from '../../src/explore/replay.js';
 import { completeEraIds, eraInfo } from '../../src/policy/registry.js';
 import { checkScenario } from '../../src/scenario/check.js';
 import { parseScenario } from '../../src/scenario/parse.js';
@@ -200,6 +201,34 @@ describe('explore: environment actors', () => {
     // v5.7 decides by mapcount: the reference reclaim holds does not matter.
     const old = explore(sc, policy('v5.7'));
     expect(old.kind === 'done' && old.verdict).toBe('Never');
+  });
+
+  it('swap: reclaim swaps a page out between add_to_swap() and the pin (bug-iouring-swap): PIN001 on v5.18, refused from v5.19', () => {
+    const sc = load('scenarios/swap/bug-iouring-swap.cow');
+    const r = explore(sc, policy('v5.18'));
+    if (r.kind !== 'done') throw new Error(r.kind);
+    expect(r.verdict).toBe('Sometimes');
+    expect(r.findings.map((f) => f.code)).toContain('PIN001');
+    // A fault asleep on the folio lock reclaim holds is woken when reclaim lets go: nothing hangs.
+    expect(r.finals.hangs).toBe(0);
+    const notes = r.witness!.map((s) => s.note).join('\n');
+    expect(notes).toContain('added to the swap cache');
+    const v519 = explore(sc, policy('v5.19'));
+    expect(v519.kind === 'done' && [v519.verdict, v519.findings]).toEqual(['Never', []]);
+  });
+
+  it('forceswap with reclaim: v5.18 copies because the folio trylock fails, and the trace names reclaim as the holder', () => {
+    const r = explore(load('scenarios/swap/forceswap-reclaim-lock.cow'), policy('v5.18'));
+    if (r.kind !== 'done') throw new Error(r.kind);
+    expect(r.verdict).toBe('Sometimes');
+    const sc = load('scenarios/swap/forceswap-reclaim-lock.cow');
+    const steps = replay(
+      sc,
+      policy('v5.18'),
+      r.witness!.map((s) => s.move),
+    ).steps;
+    const d = steps.flatMap((s) => s.decisions).find((x) => x.point === 'folio_trylock');
+    expect(d?.why).toMatch(/locked by reclaim/);
   });
 
   it('reclaim racing for the folio lock makes a write copy for the lock (anon_wp_copy_lock), as a traced choice', () => {

@@ -16,6 +16,7 @@ import {
   pte_swp_mkexclusive,
   type pte_t,
   pte_write,
+  pte_wrprotect,
   pteBits,
   pteCarriedBits,
   swp_entry_to_pte,
@@ -111,6 +112,14 @@ function forEachAnonMapping(
       if (stop) return;
     }
   }
+}
+
+/** Write-protect every PTE mapping the folio (as mm/rmap.c folio_mkclean() does for file folios). */
+export function folioWrprotectMappings(s: State, folio: number): void {
+  forEachAnonMapping(s, folio, (_mm, t, i, pte) => {
+    if (pte_write(pte)) set_pte_at(s, t, i, pte_wrprotect(pte));
+    return true;
+  });
 }
 
 /** Is some PTE mapping the folio writable? (Linus's rule (d).) */

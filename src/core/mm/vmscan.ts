@@ -71,40 +71,54 @@ export function reclaimRelease(s: State, folio: number): void {
   folio_putback_lru(s, folio);
 }
 
-/** Why shrink_folio_list() kept a folio, or that it freed it. */
+/** What shrink_folio_list() did with a folio: swapped it out and freed it, or kept it (why). */
 export interface ShrinkResult {
   readonly freed: boolean;
+  /** Still isolated and locked by reclaim: added to the swap cache, to be unmapped next. */
+  readonly held: boolean;
   readonly why: string;
 }
 
 const KEPT_PINNED: ShrinkResult = {
   freed: false,
-  why: 'maybe pinned: kept out of the swap cache (shrink_folio_list)',
+  held: false,
+  why: 'maybe pinned: kept out of the swap cache',
+};
+const ADDED: ShrinkResult = {
+  freed: false,
+  held: true,
+  why: 'added to the swap cache (add_to_swap()); try_to_unmap() comes next',
 };
 const KEPT_MAPPED: ShrinkResult = {
   freed: false,
+  held: false,
   why: 'still mapped: try_to_unmap() failed (an exclusive page that may be pinned)',
 };
 const KEPT_REFS: ShrinkResult = {
   freed: false,
+  held: false,
   why: 'written to swap but other references remain: stays in the swap cache',
 };
-const FREED: ShrinkResult = { freed: true, why: 'swapped out and freed' };
+const FREED: ShrinkResult = { freed: true, held: false, why: 'swapped out and freed' };
 
 /**
  * mm/vmscan.c shrink_folio_list() for one isolated, locked anonymous folio,
  * references ignored (MADV_PAGEOUT's reclaim_pages(), or a scan that decided
- * to reclaim): add it to the swap cache (the era may refuse a maybe-pinned
- * folio), unmap it, write it out if dirty (pswpout), and free it when only
- * the isolation and swap-cache references are left. A folio that is kept is
+ * to reclaim), in two steps as far as other CPUs can tell: a folio not yet in
+ * the swap cache is added to it (the era may refuse a maybe-pinned folio) and
+ * stays isolated and locked; GUP can still pin it before the next step, which
+ * unmaps it, writes it out if dirty (pswpout), and frees it when only the
+ * isolation and swap-cache references are left. A folio that is kept is
  * unlocked and put back on the LRU.
  */
 export function shrink_folio_list(s: State, k: Kernel, folio: number): ShrinkResult {
-  let r = FREED;
-  if ((s.mem.flags[folio]! & PG_swapcache) === 0 && !k.policy.shrink_folio_list(s, k, folio))
-    r = KEPT_PINNED;
-  if (r === FREED) {
-    const slot = folio_swap_offset(s, folio) || add_to_swap(s, folio);
+  let r: ShrinkResult;
+  if ((s.mem.flags[folio]! & PG_swapcache) === 0) {
+    r = k.policy.shrink_folio_list(s, k, folio) ? ADDED : KEPT_PINNED;
+    if (r === ADDED) add_to_swap(s, folio);
+  } else {
+    const slot = folio_swap_offset(s, folio);
+    r = FREED;
     if (s.mem.mapcount[folio]! > 0 && !try_to_unmap(s, folio, slot)) r = KEPT_MAPPED;
     else {
       if (s.mem.flags[folio]! & PG_dirty) {
@@ -117,7 +131,8 @@ export function shrink_folio_list(s: State, k: Kernel, folio: number): ShrinkRes
       if (s.mem.refcount[folio] !== 2) r = KEPT_REFS;
     }
   }
-  k.decide('shrink_folio_list', r.freed ? 'freed' : 'kept', r.why);
+  k.decide('shrink_folio_list', r.freed ? 'freed' : r.held ? 'add_to_swap' : 'kept', r.why);
+  if (r.held) return r;
   if (!r.freed) {
     reclaimRelease(s, folio);
     return r;
@@ -139,6 +154,6 @@ export function reclaim_pages(s: State, k: Kernel, folios: readonly number[]): v
       folio_putback_lru(s, folio);
       continue;
     }
-    shrink_folio_list(s, k, folio);
+    if (shrink_folio_list(s, k, folio).held) shrink_folio_list(s, k, folio);
   }
 }
