@@ -165,6 +165,14 @@ export interface Policy {
   readonly write_protect_seq: boolean;
 
   /**
+   * mm/ksm.c break_ksm(): does MADV_UNMERGEABLE break a KSM page out with
+   * FAULT_FLAG_UNSHARE (a read-only exclusive copy; "mm/ksm: fix KSM COW
+   * breaking with userfaultfd-wp via FAULT_FLAG_UNSHARE", v6.1) rather than a
+   * write fault (a writable, dirty copy)?
+   */
+  readonly break_ksm_unshare: boolean;
+
+  /**
    * mm/rmap.c folio_add_new_anon_rmap(): is a fresh anonymous page born
    * PG_anon_exclusive? (v5.19+, 6c287605fd56; earlier eras have no such flag.)
    */

@@ -73,6 +73,12 @@ function choiceKernel(
   };
 }
 
+const ENV_WHAT = {
+  lru_add_drain: 'lru_add_drain_cpu',
+  reclaim: 'shrink_folio_list',
+  ksmd: 'ksm_do_scan',
+} as const;
+
 /**
  * Apply one move to `m` in place. A thread that sleeps in the kernel leaves
  * the state as it was (the caller passes a machine whose state it may drop)
@@ -93,7 +99,7 @@ export function applyMove(
     const note = stepEnv(m, mv.step, choiceKernel(config, 0, [], [], opts.log));
     // Reclaim letting go of a folio may wake a thread asleep on its lock.
     if (mv.step.actor === 'reclaim' && mv.step.action !== 'take') m.blocked.clear();
-    const what = mv.step.actor === 'lru_add_drain' ? 'lru_add_drain_cpu' : 'shrink_folio_list';
+    const what = ENV_WHAT[mv.step.actor];
     const cpu = mv.step.actor === 'lru_add_drain' ? mv.step.cpu : -1;
     return { kind: 'ok', actor: envActorName(mv.step), cpu, what, note, choices: [] };
   }
@@ -136,6 +142,8 @@ export function parseMove(text: string): Move | null {
   }
   g = /^d(\d+)$/.exec(text);
   if (g) return { kind: 'env', step: { actor: 'lru_add_drain', cpu: Number(g[1]) } };
+  g = /^k(\d+)$/.exec(text);
+  if (g) return { kind: 'env', step: { actor: 'ksmd', index: Number(g[1]) } };
   g = /^([ruo])(\d+)$/.exec(text);
   const action = g ? reclaimActionOf(g[1]!) : undefined;
   if (g && action) return { kind: 'env', step: { actor: 'reclaim', action, folio: Number(g[2]) } };

@@ -107,6 +107,8 @@ export function do_wp_page_mapcount(s: State, _k: Kernel, vmf: WpFault): WpDecis
   const { folio, page } = vmf;
   if (test(s, folio, PG_ksm)) {
     if (test(s, folio, PG_swapcache) || ref(s, folio) !== 1) return A_COPY_KSM;
+    // reuse_ksm_page() → page_move_anon_rmap(): an ordinary anonymous page again.
+    s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_ksm;
     return A_REUSE_KSM;
   }
   // reuse_swap_page(): the swap entries of its slot count as mappings; a sole

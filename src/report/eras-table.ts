@@ -42,6 +42,7 @@ export function erasDecisionTable(policies: readonly Policy[]): string {
     ),
     `| GUP_PIN_COUNTING_BIAS | ${policies.map((p) => String(p.GUP_PIN_COUNTING_BIAS)).join(' | ')} |`,
     `| write_protect_seq | ${policies.map((p) => (p.write_protect_seq ? 'yes' : 'no')).join(' | ')} |`,
+    `| break_ksm unshare | ${policies.map((p) => (p.break_ksm_unshare ? 'yes' : 'no')).join(' | ')} |`,
     `| page tables | ${policies.map((p) => p.ptStrategy).join(' | ')} |`,
   ];
   return `${rows.join('\n')}\n`;

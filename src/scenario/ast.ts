@@ -21,7 +21,7 @@ export interface Ref {
 }
 
 /** madvise() advice values the language knows (MADV_* without the prefix). */
-export type Advice = 'dontneed' | 'dontfork' | 'dofork' | 'pageout';
+export type Advice = 'dontneed' | 'dontfork' | 'dofork' | 'pageout' | 'mergeable' | 'unmergeable';
 
 export type Expr =
   | { readonly kind: 'num'; readonly pos: Pos; readonly value: number }
@@ -118,6 +118,7 @@ export type Stmt =
       readonly ret: string | null;
     }
   | { readonly op: 'unpin'; readonly pos: Pos; readonly name: string }
+  | { readonly op: 'ksm_scan'; readonly pos: Pos }
   | {
       readonly op: 'clear_refs';
       readonly pos: Pos;
@@ -165,8 +166,8 @@ export interface Expectation {
  *   later unlock it and put it back (mm/vmscan.c shrink_folio_list() keeping
  *   a referenced folio): the competing reference and folio-lock holder.
  */
-export type EnvActor = 'lru_batches' | 'reclaim';
-export const ENV_ACTORS: readonly EnvActor[] = ['lru_batches', 'reclaim'];
+export type EnvActor = 'lru_batches' | 'reclaim' | 'ksmd';
+export const ENV_ACTORS: readonly EnvActor[] = ['lru_batches', 'reclaim', 'ksmd'];
 
 /** The highest CPU number a scenario may name (a small machine keeps the state space small). */
 export const MAX_CPU = 7;

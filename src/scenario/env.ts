@@ -5,6 +5,7 @@
  * machine), so that `run` shows the undisturbed path.
  */
 
+import { ksmdMerge, ksmMerges } from '../core/mm/ksm.js';
 import { lru_add_drain_cpu } from '../core/mm/swap.js';
 import {
   reclaimCandidates,
@@ -18,6 +19,7 @@ import type { Machine } from './machine.js';
 /** One step an actor can take now. */
 export type EnvStep =
   | { readonly actor: 'lru_add_drain'; readonly cpu: number }
+  | KsmdStep
   | {
       readonly actor: 'reclaim';
       /**
@@ -29,6 +31,12 @@ export type EnvStep =
     };
 
 export type ReclaimAction = 'take' | 'keep' | 'pageout';
+
+/** A ksmd merge, by its index in ksmMerges() of the state it is taken in. */
+export interface KsmdStep {
+  readonly actor: 'ksmd';
+  readonly index: number;
+}
 
 /** The steps the enabled actors can take in machine `m`. */
 export function envSteps(m: Machine): EnvStep[] {
@@ -48,6 +56,10 @@ export function envSteps(m: Machine): EnvStep[] {
       for (const folio of reclaimCandidates(m.s))
         out.push({ actor: 'reclaim', action: 'take', folio });
   }
+  if (m.sc.env.includes('ksmd')) {
+    const merges = ksmMerges(m.s).length;
+    for (let index = 0; index < merges; index++) out.push({ actor: 'ksmd', index });
+  }
   return out;
 }
 
@@ -60,6 +72,11 @@ export function stepEnv(m: Machine, e: EnvStep, k: Kernel): string {
     case 'lru_add_drain':
       lru_add_drain_cpu(m.s, e.cpu);
       return `lru_add_drain_cpu(${e.cpu}): CPU ${e.cpu}'s LRU add batch goes onto the LRU`;
+    case 'ksmd': {
+      const merge = ksmMerges(m.s)[e.index];
+      if (!merge) throw new Error(`tool bug: ksmd has no merge ${e.index}`);
+      return `ksmd: ${ksmdMerge(m.s, k, merge).text}`;
+    }
     case 'reclaim':
       switch (e.action) {
         case 'take':
@@ -78,12 +95,13 @@ export function stepEnv(m: Machine, e: EnvStep, k: Kernel): string {
 
 /** The actor's name as a trace shows it in the thread column. */
 export function envActorName(e: EnvStep): string {
-  return e.actor === 'lru_add_drain' ? `lru_add_drain/${e.cpu}` : 'reclaim';
+  return e.actor === 'lru_add_drain' ? `lru_add_drain/${e.cpu}` : e.actor;
 }
 
 /** A stable text key of a step (replay tokens name env steps by it). */
 export function envStepKey(e: EnvStep): string {
   if (e.actor === 'lru_add_drain') return `d${e.cpu}`;
+  if (e.actor === 'ksmd') return `k${e.index}`;
   return `${RECLAIM_KEY[e.action]}${e.folio}`;
 }
 

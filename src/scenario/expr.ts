@@ -22,7 +22,7 @@ interface FuncDef {
   readonly doc: string;
 }
 
-const STATUS = ['VmPTE', 'RssAnon', 'RssShmem', 'VmSwap'] as const;
+const STATUS = ['VmPTE', 'RssAnon', 'RssShmem', 'VmSwap', 'ksm_merging_pages'] as const;
 const PAGE_FUNCS: Record<string, string> = {
   pfn: 'PFN mapped at the address (pagemap bits 0-54; 0 when not present)',
   present: 'pagemap bit 63: a page is mapped',
@@ -45,7 +45,16 @@ const PAGE_FUNCS: Record<string, string> = {
 
 export const FUNCS: Readonly<Record<string, FuncDef>> = {
   ...Object.fromEntries(
-    STATUS.map((f) => [f, { params: ['thread'], doc: `/proc/PID/status ${f} in kB` }]),
+    STATUS.map((f) => [
+      f,
+      {
+        params: ['thread'],
+        doc:
+          f === 'ksm_merging_pages'
+            ? '/proc/PID/ksm_merging_pages: pages mapped from KSM pages'
+            : `/proc/PID/status ${f} in kB`,
+      },
+    ]),
   ),
   ...Object.fromEntries(
     Object.entries(PAGE_FUNCS).map(([f, doc]) => [f, { params: ['thread', 'ref'], doc }]),
@@ -211,7 +220,7 @@ function callValue(env: EvalEnv, e: Extract<Expr, { kind: 'call' }>): number {
   if (e.fn === 'alive') return taskMm(env, thread) ? 1 : 0;
   const mm = taskMm(env, thread);
   if ((STATUS as readonly string[]).includes(e.fn))
-    return mm ? task_mem(mm)[e.fn as (typeof STATUS)[number]] : 0;
+    return mm ? task_mem(env.s, mm)[e.fn as (typeof STATUS)[number]] : 0;
   const refArg = args[1]!;
   if (refArg.kind !== 'ref') return 0;
   if (!mm) return 0;
@@ -260,7 +269,7 @@ export function evalExpr(env: EvalEnv, e: Expr): number {
       if (i !== undefined) return env.s.vmstat[i]!;
       if (env.current) {
         const mm = taskMm(env, env.current);
-        return mm ? task_mem(mm)[e.name as (typeof STATUS)[number]] : 0;
+        return mm ? task_mem(env.s, mm)[e.name as (typeof STATUS)[number]] : 0;
       }
       return 0;
     }

@@ -27,7 +27,14 @@ import { Lexer } from './lexer.js';
 const PROTS: ReadonlySet<string> = new Set(['none', 'r', 'rw', 'rx', 'rwx', 'w', 'x']);
 const VERDICTS: ReadonlySet<string> = new Set(['Never', 'Sometimes', 'Always', 'Hang']);
 const PROVENANCE: ReadonlySet<string> = new Set(['obs', 'src', 'der', 'unc']);
-const ADVICE: ReadonlySet<string> = new Set(['dontneed', 'dontfork', 'dofork', 'pageout']);
+const ADVICE: ReadonlySet<string> = new Set([
+  'dontneed',
+  'dontfork',
+  'dofork',
+  'pageout',
+  'mergeable',
+  'unmergeable',
+]);
 const PAGE = 4096;
 
 type BinaryOp = Extract<Expr, { kind: 'binary' }>['op'];
@@ -285,10 +292,12 @@ class Parser {
       }
       case 'madvise': {
         const ref = this.ref();
-        const a = this.ident('an advice (dontneed, dontfork, dofork, pageout)');
+        const a = this.ident(
+          'an advice (dontneed, dontfork, dofork, pageout, mergeable, unmergeable)',
+        );
         if (!ADVICE.has(a.text))
           this.err(
-            `unknown advice '${a.text}': use dontneed, dontfork, dofork or pageout`,
+            `unknown advice '${a.text}': use dontneed, dontfork, dofork, pageout, mergeable or unmergeable`,
             a.pos,
             'SC004',
           );
@@ -341,6 +350,8 @@ class Parser {
       case 'memfd':
       case 'tmpfile':
         return this.fileStmt(pos, kw.text);
+      case 'ksm_scan':
+        return { op: 'ksm_scan', pos };
       case 'clear_refs': {
         const v = this.lx.next();
         if (v.type !== 'num' || v.unit)
@@ -421,7 +432,7 @@ class Parser {
       }
       default:
         return this.err(
-          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring, odirect, clear_refs, sched_setaffinity, memfd or tmpfile`,
+          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring, odirect, clear_refs, ksm_scan, sched_setaffinity, memfd or tmpfile`,
           pos,
           'SC002',
         );

@@ -97,6 +97,8 @@ export function stmtText(st: Stmt): string {
       return `${st.kind} ${st.name} pages=${st.pages}${st.kind === 'tmpfile' ? ` fs=${st.fs}` : ''}`;
     case 'clear_refs':
       return `clear_refs ${st.value}${ret(st.ret)}`;
+    case 'ksm_scan':
+      return 'ksm_scan';
     case 'pin-read':
       return `read pin ${st.name}${ret(st.reg)}`;
     case 'pin-write':

@@ -22,6 +22,7 @@ import {
   gupHold,
   gupRelease,
 } from '../core/mm/gup.js';
+import { ksm_do_scan, MADV_MERGEABLE, MADV_UNMERGEABLE } from '../core/mm/ksm.js';
 import {
   do_madvise,
   MADV_DOFORK,
@@ -79,6 +80,8 @@ const ADVICE = {
   dontfork: MADV_DONTFORK,
   dofork: MADV_DOFORK,
   pageout: MADV_PAGEOUT,
+  mergeable: MADV_MERGEABLE,
+  unmergeable: MADV_UNMERGEABLE,
 } as const;
 
 /** Pages [from, to) every `step` of a reference, as addresses. */
@@ -414,6 +417,10 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       const inode = st.kind === 'memfd' ? memfd_create(s, st.pages) : new_inode(s, st.fs, st.pages);
       m.files.set(st.name, inode);
       return `inode ${inode} (${s.inodes[inode]!.fs})`;
+    }
+    case 'ksm_scan': {
+      const n = ksm_do_scan(s, k);
+      return `ksmd merged ${n} page(s)`;
     }
     case 'clear_refs': {
       const ret = clear_refs_write(s, k, mm(), st.value);

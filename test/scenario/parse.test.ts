@@ -70,7 +70,7 @@ describe('parseScenario', () => {
     ['scenario x\nthread t { }\nexists (1==1)\nbogus', 'SC002', 4, 1],
     ['thread t { }\nexists (1==1)', 'SC008', 1, 1],
     ['scenario x\nthread t { $ }', 'SC001', 2, 12],
-    ['scenario x\nenv lru_batches, ksmd\nthread t { }\nexists (1==1)', 'SC002', 2, 18],
+    ['scenario x\nenv lru_batches, kcompactd\nthread t { }\nexists (1==1)', 'SC002', 2, 18],
     ['scenario x\nthread t { sched_setaffinity 9 }\nexists (1==1)', 'SC004', 2, 30],
     ['scenario x\nthread t { sched_setaffinity 4K }\nexists (1==1)', 'SC004', 2, 30],
     [

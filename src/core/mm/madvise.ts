@@ -6,9 +6,12 @@
 
 import { EINVAL, ENOMEM } from '../errno.js';
 import type { Mm, State, Vma } from '../mm_types.js';
-import { VM_DONTCOPY, VM_HUGETLB, VM_LOCKED, VM_PFNMAP } from '../mm_types.js';
+import { VM_DONTCOPY, VM_HUGETLB, VM_LOCKED, VM_MERGEABLE, VM_PFNMAP } from '../mm_types.js';
+import { PG_ksm } from '../page-flags.js';
 import { PAGE_SIZE, pte_present } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
+import { ksmMergeableVma, ksmPagesIn, MADV_MERGEABLE, MADV_UNMERGEABLE } from './ksm.js';
+import { FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, handle_mm_fault } from './memory/fault.js';
 import { forEachPte, ptep_get } from './memory/pgtable.js';
 import { vm_normal_page } from './memory/wp.js';
 import { zap_page_range_single } from './memory/zap.js';
@@ -88,10 +91,47 @@ function madvise_pageout(
     if (page === 0) return;
     const folio = page_folio(s, page);
     if (!folio_test_anon(s, folio) || s.mem.mapcount[page] !== 1) return;
+    if (s.mem.flags[folio]! & PG_ksm) return; // KSM pages are not swapped out by the model
     if (folio_isolate_lru(s, folio)) isolated.push(folio);
   });
   reclaim_pages(s, k, isolated);
   return 0;
+}
+
+/**
+ * mm/ksm.c ksm_madvise(): MADV_MERGEABLE sets VM_MERGEABLE on the private
+ * anonymous VMAs of the range (others are left alone); MADV_UNMERGEABLE
+ * first breaks every KSM page of the range out (unmerge_ksm_pages() →
+ * break_ksm()), then clears the flag.
+ */
+function ksm_madvise(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  start: number,
+  end: number,
+  advice: number,
+): number {
+  split_vma(s, mm, start);
+  split_vma(s, mm, end);
+  const { vmas, hole } = vmasIn(mm, start, end);
+  for (const vma of vmas) {
+    if (!ksmMergeableVma(vma)) continue;
+    if (advice === MADV_MERGEABLE) {
+      vmaReplace(mm, vma, { ...vma, vm_flags: vma.vm_flags | VM_MERGEABLE });
+      continue;
+    }
+    if (!(vma.vm_flags & VM_MERGEABLE)) continue;
+    const flags = k.policy.break_ksm_unshare ? FAULT_FLAG_UNSHARE : FAULT_FLAG_WRITE;
+    for (const addr of ksmPagesIn(s, mm, vma.vm_start, vma.vm_end)) {
+      const v = mm.vmas.find((x) => x.vm_start <= addr && addr < x.vm_end)!;
+      handle_mm_fault(s, k, mm, v, addr, flags);
+    }
+    const now = mm.vmas.find((x) => x.vm_start === vma.vm_start)!;
+    vmaReplace(mm, now, { ...now, vm_flags: now.vm_flags & ~VM_MERGEABLE });
+  }
+  vmaMergeAll(s, mm);
+  return hole ? -ENOMEM : 0;
 }
 
 /** The madvise() system call for the advice values the model knows. */
@@ -136,6 +176,9 @@ export function do_madvise(
       if (ret < 0) return ret;
     }
     return hole ? -ENOMEM : 0;
+  }
+  if (advice === MADV_MERGEABLE || advice === MADV_UNMERGEABLE) {
+    return ksm_madvise(s, k, mm, start, end, advice);
   }
   if (advice === MADV_DONTFORK || advice === MADV_DOFORK) {
     split_vma(s, mm, start);

@@ -15,6 +15,7 @@ import {
   PG_anon,
   PG_buddy,
   PG_dirty,
+  PG_ksm,
   PG_locked,
   PG_lru,
   PG_swapcache,
@@ -34,7 +35,7 @@ export function reclaimCandidates(s: State): number[] {
   const { flags } = s.mem;
   for (let pfn = 1; pfn < s.mem.end; pfn++) {
     const f = flags[pfn]!;
-    if (f & (PG_buddy | PG_tail | PG_locked)) continue;
+    if (f & (PG_buddy | PG_tail | PG_locked | PG_ksm)) continue;
     if ((f & PG_lru) !== 0 && (f & PG_anon) !== 0) out.push(pfn);
   }
   return out;

@@ -31,6 +31,7 @@ export const linus_rules: Policy = {
   complete: true,
   ptStrategy: 'none',
   // Linus wrote these rules against a tree that had 57efa1fe5957 (Dec 2020): fork's seqcount stays.
+  break_ksm_unshare: false,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1,
   cites: [

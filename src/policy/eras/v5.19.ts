@@ -29,6 +29,7 @@ export const v5_19: Policy = {
   kernels: '5.19–6.1',
   complete: true,
   ptStrategy: 'none',
+  break_ksm_unshare: false,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

@@ -28,6 +28,7 @@ export const v5_7: Policy = {
   kernels: 'mainline ≤ 5.7',
   complete: true,
   ptStrategy: 'none',
+  break_ksm_unshare: false,
   write_protect_seq: false,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

@@ -27,6 +27,7 @@ export const v5_8: Policy = {
   kernels: '5.8',
   complete: true,
   ptStrategy: 'none',
+  break_ksm_unshare: false,
   write_protect_seq: false,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

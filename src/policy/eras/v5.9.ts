@@ -28,6 +28,7 @@ export const v5_9: Policy = {
   kernels: '5.9–5.17',
   complete: true,
   ptStrategy: 'none',
+  break_ksm_unshare: false,
   write_protect_seq: false,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

@@ -34,6 +34,7 @@ export const v6_18: Policy = {
   kernels: '6.15–newest',
   complete: true,
   ptStrategy: 'pt-reclaim',
+  break_ksm_unshare: true,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

@@ -29,6 +29,7 @@ export const v6_2: Policy = {
   kernels: '6.2–6.14',
   complete: true,
   ptStrategy: 'none',
+  break_ksm_unshare: true,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

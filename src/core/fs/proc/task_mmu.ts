@@ -5,6 +5,7 @@
  */
 
 import { EINVAL } from '../../errno.js';
+import { ksm_merging_pages } from '../../mm/ksm.js';
 import { forEachPte, pte_index, ptep_get, pteTable, set_pte_at } from '../../mm/memory/pgtable.js';
 import { vm_normal_page } from '../../mm/memory/wp.js';
 import { page_folio } from '../../mm/page_alloc.js';
@@ -118,12 +119,19 @@ export function clear_refs_write(s: State, k: Kernel, mm: Mm, type: number): num
   return 0;
 }
 
-/** fs/proc/task_mmu.c task_mem(): the /proc/PID/status fields the model knows, in kB. */
-export function task_mem(mm: Mm): Record<'VmPTE' | 'RssAnon' | 'RssShmem' | 'VmSwap', number> {
+/**
+ * fs/proc/task_mmu.c task_mem(): the /proc/PID/status fields the model knows,
+ * in kB, and /proc/PID/ksm_merging_pages (fs/proc/base.c, a page count).
+ */
+export function task_mem(
+  s: State,
+  mm: Mm,
+): Record<'VmPTE' | 'RssAnon' | 'RssShmem' | 'VmSwap' | 'ksm_merging_pages', number> {
   return {
     VmPTE: mm.pgtables_bytes / 1024,
     RssAnon: mm.rss[MM_ANONPAGES]! * 4,
     RssShmem: mm.rss[MM_SHMEMPAGES]! * 4,
     VmSwap: mm.rss[MM_SWAPENTS]! * 4,
+    ksm_merging_pages: ksm_merging_pages(s, mm),
   };
 }

@@ -49,11 +49,12 @@ describe('/proc/PID/pagemap and status', () => {
     const w = world();
     mapAnon(w, w.init, A, 4096);
     write(w, w.init, A, 1);
-    expect(task_mem(mmOfTask(w, w.init))).toEqual({
+    expect(task_mem(w.s, mmOfTask(w, w.init))).toEqual({
       VmPTE: 12,
       RssAnon: 4,
       RssShmem: 0,
       VmSwap: 0,
+      ksm_merging_pages: 0,
     });
   });
 });
