@@ -109,6 +109,8 @@ export function hashState(s: State, h: Fingerprint, counters?: readonly number[]
   h.words(m.mapcount, m.end);
   h.words(m.content, m.end);
   h.words(m.order, m.end);
+  h.words(m.entire, m.end);
+  h.words(m.pincount, m.end);
   h.words(m.free, m.free.length);
   const pt = s.pt;
   h.word(pt.tables.length);

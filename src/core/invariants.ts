@@ -6,10 +6,12 @@
  *       model can account for (PTE mappings, pipe buffers, the shmem page
  *       cache, per-CPU LRU batches, reclaim's isolated folios, held GUP
  *       references and pins, the swap cache).
- * MM002 mapcount: every page's mapcount equals the PTEs mapping it.
+ * MM002 mapcount: every page's mapcount equals the PTEs mapping it, and a
+ *       large folio's entire mapcount the huge PMDs mapping it.
  * MM003 use after free: no PTE or pipe buffer refers to a freed page.
  * MM004 page-table accounting: pgtables_bytes equals the PUD, PMD and PTE
- *       tables reachable from the mm, and every allocated table is reachable.
+ *       tables reachable from the mm plus the table each huge PMD keeps
+ *       deposited, and every allocated table is reachable.
  * MM005 rss: MM_ANONPAGES, MM_SHMEMPAGES and MM_FILEPAGES equal the PTEs mapping such pages.
  * MM006 leak: once no process and no pipe is left, only the zero page is in use
  *       and no swap slot.
@@ -60,13 +62,16 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   const add = (m: Map<number, number>, k: number, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
   const reachable = new Set<number>();
   const swapRefs = new Map<number, number>();
+  const entireMaps = new Map<number, number>();
+  const pins = new Map<number, number>();
 
   for (const mm of s.mms) {
     if (!mm) continue;
     reachable.add(mm.pgd);
     const t = mmTables(s, mm);
     for (const id of [...t.pud, ...t.pmd, ...t.pte]) reachable.add(id);
-    const bytes = (t.pud.length + t.pmd.length + t.pte.length) * PT_TABLE_BYTES;
+    // Each huge PMD keeps a deposited PTE table, counted in pgtables_bytes.
+    const bytes = (t.pud.length + t.pmd.length + t.pte.length + t.huge.length) * PT_TABLE_BYTES;
     if (bytes !== mm.pgtables_bytes) {
       out.push({
         code: 'MM004',
@@ -101,6 +106,16 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
         else if (mem.flags[folio]! & PG_swapbacked) shmem++;
         else file++;
       }
+    }
+    for (const h of t.huge) {
+      const head = s.pt.tables[h.table]![2 * h.index]!;
+      if (head >= mem.end || mem.flags[head]! & PG_buddy) {
+        out.push({ code: 'MM003', detail: `mm ${mm.id}: huge PMD maps freed page ${head}` });
+        continue;
+      }
+      add(entireMaps, head);
+      add(refs, head);
+      anon += 2 ** mem.order[head]!;
     }
     if (
       anon !== mm.rss[MM_ANONPAGES] ||
@@ -137,6 +152,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       continue;
     }
     add(refs, g.folio, g.refs);
+    if (g.pin && mem.order[g.folio]! > 0) add(pins, g.folio);
   }
   for (const [folio, n] of extra) add(refs, folio, n);
   out.push(...checkSwap(s, swapRefs));
@@ -160,6 +176,18 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       });
     }
     if (f & PG_tail) continue;
+    if ((entireMaps.get(pfn) ?? 0) !== mem.entire[pfn]) {
+      out.push({
+        code: 'MM002',
+        detail: `folio ${pfn}: entire mapcount ${mem.entire[pfn]}, mapped by ${entireMaps.get(pfn) ?? 0} huge PMDs`,
+      });
+    }
+    if ((pins.get(pfn) ?? 0) !== mem.pincount[pfn]) {
+      out.push({
+        code: 'MM001',
+        detail: `folio ${pfn}: pincount ${mem.pincount[pfn]}, pins held ${pins.get(pfn) ?? 0}`,
+      });
+    }
     const expect = refs.get(pfn) ?? 0;
     if (expect !== mem.refcount[pfn]) {
       out.push({

@@ -204,6 +204,14 @@ export interface MemMap {
   content: Uint32Array;
   /** Folio order, on the head PFN. */
   order: Uint8Array;
+  /**
+   * folio->_entire_mapcount of a large folio, on the head PFN: the PMD
+   * mappings of the whole folio (a THP mapped by a PMD counts 1 here and
+   * nothing in the per-page `mapcount`).
+   */
+  entire: Int32Array;
+  /** folio->_pincount of a large folio, on the head PFN (small folios count pins in the refcount). */
+  pincount: Int32Array;
   /** Next never-used PFN. */
   end: number;
   /** Free order-0 PFNs, reused last-freed first (deterministic). */
@@ -274,6 +282,8 @@ function newMemMap(): MemMap {
     mapcount: new Int32Array(INITIAL_PFNS),
     content: new Uint32Array(INITIAL_PFNS),
     order: new Uint8Array(INITIAL_PFNS),
+    entire: new Int32Array(INITIAL_PFNS),
+    pincount: new Int32Array(INITIAL_PFNS),
     end: ZERO_PFN + 1,
     free: [],
   };
@@ -321,6 +331,8 @@ export function cloneState(s: State): State {
       mapcount: m.mapcount.slice(),
       content: m.content.slice(),
       order: m.order.slice(),
+      entire: m.entire.slice(),
+      pincount: m.pincount.slice(),
       end: m.end,
       free: m.free.slice(),
     },

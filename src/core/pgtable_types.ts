@@ -19,6 +19,10 @@ export const PMD_SHIFT = 21;
 export const PUD_SHIFT = 30;
 export const PGDIR_SHIFT = 39;
 export const PMD_SIZE = 2 ** PMD_SHIFT;
+/** include/linux/huge_mm.h: a PMD-sized THP is an order-9 folio of 512 pages. */
+export const HPAGE_PMD_ORDER = PMD_SHIFT - 12;
+export const HPAGE_PMD_NR = 2 ** HPAGE_PMD_ORDER;
+export const HPAGE_PMD_SIZE = PMD_SIZE;
 export const PUD_SIZE = 2 ** PUD_SHIFT;
 export const PGDIR_SIZE = 2 ** PGDIR_SHIFT;
 /** arch/x86/include/asm/page_64_types.h TASK_SIZE_MAX for 4-level paging: 128 TiB - 4 KiB. */
@@ -93,6 +97,10 @@ export function pte_dirty(pte: pte_t): boolean {
 }
 export function pte_young(pte: pte_t): boolean {
   return (pteBits(pte) & _PAGE_ACCESSED) !== 0;
+}
+/** pmd_trans_huge(): a present PMD entry that maps a THP (PSE) rather than a PTE table. */
+export function pmd_trans_huge(pmd: pte_t): boolean {
+  return pte_present(pmd) && (pteBits(pmd) & _PAGE_PSE) !== 0;
 }
 export function pte_special(pte: pte_t): boolean {
   return (pteBits(pte) & _PAGE_SPECIAL) !== 0;

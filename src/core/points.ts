@@ -62,6 +62,27 @@ export interface ForkDecision {
   readonly why: string;
 }
 
+/** Context of a write (or unshare) fault on a read-only huge PMD mapping an anonymous THP. */
+export interface HugeWpFault {
+  readonly mm: Mm;
+  readonly vma: Vma;
+  readonly address: number;
+  readonly orig_pmd: pte_t;
+  /** The THP's head PFN. */
+  readonly folio: number;
+  readonly unshare: boolean;
+}
+
+/**
+ * What do_huge_pmd_wp_page() does: reuse the whole THP in place, split the
+ * PMD and let the PTE-level fault decide for one page (VM_FAULT_FALLBACK,
+ * v5.8+), or copy all 2 MiB into a new THP (before v5.8).
+ */
+export interface HugeWpDecision {
+  readonly action: 'reuse' | 'split' | 'copy';
+  readonly why: string;
+}
+
 /** Context of a write fault on a present, non-writable PTE (struct vm_fault, the parts used). */
 export interface WpFault {
   readonly mm: Mm;
@@ -184,6 +205,13 @@ export interface Policy {
    * kernel helpers in `k` (lru_add_drain, folio_trylock, folio_free_swap...).
    */
   readonly do_wp_page: (s: State, k: Kernel, vmf: WpFault) => WpDecision;
+
+  /**
+   * mm/huge_memory.c do_huge_pmd_wp_page(): on a write (or unshare) fault on
+   * a read-only PMD-mapped anonymous THP, reuse it whole, split the PMD and
+   * fall back to the PTE level, or copy 2 MiB (before 3917c80280c9, v5.8).
+   */
+  readonly do_huge_pmd_wp_page: (s: State, k: Kernel, f: HugeWpFault) => HugeWpDecision;
 
   /**
    * mm/memory.c do_swap_page(): map a swapped-in folio writable now or

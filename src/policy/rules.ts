@@ -75,7 +75,6 @@ const COPY_FILE: WpDecision = { action: 'copy', why: 'not anonymous', reason: 'o
 function anonOnly(s: State, vmf: WpFault): WpDecision | null {
   if (vmf.folio === 0) return COPY_ZERO;
   if (!folio_test_anon(s, vmf.folio)) return COPY_FILE;
-  if (s.mem.order[vmf.folio]! > 0) return toolBug('large folios are not modelled yet');
   return null;
 }
 
@@ -115,7 +114,7 @@ export function do_wp_page_mapcount(s: State, _k: Kernel, vmf: WpFault): WpDecis
   // owner drops the swap-cache copy (the page is then dirty, in memory only).
   const slot = folio_swap_offset(s, folio);
   const swapcount = slot === 0 ? 0 : __swap_count(s, slot);
-  if (s.mem.mapcount[page]! + swapcount > 1) return A_COPY;
+  if (s.mem.mapcount[page]! + s.mem.entire[folio]! + swapcount > 1) return A_COPY;
   if (slot !== 0) folio_free_swap(s, folio);
   return A_REUSE;
 }

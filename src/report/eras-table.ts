@@ -9,6 +9,7 @@ import type { Policy } from '../core/points.js';
 export const DECISION_POINTS = [
   'folio_add_new_anon_rmap',
   'do_wp_page',
+  'do_huge_pmd_wp_page',
   'copy_present_pte',
   'should_force_cow_break',
   'can_follow_write_pte',

@@ -21,7 +21,15 @@ export interface Ref {
 }
 
 /** madvise() advice values the language knows (MADV_* without the prefix). */
-export type Advice = 'dontneed' | 'dontfork' | 'dofork' | 'pageout' | 'mergeable' | 'unmergeable';
+export type Advice =
+  | 'dontneed'
+  | 'dontfork'
+  | 'dofork'
+  | 'pageout'
+  | 'mergeable'
+  | 'unmergeable'
+  | 'hugepage'
+  | 'nohugepage';
 
 export type Expr =
   | { readonly kind: 'num'; readonly pos: Pos; readonly value: number }

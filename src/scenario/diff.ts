@@ -8,7 +8,7 @@
 import type { State } from '../core/mm_types.js';
 import { vmFlagNames } from '../core/mm_types.js';
 import { pageFlagNames } from '../core/page-flags.js';
-import { mk_pte, pteDescribe, ptLevelName } from '../core/pgtable_types.js';
+import { _PAGE_PSE, mk_pte, pteDescribe, ptLevelName } from '../core/pgtable_types.js';
 import { VM_EVENT_NAMES } from '../core/vmstat.js';
 
 export interface TableInfo {
@@ -40,11 +40,23 @@ export function tableMap(s: State): Map<number, TableInfo> {
     const t = s.pt.tables[id]!;
     const span = 2 ** (12 + 9 * (level - 1));
     for (let i = 0; i < 512; i++) {
-      if (t[2 * i + 1]! & 1) walk(mm, t[2 * i]!, level - 1, base + i * span);
+      const bits = t[2 * i + 1]!;
+      // A huge PMD (PSE) maps a THP, not a table.
+      if (bits & 1 && !(bits & _PAGE_PSE)) walk(mm, t[2 * i]!, level - 1, base + i * span);
     }
   };
   for (const mm of s.mms) if (mm && mm.pgd !== 0) walk(mm.id, mm.pgd, 4, 0);
   return out;
+}
+
+function isHuge(e: number): boolean {
+  return e !== 0 && (Math.floor(e / 2 ** 32) & _PAGE_PSE) !== 0;
+}
+
+/** A PMD entry that is not huge is a table pointer or none: shown as none. */
+function pmdOrPte(e: number, pmd: boolean): string {
+  if (!pmd) return pteDescribe(e);
+  return isHuge(e) ? `huge ${pteDescribe(e)}` : 'none';
 }
 
 function entry(t: Uint32Array | null | undefined, i: number): number {
@@ -62,7 +74,11 @@ function folioText(s: State, pfn: number): string {
   });
   if (s.isolated.includes(pfn)) held.push('reclaim');
   const by = held.length ? ` (ref held by ${held.join(', ')})` : '';
-  return `ref ${m.refcount[pfn]} map ${m.mapcount[pfn]} [${flags.join(' ')}] value ${m.content[pfn]}${by}`;
+  const large =
+    m.order[pfn]! > 0 && !flags.includes('tail')
+      ? ` order ${m.order[pfn]} entire ${m.entire[pfn]}${m.pincount[pfn] ? ` pincount ${m.pincount[pfn]}` : ''}`
+      : '';
+  return `ref ${m.refcount[pfn]} map ${m.mapcount[pfn]}${large} [${flags.join(' ')}] value ${m.content[pfn]}${by}`;
 }
 
 function vmaText(s: State, mm: number): string {
@@ -103,7 +119,7 @@ export function diffStates(a: State, b: State): StateDiff {
       });
   }
   const pteTables = new Set<number>();
-  for (const [id, info] of [...ta, ...tb]) if (info.level === 1) pteTables.add(id);
+  for (const [id, info] of [...ta, ...tb]) if (info.level <= 2) pteTables.add(id);
   for (const id of [...pteTables].sort((x, y) => x - y)) {
     const ia = ta.get(id);
     const ib = tb.get(id);
@@ -113,16 +129,19 @@ export function diffStates(a: State, b: State): StateDiff {
     for (const [info, x, y] of same(ia, ib)
       ? [[ia!, arrA, arrB] as const]
       : [...(ia ? [[ia, arrA, null] as const] : []), ...(ib ? [[ib, null, arrB] as const] : [])]) {
+      const pmd = info.level === 2;
       for (let i = 0; i < 512; i++) {
         const ea = entry(x, i);
         const eb = entry(y, i);
-        if (ea !== eb)
-          ptes.push({
-            mm: info.mm,
-            addr: info.base + i * 4096,
-            before: pteDescribe(ea),
-            after: pteDescribe(eb),
-          });
+        if (ea === eb) continue;
+        // In a PMD table only huge entries are shown (table pointers are the table lines).
+        if (pmd && !isHuge(ea) && !isHuge(eb)) continue;
+        ptes.push({
+          mm: info.mm,
+          addr: info.base + i * (pmd ? 2 ** 21 : 4096),
+          before: pmdOrPte(ea, pmd),
+          after: pmdOrPte(eb, pmd),
+        });
       }
     }
   }

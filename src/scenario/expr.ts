@@ -22,7 +22,14 @@ interface FuncDef {
   readonly doc: string;
 }
 
-const STATUS = ['VmPTE', 'RssAnon', 'RssShmem', 'VmSwap', 'ksm_merging_pages'] as const;
+const STATUS = [
+  'VmPTE',
+  'RssAnon',
+  'RssShmem',
+  'VmSwap',
+  'ksm_merging_pages',
+  'AnonHugePages',
+] as const;
 const PAGE_FUNCS: Record<string, string> = {
   pfn: 'PFN mapped at the address (pagemap bits 0-54; 0 when not present)',
   present: 'pagemap bit 63: a page is mapped',
@@ -52,7 +59,9 @@ export const FUNCS: Readonly<Record<string, FuncDef>> = {
         doc:
           f === 'ksm_merging_pages'
             ? '/proc/PID/ksm_merging_pages: pages mapped from KSM pages'
-            : `/proc/PID/status ${f} in kB`,
+            : f === 'AnonHugePages'
+              ? '/proc/PID/smaps_rollup AnonHugePages in kB: anonymous memory mapped by huge PMDs'
+              : `/proc/PID/status ${f} in kB`,
       },
     ]),
   ),

@@ -16,7 +16,7 @@
  *        through, until the process writes there itself.
  */
 
-import { pte_index, ptep_get, pteTable } from '../core/mm/memory/pgtable.js';
+import { pteView } from '../core/mm/memory/pgtable.js';
 import { vma_lookup } from '../core/mm/vma.js';
 import type { State } from '../core/mm_types.js';
 import { VM_SHARED } from '../core/mm_types.js';
@@ -205,9 +205,7 @@ export function isPrivate(s: State, mm: number, addr: number): boolean {
 function mappedPfn(s: State, mm: number, addr: number): number {
   const m = s.mms[mm];
   if (!m) return 0;
-  const t = pteTable(s, m, addr);
-  if (t === 0) return 0;
-  const pte = ptep_get(s, t, pte_index(addr));
+  const pte = pteView(s, m, addr); // a huge PMD counts: the page of the THP
   return pte_present(pte) ? pte_pfn(pte) : 0;
 }
 

@@ -34,6 +34,8 @@ const ADVICE: ReadonlySet<string> = new Set([
   'pageout',
   'mergeable',
   'unmergeable',
+  'hugepage',
+  'nohugepage',
 ]);
 const PAGE = 4096;
 
@@ -293,11 +295,11 @@ class Parser {
       case 'madvise': {
         const ref = this.ref();
         const a = this.ident(
-          'an advice (dontneed, dontfork, dofork, pageout, mergeable, unmergeable)',
+          'an advice (dontneed, dontfork, dofork, pageout, mergeable, unmergeable, hugepage, nohugepage)',
         );
         if (!ADVICE.has(a.text))
           this.err(
-            `unknown advice '${a.text}': use dontneed, dontfork, dofork, pageout, mergeable or unmergeable`,
+            `unknown advice '${a.text}': use dontneed, dontfork, dofork, pageout, mergeable, unmergeable, hugepage or nohugepage`,
             a.pos,
             'SC004',
           );

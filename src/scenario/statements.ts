@@ -28,6 +28,8 @@ import {
   MADV_DOFORK,
   MADV_DONTFORK,
   MADV_DONTNEED,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
   MADV_PAGEOUT,
 } from '../core/mm/madvise.js';
 import { wp_page_copy_abort, wp_page_copy_resume } from '../core/mm/memory/wp.js';
@@ -82,6 +84,8 @@ const ADVICE = {
   pageout: MADV_PAGEOUT,
   mergeable: MADV_MERGEABLE,
   unmergeable: MADV_UNMERGEABLE,
+  hugepage: MADV_HUGEPAGE,
+  nohugepage: MADV_NOHUGEPAGE,
 } as const;
 
 /** Pages [from, to) every `step` of a reference, as addresses. */

@@ -30,7 +30,7 @@ import {
   handle_mm_fault,
   VM_FAULT_RETRY,
 } from './memory/fault.js';
-import { pte_index, ptep_get, pteTable } from './memory/pgtable.js';
+import { pteView } from './memory/pgtable.js';
 import { vm_normal_page } from './memory/wp.js';
 import { folio_put, page_folio } from './page_alloc.js';
 import { vma_lookup } from './vma.js';
@@ -64,6 +64,7 @@ export const GUP_PIN_COUNTING_BIAS = 1024;
  * of at least GUP_PIN_COUNTING_BIAS (false positives allowed).
  */
 export function folio_maybe_dma_pinned(s: State, folio: number): boolean {
+  if (s.mem.order[folio]! > 0) return s.mem.pincount[folio]! > 0; // folio->_pincount
   return s.mem.refcount[folio]! >= GUP_PIN_COUNTING_BIAS;
 }
 
@@ -91,12 +92,15 @@ export function gupRefs(s: State, k: Kernel, folio: number, flags: number): numb
  */
 export function try_grab_folio(s: State, k: Kernel, folio: number, flags: number): void {
   s.mem.refcount[folio]! += gupRefs(s, k, folio, flags);
+  // A large folio counts pins in folio->_pincount and takes one reference per pin.
+  if (flags & FOLL_PIN && s.mem.order[folio]! > 0) s.mem.pincount[folio]! += 1;
 }
 
 /** mm/gup.c unpin_user_page() / put_page(): drop `refs` taken by try_grab_folio(). */
-export function gup_put_page(s: State, page: number, refs: number): void {
+export function gup_put_page(s: State, page: number, refs: number, pin = false): void {
   const folio = page_folio(s, page);
   if (refs === 0) return;
+  if (pin && s.mem.order[folio]! > 0) s.mem.pincount[folio]! -= 1;
   s.mem.refcount[folio]! -= refs - 1;
   folio_put(s, folio);
 }
@@ -133,9 +137,9 @@ function check_vma_flags(s: State, k: Kernel, vma: Vma, flags: number): boolean 
   return true;
 }
 
+/** The PTE mapping `addr`, or the page's view of a huge PMD (follow_huge_pmd(), gup_fast_pmd_leaf()). */
 function pteAt(s: State, mm: Mm, addr: number): pte_t {
-  const t = pteTable(s, mm, addr);
-  return t === 0 ? 0 : ptep_get(s, t, pte_index(addr));
+  return pteView(s, mm, addr);
 }
 
 type Follow =
@@ -192,7 +196,8 @@ export function __get_user_pages(
   if (gup_flags & FOLL_PIN) mm.flags |= MMF_HAS_PINNED; // mm_set_has_pinned_flag()
   const pages: number[] = [];
   const fail = (err: number) => {
-    for (const p of pages) gup_put_page(s, p, gupRefs(s, k, page_folio(s, p), gup_flags));
+    for (const p of pages)
+      gup_put_page(s, p, gupRefs(s, k, page_folio(s, p), gup_flags), (gup_flags & FOLL_PIN) !== 0);
     return err;
   };
   for (let i = 0; i < nr; i++) {
@@ -273,7 +278,13 @@ export function get_user_pages_fast(
     if (fast === 0) {
       const rest = __get_user_pages(s, k, mm, start + i * 4096, nr - i, gup_flags);
       if (typeof rest === 'number') {
-        for (const p of pages) gup_put_page(s, p, gupRefs(s, k, page_folio(s, p), gup_flags));
+        for (const p of pages)
+          gup_put_page(
+            s,
+            p,
+            gupRefs(s, k, page_folio(s, p), gup_flags),
+            (gup_flags & FOLL_PIN) !== 0,
+          );
         return rest;
       }
       return pages.concat(rest);
@@ -303,7 +314,7 @@ export function gupRelease(s: State, id: number): void {
   const ref = s.gup[id];
   if (!ref) return;
   s.gup[id] = null;
-  gup_put_page(s, ref.page, ref.refs);
+  gup_put_page(s, ref.page, ref.refs, ref.pin);
 }
 
 /**

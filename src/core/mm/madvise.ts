@@ -6,7 +6,15 @@
 
 import { EINVAL, ENOMEM } from '../errno.js';
 import type { Mm, State, Vma } from '../mm_types.js';
-import { VM_DONTCOPY, VM_HUGETLB, VM_LOCKED, VM_MERGEABLE, VM_PFNMAP } from '../mm_types.js';
+import {
+  VM_DONTCOPY,
+  VM_HUGEPAGE,
+  VM_HUGETLB,
+  VM_LOCKED,
+  VM_MERGEABLE,
+  VM_NOHUGEPAGE,
+  VM_PFNMAP,
+} from '../mm_types.js';
 import { PG_ksm } from '../page-flags.js';
 import { PAGE_SIZE, pte_present } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
@@ -25,6 +33,8 @@ import { folio_isolate_lru, reclaim_pages } from './vmscan.js';
 export const MADV_DONTNEED = 4;
 export const MADV_DONTFORK = 10;
 export const MADV_DOFORK = 11;
+export const MADV_HUGEPAGE = 14;
+export const MADV_NOHUGEPAGE = 15;
 export const MADV_PAGEOUT = 21;
 
 /** The VMAs covering [start, end), and whether a hole was found (-ENOMEM). */
@@ -97,6 +107,18 @@ function madvise_pageout(
   reclaim_pages(s, k, isolated);
   return 0;
 }
+
+/**
+ * Advice that only sets or clears VMA flags (mm/madvise.c madvise_vma_behavior()):
+ * MADV_DONTFORK/DOFORK (VM_DONTCOPY), MADV_HUGEPAGE/NOHUGEPAGE
+ * (hugepage_madvise(): each clears the other).
+ */
+const VMA_FLAG_ADVICE: ReadonlyMap<number, { set: number; clear: number }> = new Map([
+  [MADV_DONTFORK, { set: VM_DONTCOPY, clear: 0 }],
+  [MADV_DOFORK, { set: 0, clear: VM_DONTCOPY }],
+  [MADV_HUGEPAGE, { set: VM_HUGEPAGE, clear: VM_NOHUGEPAGE }],
+  [MADV_NOHUGEPAGE, { set: VM_NOHUGEPAGE, clear: VM_HUGEPAGE }],
+]);
 
 /**
  * mm/ksm.c ksm_madvise(): MADV_MERGEABLE sets VM_MERGEABLE on the private
@@ -180,13 +202,14 @@ export function do_madvise(
   if (advice === MADV_MERGEABLE || advice === MADV_UNMERGEABLE) {
     return ksm_madvise(s, k, mm, start, end, advice);
   }
-  if (advice === MADV_DONTFORK || advice === MADV_DOFORK) {
+  const flagAdvice = VMA_FLAG_ADVICE.get(advice);
+  if (flagAdvice) {
+    // madvise_update_vma(): split at the range's ends, set or clear the flag.
     split_vma(s, mm, start);
     split_vma(s, mm, end);
     const { vmas, hole } = vmasIn(mm, start, end);
     for (const vma of vmas) {
-      const vm_flags =
-        advice === MADV_DONTFORK ? vma.vm_flags | VM_DONTCOPY : vma.vm_flags & ~VM_DONTCOPY;
+      const vm_flags = (vma.vm_flags | flagAdvice.set) & ~flagAdvice.clear;
       vmaReplace(mm, vma, { ...vma, vm_flags });
     }
     vmaMergeAll(s, mm);

@@ -23,16 +23,19 @@ import {
   _PAGE_PRESENT,
   _PAGE_PROTNONE,
   _PAGE_RW,
+  HPAGE_PMD_SIZE,
   mk_pte,
   PAGE_SIZE,
   pte_mkwrite,
+  pte_pfn,
   pte_present,
   pte_val,
   pte_write,
   pteBits,
 } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
-import { forEachPte, ptep_get, set_pte_at } from './memory/pgtable.js';
+import { hpageAlign } from './huge_memory.js';
+import { forEachHugePmd, forEachPte, pmdLeaf, ptep_get, set_pte_at } from './memory/pgtable.js';
 import { vm_normal_page } from './memory/wp.js';
 import { calc_vm_prot_bits } from './mmap.js';
 import { page_folio } from './page_alloc.js';
@@ -75,6 +78,20 @@ function change_protection(s: State, k: Kernel, mm: Mm, vma: Vma): void {
     }
     if (pte !== old) set_pte_at(s, t, i, pte);
   });
+  // change_huge_pmd(): split_vma() has split any huge PMD the range cuts, so
+  // each one left is changed whole (can_change_pmd_writable() as for PTEs).
+  for (let a = hpageAlign(vma.vm_start); a < vma.vm_end; a += HPAGE_PMD_SIZE) {
+    const leaf = pmdLeaf(s, mm, a);
+    if (!leaf) continue;
+    let pmd = pte_modify(leaf.pmd, prot);
+    if (
+      tryWritable &&
+      !pte_write(pmd) &&
+      k.policy.can_change_pte_writable(s, k, { vma, address: a, pte: pmd })
+    )
+      pmd = pte_mkwrite(pmd);
+    if (pmd !== leaf.pmd) set_pte_at(s, leaf.table, leaf.index, pmd);
+  }
 }
 
 /**
@@ -91,6 +108,15 @@ function may_wrprotect_vma(s: State, k: Kernel, mm: Mm, vma: Vma): boolean {
     if (
       page !== 0 &&
       !k.policy.may_wrprotect_pte(s, k, { vma, pte, page, folio: page_folio(s, page) })
+    )
+      ok = false;
+  });
+  forEachHugePmd(s, mm, vma.vm_start, vma.vm_end, (leaf) => {
+    const folio = pte_pfn(leaf.pmd);
+    if (
+      ok &&
+      pte_write(leaf.pmd) &&
+      !k.policy.may_wrprotect_pte(s, k, { vma, pte: leaf.pmd, page: folio, folio })
     )
       ok = false;
   });

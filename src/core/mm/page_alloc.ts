@@ -35,6 +35,12 @@ function grow(mem: MemMap, need: number): void {
   c.set(mem.content);
   const o = new Uint8Array(cap);
   o.set(mem.order);
+  const e = new Int32Array(cap);
+  e.set(mem.entire);
+  const p = new Int32Array(cap);
+  p.set(mem.pincount);
+  mem.entire = e;
+  mem.pincount = p;
   mem.flags = f;
   mem.refcount = r;
   mem.mapcount = m;
@@ -74,6 +80,8 @@ export function alloc_pages(s: State, order: number): number {
     mem.mapcount[pfn + i] = 0;
     mem.content[pfn + i] = 0;
     mem.order[pfn + i] = 0;
+    mem.entire[pfn + i] = 0;
+    mem.pincount[pfn + i] = 0;
   }
   mem.refcount[pfn] = 1;
   mem.order[pfn] = order;
@@ -92,6 +100,8 @@ export function free_pages(s: State, pfn: number): void {
     mem.mapcount[pfn + i] = 0;
     mem.order[pfn + i] = 0;
     mem.content[pfn + i] = 0;
+    mem.entire[pfn + i] = 0;
+    mem.pincount[pfn + i] = 0;
   }
   // Large blocks go back page by page, last page first, so that reuse order is stable.
   for (let i = nr - 1; i >= 0; i--) mem.free.push(pfn + i);

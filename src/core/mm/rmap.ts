@@ -8,6 +8,8 @@ import type { Mm, State, Vma } from '../mm_types.js';
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS } from '../mm_types.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_swapbacked } from '../page-flags.js';
 import {
+  _PAGE_PRESENT,
+  _PAGE_PROTNONE,
   mk_pte,
   pte_dirty,
   pte_pfn,
@@ -22,7 +24,7 @@ import {
   swp_entry_to_pte,
 } from '../pgtable_types.js';
 import { folio_maybe_dma_pinned } from './gup.js';
-import { forEachPte, ptep_get, set_pte_at } from './memory/pgtable.js';
+import { forEachPte, mmTables, ptep_get, set_pte_at } from './memory/pgtable.js';
 import { folio_put } from './page_alloc.js';
 import { swap_duplicate } from './swapfile.js';
 
@@ -71,9 +73,54 @@ export function folio_test_anon(s: State, folio: number): boolean {
   return (s.mem.flags[folio]! & PG_anon) !== 0;
 }
 
-/** folio_mapcount() of a small folio. */
+/**
+ * folio_mapcount(): the mappings of a folio, each PTE and each PMD counting
+ * one (folio_large_mapcount() for a large folio).
+ */
 export function folio_mapcount(s: State, folio: number): number {
-  return s.mem.mapcount[folio]!;
+  const order = s.mem.order[folio]!;
+  if (order === 0) return s.mem.mapcount[folio]!;
+  let n = s.mem.entire[folio]!;
+  for (let i = 0; i < 2 ** order; i++) n += s.mem.mapcount[folio + i]!;
+  return n;
+}
+
+/** page_mapcount(): the PTEs mapping this page plus the PMD mappings of its whole folio. */
+export function page_mapcount(s: State, page: number, folio: number): number {
+  return s.mem.mapcount[page]! + s.mem.entire[folio]!;
+}
+
+/**
+ * mm/rmap.c folio_add_new_anon_rmap() for a PMD-mapped THP: the folio becomes
+ * anonymous with an entire mapcount of 1; `exclusive` marks the head
+ * PG_anon_exclusive (a PMD-mapped THP keeps the flag on the head).
+ */
+export function folio_add_new_anon_rmap_pmd(s: State, folio: number, exclusive: boolean): void {
+  const mem = s.mem;
+  mem.flags[folio] = (mem.flags[folio]! | PG_anon | PG_swapbacked) & ~PG_anon_exclusive;
+  if (exclusive) mem.flags[folio] = mem.flags[folio]! | PG_anon_exclusive;
+  mem.entire[folio] = 1;
+}
+
+/**
+ * The mappings of `folio` in `mm`'s page tables (PTEs of its pages and PMDs
+ * of the whole folio): with folio_mapcount(), whether every mapping is in
+ * one mm (CONFIG_MM_ID's folio_mm_id() tracking, v6.15).
+ */
+export function folioMappingsInMm(s: State, mm: Mm, folio: number): number {
+  const nr = 2 ** s.mem.order[folio]!;
+  let n = 0;
+  const t = mmTables(s, mm);
+  for (const id of t.pte) {
+    const tab = s.pt.tables[id]!;
+    for (let i = 0; i < 512; i++) {
+      const v = tab[2 * i]!;
+      const b = tab[2 * i + 1]!;
+      if (v >= folio && v < folio + nr && (b & (_PAGE_PRESENT | _PAGE_PROTNONE)) !== 0) n++;
+    }
+  }
+  for (const h of t.huge) if (s.pt.tables[h.table]![2 * h.index] === folio) n++;
+  return n;
 }
 
 /**

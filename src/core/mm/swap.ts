@@ -39,7 +39,8 @@ export function folio_add_lru_vma(s: State, k: Kernel, folio: number): void {
   const batch = batchOf(s, k.cpu);
   folio_get(s, folio);
   batch.push(folio);
-  if (batch.length >= FOLIO_BATCH_SIZE) lru_add_drain_cpu(s, k.cpu);
+  // folio_batch_add_and_move(): a large folio moves the batch to the LRU at once.
+  if (batch.length >= FOLIO_BATCH_SIZE || s.mem.order[folio]! > 0) lru_add_drain_cpu(s, k.cpu);
 }
 
 /** mm/swap.c lru_add_drain_cpu(): empty one CPU's add batch onto the LRU. */

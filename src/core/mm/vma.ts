@@ -7,6 +7,8 @@
 import { igrab, iput } from '../fs/inode.js';
 import type { Mm, State, Vma } from '../mm_types.js';
 import { VM_SOFTDIRTY } from '../mm_types.js';
+import { HPAGE_PMD_SIZE } from '../pgtable_types.js';
+import { __split_huge_pmd } from './huge_memory.js';
 import { free_pgtables } from './memory/pgtable.js';
 import { unmap_vmas } from './memory/zap.js';
 
@@ -58,6 +60,8 @@ export function vmaMergeAll(s: State, mm: Mm): void {
 export function split_vma(s: State, mm: Mm, addr: number): void {
   const i = mm.vmas.findIndex((v) => v.vm_start < addr && addr < v.vm_end);
   if (i < 0) return;
+  // vma_adjust_trans_huge(): a huge PMD the new boundary cuts through is split first.
+  if (addr % HPAGE_PMD_SIZE !== 0) __split_huge_pmd(s, mm, addr);
   const v = mm.vmas[i]!;
   const lo: Vma = { ...v, vm_end: addr };
   const hi: Vma = { ...v, vm_start: addr, vm_pgoff: v.vm_pgoff + (addr - v.vm_start) / 4096 };

@@ -23,6 +23,7 @@ import {
   writable_file_mapping_allowed_always,
 } from '../rules.js';
 import { do_swap_page_page_count, shrink_folio_list_linus } from '../rules-swap.js';
+import { do_huge_pmd_wp_page_page_count } from '../rules-thp.js';
 
 export const linus_rules: Policy = {
   id: 'linus-rules',
@@ -44,6 +45,7 @@ export const linus_rules: Policy = {
   folio_add_new_anon_rmap: () => ({ exclusive: false }),
   bio_iov_iter_get_pages: bio_iov_iter_get_pages_get,
   do_wp_page: do_wp_page_page_count,
+  do_huge_pmd_wp_page: do_huge_pmd_wp_page_page_count,
   copy_present_pte: copy_present_pte_linus,
   do_swap_page: do_swap_page_page_count,
   shrink_folio_list: shrink_folio_list_linus,

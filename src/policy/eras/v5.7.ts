@@ -21,6 +21,7 @@ import {
   writable_file_mapping_allowed_always,
 } from '../rules.js';
 import { do_swap_page_reuse_swap_page, shrink_folio_list_always } from '../rules-swap.js';
+import { do_huge_pmd_wp_page_copy } from '../rules-thp.js';
 
 export const v5_7: Policy = {
   id: 'v5.7',
@@ -56,6 +57,7 @@ export const v5_7: Policy = {
   folio_add_new_anon_rmap: () => ({ exclusive: false }),
   bio_iov_iter_get_pages: bio_iov_iter_get_pages_get,
   do_wp_page: do_wp_page_mapcount,
+  do_huge_pmd_wp_page: do_huge_pmd_wp_page_copy,
   copy_present_pte: copy_present_pte_share,
   do_swap_page: do_swap_page_reuse_swap_page,
   shrink_folio_list: shrink_folio_list_always,

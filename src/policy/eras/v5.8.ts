@@ -20,6 +20,7 @@ import {
   writable_file_mapping_allowed_always,
 } from '../rules.js';
 import { do_swap_page_reuse_swap_page, shrink_folio_list_always } from '../rules-swap.js';
+import { do_huge_pmd_wp_page_split } from '../rules-thp.js';
 
 export const v5_8: Policy = {
   id: 'v5.8',
@@ -45,6 +46,7 @@ export const v5_8: Policy = {
   folio_add_new_anon_rmap: () => ({ exclusive: false }),
   bio_iov_iter_get_pages: bio_iov_iter_get_pages_get,
   do_wp_page: do_wp_page_mapcount,
+  do_huge_pmd_wp_page: do_huge_pmd_wp_page_split,
   copy_present_pte: copy_present_pte_share,
   do_swap_page: do_swap_page_reuse_swap_page,
   shrink_folio_list: shrink_folio_list_always,

@@ -21,6 +21,7 @@ import {
   writable_file_mapping_allowed_always,
 } from '../rules.js';
 import { do_swap_page_exclusive, shrink_folio_list_not_pinned } from '../rules-swap.js';
+import { do_huge_pmd_wp_page_exclusive } from '../rules-thp.js';
 
 export const v6_2: Policy = {
   id: 'v6.2',
@@ -53,6 +54,7 @@ export const v6_2: Policy = {
   folio_add_new_anon_rmap: () => ({ exclusive: true }),
   bio_iov_iter_get_pages: bio_iov_iter_get_pages_get,
   do_wp_page: do_wp_page_anon_exclusive,
+  do_huge_pmd_wp_page: do_huge_pmd_wp_page_exclusive,
   copy_present_pte: copy_present_pte_try_dup,
   do_swap_page: do_swap_page_exclusive,
   shrink_folio_list: shrink_folio_list_not_pinned,

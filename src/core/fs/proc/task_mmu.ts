@@ -5,8 +5,15 @@
  */
 
 import { EINVAL } from '../../errno.js';
+import { anonHugeBytes } from '../../mm/huge_memory.js';
 import { ksm_merging_pages } from '../../mm/ksm.js';
-import { forEachPte, pte_index, ptep_get, pteTable, set_pte_at } from '../../mm/memory/pgtable.js';
+import {
+  forEachHugePmd,
+  forEachPte,
+  ptep_get,
+  pteView,
+  set_pte_at,
+} from '../../mm/memory/pgtable.js';
 import { vm_normal_page } from '../../mm/memory/wp.js';
 import { page_folio } from '../../mm/page_alloc.js';
 import { vma_lookup, vmaReplace } from '../../mm/vma.js';
@@ -36,8 +43,7 @@ import type { Kernel } from '../../points.js';
 
 /** The PTE mapping `addr` in `mm` (0 when there is none). */
 export function pteAt(s: State, mm: Mm, addr: number): pte_t {
-  const t = pteTable(s, mm, addr);
-  return t === 0 ? 0 : ptep_get(s, t, pte_index(addr));
+  return pteView(s, mm, addr);
 }
 
 /** Decoded pagemap entry, plus what the hardware bits say (not exported by pagemap). */
@@ -74,7 +80,7 @@ export function pagemapEntry(s: State, mm: Mm, addr: number): PagemapEntry {
     soft_dirty:
       (pte !== 0 && pte_soft_dirty(pte)) ||
       (vma !== undefined && (vma.vm_flags & VM_SOFTDIRTY) !== 0),
-    exclusive: normal && s.mem.mapcount[pfn] === 1,
+    exclusive: normal && s.mem.mapcount[pfn]! + s.mem.entire[folio]! === 1,
     uffd_wp: pte !== 0 && pte_uffd_wp(pte),
     file: normal && (s.mem.flags[folio]! & PG_anon) === 0,
     zeropage: present && pfn === ZERO_PFN,
@@ -114,6 +120,18 @@ export function clear_refs_write(s: State, k: Kernel, mm: Mm, type: number): num
       const next = pte_clear_soft_dirty(pte_wrprotect(pte));
       if (next !== pte) set_pte_at(s, t, i, next);
     });
+    // clear_soft_dirty_pmd(): a huge PMD is write-protected and cleaned whole
+    // (no pte_is_pinned() test at this level).
+    forEachHugePmd(s, mm, vma.vm_start, vma.vm_end, (leaf) => {
+      const folio = pte_pfn(leaf.pmd);
+      if (
+        pte_write(leaf.pmd) &&
+        !k.policy.may_wrprotect_pte(s, k, { vma, pte: leaf.pmd, page: folio, folio })
+      )
+        return;
+      const next = pte_clear_soft_dirty(pte_wrprotect(leaf.pmd));
+      if (next !== leaf.pmd) set_pte_at(s, leaf.table, leaf.index, next);
+    });
     vmaReplace(mm, vma, { ...vma, vm_flags: vma.vm_flags & ~VM_SOFTDIRTY });
   }
   return 0;
@@ -126,12 +144,17 @@ export function clear_refs_write(s: State, k: Kernel, mm: Mm, type: number): num
 export function task_mem(
   s: State,
   mm: Mm,
-): Record<'VmPTE' | 'RssAnon' | 'RssShmem' | 'VmSwap' | 'ksm_merging_pages', number> {
+): Record<
+  'VmPTE' | 'RssAnon' | 'RssShmem' | 'VmSwap' | 'ksm_merging_pages' | 'AnonHugePages',
+  number
+> {
   return {
     VmPTE: mm.pgtables_bytes / 1024,
     RssAnon: mm.rss[MM_ANONPAGES]! * 4,
     RssShmem: mm.rss[MM_SHMEMPAGES]! * 4,
     VmSwap: mm.rss[MM_SWAPENTS]! * 4,
     ksm_merging_pages: ksm_merging_pages(s, mm),
+    // /proc/PID/smaps_rollup AnonHugePages (not in status; the model lists it with these).
+    AnonHugePages: anonHugeBytes(s, mm) / 1024,
   };
 }

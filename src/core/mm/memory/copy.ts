@@ -41,6 +41,7 @@ import {
   swp_offset,
 } from '../../pgtable_types.js';
 import type { Kernel } from '../../points.js';
+import { copy_huge_pmd } from '../huge_memory.js';
 import { alloc_pages, folio_get, folio_put, page_folio } from '../page_alloc.js';
 import {
   folio_add_new_anon_rmap,
@@ -52,6 +53,7 @@ import { folio_add_lru_vma } from '../swap.js';
 import { swap_duplicate } from '../swapfile.js';
 import {
   pmdAllocWalk,
+  pmdLeaf,
   pmdTable,
   pte_index,
   pteAllocWalk,
@@ -213,6 +215,11 @@ export function copy_page_range(
       pmdAllocWalk(s, dst_mm, a); // copy_pmd_range(): pmd_alloc() first
       for (; a < pudNext; ) {
         const pmdNext = nextBoundary(a, PMD_SIZE, pudNext);
+        // copy_pmd_range(): a huge PMD is shared whole, or split (-EAGAIN) and copied by PTEs.
+        if (pmdLeaf(s, src_mm, a) && copy_huge_pmd(s, k, dst_mm, dst, src_mm, src, a) === 0) {
+          a = pmdNext;
+          continue;
+        }
         const srcT = pteTable(s, src_mm, a);
         if (srcT !== 0) {
           const dstT = pteAllocWalk(s, dst_mm, a); // copy_pte_range(): pte_alloc_map_lock()

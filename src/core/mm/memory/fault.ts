@@ -15,6 +15,7 @@ import {
   _PAGE_SPECIAL,
   is_swap_entry_pte,
   mk_pte,
+  pmd_trans_huge,
   pte_mkdirty,
   pte_mkwrite,
   pte_mkyoung,
@@ -24,6 +25,12 @@ import {
 } from '../../pgtable_types.js';
 import type { Kernel } from '../../points.js';
 import { count_vm_event, PGFAULT } from '../../vmstat.js';
+import {
+  do_huge_pmd_anonymous_page,
+  do_huge_pmd_wp_page,
+  thp_vma_allowable,
+  VM_FAULT_FALLBACK,
+} from '../huge_memory.js';
 import { alloc_pages, folio_get } from '../page_alloc.js';
 import {
   anon_vma_prepare,
@@ -32,7 +39,15 @@ import {
   mm_counter_file,
 } from '../rmap.js';
 import { folio_add_lru_vma } from '../swap.js';
-import { pte_index, pteAllocWalk, ptep_get, set_pte_at } from './pgtable.js';
+import type { PmdSlot } from './pgtable.js';
+import {
+  pmd_index,
+  pmdAllocWalk,
+  pte_index,
+  pteAllocWalk,
+  ptep_get,
+  set_pte_at,
+} from './pgtable.js';
 import { do_swap_page } from './swapin.js';
 import type { PteSlot } from './wp.js';
 import { do_wp_page } from './wp.js';
@@ -166,6 +181,26 @@ export function handle_mm_fault(
   count_vm_event(s.vmstat, PGFAULT);
   const write = (flags & FAULT_FLAG_WRITE) !== 0;
   const unshare = (flags & FAULT_FLAG_UNSHARE) !== 0;
+  // __handle_mm_fault(): a THP-eligible empty PMD, or a huge PMD, is handled at the PMD level.
+  const pmdAt: PmdSlot = { table: pmdAllocWalk(s, mm, address), index: pmd_index(address) };
+  const pmd = ptep_get(s, pmdAt.table, pmdAt.index);
+  if (pmd === 0 && vma_is_anonymous(vma) && thp_vma_allowable(vma, address)) {
+    return do_huge_pmd_anonymous_page(s, k, mm, vma, pmdAt);
+  }
+  if (pmd_trans_huge(pmd)) {
+    if ((write || unshare) && !pte_write(pmd)) {
+      const ret = do_huge_pmd_wp_page(s, k, mm, vma, address, { ...pmdAt, pmd }, unshare);
+      if (ret !== VM_FAULT_FALLBACK) return ret;
+    } else {
+      set_pte_at(
+        s,
+        pmdAt.table,
+        pmdAt.index,
+        write ? pte_mkdirty(pte_mkyoung(pmd)) : pte_mkyoung(pmd),
+      );
+      return 0;
+    }
+  }
   const slot: PteSlot = { table: pteAllocWalk(s, mm, address), index: pte_index(address) };
   const orig_pte = ptep_get(s, slot.table, slot.index);
   if (pte_none(orig_pte)) {

@@ -14,6 +14,7 @@ import { ptAllocTable, ptFreeTable, ptWritable } from '../../mm_types.js';
 import type { pte_t } from '../../pgtable_types.js';
 import {
   _PAGE_PRESENT,
+  _PAGE_PSE,
   _PAGE_RW,
   mk_pte,
   PGDIR_SIZE,
@@ -37,10 +38,54 @@ const PudShift = 30;
 const PmdShift = 21;
 const PTE_SHIFT = 12;
 
-/** The child table id stored in entry `i` of table `t`, 0 if the entry is none. */
+/**
+ * The child table id stored in entry `i` of table `t`, 0 if the entry is none
+ * or a huge leaf (a PMD entry that maps a THP: pmd_trans_huge()).
+ */
 function child(s: State, t: number, i: number): number {
   const tab = s.pt.tables[t]!;
-  return (tab[2 * i + 1]! & _PAGE_PRESENT) !== 0 ? tab[2 * i]! : 0;
+  const bits = tab[2 * i + 1]!;
+  return (bits & _PAGE_PRESENT) !== 0 && (bits & _PAGE_PSE) === 0 ? tab[2 * i]! : 0;
+}
+
+/** Where a PMD entry lives: the PMD table id and the index in it. */
+export interface PmdSlot {
+  readonly table: number;
+  readonly index: number;
+}
+
+/** The PMD entry covering `addr` (pmd_offset()), or null when there is no PMD table. */
+export function pmdSlot(s: State, mm: Mm, addr: number): PmdSlot | null {
+  const pmd = pmdTable(s, mm, addr);
+  return pmd === 0 ? null : { table: pmd, index: idx(addr, PmdShift) };
+}
+
+/**
+ * The huge PMD entry mapping `addr` (pmd_trans_huge()), with its slot, or
+ * null when `addr` is not mapped by a PMD leaf.
+ */
+export function pmdLeaf(s: State, mm: Mm, addr: number): (PmdSlot & { pmd: pte_t }) | null {
+  const at = pmdSlot(s, mm, addr);
+  if (!at) return null;
+  const tab = s.pt.tables[at.table]!;
+  const bits = tab[2 * at.index + 1]!;
+  if ((bits & _PAGE_PRESENT) === 0 || (bits & _PAGE_PSE) === 0) return null;
+  return { ...at, pmd: mk_pte(tab[2 * at.index]!, bits) };
+}
+
+/** pmd_populate(): point a PMD entry at a PTE table (after a split). */
+export function pmd_populate(s: State, at: PmdSlot, pteTableId: number): void {
+  setChild(s, at.table, at.index, pteTableId);
+}
+
+/** include/linux/mm.h mm_inc_nr_ptes(): pgtable_trans_huge_deposit() keeps a PTE table per THP. */
+export function mm_inc_nr_ptes(mm: Mm): void {
+  mmIncNrTables(mm);
+}
+
+/** include/linux/mm.h mm_dec_nr_ptes(): zap_deposited_table() frees it. */
+export function mm_dec_nr_ptes(mm: Mm): void {
+  mmDecNrTables(mm);
 }
 
 function setChild(s: State, t: number, i: number, childId: number): void {
@@ -64,6 +109,11 @@ export function pmdTable(s: State, mm: Mm, addr: number): number {
 export function pteTable(s: State, mm: Mm, addr: number): number {
   const pmd = pmdTable(s, mm, addr);
   return pmd === 0 ? 0 : child(s, pmd, idx(addr, PmdShift));
+}
+
+/** Index of `addr` in its PMD table. */
+export function pmd_index(addr: number): number {
+  return idx(addr, PmdShift);
 }
 
 /** Index of `addr` in its PTE table. */
@@ -300,9 +350,20 @@ export function free_pgtables(
   }
 }
 
-/** Table ids mapped by `mm`, by level (for accounting checks and traces). */
-export function mmTables(s: State, mm: Mm): { pud: number[]; pmd: number[]; pte: number[] } {
-  const out = { pud: [] as number[], pmd: [] as number[], pte: [] as number[] };
+/**
+ * Table ids mapped by `mm`, by level, and the huge PMD leaves (for accounting
+ * checks and traces).
+ */
+export function mmTables(
+  s: State,
+  mm: Mm,
+): { pud: number[]; pmd: number[]; pte: number[]; huge: PmdSlot[] } {
+  const out = {
+    pud: [] as number[],
+    pmd: [] as number[],
+    pte: [] as number[],
+    huge: [] as PmdSlot[],
+  };
   for (let i = 0; i < 512; i++) {
     const pud = child(s, mm.pgd, i);
     if (pud === 0) continue;
@@ -311,9 +372,11 @@ export function mmTables(s: State, mm: Mm): { pud: number[]; pmd: number[]; pte:
       const pmd = child(s, pud, j);
       if (pmd === 0) continue;
       out.pmd.push(pmd);
+      const tab = s.pt.tables[pmd]!;
       for (let k = 0; k < 512; k++) {
         const pte = child(s, pmd, k);
         if (pte !== 0) out.pte.push(pte);
+        else if ((tab[2 * k + 1]! & _PAGE_PSE) !== 0) out.huge.push({ table: pmd, index: k });
       }
     }
   }
@@ -349,5 +412,35 @@ export function forEachPte(
     for (let i = idx(a, PTE_SHIFT); a < pmdEnd; i++, a += 4096) {
       if (tab[2 * i] !== 0 || tab[2 * i + 1] !== 0) fn(t, i, a);
     }
+  }
+}
+
+/**
+ * The entry that maps `addr`: its PTE, or for an address inside a huge PMD
+ * the PTE that would map that page of the THP (the head PFN plus the index,
+ * the PMD's bits without PSE), as follow_huge_pmd() and pagemap compute it.
+ * 0 when nothing maps it.
+ */
+export function pteView(s: State, mm: Mm, addr: number): pte_t {
+  const leaf = pmdLeaf(s, mm, addr);
+  if (leaf) {
+    const idxInThp = Math.floor((addr % PMD_SIZE) / 4096);
+    return mk_pte(pte_val(leaf.pmd) + idxInThp, pteBits(leaf.pmd) & ~_PAGE_PSE);
+  }
+  const t = pteTable(s, mm, addr);
+  return t === 0 ? 0 : ptep_get(s, t, pte_index(addr));
+}
+
+/** Call `fn(leaf, addr)` for every huge PMD of `mm` in [start, end) (2 MiB-aligned leaves). */
+export function forEachHugePmd(
+  s: State,
+  mm: Mm,
+  start: number,
+  end: number,
+  fn: (leaf: PmdSlot & { pmd: pte_t }, addr: number) => void,
+): void {
+  for (let a = alignDown(start, PMD_SIZE); a < end; a += PMD_SIZE) {
+    const leaf = pmdLeaf(s, mm, a);
+    if (leaf) fn(leaf, a);
   }
 }

@@ -19,13 +19,22 @@ import {
   pte_present,
   swp_offset,
 } from '../../pgtable_types.js';
+import { __split_huge_pmd, zap_huge_pmd } from '../huge_memory.js';
 import { folio_put, page_folio } from '../page_alloc.js';
 import type { ZapDetails } from '../pt_reclaim.js';
 import { free_pte, reclaim_pt_is_enabled } from '../pt_reclaim.js';
 import { folio_remove_rmap_pte, folio_test_anon, mm_counter_file } from '../rmap.js';
 import { free_swap_cache } from '../swap_state.js';
 import { free_swap_and_cache } from '../swapfile.js';
-import { pmdTable, pte_clear, pte_index, ptep_get, pteTable, pudTable } from './pgtable.js';
+import {
+  pmdLeaf,
+  pmdTable,
+  pte_clear,
+  pte_index,
+  ptep_get,
+  pteTable,
+  pudTable,
+} from './pgtable.js';
 import { vm_normal_page } from './wp.js';
 
 /**
@@ -87,6 +96,16 @@ export function unmap_page_range(
     const span =
       pudTable(s, mm, addr) === 0 ? PGDIR_SIZE : pmdTable(s, mm, addr) === 0 ? PUD_SIZE : PMD_SIZE;
     const next = Math.min(Math.floor(addr / span) * span + span, end);
+    if (span === PMD_SIZE) {
+      // zap_pmd_range(): a huge PMD is zapped whole if the range covers it, else split first.
+      const leaf = pmdLeaf(s, mm, addr);
+      if (leaf && next - addr === PMD_SIZE) {
+        zap_huge_pmd(s, mm, leaf);
+        addr = next;
+        continue;
+      }
+      if (leaf) __split_huge_pmd(s, mm, addr);
+    }
     if (span === PMD_SIZE && pteTable(s, mm, addr) !== 0) zap_pte_range(s, mm, addr, next, details);
     addr = next;
   }

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Writes the thp-pmd backing of the 14 anonymous cow.c cases
+(scenarios/cow/cow-anon-*-thp.cow) from their base-page files.
+
+cow.c run_with_thp() with THP_RUN_PMD: a 2 MiB-aligned MADV_HUGEPAGE area,
+filled with memset(1) so that one PMD maps a THP. The test bodies are the
+base cases' unchanged. Expectations are not the model's: M / R1 / R2 / C come
+from the "pmd" rows of research/scenario-catalog.md §3 (M = v5.19+, R1 =
+v5.9-v5.17, R2 = v5.18, C = v5.7); v5.8 and the proposals are derived in
+the comment of each case (the THP rule of the kernel each is built on).
+
+Run: python3 scripts/gen-thp-backings.py   (rewrites the -thp files)
+"""
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent / 'scenarios' / 'cow'
+
+ALL_NEVER = """  v5.7, v5.8, v5.9, v5.18: Never [der]
+  v5.19, v6.2, v6.18: Never [der]
+  foll-break-cow, full-accuracy, linus-rules, wait-for-gup: Never [der]"""
+
+# case -> (why, expectation block)
+CASES = {
+    'fork-basic': ('all groups PASS in every era (catalogue 3.1).', ALL_NEVER),
+    'fork-basic-mprotect': ('all groups PASS in every era (catalogue 3.2).', ALL_NEVER),
+    'vmsplice-child-unmap': (
+        'pmd: C and R1 FAIL-leak (do_huge_pmd_wp_page() reuses by mapcount), R2 and M PASS '
+        '(catalogue 3.3). v5.8 and foll-break-cow: GUP breaks COW in the child first. '
+        'full-accuracy and wait-for-gup keep v5.9\'s THP rule (mapcount; the wait is a PTE-level rule): leak. '
+        'linus-rules: page_count.',
+        """  v5.7: Always [der]
+  v5.8: Never [der]
+  v5.9: Always [obs]
+  v5.18: Never [der]
+  v5.19, v6.2, v6.18: Never [obs]
+  foll-break-cow: Never [der]
+  full-accuracy, wait-for-gup: Always [der]
+  linus-rules: Never [der]"""),
+    'vmsplice-child-unmap-mprotect': (
+        'as vmsplice-child-unmap (catalogue 3.4: same table as 3.3).',
+        """  v5.7: Always [der]
+  v5.8: Never [der]
+  v5.9: Always [der]
+  v5.18: Never [der]
+  v5.19, v6.2, v6.18: Never [der]
+  foll-break-cow: Never [der]
+  full-accuracy, wait-for-gup: Always [der]
+  linus-rules: Never [der]"""),
+    'vmsplice-parent-before-fork': (
+        'pmd: C and R1 FAIL-leak (the child, sole mapper, reuses by mapcount), R2 and M PASS '
+        '(catalogue 3.5). v5.8: the parent\'s vmsplice breaks COW on an exclusive THP (reuse), '
+        'so the pipe still holds the THP the child reuses: leak, as for the base page. '
+        'full-accuracy and wait-for-gup: mapcount at the PMD: leak. linus-rules: page_count.',
+        """  v5.7, v5.8: Always [der]
+  v5.9: Always [der]
+  v5.18: Never [der]
+  v5.19, v6.2, v6.18: Never [obs]
+  foll-break-cow: Always [der]
+  full-accuracy, wait-for-gup: Always [der]
+  linus-rules: Never [der]"""),
+    'vmsplice-parent-after-fork': (
+        'pmd: C and R1 FAIL-leak, R2 and M PASS (catalogue 3.6). v5.8: the parent\'s vmsplice '
+        'breaks COW (split, a copy of one page), so the pipe holds the parent\'s copy: no leak. '
+        'full-accuracy and wait-for-gup: mapcount at the PMD: leak. linus-rules: page_count.',
+        """  v5.7: Always [der]
+  v5.8: Never [der]
+  v5.9: Always [der]
+  v5.18: Never [der]
+  v5.19, v6.2, v6.18: Never [obs]
+  foll-break-cow: Never [der]
+  full-accuracy, wait-for-gup: Always [der]
+  linus-rules: Never [der]"""),
+    'iouring-ro-remap': (
+        'pmd: M, R1 ("PMD path still mapcount") and C PASS, R2 FAIL-desync (catalogue 3.7). '
+        'v5.8, foll-break-cow, full-accuracy, wait-for-gup: mapcount at the PMD: reuse. '
+        'linus-rules: mprotect() may not write-protect a page with page_count() != 1 (rule (c)), '
+        'as for the base page.',
+        """  v5.7, v5.8: Never [der]
+  v5.9: Never [der]
+  v5.18: Always [der]
+  v5.19, v6.2, v6.18: Never [obs]
+  foll-break-cow, full-accuracy, wait-for-gup: Never [der]
+  linus-rules: Never [der]"""),
+    'iouring-fork': (
+        'pmd: M, R1, R2 PASS (fork copies pinned pages, splitting the PMD first), C FAIL-desync '
+        '(catalogue 3.8). v5.8 and foll-break-cow have no pin check at fork: as C. '
+        'full-accuracy and wait-for-gup keep v5.9\'s fork; linus-rules copies at fork (rule (c)).',
+        """  v5.7, v5.8: Always [der]
+  v5.9: Never [der]
+  v5.18: Never [der]
+  v5.19, v6.2, v6.18: Never [obs]
+  foll-break-cow: Always [der]
+  full-accuracy, wait-for-gup, linus-rules: Never [der]"""),
+    'ro-pin-shared': (
+        'all groups: M PASS (unshare before pin), R1, R2, C FAIL-desync (catalogue 3.9). '
+        'v5.8 and foll-break-cow: the R/O pin breaks COW first [unc, as for the base page]. '
+        'The proposals pin the shared THP as R1 does.',
+        """  v5.7: Always [der]
+  v5.8: Never [unc]
+  v5.9, v5.18: Always [der]
+  v5.19, v6.2: Never [der]
+  v6.18: Never [obs]
+  foll-break-cow: Never [unc]
+  full-accuracy, linus-rules, wait-for-gup: Always [der]"""),
+    'ro-pin-fast-shared': (
+        'as ro-pin-shared (catalogue 3.10).',
+        """  v5.7: Always [der]
+  v5.8: Never [unc]
+  v5.9, v5.18: Always [der]
+  v5.19, v6.2: Never [der]
+  v6.18: Never [obs]
+  foll-break-cow: Never [unc]
+  full-accuracy, linus-rules, wait-for-gup: Always [der]"""),
+    'ro-pin-prev-shared': (
+        'pmd: M, R1 ("PMD reuse by mapcount"), C PASS, R2 FAIL-desync (catalogue 3.11). '
+        'v5.8, foll-break-cow: the pin breaks COW on a THP mapped once: reuse. full-accuracy, '
+        'wait-for-gup: mapcount at the PMD. linus-rules: page_count: the pin\'s reference '
+        'makes the write copy.',
+        """  v5.7, v5.8: Never [der]
+  v5.9: Never [der]
+  v5.18: Always [der]
+  v5.19, v6.2, v6.18: Never [der]
+  foll-break-cow, full-accuracy, wait-for-gup: Never [der]
+  linus-rules: Always [der]"""),
+    'ro-pin-fast-prev-shared': (
+        'as ro-pin-prev-shared (catalogue 3.12).',
+        """  v5.7, v5.8: Never [der]
+  v5.9: Never [der]
+  v5.18: Always [der]
+  v5.19, v6.2, v6.18: Never [der]
+  foll-break-cow, full-accuracy, wait-for-gup: Never [der]
+  linus-rules: Always [der]"""),
+    'ro-pin-exclusive': (
+        'pmd: M, R1, C PASS, R2 FAIL-desync (catalogue 3.13); the proposals as for '
+        'ro-pin-prev-shared.',
+        """  v5.7, v5.8: Never [der]
+  v5.9: Never [der]
+  v5.18: Always [der]
+  v5.19, v6.2, v6.18: Never [der]
+  foll-break-cow, full-accuracy, wait-for-gup: Never [der]
+  linus-rules: Always [der]"""),
+    'ro-pin-fast-exclusive': (
+        'as ro-pin-exclusive (catalogue 3.14).',
+        """  v5.7, v5.8: Never [der]
+  v5.9: Never [der]
+  v5.18: Always [der]
+  v5.19, v6.2, v6.18: Never [der]
+  foll-break-cow, full-accuracy, wait-for-gup: Never [der]
+  linus-rules: Always [der]"""),
+}
+
+HEADER = """# thp-pmd backing (cow.c "... with THP (2048 kB)", run_with_thp(THP_RUN_PMD)):
+# the case below on a 2 MiB-aligned MADV_HUGEPAGE area filled with 1, so one
+# huge PMD maps a THP and the first fault of each step is do_huge_pmd_*().
+# Expected, per era:
+# {why}
+# Generated by scripts/gen-thp-backings.py from the base-page file.
+#
+"""
+
+SETUP_OLD = "  mmap mem pages=1 private rw\n  write mem[0] = 1\n"
+SETUP_NEW = "  mmap mem len=2M private rw at=0x40000000\n  madvise mem hugepage\n  write mem = 1\n"
+
+
+def wrap(text, width=76):
+    words, lines, cur = text.split(), [], ''
+    for w in words:
+        if len(cur) + len(w) + 1 > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f'{cur} {w}' if cur else w
+    lines.append(cur)
+    return '\n# '.join(lines)
+
+
+for case, (why, expect) in CASES.items():
+    base = (ROOT / f'cow-anon-{case}.cow').read_text()
+    assert SETUP_OLD in base, case
+    body = base.replace(SETUP_OLD, SETUP_NEW)
+    body = re.sub(r'^scenario (\S+)$', r'scenario \1-thp', body, count=1, flags=re.M)
+    body = re.sub(r'^doc "(.*)"$', r'doc "\1 (PMD-mapped THP)"', body, count=1, flags=re.M)
+    body = re.sub(r'^(cite "tools/testing/selftests/mm/cow.c [^;"]*)', r'\1 with run_with_thp()', body, count=1, flags=re.M)
+    body = re.sub(r'^expect \{\n.*?^\}\n', 'expect {\n' + expect + '\n}\n', body, count=1, flags=re.M | re.S)
+    out = HEADER.format(why=wrap(why)) + body
+    (ROOT / f'cow-anon-{case}-thp.cow').write_text(out)
+    print(f'wrote cow-anon-{case}-thp.cow')

@@ -1,0 +1,272 @@
+/**
+ * PMD-mapped anonymous transparent huge pages (mm/huge_memory.c): the first
+ * fault of a THP-eligible range maps a whole order-9 folio with one PMD
+ * (do_huge_pmd_anonymous_page()), a write fault on a read-only THP reuses,
+ * splits or copies it as the era decides (do_huge_pmd_wp_page()), fork shares
+ * it or splits it (copy_huge_pmd()), and partial operations split the PMD into
+ * a PTE table (__split_huge_pmd_locked()).
+ *
+ * Each THP mapping keeps a PTE table deposited for its split
+ * (pgtable_trans_huge_deposit()), counted in VmPTE (mm_inc_nr_ptes()); the
+ * model counts it and allocates the table when it is withdrawn.
+ *
+ * Not modelled in this version: the huge zero page (the model behaves as
+ * with transparent_hugepage/use_zero_page = 0: a read fault allocates a
+ * THP), THP swap-out, khugepaged, mremap of a THP, and the deferred split of
+ * partially mapped THPs (split_huge_page()).
+ */
+
+import type { Mm, State, Vma } from '../mm_types.js';
+import {
+  is_cow_mapping,
+  MM_ANONPAGES,
+  ptAllocTable,
+  VM_HUGEPAGE,
+  VM_NOHUGEPAGE,
+  VM_SHARED,
+  VM_UFFD_WP,
+} from '../mm_types.js';
+import {
+  _PAGE_ACCESSED,
+  _PAGE_PSE,
+  HPAGE_PMD_NR,
+  HPAGE_PMD_ORDER,
+  HPAGE_PMD_SIZE,
+  mk_pte,
+  PT_LEVEL_PTE,
+  pte_clear_uffd_wp,
+  pte_mkdirty,
+  pte_mkold,
+  pte_mkyoung,
+  pte_pfn,
+  type pte_t,
+  pte_write,
+  pte_wrprotect,
+  pteBits,
+} from '../pgtable_types.js';
+import type { Kernel } from '../points.js';
+import { count_vm_event, vmEventIndex } from '../vmstat.js';
+import { vmPageProtBits } from './memory/fault.js';
+import type { PmdSlot } from './memory/pgtable.js';
+import {
+  mm_dec_nr_ptes,
+  mm_inc_nr_ptes,
+  pmd_populate,
+  pmdAllocWalk,
+  pmdLeaf,
+  pte_clear,
+  set_pte_at,
+} from './memory/pgtable.js';
+import { maybe_mkwrite } from './memory/wp.js';
+import { alloc_pages, folio_get, folio_put } from './page_alloc.js';
+import {
+  anon_vma_prepare,
+  folio_add_new_anon_rmap_pmd,
+  PageAnonExclusive,
+  SetPageAnonExclusive,
+} from './rmap.js';
+import { folio_add_lru_vma } from './swap.js';
+
+/** include/linux/mm_types.h vm_fault_t VM_FAULT_FALLBACK: handle it at the PTE level. */
+export const VM_FAULT_FALLBACK = 0x800;
+
+const THP_FAULT_ALLOC = vmEventIndex('thp_fault_alloc')!;
+const THP_SPLIT_PMD = vmEventIndex('thp_split_pmd')!;
+
+/** The PMD-aligned start of the THP range containing `addr` (haddr). */
+export function hpageAlign(addr: number): number {
+  return Math.floor(addr / HPAGE_PMD_SIZE) * HPAGE_PMD_SIZE;
+}
+
+/**
+ * include/linux/huge_mm.h thp_vma_allowable_order() for a PMD-sized THP, with
+ * transparent_hugepage/enabled = madvise (the setting of the machines cowherd
+ * runs on): a private anonymous VMA with MADV_HUGEPAGE and without
+ * MADV_NOHUGEPAGE, covering the whole aligned 2 MiB around `addr`
+ * (thp_vma_suitable_order()).
+ */
+export function thp_vma_allowable(vma: Vma, addr: number): boolean {
+  if (vma.vm_file !== 0 || vma.vm_flags & VM_SHARED) return false;
+  if (!(vma.vm_flags & VM_HUGEPAGE) || vma.vm_flags & VM_NOHUGEPAGE) return false;
+  const haddr = hpageAlign(addr);
+  return haddr >= vma.vm_start && haddr + HPAGE_PMD_SIZE <= vma.vm_end;
+}
+
+/** The PMD entry for a THP mapped in `vma`: writable and dirty where the VMA allows writing. */
+function mk_huge_pmd(s: State, vma: Vma, folio: number): pte_t {
+  const entry = mk_pte(folio, vmPageProtBits(s, vma) | _PAGE_PSE | _PAGE_ACCESSED);
+  return maybe_mkwrite(pte_mkdirty(entry), vma);
+}
+
+/** A fresh anonymous THP mapped by the PMD at `at` (the tail of __do_huge_pmd_anonymous_page()). */
+function mapNewThp(s: State, k: Kernel, vma: Vma, at: PmdSlot, folio: number): void {
+  folio_add_new_anon_rmap_pmd(s, folio, k.policy.folio_add_new_anon_rmap(s, k, folio).exclusive);
+  folio_add_lru_vma(s, k, folio);
+  set_pte_at(s, at.table, at.index, mk_huge_pmd(s, vma, folio));
+  count_vm_event(s.vmstat, THP_FAULT_ALLOC);
+}
+
+/**
+ * mm/huge_memory.c do_huge_pmd_anonymous_page(): the first fault in an empty
+ * PMD of a THP-eligible range allocates a THP and maps it whole, writable and
+ * dirty if the VMA allows writing (read faults too: no huge zero page here).
+ */
+export function do_huge_pmd_anonymous_page(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  at: PmdSlot,
+): number {
+  vma = anon_vma_prepare(s, mm.vmas, vma);
+  const folio = alloc_pages(s, HPAGE_PMD_ORDER);
+  mm_inc_nr_ptes(mm); // pgtable_trans_huge_deposit()
+  mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + HPAGE_PMD_NR;
+  mapNewThp(s, k, vma, at, folio);
+  return 0;
+}
+
+/**
+ * mm/huge_memory.c do_huge_pmd_wp_page(): a write or unshare fault on a
+ * read-only PMD-mapped THP. The era reuses it, splits the PMD (the caller then
+ * handles the fault at the PTE level: VM_FAULT_FALLBACK) or copies 2 MiB.
+ */
+export function do_huge_pmd_wp_page(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  address: number,
+  at: PmdSlot & { pmd: pte_t },
+  unshare: boolean,
+): number {
+  const folio = pte_pfn(at.pmd);
+  const d = k.policy.do_huge_pmd_wp_page(s, k, {
+    mm,
+    vma,
+    address,
+    orig_pmd: at.pmd,
+    folio,
+    unshare,
+  });
+  k.decide(
+    unshare ? 'do_huge_pmd_wp_page(FAULT_FLAG_UNSHARE)' : 'do_huge_pmd_wp_page',
+    d.action,
+    d.why,
+  );
+  if (d.action === 'reuse') {
+    if (unshare) return 0;
+    set_pte_at(s, at.table, at.index, maybe_mkwrite(pte_mkdirty(pte_mkyoung(at.pmd)), vma));
+    return 0;
+  }
+  if (d.action === 'split') {
+    __split_huge_pmd(s, mm, address);
+    return VM_FAULT_FALLBACK;
+  }
+  // Before v5.8: a new THP with a copy of all 512 pages replaces the shared one.
+  const nw = alloc_pages(s, HPAGE_PMD_ORDER);
+  for (let i = 0; i < HPAGE_PMD_NR; i++) s.mem.content[nw + i] = s.mem.content[folio + i]!;
+  mapNewThp(s, k, anon_vma_prepare(s, mm.vmas, vma), at, nw);
+  s.mem.entire[folio] = s.mem.entire[folio]! - 1; // page_remove_rmap(compound)
+  folio_put(s, folio);
+  return 0;
+}
+
+/**
+ * mm/huge_memory.c __split_huge_pmd() → __split_huge_pmd_locked() for an
+ * anonymous THP: the deposited PTE table is withdrawn and filled with 512
+ * PTEs carrying the PMD's bits, each page gets a mapcount and a reference
+ * instead of the folio's entire mapping, and from v5.19 PG_anon_exclusive of
+ * the head is copied to every page. The folio itself stays whole.
+ */
+export function __split_huge_pmd(s: State, mm: Mm, address: number): void {
+  const leaf = pmdLeaf(s, mm, address);
+  if (!leaf) return;
+  const folio = pte_pfn(leaf.pmd);
+  const bits = pteBits(leaf.pmd) & ~_PAGE_PSE;
+  const exclusive = PageAnonExclusive(s, folio);
+  const table = ptAllocTable(s, PT_LEVEL_PTE); // pgtable_trans_huge_withdraw()
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    set_pte_at(s, table, i, mk_pte(folio + i, bits));
+    s.mem.mapcount[folio + i] = s.mem.mapcount[folio + i]! + 1;
+    if (exclusive) SetPageAnonExclusive(s, folio + i);
+  }
+  s.mem.refcount[folio] = s.mem.refcount[folio]! + HPAGE_PMD_NR - 1;
+  s.mem.entire[folio] = s.mem.entire[folio]! - 1;
+  pmd_populate(s, leaf, table);
+  count_vm_event(s.vmstat, THP_SPLIT_PMD);
+}
+
+/**
+ * mm/huge_memory.c zap_huge_pmd(): unmap a whole THP mapping, free the
+ * deposited table (zap_deposited_table()) and drop the mapping's reference.
+ */
+export function zap_huge_pmd(s: State, mm: Mm, at: PmdSlot & { pmd: pte_t }): void {
+  const folio = pte_pfn(at.pmd);
+  pte_clear(s, at.table, at.index);
+  mm_dec_nr_ptes(mm);
+  mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! - HPAGE_PMD_NR;
+  s.mem.entire[folio] = s.mem.entire[folio]! - 1;
+  folio_put(s, folio);
+}
+
+/**
+ * mm/huge_memory.c copy_huge_pmd() at fork: share the THP read-only with the
+ * child (a PMD and a deposited table each), unless the era copies a page that
+ * may be pinned (the fork decision of copy_present_pte(), asked for the
+ * head): then the parent's PMD is split and the caller copies the range
+ * PTE by PTE (-EAGAIN). Returns 0 when the PMD was shared.
+ */
+export function copy_huge_pmd(
+  s: State,
+  k: Kernel,
+  dst_mm: Mm,
+  dst: Vma,
+  src_mm: Mm,
+  src: Vma,
+  address: number,
+): number {
+  const leaf = pmdLeaf(s, src_mm, address)!;
+  const folio = pte_pfn(leaf.pmd);
+  folio_get(s, folio);
+  const d = k.policy.copy_present_pte(s, k, {
+    src_mm,
+    src_vma: src,
+    dst_mm,
+    address: hpageAlign(address),
+    pte: leaf.pmd,
+    page: folio,
+    folio,
+  });
+  if (d.action === 'copy') {
+    k.decide('copy_huge_pmd', 'split', d.why);
+    folio_put(s, folio);
+    __split_huge_pmd(s, src_mm, address);
+    return -11; // -EAGAIN
+  }
+  k.decide('copy_huge_pmd', 'share', d.why);
+  s.mem.entire[folio] = s.mem.entire[folio]! + 1;
+  dst_mm.rss[MM_ANONPAGES] = dst_mm.rss[MM_ANONPAGES]! + HPAGE_PMD_NR;
+  mm_inc_nr_ptes(dst_mm);
+  let pmd = leaf.pmd;
+  if (is_cow_mapping(src.vm_flags) && pte_write(pmd)) {
+    pmd = pte_wrprotect(pmd);
+    set_pte_at(s, leaf.table, leaf.index, pmd);
+  }
+  pmd = pte_mkold(pmd);
+  if (!(dst.vm_flags & VM_UFFD_WP)) pmd = pte_clear_uffd_wp(pmd);
+  const dstPmd = pmdAllocWalk(s, dst_mm, address);
+  set_pte_at(s, dstPmd, Math.floor(address / HPAGE_PMD_SIZE) % 512, pmd);
+  return 0;
+}
+
+/** The bytes of `mm` mapped by anonymous PMD-mapped THPs (smaps AnonHugePages, in bytes). */
+export function anonHugeBytes(s: State, mm: Mm): number {
+  let n = 0;
+  for (const vma of mm.vmas) {
+    if (vma.vm_file !== 0) continue;
+    for (let a = hpageAlign(vma.vm_start); a < vma.vm_end; a += HPAGE_PMD_SIZE)
+      if (pmdLeaf(s, mm, a)) n += HPAGE_PMD_SIZE;
+  }
+  return n;
+}
