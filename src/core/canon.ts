@@ -150,6 +150,15 @@ export function hashState(s: State, h: Fingerprint, counters?: readonly number[]
       h.num(v.vm_pgoff);
     }
   }
+  h.word(s.uffd.length);
+  for (const u of s.uffd) {
+    if (!u) {
+      h.word(0);
+      continue;
+    }
+    h.word(u.mm);
+    h.word(u.event_fork ? 2 : 1);
+  }
   h.word(s.tasks.length);
   for (const t of s.tasks) {
     if (!t) {

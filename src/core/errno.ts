@@ -1,5 +1,6 @@
 /** include/uapi/asm-generic/errno-base.h values the model's system calls return (negated). */
 export const EPERM = 1;
+export const ENOENT = 2;
 export const ENOMEM = 12;
 export const EACCES = 13;
 export const EFAULT = 14;
@@ -14,6 +15,7 @@ export const ERESTARTSYS = 512;
 
 const NAMES: Record<number, string> = {
   1: 'EPERM',
+  2: 'ENOENT',
   9: 'EBADF',
   11: 'EAGAIN',
   12: 'ENOMEM',

@@ -246,6 +246,18 @@ export interface SwapInfo {
   cache: number[];
 }
 
+/**
+ * A userfaultfd context (fs/userfaultfd.c struct userfaultfd_ctx, the parts
+ * used): the mm it was created in, and whether fork events were asked for
+ * (UFFD_FEATURE_EVENT_FORK), which decides whether a child keeps its
+ * registrations. Ranges are registered through VM_UFFD_WP on the VMAs.
+ */
+export interface UffdCtx {
+  readonly id: number;
+  readonly mm: number;
+  readonly event_fork: boolean;
+}
+
 export interface State {
   mem: MemMap;
   swap: SwapInfo;
@@ -266,6 +278,8 @@ export interface State {
   isolated: number[];
   /** GUP references held by their users, by id (null once released). */
   gup: (GupRef | null)[];
+  /** userfaultfd contexts by id (0 unused). */
+  uffd: (UffdCtx | null)[];
   /** Copy-on-write token: a table whose owner is this token may be written in place. */
   cow: object;
 }
@@ -308,6 +322,7 @@ export function newState(): State {
     lru_batch: [],
     isolated: [],
     gup: [null],
+    uffd: [null],
     cow: {},
   };
 }
@@ -352,6 +367,7 @@ export function cloneState(s: State): State {
     lru_batch: s.lru_batch.map((b) => b.slice()),
     isolated: s.isolated.slice(),
     gup: s.gup.slice(),
+    uffd: s.uffd.slice(),
     cow: {},
   };
 }

@@ -194,6 +194,14 @@ export interface Policy {
   readonly break_ksm_unshare: boolean;
 
   /**
+   * mm/memory.c copy_present_page(): does fork's early copy of a maybe-pinned
+   * page keep the uffd-wp bit for a child VMA that stays registered? Not in
+   * 5.10 (the copy is mapped writable and dirty); yes by v5.19 (6c287605fd56:
+   * wrprotect and mkuffd_wp).
+   */
+  readonly copy_present_page_uffd_wp: boolean;
+
+  /**
    * mm/rmap.c folio_add_new_anon_rmap(): is a fresh anonymous page born
    * PG_anon_exclusive? (v5.19+, 6c287605fd56; earlier eras have no such flag.)
    */
@@ -375,6 +383,12 @@ export interface Kernel {
   /** Set by a kernel path that stopped at a lock boundary (Config.lockBreaks); the caller takes it. */
   pending: WpCopyPending | null;
   /**
+   * Set by handle_userfault() when a fault sleeps until a userfaultfd handler
+   * resolves it: the context and the faulting address (the message the
+   * handler reads).
+   */
+  userfault: { readonly ctx: number; readonly address: number } | null;
+  /**
    * When a list (a fork the explorer splits), copy_present_pte() leaves the
    * parent's writable PTEs of COW mappings writable and lists their addresses:
    * the fork's next step write-protects them (the window GUP-fast can race in).
@@ -400,6 +414,7 @@ export function sequentialKernel(config: Config, log?: DecisionRecord[]): Kernel
     policy: config.policy,
     cpu: 0,
     pending: null,
+    userfault: null,
     forkDeferred: null,
     raceFolioLock: () => false,
     choose: (_what, options) => {

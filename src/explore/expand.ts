@@ -74,7 +74,14 @@ export function machineKey(m: Machine): string {
     h.num(v.len);
   }
   h.word(-5);
-  for (const named of [m.pipes, m.files])
+  for (const [i, u] of [...m.userfaults].sort(([a], [b]) => a - b)) {
+    h.word(i);
+    h.word(u.ctx);
+    h.num(u.address);
+    h.word(u.read ? 1 : 0);
+  }
+  h.word(-8);
+  for (const named of [m.pipes, m.files, m.uffds])
     for (const [k, v] of byKey(named)) {
       text(k);
       h.word(v);

@@ -53,6 +53,7 @@ function choiceKernel(
     policy: config.policy,
     cpu,
     pending: null,
+    userfault: null,
     forkDeferred: null,
     raceFolioLock(s: State, folio: number): boolean {
       if (!config.reclaimRaces || s.isolated.length > 0) return false;

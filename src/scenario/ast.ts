@@ -127,6 +127,29 @@ export type Stmt =
     }
   | { readonly op: 'unpin'; readonly pos: Pos; readonly name: string }
   | { readonly op: 'ksm_scan'; readonly pos: Pos }
+  /** userfaultfd() with UFFD_FEATURE_PAGEFAULT_FLAG_WP (and UFFD_FEATURE_EVENT_FORK). */
+  | {
+      readonly op: 'userfaultfd';
+      readonly pos: Pos;
+      readonly name: string;
+      readonly event_fork: boolean;
+    }
+  /** UFFDIO_REGISTER (MODE_WP) and UFFDIO_WRITEPROTECT (set or clear) on a range. */
+  | {
+      readonly op: 'uffd';
+      readonly pos: Pos;
+      readonly sub: 'register' | 'wp' | 'unwp';
+      readonly uffd: string;
+      readonly ref: Ref;
+      readonly ret: string | null;
+    }
+  /** read() of one fault message from the userfaultfd: blocks until a fault waits for it. */
+  | {
+      readonly op: 'uffd-read';
+      readonly pos: Pos;
+      readonly uffd: string;
+      readonly reg: string | null;
+    }
   | {
       readonly op: 'clear_refs';
       readonly pos: Pos;

@@ -38,7 +38,10 @@ export function assignedReg(st: Stmt): string | null {
     case 'pin':
     case 'vmsplice':
     case 'clear_refs':
+    case 'uffd':
       return st.ret;
+    case 'uffd-read':
+      return st.reg;
     case 'mmap':
     case 'munmap':
     case 'mprotect':
@@ -58,6 +61,7 @@ export function checkScenario(sc: Scenario): void {
   const stmts = allStmts(sc);
   const maps = new Map<string, number>();
   const pipes = new Set<string>();
+  const uffds = new Set<string>();
   const signals = new Set<string>();
   const pins = new Set<string>();
   const files = new Map<string, number>();
@@ -88,6 +92,11 @@ export function checkScenario(sc: Scenario): void {
     if (st.op === 'pipe') {
       if (pipes.has(st.name)) fail(sc, 'SC005', st.pos, `pipe '${st.name}' is created twice`);
       pipes.add(st.name);
+    }
+    if (st.op === 'userfaultfd') {
+      if (uffds.has(st.name) || maps.has(st.name) || pipes.has(st.name))
+        fail(sc, 'SC005', st.pos, `'${st.name}' is already defined`);
+      uffds.add(st.name);
     }
     if (st.op === 'signal') signals.add(st.event);
     if (st.op === 'pin') {
@@ -182,6 +191,15 @@ export function checkScenario(sc: Scenario): void {
           fail(sc, 'SC004', st.ref.pos, `${st.op} takes a contiguous range: no step`);
         if (st.op === 'vmsplice' && !pipes.has(st.pipe))
           fail(sc, 'SC003', st.pos, `unknown pipe '${st.pipe}'`);
+        break;
+      case 'uffd':
+        checkRef(names(true), st.ref, false);
+        if (st.ref.step !== 1)
+          fail(sc, 'SC004', st.ref.pos, `uffd ${st.sub} takes a contiguous range: no step`);
+        if (!uffds.has(st.uffd)) fail(sc, 'SC003', st.pos, `unknown userfaultfd '${st.uffd}'`);
+        break;
+      case 'uffd-read':
+        if (!uffds.has(st.uffd)) fail(sc, 'SC003', st.pos, `unknown userfaultfd '${st.uffd}'`);
         break;
       case 'unpin':
       case 'pin-read':

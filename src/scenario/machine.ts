@@ -73,6 +73,14 @@ export interface Machine {
   files: Map<string, number>;
   /** Threads whose last attempt slept in the kernel; they retry once another thread has run. */
   blocked: Set<number>;
+  /** userfaultfd contexts by name. */
+  uffds: Map<string, number>;
+  /**
+   * The userfaultfd message queue: per thread asleep in handle_userfault(),
+   * the context, the faulting address, and whether a handler has read it.
+   * Kept here because a sleeping attempt leaves no trace in the kernel state.
+   */
+  userfaults: Map<number, { readonly ctx: number; readonly address: number; read: boolean }>;
   /** What each process is entitled to see (the design invariants, ghost.ts). */
   ghost: Ghost;
 }
@@ -110,6 +118,8 @@ export function newMachine(sc: Scenario): Machine {
     pins: new Map(),
     files: new Map(),
     blocked: new Set(),
+    uffds: new Map(),
+    userfaults: new Map(),
     ghost: new Ghost(),
   };
 }
@@ -126,6 +136,8 @@ export function cloneMachine(m: Machine): Machine {
     pins: new Map(m.pins),
     files: new Map(m.files),
     blocked: new Set(m.blocked),
+    uffds: new Map(m.uffds),
+    userfaults: new Map([...m.userfaults].map(([i, u]) => [i, { ...u }])),
     ghost: new Ghost(m.ghost),
   };
 }
@@ -210,6 +222,10 @@ export function canStep(m: Machine, i: number): boolean {
     case 'pipe-read': {
       const p = m.s.pipes[m.pipes.get(st.pipe) ?? -1];
       return !p || p.bufs.length > 0 || p.writers === 0;
+    }
+    case 'uffd-read': {
+      const ctx = m.uffds.get(st.uffd) ?? -1;
+      return [...m.userfaults.values()].some((u) => u.ctx === ctx && !u.read);
     }
     default:
       return true;

@@ -354,6 +354,37 @@ class Parser {
         return this.fileStmt(pos, kw.text);
       case 'ksm_scan':
         return { op: 'ksm_scan', pos };
+      case 'userfaultfd': {
+        const name = this.ident('a name for the userfaultfd').text;
+        let eventFork = false;
+        if (this.isIdent()) {
+          const f = this.ident('event_fork');
+          if (f.text !== 'event_fork')
+            this.err(`unknown userfaultfd feature '${f.text}': use event_fork`, f.pos);
+          eventFork = true;
+        }
+        return { op: 'userfaultfd', pos, name, event_fork: eventFork };
+      }
+      case 'uffd': {
+        const sub = this.ident('register, wp, unwp or read');
+        if (sub.text === 'read') {
+          const uffd = this.ident('a userfaultfd name').text;
+          let reg: string | null = null;
+          if (this.isPunct('->')) {
+            this.lx.next();
+            reg = this.ident('a register').text;
+          }
+          return { op: 'uffd-read', pos, uffd, reg };
+        }
+        if (sub.text !== 'register' && sub.text !== 'wp' && sub.text !== 'unwp')
+          return this.err(
+            `unknown userfaultfd operation '${sub.text}': use register, wp, unwp or read`,
+            sub.pos,
+          );
+        const uffd = this.ident('a userfaultfd name').text;
+        const ref = this.ref();
+        return { op: 'uffd', pos, sub: sub.text, uffd, ref, ret: this.optRet() };
+      }
       case 'clear_refs': {
         const v = this.lx.next();
         if (v.type !== 'num' || v.unit)
@@ -434,7 +465,7 @@ class Parser {
       }
       default:
         return this.err(
-          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring, odirect, clear_refs, ksm_scan, sched_setaffinity, memfd or tmpfile`,
+          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring, odirect, clear_refs, ksm_scan, userfaultfd, uffd, sched_setaffinity, memfd or tmpfile`,
           pos,
           'SC002',
         );

@@ -97,6 +97,12 @@ export function stmtText(st: Stmt): string {
       return `${st.kind} ${st.name} pages=${st.pages}${st.kind === 'tmpfile' ? ` fs=${st.fs}` : ''}`;
     case 'clear_refs':
       return `clear_refs ${st.value}${ret(st.ret)}`;
+    case 'userfaultfd':
+      return `userfaultfd ${st.name}${st.event_fork ? ' event_fork' : ''}`;
+    case 'uffd':
+      return `uffd ${st.sub} ${st.uffd} ${refText(st.ref)}${ret(st.ret)}`;
+    case 'uffd-read':
+      return `uffd read ${st.uffd}${st.reg === null ? '' : ` -> ${st.reg}`}`;
     case 'ksm_scan':
       return 'ksm_scan';
     case 'pin-read':

@@ -9,6 +9,11 @@ import { ERESTARTSYS, errnoName } from '../core/errno.js';
 import { new_inode } from '../core/fs/inode.js';
 import { do_pipe2, pipe_read, pipe_write, vmsplice_to_pipe } from '../core/fs/pipe.js';
 import { clear_refs_write } from '../core/fs/proc/task_mmu.js';
+import {
+  userfaultfd,
+  userfaultfd_register,
+  userfaultfd_writeprotect,
+} from '../core/fs/userfaultfd.js';
 import { do_group_exit, release_task } from '../core/kernel/exit.js';
 import { copy_process, fork_wrprotect_finish } from '../core/kernel/fork.js';
 import {
@@ -133,7 +138,11 @@ export function markGroupDone(m: Machine, tgid: number): void {
 
 /** A kernel path slept (VM_FAULT_RETRY, -ERESTARTSYS): the statement is retried later. */
 class Sleeps {
-  constructor(readonly why: string) {}
+  constructor(
+    readonly why: string,
+    /** Set when the thread sleeps in handle_userfault(): the message it leaves for the handler. */
+    readonly userfault: { readonly ctx: number; readonly address: number } | null = null,
+  ) {}
 }
 
 /** A fault stopped at a lock boundary: the statement continues in the thread's next step. */
@@ -176,6 +185,11 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
       // The caller drops the attempt's state changes: a continuation is still pending then.
       t.pc -= 1;
       t.kpath = path;
+      if (e.userfault) {
+        const before = m.userfaults.get(i);
+        const read = before?.address === e.userfault.address && before.ctx === e.userfault.ctx;
+        m.userfaults.set(i, { ...e.userfault, read: read && before.read });
+      } else m.userfaults.delete(i);
       return { kind: 'blocked', note: e.why };
     }
     if (e instanceof Stops) {
@@ -191,6 +205,7 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
     }
     throw e;
   }
+  m.userfaults.delete(i); // the statement ran: a fault it waited in is resolved
   if (!t.done && t.pc >= program(m, t).length) t.done = true;
   return { kind: 'ok', note };
 }
@@ -235,7 +250,14 @@ function access(
       k.pending = null;
       throw new Stops({ pending, page: i, value, faults: faults + 1 });
     }
-    if (!r.ok && 'blocked' in r) throw new Sleeps(`the ${st.op} fault sleeps (VM_FAULT_RETRY)`);
+    if (!r.ok && 'blocked' in r) {
+      if (k.userfault)
+        throw new Sleeps(
+          `the ${st.op} fault waits for the userfaultfd handler (handle_userfault)`,
+          k.userfault,
+        );
+      throw new Sleeps(`the ${st.op} fault sleeps (VM_FAULT_RETRY)`);
+    }
     if (!r.ok) return kill(m, t, r.signal);
     faults += r.faults;
     last = r.value;
@@ -402,7 +424,8 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
         (st.force ? FOLL_FORCE : 0);
       const gup = st.fast ? get_user_pages_fast : __get_user_pages;
       const pages = gup(s, k, mm(), addr, len / PAGE, flags);
-      if (pages === -ERESTARTSYS) throw new Sleeps('GUP faulted and sleeps (VM_FAULT_RETRY)');
+      if (pages === -ERESTARTSYS)
+        throw new Sleeps('GUP faulted and sleeps (VM_FAULT_RETRY)', k.userfault);
       if (typeof pages === 'number') {
         m.pins.set(st.name, []);
         return `${errnoName(pages)}${setReg(m, st.ret, pages)}`;
@@ -421,6 +444,36 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       const inode = st.kind === 'memfd' ? memfd_create(s, st.pages) : new_inode(s, st.fs, st.pages);
       m.files.set(st.name, inode);
       return `inode ${inode} (${s.inodes[inode]!.fs})`;
+    }
+    case 'userfaultfd': {
+      const id = userfaultfd(s, mm(), st.event_fork);
+      m.uffds.set(st.name, id);
+      return `userfaultfd ${id}${st.event_fork ? ' (UFFD_FEATURE_EVENT_FORK)' : ''}`;
+    }
+    case 'uffd': {
+      const ctx = m.uffds.get(st.uffd);
+      if (ctx === undefined)
+        throw new InputError(
+          'SC101',
+          `userfaultfd '${st.uffd}' does not exist yet`,
+          m.sc.file,
+          st.pos,
+        );
+      const [addr, len] = refRange(m, st.ref, st);
+      const ret =
+        st.sub === 'register'
+          ? userfaultfd_register(s, ctx, mm(), addr, addr + len)
+          : userfaultfd_writeprotect(s, k, mm(), addr, addr + len, st.sub === 'wp');
+      return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
+    }
+    case 'uffd-read': {
+      const ctx = m.uffds.get(st.uffd) ?? -1;
+      const waiting = [...m.userfaults].filter(([, u]) => u.ctx === ctx && !u.read);
+      const first = waiting.sort(([a], [b]) => a - b)[0];
+      if (!first) throw new Error('tool bug: uffd read with no message');
+      first[1].read = true;
+      const who = m.threads[first[0]]!.name;
+      return `UFFD_EVENT_PAGEFAULT (WP) at 0x${first[1].address.toString(16)} from ${who}${setReg(m, st.reg, first[1].address)}`;
     }
     case 'ksm_scan': {
       const n = ksm_do_scan(s, k);

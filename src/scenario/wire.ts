@@ -22,6 +22,8 @@ export interface MachineData {
   readonly pins: Machine['pins'];
   readonly files: Machine['files'];
   readonly blocked: Machine['blocked'];
+  readonly uffds: Machine['uffds'];
+  readonly userfaults: Machine['userfaults'];
   readonly ghost: GhostData;
 }
 
@@ -38,6 +40,8 @@ export function machineToData(m: Machine): MachineData {
     pins: m.pins,
     files: m.files,
     blocked: m.blocked,
+    uffds: m.uffds,
+    userfaults: m.userfaults,
     ghost: m.ghost.toData(),
   };
 }
@@ -60,6 +64,8 @@ export function machineFromData(sc: Machine['sc'], d: MachineData): Machine {
     pins: new Map(d.pins),
     files: new Map(d.files),
     blocked: new Set(d.blocked),
+    uffds: new Map(d.uffds),
+    userfaults: new Map([...d.userfaults].map(([i, u]) => [i, { ...u }])),
     ghost: Ghost.fromData(d.ghost),
   };
 }

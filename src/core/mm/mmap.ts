@@ -6,6 +6,7 @@
 
 import { EEXIST, EINVAL, ENOMEM } from '../errno.js';
 import { igrab, iput } from '../fs/inode.js';
+import { dup_userfaultfd } from '../fs/userfaultfd.js';
 import type { Mm, State, Vma } from '../mm_types.js';
 import {
   ptFreeTable,
@@ -158,11 +159,11 @@ export function __mm_populate(s: State, k: Kernel, mm: Mm, start: number, len: n
 export function dup_mmap(s: State, k: Kernel, mm: Mm, oldmm: Mm): void {
   for (const src of oldmm.vmas) {
     if (src.vm_flags & VM_DONTCOPY) continue;
-    const dst: Vma = {
+    const dst: Vma = dup_userfaultfd(s, oldmm, mm, {
       ...src,
       vm_flags: src.vm_flags & ~VM_LOCKED,
       anon_vma: src.anon_vma === 0 ? 0 : s.next_anon_vma++,
-    };
+    });
     if (dst.vm_file !== 0) igrab(s, dst.vm_file);
     mm.vmas.push(dst);
     copy_page_range(s, k, mm, dst, oldmm, src);

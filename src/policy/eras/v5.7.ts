@@ -30,6 +30,7 @@ export const v5_7: Policy = {
   complete: true,
   ptStrategy: 'none',
   break_ksm_unshare: false,
+  copy_present_page_uffd_wp: false,
   write_protect_seq: false,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

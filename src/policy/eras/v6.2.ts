@@ -31,6 +31,7 @@ export const v6_2: Policy = {
   complete: true,
   ptStrategy: 'none',
   break_ksm_unshare: true,
+  copy_present_page_uffd_wp: true,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

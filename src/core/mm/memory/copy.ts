@@ -108,8 +108,8 @@ function copy_present_page(
   folio_add_lru_vma(s, k, nw);
   dst_mm.rss[MM_ANONPAGES] = dst_mm.rss[MM_ANONPAGES]! + 1;
   let pte = maybe_mkwrite(pte_mkdirty(mk_pte(nw, _PAGE_PRESENT)), dst);
-  if (dst.vm_flags & VM_UFFD_WP && pte_uffd_wp(srcPte))
-    pte = mk_pte(nw, pteBits(pte) | _PAGE_UFFD_WP);
+  if (k.policy.copy_present_page_uffd_wp && dst.vm_flags & VM_UFFD_WP && pte_uffd_wp(srcPte))
+    pte = pte_wrprotect(mk_pte(nw, pteBits(pte) | _PAGE_UFFD_WP));
   set_pte_at(s, dstSlot[0], dstSlot[1], pte);
 }
 

@@ -6,6 +6,7 @@
 
 import { toolBug } from '../../bug.js';
 import { filemap_get_folio } from '../../fs/inode.js';
+import { handle_userfault, userfaultfd_pte_wp } from '../../fs/userfaultfd.js';
 import type { Mm, State, Vma } from '../../mm_types.js';
 import { MM_ANONPAGES, VM_SHARED, VM_WRITE, ZERO_PFN } from '../../mm_types.js';
 import {
@@ -189,6 +190,15 @@ export function handle_mm_fault(
   }
   if (pmd_trans_huge(pmd)) {
     if ((write || unshare) && !pte_write(pmd)) {
+      // wp_huge_pmd(): a uffd-wp protected THP goes to the handler first.
+      if (write && userfaultfd_pte_wp(vma, pmd) && handle_userfault(s, k, mm, address)) {
+        k.decide(
+          'do_huge_pmd_wp_page',
+          'handle_userfault',
+          'uffd-wp: the handler must resolve the fault',
+        );
+        return VM_FAULT_RETRY;
+      }
       const ret = do_huge_pmd_wp_page(s, k, mm, vma, address, { ...pmdAt, pmd }, unshare);
       if (ret !== VM_FAULT_FALLBACK) return ret;
     } else {

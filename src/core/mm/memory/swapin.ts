@@ -14,6 +14,7 @@ import {
   pte_mkdirty,
   pte_mkwrite,
   type pte_t,
+  pte_uffd_wp,
   pteCarriedBits,
   swp_offset,
 } from '../../pgtable_types.js';
@@ -60,8 +61,10 @@ export function do_swap_page(
   const d = k.policy.do_swap_page(s, k, { vma, orig_pte, folio, slot: entry, write });
   k.decide('do_swap_page', d.writable ? 'map writable' : 'map read-only', d.why);
   let pte = mk_pte(folio, vmPageProtBits(s, vma) | _PAGE_ACCESSED | pteCarriedBits(orig_pte));
-  if (d.writable) pte = pte_mkwrite(pte);
-  if (d.writable && write) pte = pte_mkdirty(pte);
+  // A swap PTE's uffd-wp bit keeps the page write-protected in every era.
+  const writable = d.writable && !pte_uffd_wp(pte);
+  if (writable) pte = pte_mkwrite(pte);
+  if (writable && write) pte = pte_mkdirty(pte);
   if (!folio_test_anon(s, folio)) {
     folio_add_new_anon_rmap(s, folio, d.exclusive);
   } else {
@@ -71,6 +74,6 @@ export function do_swap_page(
   set_pte_at(s, slot.table, slot.index, pte);
   folio_unlock(s, folio);
   // The reference the lookup (or the read) took is the new mapping's.
-  if (write && !d.writable) return do_wp_page(s, k, mm, vma, address, pte, false, slot, stepwise);
+  if (write && !writable) return do_wp_page(s, k, mm, vma, address, pte, false, slot, stepwise);
   return 0;
 }

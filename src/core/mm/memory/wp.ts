@@ -10,6 +10,7 @@
  * which case the copy is thrown away and the access faults again.
  */
 
+import { handle_userfault, userfaultfd_pte_wp } from '../../fs/userfaultfd.js';
 import type { State, Vma } from '../../mm_types.js';
 import { MM_ANONPAGES, VM_MAYSHARE, VM_SHARED, VM_WRITE } from '../../mm_types.js';
 import { PG_ksm } from '../../page-flags.js';
@@ -132,6 +133,11 @@ export function do_wp_page(
   slot: PteSlot,
   stepwise = false,
 ): number {
+  // A write to a uffd-wp protected page goes to the userfaultfd handler first.
+  if (!unshare && userfaultfd_pte_wp(vma, orig_pte) && handle_userfault(s, k, mm, address)) {
+    k.decide('do_wp_page', 'handle_userfault', 'uffd-wp: the handler must resolve the fault');
+    return VM_FAULT_RETRY;
+  }
   const page = vm_normal_page(orig_pte);
   const folio = page === 0 ? 0 : page_folio(s, page);
   const full: WpFault = { mm, vma, address, orig_pte, page, folio, unshare };
