@@ -39,7 +39,7 @@ import { alive, apply, opArb, PAGE, proc, SLOTS, slot } from './gen.js';
 describe('model core under random operations', () => {
   it('keeps refcount, mapcount, rss and page-table accounting exact, and frees everything at exit', () => {
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 1, maxLength: 40 }), (ops) => {
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 40, size: 'max' }), (ops) => {
         const w = world();
         for (const op of ops) {
           apply(w, op);
@@ -59,7 +59,7 @@ describe('model core under random operations', () => {
 
   it('also without PT_RECLAIM', () => {
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 1, maxLength: 40 }), (ops) => {
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 40, size: 'max' }), (ops) => {
         const w = world({ ptStrategy: 'none' });
         for (const op of ops) apply(w, op);
         expect(checkInvariants(w.s)).toEqual([]);
@@ -145,7 +145,7 @@ describe('private and shared memory semantics (oracle), every modelled era', () 
     if (!policy) continue;
     it(`${id}: every read returns what the oracle says; writes after fork never leak`, () => {
       fc.assert(
-        fc.property(fc.array(sop, { minLength: 1, maxLength: 60 }), (ops) => {
+        fc.property(fc.array(sop, { minLength: 1, maxLength: 60, size: 'max' }), (ops) => {
           const w = world({ policy, ptStrategy: policy.ptStrategy });
           const shm = new Map<number, Map<number, number>>();
           let nextObj = 1;

@@ -165,7 +165,7 @@ function incoherence(policy: Policy, pinning: Pinning, ops: readonly Op[]): stri
 }
 
 const policyOf = (id: string): Policy => eraInfo(id)!.policy!;
-const ops = fc.array(opArb, { minLength: 1, maxLength: 30 });
+const ops = fc.array(opArb, { minLength: 1, maxLength: 30, size: 'max' });
 /** Any pin: some pages are the zero page when pinned (never written before). */
 const anyPin = fc.tuple(pinningArb, ops);
 /** Pins of anonymous pages only (every page written before the pin). */
