@@ -150,6 +150,7 @@ export function hashState(s: State, h: Fingerprint, counters?: readonly number[]
       h.num(v.vm_pgoff);
     }
   }
+  h.word(s.huge_zero);
   h.word(s.uffd.length);
   for (const u of s.uffd) {
     if (!u) {

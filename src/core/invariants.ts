@@ -63,6 +63,8 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   const reachable = new Set<number>();
   const swapRefs = new Map<number, number>();
   const entireMaps = new Map<number, number>();
+  const isHugeZero = (pfn: number) =>
+    s.huge_zero !== 0 && pfn >= s.huge_zero && pfn < s.huge_zero + 512;
   const pins = new Map<number, number>();
 
   for (const mm of s.mms) {
@@ -109,6 +111,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     }
     for (const h of t.huge) {
       const head = s.pt.tables[h.table]![2 * h.index]!;
+      if (head === s.huge_zero) continue; // like the zero page: no rss, mapcount or reference
       if (head >= mem.end || mem.flags[head]! & PG_buddy) {
         out.push({ code: 'MM003', detail: `mm ${mm.id}: huge PMD maps freed page ${head}` });
         continue;
@@ -168,7 +171,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   }
   for (let pfn = ZERO_PFN + 1; pfn < mem.end; pfn++) {
     const f = mem.flags[pfn]!;
-    if (f & PG_buddy) continue;
+    if (f & PG_buddy || isHugeZero(pfn)) continue;
     if ((maps.get(pfn) ?? 0) !== mem.mapcount[pfn]) {
       out.push({
         code: 'MM002',
@@ -202,7 +205,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     s.gup.some((g) => g !== null);
   if (!alive) {
     for (let pfn = ZERO_PFN + 1; pfn < mem.end; pfn++) {
-      if (!(mem.flags[pfn]! & PG_buddy))
+      if (!(mem.flags[pfn]! & PG_buddy) && !isHugeZero(pfn))
         out.push({ code: 'MM006', detail: `page ${pfn} still in use after everything exited` });
     }
     s.swap.map.forEach((n, slot) => {

@@ -280,6 +280,8 @@ export interface State {
   gup: (GupRef | null)[];
   /** userfaultfd contexts by id (0 unused). */
   uffd: (UffdCtx | null)[];
+  /** Head PFN of the huge zero folio (mm/huge_memory.c huge_zero_folio), 0 until first used. */
+  huge_zero: number;
   /** Copy-on-write token: a table whose owner is this token may be written in place. */
   cow: object;
 }
@@ -323,6 +325,7 @@ export function newState(): State {
     isolated: [],
     gup: [null],
     uffd: [null],
+    huge_zero: 0,
     cow: {},
   };
 }
@@ -368,6 +371,7 @@ export function cloneState(s: State): State {
     isolated: s.isolated.slice(),
     gup: s.gup.slice(),
     uffd: s.uffd.slice(),
+    huge_zero: s.huge_zero,
     cow: {},
   };
 }

@@ -202,6 +202,14 @@ export interface Policy {
   readonly copy_present_page_uffd_wp: boolean;
 
   /**
+   * A write (or unshare) fault on the huge zero PMD: allocate a THP in its
+   * place (v5.7's do_huge_pmd_wp_page(); do_huge_zero_wp_pmd(), Dev Jain,
+   * believed v6.13), or split it into PTEs mapping the small zero page and
+   * let the PTE-level fault copy one page (3917c80280c9, v5.8)?
+   */
+  readonly huge_zero_wp_alloc: boolean;
+
+  /**
    * mm/rmap.c folio_add_new_anon_rmap(): is a fresh anonymous page born
    * PG_anon_exclusive? (v5.19+, 6c287605fd56; earlier eras have no such flag.)
    */

@@ -10,10 +10,11 @@
  * (pgtable_trans_huge_deposit()), counted in VmPTE (mm_inc_nr_ptes()); the
  * model counts it and allocates the table when it is withdrawn.
  *
- * Not modelled in this version: the huge zero page (the model behaves as
- * with transparent_hugepage/use_zero_page = 0: a read fault allocates a
- * THP), THP swap-out, khugepaged, mremap of a THP, and the deferred split of
- * partially mapped THPs (split_huge_page()).
+ * A read fault maps the huge zero folio instead (use_zero_page = 1, the
+ * kernel's default): one read-only PMD, a deposited table, no rss and no
+ * mapcount, as the small zero page. Not modelled in this version: THP
+ * swap-out, khugepaged, mremap of a THP, and the deferred split of partially
+ * mapped THPs (split_huge_page()).
  */
 
 import type { Mm, State, Vma } from '../mm_types.js';
@@ -25,10 +26,14 @@ import {
   VM_NOHUGEPAGE,
   VM_SHARED,
   VM_UFFD_WP,
+  ZERO_PFN,
 } from '../mm_types.js';
+import { PG_reserved } from '../page-flags.js';
 import {
   _PAGE_ACCESSED,
   _PAGE_PSE,
+  _PAGE_RW,
+  _PAGE_SPECIAL,
   HPAGE_PMD_NR,
   HPAGE_PMD_ORDER,
   HPAGE_PMD_SIZE,
@@ -73,6 +78,29 @@ export const VM_FAULT_FALLBACK = 0x800;
 const THP_FAULT_ALLOC = vmEventIndex('thp_fault_alloc')!;
 const THP_SPLIT_PMD = vmEventIndex('thp_split_pmd')!;
 
+/** Is `pfn` a page of the huge zero folio? */
+export function isHugeZeroPfn(s: State, pfn: number): boolean {
+  return s.huge_zero !== 0 && pfn >= s.huge_zero && pfn < s.huge_zero + HPAGE_PMD_NR;
+}
+
+/** include/linux/huge_mm.h is_huge_zero_pmd() */
+export function is_huge_zero_pmd(s: State, pmd: pte_t): boolean {
+  return s.huge_zero !== 0 && pte_pfn(pmd) === s.huge_zero;
+}
+
+/**
+ * mm/huge_memory.c mm_get_huge_zero_folio(): the huge zero folio, allocated
+ * zeroed on first use and kept (reserved, as the small zero page).
+ */
+function mm_get_huge_zero_folio(s: State): number {
+  if (s.huge_zero === 0) {
+    const folio = alloc_pages(s, HPAGE_PMD_ORDER);
+    s.mem.flags[folio] = s.mem.flags[folio]! | PG_reserved;
+    s.huge_zero = folio;
+  }
+  return s.huge_zero;
+}
+
 /** The PMD-aligned start of the THP range containing `addr` (haddr). */
 export function hpageAlign(addr: number): number {
   return Math.floor(addr / HPAGE_PMD_SIZE) * HPAGE_PMD_SIZE;
@@ -108,8 +136,9 @@ function mapNewThp(s: State, k: Kernel, vma: Vma, at: PmdSlot, folio: number): v
 
 /**
  * mm/huge_memory.c do_huge_pmd_anonymous_page(): the first fault in an empty
- * PMD of a THP-eligible range allocates a THP and maps it whole, writable and
- * dirty if the VMA allows writing (read faults too: no huge zero page here).
+ * PMD of a THP-eligible range: a read maps the huge zero folio, a write
+ * allocates a THP and maps it whole, writable and dirty if the VMA allows
+ * writing.
  */
 export function do_huge_pmd_anonymous_page(
   s: State,
@@ -117,7 +146,16 @@ export function do_huge_pmd_anonymous_page(
   mm: Mm,
   vma: Vma,
   at: PmdSlot,
+  write: boolean,
 ): number {
+  if (!write) {
+    // set_huge_zero_folio(): read-only, special, with a deposited table.
+    const zero = mm_get_huge_zero_folio(s);
+    mm_inc_nr_ptes(mm);
+    const bits = (vmPageProtBits(s, vma) & ~_PAGE_RW) | _PAGE_PSE | _PAGE_SPECIAL | _PAGE_ACCESSED;
+    set_pte_at(s, at.table, at.index, mk_pte(zero, bits));
+    return 0;
+  }
   vma = anon_vma_prepare(s, mm.vmas, vma);
   const folio = alloc_pages(s, HPAGE_PMD_ORDER);
   mm_inc_nr_ptes(mm); // pgtable_trans_huge_deposit()
@@ -141,6 +179,18 @@ export function do_huge_pmd_wp_page(
   unshare: boolean,
 ): number {
   const folio = pte_pfn(at.pmd);
+  if (is_huge_zero_pmd(s, at.pmd)) {
+    if (!k.policy.huge_zero_wp_alloc) {
+      k.decide('do_huge_pmd_wp_page', 'split', 'huge zero page: split into zero-page PTEs');
+      __split_huge_pmd(s, mm, address);
+      return VM_FAULT_FALLBACK;
+    }
+    // A zeroed THP replaces the huge zero PMD; its deposited table stays.
+    k.decide('do_huge_pmd_wp_page', 'alloc', 'huge zero page: a new THP (do_huge_zero_wp_pmd)');
+    mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + HPAGE_PMD_NR;
+    mapNewThp(s, k, anon_vma_prepare(s, mm.vmas, vma), at, alloc_pages(s, HPAGE_PMD_ORDER));
+    return 0;
+  }
   const d = k.policy.do_huge_pmd_wp_page(s, k, {
     mm,
     vma,
@@ -184,8 +234,15 @@ export function __split_huge_pmd(s: State, mm: Mm, address: number): void {
   if (!leaf) return;
   const folio = pte_pfn(leaf.pmd);
   const bits = pteBits(leaf.pmd) & ~_PAGE_PSE;
-  const exclusive = PageAnonExclusive(s, folio);
   const table = ptAllocTable(s, PT_LEVEL_PTE); // pgtable_trans_huge_withdraw()
+  if (is_huge_zero_pmd(s, leaf.pmd)) {
+    // __split_huge_zero_page_pmd(): every PTE maps the small zero page.
+    for (let i = 0; i < HPAGE_PMD_NR; i++) set_pte_at(s, table, i, mk_pte(ZERO_PFN, bits));
+    pmd_populate(s, leaf, table);
+    count_vm_event(s.vmstat, THP_SPLIT_PMD);
+    return;
+  }
+  const exclusive = PageAnonExclusive(s, folio);
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
     set_pte_at(s, table, i, mk_pte(folio + i, bits));
     s.mem.mapcount[folio + i] = s.mem.mapcount[folio + i]! + 1;
@@ -205,6 +262,7 @@ export function zap_huge_pmd(s: State, mm: Mm, at: PmdSlot & { pmd: pte_t }): vo
   const folio = pte_pfn(at.pmd);
   pte_clear(s, at.table, at.index);
   mm_dec_nr_ptes(mm);
+  if (is_huge_zero_pmd(s, at.pmd)) return;
   mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! - HPAGE_PMD_NR;
   s.mem.entire[folio] = s.mem.entire[folio]! - 1;
   folio_put(s, folio);
@@ -228,6 +286,15 @@ export function copy_huge_pmd(
 ): number {
   const leaf = pmdLeaf(s, src_mm, address)!;
   const folio = pte_pfn(leaf.pmd);
+  if (is_huge_zero_pmd(s, leaf.pmd)) {
+    // The child maps the huge zero folio too (mm_get_huge_zero_folio()).
+    mm_inc_nr_ptes(dst_mm);
+    const dstPmd = pmdAllocWalk(s, dst_mm, address);
+    let pmd = pte_mkold(leaf.pmd);
+    if (!(dst.vm_flags & VM_UFFD_WP)) pmd = pte_clear_uffd_wp(pmd);
+    set_pte_at(s, dstPmd, Math.floor(address / HPAGE_PMD_SIZE) % 512, pmd);
+    return 0;
+  }
   folio_get(s, folio);
   const d = k.policy.copy_present_pte(s, k, {
     src_mm,
@@ -265,8 +332,10 @@ export function anonHugeBytes(s: State, mm: Mm): number {
   let n = 0;
   for (const vma of mm.vmas) {
     if (vma.vm_file !== 0) continue;
-    for (let a = hpageAlign(vma.vm_start); a < vma.vm_end; a += HPAGE_PMD_SIZE)
-      if (pmdLeaf(s, mm, a)) n += HPAGE_PMD_SIZE;
+    for (let a = hpageAlign(vma.vm_start); a < vma.vm_end; a += HPAGE_PMD_SIZE) {
+      const leaf = pmdLeaf(s, mm, a);
+      if (leaf && !is_huge_zero_pmd(s, leaf.pmd)) n += HPAGE_PMD_SIZE;
+    }
   }
   return n;
 }

@@ -107,6 +107,7 @@ function madvise_pageout(
     const folio = page_folio(s, page);
     if (!folio_test_anon(s, folio) || s.mem.mapcount[page] !== 1) return;
     if (s.mem.flags[folio]! & PG_ksm) return; // KSM pages are not swapped out by the model
+    if (s.mem.order[folio]! > 0) return; // nor are THPs (THP swap-out: docs/adr/0007)
     if (folio_isolate_lru(s, folio)) isolated.push(folio);
   });
   reclaim_pages(s, k, isolated);

@@ -29,13 +29,14 @@ import { try_to_unmap } from './rmap.js';
 import { add_to_swap, delete_from_swap_cache } from './swap_state.js';
 import { folio_swap_offset } from './swapfile.js';
 
-/** Folios a reclaim scan could isolate now: on the LRU, anonymous, unlocked, not already isolated. */
+/** Folios a reclaim scan could isolate now: on the LRU, anonymous, small, unlocked, not already isolated. */
 export function reclaimCandidates(s: State): number[] {
   const out: number[] = [];
   const { flags } = s.mem;
   for (let pfn = 1; pfn < s.mem.end; pfn++) {
     const f = flags[pfn]!;
     if (f & (PG_buddy | PG_tail | PG_locked | PG_ksm)) continue;
+    if (s.mem.order[pfn]! > 0) continue; // THP swap-out is not modelled (docs/adr/0007)
     if ((f & PG_lru) !== 0 && (f & PG_anon) !== 0) out.push(pfn);
   }
   return out;

@@ -34,6 +34,7 @@ export const linus_rules: Policy = {
   // Linus wrote these rules against a tree that had 57efa1fe5957 (Dec 2020): fork's seqcount stays.
   break_ksm_unshare: false,
   copy_present_page_uffd_wp: false,
+  huge_zero_wp_alloc: false,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1,
   cites: [

@@ -32,6 +32,7 @@ export const v5_18: Policy = {
   ptStrategy: 'none',
   break_ksm_unshare: false,
   copy_present_page_uffd_wp: true,
+  huge_zero_wp_alloc: false,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

@@ -31,6 +31,7 @@ export const v5_7: Policy = {
   ptStrategy: 'none',
   break_ksm_unshare: false,
   copy_present_page_uffd_wp: false,
+  huge_zero_wp_alloc: true,
   write_protect_seq: false,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

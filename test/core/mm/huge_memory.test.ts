@@ -171,4 +171,36 @@ describe('PMD-mapped anonymous THP (mm/huge_memory.c)', () => {
     expect(read(w, w.init, A)).toMatchObject({ ok: true, value: 1 });
     expectSound(w);
   });
+
+  it('a read fault maps the huge zero folio; a write allocates a THP (v5.7, v6.18) or splits to zero-page PTEs (v5.8-v6.2)', () => {
+    for (const [era, alloc] of [
+      ['v5.7', true],
+      ['v5.9', false],
+      ['v6.2', false],
+      ['v6.18', true],
+    ] as const) {
+      const w = eraWorld(era);
+      mapAnon(w, w.init, A, THP);
+      do_madvise(w.s, w.k, mmOfTask(w, w.init), A, THP, MADV_HUGEPAGE);
+      expect(read(w, w.init, A + PAGE), era).toMatchObject({ ok: true, value: 0 });
+      const mm = mmOfTask(w, w.init);
+      expect(pagemapEntry(w.s, mm, A).zeropage, era).toBe(true);
+      expect(mm.rss[MM_ANONPAGES], era).toBe(0);
+      expect(task_mem(w.s, mm), era).toMatchObject({ AnonHugePages: 0, VmPTE: 12 });
+      // vma_needs_copy(): no anon_vma yet, so fork copies no entries; the child refaults.
+      const child = copy_process(w.s, w.k, w.init, false);
+      expect(pagemapEntry(w.s, mmOfTask(w, child), A).present, era).toBe(false);
+      expect(read(w, child, A), era).toMatchObject({ ok: true, value: 0 });
+      expect(pagemapEntry(w.s, mmOfTask(w, child), A).zeropage, era).toBe(true);
+      expectSound(w);
+      write(w, w.init, A + PAGE, 4);
+      expect(leaf(w) !== null, era).toBe(alloc);
+      expect(mm.rss[MM_ANONPAGES], era).toBe(alloc ? 512 : 1);
+      expect(pagemapEntry(w.s, mm, A).zeropage, era).toBe(!alloc);
+      expect(read(w, w.init, A + PAGE), era).toMatchObject({ ok: true, value: 4 });
+      expect(read(w, child, A + PAGE), era).toMatchObject({ ok: true, value: 0 });
+      expect(task_mem(w.s, mm).VmPTE, era).toBe(12);
+      expectSound(w);
+    }
+  });
 });

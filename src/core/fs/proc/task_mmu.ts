@@ -5,7 +5,7 @@
  */
 
 import { EINVAL } from '../../errno.js';
-import { anonHugeBytes } from '../../mm/huge_memory.js';
+import { anonHugeBytes, isHugeZeroPfn } from '../../mm/huge_memory.js';
 import { ksm_merging_pages } from '../../mm/ksm.js';
 import {
   forEachHugePmd,
@@ -83,7 +83,7 @@ export function pagemapEntry(s: State, mm: Mm, addr: number): PagemapEntry {
     exclusive: normal && s.mem.mapcount[pfn]! + s.mem.entire[folio]! === 1,
     uffd_wp: pte !== 0 && pte_uffd_wp(pte),
     file: normal && (s.mem.flags[folio]! & PG_anon) === 0,
-    zeropage: present && pfn === ZERO_PFN,
+    zeropage: present && (pfn === ZERO_PFN || isHugeZeroPfn(s, pfn)),
     writable: present && pte_write(pte),
     dirty: present && pte_dirty(pte),
     young: present && pte_young(pte),

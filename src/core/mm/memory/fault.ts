@@ -186,7 +186,7 @@ export function handle_mm_fault(
   const pmdAt: PmdSlot = { table: pmdAllocWalk(s, mm, address), index: pmd_index(address) };
   const pmd = ptep_get(s, pmdAt.table, pmdAt.index);
   if (pmd === 0 && vma_is_anonymous(vma) && thp_vma_allowable(vma, address)) {
-    return do_huge_pmd_anonymous_page(s, k, mm, vma, pmdAt);
+    return do_huge_pmd_anonymous_page(s, k, mm, vma, pmdAt, write);
   }
   if (pmd_trans_huge(pmd)) {
     if ((write || unshare) && !pte_write(pmd)) {
