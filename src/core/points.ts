@@ -209,6 +209,9 @@ export interface Policy {
    */
   readonly huge_zero_wp_alloc: boolean;
 
+  /** MADV_COLLAPSE (Zach O'Keefe, v6.1): does the era know the advice (-EINVAL otherwise)? */
+  readonly madv_collapse: boolean;
+
   /**
    * mm/rmap.c folio_add_new_anon_rmap(): is a fresh anonymous page born
    * PG_anon_exclusive? (v5.19+, 6c287605fd56; earlier eras have no such flag.)

@@ -44,6 +44,7 @@ export function erasDecisionTable(policies: readonly Policy[]): string {
     `| GUP_PIN_COUNTING_BIAS | ${policies.map((p) => String(p.GUP_PIN_COUNTING_BIAS)).join(' | ')} |`,
     `| write_protect_seq | ${policies.map((p) => (p.write_protect_seq ? 'yes' : 'no')).join(' | ')} |`,
     `| break_ksm unshare | ${policies.map((p) => (p.break_ksm_unshare ? 'yes' : 'no')).join(' | ')} |`,
+    `| MADV_COLLAPSE | ${policies.map((p) => (p.madv_collapse ? 'yes' : 'no')).join(' | ')} |`,
     `| huge zero PMD write | ${policies.map((p) => (p.huge_zero_wp_alloc ? 'alloc THP' : 'split')).join(' | ')} |`,
     `| copy_present_page uffd-wp | ${policies.map((p) => (p.copy_present_page_uffd_wp ? 'yes' : 'no')).join(' | ')} |`,
     `| page tables | ${policies.map((p) => p.ptStrategy).join(' | ')} |`,

@@ -29,7 +29,8 @@ export type Advice =
   | 'mergeable'
   | 'unmergeable'
   | 'hugepage'
-  | 'nohugepage';
+  | 'nohugepage'
+  | 'collapse';
 
 export type Expr =
   | { readonly kind: 'num'; readonly pos: Pos; readonly value: number }

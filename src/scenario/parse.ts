@@ -36,6 +36,7 @@ const ADVICE: ReadonlySet<string> = new Set([
   'unmergeable',
   'hugepage',
   'nohugepage',
+  'collapse',
 ]);
 const PAGE = 4096;
 
@@ -295,11 +296,11 @@ class Parser {
       case 'madvise': {
         const ref = this.ref();
         const a = this.ident(
-          'an advice (dontneed, dontfork, dofork, pageout, mergeable, unmergeable, hugepage, nohugepage)',
+          'an advice (dontneed, dontfork, dofork, pageout, mergeable, unmergeable, hugepage, nohugepage, collapse)',
         );
         if (!ADVICE.has(a.text))
           this.err(
-            `unknown advice '${a.text}': use dontneed, dontfork, dofork, pageout, mergeable, unmergeable, hugepage or nohugepage`,
+            `unknown advice '${a.text}': use dontneed, dontfork, dofork, pageout, mergeable, unmergeable, hugepage, nohugepage or collapse`,
             a.pos,
             'SC004',
           );

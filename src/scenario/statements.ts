@@ -30,6 +30,7 @@ import {
 import { ksm_do_scan, MADV_MERGEABLE, MADV_UNMERGEABLE } from '../core/mm/ksm.js';
 import {
   do_madvise,
+  MADV_COLLAPSE,
   MADV_DOFORK,
   MADV_DONTFORK,
   MADV_DONTNEED,
@@ -91,6 +92,7 @@ const ADVICE = {
   unmergeable: MADV_UNMERGEABLE,
   hugepage: MADV_HUGEPAGE,
   nohugepage: MADV_NOHUGEPAGE,
+  collapse: MADV_COLLAPSE,
 } as const;
 
 /** Pages [from, to) every `step` of a reference, as addresses. */

@@ -2,7 +2,8 @@
  * PMD-mapped THPs under random operations, in every era (fast-check): one
  * 2 MiB MADV_HUGEPAGE area, written, read, forked, exited, write-protected
  * and re-enabled (whole or one page, as cow.c's PTE-mapped THP setup does),
- * partly discarded or unmapped, pinned and unpinned, soft-dirty cleared.
+ * partly discarded or unmapped, pinned and unpinned, soft-dirty cleared,
+ * collapsed again (MADV_COLLAPSE, where the era has it).
  *  - every accounting invariant holds after every operation (MM001–MM005,
  *    with the entire mapcount, pincount and deposited tables of THPs), and
  *    nothing is left once every process has exited (MM006);
@@ -25,7 +26,12 @@ import {
   gupHold,
   gupRelease,
 } from '../../src/core/mm/gup.js';
-import { do_madvise, MADV_DONTNEED, MADV_HUGEPAGE } from '../../src/core/mm/madvise.js';
+import {
+  do_madvise,
+  MADV_COLLAPSE,
+  MADV_DONTNEED,
+  MADV_HUGEPAGE,
+} from '../../src/core/mm/madvise.js';
 import {
   do_mmap,
   MAP_ANONYMOUS,
@@ -56,7 +62,8 @@ type Op =
   | { t: 'munmap-tail'; p: number; page: number }
   | { t: 'pin'; p: number; page: number; write: boolean }
   | { t: 'unpin'; i: number }
-  | { t: 'clear_refs'; p: number };
+  | { t: 'clear_refs'; p: number }
+  | { t: 'collapse'; p: number };
 
 const p = fc.nat(3);
 const page = fc.constantFrom(...PAGES);
@@ -105,6 +112,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('unpin' as const), i: fc.nat(7) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('clear_refs' as const), p }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('collapse' as const), p }) },
 );
 
 /** What each process must read: page -> value (0 when never written or discarded); `end` is its mapped length. */
@@ -199,6 +207,10 @@ function run(eraIdx: number, ops: readonly Op[]): void {
         break;
       case 'clear_refs':
         clear_refs_write(w.s, w.k, mm, 4);
+        break;
+      case 'collapse':
+        // Refusals (-EINVAL, -EAGAIN) leave everything as it was; the oracle holds either way.
+        if (view.end > 0) do_madvise(w.s, w.k, mm, A, view.end * PAGE, MADV_COLLAPSE);
         break;
     }
     check(op);

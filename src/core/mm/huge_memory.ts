@@ -28,7 +28,7 @@ import {
   VM_UFFD_WP,
   ZERO_PFN,
 } from '../mm_types.js';
-import { PG_reserved } from '../page-flags.js';
+import { PG_anon_exclusive, PG_reserved } from '../page-flags.js';
 import {
   _PAGE_ACCESSED,
   _PAGE_PSE,
@@ -132,6 +132,18 @@ function mapNewThp(s: State, k: Kernel, vma: Vma, at: PmdSlot, folio: number): v
   folio_add_lru_vma(s, k, folio);
   set_pte_at(s, at.table, at.index, mk_huge_pmd(s, vma, folio));
   count_vm_event(s.vmstat, THP_FAULT_ALLOC);
+}
+
+/**
+ * collapse_huge_page()'s end: map a collapsed THP (its deposited table is
+ * the old PTE table, already counted in VmPTE).
+ */
+export function mapCollapsedThp(s: State, k: Kernel, vma: Vma, at: PmdSlot, folio: number): void {
+  folio_add_new_anon_rmap_pmd(s, folio, true); // RMAP_EXCLUSIVE where the era has the flag
+  if (!k.policy.folio_add_new_anon_rmap(s, k, folio).exclusive)
+    s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_anon_exclusive;
+  folio_add_lru_vma(s, k, folio);
+  set_pte_at(s, at.table, at.index, mk_huge_pmd(s, vma, folio));
 }
 
 /**

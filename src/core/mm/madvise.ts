@@ -18,6 +18,7 @@ import {
 import { PG_ksm } from '../page-flags.js';
 import { PAGE_SIZE, pte_present } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
+import { madvise_collapse } from './khugepaged.js';
 import { ksmMergeableVma, ksmPagesIn, MADV_MERGEABLE, MADV_UNMERGEABLE } from './ksm.js';
 import {
   FAULT_FLAG_UNSHARE,
@@ -41,6 +42,7 @@ export const MADV_DOFORK = 11;
 export const MADV_HUGEPAGE = 14;
 export const MADV_NOHUGEPAGE = 15;
 export const MADV_PAGEOUT = 21;
+export const MADV_COLLAPSE = 25;
 
 /** The VMAs covering [start, end), and whether a hole was found (-ENOMEM). */
 function vmasIn(mm: Mm, start: number, end: number): { vmas: Vma[]; hole: boolean } {
@@ -211,6 +213,23 @@ export function do_madvise(
       if (ret < 0) return ret;
     }
     return hole ? -ENOMEM : 0;
+  }
+  if (advice === MADV_COLLAPSE) {
+    if (!k.policy.madv_collapse) return -EINVAL;
+    const { vmas, hole } = vmasIn(mm, start, end);
+    let ret = 0;
+    for (const vma of vmas) {
+      const r = madvise_collapse(
+        s,
+        k,
+        mm,
+        vma,
+        Math.max(start, vma.vm_start),
+        Math.min(end, vma.vm_end),
+      );
+      if (r < 0) ret = r;
+    }
+    return ret < 0 ? ret : hole ? -ENOMEM : 0;
   }
   if (advice === MADV_MERGEABLE || advice === MADV_UNMERGEABLE) {
     return ksm_madvise(s, k, mm, start, end, advice);

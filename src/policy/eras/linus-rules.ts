@@ -35,6 +35,7 @@ export const linus_rules: Policy = {
   break_ksm_unshare: false,
   copy_present_page_uffd_wp: false,
   huge_zero_wp_alloc: false,
+  madv_collapse: false,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1,
   cites: [

@@ -33,6 +33,7 @@ export const v5_18: Policy = {
   break_ksm_unshare: false,
   copy_present_page_uffd_wp: true,
   huge_zero_wp_alloc: false,
+  madv_collapse: false,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

@@ -31,6 +31,7 @@ export const v5_8: Policy = {
   break_ksm_unshare: false,
   copy_present_page_uffd_wp: false,
   huge_zero_wp_alloc: false,
+  madv_collapse: false,
   write_protect_seq: false,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

@@ -38,6 +38,7 @@ export const v6_18: Policy = {
   break_ksm_unshare: true,
   copy_present_page_uffd_wp: true,
   huge_zero_wp_alloc: true,
+  madv_collapse: true,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

@@ -33,6 +33,7 @@ export const v6_2: Policy = {
   break_ksm_unshare: true,
   copy_present_page_uffd_wp: true,
   huge_zero_wp_alloc: false,
+  madv_collapse: true,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

@@ -1,0 +1,110 @@
+/**
+ * MADV_COLLAPSE (mm/khugepaged.c madvise_collapse() → hpage_collapse_scan_pmd()
+ * → collapse_huge_page(), v6.1): replace the PTE-mapped pages of each 2 MiB
+ * range by a newly allocated THP holding a copy of them, mapped by one PMD.
+ *
+ * MADV_COLLAPSE ignores khugepaged's max_ptes_* limits and the sysfs
+ * `enabled` mode, but refuses a range
+ *  - with a swap PTE (the model does not swap in for it: -EAGAIN),
+ *  - with a page that is not anonymous or is a KSM page (-EINVAL),
+ *  - with a folio that has references besides its mappings and the swap
+ *    cache (is_refcount_suitable(): GUP pins, pipes; SCAN_PAGE_COUNT, -EAGAIN),
+ *  - where no PTE is writable (SCAN_PAGE_RO, -EINVAL): why collapsing a fully
+ *    shared range fails after fork.
+ * The new THP is exclusive; the old PTE table becomes its deposited table (no
+ * change in VmPTE); none and zero-page entries become zero pages of the THP.
+ * khugepaged itself (the background scan) is not modelled.
+ */
+
+import { EAGAIN, EINVAL } from '../errno.js';
+import type { Mm, State, Vma } from '../mm_types.js';
+import { MM_ANONPAGES, ptFreeTable, VM_NOHUGEPAGE, VM_SHARED } from '../mm_types.js';
+import { PG_ksm, PG_swapcache } from '../page-flags.js';
+import {
+  HPAGE_PMD_NR,
+  HPAGE_PMD_ORDER,
+  HPAGE_PMD_SIZE,
+  pte_present,
+  pte_special,
+  pte_write,
+} from '../pgtable_types.js';
+import type { Kernel } from '../points.js';
+import { count_vm_event, vmEventIndex } from '../vmstat.js';
+import { hpageAlign, mapCollapsedThp } from './huge_memory.js';
+import { pmdSlot, ptep_get, pteTable } from './memory/pgtable.js';
+import { alloc_pages, folio_put, page_folio } from './page_alloc.js';
+import { folio_mapcount, folio_remove_rmap_pte, folio_test_anon } from './rmap.js';
+import { lru_add_drain_cpu } from './swap.js';
+
+const THP_COLLAPSE_ALLOC = vmEventIndex('thp_collapse_alloc')!;
+
+/** Collapse the 2 MiB range at `haddr` of `vma`; 0 or -errno. */
+function collapse_huge_page(s: State, k: Kernel, mm: Mm, vma: Vma, haddr: number): number {
+  const t = pteTable(s, mm, haddr);
+  if (t === 0) return 0; // nothing mapped, or already a huge PMD (SCAN_PMD_MAPPED)
+  let writable = false;
+  const folios = new Set<number>();
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    const pte = ptep_get(s, t, i);
+    if (pte === 0) continue;
+    if (!pte_present(pte)) return -EAGAIN;
+    if (pte_special(pte)) continue; // the zero page
+    if (pte_write(pte)) writable = true;
+    const folio = page_folio(s, pte % 2 ** 32);
+    if (!folio_test_anon(s, folio) || s.mem.flags[folio]! & PG_ksm) return -EINVAL;
+    folios.add(folio);
+  }
+  for (const folio of folios) {
+    // is_refcount_suitable()
+    const swap = s.mem.flags[folio]! & PG_swapcache ? 2 ** s.mem.order[folio]! : 0;
+    if (s.mem.refcount[folio] !== folio_mapcount(s, folio) + swap) return -EAGAIN;
+  }
+  if (!writable) return -EINVAL; // SCAN_PAGE_RO
+  const thp = alloc_pages(s, HPAGE_PMD_ORDER);
+  count_vm_event(s.vmstat, THP_COLLAPSE_ALLOC);
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    const pte = ptep_get(s, t, i);
+    if (pte === 0 || pte_special(pte)) {
+      mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + 1;
+      continue;
+    }
+    const page = pte % 2 ** 32;
+    s.mem.content[thp + i] = s.mem.content[page]!;
+    folio_remove_rmap_pte(s, page);
+    folio_put(s, page_folio(s, page));
+  }
+  // The old PTE table is deposited for the new THP: freed here, counted as before.
+  const at = pmdSlot(s, mm, haddr)!;
+  ptFreeTable(s, t);
+  mapCollapsedThp(s, k, vma, at, thp);
+  return 0;
+}
+
+/** mm/khugepaged.c madvise_collapse() over [start, end) of one VMA. */
+export function madvise_collapse(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  start: number,
+  end: number,
+): number {
+  if (vma.vm_file !== 0 || vma.vm_flags & (VM_SHARED | VM_NOHUGEPAGE)) return -EINVAL;
+  for (let cpu = 0; cpu < s.lru_batch.length; cpu++) lru_add_drain_cpu(s, cpu); // lru_add_drain_all()
+  let ret = 0;
+  for (
+    let haddr = hpageAlign(start + HPAGE_PMD_SIZE - 1);
+    haddr + HPAGE_PMD_SIZE <= end;
+    haddr += HPAGE_PMD_SIZE
+  ) {
+    if (haddr < vma.vm_start || haddr + HPAGE_PMD_SIZE > vma.vm_end) continue;
+    const r = collapse_huge_page(s, k, mm, vma, haddr);
+    k.decide(
+      'madvise_collapse',
+      r === 0 ? 'collapsed' : 'failed',
+      `2 MiB at 0x${haddr.toString(16)}: ${r}`,
+    );
+    if (r < 0) ret = r;
+  }
+  return ret;
+}
