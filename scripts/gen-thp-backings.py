@@ -195,6 +195,13 @@ PTE_BACKINGS = {
         'child exits, MADV_DOFORK: the first page was shared, the others never were',
         '  madvise mem[1..512] dontfork\n  fork pshared\n  wait pshared\n  madvise mem[1..512] dofork\n',
     ),
+    # cow.c run_with_partial_mremap_thp(): the upper half moves onto a fresh PROT_NONE area.
+    'thp-mremap': (
+        'partially mremap()ed THP (cow.c "... with partially mremap()\'ed THP (2048 kB)", '
+        'run_with_partial_mremap_thp()): the upper half is moved with MREMAP_FIXED onto a fresh '
+        'PROT_NONE area, which splits the PMD; the test runs on the lower half',
+        '  mmap mremap_dst len=1M private none at=0x50000000\n  mremap mem[256..512] onto mremap_dst\n',
+    ),
 }
 
 LINUS_THP_PTE = (
@@ -206,7 +213,7 @@ LINUS_THP_PTE = (
 )
 OVERRIDES = {
     (sfx, c): LINUS_THP_PTE
-    for sfx in ['thp-pte', 'thp-pshared']
+    for sfx in ['thp-pte', 'thp-pshared', 'thp-mremap']
     for c in [
         'ro-pin-shared',
         'ro-pin-fast-shared',
@@ -239,6 +246,7 @@ def backing(case, suffix, setup, header, expect=None):
         'thp-pte': 'PTE-mapped THP',
         'thp-1pte': 'single PTE of a THP',
         'thp-pshared': 'partially shared THP',
+        'thp-mremap': 'partially mremap()ed THP',
     }[suffix]
     if suffix == 'thp-pshared':
         body += '\n# The child of the backing: forked and gone before the test starts.\nthread pshared {\n  exit\n}\n'

@@ -128,6 +128,14 @@ export type Stmt =
     }
   | { readonly op: 'unpin'; readonly pos: Pos; readonly name: string }
   | { readonly op: 'ksm_scan'; readonly pos: Pos }
+  /** mremap(MREMAP_MAYMOVE | MREMAP_FIXED) of `ref` onto the start of mapping `onto`, same length. */
+  | {
+      readonly op: 'mremap';
+      readonly pos: Pos;
+      readonly ref: Ref;
+      readonly onto: string;
+      readonly ret: string | null;
+    }
   /** userfaultfd() with UFFD_FEATURE_PAGEFAULT_FLAG_WP (and UFFD_FEATURE_EVENT_FORK). */
   | {
       readonly op: 'userfaultfd';

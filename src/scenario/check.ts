@@ -44,6 +44,7 @@ export function assignedReg(st: Stmt): string | null {
       return st.reg;
     case 'mmap':
     case 'munmap':
+    case 'mremap':
     case 'mprotect':
     case 'madvise':
       return st.ret;
@@ -151,6 +152,13 @@ export function checkScenario(sc: Scenario): void {
   });
   for (const { st } of stmts) {
     switch (st.op) {
+      case 'mremap':
+        if (!maps.has(st.onto))
+          fail(sc, 'SC003', st.pos, `mremap onto unknown mapping '${st.onto}'`);
+        checkRef(names(true), st.ref, false);
+        if (st.ref.step !== 1)
+          fail(sc, 'SC004', st.ref.pos, 'mremap takes a contiguous range: no step');
+        break;
       case 'munmap':
       case 'mprotect':
       case 'madvise':

@@ -288,6 +288,14 @@ class Parser {
         const ref = this.ref();
         return { op: 'munmap', pos, ref, ret: this.optRet() };
       }
+      case 'mremap': {
+        const ref = this.ref();
+        const kw2 = this.ident("'onto'");
+        if (kw2.text !== 'onto')
+          this.err(`mremap REF onto MAPPING: expected 'onto', got '${kw2.text}'`, kw2.pos);
+        const onto = this.ident('the mapping to move onto').text;
+        return { op: 'mremap', pos, ref, onto, ret: this.optRet() };
+      }
       case 'mprotect': {
         const ref = this.ref();
         const prot = this.prot(this.ident('a protection (none, r, rw, rx, rwx)'));
@@ -466,7 +474,7 @@ class Parser {
       }
       default:
         return this.err(
-          `unknown operation '${kw.text}': expected mmap, munmap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring, odirect, clear_refs, ksm_scan, userfaultfd, uffd, sched_setaffinity, memfd or tmpfile`,
+          `unknown operation '${kw.text}': expected mmap, munmap, mremap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring, odirect, clear_refs, ksm_scan, userfaultfd, uffd, sched_setaffinity, memfd or tmpfile`,
           pos,
           'SC002',
         );

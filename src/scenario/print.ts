@@ -52,6 +52,8 @@ export function stmtText(st: Stmt): string {
         .concat(ret(st.ret));
     case 'munmap':
       return `munmap ${refText(st.ref)}${ret(st.ret)}`;
+    case 'mremap':
+      return `mremap ${refText(st.ref)} onto ${st.onto}${ret(st.ret)}`;
     case 'mprotect':
       return `mprotect ${refText(st.ref)} ${st.prot}${ret(st.ret)}`;
     case 'madvise':

@@ -51,6 +51,7 @@ import {
   vm_munmap,
 } from '../core/mm/mmap.js';
 import { do_mprotect_pkey } from '../core/mm/mprotect.js';
+import { mremap_fixed } from '../core/mm/mremap.js';
 import { memfd_create } from '../core/mm/shmem.js';
 import { EXIT_DEAD, mmOf, TASK_RUNNING } from '../core/mm_types.js';
 import type { ForkPending, Kernel } from '../core/points.js';
@@ -312,6 +313,21 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       if (ret >= 0) {
         m.maps.set(st.name, { addr: ret, len: st.len });
         m.ghost.remap(me.mm, ret, st.len);
+      }
+      return `${ret < 0 ? errnoName(ret) : `at 0x${ret.toString(16)}`}${setReg(m, st.ret, ret)}`;
+    }
+    case 'mremap': {
+      const [addr, len] = refRange(m, st.ref, st);
+      const onto = mappingOf(m, st.onto, st);
+      const ret = mremap_fixed(s, mm(), addr, len, onto.addr);
+      if (ret >= 0) {
+        // The moved range is now the mapping `onto`; a moved tail shortens its old mapping.
+        const from = mappingOf(m, st.ref.map, st);
+        if (addr + len === from.addr + from.len)
+          m.maps.set(st.ref.map, { addr: from.addr, len: addr - from.addr });
+        m.maps.set(st.onto, { addr: onto.addr, len });
+        m.ghost.remap(me.mm, addr, len);
+        m.ghost.remap(me.mm, onto.addr, len);
       }
       return `${ret < 0 ? errnoName(ret) : `at 0x${ret.toString(16)}`}${setReg(m, st.ret, ret)}`;
     }

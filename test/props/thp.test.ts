@@ -3,7 +3,8 @@
  * 2 MiB MADV_HUGEPAGE area, written, read, forked, exited, write-protected
  * and re-enabled (whole or one page, as cow.c's PTE-mapped THP setup does),
  * partly discarded or unmapped, pinned and unpinned, soft-dirty cleared,
- * collapsed again (MADV_COLLAPSE, where the era has it).
+ * collapsed again (MADV_COLLAPSE, where the era has it), its tail moved away
+ * (mremap MREMAP_FIXED).
  *  - every accounting invariant holds after every operation (MM001–MM005,
  *    with the entire mapcount, pincount and deposited tables of THPs), and
  *    nothing is left once every process has exited (MM006);
@@ -40,6 +41,7 @@ import {
   vm_munmap,
 } from '../../src/core/mm/mmap.js';
 import { do_mprotect_pkey } from '../../src/core/mm/mprotect.js';
+import { mremap_fixed } from '../../src/core/mm/mremap.js';
 import type { Task } from '../../src/core/mm_types.js';
 import { mmOf } from '../../src/core/mm_types.js';
 import { ERAS } from '../../src/policy/registry.js';
@@ -63,7 +65,8 @@ type Op =
   | { t: 'pin'; p: number; page: number; write: boolean }
   | { t: 'unpin'; i: number }
   | { t: 'clear_refs'; p: number }
-  | { t: 'collapse'; p: number };
+  | { t: 'collapse'; p: number }
+  | { t: 'mremap-tail'; p: number; page: number };
 
 const p = fc.nat(3);
 const page = fc.constantFrom(...PAGES);
@@ -113,6 +116,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('unpin' as const), i: fc.nat(7) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('clear_refs' as const), p }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('collapse' as const), p }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant('mremap-tail' as const),
+      p,
+      page: fc.constantFrom(256, 511),
+    }),
+  },
 );
 
 /** What each process must read: page -> value (0 when never written or discarded); `end` is its mapped length. */
@@ -207,6 +218,23 @@ function run(eraIdx: number, ops: readonly Op[]): void {
         break;
       case 'clear_refs':
         clear_refs_write(w.s, w.k, mm, 4);
+        break;
+      case 'mremap-tail':
+        // Move the tail away (MREMAP_FIXED), check what moved, then drop it.
+        if (op.page < view.end) {
+          const n = view.end - op.page;
+          const B = 0x50000000;
+          expect(mremap_fixed(w.s, mm, addr(op.page), n * PAGE, B)).toBe(B);
+          check(op);
+          for (const [pg, v] of view.values)
+            if (pg >= op.page) {
+              const r = userAccess(w.s, w.k, mm, B + (pg - op.page) * PAGE);
+              expect(r.ok && r.value, `${era.id} moved page ${pg}`).toBe(v);
+              view.values.delete(pg);
+            }
+          vm_munmap(w.s, mm, B, n * PAGE);
+          view.end = op.page;
+        }
         break;
       case 'collapse':
         // Refusals (-EINVAL, -EAGAIN) leave everything as it was; the oracle holds either way.
