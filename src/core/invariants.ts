@@ -14,7 +14,8 @@
  *       deposited, and every allocated table is reachable.
  * MM005 rss: MM_ANONPAGES, MM_SHMEMPAGES and MM_FILEPAGES equal the PTEs mapping such pages.
  * MM006 leak: once no process and no pipe is left, only the zero page is in use
- *       and no swap slot.
+ *       and no swap slot (swap-cache folios that nothing but the swap cache
+ *       holds and no swap entry names are reclaimable, not leaked).
  * MM007 swap accounting: every slot's swap count equals the swap PTEs naming
  *       it, the swap cache and PG_swapcache agree, and MM_SWAPENTS equals the
  *       mm's swap PTEs.
@@ -204,12 +205,20 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     s.pipes.some((p) => p !== null) ||
     s.gup.some((g) => g !== null);
   if (!alive) {
+    // A swap-cache folio whose slot no swap entry names any more, held by the
+    // swap cache alone, is not a leak: reclaim frees it when it gets to it
+    // (the kernel keeps such folios until then, e.g. after a write copied
+    // away from a swapped-in page that was pinned).
+    const orphan = (pfn: number) =>
+      (mem.flags[pfn]! & PG_swapcache) !== 0 &&
+      mem.refcount[pfn] === 1 &&
+      s.swap.cache.some((f, slot) => f === pfn && s.swap.map[slot] === 0);
     for (let pfn = ZERO_PFN + 1; pfn < mem.end; pfn++) {
-      if (!(mem.flags[pfn]! & PG_buddy) && !isHugeZero(pfn))
+      if (!(mem.flags[pfn]! & PG_buddy) && !isHugeZero(pfn) && !orphan(pfn))
         out.push({ code: 'MM006', detail: `page ${pfn} still in use after everything exited` });
     }
     s.swap.map.forEach((n, slot) => {
-      if (slot > 0 && (n > 0 || s.swap.cache[slot]))
+      if (slot > 0 && (n > 0 || (s.swap.cache[slot] && !orphan(s.swap.cache[slot]!))))
         out.push({
           code: 'MM006',
           detail: `swap slot ${slot} still in use after everything exited`,

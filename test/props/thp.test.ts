@@ -4,7 +4,7 @@
  * and re-enabled (whole or one page, as cow.c's PTE-mapped THP setup does),
  * partly discarded or unmapped, pinned and unpinned, soft-dirty cleared,
  * collapsed again (MADV_COLLAPSE, where the era has it), its tail moved away
- * (mremap MREMAP_FIXED).
+ * (mremap MREMAP_FIXED), paged out (MADV_PAGEOUT splits PMD and folio).
  *  - every accounting invariant holds after every operation (MM001–MM005,
  *    with the entire mapcount, pincount and deposited tables of THPs), and
  *    nothing is left once every process has exited (MM006);
@@ -32,6 +32,7 @@ import {
   MADV_COLLAPSE,
   MADV_DONTNEED,
   MADV_HUGEPAGE,
+  MADV_PAGEOUT,
 } from '../../src/core/mm/madvise.js';
 import {
   do_mmap,
@@ -66,6 +67,7 @@ type Op =
   | { t: 'unpin'; i: number }
   | { t: 'clear_refs'; p: number }
   | { t: 'collapse'; p: number }
+  | { t: 'pageout'; p: number; page: number; whole: boolean }
   | { t: 'mremap-tail'; p: number; page: number };
 
 const p = fc.nat(3);
@@ -116,6 +118,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('unpin' as const), i: fc.nat(7) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('clear_refs' as const), p }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('collapse' as const), p }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ t: fc.constant('pageout' as const), p, page, whole: fc.boolean() }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -236,6 +242,13 @@ function run(eraIdx: number, ops: readonly Op[]): void {
           view.end = op.page;
         }
         break;
+      case 'pageout': {
+        // MADV_PAGEOUT splits what it must and swaps out; the contents come back on access.
+        const [start, len] = op.whole ? [A, view.end * PAGE] : [addr(op.page), PAGE];
+        if (len > 0 && (op.whole || op.page < view.end))
+          do_madvise(w.s, w.k, mm, start, len, MADV_PAGEOUT);
+        break;
+      }
       case 'collapse':
         // Refusals (-EINVAL, -EAGAIN) leave everything as it was; the oracle holds either way.
         if (view.end > 0) do_madvise(w.s, w.k, mm, A, view.end * PAGE, MADV_COLLAPSE);
@@ -246,8 +259,10 @@ function run(eraIdx: number, ops: readonly Op[]): void {
   for (const id of pins) gupRelease(w.s, id);
   for (const t of alive(w)) do_group_exit(w.s, t, 0);
   check('exit of everything');
-  // Everything is free again but the zero page, PFN 0 and the huge zero folio (kept once used).
-  expect(w.s.mem.free.length + 2 + (w.s.huge_zero ? 512 : 0)).toBe(w.s.mem.end);
+  // Everything is free again but the zero page, PFN 0, the huge zero folio
+  // (kept once used) and reclaimable swap-cache orphans.
+  const orphans = w.s.swap.cache.filter((f) => f !== 0).length;
+  expect(w.s.mem.free.length + 2 + (w.s.huge_zero ? 512 : 0) + orphans).toBe(w.s.mem.end);
 }
 
 describe('THPs under random operations', () => {

@@ -28,7 +28,14 @@ import {
   VM_UFFD_WP,
   ZERO_PFN,
 } from '../mm_types.js';
-import { PG_anon_exclusive, PG_reserved } from '../page-flags.js';
+import {
+  PG_anon,
+  PG_anon_exclusive,
+  PG_dirty,
+  PG_lru,
+  PG_reserved,
+  PG_swapbacked,
+} from '../page-flags.js';
 import {
   _PAGE_ACCESSED,
   _PAGE_PSE,
@@ -63,10 +70,11 @@ import {
   set_pte_at,
 } from './memory/pgtable.js';
 import { maybe_mkwrite } from './memory/wp.js';
-import { alloc_pages, folio_get, folio_put } from './page_alloc.js';
+import { alloc_pages, folio_get, folio_put, free_pages } from './page_alloc.js';
 import {
   anon_vma_prepare,
   folio_add_new_anon_rmap_pmd,
+  folio_mapcount,
   PageAnonExclusive,
   SetPageAnonExclusive,
 } from './rmap.js';
@@ -350,4 +358,39 @@ export function anonHugeBytes(s: State, mm: Mm): number {
     }
   }
   return n;
+}
+
+const THP_SPLIT_PAGE = vmEventIndex('thp_split_page')!;
+
+/**
+ * mm/huge_memory.c split_folio() (split_huge_page_to_list_to_order() to
+ * order 0) of a PTE-mapped anonymous THP: every page becomes a small folio
+ * keeping its contents, mapcount, PG_anon_exclusive and the folio's LRU and
+ * anon state; each holds the references of its PTEs, and pages no PTE maps
+ * are freed. Refused (false) while a PMD still maps the folio (the caller
+ * splits that first) or while it has references besides its mappings (GUP,
+ * pins, pipes: can_split_folio()).
+ */
+export function split_folio(s: State, folio: number): boolean {
+  const mem = s.mem;
+  if (mem.order[folio]! === 0) return true;
+  if (mem.entire[folio]! !== 0 || mem.pincount[folio]! !== 0) return false;
+  if (mem.refcount[folio] !== folio_mapcount(s, folio)) return false;
+  const nr = 2 ** mem.order[folio]!;
+  const keep = mem.flags[folio]! & (PG_anon | PG_swapbacked | PG_lru | PG_dirty);
+  for (let i = 0; i < nr; i++) {
+    const page = folio + i;
+    mem.flags[page] = keep | (mem.flags[page]! & PG_anon_exclusive);
+    mem.order[page] = 0;
+    mem.refcount[page] = mem.mapcount[page]!;
+  }
+  for (let i = 0; i < nr; i++) {
+    const page = folio + i;
+    if (mem.refcount[page] === 0) {
+      mem.flags[page] = mem.flags[page]! & ~(PG_lru | PG_anon | PG_swapbacked | PG_anon_exclusive);
+      free_pages(s, page);
+    }
+  }
+  count_vm_event(s.vmstat, THP_SPLIT_PAGE);
+  return true;
 }

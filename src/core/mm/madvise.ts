@@ -16,8 +16,9 @@ import {
   VM_PFNMAP,
 } from '../mm_types.js';
 import { PG_ksm } from '../page-flags.js';
-import { PAGE_SIZE, pte_present } from '../pgtable_types.js';
+import { PAGE_SIZE, pte_pfn, pte_present } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
+import { __split_huge_pmd, is_huge_zero_pmd, split_folio } from './huge_memory.js';
 import { madvise_collapse } from './khugepaged.js';
 import { ksmMergeableVma, ksmPagesIn, MADV_MERGEABLE, MADV_UNMERGEABLE } from './ksm.js';
 import {
@@ -26,11 +27,11 @@ import {
   handle_mm_fault,
   VM_FAULT_RETRY,
 } from './memory/fault.js';
-import { forEachPte, ptep_get } from './memory/pgtable.js';
+import { forEachHugePmd, forEachPte, ptep_get } from './memory/pgtable.js';
 import { vm_normal_page } from './memory/wp.js';
 import { zap_page_range_single } from './memory/zap.js';
 import { page_folio } from './page_alloc.js';
-import { folio_test_anon } from './rmap.js';
+import { folio_mapcount, folio_test_anon, folioMappingsInMm } from './rmap.js';
 import { lru_add_drain } from './swap.js';
 import { split_vma, vmaMergeAll, vmaReplace } from './vma.js';
 import { folio_isolate_lru, reclaim_pages } from './vmscan.js';
@@ -100,16 +101,30 @@ function madvise_pageout(
   if (vma.vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return -EINVAL; // can_madv_lru_vma()
   if (vma.vm_file !== 0) return 0;
   lru_add_drain(s, k);
+  // A THP mapped only by this PMD is split to PTEs (then its folio, below): the
+  // model has no THP swap-out, so it goes out page by page, as after
+  // add_to_swap() failed for the whole folio.
+  forEachHugePmd(s, mm, start, end, (leaf, addr) => {
+    const folio = pte_pfn(leaf.pmd);
+    if (is_huge_zero_pmd(s, leaf.pmd) || s.mem.entire[folio] !== 1 || s.mem.refcount[folio] !== 1)
+      return;
+    __split_huge_pmd(s, mm, addr);
+  });
   const isolated: number[] = [];
   forEachPte(s, mm, start, end, (t, i) => {
     const pte = ptep_get(s, t, i);
     if (!pte_present(pte)) return;
     const page = vm_normal_page(pte);
     if (page === 0) return;
-    const folio = page_folio(s, page);
-    if (!folio_test_anon(s, folio) || s.mem.mapcount[page] !== 1) return;
-    if (s.mem.flags[folio]! & PG_ksm) return; // KSM pages are not swapped out by the model
-    if (s.mem.order[folio]! > 0) return; // nor are THPs (THP swap-out: docs/adr/0007)
+    let folio = page_folio(s, page);
+    if (!folio_test_anon(s, folio) || s.mem.flags[folio]! & PG_ksm) return; // KSM pages stay
+    // madvise_cold_or_pageout_pte_range(): a large folio only this mm maps is split first.
+    if (s.mem.order[folio]! > 0) {
+      if (folioMappingsInMm(s, mm, folio) !== folio_mapcount(s, folio) || !split_folio(s, folio))
+        return;
+      folio = page;
+    }
+    if (s.mem.mapcount[page] !== 1) return;
     if (folio_isolate_lru(s, folio)) isolated.push(folio);
   });
   reclaim_pages(s, k, isolated);
