@@ -34,7 +34,7 @@ import { hpageAlign, mapCollapsedThp } from './huge_memory.js';
 import { pmdSlot, ptep_get, pteTable } from './memory/pgtable.js';
 import { alloc_pages, folio_put, page_folio } from './page_alloc.js';
 import { folio_mapcount, folio_remove_rmap_pte, folio_test_anon } from './rmap.js';
-import { lru_add_drain_cpu } from './swap.js';
+import { lru_add_drain_all } from './swap.js';
 
 const THP_COLLAPSE_ALLOC = vmEventIndex('thp_collapse_alloc')!;
 
@@ -90,7 +90,7 @@ export function madvise_collapse(
   end: number,
 ): number {
   if (vma.vm_file !== 0 || vma.vm_flags & (VM_SHARED | VM_NOHUGEPAGE)) return -EINVAL;
-  for (let cpu = 0; cpu < s.lru_batch.length; cpu++) lru_add_drain_cpu(s, cpu); // lru_add_drain_all()
+  lru_add_drain_all(s);
   let ret = 0;
   for (
     let haddr = hpageAlign(start + HPAGE_PMD_SIZE - 1);

@@ -32,7 +32,7 @@ import { vmPageProtBits } from './memory/fault.js';
 import { forEachPte, ptep_get, set_pte_at } from './memory/pgtable.js';
 import { folio_get, folio_put } from './page_alloc.js';
 import { ClearPageAnonExclusive, folio_remove_rmap_pte, PageAnonExclusive } from './rmap.js';
-import { lru_add_drain_cpu } from './swap.js';
+import { lru_add_drain_all } from './swap.js';
 
 /* include/uapi/asm-generic/mman-common.h */
 export const MADV_MERGEABLE = 12;
@@ -155,7 +155,7 @@ export interface KsmdOutcome {
 }
 
 export function ksmdMerge(s: State, k: Kernel, m: KsmMerge): KsmdOutcome {
-  for (let cpu = 0; cpu < s.lru_batch.length; cpu++) lru_add_drain_cpu(s, cpu);
+  lru_add_drain_all(s);
   const why = write_protect_page(s, m.item);
   if (why) {
     k.decide('try_to_merge_one_page', 'refused', why);

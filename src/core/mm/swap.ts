@@ -66,3 +66,8 @@ export function lruBatchRefs(s: State, folio: number): number {
   for (const b of s.lru_batch) for (const f of b) if (f === folio) n++;
   return n;
 }
+
+/** mm/swap.c lru_add_drain_all(): every CPU's add batch goes onto the LRU. */
+export function lru_add_drain_all(s: State): void {
+  for (let cpu = 0; cpu < s.lru_batch.length; cpu++) lru_add_drain_cpu(s, cpu);
+}
