@@ -4,7 +4,6 @@
  * point; two era files differ exactly where the kernels did.
  */
 
-import { toolBug } from '../core/bug.js';
 import { folio_trylock, folio_unlock, folioLockHolder } from '../core/mm/filemap.js';
 import {
   FOLL_COW,

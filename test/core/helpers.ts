@@ -14,9 +14,10 @@ import {
 } from '../../src/core/mm/mmap.js';
 import type { Mm, State, Task } from '../../src/core/mm_types.js';
 import { mmOf, newState } from '../../src/core/mm_types.js';
-import type { Config, DecisionRecord, Kernel } from '../../src/core/points.js';
+import type { Config, DecisionRecord, EraId, Kernel } from '../../src/core/points.js';
 import { sequentialKernel } from '../../src/core/points.js';
 import { v6_18 } from '../../src/policy/eras/v6.18.js';
+import { eraInfo } from '../../src/policy/registry.js';
 
 export interface World {
   s: State;
@@ -80,4 +81,10 @@ export function expectSound(w: World): void {
   const v = checkInvariants(w.s);
   if (v.length > 0)
     throw new Error(`invariants broken:\n${v.map((x) => `${x.code} ${x.detail}`).join('\n')}`);
+}
+
+/** A world running the rules of era `id`, with that era's page-table strategy. */
+export function eraWorld(id: EraId): World {
+  const policy = eraInfo(id)!.policy!;
+  return world({ policy, ptStrategy: policy.ptStrategy });
 }

@@ -18,7 +18,6 @@ import {
   can_change_pte_writable_exclusive,
   can_follow_write_pte_exclusive,
   copy_present_pte_try_dup,
-  do_wp_page_anon_exclusive,
   gup_fast_fallback_unshare,
   gup_must_unshare_cow,
   may_wrprotect_pte_always,

@@ -8,15 +8,9 @@ import {
 import { copy_process } from '../../../src/core/kernel/fork.js';
 import { VM_UFFD_WP } from '../../../src/core/mm_types.js';
 import type { EraId } from '../../../src/core/points.js';
-import { eraInfo } from '../../../src/policy/registry.js';
-import { expectSound, mapAnon, mmOfTask, read, world, write } from '../helpers.js';
+import { eraWorld, expectSound, mapAnon, mmOfTask, read, write } from '../helpers.js';
 
 const A = 0x10000000;
-
-function eraWorld(id: EraId) {
-  const policy = eraInfo(id)!.policy!;
-  return world({ policy, ptStrategy: policy.ptStrategy });
-}
 
 function protectedPage(era: EraId, eventFork = false) {
   const w = eraWorld(era);

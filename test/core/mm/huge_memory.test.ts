@@ -17,17 +17,12 @@ import { do_mprotect_pkey } from '../../../src/core/mm/mprotect.js';
 import { MM_ANONPAGES } from '../../../src/core/mm_types.js';
 import type { EraId } from '../../../src/core/points.js';
 import { vmEventIndex } from '../../../src/core/vmstat.js';
-import { eraInfo } from '../../../src/policy/registry.js';
-import { expectSound, mapAnon, mmOfTask, read, world, write } from '../helpers.js';
+import { eraWorld, expectSound, mapAnon, mmOfTask, read, write } from '../helpers.js';
 
 const A = 0x40000000;
 const THP = 2 * 1024 * 1024;
 const PAGE = 4096;
 
-function eraWorld(id: EraId) {
-  const policy = eraInfo(id)!.policy!;
-  return world({ policy, ptStrategy: policy.ptStrategy });
-}
 type W = ReturnType<typeof eraWorld>;
 
 /** A 2 MiB-aligned MADV_HUGEPAGE range whose first write faults in a THP. */

@@ -19,17 +19,10 @@ import {
 } from '../../../src/core/mm/ksm.js';
 import { do_madvise } from '../../../src/core/mm/madvise.js';
 import { PG_ksm } from '../../../src/core/page-flags.js';
-import type { EraId } from '../../../src/core/points.js';
-import { eraInfo } from '../../../src/policy/registry.js';
-import { expectSound, mapAnon, mmOfTask, read, world, write } from '../helpers.js';
+import { eraWorld, expectSound, mapAnon, mmOfTask, read, write } from '../helpers.js';
 
 const A = 0x10000000;
 const PAGE = 4096;
-
-function eraWorld(id: EraId) {
-  const policy = eraInfo(id)!.policy!;
-  return world({ policy, ptStrategy: policy.ptStrategy });
-}
 
 type W = ReturnType<typeof eraWorld>;
 

@@ -15,15 +15,9 @@ import { do_madvise, MADV_PAGEOUT } from '../../../src/core/mm/madvise.js';
 import { MM_ANONPAGES, MM_SWAPENTS } from '../../../src/core/mm_types.js';
 import { PG_swapcache } from '../../../src/core/page-flags.js';
 import type { EraId } from '../../../src/core/points.js';
-import { eraInfo } from '../../../src/policy/registry.js';
-import { expectSound, mapAnon, mmOfTask, read, world, write } from '../helpers.js';
+import { eraWorld, expectSound, mapAnon, mmOfTask, read, type world, write } from '../helpers.js';
 
 const A = 0x10000000;
-
-function eraWorld(id: EraId) {
-  const policy = eraInfo(id)!.policy!;
-  return world({ policy, ptStrategy: policy.ptStrategy });
-}
 
 function pageout(w: ReturnType<typeof world>, addr = A, len = 4096): number {
   return do_madvise(w.s, w.k, mmOfTask(w, w.init), addr, len, MADV_PAGEOUT);
