@@ -140,6 +140,9 @@ export function hashState(s: State, h: Fingerprint, counters?: readonly number[]
     h.word(mm.flags);
     h.word(mm.mm_users);
     h.word(mm.write_protect_seq);
+    h.word(mm.ksm_merging_pages);
+    h.word(mm.ksm_rmap.length);
+    for (const x of mm.ksm_rmap) h.num(x);
     h.word(mm.vmas.length);
     for (const v of mm.vmas) {
       h.num(v.vm_start);
@@ -158,7 +161,7 @@ export function hashState(s: State, h: Fingerprint, counters?: readonly number[]
       continue;
     }
     h.word(u.mm);
-    h.word(u.event_fork ? 2 : 1);
+    h.word((u.event_fork ? 2 : 1) + (u.wp_unpopulated ? 4 : 0));
   }
   h.word(s.tasks.length);
   for (const t of s.tasks) {

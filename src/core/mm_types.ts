@@ -106,6 +106,10 @@ export const NR_MM_COUNTERS = 4;
 
 /* include/linux/sched/coredump.h mm->flags bits. */
 export const MMF_HAS_PINNED = 1 << 0;
+/** MMF_VM_MERGE_ANY: prctl(PR_SET_MEMORY_MERGE) made every eligible VMA mergeable (v6.4+); fork keeps it. */
+export const MMF_VM_MERGE_ANY = 1 << 1;
+/** The mm->flags bits a child inherits (MMF_INIT_MASK). */
+export const MMF_INIT_MASK = MMF_VM_MERGE_ANY;
 
 /** struct mm_struct */
 export interface Mm {
@@ -126,6 +130,14 @@ export interface Mm {
    * mappings (copy_page_range(), 57efa1fe5957); GUP-fast pins back off then.
    */
   write_protect_seq: number;
+  /**
+   * mm->ksm_merging_pages: a counter of this mm's rmap_items in KSM's stable
+   * tree, raised when ksmd merges a page and lowered when a later scan finds
+   * the item stale (mm/ksm.c stable_tree_append(), remove_rmap_item_from_tree()).
+   */
+  ksm_merging_pages: number;
+  /** The rmap_items of this mm in the stable tree: [address, KSM pfn] pairs, in address order. */
+  ksm_rmap: number[];
 }
 
 export const TASK_RUNNING = 0;
@@ -256,6 +268,8 @@ export interface UffdCtx {
   readonly id: number;
   readonly mm: number;
   readonly event_fork: boolean;
+  /** UFFD_FEATURE_WP_UNPOPULATED (v6.4): protecting an unpopulated anonymous address installs a marker. */
+  readonly wp_unpopulated: boolean;
 }
 
 export interface State {
@@ -331,7 +345,9 @@ export function newState(): State {
 }
 
 function cloneMm(mm: Mm | null): Mm | null {
-  return mm === null ? null : { ...mm, vmas: mm.vmas.slice(), rss: mm.rss.slice() };
+  return mm === null
+    ? null
+    : { ...mm, vmas: mm.vmas.slice(), rss: mm.rss.slice(), ksm_rmap: mm.ksm_rmap.slice() };
 }
 
 /**
@@ -418,6 +434,8 @@ export function mm_alloc(s: State): Mm {
     flags: 0,
     mm_users: 1,
     write_protect_seq: 0,
+    ksm_merging_pages: 0,
+    ksm_rmap: [],
   };
   s.mms[id] = mm;
   return mm;

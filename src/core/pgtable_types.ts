@@ -218,6 +218,24 @@ export function pte_swp_mkexclusive(pte: pte_t): pte_t {
 export function pte_swp_clear_exclusive(pte: pte_t): pte_t {
   return setBits(pte, 0, _PAGE_SWP_EXCLUSIVE);
 }
+/* PTE markers (include/linux/swapops.h, v5.19+): non-present entries that hold no page. */
+
+/** PTE_MARKER_UFFD_WP: "this unpopulated address is uffd-wp protected". */
+export const PTE_MARKER_UFFD_WP = 1;
+
+/** make_pte_marker(PTE_MARKER_UFFD_WP); it reads as uffd-wp protected (pte_uffd_wp()). */
+export function make_pte_marker_uffd_wp(): pte_t {
+  return mk_pte(PTE_MARKER_UFFD_WP, PTE_TYPE_MARKER | _PAGE_UFFD_WP);
+}
+/** is_pte_marker() */
+export function is_pte_marker(pte: pte_t): boolean {
+  return is_swap_pte(pte) && (pteBits(pte) & PTE_TYPE_MASK) === PTE_TYPE_MARKER;
+}
+/** pte_marker_entry_uffd_wp(pte_to_swp_entry(pte)) */
+export function pte_marker_uffd_wp(pte: pte_t): boolean {
+  return is_pte_marker(pte) && (pte_val(pte) & PTE_MARKER_UFFD_WP) !== 0;
+}
+
 /** The soft-dirty and uffd-wp bits a swap PTE carries over from the present PTE (and back). */
 export function pteCarriedBits(pte: pte_t): number {
   return pteBits(pte) & (_PAGE_SOFT_DIRTY | _PAGE_UFFD_WP);

@@ -194,6 +194,40 @@ export interface Policy {
   readonly break_ksm_unshare: boolean;
 
   /**
+   * include/linux/ksm.h ksm_fork(): does a child start with
+   * ksm_merging_pages (and ksm_rmap_items) at 0? Before "mm/ksm: fix
+   * incorrect KSM counter handling in mm_struct during fork" (Donet Tom,
+   * 2025, in v6.18's ksm.h) dup_mm() copied the parent's counters, so the
+   * child reported the parent's merged pages.
+   */
+  readonly ksm_fork_resets_counters: boolean;
+
+  /**
+   * mm/ksm.c: are zero pages KSM placed (use_zero_pages) marked in the PTE
+   * (dirty; is_ksm_zero_pte()) so that MADV_UNMERGEABLE unshares them and
+   * /proc/PID/ksm_stat counts them in ksm_zero_pages? "ksm: support
+   * unsharing KSM-placed zero pages" and "ksm: add ksm zero pages for each
+   * process" (xu xin, 2023, believed v6.5); earlier KSM zero pages look like
+   * any zero page.
+   */
+  readonly ksm_zero_pte_marked: boolean;
+
+  /**
+   * prctl(PR_SET_MEMORY_MERGE / PR_GET_MEMORY_MERGE) (Stefan Roesch, v6.4):
+   * MMF_VM_MERGE_ANY makes every eligible VMA of the process mergeable, now
+   * and later, and fork keeps it. Older kernels fail the prctl with -EINVAL.
+   */
+  readonly prctl_memory_merge: boolean;
+
+  /**
+   * UFFD_FEATURE_WP_UNPOPULATED ("mm/uffd: UFFD_FEATURE_WP_UNPOPULATED",
+   * Peter Xu, v6.4): UFFDIO_WRITEPROTECT of an unpopulated anonymous address
+   * installs a uffd-wp PTE marker. Older kernels refuse the feature in
+   * UFFDIO_API; the model then ignores it.
+   */
+  readonly uffd_wp_unpopulated: boolean;
+
+  /**
    * mm/memory.c copy_present_page(): does fork's early copy of a maybe-pinned
    * page keep the uffd-wp bit for a child VMA that stays registered? Not in
    * 5.10 (the copy is mapped writable and dirty); yes by v5.19 (6c287605fd56:

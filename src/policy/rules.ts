@@ -490,7 +490,12 @@ export function may_wrprotect_pte_always(): boolean {
   return true;
 }
 
-/** Linus's rule (c): a writable COW page becomes read-only only with page_count() == 1. */
-export function may_wrprotect_pte_linus(s: State, _k: Kernel, w: { folio: number }): boolean {
+/**
+ * Linus's rule (c): a writable COW page becomes read-only only with
+ * page_count() == 1. A shared mapping has no COW to protect: the rule leaves
+ * it alone (its page-cache page always has a second reference).
+ */
+export function may_wrprotect_pte_linus(s: State, _k: Kernel, w: WrprotectPte): boolean {
+  if (w.vma.vm_flags & VM_SHARED) return true;
   return ref(s, w.folio) === 1;
 }

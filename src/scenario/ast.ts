@@ -127,7 +127,16 @@ export type Stmt =
       readonly ret: string | null;
     }
   | { readonly op: 'unpin'; readonly pos: Pos; readonly name: string }
-  | { readonly op: 'ksm_scan'; readonly pos: Pos }
+  /** echo 1 > /sys/kernel/mm/ksm/run until the scans merge nothing more; optionally with use_zero_pages. */
+  | { readonly op: 'ksm_scan'; readonly pos: Pos; readonly use_zero_pages: boolean }
+  /** prctl(PR_SET_MEMORY_MERGE, arg) or prctl(PR_GET_MEMORY_MERGE). */
+  | {
+      readonly op: 'prctl';
+      readonly pos: Pos;
+      readonly option: 'set_memory_merge' | 'get_memory_merge';
+      readonly arg: number;
+      readonly ret: string | null;
+    }
   /** mremap(MREMAP_MAYMOVE | MREMAP_FIXED) of `ref` onto the start of mapping `onto`, same length. */
   | {
       readonly op: 'mremap';
@@ -142,6 +151,7 @@ export type Stmt =
       readonly pos: Pos;
       readonly name: string;
       readonly event_fork: boolean;
+      readonly wp_unpopulated: boolean;
     }
   /** UFFDIO_REGISTER (MODE_WP) and UFFDIO_WRITEPROTECT (set or clear) on a range. */
   | {

@@ -39,6 +39,7 @@ export function assignedReg(st: Stmt): string | null {
     case 'vmsplice':
     case 'clear_refs':
     case 'uffd':
+    case 'prctl':
       return st.ret;
     case 'uffd-read':
       return st.reg;

@@ -7,6 +7,7 @@
 
 import { pagemapEntry, task_mem } from '../core/fs/proc/task_mmu.js';
 import { folio_maybe_dma_pinned } from '../core/mm/gup.js';
+import { ksmPagesSharing } from '../core/mm/ksm.js';
 import { page_folio } from '../core/mm/page_alloc.js';
 import type { State } from '../core/mm_types.js';
 import { mmOf } from '../core/mm_types.js';
@@ -28,8 +29,15 @@ const STATUS = [
   'RssShmem',
   'VmSwap',
   'ksm_merging_pages',
+  'ksm_zero_pages',
   'AnonHugePages',
 ] as const;
+
+/** Global KSM counters of /sys/kernel/mm/ksm, named with a ksm_ prefix. */
+const KSM_SYSFS: Readonly<Record<string, 'pages_shared' | 'pages_sharing'>> = {
+  ksm_pages_shared: 'pages_shared',
+  ksm_pages_sharing: 'pages_sharing',
+};
 const PAGE_FUNCS: Record<string, string> = {
   pfn: 'PFN mapped at the address (pagemap bits 0-54; 0 when not present)',
   present: 'pagemap bit 63: a page is mapped',
@@ -58,10 +66,12 @@ export const FUNCS: Readonly<Record<string, FuncDef>> = {
         params: ['thread'],
         doc:
           f === 'ksm_merging_pages'
-            ? '/proc/PID/ksm_merging_pages: pages mapped from KSM pages'
-            : f === 'AnonHugePages'
-              ? '/proc/PID/smaps_rollup AnonHugePages in kB: anonymous memory mapped by huge PMDs'
-              : `/proc/PID/status ${f} in kB`,
+            ? "/proc/PID/ksm_merging_pages: the process's rmap_items in KSM's stable tree (pages merged at the last scans)"
+            : f === 'ksm_zero_pages'
+              ? '/proc/PID/ksm_stat ksm_zero_pages: zero pages KSM placed (use_zero_pages) still mapped'
+              : f === 'AnonHugePages'
+                ? '/proc/PID/smaps_rollup AnonHugePages in kB: anonymous memory mapped by huge PMDs'
+                : `/proc/PID/status ${f} in kB`,
       },
     ]),
   ),
@@ -107,7 +117,8 @@ export function checkRef(names: Names, ref: Ref, needSingle: boolean): void {
 }
 
 function checkIdent(names: Names, e: Extract<Expr, { kind: 'ident' }>): void {
-  if (names.regs.has(e.name) || COUNTERS.includes(e.name)) return;
+  if (names.regs.has(e.name) || COUNTERS.includes(e.name) || Object.hasOwn(KSM_SYSFS, e.name))
+    return;
   if (names.inThread && (STATUS as readonly string[]).includes(e.name)) return;
   const hint = names.threads.has(e.name)
     ? ` (a thread name goes inside a function, e.g. VmPTE(${e.name}))`
@@ -276,6 +287,8 @@ export function evalExpr(env: EvalEnv, e: Expr): number {
       if (env.regs.has(e.name)) return env.regs.get(e.name)!;
       const i = vmEventIndex(e.name);
       if (i !== undefined) return env.s.vmstat[i]!;
+      const ksm = Object.hasOwn(KSM_SYSFS, e.name) ? KSM_SYSFS[e.name] : undefined;
+      if (ksm) return ksmPagesSharing(env.s)[ksm];
       if (env.current) {
         const mm = taskMm(env, env.current);
         return mm ? task_mem(env.s, mm)[e.name as (typeof STATUS)[number]] : 0;

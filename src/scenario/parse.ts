@@ -361,18 +361,58 @@ class Parser {
       case 'memfd':
       case 'tmpfile':
         return this.fileStmt(pos, kw.text);
-      case 'ksm_scan':
-        return { op: 'ksm_scan', pos };
+      case 'ksm_scan': {
+        let useZeroPages = false;
+        if (this.isIdent()) {
+          const f = this.ident('use_zero_pages');
+          if (f.text !== 'use_zero_pages')
+            this.err(`unknown ksm_scan setting '${f.text}': use use_zero_pages`, f.pos);
+          useZeroPages = true;
+        }
+        return { op: 'ksm_scan', pos, use_zero_pages: useZeroPages };
+      }
+      case 'prctl': {
+        const o = this.ident('set_memory_merge or get_memory_merge');
+        if (o.text === 'get_memory_merge')
+          return { op: 'prctl', pos, option: 'get_memory_merge', arg: 0, ret: this.optRet() };
+        if (o.text !== 'set_memory_merge')
+          this.err(
+            `unknown prctl option '${o.text}': use set_memory_merge or get_memory_merge`,
+            o.pos,
+            'SC004',
+          );
+        const v = this.lx.next();
+        if (v.type !== 'num' || v.unit)
+          this.err('prctl set_memory_merge takes 0 or 1', v.pos, 'SC004');
+        return {
+          op: 'prctl',
+          pos,
+          option: 'set_memory_merge',
+          arg: v.value!,
+          ret: this.optRet(),
+        };
+      }
       case 'userfaultfd': {
         const name = this.ident('a name for the userfaultfd').text;
         let eventFork = false;
-        if (this.isIdent()) {
-          const f = this.ident('event_fork');
-          if (f.text !== 'event_fork')
-            this.err(`unknown userfaultfd feature '${f.text}': use event_fork`, f.pos);
-          eventFork = true;
+        let wpUnpopulated = false;
+        while (this.isIdent()) {
+          const f = this.ident('event_fork or wp_unpopulated');
+          if (f.text === 'event_fork') eventFork = true;
+          else if (f.text === 'wp_unpopulated') wpUnpopulated = true;
+          else
+            this.err(
+              `unknown userfaultfd feature '${f.text}': use event_fork or wp_unpopulated`,
+              f.pos,
+            );
         }
-        return { op: 'userfaultfd', pos, name, event_fork: eventFork };
+        return {
+          op: 'userfaultfd',
+          pos,
+          name,
+          event_fork: eventFork,
+          wp_unpopulated: wpUnpopulated,
+        };
       }
       case 'uffd': {
         const sub = this.ident('register, wp, unwp or read');
@@ -474,7 +514,7 @@ class Parser {
       }
       default:
         return this.err(
-          `unknown operation '${kw.text}': expected mmap, munmap, mremap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring, odirect, clear_refs, ksm_scan, userfaultfd, uffd, sched_setaffinity, memfd or tmpfile`,
+          `unknown operation '${kw.text}': expected mmap, munmap, mremap, mprotect, madvise, write, read, fork, spawn, wait, exit, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring, odirect, clear_refs, ksm_scan, prctl, userfaultfd, uffd, sched_setaffinity, memfd or tmpfile`,
           pos,
           'SC002',
         );

@@ -100,13 +100,15 @@ export function stmtText(st: Stmt): string {
     case 'clear_refs':
       return `clear_refs ${st.value}${ret(st.ret)}`;
     case 'userfaultfd':
-      return `userfaultfd ${st.name}${st.event_fork ? ' event_fork' : ''}`;
+      return `userfaultfd ${st.name}${st.event_fork ? ' event_fork' : ''}${st.wp_unpopulated ? ' wp_unpopulated' : ''}`;
     case 'uffd':
       return `uffd ${st.sub} ${st.uffd} ${refText(st.ref)}${ret(st.ret)}`;
     case 'uffd-read':
       return `uffd read ${st.uffd}${st.reg === null ? '' : ` -> ${st.reg}`}`;
     case 'ksm_scan':
-      return 'ksm_scan';
+      return st.use_zero_pages ? 'ksm_scan use_zero_pages' : 'ksm_scan';
+    case 'prctl':
+      return `prctl ${st.option}${st.option === 'set_memory_merge' ? ` ${st.arg}` : ''}${ret(st.ret)}`;
     case 'pin-read':
       return `read pin ${st.name}${ret(st.reg)}`;
     case 'pin-write':

@@ -16,6 +16,7 @@ import {
 } from '../core/fs/userfaultfd.js';
 import { do_group_exit, release_task } from '../core/kernel/exit.js';
 import { copy_process, fork_wrprotect_finish } from '../core/kernel/fork.js';
+import { PR_GET_MEMORY_MERGE, PR_SET_MEMORY_MERGE, prctl } from '../core/kernel/sys.js';
 import {
   __get_user_pages,
   FOLL_FORCE,
@@ -464,9 +465,18 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       return `inode ${inode} (${s.inodes[inode]!.fs})`;
     }
     case 'userfaultfd': {
-      const id = userfaultfd(s, mm(), st.event_fork);
+      // UFFDIO_API refuses a feature the era does not know; the model goes on without it.
+      const unpopulated = st.wp_unpopulated && k.policy.uffd_wp_unpopulated;
+      const id = userfaultfd(s, mm(), st.event_fork, unpopulated);
       m.uffds.set(st.name, id);
-      return `userfaultfd ${id}${st.event_fork ? ' (UFFD_FEATURE_EVENT_FORK)' : ''}`;
+      const features = [
+        st.event_fork ? 'UFFD_FEATURE_EVENT_FORK' : '',
+        unpopulated ? 'UFFD_FEATURE_WP_UNPOPULATED' : '',
+        st.wp_unpopulated && !unpopulated
+          ? 'UFFD_FEATURE_WP_UNPOPULATED unknown to this era: ignored'
+          : '',
+      ].filter(Boolean);
+      return `userfaultfd ${id}${features.length ? ` (${features.join(', ')})` : ''}`;
     }
     case 'uffd': {
       const ctx = m.uffds.get(st.uffd);
@@ -494,8 +504,13 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       return `UFFD_EVENT_PAGEFAULT (WP) at 0x${first[1].address.toString(16)} from ${who}${setReg(m, st.reg, first[1].address)}`;
     }
     case 'ksm_scan': {
-      const n = ksm_do_scan(s, k);
+      const n = ksm_do_scan(s, k, st.use_zero_pages);
       return `ksmd merged ${n} page(s)`;
+    }
+    case 'prctl': {
+      const option = st.option === 'set_memory_merge' ? PR_SET_MEMORY_MERGE : PR_GET_MEMORY_MERGE;
+      const ret = prctl(s, k, mm(), option, st.arg);
+      return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
     }
     case 'clear_refs': {
       const ret = clear_refs_write(s, k, mm(), st.value);

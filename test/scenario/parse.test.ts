@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkScenario } from '../../src/scenario/check.js';
 import { InputError } from '../../src/scenario/errors.js';
 import { parseScenario } from '../../src/scenario/parse.js';
+import { stmtText } from '../../src/scenario/print.js';
 
 const ok = `# comment
 scenario demo-1
@@ -79,6 +80,10 @@ describe('parseScenario', () => {
       2,
       39,
     ],
+    ['scenario x\nthread t { ksm_scan zero }\nexists (1==1)', 'SC002', 2, 21],
+    ['scenario x\nthread t { prctl memory_merge 1 }\nexists (1==1)', 'SC004', 2, 18],
+    ['scenario x\nthread t { prctl set_memory_merge on }\nexists (1==1)', 'SC004', 2, 35],
+    ['scenario x\nthread t { userfaultfd u wp_async }\nexists (1==1)', 'SC002', 2, 26],
   ])('reports %j as %s at line %i col %i', (src, code, line, col) => {
     const e = errorOf(src);
     expect(e.code).toBe(code);
@@ -112,5 +117,27 @@ describe('expression operators', () => {
       JSON.parse(JSON.stringify(e, (k, v) => (k === 'pos' ? undefined : v)));
     expect(strip(a.condition)).toEqual(strip(b.condition));
     expect(a.condition).toMatchObject({ kind: 'binary', op: '||', left: { op: '&&' } });
+  });
+});
+
+describe('KSM and userfaultfd options', () => {
+  it('reads ksm_scan use_zero_pages, prctl and userfaultfd features, and prints them back', () => {
+    const src =
+      'scenario x\nthread t {\n  ksm_scan use_zero_pages\n  prctl set_memory_merge 1 -> r\n  prctl get_memory_merge -> g\n  userfaultfd u event_fork wp_unpopulated\n}\nexists (r == 0 && g == 1)';
+    const sc = parseScenario(src, 'x.cow');
+    expect(sc.threads[0]!.body).toMatchObject([
+      { op: 'ksm_scan', use_zero_pages: true },
+      { op: 'prctl', option: 'set_memory_merge', arg: 1, ret: 'r' },
+      { op: 'prctl', option: 'get_memory_merge', ret: 'g' },
+      { op: 'userfaultfd', event_fork: true, wp_unpopulated: true },
+    ]);
+    const body = sc.threads[0]!.body;
+    const again = parseScenario(
+      `scenario x\nthread t {\n${body.map((st) => `  ${stmtText(st)}`).join('\n')}\n}\nexists (1==1)`,
+      'x.cow',
+    );
+    const strip = (e: unknown): unknown =>
+      JSON.parse(JSON.stringify(e, (k, v) => (k === 'pos' ? undefined : v)));
+    expect(strip(again.threads[0]!.body)).toEqual(strip(body));
   });
 });

@@ -8,9 +8,10 @@
  * the kernel's does (the faulting task sleeps and retries the fault once
  * woken); the scenario machine keeps the message queue, because a sleeping
  * attempt leaves no trace in the kernel state. Not modelled: missing and
- * minor modes, UFFDIO_COPY/ZEROPAGE, uffd-wp PTE markers
- * (UFFD_FEATURE_WP_UNPOPULATED), async mode, and the wait of fork() for its
- * UFFD_EVENT_FORK message to be read.
+ * minor modes, UFFDIO_COPY/ZEROPAGE, async mode, uffd-wp markers of shmem
+ * (left by a zap), and the wait of fork() for its UFFD_EVENT_FORK message to
+ * be read. Markers of unpopulated anonymous addresses
+ * (UFFD_FEATURE_WP_UNPOPULATED) are modelled.
  */
 
 import { EINVAL, ENOENT } from '../errno.js';
@@ -22,9 +23,9 @@ import { type pte_t, pte_uffd_wp } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
 
 /** The userfaultfd() system call with UFFDIO_API features: a new context for `mm`. */
-export function userfaultfd(s: State, mm: Mm, event_fork: boolean): number {
+export function userfaultfd(s: State, mm: Mm, event_fork: boolean, wp_unpopulated = false): number {
   const id = s.uffd.length;
-  s.uffd[id] = { id, mm: mm.id, event_fork };
+  s.uffd[id] = { id, mm: mm.id, event_fork, wp_unpopulated };
   return id;
 }
 
@@ -77,7 +78,8 @@ export function userfaultfd_writeprotect(
 ): number {
   const vmas = mm.vmas.filter((v) => v.vm_start < end && v.vm_end > start);
   if (vmas.length === 0 || !vmas.every((v) => v.vm_flags & VM_UFFD_WP)) return -ENOENT;
-  uffd_wp_range(s, k, mm, start, end, enable);
+  const u = s.uffd[uffdCtxOf(s, mm)];
+  uffd_wp_range(s, k, mm, start, end, enable, u?.wp_unpopulated === true);
   return 0;
 }
 
@@ -109,6 +111,7 @@ export function dup_userfaultfd(s: State, oldmm: Mm, mm: Mm, dst: Vma): Vma {
   if (!(dst.vm_flags & VM_UFFD_WP)) return dst;
   const ctx = s.uffd[uffdCtxOf(s, oldmm)];
   if (!ctx?.event_fork) return { ...dst, vm_flags: dst.vm_flags & ~VM_UFFD_WP };
-  if (uffdCtxOf(s, mm) === 0) userfaultfd(s, mm, true);
+  // The child's context gets the parent's features (ctx->features).
+  if (uffdCtxOf(s, mm) === 0) userfaultfd(s, mm, true, ctx.wp_unpopulated);
   return dst;
 }

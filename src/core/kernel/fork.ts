@@ -7,7 +7,7 @@ import { dup_fd } from '../fs/pipe.js';
 import { pte_index, ptep_get, pteTable, set_pte_at } from '../mm/memory/pgtable.js';
 import { dup_mmap } from '../mm/mmap.js';
 import type { State, Task } from '../mm_types.js';
-import { mm_alloc, mmOf, TASK_RUNNING } from '../mm_types.js';
+import { MMF_INIT_MASK, mm_alloc, mmOf, TASK_RUNNING } from '../mm_types.js';
 import { pte_present, pte_write, pte_wrprotect } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
 
@@ -53,6 +53,10 @@ export function copy_process(s: State, k: Kernel, parent: Task, clone_vm: boolea
   const mm = mm_alloc(s);
   // raw_write_seqcount_begin(&oldmm->write_protect_seq) around the COW copy.
   oldmm.write_protect_seq += 1;
+  mm.flags = oldmm.flags & MMF_INIT_MASK;
+  // ksm_fork(): the child has no rmap_items; dup_mm() copied the counter
+  // until the era resets it.
+  if (!k.policy.ksm_fork_resets_counters) mm.ksm_merging_pages = oldmm.ksm_merging_pages;
   dup_mmap(s, k, mm, oldmm);
   if (!k.forkDeferred || k.forkDeferred.length === 0) oldmm.write_protect_seq += 1;
   const leader = s.tasks[parent.tgid] ?? parent;

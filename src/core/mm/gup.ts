@@ -29,6 +29,7 @@ import {
   FAULT_FLAG_WRITE,
   handle_mm_fault,
   VM_FAULT_RETRY,
+  vma_is_accessible,
 } from './memory/fault.js';
 import { pteView } from './memory/pgtable.js';
 import { vm_normal_page } from './memory/wp.js';
@@ -157,7 +158,10 @@ function follow_page_pte(
   flags: number,
 ): Follow {
   const pte = pteAt(s, mm, addr);
-  if (!pte_present(pte) || pte_protnone(pte)) return { kind: 'fault', unshare: false };
+  if (!pte_present(pte)) return { kind: 'fault', unshare: false };
+  // gup_can_follow_protnone(): a PROT_NONE VMA's entries are followed (FOLL_FORCE
+  // got the request this far); only NUMA-hinting entries of accessible VMAs fault.
+  if (pte_protnone(pte) && vma_is_accessible(vma)) return { kind: 'fault', unshare: false };
   let page = vm_normal_page(pte);
   if (page === 0 && !pte_special(pte)) return { kind: 'efault' };
   if (page === 0) page = ZERO_PFN; // is_zero_pfn(): follow_page_pte() returns the zero page

@@ -11,13 +11,30 @@
  * reference besides its mappings and the swap cache (GUP, pins, pipes), or is
  * PG_anon_exclusive and may be pinned. KSM pages are not swapped out by the
  * model (the kernel can, through rmap_walk_ksm()).
+ *
+ * Each merged mapping is an rmap_item in the stable tree (Mm.ksm_rmap);
+ * ksm_merging_pages, pages_shared and pages_sharing count those items, which
+ * go stale when the mapping changes and leave the tree at the next scan, as
+ * in the kernel. With use_zero_pages a page of zeroes is replaced by the zero
+ * page, outside the stable tree.
  */
 
 import type { Mm, State, Vma } from '../mm_types.js';
-import { VM_HUGETLB, VM_MAYSHARE, VM_MERGEABLE, VM_PFNMAP, VM_SHARED } from '../mm_types.js';
+import {
+  MM_ANONPAGES,
+  MMF_VM_MERGE_ANY,
+  VM_HUGETLB,
+  VM_MAYSHARE,
+  VM_MERGEABLE,
+  VM_PFNMAP,
+  VM_SHARED,
+  ZERO_PFN,
+} from '../mm_types.js';
 import { PG_anon, PG_ksm, PG_swapcache } from '../page-flags.js';
 import {
   _PAGE_ACCESSED,
+  _PAGE_DIRTY,
+  _PAGE_SPECIAL,
   mk_pte,
   pte_dirty,
   pte_pfn,
@@ -28,7 +45,13 @@ import {
 } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
 import { folio_maybe_dma_pinned } from './gup.js';
-import { vmPageProtBits } from './memory/fault.js';
+import {
+  FAULT_FLAG_UNSHARE,
+  FAULT_FLAG_WRITE,
+  handle_mm_fault,
+  VM_FAULT_RETRY,
+  vmPageProtBits,
+} from './memory/fault.js';
 import { forEachPte, ptep_get, set_pte_at } from './memory/pgtable.js';
 import { folio_get, folio_put } from './page_alloc.js';
 import { ClearPageAnonExclusive, folio_remove_rmap_pte, PageAnonExclusive } from './rmap.js';
@@ -68,25 +91,103 @@ function ksmItems(s: State): KsmItem[] {
   return out;
 }
 
-/** A merge ksmd could do now: `item`'s page into the KSM page `into`, or into `item2`'s page made KSM. */
+/**
+ * mm/ksm.c ksm_max_page_sharing (sysfs max_page_sharing, default 256): how
+ * many rmap_items one KSM page serves before the stable tree starts another
+ * KSM page of the same contents (a stable_node chain).
+ */
+export const KSM_MAX_PAGE_SHARING = 256;
+
+/**
+ * A merge ksmd could do now: `item`'s page into the KSM page `into` (the
+ * zero page with use_zero_pages; `item`'s own page when it is a KSM page a
+ * fork left without an rmap_item), or into `item2`'s page made KSM.
+ */
 export interface KsmMerge {
   readonly item: KsmItem;
-  /** An existing KSM page with the same contents (stable tree), or 0. */
+  /** An existing KSM page with the same contents (stable tree), ZERO_PFN, or 0. */
   readonly into: number;
   /** The other page of an unstable-tree pair, when `into` is 0. */
   readonly item2: KsmItem | null;
 }
 
-/** The merges ksmd could attempt now (each may still be refused by write_protect_page()). */
-export function ksmMerges(s: State): KsmMerge[] {
+/** The stable-tree entry of `mm` at `address`: the index of its pair in mm.ksm_rmap, or -1. */
+function stableItemAt(mm: Mm, address: number): number {
+  for (let i = 0; i < mm.ksm_rmap.length; i += 2) if (mm.ksm_rmap[i] === address) return i;
+  return -1;
+}
+
+/** rmap_hlist_len of every KSM page: how many rmap_items of all mms name it. */
+function rmapHlistLen(s: State): Map<number, number> {
+  const len = new Map<number, number>();
+  for (const mm of s.mms) {
+    if (!mm) continue;
+    for (let i = 1; i < mm.ksm_rmap.length; i += 2)
+      len.set(mm.ksm_rmap[i]!, (len.get(mm.ksm_rmap[i]!) ?? 0) + 1);
+  }
+  return len;
+}
+
+/** mm/ksm.c stable_tree_append(): the rmap_item of `mm` at `address` now serves KSM page `kpfn`. */
+function stable_tree_append(mm: Mm, address: number, kpfn: number): void {
+  let at = 0;
+  while (at < mm.ksm_rmap.length && mm.ksm_rmap[at]! < address) at += 2;
+  mm.ksm_rmap.splice(at, 0, address, kpfn);
+  mm.ksm_merging_pages += 1;
+}
+
+/**
+ * mm/ksm.c remove_rmap_item_from_tree() for every stable rmap_item a scan
+ * finds stale: its address left a VM_MERGEABLE VMA or no longer maps its KSM
+ * page (written, unmerged, unmapped). scan_get_next_rmap_item() and
+ * cmp_and_merge_page() drop such items as they pass them.
+ */
+export function ksmRemoveStaleItems(s: State): void {
+  for (const mm of s.mms) {
+    if (!mm || mm.ksm_rmap.length === 0) continue;
+    const keep: number[] = [];
+    for (let i = 0; i < mm.ksm_rmap.length; i += 2) {
+      const address = mm.ksm_rmap[i]!;
+      const kpfn = mm.ksm_rmap[i + 1]!;
+      const vma = mm.vmas.find((v) => v.vm_start <= address && address < v.vm_end);
+      const at =
+        vma && vma.vm_flags & VM_MERGEABLE ? slotOf(s, { mm: mm.id, address, pfn: 0 }) : null;
+      const pte = at ? ptep_get(s, at.t, at.i) : 0;
+      // A KSM page reused in place (reuse_ksm_page()) lost PG_ksm: stale too.
+      const mapped = at && pte_present(pte) && !pte_special(pte) && pte_pfn(pte) === kpfn;
+      if (mapped && s.mem.flags[kpfn]! & PG_ksm) keep.push(address, kpfn);
+      else mm.ksm_merging_pages -= 1;
+    }
+    mm.ksm_rmap = keep;
+  }
+}
+
+/**
+ * The merges ksmd could attempt now (each may still be refused by
+ * write_protect_page()). With `use_zero_pages` (sysfs use_zero_pages), a
+ * page of zeroes merges with the zero page instead (cmp_and_merge_page()).
+ */
+export function ksmMerges(s: State, use_zero_pages = false): KsmMerge[] {
   const items = ksmItems(s);
+  const len = rmapHlistLen(s);
   const ksm = items.filter((x) => s.mem.flags[x.pfn]! & PG_ksm);
   const plain = items.filter((x) => !(s.mem.flags[x.pfn]! & PG_ksm));
   const out: KsmMerge[] = [];
+  // A KSM page mapped where this mm has no rmap_item yet (fork copied the
+  // PTE): stable_tree_search() finds the page itself ("ksm page forked").
+  for (const it of ksm)
+    if (stableItemAt(s.mms[it.mm]!, it.address) < 0)
+      out.push({ item: it, into: it.pfn, item2: null });
   for (const it of plain) {
     const value = s.mem.content[it.pfn]!;
-    // The stable tree first: an equal KSM page (the lowest PFN, deterministic).
-    const k = ksm.filter((x) => s.mem.content[x.pfn] === value).sort((a, b) => a.pfn - b.pfn)[0];
+    if (use_zero_pages && value === 0) {
+      out.push({ item: it, into: ZERO_PFN, item2: null });
+      continue;
+    }
+    // The stable tree first: an equal KSM page with room (the lowest PFN, deterministic).
+    const k = ksm
+      .filter((x) => s.mem.content[x.pfn] === value && (len.get(x.pfn) ?? 0) < KSM_MAX_PAGE_SHARING)
+      .sort((a, b) => a.pfn - b.pfn)[0];
     if (k) {
       out.push({ item: it, into: k.pfn, item2: null });
       continue;
@@ -132,13 +233,26 @@ function write_protect_page(s: State, item: KsmItem): string | null {
   return null;
 }
 
-/** mm/ksm.c replace_page(): map the KSM page read-only where `item` mapped its own page. */
-function replace_page(s: State, item: KsmItem, kpage: number): void {
+/**
+ * mm/ksm.c replace_page(): map the KSM page read-only where `item` mapped its
+ * own page. The zero page (use_zero_pages) is mapped special and not
+ * refcounted; eras that track KSM zero pages mark the PTE dirty
+ * (is_ksm_zero_pte()).
+ */
+function replace_page(s: State, k: Kernel, item: KsmItem, kpage: number): void {
   const at = slotOf(s, item)!;
   const vma = at.mm.vmas.find((v) => v.vm_start <= item.address && item.address < v.vm_end)!;
-  folio_get(s, kpage);
-  s.mem.mapcount[kpage] = s.mem.mapcount[kpage]! + 1;
-  set_pte_at(s, at.t, at.i, mk_pte(kpage, vmPageProtBits(s, vma) | _PAGE_ACCESSED));
+  let bits = vmPageProtBits(s, vma) | _PAGE_ACCESSED;
+  if (kpage === ZERO_PFN) {
+    bits |= _PAGE_SPECIAL;
+    if (k.policy.ksm_zero_pte_marked) bits |= _PAGE_DIRTY;
+    // The zero page is not an anonymous page: dec_mm_counter(mm, MM_ANONPAGES).
+    at.mm.rss[MM_ANONPAGES] = at.mm.rss[MM_ANONPAGES]! - 1;
+  } else {
+    folio_get(s, kpage);
+    s.mem.mapcount[kpage] = s.mem.mapcount[kpage]! + 1;
+  }
+  set_pte_at(s, at.t, at.i, mk_pte(kpage, bits));
   folio_remove_rmap_pte(s, item.pfn);
   folio_put(s, item.pfn);
 }
@@ -156,13 +270,27 @@ export interface KsmdOutcome {
 
 export function ksmdMerge(s: State, k: Kernel, m: KsmMerge): KsmdOutcome {
   lru_add_drain_all(s);
+  const mm = s.mms[m.item.mm]!;
+  if (m.into === m.item.pfn) {
+    // try_to_merge_one_page() with page == kpage: nothing to replace.
+    stable_tree_append(mm, m.item.address, m.into);
+    k.decide('try_to_merge_one_page', 'merged', `KSM page ${m.into} forked: rmap_item added`);
+    return { merged: true, text: `KSM page ${m.into} mapped by a fork child: rmap_item added` };
+  }
   const why = write_protect_page(s, m.item);
   if (why) {
     k.decide('try_to_merge_one_page', 'refused', why);
     return { merged: false, text: `page ${m.item.pfn} not merged: ${why}` };
   }
+  if (m.into === ZERO_PFN) {
+    // cmp_and_merge_page() with use_zero_pages: no stable-tree entry.
+    replace_page(s, k, m.item, ZERO_PFN);
+    k.decide('try_to_merge_one_page', 'merged', 'into the zero page (use_zero_pages)');
+    return { merged: true, text: `page ${m.item.pfn} merged into the zero page` };
+  }
   if (m.into !== 0) {
-    replace_page(s, m.item, m.into);
+    replace_page(s, k, m.item, m.into);
+    stable_tree_append(mm, m.item.address, m.into);
     k.decide('try_to_merge_one_page', 'merged', `into KSM page ${m.into}`);
     return { merged: true, text: `page ${m.item.pfn} merged into KSM page ${m.into}` };
   }
@@ -174,7 +302,9 @@ export function ksmdMerge(s: State, k: Kernel, m: KsmMerge): KsmdOutcome {
   }
   // try_to_merge_two_pages(): the first page becomes the KSM page, the second maps it.
   s.mem.flags[m.item.pfn] = s.mem.flags[m.item.pfn]! | PG_ksm;
-  replace_page(s, other, m.item.pfn);
+  replace_page(s, k, other, m.item.pfn);
+  stable_tree_append(mm, m.item.address, m.item.pfn);
+  stable_tree_append(s.mms[other.mm]!, other.address, m.item.pfn);
   k.decide('try_to_merge_two_pages', 'merged', `pages ${m.item.pfn} and ${other.pfn}`);
   return {
     merged: true,
@@ -182,19 +312,37 @@ export function ksmdMerge(s: State, k: Kernel, m: KsmMerge): KsmdOutcome {
   };
 }
 
+/** /proc/PID/ksm_merging_pages (fs/proc/base.c): mm->ksm_merging_pages. */
+export function ksm_merging_pages(_s: State, mm: Mm): number {
+  return mm.ksm_merging_pages;
+}
+
+/** mm/ksm.c is_ksm_zero_pte(): a zero page KSM placed (dirty and special). */
+export function is_ksm_zero_pte(pte: number): boolean {
+  return pte_present(pte) && pte_pfn(pte) === ZERO_PFN && pte_dirty(pte);
+}
+
 /**
- * /proc/PID/ksm_merging_pages (mm->ksm_merging_pages): the pages of this
- * process that are mapped from a KSM page.
+ * /proc/PID/ksm_stat ksm_zero_pages (mm->ksm_zero_pages): zero pages KSM
+ * placed in this mm and still mapped there. The kernel keeps a counter that
+ * every unmap of such a PTE lowers (ksm_might_unmap_zero_page()); the model
+ * counts the marked PTEs, which is the same number.
  */
-export function ksm_merging_pages(s: State, mm: Mm): number {
+export function ksm_zero_pages(s: State, mm: Mm): number {
   let n = 0;
-  for (const vma of mm.vmas) {
+  for (const vma of mm.vmas)
     forEachPte(s, mm, vma.vm_start, vma.vm_end, (t, i) => {
-      const pte = ptep_get(s, t, i);
-      if (pte_present(pte) && !pte_special(pte) && s.mem.flags[pte_pfn(pte)]! & PG_ksm) n++;
+      if (is_ksm_zero_pte(ptep_get(s, t, i))) n++;
     });
-  }
   return n;
+}
+
+/** /sys/kernel/mm/ksm/pages_shared and pages_sharing: stable KSM pages, and the further rmap_items they serve. */
+export function ksmPagesSharing(s: State): { pages_shared: number; pages_sharing: number } {
+  const len = rmapHlistLen(s);
+  let items = 0;
+  for (const n of len.values()) items += n;
+  return { pages_shared: len.size, pages_sharing: items - len.size };
 }
 
 /**
@@ -208,10 +356,55 @@ export function ksmPagesIn(s: State, mm: Mm, start: number, end: number): number
   const out: number[] = [];
   forEachPte(s, mm, start, end, (t, i, addr) => {
     const pte = ptep_get(s, t, i);
-    if (pte_present(pte) && !pte_special(pte) && s.mem.flags[pte_pfn(pte)]! & PG_ksm)
+    if (is_ksm_zero_pte(pte)) out.push(addr);
+    else if (pte_present(pte) && !pte_special(pte) && s.mem.flags[pte_pfn(pte)]! & PG_ksm)
       out.push(addr);
   });
   return out;
+}
+
+/**
+ * mm/ksm.c unmerge_ksm_pages(): break_ksm() every KSM page (and, where the
+ * era marks them, every KSM zero page) of [start, end) in `mm`.
+ */
+export function unmerge_ksm_pages(s: State, k: Kernel, mm: Mm, start: number, end: number): void {
+  const flags = k.policy.break_ksm_unshare ? FAULT_FLAG_UNSHARE : FAULT_FLAG_WRITE;
+  for (const addr of ksmPagesIn(s, mm, start, end)) {
+    const v = mm.vmas.find((x) => x.vm_start <= addr && addr < x.vm_end)!;
+    const ret = handle_mm_fault(s, k, mm, v, addr, flags);
+    // break_ksm() faults without FAULT_FLAG_ALLOW_RETRY: handle_userfault()
+    // cannot wait there and fails the fault (VM_FAULT_SIGBUS, with a
+    // warning): the page stays merged.
+    if (ret & VM_FAULT_RETRY && k.userfault) {
+      k.userfault = null;
+      k.decide('break_ksm', 'fails', 'uffd-wp write fault without FAULT_FLAG_ALLOW_RETRY');
+    }
+  }
+}
+
+/**
+ * mm/ksm.c ksm_enable_merge_any() (prctl PR_SET_MEMORY_MERGE 1): set
+ * MMF_VM_MERGE_ANY and make every eligible VMA mergeable (ksm_add_vmas()).
+ */
+export function ksm_enable_merge_any(mm: Mm): void {
+  mm.flags |= MMF_VM_MERGE_ANY;
+  mm.vmas = mm.vmas.map((v) =>
+    ksmMergeableVma(v) ? { ...v, vm_flags: v.vm_flags | VM_MERGEABLE } : v,
+  );
+}
+
+/**
+ * mm/ksm.c ksm_disable_merge_any() (prctl PR_SET_MEMORY_MERGE 0): unmerge
+ * every VMA and clear VM_MERGEABLE (ksm_del_vmas()), then the flag.
+ */
+export function ksm_disable_merge_any(s: State, k: Kernel, mm: Mm): void {
+  if (!(mm.flags & MMF_VM_MERGE_ANY)) return;
+  for (const v of mm.vmas.slice()) {
+    if (!(v.vm_flags & VM_MERGEABLE)) continue;
+    unmerge_ksm_pages(s, k, mm, v.vm_start, v.vm_end);
+  }
+  mm.vmas = mm.vmas.map((v) => ({ ...v, vm_flags: v.vm_flags & ~VM_MERGEABLE }));
+  mm.flags &= ~MMF_VM_MERGE_ANY;
 }
 
 /**
@@ -219,18 +412,20 @@ export function ksmPagesIn(s: State, mm: Mm, start: number, end: number): number
  * two more full_scans, as ksm_functional_tests.c does): ksmd merges until a
  * pass merges nothing more. Returns the number of merges.
  */
-export function ksm_do_scan(s: State, k: Kernel): number {
+export function ksm_do_scan(s: State, k: Kernel, use_zero_pages = false): number {
   const sameItem = (a: KsmItem, b: KsmItem) =>
     a.mm === b.mm && a.address === b.address && a.pfn === b.pfn;
   let merged = 0;
+  ksmRemoveStaleItems(s);
   for (;;) {
     let progress = false;
     // One pass over the rmap_items in order (cmp_and_merge_page()): each item
     // is matched against the trees as they are now, after earlier merges.
     const items: KsmItem[] = [];
-    for (const m of ksmMerges(s)) if (!items.some((x) => sameItem(x, m.item))) items.push(m.item);
+    for (const m of ksmMerges(s, use_zero_pages))
+      if (!items.some((x) => sameItem(x, m.item))) items.push(m.item);
     for (const item of items) {
-      const now = ksmMerges(s).find((x) => sameItem(x.item, item));
+      const now = ksmMerges(s, use_zero_pages).find((x) => sameItem(x.item, item));
       if (now && ksmdMerge(s, k, now).merged) {
         merged++;
         progress = true;

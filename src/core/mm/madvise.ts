@@ -20,13 +20,7 @@ import { PAGE_SIZE, pte_pfn, pte_present } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
 import { __split_huge_pmd, is_huge_zero_pmd, split_folio } from './huge_memory.js';
 import { madvise_collapse } from './khugepaged.js';
-import { ksmMergeableVma, ksmPagesIn, MADV_MERGEABLE, MADV_UNMERGEABLE } from './ksm.js';
-import {
-  FAULT_FLAG_UNSHARE,
-  FAULT_FLAG_WRITE,
-  handle_mm_fault,
-  VM_FAULT_RETRY,
-} from './memory/fault.js';
+import { ksmMergeableVma, MADV_MERGEABLE, MADV_UNMERGEABLE, unmerge_ksm_pages } from './ksm.js';
 import { forEachHugePmd, forEachPte, ptep_get } from './memory/pgtable.js';
 import { vm_normal_page } from './memory/wp.js';
 import { zap_page_range_single } from './memory/zap.js';
@@ -167,18 +161,7 @@ function ksm_madvise(
       continue;
     }
     if (!(vma.vm_flags & VM_MERGEABLE)) continue;
-    const flags = k.policy.break_ksm_unshare ? FAULT_FLAG_UNSHARE : FAULT_FLAG_WRITE;
-    for (const addr of ksmPagesIn(s, mm, vma.vm_start, vma.vm_end)) {
-      const v = mm.vmas.find((x) => x.vm_start <= addr && addr < x.vm_end)!;
-      const ret = handle_mm_fault(s, k, mm, v, addr, flags);
-      // break_ksm() faults without FAULT_FLAG_ALLOW_RETRY: handle_userfault()
-      // cannot wait there and fails the fault (VM_FAULT_SIGBUS, with a
-      // warning): the page stays merged.
-      if (ret & VM_FAULT_RETRY && k.userfault) {
-        k.userfault = null;
-        k.decide('break_ksm', 'fails', 'uffd-wp write fault without FAULT_FLAG_ALLOW_RETRY');
-      }
-    }
+    unmerge_ksm_pages(s, k, mm, vma.vm_start, vma.vm_end);
     const now = mm.vmas.find((x) => x.vm_start === vma.vm_start)!;
     vmaReplace(mm, now, { ...now, vm_flags: now.vm_flags & ~VM_MERGEABLE });
   }

@@ -9,6 +9,7 @@ import { igrab, iput } from '../fs/inode.js';
 import { dup_userfaultfd } from '../fs/userfaultfd.js';
 import type { Mm, State, Vma } from '../mm_types.js';
 import {
+  MMF_VM_MERGE_ANY,
   ptFreeTable,
   VM_ACCOUNT,
   VM_DONTCOPY,
@@ -18,6 +19,7 @@ import {
   VM_MAYREAD,
   VM_MAYSHARE,
   VM_MAYWRITE,
+  VM_MERGEABLE,
   VM_NORESERVE,
   VM_READ,
   VM_SHARED,
@@ -122,6 +124,8 @@ export function do_mmap(
   if (shared) vm_flags |= VM_SHARED | VM_MAYSHARE;
   if (flags & MAP_NORESERVE) vm_flags |= VM_NORESERVE;
   else if (!shared && vm_flags & VM_WRITE) vm_flags |= VM_ACCOUNT; // accountable_mapping()
+  // ksm_vma_flags(): a process with MMF_VM_MERGE_ANY gets mergeable VMAs.
+  if (mm.flags & MMF_VM_MERGE_ANY && inode === 0 && !shared) vm_flags |= VM_MERGEABLE;
   const vma: Vma = {
     vm_start: addr,
     vm_end: addr + len,

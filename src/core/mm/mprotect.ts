@@ -35,17 +35,12 @@ import {
 } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
 import { hpageAlign } from './huge_memory.js';
+import { vma_wants_writenotify, vmPageProtBits } from './memory/fault.js';
 import { forEachHugePmd, forEachPte, pmdLeaf, ptep_get, set_pte_at } from './memory/pgtable.js';
 import { vm_normal_page } from './memory/wp.js';
 import { calc_vm_prot_bits } from './mmap.js';
 import { page_folio } from './page_alloc.js';
 import { split_vma, vmaMergeAll, vmaReplace } from './vma.js';
-
-/** Protection bits of vm_get_page_prot(vm_flags): what pte_modify() takes from newprot. */
-function pageProtBits(vm_flags: number): number {
-  if (!(vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) return _PAGE_PROTNONE;
-  return vm_flags & VM_SHARED && vm_flags & VM_WRITE ? _PAGE_PRESENT | _PAGE_RW : _PAGE_PRESENT;
-}
 
 /** arch/x86 pte_modify(): keep the PFN and _PAGE_CHG_MASK bits, take the protection from newprot. */
 function pte_modify(pte: pte_t, prot: number): pte_t {
@@ -55,16 +50,18 @@ function pte_modify(pte: pte_t, prot: number): pte_t {
 
 /**
  * mm/mprotect.c vma_wants_manual_pte_write_upgrade(): private writable
- * mappings (shmem has no writenotify, so shared ones get write from newprot).
+ * mappings, and shared ones whose vm_page_prot is read-only for write
+ * notification (otherwise newprot makes them writable already).
  */
-function vma_wants_manual_pte_write_upgrade(vma: Vma): boolean {
-  return !(vma.vm_flags & VM_SHARED) && (vma.vm_flags & VM_WRITE) !== 0;
+function vma_wants_manual_pte_write_upgrade(s: State, vma: Vma): boolean {
+  if (vma.vm_flags & VM_SHARED) return vma_wants_writenotify(s, vma);
+  return (vma.vm_flags & VM_WRITE) !== 0;
 }
 
-/** mm/mprotect.c change_pte_range() over one VMA. */
+/** mm/mprotect.c change_pte_range() over one VMA, with newprot = vma->vm_page_prot. */
 function change_protection(s: State, k: Kernel, mm: Mm, vma: Vma): void {
-  const prot = pageProtBits(vma.vm_flags);
-  const tryWritable = vma_wants_manual_pte_write_upgrade(vma);
+  const prot = vmPageProtBits(s, vma);
+  const tryWritable = vma_wants_manual_pte_write_upgrade(s, vma);
   forEachPte(s, mm, vma.vm_start, vma.vm_end, (t, i, address) => {
     const old = ptep_get(s, t, i);
     if (!pte_present(old)) return;

@@ -10,12 +10,16 @@
  */
 
 import type { Mm, State } from '../mm_types.js';
-import { VM_SHARED, VM_WRITE } from '../mm_types.js';
+import { VM_SHARED, VM_UFFD_WP, VM_WRITE } from '../mm_types.js';
 import {
   _PAGE_UFFD_WP,
   HPAGE_PMD_SIZE,
+  make_pte_marker_uffd_wp,
   mk_pte,
+  PAGE_SIZE,
+  pte_marker_uffd_wp,
   pte_mkwrite,
+  pte_none,
   pte_present,
   type pte_t,
   pte_val,
@@ -25,7 +29,15 @@ import {
 } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
 import { __split_huge_pmd } from './huge_memory.js';
-import { forEachHugePmd, forEachPte, ptep_get, set_pte_at } from './memory/pgtable.js';
+import {
+  forEachHugePmd,
+  forEachPte,
+  pmdLeaf,
+  pte_index,
+  pteAllocWalk,
+  ptep_get,
+  set_pte_at,
+} from './memory/pgtable.js';
 import { vma_lookup } from './vma.js';
 
 function withUffdWp(pte: pte_t, enable: boolean): pte_t {
@@ -41,6 +53,7 @@ export function uffd_wp_range(
   start: number,
   end: number,
   enable: boolean,
+  wp_unpopulated = false,
 ): void {
   // A huge PMD that the range cuts is split first.
   for (const edge of [start, end])
@@ -51,8 +64,25 @@ export function uffd_wp_range(
     if (!vma || vma.vm_flags & VM_SHARED || !(vma.vm_flags & VM_WRITE)) return pte;
     return k.policy.can_change_pte_writable(s, k, { vma, address, pte }) ? pte_mkwrite(pte) : pte;
   };
+  // userfaultfd_wp_use_markers(): with UFFD_FEATURE_WP_UNPOPULATED, protecting an
+  // unpopulated anonymous address installs a marker (change_pmd_prepare() allocates
+  // the PTE table first).
+  if (enable && wp_unpopulated)
+    for (let address = start; address < end; address += PAGE_SIZE) {
+      const vma = vma_lookup(mm, address);
+      if (!vma || !(vma.vm_flags & VM_UFFD_WP) || vma.vm_file !== 0 || pmdLeaf(s, mm, address))
+        continue;
+      const t = pteAllocWalk(s, mm, address);
+      const i = pte_index(address);
+      if (pte_none(ptep_get(s, t, i))) set_pte_at(s, t, i, make_pte_marker_uffd_wp());
+    }
   forEachPte(s, mm, start, end, (t, i, address) => {
     const old = ptep_get(s, t, i);
+    // Unprotecting a marker drops it: the address is unpopulated again.
+    if (!enable && pte_marker_uffd_wp(old)) {
+      set_pte_at(s, t, i, 0);
+      return;
+    }
     const next = retry(address, withUffdWp(old, enable));
     if (next !== old) set_pte_at(s, t, i, next);
   });

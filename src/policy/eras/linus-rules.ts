@@ -33,6 +33,10 @@ export const linus_rules: Policy = {
   ptStrategy: 'none',
   // Linus wrote these rules against a tree that had 57efa1fe5957 (Dec 2020): fork's seqcount stays.
   break_ksm_unshare: false,
+  ksm_fork_resets_counters: false,
+  ksm_zero_pte_marked: false,
+  prctl_memory_merge: false,
+  uffd_wp_unpopulated: false,
   copy_present_page_uffd_wp: false,
   huge_zero_wp_alloc: false,
   madv_collapse: false,

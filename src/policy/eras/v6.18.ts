@@ -35,12 +35,36 @@ export const v6_18: Policy = {
   complete: true,
   ptStrategy: 'pt-reclaim',
   break_ksm_unshare: true,
+  ksm_fork_resets_counters: true,
+  ksm_zero_pte_marked: true,
+  prctl_memory_merge: true,
+  uffd_wp_unpopulated: true,
   copy_present_page_uffd_wp: true,
   huge_zero_wp_alloc: true,
   madv_collapse: true,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [
+    {
+      what: 'mm/uffd: UFFD_FEATURE_WP_UNPOPULATED (Peter Xu)',
+      ref: 'v6.4; mm/memory.c pte_marker_handle_uffd_wp(), zap_nonpresent_ptes() v6.18',
+      evidence: 'src',
+    },
+    {
+      what: 'mm/ksm: fix incorrect KSM counter handling in mm_struct during fork (Donet Tom)',
+      ref: '2025, Cc stable 6.6+; include/linux/ksm.h ksm_fork() v6.18',
+      evidence: 'src',
+    },
+    {
+      what: 'ksm: support unsharing KSM-placed zero pages; ksm: add ksm zero pages for each process (xu xin)',
+      ref: '2023, believed v6.5; include/linux/ksm.h is_ksm_zero_pte() v6.18',
+      evidence: 'src',
+    },
+    {
+      what: 'mm: add new api to enable ksm per process (PR_SET_MEMORY_MERGE, Stefan Roesch)',
+      ref: 'v6.4; include/linux/ksm.h ksm_execve() and MMF_VM_MERGE_ANY v6.18',
+      evidence: 'src',
+    },
     {
       what: 'mm: swap: reuse exclusive folio directly instead of wp page faults (Barry Song)',
       ref: '2024, in (6.2, 6.18]; mm/memory.c do_swap_page() v6.18',

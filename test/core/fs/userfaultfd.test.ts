@@ -67,4 +67,64 @@ describe('userfaultfd write-protect (fs/userfaultfd.c, mm/userfaultfd.c)', () =>
       expectSound(w);
     }
   });
+
+  it('UFFD_FEATURE_WP_UNPOPULATED: a marker on a none PTE; a write there allocates, keeps the bit and waits for the handler', () => {
+    const w = eraWorld('v6.18');
+    mapAnon(w, w.init, A, 2 * 4096);
+    const mm = mmOfTask(w, w.init);
+    const ctx = userfaultfd(w.s, mm, false, true);
+    expect(userfaultfd_register(w.s, ctx, mm, A, A + 2 * 4096)).toBe(0);
+    expect(userfaultfd_writeprotect(w.s, w.k, mm, A, A + 2 * 4096, true)).toBe(0);
+    expect(pagemapEntry(w.s, mm, A)).toMatchObject({
+      present: false,
+      swapped: true,
+      uffd_wp: true,
+    });
+    expect(write(w, w.init, A, 7)).toMatchObject({ ok: false, blocked: true });
+    expect(w.k.userfault).toEqual({ ctx, address: A });
+    expect(pagemapEntry(w.s, mm, A)).toMatchObject({
+      present: true,
+      uffd_wp: true,
+      writable: false,
+    });
+    w.k.userfault = null;
+    // Fork without EVENT_FORK drops the child's marker; with it (below) the child keeps it.
+    const child = copy_process(w.s, w.k, w.init, false);
+    expect(pagemapEntry(w.s, mmOfTask(w, child), A + 4096).uffd_wp).toBe(false);
+    expect(userfaultfd_writeprotect(w.s, w.k, mm, A, A + 2 * 4096, false)).toBe(0);
+    expect(pagemapEntry(w.s, mm, A + 4096)).toMatchObject({
+      present: false,
+      swapped: false,
+      uffd_wp: false,
+    });
+    expect(write(w, w.init, A, 8)).toMatchObject({ ok: true });
+    expectSound(w);
+  });
+
+  it('without the feature (or before v6.4) protecting a none PTE leaves nothing behind', () => {
+    const w = eraWorld('v6.18');
+    mapAnon(w, w.init, A, 4096);
+    const mm = mmOfTask(w, w.init);
+    const ctx = userfaultfd(w.s, mm, true, false);
+    expect(userfaultfd_register(w.s, ctx, mm, A, A + 4096)).toBe(0);
+    expect(userfaultfd_writeprotect(w.s, w.k, mm, A, A + 4096, true)).toBe(0);
+    expect(pagemapEntry(w.s, mm, A).uffd_wp).toBe(false);
+    expect(write(w, w.init, A, 3)).toMatchObject({ ok: true, faults: 1 });
+    expectSound(w);
+  });
+
+  it('a marker survives fork into a child that keeps the registration (EVENT_FORK)', () => {
+    const w = eraWorld('v6.18');
+    mapAnon(w, w.init, A, 4096);
+    const mm = mmOfTask(w, w.init);
+    const ctx = userfaultfd(w.s, mm, true, true);
+    expect(userfaultfd_register(w.s, ctx, mm, A, A + 4096)).toBe(0);
+    expect(userfaultfd_writeprotect(w.s, w.k, mm, A, A + 4096, true)).toBe(0);
+    const child = copy_process(w.s, w.k, w.init, false);
+    const cmm = mmOfTask(w, child);
+    expect(pagemapEntry(w.s, cmm, A).uffd_wp).toBe(true);
+    expect(read(w, child, A)).toMatchObject({ ok: true, value: 0 });
+    expect(pagemapEntry(w.s, cmm, A)).toMatchObject({ zeropage: true, uffd_wp: true });
+    expectSound(w);
+  });
 });

@@ -6,7 +6,7 @@
 
 import { EINVAL } from '../../errno.js';
 import { anonHugeBytes, isHugeZeroPfn } from '../../mm/huge_memory.js';
-import { ksm_merging_pages } from '../../mm/ksm.js';
+import { ksm_merging_pages, ksm_zero_pages } from '../../mm/ksm.js';
 import {
   forEachHugePmd,
   forEachPte,
@@ -139,13 +139,20 @@ export function clear_refs_write(s: State, k: Kernel, mm: Mm, type: number): num
 
 /**
  * fs/proc/task_mmu.c task_mem(): the /proc/PID/status fields the model knows,
- * in kB, and /proc/PID/ksm_merging_pages (fs/proc/base.c, a page count).
+ * in kB, /proc/PID/ksm_merging_pages (fs/proc/base.c, a page count) and
+ * ksm_zero_pages of /proc/PID/ksm_stat (a page count).
  */
 export function task_mem(
   s: State,
   mm: Mm,
 ): Record<
-  'VmPTE' | 'RssAnon' | 'RssShmem' | 'VmSwap' | 'ksm_merging_pages' | 'AnonHugePages',
+  | 'VmPTE'
+  | 'RssAnon'
+  | 'RssShmem'
+  | 'VmSwap'
+  | 'ksm_merging_pages'
+  | 'ksm_zero_pages'
+  | 'AnonHugePages',
   number
 > {
   return {
@@ -154,6 +161,7 @@ export function task_mem(
     RssShmem: mm.rss[MM_SHMEMPAGES]! * 4,
     VmSwap: mm.rss[MM_SWAPENTS]! * 4,
     ksm_merging_pages: ksm_merging_pages(s, mm),
+    ksm_zero_pages: ksm_zero_pages(s, mm),
     // /proc/PID/smaps_rollup AnonHugePages (not in status; the model lists it with these).
     AnonHugePages: anonHugeBytes(s, mm) / 1024,
   };

@@ -28,6 +28,7 @@ import {
   PMD_SIZE,
   PUD_SIZE,
   pte_clear_uffd_wp,
+  pte_marker_uffd_wp,
   pte_mkclean,
   pte_mkdirty,
   pte_mkold,
@@ -176,8 +177,13 @@ function copy_nonpresent_pte(
   [srcT, si]: [number, number],
   pte: pte_t,
 ): void {
+  if (pte_marker_uffd_wp(pte)) {
+    // copy_pte_marker(): the uffd-wp marker only for a child VMA that stays registered.
+    if (dst.vm_flags & VM_UFFD_WP) set_pte_at(s, dstT, di, pte);
+    return;
+  }
   if (!is_swap_entry_pte(pte))
-    toolBug('copy_nonpresent_pte(): migration entries and PTE markers are not modelled yet');
+    toolBug('copy_nonpresent_pte(): migration entries are not modelled yet');
   swap_duplicate(s, swp_offset(pte));
   dst_mm.rss[MM_SWAPENTS] = dst_mm.rss[MM_SWAPENTS]! + 1;
   if (pte_swp_exclusive(pte)) {

@@ -8,21 +8,36 @@ import { toolBug } from '../../bug.js';
 import { filemap_get_folio } from '../../fs/inode.js';
 import { handle_userfault, userfaultfd_pte_wp } from '../../fs/userfaultfd.js';
 import type { Mm, State, Vma } from '../../mm_types.js';
-import { MM_ANONPAGES, VM_SHARED, VM_WRITE, ZERO_PFN } from '../../mm_types.js';
+import {
+  MM_ANONPAGES,
+  VM_EXEC,
+  VM_READ,
+  VM_SHARED,
+  VM_UFFD_WP,
+  VM_WRITE,
+  vma_soft_dirty_enabled,
+  ZERO_PFN,
+} from '../../mm_types.js';
 import {
   _PAGE_ACCESSED,
   _PAGE_PRESENT,
+  _PAGE_PROTNONE,
   _PAGE_RW,
   _PAGE_SPECIAL,
+  _PAGE_UFFD_WP,
   is_swap_entry_pte,
   mk_pte,
   pmd_trans_huge,
+  pte_marker_uffd_wp,
   pte_mkdirty,
   pte_mkwrite,
   pte_mkyoung,
   pte_none,
   pte_present,
+  pte_val,
   pte_write,
+  pte_wrprotect,
+  pteBits,
 } from '../../pgtable_types.js';
 import type { Kernel } from '../../points.js';
 import { count_vm_event, PGFAULT } from '../../vmstat.js';
@@ -77,12 +92,19 @@ export function vma_is_anonymous(vma: Vma): boolean {
   return vma.vm_file === 0;
 }
 
+/** include/linux/mm.h vma_is_accessible(): may user space touch the VMA at all? */
+export function vma_is_accessible(vma: Vma): boolean {
+  return (vma.vm_flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0;
+}
+
 /**
  * Protection bits a new PTE gets from vm_page_prot: private mappings are
  * always mapped read-only first (PAGE_COPY), shared ones writable if
  * VM_WRITE, unless the file wants to be notified of the first write.
  */
 export function vmPageProtBits(s: State, vma: Vma): number {
+  // PAGE_NONE for a PROT_NONE VMA: present to the kernel, absent to the MMU.
+  if (!vma_is_accessible(vma)) return _PAGE_PROTNONE;
   const rw = vma.vm_flags & VM_SHARED && vma.vm_flags & VM_WRITE && !vma_wants_writenotify(s, vma);
   return rw ? _PAGE_PRESENT | _PAGE_RW : _PAGE_PRESENT;
 }
@@ -99,10 +121,20 @@ export function do_anonymous_page(
   vma: Vma,
   write: boolean,
   slot: PteSlot,
+  uffd_wp = false,
 ): void {
+  // vmf_orig_pte_uffd_wp(): a uffd-wp marker was here; the new PTE keeps the
+  // protection (pte_mkuffd_wp(), which write-protects on x86).
+  const wp = (pte: number) =>
+    uffd_wp ? pte_wrprotect(mk_pte(pte_val(pte), pteBits(pte) | _PAGE_UFFD_WP)) : pte;
   if (!write) {
     // mm_forbids_zeropage() is false on x86; the zero page is mapped special and read-only.
-    set_pte_at(s, slot.table, slot.index, mk_pte(ZERO_PFN, vmPageProtBits(s, vma) | _PAGE_SPECIAL));
+    set_pte_at(
+      s,
+      slot.table,
+      slot.index,
+      wp(mk_pte(ZERO_PFN, vmPageProtBits(s, vma) | _PAGE_SPECIAL)),
+    );
     return;
   }
   vma = anon_vma_prepare(s, mm.vmas, vma);
@@ -112,18 +144,20 @@ export function do_anonymous_page(
   mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + 1;
   folio_add_new_anon_rmap(s, folio, k.policy.folio_add_new_anon_rmap(s, k, folio).exclusive);
   folio_add_lru_vma(s, k, folio);
-  set_pte_at(s, slot.table, slot.index, entry);
+  set_pte_at(s, slot.table, slot.index, wp(entry));
 }
 
 /**
- * mm/mmap.c vma_wants_writenotify() for the files the model knows: a shared
- * writable mapping of a disk filesystem (ext4 has ->page_mkwrite and dirty
- * accounting) starts read-only so that the first write is noticed; tmpfs
- * does not need it.
+ * mm/mmap.c vma_wants_writenotify(): a shared writable mapping starts
+ * read-only so that the first write is noticed when the file wants it (ext4
+ * has ->page_mkwrite and dirty accounting; tmpfs does not), when soft-dirty
+ * tracking is on (vma_soft_dirty_enabled()), or when it is registered for
+ * uffd-wp.
  */
 export function vma_wants_writenotify(s: State, vma: Vma): boolean {
-  if (!(vma.vm_flags & VM_SHARED) || !(vma.vm_flags & VM_WRITE) || vma.vm_file === 0) return false;
-  return s.inodes[vma.vm_file]?.fs === 'ext4';
+  if (!(vma.vm_flags & VM_SHARED) || !(vma.vm_flags & VM_WRITE)) return false;
+  if (vma.vm_file !== 0 && s.inodes[vma.vm_file]?.fs === 'ext4') return true;
+  return vma_soft_dirty_enabled(vma) || (vma.vm_flags & VM_UFFD_WP) !== 0;
 }
 
 /**
@@ -219,8 +253,19 @@ export function handle_mm_fault(
     return 0;
   }
   if (!pte_present(orig_pte)) {
+    if (pte_marker_uffd_wp(orig_pte)) {
+      // handle_pte_marker() → pte_marker_handle_uffd_wp(): a leftover marker of an
+      // unregistered VMA is cleared; otherwise the fault is a missing-page fault
+      // that keeps the protection (do_pte_missing() with the marker as orig_pte).
+      if (!(vma.vm_flags & VM_UFFD_WP)) {
+        set_pte_at(s, slot.table, slot.index, 0);
+        return 0;
+      }
+      do_anonymous_page(s, k, mm, vma, write, slot, true);
+      return 0;
+    }
     if (!is_swap_entry_pte(orig_pte))
-      return toolBug('migration entries and PTE markers are not modelled in this version');
+      return toolBug('migration entries are not modelled in this version');
     const stepwise = (flags & FAULT_FLAG_STEPWISE) !== 0;
     return do_swap_page(s, k, mm, vma, address, orig_pte, write, slot, stepwise);
   }

@@ -17,7 +17,7 @@ import { PG_ksm } from '../../page-flags.js';
 import type { pte_t } from '../../pgtable_types.js';
 import {
   _PAGE_ACCESSED,
-  _PAGE_PRESENT,
+  _PAGE_RW,
   _PAGE_SOFT_DIRTY,
   _PAGE_UFFD_WP,
   mk_pte,
@@ -47,7 +47,7 @@ import {
 } from '../rmap.js';
 import { folio_add_lru_vma } from '../swap.js';
 import { vma_lookup } from '../vma.js';
-import { VM_FAULT_RETRY, VM_FAULT_STEPPED } from './fault.js';
+import { VM_FAULT_RETRY, VM_FAULT_STEPPED, vmPageProtBits } from './fault.js';
 import { pte_index, ptep_get, pteTable, set_pte_at } from './pgtable.js';
 
 const COPY_EARLY = vmEventIndex('anon_wp_copy_count_early')!;
@@ -98,7 +98,8 @@ export function wp_page_copy(s: State, k: Kernel, vmf: WpFault, slot: PteSlot): 
   } else {
     vmf.mm.rss[MM_ANONPAGES] = vmf.mm.rss[MM_ANONPAGES]! + 1;
   }
-  let entry = mk_pte(nw, _PAGE_PRESENT | _PAGE_ACCESSED);
+  // vma->vm_page_prot: PAGE_COPY, or PAGE_NONE where a FOLL_FORCE write reached a PROT_NONE VMA.
+  let entry = mk_pte(nw, (vmPageProtBits(s, vma) & ~_PAGE_RW) | _PAGE_ACCESSED);
   if (vmf.unshare) {
     entry = mk_pte(
       nw,

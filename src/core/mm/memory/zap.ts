@@ -16,6 +16,7 @@ import {
   PGDIR_SIZE,
   PMD_SIZE,
   PUD_SIZE,
+  pte_marker_uffd_wp,
   pte_present,
   swp_offset,
 } from '../../pgtable_types.js';
@@ -59,8 +60,13 @@ function zap_pte_range(
       // zap_nonpresent_ptes(): a swap entry releases its slot (free_swap_and_cache());
       // PT_RECLAIM's any_skipped is set for every non-present entry.
       can_reclaim_pt = false;
+      if (pte_marker_uffd_wp(pte)) {
+        // An anonymous VMA always drops the marker (the model installs none elsewhere).
+        pte_clear(s, t, i);
+        continue;
+      }
       if (!is_swap_entry_pte(pte))
-        toolBug('zap of a migration entry or PTE marker: not modelled in this version');
+        toolBug('zap of a migration entry: not modelled in this version');
       pte_clear(s, t, i);
       mm.rss[MM_SWAPENTS] = mm.rss[MM_SWAPENTS]! - 1;
       free_swap_and_cache(s, swp_offset(pte));

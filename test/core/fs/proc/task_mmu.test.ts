@@ -55,6 +55,7 @@ describe('/proc/PID/pagemap and status', () => {
       RssShmem: 0,
       VmSwap: 0,
       ksm_merging_pages: 0,
+      ksm_zero_pages: 0,
       AnonHugePages: 0,
     });
   });
