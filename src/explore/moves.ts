@@ -8,6 +8,7 @@
 import { reclaimCandidates, reclaimTake } from '../core/mm/vmscan.js';
 import type { State } from '../core/mm_types.js';
 import { cloneState } from '../core/mm_types.js';
+import { HPAGE_PMD_SIZE } from '../core/pgtable_types.js';
 import type { Config, DecisionRecord, Kernel } from '../core/points.js';
 import type { EnvStep } from '../scenario/env.js';
 import { envActorName, envStepKey, reclaimActionOf, stepEnv } from '../scenario/env.js';
@@ -78,6 +79,7 @@ const ENV_WHAT = {
   lru_add_drain: 'lru_add_drain_cpu',
   reclaim: 'shrink_folio_list',
   ksmd: 'ksm_do_scan',
+  khugepaged: 'khugepaged_do_scan',
 } as const;
 
 /**
@@ -128,7 +130,7 @@ export function applyMove(
   };
 }
 
-/** The text of one move in a replay token: `2`, `2/1.0` (with picks), `d0`, `r12`, `u12`, `o12`. */
+/** The text of one move in a replay token: `2`, `2/1.0` (with picks), `d0`, `k3`, `h1.512`, `r12`, `u12`, `o12`. */
 export function moveKey(mv: Move): string {
   if (mv.kind === 'env') return envStepKey(mv.step);
   return mv.picks.length === 0 ? String(mv.index) : `${mv.index}/${mv.picks.join('.')}`;
@@ -145,6 +147,12 @@ export function parseMove(text: string): Move | null {
   if (g) return { kind: 'env', step: { actor: 'lru_add_drain', cpu: Number(g[1]) } };
   g = /^k(\d+)$/.exec(text);
   if (g) return { kind: 'env', step: { actor: 'ksmd', index: Number(g[1]) } };
+  g = /^h(\d+)\.(\d+)$/.exec(text);
+  if (g)
+    return {
+      kind: 'env',
+      step: { actor: 'khugepaged', mm: Number(g[1]), haddr: Number(g[2]) * HPAGE_PMD_SIZE },
+    };
   g = /^([ruo])(\d+)$/.exec(text);
   const action = g ? reclaimActionOf(g[1]!) : undefined;
   if (g && action) return { kind: 'env', step: { actor: 'reclaim', action, folio: Number(g[2]) } };

@@ -216,8 +216,8 @@ export interface Expectation {
  *   later unlock it and put it back (mm/vmscan.c shrink_folio_list() keeping
  *   a referenced folio): the competing reference and folio-lock holder.
  */
-export type EnvActor = 'lru_batches' | 'reclaim' | 'ksmd';
-export const ENV_ACTORS: readonly EnvActor[] = ['lru_batches', 'reclaim', 'ksmd'];
+export type EnvActor = 'lru_batches' | 'reclaim' | 'ksmd' | 'khugepaged';
+export const ENV_ACTORS: readonly EnvActor[] = ['lru_batches', 'reclaim', 'ksmd', 'khugepaged'];
 
 /** The highest CPU number a scenario may name (a small machine keeps the state space small). */
 export const MAX_CPU = 7;

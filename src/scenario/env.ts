@@ -5,6 +5,7 @@
  * machine), so that `run` shows the undisturbed path.
  */
 
+import { khugepagedCandidates, khugepagedCollapse } from '../core/mm/khugepaged.js';
 import { ksmdMerge, ksmMerges } from '../core/mm/ksm.js';
 import { lru_add_drain_cpu } from '../core/mm/swap.js';
 import {
@@ -13,6 +14,7 @@ import {
   reclaimTake,
   shrink_folio_list,
 } from '../core/mm/vmscan.js';
+import { HPAGE_PMD_SIZE } from '../core/pgtable_types.js';
 import type { Kernel } from '../core/points.js';
 import type { Machine } from './machine.js';
 
@@ -20,6 +22,8 @@ import type { Machine } from './machine.js';
 export type EnvStep =
   | { readonly actor: 'lru_add_drain'; readonly cpu: number }
   | KsmdStep
+  /** khugepaged collapses the 2 MiB range at `haddr` of mm `mm`. */
+  | { readonly actor: 'khugepaged'; readonly mm: number; readonly haddr: number }
   | {
       readonly actor: 'reclaim';
       /**
@@ -56,6 +60,8 @@ export function envSteps(m: Machine): EnvStep[] {
       for (const folio of reclaimCandidates(m.s))
         out.push({ actor: 'reclaim', action: 'take', folio });
   }
+  if (m.sc.env.includes('khugepaged'))
+    for (const r of khugepagedCandidates(m.s)) out.push({ actor: 'khugepaged', ...r });
   if (m.sc.env.includes('ksmd')) {
     const merges = ksmMerges(m.s).length;
     for (let index = 0; index < merges; index++) out.push({ actor: 'ksmd', index });
@@ -72,6 +78,8 @@ export function stepEnv(m: Machine, e: EnvStep, k: Kernel): string {
     case 'lru_add_drain':
       lru_add_drain_cpu(m.s, e.cpu);
       return `lru_add_drain_cpu(${e.cpu}): CPU ${e.cpu}'s LRU add batch goes onto the LRU`;
+    case 'khugepaged':
+      return `khugepaged: ${khugepagedCollapse(m.s, k, e)}`;
     case 'ksmd': {
       const merge = ksmMerges(m.s)[e.index];
       if (!merge) throw new Error(`tool bug: ksmd has no merge ${e.index}`);
@@ -102,6 +110,7 @@ export function envActorName(e: EnvStep): string {
 export function envStepKey(e: EnvStep): string {
   if (e.actor === 'lru_add_drain') return `d${e.cpu}`;
   if (e.actor === 'ksmd') return `k${e.index}`;
+  if (e.actor === 'khugepaged') return `h${e.mm}.${e.haddr / HPAGE_PMD_SIZE}`;
   return `${RECLAIM_KEY[e.action]}${e.folio}`;
 }
 

@@ -313,6 +313,20 @@ exists (value(parent, mem[0]) == 2)
   });
 });
 
+describe('explore: khugepaged', () => {
+  it('a khugepaged step has a replay key (h<mm>.<2 MiB index>) and fails on a pinned range', async () => {
+    const { parseMove, moveKey } = await import('../../src/explore/moves.js');
+    const f = 'scenarios/thp/khugepaged-pinned.cow';
+    const sc = parseScenario(readFileSync(f, 'utf8'), f);
+    checkScenario(sc);
+    const moves = '0-0-0-0-h1.512-0-0-0-0'.split('-').map((x) => parseMove(x)!);
+    expect(moves.map(moveKey).join('-')).toBe('0-0-0-0-h1.512-0-0-0-0');
+    const out = replay(sc, policy('v6.18'), moves);
+    const d = out.steps.flatMap((s) => s.decisions).find((x) => x.point === 'khugepaged');
+    expect(d).toMatchObject({ choice: 'failed' });
+  });
+});
+
 describe('explore: GUP-fast against fork()', () => {
   const f = 'scenarios/bugs/bug-gup-fast-fork-race.cow';
   const load = () => {

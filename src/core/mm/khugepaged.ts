@@ -13,20 +13,28 @@
  *    shared range fails after fork.
  * The new THP is exclusive; the old PTE table becomes its deposited table (no
  * change in VmPTE); none and zero-page entries become zero pages of the THP.
- * khugepaged itself (the background scan) is not modelled.
+ *
+ * khugepaged (the background scan, an `env khugepaged` actor) collapses the
+ * same way in VM_HUGEPAGE VMAs (THP mode `madvise`), within its sysfs limits
+ * (hpage_collapse_scan_pmd(), cc->is_khugepaged): at most max_ptes_none
+ * (511) none or zero entries, max_ptes_shared (256) pages mapped elsewhere,
+ * and at least one young (referenced) PTE. It swaps nothing in: a range with
+ * a swap PTE is left alone (the kernel swaps in up to max_ptes_swap, 64).
  */
 
 import { EAGAIN, EINVAL } from '../errno.js';
 import type { Mm, State, Vma } from '../mm_types.js';
-import { MM_ANONPAGES, ptFreeTable, VM_NOHUGEPAGE, VM_SHARED } from '../mm_types.js';
+import { MM_ANONPAGES, ptFreeTable, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SHARED } from '../mm_types.js';
 import { PG_ksm, PG_swapcache } from '../page-flags.js';
 import {
   HPAGE_PMD_NR,
   HPAGE_PMD_ORDER,
   HPAGE_PMD_SIZE,
+  pte_pfn,
   pte_present,
   pte_special,
   pte_write,
+  pte_young,
 } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
 import { count_vm_event, vmEventIndex } from '../vmstat.js';
@@ -37,6 +45,78 @@ import { folio_mapcount, folio_remove_rmap_pte, folio_test_anon } from './rmap.j
 import { lru_add_drain_all } from './swap.js';
 
 const THP_COLLAPSE_ALLOC = vmEventIndex('thp_collapse_alloc')!;
+
+/* /sys/kernel/mm/transparent_hugepage/khugepaged defaults */
+export const KHUGEPAGED_MAX_PTES_NONE = HPAGE_PMD_NR - 1;
+export const KHUGEPAGED_MAX_PTES_SHARED = HPAGE_PMD_NR / 2;
+
+/** A 2 MiB range khugepaged would try to collapse. */
+export interface KhugepagedRange {
+  readonly mm: number;
+  readonly haddr: number;
+}
+
+/**
+ * khugepaged_scan_mm_slot() → hpage_collapse_scan_pmd(): the PTE-mapped
+ * 2 MiB ranges of VM_HUGEPAGE anonymous VMAs that pass khugepaged's limits
+ * (the collapse itself may still fail, e.g. on a pinned page).
+ */
+export function khugepagedCandidates(s: State): KhugepagedRange[] {
+  const out: KhugepagedRange[] = [];
+  for (const mm of s.mms) {
+    if (!mm) continue;
+    for (const vma of mm.vmas) {
+      if (!(vma.vm_flags & VM_HUGEPAGE) || vma.vm_flags & (VM_NOHUGEPAGE | VM_SHARED)) continue;
+      if (vma.vm_file !== 0) continue;
+      for (
+        let haddr = hpageAlign(vma.vm_start + HPAGE_PMD_SIZE - 1);
+        haddr + HPAGE_PMD_SIZE <= vma.vm_end;
+        haddr += HPAGE_PMD_SIZE
+      ) {
+        const t = pteTable(s, mm, haddr);
+        if (t === 0) continue;
+        let none = 0;
+        let shared = 0;
+        let young = 0;
+        let swapped = false;
+        for (let i = 0; i < HPAGE_PMD_NR; i++) {
+          const pte = ptep_get(s, t, i);
+          if (pte === 0 || (pte_present(pte) && pte_special(pte))) {
+            none++;
+            continue;
+          }
+          if (!pte_present(pte)) {
+            swapped = true;
+            break;
+          }
+          if (pte_young(pte)) young++;
+          if (s.mem.mapcount[pte_pfn(pte)]! > 1) shared++;
+        }
+        if (swapped || young === 0) continue;
+        if (none > KHUGEPAGED_MAX_PTES_NONE || shared > KHUGEPAGED_MAX_PTES_SHARED) continue;
+        out.push({ mm: mm.id, haddr });
+      }
+    }
+  }
+  return out;
+}
+
+/** One khugepaged collapse of `r` (collapse_huge_page()); what happened, for the trace. */
+export function khugepagedCollapse(s: State, k: Kernel, r: KhugepagedRange): string {
+  const mm = s.mms[r.mm];
+  const vma = mm?.vmas.find((v) => v.vm_start <= r.haddr && r.haddr < v.vm_end);
+  if (!mm || !vma) return `nothing at 0x${r.haddr.toString(16)}`;
+  lru_add_drain_all(s);
+  const ret = collapse_huge_page(s, k, mm, vma, r.haddr);
+  k.decide(
+    'khugepaged',
+    ret === 0 ? 'collapsed' : 'failed',
+    `2 MiB at 0x${r.haddr.toString(16)}: ${ret}`,
+  );
+  return ret === 0
+    ? `collapsed 2 MiB at 0x${r.haddr.toString(16)} of mm ${r.mm} into a THP`
+    : `collapse of 2 MiB at 0x${r.haddr.toString(16)} of mm ${r.mm} failed: ${ret === -EAGAIN ? 'the pages have other references (is_refcount_suitable())' : 'no writable PTE or not an anonymous page'}`;
+}
 
 /** Collapse the 2 MiB range at `haddr` of `vma`; 0 or -errno. */
 function collapse_huge_page(s: State, k: Kernel, mm: Mm, vma: Vma, haddr: number): number {
