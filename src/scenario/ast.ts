@@ -100,6 +100,8 @@ export type Stmt =
   | { readonly op: 'spawn'; readonly pos: Pos; readonly thread: string }
   | { readonly op: 'wait'; readonly pos: Pos; readonly thread: string; readonly reg: string | null }
   | { readonly op: 'exit'; readonly pos: Pos; readonly code: Expr | null }
+  /** execve(): the process continues in a new, empty address space. */
+  | { readonly op: 'exec'; readonly pos: Pos }
   | { readonly op: 'signal'; readonly pos: Pos; readonly event: string }
   | { readonly op: 'await'; readonly pos: Pos; readonly event: string }
   | { readonly op: 'pipe'; readonly pos: Pos; readonly name: string }

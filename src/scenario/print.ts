@@ -67,6 +67,8 @@ export function stmtText(st: Stmt): string {
       return `${st.op} ${st.thread}`;
     case 'wait':
       return `wait ${st.thread}${ret(st.reg)}`;
+    case 'exec':
+      return 'exec';
     case 'exit':
       return st.code ? `exit ${exprText(st.code)}` : 'exit';
     case 'signal':

@@ -6,6 +6,7 @@
 
 import { userAccess } from '../core/arch/x86/mm/fault.js';
 import { ERESTARTSYS, errnoName } from '../core/errno.js';
+import { do_execve } from '../core/fs/exec.js';
 import { new_inode } from '../core/fs/inode.js';
 import { do_pipe2, pipe_read, pipe_write, vmsplice_to_pipe } from '../core/fs/pipe.js';
 import { clear_refs_write } from '../core/fs/proc/task_mmu.js';
@@ -124,12 +125,15 @@ function refRange(m: Machine, ref: Ref, st: Stmt): [number, number] {
   return [map.addr + ref.from * PAGE, (to - ref.from) * PAGE];
 }
 
-/** Every thread of `tgid` is done: the process exited or was killed (a stopped fault is abandoned). */
-export function markGroupDone(m: Machine, tgid: number): void {
+/**
+ * Every thread of `tgid` (but `except`, the thread that execs) is done: the
+ * process exited or was killed (a stopped fault is abandoned).
+ */
+export function markGroupDone(m: Machine, tgid: number, except: ThreadRt | null = null): void {
   const mm = m.s.tasks[tgid]?.mm ?? 0;
   if (mm !== 0 && !m.s.mms[mm]) m.ghost.dropMm(mm);
   for (const t of m.threads) {
-    if (m.s.tasks[t.pid]!.tgid !== tgid) continue;
+    if (m.s.tasks[t.pid]!.tgid !== tgid || t === except) continue;
     t.done = true;
     if (t.kpath?.pending.kind === 'wp_page_copy') wp_page_copy_abort(m.s, t.kpath.pending);
     if (t.kpath?.pending.kind === 'fork_wrprotect') {
@@ -396,6 +400,15 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       do_group_exit(s, me, code);
       markGroupDone(m, me.tgid);
       return `status ${code}`;
+    }
+    case 'exec': {
+      const killed = m.threads.filter(
+        (o) => o !== t && !o.done && task(m, o).tgid === me.tgid,
+      ).length;
+      const old = do_execve(s, me);
+      if (!s.mms[old]) m.ghost.dropMm(old);
+      markGroupDone(m, me.tgid, t);
+      return `new mm ${me.mm}${killed > 0 ? `; de_thread() killed ${killed} other thread(s)` : ''}`;
     }
     case 'signal':
       m.events.add(st.event);

@@ -18,7 +18,7 @@ export function mmput(s: State, mmId: number): void {
 }
 
 /** do_exit() of one task. */
-function do_exit(s: State, t: Task, code: number): void {
+export function do_exit(s: State, t: Task, code: number): void {
   if (t.state !== TASK_RUNNING) return;
   if (t.mm !== 0) mmput(s, t.mm);
   t.mm = 0;
