@@ -52,6 +52,10 @@ const cmds = [
     'An input error names the file, line, column and a code, and exits with 2:',
     'check test/fixtures/bad-syntax.cow',
   ],
+  [
+    "The same scenarios on the running kernel (as root): each runs N times through the C probe, with the counts of runs where the condition held, did not, and hung; `--compare` adds the model's verdict for the era of `uname -r` and exits 1 on a disagreement. The output depends on the machine: docs/fidelity.md has this machine's, and what it taught the model:",
+    'kernel --help',
+  ],
 ];
 // `REPLAY FILE ERA` stands for `replay TOKEN` with the token `explore FILE --era ERA --json` prints.
 function resolve(cmd) {

@@ -32,6 +32,8 @@ import {
 } from './common.js';
 import type { ExploreCliOptions } from './explore.js';
 import { cmdExplore, cmdReplay } from './explore.js';
+import type { KernelCliOptions } from './kernel.js';
+import { cmdKernel } from './kernel.js';
 
 export type { Io } from './common.js';
 export { bundledScenarios } from './common.js';
@@ -250,6 +252,19 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .action((token: string, o: { json?: boolean; full?: boolean }) =>
       setCode(cmdReplay(io, token, o)),
     );
+  p.command('kernel')
+    .description(
+      'run scenarios on the running Linux kernel through the C probe: Never, Sometimes or Always with counts (default: the bundled library)',
+    )
+    .argument('[paths...]', 'scenario files or directories of *.cow files')
+    .option(
+      '--compare',
+      "set each observed verdict next to the model's for the era of uname -r; exit 1 on a disagreement",
+    )
+    .option('--runs <n>', 'runs per scenario (default 100)')
+    .option('--timeout <ms>', 'deadline of one run; a run past it hangs (default 2000)')
+    .option('--json', 'print {"results":[{scenario, observed, model, agree, ...}]}')
+    .action((paths: string[], o: KernelCliOptions) => setCode(cmdKernel(io, paths, o)));
   return p;
 }
 

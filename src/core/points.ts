@@ -247,6 +247,15 @@ export interface Policy {
   readonly madv_collapse: boolean;
 
   /**
+   * mm/khugepaged.c hpage_collapse_scan_pmd(): does a collapse (khugepaged's
+   * or MADV_COLLAPSE's) fail with SCAN_PAGE_RO when no PTE of the range is
+   * writable, as after fork()? Dev Jain's 2025 patch dropped the check
+   * ("collapsing read-only memory via madvise() should be a choice of the
+   * user"); `cowherd kernel` sees MADV_COLLAPSE succeed on 6.18.
+   */
+  readonly collapse_scan_page_ro: boolean;
+
+  /**
    * mm/rmap.c folio_add_new_anon_rmap(): is a fresh anonymous page born
    * PG_anon_exclusive? (v5.19+, 6c287605fd56; earlier eras have no such flag.)
    */

@@ -48,6 +48,7 @@ export function erasDecisionTable(policies: readonly Policy[]): string {
     `| ksm_fork resets counters | ${policies.map((p) => (p.ksm_fork_resets_counters ? 'yes' : 'no')).join(' | ')} |`,
     `| PR_SET_MEMORY_MERGE | ${policies.map((p) => (p.prctl_memory_merge ? 'yes' : 'no')).join(' | ')} |`,
     `| UFFD_FEATURE_WP_UNPOPULATED | ${policies.map((p) => (p.uffd_wp_unpopulated ? 'yes' : 'no')).join(' | ')} |`,
+    `| collapse needs a writable PTE (SCAN_PAGE_RO) | ${policies.map((p) => (p.collapse_scan_page_ro ? 'yes' : 'no')).join(' | ')} |`,
     `| MADV_COLLAPSE | ${policies.map((p) => (p.madv_collapse ? 'yes' : 'no')).join(' | ')} |`,
     `| huge zero PMD write | ${policies.map((p) => (p.huge_zero_wp_alloc ? 'alloc THP' : 'split')).join(' | ')} |`,
     `| copy_present_page uffd-wp | ${policies.map((p) => (p.copy_present_page_uffd_wp ? 'yes' : 'no')).join(' | ')} |`,

@@ -10,7 +10,7 @@
  *  - with a folio that has references besides its mappings and the swap
  *    cache (is_refcount_suitable(): GUP pins, pipes; SCAN_PAGE_COUNT, -EAGAIN),
  *  - where no PTE is writable (SCAN_PAGE_RO, -EINVAL): why collapsing a fully
- *    shared range fails after fork.
+ *    shared range fails after fork, until the check was dropped (v6.18).
  * The new THP is exclusive; the old PTE table becomes its deposited table (no
  * change in VmPTE); none and zero-page entries become zero pages of the THP.
  *
@@ -139,7 +139,7 @@ function collapse_huge_page(s: State, k: Kernel, mm: Mm, vma: Vma, haddr: number
     const swap = s.mem.flags[folio]! & PG_swapcache ? 2 ** s.mem.order[folio]! : 0;
     if (s.mem.refcount[folio] !== folio_mapcount(s, folio) + swap) return -EAGAIN;
   }
-  if (!writable) return -EINVAL; // SCAN_PAGE_RO
+  if (!writable && k.policy.collapse_scan_page_ro) return -EINVAL; // SCAN_PAGE_RO
   const thp = alloc_pages(s, HPAGE_PMD_ORDER);
   count_vm_event(s.vmstat, THP_COLLAPSE_ALLOC);
   for (let i = 0; i < HPAGE_PMD_NR; i++) {

@@ -40,6 +40,7 @@ export const linus_rules: Policy = {
   copy_present_page_uffd_wp: false,
   huge_zero_wp_alloc: false,
   madv_collapse: false,
+  collapse_scan_page_ro: true,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1,
   cites: [

@@ -37,6 +37,7 @@ export const v5_7: Policy = {
   copy_present_page_uffd_wp: false,
   huge_zero_wp_alloc: true,
   madv_collapse: false,
+  collapse_scan_page_ro: true,
   write_protect_seq: false,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

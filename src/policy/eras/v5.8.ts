@@ -36,6 +36,7 @@ export const v5_8: Policy = {
   copy_present_page_uffd_wp: false,
   huge_zero_wp_alloc: false,
   madv_collapse: false,
+  collapse_scan_page_ro: true,
   write_protect_seq: false,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

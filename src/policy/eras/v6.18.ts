@@ -42,9 +42,15 @@ export const v6_18: Policy = {
   copy_present_page_uffd_wp: true,
   huge_zero_wp_alloc: true,
   madv_collapse: true,
+  collapse_scan_page_ro: false,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [
+    {
+      what: 'khugepaged: collapse read-only anonymous ranges, SCAN_PAGE_RO dropped (Dev Jain)',
+      ref: '2025 (linux-mm thread, Sep 2025); MADV_COLLAPSE of a range fork() write-protected succeeds on 6.18.44',
+      evidence: 'patch',
+    },
     {
       what: 'mm/uffd: UFFD_FEATURE_WP_UNPOPULATED (Peter Xu)',
       ref: 'v6.4; mm/memory.c pte_marker_handle_uffd_wp(), zap_nonpresent_ptes() v6.18',

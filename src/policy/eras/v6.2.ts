@@ -38,6 +38,7 @@ export const v6_2: Policy = {
   copy_present_page_uffd_wp: true,
   huge_zero_wp_alloc: false,
   madv_collapse: true,
+  collapse_scan_page_ro: true,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,
   cites: [

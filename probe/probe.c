@@ -1,0 +1,964 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cowherd kernel probe: runs a scenario, compiled by src/kernel/program.ts
+ * into a probe program, on the running kernel with real system calls
+ * (docs/adr/0009-kernel-probe.md). Usage: probe PROGRAM RUNS TIMEOUT_MS
+ *
+ * The first process is the coordinator: it maps a shared control page,
+ * forks the scenario's initial process for each run, waits until no
+ * scenario thread is running, reads the final primitives of the processes
+ * (which stay alive until released) and prints one record per run:
+ *   run I done|hang|error [message]
+ *   R IDX VALUE      (every register)
+ *   F IDX VALUE      (every final primitive)
+ * Scenario threads are processes (fork) and pthreads (spawn); events are
+ * futex words in the control page.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+#define MAXT 16
+#define MAXREG 160
+#define MAXEV 32
+#define MAXMAP 32
+#define MAXPIPE 8
+#define MAXPRIM 96
+#define MAXOPS 256
+#define MAXTOK 64
+
+enum state { T_NONE, T_RUNNING, T_FINISHED, T_EXITED };
+
+struct ctl {
+	int32_t coord_pid;
+	int32_t coord_ready;
+	int32_t release;
+	int32_t changed;
+	int32_t nproc;
+	int32_t error;
+	int32_t ev[MAXEV];
+	int32_t tpid[MAXT];
+	int32_t tstate[MAXT];
+	int32_t texit[MAXT];
+	int32_t tproc[MAXT];
+	int64_t reg[MAXREG];
+	uint64_t mapaddr[MAXMAP];
+	uint64_t maplen[MAXMAP];
+	int64_t base_vmpte, base_rssanon, base_rssshmem;
+	int64_t vm_base[MAXPRIM];
+	int64_t flt_base[2]; /* the initial process's minflt and majflt after warm-up */
+	char errmsg[200];
+};
+
+struct tok {
+	char kind; /* '#' number, 'r' register, 'p' primitive, 'o' operator */
+	int64_t v;
+	char op[3];
+};
+
+struct op {
+	char name[16];
+	int64_t a[8];
+	int na;
+	struct tok e[MAXTOK];
+	int ne;
+};
+
+struct prim {
+	char kind[24];
+	int thread, map, page;
+	char name[48];
+};
+
+struct thread {
+	char name[32];
+	struct op ops[MAXOPS];
+	int nops;
+};
+
+static struct ctl *ctl;
+static struct thread threads[MAXT];
+static int nthreads, nregs, nprims;
+static struct prim prims[MAXPRIM];
+static int finals[MAXPRIM], nfinals;
+static int pipes[MAXPIPE][2];
+static uint64_t zero_pfn, huge_zero_pfn;
+
+static long futex(int32_t *w, int op, int32_t v)
+{
+	return syscall(SYS_futex, w, op, v, NULL, NULL, 0);
+}
+
+/*
+ * Scenario processes outlive nothing: if the coordinator is gone (the runner
+ * was killed), they exit instead of waiting for a release that never comes.
+ */
+static void exit_if_orphaned(void)
+{
+	if (kill(ctl->coord_pid, 0) && errno == ESRCH)
+		syscall(SYS_exit_group, 124);
+}
+
+/* Wait until *w is non-zero, checking every 100 ms that the coordinator lives. */
+static void wait_flag(int32_t *w)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+	while (!__atomic_load_n(w, __ATOMIC_SEQ_CST)) {
+		syscall(SYS_futex, w, FUTEX_WAIT, 0, &ts, NULL, 0);
+		exit_if_orphaned();
+	}
+}
+
+static void wake_coordinator(void)
+{
+	__atomic_add_fetch(&ctl->changed, 1, __ATOMIC_SEQ_CST);
+	futex(&ctl->changed, FUTEX_WAKE, 1);
+}
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (__atomic_exchange_n(&ctl->error, 1, __ATOMIC_SEQ_CST) == 0) {
+		va_start(ap, fmt);
+		vsnprintf(ctl->errmsg, sizeof(ctl->errmsg), fmt, ap);
+		va_end(ap);
+	}
+	wake_coordinator();
+	syscall(SYS_exit_group, 125);
+}
+
+/* ---- primitives ---- */
+
+static int64_t pagemap_entry(int pid, uint64_t addr, uint64_t *out)
+{
+	char path[64];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = pread(fd, out, 8, (off_t)(addr / PAGE) * 8);
+	close(fd);
+	return n == 8 ? 0 : -1;
+}
+
+/*
+ * The value after "KEY:" or "KEY " at the start of a line of a /proc file
+ * (the first number of the file for an empty key). Read with a stack buffer,
+ * not stdio: no allocation, so no page faults of the probe's own in the
+ * scenario's counters once the stack is warm.
+ */
+static int64_t file_field(const char *path, const char *key)
+{
+	char buf[16384];
+	size_t klen = strlen(key);
+	ssize_t n;
+	char *line;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (!klen)
+		return strtoll(buf, NULL, 10);
+	for (line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		if (!strncmp(line, key, klen) && (line[klen] == ':' || line[klen] == ' '))
+			return strtoll(line + klen + 1, NULL, 10);
+	return -1;
+}
+
+static int64_t proc_field(int pid, const char *file, const char *key)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	return file_field(path, key);
+}
+
+static int64_t vmstat(const char *name)
+{
+	return file_field("/proc/vmstat", name);
+}
+
+static int64_t sysfs_value(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtoll(buf, NULL, 10) : -1;
+}
+
+static int sysfs_write(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = write(fd, value, strlen(value));
+	close(fd);
+	return n == (ssize_t)strlen(value);
+}
+
+static int64_t now_ms(void);
+
+/* Is the process of scenario thread t gone (exited, killed)? Records its status. */
+static int thread_gone(int t)
+{
+	char path[64], buf[1024];
+	int pid = ctl->tpid[t], fd;
+	ssize_t n;
+	char *p;
+	int field;
+
+	if (ctl->tstate[t] == T_EXITED)
+		return 1;
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p || p[2] != 'Z')
+		return 0;
+	/* field 52 is the exit status, as waitpid() reports it */
+	for (field = 2; p && field < 52; field++)
+		p = strchr(p + 1, ' ');
+	if (p) {
+		int st = atoi(p + 1);
+
+		ctl->texit[t] = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+	}
+	return 1;
+}
+
+/* minflt (which 0) or majflt (which 1) of a process: /proc/PID/stat fields 10 and 12. */
+static int64_t faults_of(int pid, int which)
+{
+	char path[64], buf[1024];
+	ssize_t n;
+	char *p;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	for (field = 2; p && field < (which ? 12 : 10); field++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoll(p + 1, NULL, 10) : 0;
+}
+
+/*
+ * pgfault and pgmajfault of the scenario's processes (not system-wide): the
+ * faults of every live scenario process since it started (the initial one
+ * since its warm-up). A process that has exited no longer counts.
+ */
+static int64_t scenario_faults(int major)
+{
+	int pids[MAXT], n = 0, t, j;
+	int64_t sum = 0;
+
+	for (t = 0; t < nthreads; t++) {
+		int pid = ctl->tpid[t];
+
+		if (pid <= 0 || ctl->tstate[t] == T_NONE || thread_gone(t))
+			continue;
+		for (j = 0; j < n && pids[j] != pid; j++)
+			;
+		if (j < n)
+			continue;
+		pids[n++] = pid;
+		sum += faults_of(pid, 1);
+		if (!major)
+			sum += faults_of(pid, 0);
+		if (t == 0 || ctl->tproc[t] == 0)
+			sum -= ctl->flt_base[1] + (major ? 0 : ctl->flt_base[0]);
+	}
+	return sum;
+}
+
+static int64_t prim_value(int i)
+{
+	struct prim *pr = &prims[i];
+	int pid = pr->thread >= 0 ? ctl->tpid[pr->thread] : 0;
+	uint64_t addr = pr->map >= 0 ? ctl->mapaddr[pr->map] + (uint64_t)pr->page * PAGE : 0;
+	uint64_t pm = 0, pfn;
+	const char *k = pr->kind;
+
+	if (!strcmp(k, "vm") && !strcmp(pr->name, "pgfault"))
+		return scenario_faults(0);
+	if (!strcmp(k, "vm") && !strcmp(pr->name, "pgmajfault"))
+		return scenario_faults(1);
+	if (!strcmp(k, "vm"))
+		return vmstat(pr->name) - ctl->vm_base[i];
+	if (!strcmp(k, "ksm_pages_shared"))
+		return sysfs_value("/sys/kernel/mm/ksm/pages_shared");
+	if (!strcmp(k, "ksm_pages_sharing"))
+		return sysfs_value("/sys/kernel/mm/ksm/pages_sharing");
+	if (!strcmp(k, "exitcode"))
+		return thread_gone(pr->thread) ? ctl->texit[pr->thread] : 0;
+	if (!strcmp(k, "alive"))
+		return ctl->tstate[pr->thread] != T_NONE && !thread_gone(pr->thread);
+	if (pid <= 0 || thread_gone(pr->thread))
+		return 0;
+	if (!strcmp(k, "VmPTE"))
+		return proc_field(pid, "status", "VmPTE") - ctl->base_vmpte;
+	if (!strcmp(k, "RssAnon"))
+		return proc_field(pid, "status", "RssAnon") - ctl->base_rssanon;
+	if (!strcmp(k, "RssShmem"))
+		return proc_field(pid, "status", "RssShmem") - ctl->base_rssshmem;
+	if (!strcmp(k, "VmSwap"))
+		return proc_field(pid, "status", "VmSwap");
+	if (!strcmp(k, "AnonHugePages"))
+		return proc_field(pid, "smaps_rollup", "AnonHugePages");
+	if (!strcmp(k, "ksm_merging_pages"))
+		return proc_field(pid, "ksm_merging_pages", "");
+	if (!strcmp(k, "ksm_zero_pages"))
+		return proc_field(pid, "ksm_stat", "ksm_zero_pages");
+	if (pagemap_entry(pid, addr, &pm))
+		return 0;
+	pfn = pm & ((1ULL << 55) - 1);
+	if (!strcmp(k, "present"))
+		return (pm >> 63) & 1;
+	if (!strcmp(k, "swapped"))
+		return (pm >> 62) & 1;
+	if (!strcmp(k, "softdirty"))
+		return (pm >> 55) & 1;
+	if (!strcmp(k, "exclusive"))
+		return (pm >> 56) & 1;
+	if (!strcmp(k, "uffd_wp"))
+		return (pm >> 57) & 1;
+	if (!strcmp(k, "pfn"))
+		return (pm >> 63) & 1 ? (int64_t)pfn : 0;
+	if (!strcmp(k, "zeropage"))
+		return ((pm >> 63) & 1) && (pfn == zero_pfn ||
+			(huge_zero_pfn && pfn >= huge_zero_pfn && pfn < huge_zero_pfn + 512));
+	if (!strcmp(k, "value")) {
+		char path[64];
+		uint32_t v = 0;
+		int fd;
+
+		/* The model's value(): what a read returns now, without faulting. */
+		if (!((pm >> 63) & 1))
+			return 0;
+		snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+		fd = open(path, O_RDONLY);
+		if (fd < 0 || pread(fd, &v, 4, (off_t)addr) != 4)
+			v = 0;
+		if (fd >= 0)
+			close(fd);
+		return v;
+	}
+	fail("unknown primitive %s", k);
+	return 0;
+}
+
+static int64_t eval(const struct tok *e, int ne)
+{
+	int64_t st[MAXTOK];
+	int sp = 0, i;
+
+	for (i = 0; i < ne; i++) {
+		const struct tok *t = &e[i];
+		int64_t l, r;
+
+		if (t->kind == '#') {
+			st[sp++] = t->v;
+			continue;
+		}
+		if (t->kind == 'r') {
+			st[sp++] = ctl->reg[t->v];
+			continue;
+		}
+		if (t->kind == 'p') {
+			st[sp++] = prim_value((int)t->v);
+			continue;
+		}
+		if (!strcmp(t->op, "!")) {
+			st[sp - 1] = !st[sp - 1];
+			continue;
+		}
+		if (!strcmp(t->op, "n")) {
+			st[sp - 1] = -st[sp - 1];
+			continue;
+		}
+		r = st[--sp];
+		l = st[--sp];
+		switch (t->op[0]) {
+		case '+': st[sp++] = l + r; break;
+		case '-': st[sp++] = l - r; break;
+		case '*': st[sp++] = l * r; break;
+		case '/': st[sp++] = r ? l / r : 0; break;
+		case '&': st[sp++] = l && r; break;
+		case '|': st[sp++] = l || r; break;
+		case '=': st[sp++] = l == r; break;
+		case '!': st[sp++] = l != r; break;
+		case '<': st[sp++] = t->op[1] == '=' ? l <= r : l < r; break;
+		case '>': st[sp++] = t->op[1] == '=' ? l >= r : l > r; break;
+		default: fail("bad operator %s", t->op);
+		}
+	}
+	return sp ? st[sp - 1] : 0;
+}
+
+/* ---- scenario threads ---- */
+
+static void run_thread(int id);
+
+static void *thread_main(void *arg)
+{
+	run_thread((int)(intptr_t)arg);
+	return NULL;
+}
+
+static void setreg(int64_t r, int64_t v)
+{
+	if (r >= 0)
+		__atomic_store_n(&ctl->reg[r], v, __ATOMIC_SEQ_CST);
+}
+
+static int64_t ret_of(long r)
+{
+	return r < 0 ? -errno : r;
+}
+
+static void start_thread(int id, int proc)
+{
+	ctl->tproc[id] = proc;
+	ctl->tpid[id] = getpid();
+	ctl->tstate[id] = T_RUNNING;
+	wake_coordinator();
+}
+
+static void exec_op(int self, struct op *o)
+{
+	int64_t *a = o->a;
+	uint64_t base = a[0] >= 0 && a[0] < MAXMAP ? ctl->mapaddr[a[0]] : 0;
+
+	if (!strcmp(o->name, "mmap")) {
+		/* mmap MAP LEN PROT FLAGS AT RET */
+		void *p = mmap((void *)a[4], a[1], a[2], a[3], -1, 0);
+
+		if (p == MAP_FAILED) {
+			setreg(a[5], -errno);
+			return;
+		}
+		ctl->mapaddr[a[0]] = (uint64_t)p;
+		ctl->maplen[a[0]] = a[1];
+		setreg(a[5], 0);
+	} else if (!strcmp(o->name, "munmap")) {
+		setreg(a[3], ret_of(munmap((void *)(base + a[1]), a[2])));
+	} else if (!strcmp(o->name, "mprotect")) {
+		setreg(a[4], ret_of(mprotect((void *)(base + a[1]), a[2], a[3])));
+	} else if (!strcmp(o->name, "madvise")) {
+		setreg(a[4], ret_of(madvise((void *)(base + a[1]), a[2], a[3])));
+	} else if (!strcmp(o->name, "mremap")) {
+		/* mremap MAP OFF LEN ONTO RET */
+		void *p = mremap((void *)(base + a[1]), a[2], a[2], MREMAP_MAYMOVE | MREMAP_FIXED,
+				 (void *)ctl->mapaddr[a[3]]);
+
+		setreg(a[4], p == MAP_FAILED ? -errno : 0);
+	} else if (!strcmp(o->name, "write")) {
+		/* write MAP FROM TO STEP EXPR: the value goes to the first word of each page */
+		uint32_t v = (uint32_t)eval(o->e, o->ne);
+		int64_t pg;
+
+		for (pg = a[1]; pg < a[2]; pg += a[3])
+			*(volatile uint32_t *)(base + pg * PAGE) = v;
+	} else if (!strcmp(o->name, "read")) {
+		/* read MAP FROM TO STEP REG */
+		uint32_t v = 0;
+		int64_t pg;
+
+		for (pg = a[1]; pg < a[2]; pg += a[3])
+			v = *(volatile uint32_t *)(base + pg * PAGE);
+		setreg(a[4], v);
+	} else if (!strcmp(o->name, "fork")) {
+		pid_t pid;
+		int proc = __atomic_add_fetch(&ctl->nproc, 1, __ATOMIC_SEQ_CST);
+
+		ctl->tpid[a[0]] = 0;
+		pid = fork();
+		if (pid < 0)
+			fail("fork: %s", strerror(errno));
+		if (pid == 0) {
+			run_thread((int)a[0] | (proc << 8));
+			syscall(SYS_exit_group, 0);
+		}
+		ctl->tpid[a[0]] = pid;
+	} else if (!strcmp(o->name, "spawn")) {
+		pthread_t t;
+
+		ctl->tproc[a[0]] = ctl->tproc[self];
+		if (pthread_create(&t, NULL, thread_main,
+				   (void *)(intptr_t)((int)a[0] | (ctl->tproc[self] << 8))))
+			fail("pthread_create failed");
+		pthread_detach(t);
+	} else if (!strcmp(o->name, "wait")) {
+		/* wait THREAD REG */
+		int st = 0;
+		pid_t pid;
+
+		while (!(pid = __atomic_load_n(&ctl->tpid[a[0]], __ATOMIC_SEQ_CST)))
+			sched_yield();
+		while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+			;
+		ctl->texit[a[0]] = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+		ctl->tstate[a[0]] = T_EXITED;
+		setreg(a[1], ctl->texit[a[0]]);
+		wake_coordinator();
+	} else if (!strcmp(o->name, "exit")) {
+		int code = (int)eval(o->e, o->ne), t;
+
+		for (t = 0; t < nthreads; t++)
+			if (ctl->tstate[t] != T_NONE && ctl->tproc[t] == ctl->tproc[self]) {
+				ctl->texit[t] = code & 255;
+				ctl->tstate[t] = T_EXITED;
+			}
+		wake_coordinator();
+		syscall(SYS_exit_group, code);
+	} else if (!strcmp(o->name, "signal")) {
+		__atomic_store_n(&ctl->ev[a[0]], 1, __ATOMIC_SEQ_CST);
+		futex(&ctl->ev[a[0]], FUTEX_WAKE, 1 << 30);
+	} else if (!strcmp(o->name, "await")) {
+		wait_flag(&ctl->ev[a[0]]);
+	} else if (!strcmp(o->name, "observe")) {
+		setreg(a[0], eval(o->e, o->ne));
+	} else if (!strcmp(o->name, "pipe")) {
+		if (pipe(pipes[a[0]]))
+			fail("pipe: %s", strerror(errno));
+	} else if (!strcmp(o->name, "pipewrite")) {
+		char buf[PAGE] = { 0 };
+
+		*(uint32_t *)buf = (uint32_t)eval(o->e, o->ne);
+		if (write(pipes[a[0]][1], buf, PAGE) != (ssize_t)PAGE)
+			fail("pipe write: %s", strerror(errno));
+	} else if (!strcmp(o->name, "piperead")) {
+		char buf[PAGE];
+		ssize_t n = read(pipes[a[0]][0], buf, PAGE);
+
+		setreg(a[1], n == 0 ? -1 : n < 0 ? -errno : *(uint32_t *)buf);
+	} else if (!strcmp(o->name, "vmsplice")) {
+		/* vmsplice MAP OFF LEN PIPE RET */
+		struct iovec iov = { (void *)(base + a[1]), (size_t)a[2] };
+
+		setreg(a[4], ret_of(vmsplice(pipes[a[3]][1], &iov, 1, 0)));
+	} else if (!strcmp(o->name, "clear_refs")) {
+		char v[16];
+		int fd = open("/proc/self/clear_refs", O_WRONLY), n;
+
+		n = snprintf(v, sizeof(v), "%lld", (long long)a[0]);
+		setreg(a[1], fd < 0 ? -errno : write(fd, v, n) < 0 ? -errno : 0);
+		if (fd >= 0)
+			close(fd);
+	} else if (!strcmp(o->name, "prctl")) {
+		setreg(a[2], ret_of(prctl((int)a[0], a[1], 0, 0, 0)));
+	} else if (!strcmp(o->name, "ksm_scan")) {
+		/*
+		 * ksm_scan USE_ZERO_PAGES: as ksm_functional_tests.c does, start ksmd
+		 * and wait for two more full scans (the runner has journaled the knobs
+		 * and set sleep_millisecs to 0); then stop it, keeping what it merged
+		 * (run = 0), because the model's ksm_scan is a burst of scanning and
+		 * a background ksmd is the separate `env ksmd`.
+		 */
+		int64_t start = sysfs_value("/sys/kernel/mm/ksm/full_scans");
+		int64_t deadline = now_ms() + 10000, idle_since = now_ms();
+		int64_t scanned = sysfs_value("/sys/kernel/mm/ksm/pages_scanned");
+
+		if (!sysfs_write("/sys/kernel/mm/ksm/use_zero_pages", a[0] ? "1" : "0") ||
+		    !sysfs_write("/sys/kernel/mm/ksm/run", "1"))
+			fail("ksm_scan: cannot write /sys/kernel/mm/ksm");
+		while (sysfs_value("/sys/kernel/mm/ksm/full_scans") < start + 2) {
+			int64_t now = sysfs_value("/sys/kernel/mm/ksm/pages_scanned");
+
+			/*
+			 * ksmd drops an mm without VM_MERGEABLE VMAs from its list and
+			 * then has nothing to scan: full_scans stops. Idle for 200 ms
+			 * means there is nothing left to merge.
+			 */
+			if (now != scanned) {
+				scanned = now;
+				idle_since = now_ms();
+			} else if (now_ms() - idle_since > 200) {
+				break;
+			}
+			if (now_ms() > deadline)
+				fail("ksm_scan: ksmd did not finish two full scans in 10 s");
+			exit_if_orphaned();
+			usleep(1000);
+		}
+		sysfs_write("/sys/kernel/mm/ksm/run", "0");
+	} else if (!strcmp(o->name, "affinity")) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET((int)a[0], &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	} else {
+		fail("unknown operation %s", o->name);
+	}
+}
+
+static void run_thread(int arg)
+{
+	int id = arg & 255, i;
+
+	start_thread(id, arg >> 8);
+	for (i = 0; i < threads[id].nops; i++)
+		exec_op(id, &threads[id].ops[i]);
+	ctl->tstate[id] = T_FINISHED;
+	wake_coordinator();
+	wait_flag(&ctl->release);
+	syscall(SYS_exit_group, 0);
+}
+
+/* ---- the program ---- */
+
+static int parse_expr(char **save, struct tok *e)
+{
+	char *s;
+	int n = 0;
+
+	while ((s = strtok_r(NULL, " \t\n", save))) {
+		if (n == MAXTOK)
+			fail("expression too long");
+		if (s[0] == '#')
+			e[n] = (struct tok){ '#', strtoll(s + 1, NULL, 0), "" };
+		else if (s[0] == 'r' && s[1] >= '0' && s[1] <= '9')
+			e[n] = (struct tok){ 'r', strtoll(s + 1, NULL, 10), "" };
+		else if (s[0] == 'p' && s[1] >= '0' && s[1] <= '9')
+			e[n] = (struct tok){ 'p', strtoll(s + 1, NULL, 10), "" };
+		else {
+			e[n] = (struct tok){ 'o', 0, "" };
+			strncpy(e[n].op, s, 2);
+		}
+		n++;
+	}
+	return n;
+}
+
+static void load(const char *path)
+{
+	static char line[4096];
+	FILE *f = fopen(path, "r");
+	int cur = -1;
+
+	if (!f) {
+		perror(path);
+		exit(2);
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *save, *w = strtok_r(line, " \t\n", &save);
+
+		if (!w || w[0] == ';')
+			continue;
+		if (!strcmp(w, "cowherd-probe"))
+			continue;
+		if (!strcmp(w, "regs")) {
+			nregs = atoi(strtok_r(NULL, " \t\n", &save));
+		} else if (!strcmp(w, "threads")) {
+			nthreads = atoi(strtok_r(NULL, " \t\n", &save));
+		} else if (!strcmp(w, "prim")) {
+			struct prim *p = &prims[nprims++];
+
+			strncpy(p->kind, strtok_r(NULL, " \t\n", &save), sizeof(p->kind) - 1);
+			p->thread = atoi(strtok_r(NULL, " \t\n", &save));
+			p->map = atoi(strtok_r(NULL, " \t\n", &save));
+			p->page = atoi(strtok_r(NULL, " \t\n", &save));
+			strncpy(p->name, strtok_r(NULL, " \t\n", &save), sizeof(p->name) - 1);
+		} else if (!strcmp(w, "final")) {
+			char *s;
+
+			while ((s = strtok_r(NULL, " \t\n", &save)))
+				finals[nfinals++] = atoi(s);
+		} else if (!strcmp(w, "thread")) {
+			cur = atoi(strtok_r(NULL, " \t\n", &save));
+			strncpy(threads[cur].name, strtok_r(NULL, " \t\n", &save), 31);
+		} else if (!strcmp(w, "end")) {
+			cur = -1;
+		} else if (!strcmp(w, "op")) {
+			struct op *o = &threads[cur].ops[threads[cur].nops++];
+			char *s;
+
+			strncpy(o->name, strtok_r(NULL, " \t\n", &save), sizeof(o->name) - 1);
+			while ((s = strtok_r(NULL, " \t\n", &save)) && strcmp(s, "="))
+				o->a[o->na++] = strtoll(s, NULL, 0);
+			if (s)
+				o->ne = parse_expr(&save, o->e);
+		} else if (!strcmp(w, "maps") || !strcmp(w, "events") || !strcmp(w, "pipes")) {
+			continue;
+		} else {
+			fprintf(stderr, "probe: bad program line: %s\n", w);
+			exit(2);
+		}
+	}
+	fclose(f);
+	if (nthreads < 1 || nthreads > MAXT || nregs > MAXREG || nprims > MAXPRIM) {
+		fprintf(stderr, "probe: program out of bounds\n");
+		exit(2);
+	}
+}
+
+/* The PFNs of the zero page and the huge zero page (0 if THP gives none). */
+static void find_zero_pfns(void)
+{
+	uint64_t pm = 0;
+	volatile char *p = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *h;
+
+	(void)p[0];
+	if (!pagemap_entry(getpid(), (uint64_t)p, &pm) && (pm >> 63))
+		zero_pfn = pm & ((1ULL << 55) - 1);
+	munmap((void *)p, PAGE);
+	h = mmap(NULL, 4 << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (h == MAP_FAILED)
+		return;
+	p = (char *)(((uint64_t)h + (2 << 20) - 1) & ~((2UL << 20) - 1));
+	madvise((void *)p, 2 << 20, MADV_HUGEPAGE);
+	(void)p[0];
+	if (!pagemap_entry(getpid(), (uint64_t)p, &pm) && (pm >> 63)) {
+		uint64_t pfn = pm & ((1ULL << 55) - 1);
+
+		if (pfn != zero_pfn)
+			huge_zero_pfn = pfn;
+	}
+	munmap(h, 4 << 20);
+}
+
+/*
+ * Fault in what the probe itself will touch while the scenario runs (its
+ * stack, the control page, its buffers), so that the scenario's counters
+ * count the scenario's faults.
+ */
+static void __attribute__((noinline)) warm_stack(void)
+{
+	volatile char stack[256 << 10];
+
+	memset((char *)stack, 0, sizeof(stack));
+}
+
+static void warm_up(void)
+{
+	int i;
+
+	warm_stack();
+	/*
+	 * Populate the page tables of everything mapped so far (the probe's text,
+	 * libc, data, stack): fork() did not copy the file-backed PTEs, and the
+	 * scenario's pgfault would count the probe's first touches. No scenario
+	 * memory exists yet, so no COW of the scenario is broken by this.
+	 */
+	if (!mlockall(MCL_CURRENT))
+		munlockall();
+	memset(ctl->errmsg, 0, sizeof(ctl->errmsg));
+	memset(pipes, 0xff, sizeof(pipes));
+	for (i = 0; i < nprims; i++)
+		if (!strcmp(prims[i].kind, "vm"))
+			vmstat(prims[i].name);
+}
+
+static int all_quiet(void)
+{
+	int t;
+
+	for (t = 0; t < nthreads; t++)
+		if (ctl->tstate[t] == T_RUNNING && !thread_gone(t))
+			return 0;
+	return 1;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void kill_all(void)
+{
+	int t;
+
+	for (t = 0; t < nthreads; t++)
+		if (ctl->tpid[t] > 0)
+			kill(ctl->tpid[t], SIGKILL);
+}
+
+static void one_run(int run, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	const char *outcome = "done";
+	pid_t init;
+	int i;
+
+	memset(ctl, 0, sizeof(*ctl));
+	ctl->coord_pid = getpid();
+	init = fork();
+	if (init < 0) {
+		perror("fork");
+		exit(2);
+	}
+	if (init == 0) {
+		/*
+		 * Wait until the coordinator has written its own pages once: fork()
+		 * write-protected them, and their faults (a copy, or a reuse once
+		 * this process owns copies) must come before the counters' baseline.
+		 */
+		wait_flag(&ctl->coord_ready);
+		warm_up();
+		ctl->base_vmpte = proc_field(getpid(), "status", "VmPTE");
+		ctl->base_rssanon = proc_field(getpid(), "status", "RssAnon");
+		ctl->base_rssshmem = proc_field(getpid(), "status", "RssShmem");
+		for (i = 0; i < nprims; i++)
+			ctl->vm_base[i] = !strcmp(prims[i].kind, "vm") ? vmstat(prims[i].name) : 0;
+		ctl->tpid[0] = getpid();
+		ctl->flt_base[0] = faults_of(getpid(), 0);
+		ctl->flt_base[1] = faults_of(getpid(), 1);
+		run_thread(0);
+	}
+	warm_stack();
+	__atomic_store_n(&ctl->coord_ready, 1, __ATOMIC_SEQ_CST);
+	futex(&ctl->coord_ready, FUTEX_WAKE, 1);
+	for (;;) {
+		int32_t seen = __atomic_load_n(&ctl->changed, __ATOMIC_SEQ_CST);
+		struct timespec ts = { 0, 2 * 1000 * 1000 };
+
+		if (ctl->error) {
+			outcome = "error";
+			break;
+		}
+		if (ctl->tstate[0] != T_NONE && all_quiet())
+			break;
+		if (now_ms() > deadline) {
+			outcome = "hang";
+			break;
+		}
+		syscall(SYS_futex, &ctl->changed, FUTEX_WAIT, seen, &ts, NULL, 0);
+	}
+	if (!strcmp(outcome, "error"))
+		printf("run %d error %s\n", run, ctl->errmsg);
+	else
+		printf("run %d %s\n", run, outcome);
+	for (i = 0; i < nregs; i++)
+		printf("R %d %lld\n", i, (long long)ctl->reg[i]);
+	if (!strcmp(outcome, "done"))
+		for (i = 0; i < nfinals; i++)
+			printf("F %d %lld\n", finals[i], (long long)prim_value(finals[i]));
+	fflush(stdout);
+	__atomic_store_n(&ctl->release, 1, __ATOMIC_SEQ_CST);
+	futex(&ctl->release, FUTEX_WAKE, 1 << 30);
+	if (strcmp(outcome, "done"))
+		kill_all();
+	deadline = now_ms() + 2000;
+	for (;;) {
+		pid_t p = waitpid(-1, NULL, WNOHANG | __WALL);
+
+		if (p < 0 && errno == ECHILD)
+			break;
+		if (p == 0) {
+			if (now_ms() > deadline) {
+				kill_all();
+				deadline = now_ms() + 2000;
+			}
+			usleep(1000);
+		}
+	}
+}
+
+/* What this kernel offers the probe, one "name 0|1" line each. */
+static int features(void)
+{
+	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t pm = 0;
+	long fd;
+	int ok;
+
+	p[0] = 1;
+	/* A new VMA is soft-dirty: bit 55 is set unless CONFIG_MEM_SOFT_DIRTY is off. */
+	printf("softdirty %d\n", !pagemap_entry(getpid(), (uint64_t)p, &pm) && ((pm >> 55) & 1));
+	printf("pfn %d\n", (int)((pm >> 63) & 1) && (pm & ((1ULL << 55) - 1)) != 0);
+	fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	printf("userfaultfd %d\n", fd >= 0);
+	if (fd >= 0)
+		close((int)fd);
+	ok = access("/sys/kernel/mm/ksm/run", W_OK) == 0;
+	printf("ksm %d\n", ok);
+	ok = access("/sys/kernel/mm/transparent_hugepage/enabled", W_OK) == 0;
+	printf("thp %d\n", ok);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int runs, timeout_ms, r;
+
+	if (argc == 2 && !strcmp(argv[1], "--features"))
+		return features();
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: probe PROGRAM RUNS TIMEOUT_MS\n");
+		return 2;
+	}
+	load(argv[1]);
+	runs = atoi(argv[2]);
+	timeout_ms = atoi(argv[3]);
+	ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ctl == MAP_FAILED) {
+		perror("mmap");
+		return 2;
+	}
+	/* Orphaned scenario processes are reparented here and reaped. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/* Die with the runner; the scenario processes follow (exit_if_orphaned()). */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		return 2;
+	find_zero_pfns();
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	for (r = 0; r < runs; r++)
+		one_run(r, timeout_ms);
+	return 0;
+}

@@ -1,0 +1,95 @@
+/**
+ * `cowherd kernel [paths...] [--compare]`: run scenarios on the running
+ * kernel through the probe and, with --compare, set each observed verdict
+ * next to the model's verdict for the era of `uname -r`.
+ */
+
+import { release } from 'node:os';
+import type { Policy } from '../core/points.js';
+import { explore } from '../explore/explore.js';
+import { eraOfRelease } from '../kernel/era.js';
+import type { KernelOptions } from '../kernel/run.js';
+import { runOnKernel } from '../kernel/run.js';
+import { HostSettings, recoverJournal } from '../kernel/settings.js';
+import { eraInfo } from '../policy/registry.js';
+import type { KernelRow } from '../report/kernel.js';
+import { kernelJson, kernelText } from '../report/kernel.js';
+import type { Scenario } from '../scenario/ast.js';
+import type { Io } from './common.js';
+import {
+  EXIT_INPUT,
+  EXIT_MISMATCH,
+  EXIT_OK,
+  EXIT_TOOL_BUG,
+  loadScenarios,
+  positiveInt,
+} from './common.js';
+
+export interface KernelCliOptions {
+  readonly compare?: boolean;
+  readonly json?: boolean;
+  readonly runs?: string;
+  readonly timeout?: string;
+}
+
+export function cmdKernel(io: Io, paths: string[], o: KernelCliOptions): number {
+  const runs = positiveInt(o.runs, '--runs') ?? 100;
+  const timeoutMs = positiveInt(o.timeout, '--timeout') ?? 2000;
+  const { scenarios, errors } = loadScenarios(paths);
+  if (errors.length) {
+    for (const e of errors) io.err(`${e.format()}\n`);
+    return EXIT_INPUT;
+  }
+  const rel = release();
+  const era = eraOfRelease(rel) ?? 'unknown';
+  const policy = eraInfo(era)?.policy ?? null;
+  const recovered = recoverJournal();
+  if (recovered) io.err(`settings left by an earlier run: ${recovered}\n`);
+  const settings = new HostSettings();
+  const rows: KernelRow[] = [];
+  try {
+    for (const sc of scenarios) rows.push(kernelRow(sc, { runs, timeoutMs, settings }, o, policy));
+  } finally {
+    const failed = settings.restore();
+    if (failed.length) io.err(`could not restore: ${failed.join(', ')}\n`);
+  }
+  io.out(o.json ? kernelJson(rows, era, rel) : kernelText(rows, era, rel));
+  if (rows.some((r) => r.observed === 'ERROR')) return EXIT_TOOL_BUG;
+  if (rows.some((r) => r.agree === false)) return EXIT_MISMATCH;
+  return EXIT_OK;
+}
+
+/** One scenario on the kernel, and (with --compare) the model's verdict for the host era. */
+function kernelRow(
+  sc: Scenario,
+  opts: KernelOptions,
+  o: KernelCliOptions,
+  policy: Policy | null,
+): KernelRow {
+  const r = runOnKernel(sc, opts);
+  const base = { scenario: sc.name, file: sc.file, pos: 0, neg: 0, hang: 0, systemWide: [] };
+  if (r.kind !== 'observed')
+    return {
+      ...base,
+      observed: r.kind === 'skip' ? 'SKIP' : 'ERROR',
+      model: null,
+      agree: null,
+      reason: r.reason,
+    };
+  let model: KernelRow['model'] = null;
+  if (o.compare && policy) {
+    const m = explore(sc, policy);
+    model = m.kind === 'done' ? m.verdict : m.kind;
+  }
+  return {
+    ...base,
+    observed: r.verdict,
+    pos: r.pos,
+    neg: r.neg,
+    hang: r.hang,
+    systemWide: r.systemWide,
+    model,
+    agree: model === null ? null : model === r.verdict,
+    reason: '',
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * Build and run the C probe (probe/probe.c): compiled once with the system's
+ * `cc` into a cache directory keyed by the hash of its source, then run with
+ * a probe program, a number of runs and a per-run deadline.
+ */
+
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** probe/probe.c of this package (next to dist/ and src/). */
+export function probeSource(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'probe', 'probe.c');
+}
+
+function cacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME ?? (homedir() ? join(homedir(), '.cache') : tmpdir());
+  return join(base, 'cowherd');
+}
+
+export type Built =
+  | { readonly ok: true; readonly path: string }
+  | { readonly ok: false; readonly reason: string };
+
+/** The compiled probe, building it if the cache has none for this source. */
+export function buildProbe(): Built {
+  const src = probeSource();
+  if (!existsSync(src)) return { ok: false, reason: `probe source not found at ${src}` };
+  const text = readFileSync(src);
+  const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  const dir = cacheDir();
+  const bin = join(dir, `probe-${hash}`);
+  if (existsSync(bin)) return { ok: true, path: bin };
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    return { ok: false, reason: `cannot create ${dir}: ${(e as Error).message}` };
+  }
+  const cc = process.env.CC ?? 'cc';
+  const tmp = `${bin}.${process.pid}.tmp`;
+  const r = spawnSync(cc, ['-O2', '-Wall', '-pthread', '-o', tmp, src], { encoding: 'utf8' });
+  if (r.error) return { ok: false, reason: `no C compiler (${cc}): ${r.error.message}` };
+  if (r.status !== 0) return { ok: false, reason: `${cc} failed: ${r.stderr.trim()}` };
+  renameSync(tmp, bin);
+  return { ok: true, path: bin };
+}
+
+/** What the kernel offers the probe (`probe --features`). */
+export interface Features {
+  readonly softdirty: boolean;
+  readonly pfn: boolean;
+  readonly userfaultfd: boolean;
+  readonly ksm: boolean;
+  readonly thp: boolean;
+}
+
+export function probeFeatures(bin: string): Features {
+  const r = spawnSync(bin, ['--features'], { encoding: 'utf8', timeout: 10_000 });
+  const on = new Set(
+    (r.stdout ?? '')
+      .split('\n')
+      .filter((l) => l.endsWith(' 1'))
+      .map((l) => l.split(' ')[0]),
+  );
+  return {
+    softdirty: on.has('softdirty'),
+    pfn: on.has('pfn'),
+    userfaultfd: on.has('userfaultfd'),
+    ksm: on.has('ksm'),
+    thp: on.has('thp'),
+  };
+}
+
+/** One run of the probe's output. */
+export interface ProbeRun {
+  readonly outcome: 'done' | 'hang' | 'error';
+  readonly message: string;
+  readonly regs: readonly number[];
+  /** Final primitive values by primitive index. */
+  readonly finals: ReadonlyMap<number, number>;
+}
+
+/** Parse the probe's stdout (see probe.c). */
+export function parseProbeOutput(out: string): ProbeRun[] {
+  const runs: {
+    outcome: ProbeRun['outcome'];
+    message: string;
+    regs: number[];
+    finals: Map<number, number>;
+  }[] = [];
+  for (const line of out.split('\n')) {
+    const w = line.split(' ');
+    if (w[0] === 'run') {
+      runs.push({
+        outcome: w[2] as ProbeRun['outcome'],
+        message: w.slice(3).join(' '),
+        regs: [],
+        finals: new Map(),
+      });
+    } else if (w[0] === 'R' && runs.length > 0) runs.at(-1)!.regs[Number(w[1])] = Number(w[2]);
+    else if (w[0] === 'F' && runs.length > 0) runs.at(-1)!.finals.set(Number(w[1]), Number(w[2]));
+  }
+  return runs;
+}
+
+/** Run `program` `runs` times; the probe's records, or why it could not run. */
+export function runProbe(
+  bin: string,
+  program: string,
+  runs: number,
+  timeoutMs: number,
+): { ok: true; runs: ProbeRun[] } | { ok: false; reason: string } {
+  const dir = join(tmpdir(), 'cowherd-probe');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `program-${process.pid}.txt`);
+  writeFileSync(file, program);
+  const r = spawnSync(bin, [file, String(runs), String(timeoutMs)], {
+    encoding: 'utf8',
+    // Every run may end by its deadline, plus the probe's own teardown.
+    timeout: runs * (timeoutMs + 3000) + 10_000,
+    maxBuffer: 64 << 20,
+  });
+  rmSync(file, { force: true });
+  if (r.error) return { ok: false, reason: `probe: ${r.error.message}` };
+  if (r.status !== 0) return { ok: false, reason: `probe exited ${r.status}: ${r.stderr.trim()}` };
+  return { ok: true, runs: parseProbeOutput(r.stdout) };
+}

@@ -1,0 +1,399 @@
+/**
+ * Compile a checked scenario into a probe program (docs/adr/0009-kernel-probe.md):
+ * the line-oriented text probe/probe.c interprets. Names become indices,
+ * expressions become RPN over numbers, registers and primitives, and every
+ * statement maps to the system call the model's statement stands for. A
+ * statement or observable without a faithful real-kernel equivalent makes the
+ * whole scenario unsupported, with the reason.
+ */
+
+import type { Expr, Ref, Scenario, Stmt } from '../scenario/ast.js';
+import { assignedReg } from '../scenario/check.js';
+import { COUNTERS } from '../scenario/expr.js';
+
+const PAGE = 4096;
+
+/* include/uapi: mman-common.h, mman.h, prctl.h */
+const PROT: Readonly<Record<string, number>> = { none: 0, r: 1, w: 2, rw: 3, x: 4, rx: 5, rwx: 7 };
+const MAP_SHARED = 0x01;
+const MAP_PRIVATE = 0x02;
+const MAP_FIXED = 0x10;
+const MAP_ANONYMOUS = 0x20;
+const MAP_NORESERVE = 0x4000;
+const MAP_POPULATE = 0x8000;
+const MAP_FIXED_NOREPLACE = 0x100000;
+const MADV: Readonly<Record<string, number>> = {
+  dontneed: 4,
+  dontfork: 10,
+  dofork: 11,
+  mergeable: 12,
+  unmergeable: 13,
+  hugepage: 14,
+  nohugepage: 15,
+  pageout: 21,
+  collapse: 25,
+};
+const PR_SET_MEMORY_MERGE = 67;
+const PR_GET_MEMORY_MERGE = 68;
+
+/** Observables the probe reads, and where from. */
+const PAGE_PRIMS = new Set([
+  'pfn',
+  'present',
+  'swapped',
+  'softdirty',
+  'exclusive',
+  'uffd_wp',
+  'zeropage',
+  'value',
+]);
+const PROCESS_PRIMS = new Set([
+  'VmPTE',
+  'RssAnon',
+  'RssShmem',
+  'VmSwap',
+  'AnonHugePages',
+  'ksm_merging_pages',
+  'ksm_zero_pages',
+  'exitcode',
+  'alive',
+]);
+/** Why an observable of the model cannot be read on the real kernel. */
+const NOT_OBSERVABLE: Readonly<Record<string, string>> = {
+  writable: 'PTE write bit (not in pagemap)',
+  dirty: 'PTE dirty bit (not in pagemap)',
+  young: 'PTE young bit (not in pagemap)',
+  anon_exclusive: 'PageAnonExclusive (not exported to user space)',
+  refcount: 'page refcount (not exported to user space)',
+  mapcount: 'mapcount (kpagecount needs a PFN walk the probe does not do)',
+  maybe_dma_pinned: 'folio_maybe_dma_pinned() (not exported to user space)',
+  pin_pfn: 'the page a GUP pin holds',
+  pin_value: 'the contents of the page a GUP pin holds',
+};
+/** The seed's own counters (seed 003's kernel patch), not in /proc/vmstat. */
+const SEED_COUNTERS = new Set([
+  'anon_wp_copy_count',
+  'anon_wp_copy_count_early',
+  'anon_wp_copy_lock',
+  'anon_wp_reuse',
+]);
+
+/** A primitive observable: `kind` of thread `thread` at page `page` of mapping `map`. */
+export interface Prim {
+  readonly kind: string;
+  readonly thread: number;
+  readonly map: number;
+  readonly page: number;
+  /** The /proc/vmstat counter, for kind `vm`. */
+  readonly name: string;
+}
+
+export interface ProbeProgram {
+  /** The program text probe/probe.c reads. */
+  readonly text: string;
+  readonly regs: readonly string[];
+  readonly threads: readonly string[];
+  readonly prims: readonly Prim[];
+  /** Indices into `prims` the final condition reads. */
+  readonly finals: readonly number[];
+  /** The primitive each identifier or call of the final condition reads. */
+  readonly leafPrims: ReadonlyMap<Expr, number>;
+  /** Observables that see the whole machine (other processes too). */
+  readonly systemWide: readonly string[];
+  /** What the host must offer or be set to for this scenario. */
+  readonly needs: Needs;
+}
+
+export interface Needs {
+  /** A swap device (MADV_PAGEOUT, reclaim, swapped(), VmSwap). */
+  swap: boolean;
+  /** KSM's knobs (ksm_scan). */
+  ksm: boolean;
+  /** A khugepaged that scans without sleeping (env khugepaged). */
+  khugepaged: boolean;
+  /** Soft-dirty tracking (CONFIG_MEM_SOFT_DIRTY): clear_refs 4, softdirty(). */
+  softdirty: boolean;
+}
+
+export type Compiled =
+  | { readonly ok: true; readonly program: ProbeProgram }
+  | { readonly ok: false; readonly reason: string };
+
+class Unsupported extends Error {}
+
+function unsupported(why: string): never {
+  throw new Unsupported(why);
+}
+
+/** Compile `sc` (which passed checkScenario()) for the probe. */
+export function compileProbe(sc: Scenario): Compiled {
+  try {
+    return { ok: true, program: new Compiler(sc).compile() };
+  } catch (e) {
+    if (e instanceof Unsupported) return { ok: false, reason: e.message };
+    throw e;
+  }
+}
+
+/** The primitive key the final condition's evaluation looks values up by. */
+export function primKey(p: Prim): string {
+  return `${p.kind}:${p.thread}:${p.map}:${p.page}:${p.name}`;
+}
+
+class Compiler {
+  private readonly threads: string[];
+  private readonly maps = new Map<string, { index: number; pages: number }>();
+  private readonly regs: string[] = [];
+  private readonly events: string[] = [];
+  private readonly pipes: string[] = [];
+  private readonly prims: Prim[] = [];
+  private readonly systemWide = new Set<string>();
+  private readonly leafPrims = new Map<Expr, number>();
+  private readonly needs: Needs = { swap: false, ksm: false, khugepaged: false, softdirty: false };
+
+  constructor(private readonly sc: Scenario) {
+    this.threads = sc.threads.map((t) => t.name);
+    for (const st of [...sc.setup, ...sc.threads.flatMap((t) => t.body)]) {
+      const r = assignedReg(st);
+      if (r !== null) this.reg(r);
+    }
+  }
+
+  compile(): ProbeProgram {
+    if (this.sc.env.includes('ksmd'))
+      unsupported('env ksmd: the real ksmd runs only while /sys/kernel/mm/ksm/run is 1');
+    if (this.sc.env.includes('reclaim')) this.needs.swap = true;
+    if (this.sc.env.includes('khugepaged')) this.needs.khugepaged = true;
+    const bodies = this.sc.threads.map((t, i) =>
+      [...(i === 0 ? this.sc.setup : []), ...t.body].map((st) => this.stmt(st, i)),
+    );
+    const finals = this.condPrims(this.sc.condition);
+    const lines = [
+      'cowherd-probe 1',
+      `; ${this.sc.name} (${this.sc.file})`,
+      `regs ${this.regs.length}`,
+      `threads ${this.threads.length}`,
+      ...this.prims.map(
+        (p) => `prim ${p.kind} ${p.thread} ${p.map} ${p.page} ${p.name === '' ? '-' : p.name}`,
+      ),
+      `final ${finals.join(' ')}`,
+    ];
+    bodies.forEach((ops, i) => {
+      lines.push(`thread ${i} ${this.threads[i]}`, ...ops.map((o) => `op ${o}`), 'end');
+    });
+    return {
+      text: `${lines.join('\n')}\n`,
+      regs: this.regs,
+      threads: this.threads,
+      prims: this.prims,
+      finals,
+      leafPrims: this.leafPrims,
+      needs: this.needs,
+      systemWide: [...this.systemWide].sort(),
+    };
+  }
+
+  private reg(name: string): number {
+    let i = this.regs.indexOf(name);
+    if (i < 0) i = this.regs.push(name) - 1;
+    return i;
+  }
+
+  private index(list: string[], name: string): number {
+    let i = list.indexOf(name);
+    if (i < 0) i = list.push(name) - 1;
+    return i;
+  }
+
+  private map(name: string): { index: number; pages: number } {
+    const m = this.maps.get(name);
+    if (!m) return unsupported(`mapping '${name}' is used before its mmap`);
+    return m;
+  }
+
+  /** [map index, first page, end page, step] of a reference. */
+  private ref(r: Ref): [number, number, number, number] {
+    const m = this.map(r.map);
+    return [m.index, r.from, r.to === -1 ? m.pages : r.to, r.step];
+  }
+
+  private ret(name: string | null): number {
+    return name === null ? -1 : this.reg(name);
+  }
+
+  private stmt(st: Stmt, self: number): string {
+    switch (st.op) {
+      case 'mmap': {
+        if (st.file !== null)
+          unsupported('file mappings (memfd, tmpfile) are not in the probe yet');
+        const index = this.maps.size;
+        this.maps.set(st.name, { index, pages: st.len / PAGE });
+        const flags =
+          (st.shared ? MAP_SHARED : MAP_PRIVATE) |
+          MAP_ANONYMOUS |
+          (st.at === null ? 0 : st.replace ? MAP_FIXED : MAP_FIXED_NOREPLACE) |
+          (st.noreserve ? MAP_NORESERVE : 0) |
+          (st.populate ? MAP_POPULATE : 0);
+        return `mmap ${index} ${st.len} ${PROT[st.prot]} ${flags} ${st.at ?? 0} ${this.ret(st.ret)}`;
+      }
+      case 'munmap':
+      case 'mprotect':
+      case 'madvise': {
+        const [m, from, to] = this.ref(st.ref);
+        const range = `${m} ${from * PAGE} ${(to - from) * PAGE}`;
+        if (st.op === 'munmap') return `munmap ${range} ${this.ret(st.ret)}`;
+        if (st.op === 'mprotect') return `mprotect ${range} ${PROT[st.prot]} ${this.ret(st.ret)}`;
+        if (st.advice === 'pageout') this.needs.swap = true;
+        return `madvise ${range} ${MADV[st.advice]} ${this.ret(st.ret)}`;
+      }
+      case 'mremap': {
+        const [m, from, to] = this.ref(st.ref);
+        return `mremap ${m} ${from * PAGE} ${(to - from) * PAGE} ${this.map(st.onto).index} ${this.ret(st.ret)}`;
+      }
+      case 'write': {
+        const [m, from, to, step] = this.ref(st.ref);
+        return `write ${m} ${from} ${to} ${step} = ${this.rpn(st.value, self)}`;
+      }
+      case 'read': {
+        const [m, from, to, step] = this.ref(st.ref);
+        return `read ${m} ${from} ${to} ${step} ${this.ret(st.reg)}`;
+      }
+      case 'fork':
+      case 'spawn':
+        return `${st.op} ${this.threads.indexOf(st.thread)}`;
+      case 'wait':
+        return `wait ${this.threads.indexOf(st.thread)} ${this.ret(st.reg)}`;
+      case 'exit':
+        return `exit = ${st.code ? this.rpn(st.code, self) : '#0'}`;
+      case 'signal':
+      case 'await':
+        return `${st.op} ${this.index(this.events, st.event)}`;
+      case 'observe':
+        return `observe ${this.reg(st.reg)} = ${this.rpn(st.expr, self)}`;
+      case 'pipe':
+        return `pipe ${this.index(this.pipes, st.name)}`;
+      case 'pipe-write':
+        return `pipewrite ${this.index(this.pipes, st.pipe)} = ${this.rpn(st.value, self)}`;
+      case 'pipe-read':
+        return `piperead ${this.index(this.pipes, st.pipe)} ${this.ret(st.reg)}`;
+      case 'vmsplice': {
+        const [m, from, to] = this.ref(st.ref);
+        return `vmsplice ${m} ${from * PAGE} ${(to - from) * PAGE} ${this.index(this.pipes, st.pipe)} ${this.ret(st.ret)}`;
+      }
+      case 'clear_refs':
+        if (st.value === 4) this.needs.softdirty = true;
+        return `clear_refs ${st.value} ${this.ret(st.ret)}`;
+      case 'prctl':
+        return st.option === 'set_memory_merge'
+          ? `prctl ${PR_SET_MEMORY_MERGE} ${st.arg} ${this.ret(st.ret)}`
+          : `prctl ${PR_GET_MEMORY_MERGE} 0 ${this.ret(st.ret)}`;
+      case 'sched_setaffinity':
+        return `affinity ${st.cpu}`;
+      case 'pin':
+        return unsupported(
+          st.odirect
+            ? 'an O_DIRECT transfer held in flight cannot be paused on the real kernel'
+            : 'GUP pins other than io_uring buffers need CONFIG_GUP_TEST (not built here); io_uring is not in the probe yet',
+        );
+      case 'unpin':
+      case 'pin-read':
+      case 'pin-write':
+        return unsupported('GUP pins are not in the probe yet');
+      case 'ksm_scan':
+        this.needs.ksm = true;
+        return `ksm_scan ${st.use_zero_pages ? 1 : 0}`;
+      case 'userfaultfd':
+      case 'uffd':
+      case 'uffd-read':
+        return unsupported('userfaultfd is not in the probe yet');
+      case 'file':
+        return unsupported('memfd and tmpfile are not in the probe yet');
+      case 'exec':
+        return unsupported('exec is not in the probe yet');
+    }
+  }
+
+  private prim(p: Prim): number {
+    if (p.kind === 'swapped' || p.kind === 'VmSwap') this.needs.swap = true;
+    if (p.kind === 'softdirty') this.needs.softdirty = true;
+    const key = primKey(p);
+    const i = this.prims.findIndex((x) => primKey(x) === key);
+    return i >= 0 ? i : this.prims.push(p) - 1;
+  }
+
+  /** The primitive an identifier names (a counter), or null for a register. */
+  private identPrim(name: string, self: number): Prim | null {
+    if (this.regs.includes(name)) return null;
+    if (name === 'ksm_pages_shared' || name === 'ksm_pages_sharing') {
+      this.systemWide.add(name);
+      return { kind: name, thread: -1, map: -1, page: 0, name: '' };
+    }
+    if (COUNTERS.includes(name)) {
+      if (SEED_COUNTERS.has(name))
+        unsupported(`${name} is seed 003's own counter, not in a mainline /proc/vmstat`);
+      // pgfault and pgmajfault are counted per scenario process (/proc/PID/stat).
+      if (name !== 'pgfault' && name !== 'pgmajfault') this.systemWide.add(name);
+      return { kind: 'vm', thread: -1, map: -1, page: 0, name };
+    }
+    if (PROCESS_PRIMS.has(name)) return { kind: name, thread: self, map: -1, page: 0, name: '' };
+    return unsupported(`'${name}' is not observable by the probe`);
+  }
+
+  private callPrim(e: Extract<Expr, { kind: 'call' }>, self: number): Prim {
+    const why = NOT_OBSERVABLE[e.fn];
+    if (why) unsupported(`${e.fn}(): ${why}`);
+    const args = e.args;
+    const first = args[0];
+    const named = first?.kind === 'ident' && this.threads.includes(first.name);
+    const thread = named ? this.threads.indexOf((first as { name: string }).name) : self;
+    const rest = named ? args.slice(1) : args;
+    if (PROCESS_PRIMS.has(e.fn)) return { kind: e.fn, thread, map: -1, page: 0, name: '' };
+    if (!PAGE_PRIMS.has(e.fn)) return unsupported(`${e.fn}() is not observable by the probe`);
+    const r = rest[0];
+    if (r?.kind !== 'ref') return unsupported(`${e.fn}() needs a page`);
+    return { kind: e.fn, thread, map: this.map(r.ref.map).index, page: r.ref.from, name: '' };
+  }
+
+  /** RPN text of an expression evaluated by thread `self`. */
+  private rpn(e: Expr, self: number): string {
+    switch (e.kind) {
+      case 'num':
+        return `#${e.value}`;
+      case 'bool':
+        return e.value ? '#1' : '#0';
+      case 'ident': {
+        const p = this.identPrim(e.name, self);
+        return p ? `p${this.prim(p)}` : `r${this.reg(e.name)}`;
+      }
+      case 'ref':
+        return unsupported('a bare memory reference');
+      case 'call':
+        return `p${this.prim(this.callPrim(e, self))}`;
+      case 'unary':
+        return `${this.rpn(e.arg, self)} ${e.op === '!' ? '!' : 'n'}`;
+      case 'binary': {
+        const op = e.op === '&&' ? '&' : e.op === '||' ? '|' : e.op === '==' ? '=' : e.op;
+        return `${this.rpn(e.left, self)} ${this.rpn(e.right, self)} ${op}`;
+      }
+    }
+  }
+
+  /** The primitives of the final condition (registers are read from the probe's output). */
+  private condPrims(e: Expr): number[] {
+    const out: number[] = [];
+    const walk = (x: Expr): void => {
+      if (x.kind === 'ident') {
+        const p = this.identPrim(x.name, 0);
+        if (p) this.leafPrims.set(x, out[out.push(this.prim(p)) - 1]!);
+      } else if (x.kind === 'call')
+        this.leafPrims.set(x, out[out.push(this.prim(this.callPrim(x, 0))) - 1]!);
+      else if (x.kind === 'unary') walk(x.arg);
+      else if (x.kind === 'binary') {
+        walk(x.left);
+        walk(x.right);
+      }
+    };
+    walk(e);
+    return [...new Set(out)];
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Run a scenario on the running kernel (klitmus7's role for herd7): compile
+ * it for the probe, run it N times, evaluate the scenario's condition on each
+ * completed run, and report the verdict with its counts.
+ */
+
+import { readFileSync } from 'node:fs';
+import type { Expr, Scenario, Verdict } from '../scenario/ast.js';
+import type { Features, ProbeRun } from './probe.js';
+import { buildProbe, probeFeatures, runProbe } from './probe.js';
+import type { Needs, ProbeProgram } from './program.js';
+import { compileProbe } from './program.js';
+import type { HostSettings } from './settings.js';
+
+export interface KernelOptions {
+  readonly runs: number;
+  readonly timeoutMs: number;
+  /** Where host settings are changed (and journaled for restoring). */
+  readonly settings: HostSettings;
+}
+
+const KSM = '/sys/kernel/mm/ksm';
+const THP = '/sys/kernel/mm/transparent_hugepage';
+
+let features: Features | null = null;
+
+/**
+ * Make the host what the scenario needs, or say why it cannot be: the model
+ * assumes THP mode `madvise` and a swap device that never fills up.
+ */
+function prepareHost(needs: Needs, bin: string, settings: HostSettings): string | null {
+  features ??= probeFeatures(bin);
+  if (!features.pfn) return 'PFNs are hidden in /proc/self/pagemap (not root?)';
+  if (needs.softdirty && !features.softdirty)
+    return 'soft-dirty tracking is not built into this kernel (CONFIG_MEM_SOFT_DIRTY)';
+  if (needs.ksm && !features.ksm) return 'KSM is not available (/sys/kernel/mm/ksm/run)';
+  if (!features.thp) return 'transparent hugepages are not available';
+  if (!settings.set(`${THP}/enabled`, 'madvise')) return `cannot set ${THP}/enabled to madvise`;
+  if (needs.swap) {
+    const why = settings.ensureSwap();
+    if (why) return `no swap device, and a swap file could not be set up: ${why}`;
+  }
+  if (needs.ksm) {
+    // ksm_scan writes run and use_zero_pages itself: journal them first.
+    for (const k of ['run', 'use_zero_pages']) settings.guard(`${KSM}/${k}`);
+    if (
+      !settings.set(`${KSM}/sleep_millisecs`, '0') ||
+      !settings.set(`${KSM}/pages_to_scan`, '10000')
+    )
+      return `cannot set ${KSM}/sleep_millisecs and pages_to_scan`;
+  }
+  if (needs.khugepaged) {
+    if (
+      !settings.set(`${THP}/khugepaged/scan_sleep_millisecs`, '0') ||
+      !settings.set(`${THP}/khugepaged/alloc_sleep_millisecs`, '0')
+    )
+      return 'cannot make khugepaged scan without sleeping';
+  }
+  return null;
+}
+
+export type KernelResult =
+  | {
+      readonly kind: 'observed';
+      readonly verdict: Verdict;
+      /** Completed runs where the condition held, and where it did not. */
+      readonly pos: number;
+      readonly neg: number;
+      readonly hang: number;
+      readonly systemWide: readonly string[];
+    }
+  | { readonly kind: 'skip'; readonly reason: string }
+  /** The probe failed where the model would not: a tool bug, reported as such. */
+  | { readonly kind: 'error'; readonly reason: string };
+
+/** Why the host cannot run probes at all, or null. */
+export function hostUnsupported(): string | null {
+  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
+  if (typeof process.getuid === 'function' && process.getuid() !== 0)
+    return 'not root: PFNs in /proc/PID/pagemap and /proc/PID/mem of other processes need CAP_SYS_ADMIN';
+  return null;
+}
+
+/** Evaluate the condition from one run's registers and final primitives. */
+export function evalObserved(
+  e: Expr,
+  program: ProbeProgram,
+  run: ProbeRun,
+  finalOf: (e: Expr) => number | undefined,
+): number {
+  const ev = (x: Expr): number => evalObserved(x, program, run, finalOf);
+  switch (e.kind) {
+    case 'num':
+      return e.value;
+    case 'bool':
+      return e.value ? 1 : 0;
+    case 'ident': {
+      const r = program.regs.indexOf(e.name);
+      if (r >= 0) return run.regs[r] ?? 0;
+      return finalOf(e) ?? 0;
+    }
+    case 'ref':
+      return 0;
+    case 'call':
+      return finalOf(e) ?? 0;
+    case 'unary': {
+      const v = ev(e.arg);
+      return e.op === '!' ? (v === 0 ? 1 : 0) : -v;
+    }
+    case 'binary': {
+      if (e.op === '&&') return ev(e.left) !== 0 && ev(e.right) !== 0 ? 1 : 0;
+      if (e.op === '||') return ev(e.left) !== 0 || ev(e.right) !== 0 ? 1 : 0;
+      const l = ev(e.left);
+      const r = ev(e.right);
+      switch (e.op) {
+        case '==':
+          return l === r ? 1 : 0;
+        case '!=':
+          return l !== r ? 1 : 0;
+        case '<':
+          return l < r ? 1 : 0;
+        case '<=':
+          return l <= r ? 1 : 0;
+        case '>':
+          return l > r ? 1 : 0;
+        case '>=':
+          return l >= r ? 1 : 0;
+        case '+':
+          return l + r;
+        case '-':
+          return l - r;
+        case '*':
+          return l * r;
+        case '/':
+          return r === 0 ? 0 : Math.trunc(l / r);
+      }
+    }
+  }
+  return 0;
+}
+
+/** The value a run's final primitive gave each leaf of the condition. */
+function finalLookup(program: ProbeProgram, run: ProbeRun): (e: Expr) => number | undefined {
+  return (e: Expr) => {
+    const prim = program.leafPrims.get(e);
+    return prim === undefined ? undefined : run.finals.get(prim);
+  };
+}
+
+/** The verdict of `pos` runs where the condition held and `neg` where it did not (`hang` hung). */
+export function verdictOf(pos: number, neg: number, hang: number): Verdict {
+  if (pos + neg === 0) return hang > 0 ? 'Hang' : 'Never';
+  if (pos === 0) return 'Never';
+  if (neg === 0) return 'Always';
+  return 'Sometimes';
+}
+
+/** Run `sc` on this kernel. */
+export function runOnKernel(sc: Scenario, opts: KernelOptions): KernelResult {
+  const host = hostUnsupported();
+  if (host) return { kind: 'skip', reason: host };
+  const c = compileProbe(sc);
+  if (!c.ok) return { kind: 'skip', reason: c.reason };
+  const missing = c.program.prims.find((p) => p.kind === 'vm' && !vmstatNames().has(p.name));
+  if (missing)
+    return { kind: 'skip', reason: `${missing.name} is not in this kernel's /proc/vmstat` };
+  const bin = buildProbe();
+  if (!bin.ok) return { kind: 'skip', reason: bin.reason };
+  const host2 = prepareHost(c.program.needs, bin.path, opts.settings);
+  if (host2) return { kind: 'skip', reason: host2 };
+  // Two full KSM scans take a while on a machine with other mergeable memory.
+  const timeoutMs = c.program.needs.ksm ? Math.max(opts.timeoutMs, 15_000) : opts.timeoutMs;
+  const out = runProbe(bin.path, c.program.text, opts.runs, timeoutMs);
+  if (!out.ok) return { kind: 'error', reason: out.reason };
+  const err = out.runs.find((r) => r.outcome === 'error');
+  if (err) return { kind: 'error', reason: `probe: ${err.message}` };
+  let pos = 0;
+  let neg = 0;
+  let hang = 0;
+  for (const run of out.runs) {
+    if (run.outcome === 'hang') {
+      hang++;
+      continue;
+    }
+    const v = evalObserved(sc.condition, c.program, run, finalLookup(c.program, run));
+    if (v !== 0) pos++;
+    else neg++;
+  }
+  return {
+    kind: 'observed',
+    verdict: verdictOf(pos, neg, hang),
+    pos,
+    neg,
+    hang,
+    systemWide: c.program.systemWide,
+  };
+}
+
+let vmstatCache: Set<string> | null = null;
+function vmstatNames(): Set<string> {
+  if (!vmstatCache) {
+    try {
+      vmstatCache = new Set(
+        readFileSync('/proc/vmstat', 'utf8')
+          .split('\n')
+          .map((l) => l.split(' ')[0]!)
+          .filter(Boolean),
+      );
+    } catch {
+      vmstatCache = new Set();
+    }
+  }
+  return vmstatCache;
+}

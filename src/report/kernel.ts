@@ -1,0 +1,87 @@
+/**
+ * `cowherd kernel` output: per scenario, the verdict observed on the running
+ * kernel (with its counts, klitmus7-style) next to the model's verdict for
+ * the host's era, and a summary of agreements, disagreements and skips.
+ */
+
+import type { Verdict } from '../scenario/ast.js';
+
+export interface KernelRow {
+  readonly scenario: string;
+  readonly file: string;
+  /** The observed verdict, or SKIP / ERROR. */
+  readonly observed: Verdict | 'SKIP' | 'ERROR';
+  readonly pos: number;
+  readonly neg: number;
+  readonly hang: number;
+  /** The model's verdict for the host's era (null without --compare). */
+  readonly model: Verdict | 'limit' | 'tool-bug' | null;
+  /** null when skipped or not compared. */
+  readonly agree: boolean | null;
+  readonly reason: string;
+  readonly systemWide: readonly string[];
+}
+
+export function kernelJson(rows: readonly KernelRow[], era: string, release: string): string {
+  return `${JSON.stringify(
+    {
+      kernel: release,
+      era,
+      results: rows.map((r) => ({
+        scenario: r.scenario,
+        file: r.file,
+        observed: r.observed,
+        positive: r.pos,
+        negative: r.neg,
+        hung: r.hang,
+        model: r.model,
+        agree: r.agree,
+        ...(r.reason ? { reason: r.reason } : {}),
+        ...(r.systemWide.length ? { systemWide: r.systemWide } : {}),
+      })),
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+export function kernelText(rows: readonly KernelRow[], era: string, release: string): string {
+  const w = Math.max(8, ...rows.map((r) => r.scenario.length));
+  const compare = rows.some((r) => r.model !== null);
+  const out = [`kernel ${release} (era ${era})`, ''];
+  out.push(
+    `${'scenario'.padEnd(w)}  ${'observed'.padEnd(10)}  ${'pos/neg/hang'.padEnd(13)}${compare ? `  ${'model'.padEnd(10)}  agree` : ''}`,
+  );
+  for (const r of rows) {
+    const counts =
+      r.observed === 'SKIP' || r.observed === 'ERROR' ? '' : `${r.pos}/${r.neg}/${r.hang}`;
+    const agree = r.agree === null ? '' : r.agree ? 'yes' : 'NO';
+    out.push(
+      `${r.scenario.padEnd(w)}  ${r.observed.padEnd(10)}  ${counts.padEnd(13)}${compare ? `  ${(r.model ?? '').padEnd(10)}  ${agree}` : ''}`.trimEnd(),
+    );
+  }
+  const skipped = rows.filter((r) => r.observed === 'SKIP' || r.observed === 'ERROR');
+  if (skipped.length) {
+    out.push('', 'skipped:');
+    for (const r of skipped)
+      out.push(`  ${r.scenario}: ${r.observed === 'ERROR' ? 'probe error: ' : ''}${r.reason}`);
+  }
+  const wide = [...new Set(rows.flatMap((r) => r.systemWide))].sort();
+  if (wide.length)
+    out.push('', `system-wide observables (other processes count too): ${wide.join(', ')}`);
+  const noisy = rows.filter((r) => r.agree === false && r.systemWide.length > 0);
+  if (noisy.length)
+    out.push(
+      'disagreements that read a system-wide observable (check docs/fidelity.md before trusting them):',
+      ...noisy.map((r) => `  ${r.scenario}: ${r.systemWide.join(', ')}`),
+    );
+  const agreeN = rows.filter((r) => r.agree === true).length;
+  const disagree = rows.filter((r) => r.agree === false).length;
+  out.push(
+    '',
+    compare
+      ? `${rows.length} scenario(s): ${agreeN} agree, ${disagree} disagree, ${skipped.length} skipped`
+      : `${rows.length} scenario(s): ${rows.length - skipped.length} run, ${skipped.length} skipped`,
+  );
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,117 @@
+/**
+ * `cowherd kernel` on the machine running the tests: a CI-safe subset that
+ * skips with its reason where the kernel features are missing (not Linux, not
+ * root, no C compiler).
+ */
+
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { buildProbe } from '../../src/kernel/probe.js';
+import { hostUnsupported } from '../../src/kernel/run.js';
+import { journalPath } from '../../src/kernel/settings.js';
+
+const host = hostUnsupported();
+const built = host ? null : buildProbe();
+const why = host ?? (built && !built.ok ? built.reason : null);
+if (why) console.warn(`kernel tests skipped: ${why}`);
+
+function cli(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}
+
+const KSM = '/sys/kernel/mm/ksm';
+const knobs = ['run', 'sleep_millisecs', 'pages_to_scan', 'use_zero_pages'].map(
+  (k) => `${KSM}/${k}`,
+);
+const read = (p: string) => readFileSync(p, 'utf8').trim();
+
+describe.skipIf(why !== null)('cowherd kernel (on this machine)', () => {
+  it('runs cow.c basic COW on the kernel, klitmus-style, and agrees with the model', () => {
+    const r = cli(
+      'kernel',
+      '--compare',
+      '--runs',
+      '5',
+      '--json',
+      'scenarios/cow/cow-anon-fork-basic.cow',
+    );
+    expect(r.err).toBe('');
+    const j = JSON.parse(r.out) as { era: string; results: Record<string, unknown>[] };
+    expect(j.results).toEqual([
+      expect.objectContaining({
+        scenario: 'cow-anon-fork-basic',
+        observed: 'Never',
+        positive: 0,
+        negative: 5,
+        model: j.era === 'unknown' ? null : 'Never',
+      }),
+    ]);
+    expect(r.code).toBe(0);
+  });
+
+  it('counts the outcomes of the runs and reports a skipped scenario with its reason', () => {
+    const r = cli(
+      'kernel',
+      '--runs',
+      '3',
+      'scenarios/anon/anon-madv-dontneed-read-zeropage.cow',
+      'scenarios/anon/anon-madv-dontfork.cow',
+    );
+    expect(r.out).toMatch(/anon-madv-dontneed-read-zeropage\s+Always\s+3\/0\/0/);
+    expect(r.out).toMatch(
+      /anon-madv-dontfork: refcount\(\): page refcount \(not exported to user space\)/,
+    );
+    expect(r.code).toBe(0);
+  });
+
+  it('restores the KSM settings it changed when killed with SIGKILL in the middle of a run', async () => {
+    const before = knobs.map(read);
+    const swapsBefore = read('/proc/swaps');
+    const child = spawn(
+      process.execPath,
+      ['bin/cowherd.js', 'kernel', '--runs', '500', 'scenarios/ksm/ksm-merge-count.cow'],
+      { stdio: 'ignore' },
+    );
+    // Wait until the runner has journaled and changed the settings.
+    for (let i = 0; i < 300 && !existsSync(journalPath()); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(journalPath())).toBe(true);
+    expect(read(`${KSM}/sleep_millisecs`)).toBe('0');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGKILL');
+    // The guardian restores after its settle time.
+    for (let i = 0; i < 100 && existsSync(journalPath()); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(existsSync(journalPath())).toBe(false);
+    expect(knobs.map(read)).toEqual(before);
+    expect(read('/proc/swaps')).toBe(swapsBefore);
+  });
+
+  it('restores them on SIGINT too, and sets up and removes a swap file for MADV_PAGEOUT', async () => {
+    const before = knobs.map(read);
+    const swapsBefore = read('/proc/swaps');
+    const child = spawn(
+      process.execPath,
+      ['bin/cowherd.js', 'kernel', '--runs', '500', 'scenarios/cow/cow-anon-fork-basic-swap.cow'],
+      { stdio: 'ignore' },
+    );
+    for (let i = 0; i < 300 && !existsSync(journalPath()); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
+    const during = read('/proc/swaps');
+    child.kill('SIGINT');
+    await new Promise<void>((r) => child.on('exit', () => r()));
+    for (let i = 0; i < 50 && existsSync(journalPath()); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(journalPath())).toBe(false);
+    if (swapsBefore.split('\n').length === 1) expect(during).toMatch(/cowherd-swap-/);
+    expect(read('/proc/swaps')).toBe(swapsBefore);
+    expect(knobs.map(read)).toEqual(before);
+  });
+});

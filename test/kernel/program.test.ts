@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { eraOfRelease } from '../../src/kernel/era.js';
+import { parseProbeOutput } from '../../src/kernel/probe.js';
+import { compileProbe } from '../../src/kernel/program.js';
+import { evalObserved, verdictOf } from '../../src/kernel/run.js';
+import { checkScenario } from '../../src/scenario/check.js';
+import { parseScenario } from '../../src/scenario/parse.js';
+
+function scenario(src: string) {
+  const sc = parseScenario(src, 't.cow');
+  checkScenario(sc);
+  return sc;
+}
+
+const forkBasic = scenario(`scenario fb
+setup { mmap mem pages=1 private rw; write mem[0] = 1 }
+thread parent { fork child; await ready; write mem[0] = 0xff; signal done; wait child -> st }
+thread child { read mem[0] -> old; signal ready; await done; read mem[0] -> new; exit }
+exists (new != old && pfn(parent, mem[0]) != 0)
+`);
+
+describe('compileProbe()', () => {
+  it('resolves names to indices and expressions to RPN, with the final primitives listed', () => {
+    const c = compileProbe(forkBasic);
+    if (!c.ok) throw new Error(c.reason);
+    const p = c.program;
+    expect(p.regs).toEqual(['st', 'old', 'new']);
+    expect(p.threads).toEqual(['parent', 'child']);
+    expect(p.text).toContain('op mmap 0 4096 3 34 0 -1\n');
+    expect(p.text).toContain('op write 0 0 1 1 = #255\n');
+    expect(p.text).toContain('op fork 1\n');
+    expect(p.text).toContain('op wait 1 0\n');
+    expect(p.text).toContain('op exit = #0\n');
+    expect(p.prims).toEqual([{ kind: 'pfn', thread: 0, map: 0, page: 0, name: '' }]);
+    expect(p.finals).toEqual([0]);
+    expect(p.needs).toEqual({ swap: false, ksm: false, khugepaged: false, softdirty: false });
+  });
+
+  it('says why a scenario cannot run: unobservable state, pins, seed counters', () => {
+    const why = (body: string, cond = '1 == 1') => {
+      const c = compileProbe(
+        scenario(
+          `scenario x\nsetup { mmap m pages=1 private rw }\nthread t { ${body} }\nforall (${cond})`,
+        ),
+      );
+      return c.ok ? null : c.reason;
+    };
+    expect(why('observe refcount(m[0]) -> r')).toMatch(/refcount\(\): page refcount/);
+    expect(why('pin m[0] longterm -> p')).toMatch(/CONFIG_GUP_TEST/);
+    expect(why('odirect read m[0] -> p')).toMatch(/O_DIRECT/);
+    expect(why('observe anon_wp_copy_count -> r')).toMatch(/seed 003/);
+    expect(why('read m[0]')).toBeNull();
+  });
+
+  it('records what the host must provide', () => {
+    const c = compileProbe(
+      scenario(
+        'scenario x\nsetup { mmap m pages=1 private rw }\nthread t { write m[0] = 1; madvise m pageout; ksm_scan; clear_refs 4 }\nforall (swapped(t, m[0]))',
+      ),
+    );
+    if (!c.ok) throw new Error(c.reason);
+    expect(c.program.needs).toEqual({ swap: true, ksm: true, khugepaged: false, softdirty: true });
+    expect(c.program.text).toContain('op ksm_scan 0\n');
+  });
+});
+
+describe('the probe output and the verdict', () => {
+  it('parses records and evaluates the condition from registers and final primitives', () => {
+    const c = compileProbe(forkBasic);
+    if (!c.ok) throw new Error(c.reason);
+    const runs = parseProbeOutput(
+      'run 0 done\nR 0 0\nR 1 1\nR 2 1\nF 0 77\nrun 1 done\nR 0 0\nR 1 1\nR 2 255\nF 0 78\nrun 2 hang\nR 0 0\n',
+    );
+    expect(runs.map((r) => r.outcome)).toEqual(['done', 'done', 'hang']);
+    const held = runs
+      .filter((r) => r.outcome === 'done')
+      .map((r) =>
+        evalObserved(forkBasic.condition, c.program, r, (e) => {
+          const i = c.program.leafPrims.get(e);
+          return i === undefined ? undefined : r.finals.get(i);
+        }),
+      );
+    expect(held).toEqual([0, 1]);
+    expect(verdictOf(0, 5, 0)).toBe('Never');
+    expect(verdictOf(5, 0, 1)).toBe('Always');
+    expect(verdictOf(1, 4, 0)).toBe('Sometimes');
+    expect(verdictOf(0, 0, 3)).toBe('Hang');
+  });
+
+  it('maps uname -r to the era of DESIGN.md', () => {
+    expect(eraOfRelease('6.18.44-fc-v669')).toBe('v6.18');
+    expect(eraOfRelease('6.15.0')).toBe('v6.18');
+    expect(eraOfRelease('6.14.2')).toBe('v6.2');
+    expect(eraOfRelease('6.1.100')).toBe('v5.19');
+    expect(eraOfRelease('5.18.0')).toBe('v5.18');
+    expect(eraOfRelease('5.10.13')).toBe('v5.9');
+    expect(eraOfRelease('5.8.18')).toBe('v5.8');
+    expect(eraOfRelease('4.19.0')).toBe('v5.7');
+    expect(eraOfRelease('nonsense')).toBeNull();
+  });
+});
