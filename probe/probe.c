@@ -18,6 +18,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <linux/io_uring.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -28,6 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -43,6 +47,7 @@
 #define MAXPRIM 96
 #define MAXOPS 256
 #define MAXTOK 64
+#define MAXPIN 8
 
 enum state { T_NONE, T_RUNNING, T_FINISHED, T_EXITED };
 
@@ -100,6 +105,33 @@ static struct prim prims[MAXPRIM];
 static int finals[MAXPRIM], nfinals;
 static int pipes[MAXPIPE][2];
 static uint64_t zero_pfn, huge_zero_pfn;
+
+/*
+ * A long-term R/W pin: an io_uring ring with one registered fixed buffer
+ * (io_uring_register(IORING_REGISTER_BUFFERS) pins the pages with
+ * FOLL_WRITE | FOLL_LONGTERM, as the model's `pin REF rw longterm` and
+ * `iouring register`). The device's side goes through a memfd: READ_FIXED
+ * writes the pinned pages, WRITE_FIXED reads them.
+ */
+struct ring {
+	int fd, file;
+	uint64_t addr, len;
+	uint32_t *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+};
+static struct ring rings[MAXPIN];
+static int files[MAXMAP];
+static int uffds[MAXPIN];
+
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
+#endif
+
+/* Where tmpfile() lives for `tmpfile F fs=ext4`: /tmp when it is ext4. */
+#define EXT4_SUPER_MAGIC 0xEF53
+#define TMPFILE_DIR "/tmp"
+
 
 static long futex(int32_t *w, int op, int32_t v)
 {
@@ -444,6 +476,76 @@ static int64_t eval(const struct tok *e, int ne)
 	return sp ? st[sp - 1] : 0;
 }
 
+/* ---- io_uring fixed buffers ---- */
+
+static int ring_setup(struct ring *r, uint64_t addr, uint64_t len)
+{
+	struct io_uring_params p = { 0 };
+	struct iovec iov = { (void *)addr, (size_t)len };
+	char *sq, *cq;
+	int fd;
+
+	fd = (int)syscall(SYS_io_uring_setup, 4, &p);
+	if (fd < 0)
+		return -errno;
+	sq = mmap(NULL, p.sq_off.array + p.sq_entries * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
+	cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe),
+		  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_CQ_RING);
+	r->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || r->sqes == MAP_FAILED)
+		fail("io_uring mmap: %s", strerror(errno));
+	r->sq_tail = (uint32_t *)(sq + p.sq_off.tail);
+	r->sq_mask = (uint32_t *)(sq + p.sq_off.ring_mask);
+	r->sq_array = (uint32_t *)(sq + p.sq_off.array);
+	r->cq_head = (uint32_t *)(cq + p.cq_off.head);
+	r->cq_tail = (uint32_t *)(cq + p.cq_off.tail);
+	r->cq_mask = (uint32_t *)(cq + p.cq_off.ring_mask);
+	r->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	if (syscall(SYS_io_uring_register, fd, IORING_REGISTER_BUFFERS, &iov, 1)) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	r->fd = fd;
+	r->addr = addr;
+	r->len = len;
+	r->file = memfd_create("cowherd-io", 0);
+	if (r->file < 0 || ftruncate(r->file, PAGE))
+		fail("memfd: %s", strerror(errno));
+	return 0;
+}
+
+/* One READ_FIXED (device to memory) or WRITE_FIXED (memory to device) of a page. */
+static int64_t ring_io(struct ring *r, int op, uint64_t addr)
+{
+	uint32_t tail = *r->sq_tail, head;
+	struct io_uring_sqe *sqe = &r->sqes[tail & *r->sq_mask];
+	struct io_uring_cqe *cqe;
+	int64_t res;
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = (uint8_t)op;
+	sqe->fd = r->file;
+	sqe->addr = addr;
+	sqe->len = PAGE;
+	sqe->off = 0;
+	sqe->buf_index = 0;
+	r->sq_array[tail & *r->sq_mask] = tail & *r->sq_mask;
+	__atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
+	if (syscall(SYS_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		fail("io_uring_enter: %s", strerror(errno));
+	head = *r->cq_head;
+	while (head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE))
+		;
+	cqe = &r->cqes[head & *r->cq_mask];
+	res = cqe->res;
+	__atomic_store_n(r->cq_head, head + 1, __ATOMIC_RELEASE);
+	return res;
+}
+
 /* ---- scenario threads ---- */
 
 static void run_thread(int id);
@@ -478,9 +580,16 @@ static void exec_op(int self, struct op *o)
 	int64_t *a = o->a;
 	uint64_t base = a[0] >= 0 && a[0] < MAXMAP ? ctl->mapaddr[a[0]] : 0;
 
-	if (!strcmp(o->name, "mmap")) {
-		/* mmap MAP LEN PROT FLAGS AT RET */
-		void *p = mmap((void *)a[4], a[1], a[2], a[3], -1, 0);
+	if (!strcmp(o->name, "file")) {
+		/* file FILE PAGES EXT4: memfd_create() or an O_TMPFILE on ext4, PAGES long and allocated */
+		int fd = a[2] ? open(TMPFILE_DIR, O_TMPFILE | O_RDWR, 0600) : memfd_create("cowherd", 0);
+
+		if (fd < 0 || ftruncate(fd, a[1] * PAGE) || fallocate(fd, 0, 0, a[1] * PAGE))
+			fail("file: %s", strerror(errno));
+		files[a[0]] = fd;
+	} else if (!strcmp(o->name, "mmap")) {
+		/* mmap MAP LEN PROT FLAGS AT RET FILE (-1: anonymous) */
+		void *p = mmap((void *)a[4], a[1], a[2], a[3], a[6] >= 0 ? files[a[6]] : -1, 0);
 
 		if (p == MAP_FAILED) {
 			setreg(a[5], -errno);
@@ -631,6 +740,80 @@ static void exec_op(int self, struct op *o)
 			usleep(1000);
 		}
 		sysfs_write("/sys/kernel/mm/ksm/run", "0");
+	} else if (!strcmp(o->name, "userfaultfd")) {
+		/* userfaultfd U WP_UNPOPULATED: UFFDIO_API with UFFD_FEATURE_PAGEFAULT_FLAG_WP */
+		struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP };
+		int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+
+		if (a[1])
+			api.features |= UFFD_FEATURE_WP_UNPOPULATED;
+		if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
+			fail("userfaultfd: %s", strerror(errno));
+		uffds[a[0]] = fd;
+	} else if (!strcmp(o->name, "uffd")) {
+		/* uffd MAP OFF LEN U SUB(0 register, 1 wp, 2 unwp) RET */
+		int fd = uffds[a[3]];
+		long r;
+
+		if (a[4] == 0) {
+			struct uffdio_register reg = { .range = { base + a[1], (uint64_t)a[2] },
+						       .mode = UFFDIO_REGISTER_MODE_WP };
+
+			r = ioctl(fd, UFFDIO_REGISTER, &reg);
+		} else {
+			struct uffdio_writeprotect wp = { .range = { base + a[1], (uint64_t)a[2] },
+							  .mode = a[4] == 1 ? UFFDIO_WRITEPROTECT_MODE_WP : 0 };
+
+			r = ioctl(fd, UFFDIO_WRITEPROTECT, &wp);
+		}
+		setreg(a[5], ret_of(r));
+	} else if (!strcmp(o->name, "uffdread")) {
+		/* uffdread U REG: one fault message; the register gets its page's address */
+		struct uffd_msg msg;
+
+		while (read(uffds[a[0]], &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+			if (errno != EINTR && errno != EAGAIN)
+				fail("userfaultfd read: %s", strerror(errno));
+		setreg(a[1], (int64_t)(msg.arg.pagefault.address & ~(PAGE - 1)));
+	} else if (!strcmp(o->name, "iouring")) {
+		/* iouring MAP OFF LEN PIN RET */
+		if (a[3] < 0 || a[3] >= MAXPIN)
+			fail("too many pins");
+		int ret = ring_setup(&rings[a[3]], base + a[1], a[2]);
+
+		/* As pin_user_pages(): the number of pages pinned, or -errno. */
+		setreg(a[4], ret < 0 ? ret : a[2] / (int64_t)PAGE);
+	} else if (!strcmp(o->name, "pinread")) {
+		/* pinread PIN REG: WRITE_FIXED the first pinned page to the memfd, read the word */
+		struct ring *r = &rings[a[0]];
+		uint32_t v = 0;
+
+		if (ring_io(r, IORING_OP_WRITE_FIXED, r->addr) != (int64_t)PAGE)
+			fail("WRITE_FIXED failed");
+		if (pread(r->file, &v, 4, 0) != 4)
+			fail("memfd read: %s", strerror(errno));
+		setreg(a[1], v);
+	} else if (!strcmp(o->name, "pinwrite")) {
+		/* pinwrite PIN = EXPR: READ_FIXED the value into every pinned page */
+		struct ring *r = &rings[a[0]];
+		char buf[PAGE] = { 0 };
+		uint64_t off;
+
+		*(uint32_t *)buf = (uint32_t)eval(o->e, o->ne);
+		if (pwrite(r->file, buf, PAGE, 0) != (ssize_t)PAGE)
+			fail("memfd write: %s", strerror(errno));
+		for (off = 0; off < r->len; off += PAGE)
+			if (ring_io(r, IORING_OP_READ_FIXED, r->addr + off) != (int64_t)PAGE)
+				fail("READ_FIXED failed");
+	} else if (!strcmp(o->name, "unpin")) {
+		struct ring *r = &rings[a[0]];
+
+		if (r->fd > 0) {
+			syscall(SYS_io_uring_register, r->fd, IORING_UNREGISTER_BUFFERS, NULL, 0);
+			close(r->fd);
+			close(r->file);
+			r->fd = 0;
+		}
 	} else if (!strcmp(o->name, "affinity")) {
 		cpu_set_t set;
 
@@ -928,6 +1111,15 @@ static int features(void)
 	printf("ksm %d\n", ok);
 	ok = access("/sys/kernel/mm/transparent_hugepage/enabled", W_OK) == 0;
 	printf("thp %d\n", ok);
+	{
+		struct statfs sf;
+
+		printf("ext4tmp %d\n", !statfs(TMPFILE_DIR, &sf) && sf.f_type == EXT4_SUPER_MAGIC);
+	}
+	fd = syscall(SYS_io_uring_setup, 4, &(struct io_uring_params){ 0 });
+	printf("io_uring %d\n", fd >= 0);
+	if (fd >= 0)
+		close((int)fd);
 	return 0;
 }
 

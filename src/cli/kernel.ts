@@ -10,7 +10,7 @@ import { explore } from '../explore/explore.js';
 import { eraOfRelease } from '../kernel/era.js';
 import type { KernelOptions } from '../kernel/run.js';
 import { runOnKernel } from '../kernel/run.js';
-import { HostSettings, recoverJournal } from '../kernel/settings.js';
+import { HostSettings, journalOwner, recoverJournal } from '../kernel/settings.js';
 import { eraInfo } from '../policy/registry.js';
 import type { KernelRow } from '../report/kernel.js';
 import { kernelJson, kernelText } from '../report/kernel.js';
@@ -43,6 +43,13 @@ export function cmdKernel(io: Io, paths: string[], o: KernelCliOptions): number 
   const rel = release();
   const era = eraOfRelease(rel) ?? 'unknown';
   const policy = eraInfo(era)?.policy ?? null;
+  const owner = journalOwner();
+  if (owner !== null) {
+    io.err(
+      `another cowherd kernel run (pid ${owner}) is changing the kernel's settings; run one at a time\n`,
+    );
+    return EXIT_INPUT;
+  }
   const recovered = recoverJournal();
   if (recovered) io.err(`settings left by an earlier run: ${recovered}\n`);
   const settings = new HostSettings();

@@ -55,6 +55,8 @@ export interface Features {
   readonly userfaultfd: boolean;
   readonly ksm: boolean;
   readonly thp: boolean;
+  readonly ext4tmp: boolean;
+  readonly io_uring: boolean;
 }
 
 export function probeFeatures(bin: string): Features {
@@ -71,6 +73,8 @@ export function probeFeatures(bin: string): Features {
     userfaultfd: on.has('userfaultfd'),
     ksm: on.has('ksm'),
     thp: on.has('thp'),
+    ext4tmp: on.has('ext4tmp'),
+    io_uring: on.has('io_uring'),
   };
 }
 

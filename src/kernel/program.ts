@@ -113,6 +113,12 @@ export interface Needs {
   khugepaged: boolean;
   /** Soft-dirty tracking (CONFIG_MEM_SOFT_DIRTY): clear_refs 4, softdirty(). */
   softdirty: boolean;
+  /** A tmpfile on ext4 (`tmpfile F fs=ext4`): /tmp must be ext4. */
+  ext4: boolean;
+  /** io_uring (R/W long-term pins). */
+  io_uring: boolean;
+  /** userfaultfd with write-protect mode. */
+  userfaultfd: boolean;
 }
 
 export type Compiled =
@@ -146,10 +152,21 @@ class Compiler {
   private readonly regs: string[] = [];
   private readonly events: string[] = [];
   private readonly pipes: string[] = [];
+  private readonly pins: string[] = [];
+  private readonly files: string[] = [];
+  private readonly uffds: string[] = [];
   private readonly prims: Prim[] = [];
   private readonly systemWide = new Set<string>();
   private readonly leafPrims = new Map<Expr, number>();
-  private readonly needs: Needs = { swap: false, ksm: false, khugepaged: false, softdirty: false };
+  private readonly needs: Needs = {
+    swap: false,
+    ksm: false,
+    khugepaged: false,
+    softdirty: false,
+    ext4: false,
+    io_uring: false,
+    userfaultfd: false,
+  };
 
   constructor(private readonly sc: Scenario) {
     this.threads = sc.threads.map((t) => t.name);
@@ -224,17 +241,16 @@ class Compiler {
   private stmt(st: Stmt, self: number): string {
     switch (st.op) {
       case 'mmap': {
-        if (st.file !== null)
-          unsupported('file mappings (memfd, tmpfile) are not in the probe yet');
+        const file = st.file === null ? -1 : this.index(this.files, st.file);
         const index = this.maps.size;
         this.maps.set(st.name, { index, pages: st.len / PAGE });
         const flags =
           (st.shared ? MAP_SHARED : MAP_PRIVATE) |
-          MAP_ANONYMOUS |
+          (st.file === null ? MAP_ANONYMOUS : 0) |
           (st.at === null ? 0 : st.replace ? MAP_FIXED : MAP_FIXED_NOREPLACE) |
           (st.noreserve ? MAP_NORESERVE : 0) |
           (st.populate ? MAP_POPULATE : 0);
-        return `mmap ${index} ${st.len} ${PROT[st.prot]} ${flags} ${st.at ?? 0} ${this.ret(st.ret)}`;
+        return `mmap ${index} ${st.len} ${PROT[st.prot]} ${flags} ${st.at ?? 0} ${this.ret(st.ret)} ${file}`;
       }
       case 'munmap':
       case 'mprotect':
@@ -289,25 +305,45 @@ class Compiler {
           : `prctl ${PR_GET_MEMORY_MERGE} 0 ${this.ret(st.ret)}`;
       case 'sched_setaffinity':
         return `affinity ${st.cpu}`;
-      case 'pin':
-        return unsupported(
-          st.odirect
-            ? 'an O_DIRECT transfer held in flight cannot be paused on the real kernel'
-            : 'GUP pins other than io_uring buffers need CONFIG_GUP_TEST (not built here); io_uring is not in the probe yet',
-        );
+      case 'pin': {
+        if (st.odirect)
+          unsupported('an O_DIRECT transfer held in flight cannot be paused on the real kernel');
+        // pin_user_pages(FOLL_WRITE | FOLL_LONGTERM) is what io_uring's buffer registration does.
+        if (!st.pin || !st.write || !st.longterm || st.fast || st.force)
+          unsupported(
+            `a ${st.pin ? 'FOLL_PIN' : 'FOLL_GET'} ${st.write ? 'R/W' : 'R/O'}${st.longterm ? ' long-term' : ''}${st.fast ? ' GUP-fast' : ''}${st.force ? ' FOLL_FORCE' : ''} reference needs CONFIG_GUP_TEST (not built here); only R/W long-term pins have a user-space way in (io_uring fixed buffers)`,
+          );
+        const [m, from, to] = this.ref(st.ref);
+        this.needs.io_uring = true;
+        return `iouring ${m} ${from * PAGE} ${(to - from) * PAGE} ${this.index(this.pins, st.name)} ${this.ret(st.ret)}`;
+      }
       case 'unpin':
+        return `unpin ${this.index(this.pins, st.name)}`;
       case 'pin-read':
+        return `pinread ${this.index(this.pins, st.name)} ${this.ret(st.reg)}`;
       case 'pin-write':
-        return unsupported('GUP pins are not in the probe yet');
+        return `pinwrite ${this.index(this.pins, st.name)} = ${this.rpn(st.value, self)}`;
       case 'ksm_scan':
         this.needs.ksm = true;
         return `ksm_scan ${st.use_zero_pages ? 1 : 0}`;
       case 'userfaultfd':
-      case 'uffd':
+        // fork() with UFFD_FEATURE_EVENT_FORK waits until the event is read, which the model does not.
+        if (st.event_fork)
+          unsupported(
+            'UFFD_FEATURE_EVENT_FORK: fork() waits for its message to be read (not modelled)',
+          );
+        this.needs.userfaultfd = true;
+        return `userfaultfd ${this.index(this.uffds, st.name)} ${st.wp_unpopulated ? 1 : 0}`;
+      case 'uffd': {
+        const [m, from, to] = this.ref(st.ref);
+        const sub = st.sub === 'register' ? 0 : st.sub === 'wp' ? 1 : 2;
+        return `uffd ${m} ${from * PAGE} ${(to - from) * PAGE} ${this.index(this.uffds, st.uffd)} ${sub} ${this.ret(st.ret)}`;
+      }
       case 'uffd-read':
-        return unsupported('userfaultfd is not in the probe yet');
+        return `uffdread ${this.index(this.uffds, st.uffd)} ${this.ret(st.reg)}`;
       case 'file':
-        return unsupported('memfd and tmpfile are not in the probe yet');
+        if (st.fs === 'ext4') this.needs.ext4 = true;
+        return `file ${this.index(this.files, st.name)} ${st.pages} ${st.fs === 'ext4' ? 1 : 0}`;
       case 'exec':
         return unsupported('exec is not in the probe yet');
     }

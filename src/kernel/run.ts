@@ -6,6 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { Expr, Scenario, Verdict } from '../scenario/ast.js';
+import { evalWith } from '../scenario/expr.js';
 import type { Features, ProbeRun } from './probe.js';
 import { buildProbe, probeFeatures, runProbe } from './probe.js';
 import type { Needs, ProbeProgram } from './program.js';
@@ -34,6 +35,9 @@ function prepareHost(needs: Needs, bin: string, settings: HostSettings): string 
   if (needs.softdirty && !features.softdirty)
     return 'soft-dirty tracking is not built into this kernel (CONFIG_MEM_SOFT_DIRTY)';
   if (needs.ksm && !features.ksm) return 'KSM is not available (/sys/kernel/mm/ksm/run)';
+  if (needs.ext4 && !features.ext4tmp) return 'tmpfile fs=ext4 needs /tmp on ext4';
+  if (needs.io_uring && !features.io_uring) return 'io_uring is not available';
+  if (needs.userfaultfd && !features.userfaultfd) return 'userfaultfd is not available';
   if (!features.thp) return 'transparent hugepages are not available';
   if (!settings.set(`${THP}/enabled`, 'madvise')) return `cannot set ${THP}/enabled to madvise`;
   if (needs.swap) {
@@ -88,55 +92,13 @@ export function evalObserved(
   run: ProbeRun,
   finalOf: (e: Expr) => number | undefined,
 ): number {
-  const ev = (x: Expr): number => evalObserved(x, program, run, finalOf);
-  switch (e.kind) {
-    case 'num':
-      return e.value;
-    case 'bool':
-      return e.value ? 1 : 0;
-    case 'ident': {
-      const r = program.regs.indexOf(e.name);
+  return evalWith(e, (x) => {
+    if (x.kind === 'ident') {
+      const r = program.regs.indexOf(x.name);
       if (r >= 0) return run.regs[r] ?? 0;
-      return finalOf(e) ?? 0;
     }
-    case 'ref':
-      return 0;
-    case 'call':
-      return finalOf(e) ?? 0;
-    case 'unary': {
-      const v = ev(e.arg);
-      return e.op === '!' ? (v === 0 ? 1 : 0) : -v;
-    }
-    case 'binary': {
-      if (e.op === '&&') return ev(e.left) !== 0 && ev(e.right) !== 0 ? 1 : 0;
-      if (e.op === '||') return ev(e.left) !== 0 || ev(e.right) !== 0 ? 1 : 0;
-      const l = ev(e.left);
-      const r = ev(e.right);
-      switch (e.op) {
-        case '==':
-          return l === r ? 1 : 0;
-        case '!=':
-          return l !== r ? 1 : 0;
-        case '<':
-          return l < r ? 1 : 0;
-        case '<=':
-          return l <= r ? 1 : 0;
-        case '>':
-          return l > r ? 1 : 0;
-        case '>=':
-          return l >= r ? 1 : 0;
-        case '+':
-          return l + r;
-        case '-':
-          return l - r;
-        case '*':
-          return l * r;
-        case '/':
-          return r === 0 ? 0 : Math.trunc(l / r);
-      }
-    }
-  }
-  return 0;
+    return x.kind === 'ref' ? 0 : (finalOf(x) ?? 0);
+  });
 }
 
 /** The value a run's final primitive gave each leaf of the condition. */

@@ -22,6 +22,8 @@ export interface SysfsChange {
 }
 
 export interface Journal {
+  /** The runner that made the changes: while it lives, nobody else restores them. */
+  readonly pid: number;
   readonly sysfs: SysfsChange[];
   /** A swap file this run created and enabled: swapoff and delete it. */
   swapfile: string | null;
@@ -69,9 +71,29 @@ export function restoreJournal(j: Journal): string[] {
   return failed;
 }
 
-/** Replay and delete a journal an earlier run left behind; returns what it restored. */
+/** Is process `pid` running (not gone, not a zombie waiting to be reaped)? */
+function alive(pid: number): boolean {
+  const stat = readSysfs(`/proc/${pid}/stat`);
+  if (stat === null) return false;
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+}
+
+/** The pid of another live runner whose changes the journal holds, or null. */
+export function journalOwner(path = journalPath()): number | null {
+  try {
+    const j = JSON.parse(readFileSync(path, 'utf8')) as Journal;
+    return j.pid !== process.pid && j.pid !== undefined && alive(j.pid) ? j.pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Replay and delete a journal an earlier run left behind; returns what it
+ * restored. A journal whose runner still lives is left alone.
+ */
 export function recoverJournal(path = journalPath()): string | null {
-  if (!existsSync(path)) return null;
+  if (!existsSync(path) || journalOwner(path) !== null) return null;
   try {
     const j = JSON.parse(readFileSync(path, 'utf8')) as Journal;
     const failed = restoreJournal(j);
@@ -93,7 +115,7 @@ export function swapEnabled(): boolean {
 
 /** The settings of one `cowherd kernel` invocation. */
 export class HostSettings {
-  private readonly journal: Journal = { sysfs: [], swapfile: null };
+  private readonly journal: Journal = { pid: process.pid, sysfs: [], swapfile: null };
   private guardian: ReturnType<typeof spawn> | null = null;
   private done = false;
   private readonly onSignal = (sig: NodeJS.Signals) => {

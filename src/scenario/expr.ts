@@ -276,38 +276,34 @@ function callValue(env: EvalEnv, e: Extract<Expr, { kind: 'call' }>): number {
   }
 }
 
-/** Evaluate an expression that passed checkExpr(). */
-export function evalExpr(env: EvalEnv, e: Expr): number {
+/** A leaf of an expression: a name or a call (numbers and operators are evalWith()'s). */
+export type Leaf = Extract<Expr, { kind: 'ident' | 'call' | 'ref' }>;
+
+/**
+ * Evaluate an expression whose leaves `leaf` values: the operators' meaning,
+ * shared by the model (evalExpr()) and the real-kernel runner. Booleans are
+ * 0 and 1; division by zero is 0.
+ */
+export function evalWith(e: Expr, leaf: (x: Leaf) => number): number {
+  const ev = (x: Expr) => evalWith(x, leaf);
   switch (e.kind) {
     case 'num':
       return e.value;
     case 'bool':
       return e.value ? 1 : 0;
-    case 'ident': {
-      if (env.regs.has(e.name)) return env.regs.get(e.name)!;
-      const i = vmEventIndex(e.name);
-      if (i !== undefined) return env.s.vmstat[i]!;
-      const ksm = Object.hasOwn(KSM_SYSFS, e.name) ? KSM_SYSFS[e.name] : undefined;
-      if (ksm) return ksmPagesSharing(env.s)[ksm];
-      if (env.current) {
-        const mm = taskMm(env, env.current);
-        return mm ? task_mem(env.s, mm)[e.name as (typeof STATUS)[number]] : 0;
-      }
-      return 0;
-    }
-    case 'ref':
-      return 0;
+    case 'ident':
     case 'call':
-      return callValue(env, e);
+    case 'ref':
+      return leaf(e);
     case 'unary': {
-      const v = evalExpr(env, e.arg);
+      const v = ev(e.arg);
       return e.op === '!' ? (v === 0 ? 1 : 0) : -v;
     }
     case 'binary': {
-      if (e.op === '&&') return evalExpr(env, e.left) !== 0 && evalExpr(env, e.right) !== 0 ? 1 : 0;
-      if (e.op === '||') return evalExpr(env, e.left) !== 0 || evalExpr(env, e.right) !== 0 ? 1 : 0;
-      const l = evalExpr(env, e.left);
-      const r = evalExpr(env, e.right);
+      if (e.op === '&&') return ev(e.left) !== 0 && ev(e.right) !== 0 ? 1 : 0;
+      if (e.op === '||') return ev(e.left) !== 0 || ev(e.right) !== 0 ? 1 : 0;
+      const l = ev(e.left);
+      const r = ev(e.right);
       switch (e.op) {
         case '==':
           return l === r ? 1 : 0;
@@ -333,4 +329,28 @@ export function evalExpr(env: EvalEnv, e: Expr): number {
     }
   }
   return 0;
+}
+
+/** Evaluate an expression that passed checkExpr(). */
+export function evalExpr(env: EvalEnv, e: Expr): number {
+  return evalWith(e, (x) => {
+    switch (x.kind) {
+      case 'ident': {
+        if (env.regs.has(x.name)) return env.regs.get(x.name)!;
+        const i = vmEventIndex(x.name);
+        if (i !== undefined) return env.s.vmstat[i]!;
+        const ksm = Object.hasOwn(KSM_SYSFS, x.name) ? KSM_SYSFS[x.name] : undefined;
+        if (ksm) return ksmPagesSharing(env.s)[ksm];
+        if (env.current) {
+          const mm = taskMm(env, env.current);
+          return mm ? task_mem(env.s, mm)[x.name as (typeof STATUS)[number]] : 0;
+        }
+        return 0;
+      }
+      case 'ref':
+        return 0;
+      case 'call':
+        return callValue(env, x);
+    }
+  });
 }

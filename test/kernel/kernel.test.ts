@@ -7,22 +7,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { buildProbe } from '../../src/kernel/probe.js';
+import { buildProbe, probeFeatures } from '../../src/kernel/probe.js';
 import { hostUnsupported } from '../../src/kernel/run.js';
 import { journalPath } from '../../src/kernel/settings.js';
+import { cli } from '../cli/run-cli.js';
 
 const host = hostUnsupported();
 const built = host ? null : buildProbe();
 const why = host ?? (built && !built.ok ? built.reason : null);
 if (why) console.warn(`kernel tests skipped: ${why}`);
-
-function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
 
 const KSM = '/sys/kernel/mm/ksm';
 const knobs = ['run', 'sleep_millisecs', 'pages_to_scan', 'use_zero_pages'].map(
@@ -67,6 +60,40 @@ describe.skipIf(why !== null)('cowherd kernel (on this machine)', () => {
       /anon-madv-dontfork: refcount\(\): page refcount \(not exported to user space\)/,
     );
     expect(r.code).toBe(0);
+  });
+
+  it('pins through io_uring fixed buffers: a writable long-term pin of a shared ext4 file is refused, of memfd allowed', () => {
+    const f = built?.ok ? probeFeatures(built.path) : null;
+    if (!f?.io_uring || !f.ext4tmp) {
+      console.warn('io_uring pin test skipped: no io_uring or /tmp is not ext4');
+      return;
+    }
+    const r = cli(
+      'kernel',
+      '--compare',
+      '--runs',
+      '3',
+      '--json',
+      'scenarios/gup_longterm/gupl-shared-iouring-tmpfile.cow',
+      'scenarios/gup_longterm/gupl-shared-iouring-memfd.cow',
+    );
+    const j = JSON.parse(r.out) as { results: Record<string, unknown>[] };
+    expect(j.results.map((x) => [x.scenario, x.observed])).toEqual([
+      ['gupl-shared-iouring-tmpfile', 'Never'],
+      ['gupl-shared-iouring-memfd', 'Always'],
+    ]);
+  });
+
+  it('refuses to run while another runner holds the settings journal', async () => {
+    const { writeFileSync, rmSync } = await import('node:fs');
+    writeFileSync(journalPath(), JSON.stringify({ pid: process.ppid, sysfs: [], swapfile: null }));
+    try {
+      const r = cli('kernel', '--runs', '1', 'scenarios/cow/cow-anon-fork-basic.cow');
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/another cowherd kernel run \(pid \d+\)/);
+    } finally {
+      rmSync(journalPath(), { force: true });
+    }
   });
 
   it('restores the KSM settings it changed when killed with SIGKILL in the middle of a run', async () => {

@@ -26,14 +26,22 @@ describe('compileProbe()', () => {
     const p = c.program;
     expect(p.regs).toEqual(['st', 'old', 'new']);
     expect(p.threads).toEqual(['parent', 'child']);
-    expect(p.text).toContain('op mmap 0 4096 3 34 0 -1\n');
+    expect(p.text).toContain('op mmap 0 4096 3 34 0 -1 -1\n');
     expect(p.text).toContain('op write 0 0 1 1 = #255\n');
     expect(p.text).toContain('op fork 1\n');
     expect(p.text).toContain('op wait 1 0\n');
     expect(p.text).toContain('op exit = #0\n');
     expect(p.prims).toEqual([{ kind: 'pfn', thread: 0, map: 0, page: 0, name: '' }]);
     expect(p.finals).toEqual([0]);
-    expect(p.needs).toEqual({ swap: false, ksm: false, khugepaged: false, softdirty: false });
+    expect(p.needs).toEqual({
+      swap: false,
+      ksm: false,
+      khugepaged: false,
+      softdirty: false,
+      ext4: false,
+      io_uring: false,
+      userfaultfd: false,
+    });
   });
 
   it('says why a scenario cannot run: unobservable state, pins, seed counters', () => {
@@ -46,7 +54,8 @@ describe('compileProbe()', () => {
       return c.ok ? null : c.reason;
     };
     expect(why('observe refcount(m[0]) -> r')).toMatch(/refcount\(\): page refcount/);
-    expect(why('pin m[0] longterm -> p')).toMatch(/CONFIG_GUP_TEST/);
+    expect(why('pin m[0] longterm -> p')).toMatch(/R\/O long-term reference needs CONFIG_GUP_TEST/);
+    expect(why('pin m[0] rw longterm -> p')).toBeNull();
     expect(why('odirect read m[0] -> p')).toMatch(/O_DIRECT/);
     expect(why('observe anon_wp_copy_count -> r')).toMatch(/seed 003/);
     expect(why('read m[0]')).toBeNull();
@@ -59,7 +68,12 @@ describe('compileProbe()', () => {
       ),
     );
     if (!c.ok) throw new Error(c.reason);
-    expect(c.program.needs).toEqual({ swap: true, ksm: true, khugepaged: false, softdirty: true });
+    expect(c.program.needs).toMatchObject({
+      swap: true,
+      ksm: true,
+      khugepaged: false,
+      softdirty: true,
+    });
     expect(c.program.text).toContain('op ksm_scan 0\n');
   });
 });
