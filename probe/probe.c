@@ -2,7 +2,7 @@
 /*
  * cowherd kernel probe: runs a scenario, compiled by src/kernel/program.ts
  * into a probe program, on the running kernel with real system calls
- * (docs/adr/0009-kernel-probe.md). Usage: probe PROGRAM RUNS TIMEOUT_MS
+ * (docs/adr/0009-kernel-probe.md). Usage: probe PROGRAM RUNS TIMEOUT_MS [CPU]
  *
  * The first process is the coordinator: it maps a shared control page,
  * forks the scenario's initial process for each run, waits until no
@@ -12,7 +12,9 @@
  *   R IDX VALUE      (every register)
  *   F IDX VALUE      (every final primitive)
  * Scenario threads are processes (fork) and pthreads (spawn); events are
- * futex words in the control page.
+ * futex words in the control page. CPU, when given and not -1, is the one
+ * CPU every scenario process starts on (a scenario's sched_setaffinity moves
+ * its thread).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1130,9 +1132,17 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "--features"))
 		return features();
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: probe PROGRAM RUNS TIMEOUT_MS\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: probe PROGRAM RUNS TIMEOUT_MS [CPU]\n");
 		return 2;
+	}
+	if (argc == 5 && atoi(argv[4]) >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(atoi(argv[4]), &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			perror("sched_setaffinity");
 	}
 	load(argv[1]);
 	runs = atoi(argv[2]);

@@ -9,12 +9,12 @@ import type { Policy } from '../core/points.js';
 import { explore } from '../explore/explore.js';
 import { eraOfRelease } from '../kernel/era.js';
 import type { KernelOptions } from '../kernel/run.js';
-import { runOnKernel } from '../kernel/run.js';
+import { consistent, runOnKernel } from '../kernel/run.js';
 import { HostSettings, journalOwner, recoverJournal } from '../kernel/settings.js';
 import { eraInfo } from '../policy/registry.js';
 import type { KernelRow } from '../report/kernel.js';
 import { kernelJson, kernelText } from '../report/kernel.js';
-import type { Scenario } from '../scenario/ast.js';
+import type { Scenario, Verdict } from '../scenario/ast.js';
 import type { Io } from './common.js';
 import {
   EXIT_INPUT,
@@ -30,6 +30,8 @@ export interface KernelCliOptions {
   readonly json?: boolean;
   readonly runs?: string;
   readonly timeout?: string;
+  /** commander's --no-pin */
+  readonly pin?: boolean;
 }
 
 export function cmdKernel(io: Io, paths: string[], o: KernelCliOptions): number {
@@ -55,7 +57,10 @@ export function cmdKernel(io: Io, paths: string[], o: KernelCliOptions): number 
   const settings = new HostSettings();
   const rows: KernelRow[] = [];
   try {
-    for (const sc of scenarios) rows.push(kernelRow(sc, { runs, timeoutMs, settings }, o, policy));
+    for (const sc of scenarios)
+      rows.push(
+        kernelRow(sc, { runs, timeoutMs, settings, cpu: o.pin === false ? -1 : 0 }, o, policy),
+      );
   } finally {
     const failed = settings.restore();
     if (failed.length) io.err(`could not restore: ${failed.join(', ')}\n`);
@@ -64,6 +69,15 @@ export function cmdKernel(io: Io, paths: string[], o: KernelCliOptions): number 
   if (rows.some((r) => r.observed === 'ERROR')) return EXIT_TOOL_BUG;
   if (rows.some((r) => r.agree === false)) return EXIT_MISMATCH;
   return EXIT_OK;
+}
+
+function agreement(
+  model: KernelRow['model'],
+  observed: Verdict,
+): Pick<KernelRow, 'agree' | 'partial'> {
+  if (model === null) return { agree: null, partial: false };
+  if (model === 'limit' || model === 'tool-bug') return { agree: false, partial: false };
+  return consistent(model, observed);
 }
 
 /** One scenario on the kernel, and (with --compare) the model's verdict for the host era. */
@@ -81,6 +95,7 @@ function kernelRow(
       observed: r.kind === 'skip' ? 'SKIP' : 'ERROR',
       model: null,
       agree: null,
+      partial: false,
       reason: r.reason,
     };
   let model: KernelRow['model'] = null;
@@ -96,7 +111,7 @@ function kernelRow(
     hang: r.hang,
     systemWide: r.systemWide,
     model,
-    agree: model === null ? null : model === r.verdict,
+    ...agreement(model, r.verdict),
     reason: '',
   };
 }

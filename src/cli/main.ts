@@ -263,6 +263,10 @@ function program(io: Io, setCode: (c: number) => void): Command {
     )
     .option('--runs <n>', 'runs per scenario (default 100)')
     .option('--timeout <ms>', 'deadline of one run; a run past it hangs (default 2000)')
+    .option(
+      '--no-pin',
+      "let the scenario's processes start on any CPU (default: all on CPU 0, as a litmus harness pins; sched_setaffinity in a scenario still moves its thread)",
+    )
     .option('--json', 'print {"results":[{scenario, observed, model, agree, ...}]}')
     .action((paths: string[], o: KernelCliOptions) => setCode(cmdKernel(io, paths, o)));
   return p;

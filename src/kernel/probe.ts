@@ -116,12 +116,13 @@ export function runProbe(
   program: string,
   runs: number,
   timeoutMs: number,
+  cpu = -1,
 ): { ok: true; runs: ProbeRun[] } | { ok: false; reason: string } {
   const dir = join(tmpdir(), 'cowherd-probe');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `program-${process.pid}.txt`);
   writeFileSync(file, program);
-  const r = spawnSync(bin, [file, String(runs), String(timeoutMs)], {
+  const r = spawnSync(bin, [file, String(runs), String(timeoutMs), String(cpu)], {
     encoding: 'utf8',
     // Every run may end by its deadline, plus the probe's own teardown.
     timeout: runs * (timeoutMs + 3000) + 10_000,

@@ -18,6 +18,8 @@ export interface KernelRow {
   readonly model: Verdict | 'limit' | 'tool-bug' | null;
   /** null when skipped or not compared. */
   readonly agree: boolean | null;
+  /** Agrees, but only one of the outcomes the model allows (Sometimes) was seen. */
+  readonly partial: boolean;
   readonly reason: string;
   readonly systemWide: readonly string[];
 }
@@ -36,6 +38,7 @@ export function kernelJson(rows: readonly KernelRow[], era: string, release: str
         hung: r.hang,
         model: r.model,
         agree: r.agree,
+        ...(r.partial ? { partial: true } : {}),
         ...(r.reason ? { reason: r.reason } : {}),
         ...(r.systemWide.length ? { systemWide: r.systemWide } : {}),
       })),
@@ -55,7 +58,8 @@ export function kernelText(rows: readonly KernelRow[], era: string, release: str
   for (const r of rows) {
     const counts =
       r.observed === 'SKIP' || r.observed === 'ERROR' ? '' : `${r.pos}/${r.neg}/${r.hang}`;
-    const agree = r.agree === null ? '' : r.agree ? 'yes' : 'NO';
+    const agree =
+      r.agree === null ? '' : r.agree ? (r.partial ? 'yes (one outcome seen)' : 'yes') : 'NO';
     out.push(
       `${r.scenario.padEnd(w)}  ${r.observed.padEnd(10)}  ${counts.padEnd(13)}${compare ? `  ${(r.model ?? '').padEnd(10)}  ${agree}` : ''}`.trimEnd(),
     );

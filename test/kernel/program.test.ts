@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { eraOfRelease } from '../../src/kernel/era.js';
 import { parseProbeOutput } from '../../src/kernel/probe.js';
 import { compileProbe } from '../../src/kernel/program.js';
-import { evalObserved, verdictOf } from '../../src/kernel/run.js';
+import { consistent, evalObserved, verdictOf } from '../../src/kernel/run.js';
 import { checkScenario } from '../../src/scenario/check.js';
 import { parseScenario } from '../../src/scenario/parse.js';
 
@@ -99,6 +99,15 @@ describe('the probe output and the verdict', () => {
     expect(verdictOf(5, 0, 1)).toBe('Always');
     expect(verdictOf(1, 4, 0)).toBe('Sometimes');
     expect(verdictOf(0, 0, 3)).toBe('Hang');
+  });
+
+  it('agrees when every observed outcome is one the model allows', () => {
+    expect(consistent('Sometimes', 'Always')).toEqual({ agree: true, partial: true });
+    expect(consistent('Sometimes', 'Sometimes')).toEqual({ agree: true, partial: false });
+    expect(consistent('Never', 'Sometimes')).toEqual({ agree: false, partial: false });
+    expect(consistent('Always', 'Never')).toEqual({ agree: false, partial: false });
+    expect(consistent('Sometimes', 'Hang')).toEqual({ agree: false, partial: false });
+    expect(consistent('Hang', 'Hang')).toEqual({ agree: true, partial: false });
   });
 
   it('maps uname -r to the era of DESIGN.md', () => {
