@@ -266,36 +266,53 @@ static int sysfs_write(const char *path, const char *value)
 
 static int64_t now_ms(void);
 
+/*
+ * Field `field` (1-based, as proc(5) numbers them; field 3 is the state) of
+ * /proc/PID/stat, as a pointer into `buf`, or NULL when the process is gone.
+ */
+static char *stat_field(int pid, int field, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	char *p;
+	int fd, f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	/* The command name (field 2) may hold spaces: count from its ')'. */
+	p = strrchr(buf, ')');
+	for (f = 2; p && f < field; f++)
+		p = strchr(p + 1, ' ');
+	return p ? p + 1 : NULL;
+}
+
 /* Is the process of scenario thread t gone (exited, killed)? Records its status. */
 static int thread_gone(int t)
 {
-	char path[64], buf[1024];
-	int pid = ctl->tpid[t], fd;
-	ssize_t n;
-	char *p;
-	int field;
+	char buf[1024];
+	int pid = ctl->tpid[t];
+	char *state, *code;
 
 	if (ctl->tstate[t] == T_EXITED)
 		return 1;
 	if (pid <= 0)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
+	state = stat_field(pid, 3, buf, sizeof(buf));
+	if (!state)
 		return 1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 1;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	if (!p || p[2] != 'Z')
+	if (*state != 'Z')
 		return 0;
 	/* field 52 is the exit status, as waitpid() reports it */
-	for (field = 2; p && field < 52; field++)
-		p = strchr(p + 1, ' ');
-	if (p) {
-		int st = atoi(p + 1);
+	code = stat_field(pid, 52, buf, sizeof(buf));
+	if (code) {
+		int st = atoi(code);
 
 		ctl->texit[t] = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
 	}
@@ -305,24 +322,10 @@ static int thread_gone(int t)
 /* minflt (which 0) or majflt (which 1) of a process: /proc/PID/stat fields 10 and 12. */
 static int64_t faults_of(int pid, int which)
 {
-	char path[64], buf[1024];
-	ssize_t n;
-	char *p;
-	int fd, field;
+	char buf[1024];
+	char *p = stat_field(pid, which ? 12 : 10, buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	for (field = 2; p && field < (which ? 12 : 10); field++)
-		p = strchr(p + 1, ' ');
-	return p ? strtoll(p + 1, NULL, 10) : 0;
+	return p ? strtoll(p, NULL, 10) : 0;
 }
 
 /*
@@ -632,6 +635,9 @@ static void exec_op(int self, struct op *o)
 		int proc = __atomic_add_fetch(&ctl->nproc, 1, __ATOMIC_SEQ_CST);
 
 		ctl->tpid[a[0]] = 0;
+		/* Running from now on, so that the coordinator waits for the child to start. */
+		ctl->tproc[a[0]] = proc;
+		ctl->tstate[a[0]] = T_RUNNING;
 		pid = fork();
 		if (pid < 0)
 			fail("fork: %s", strerror(errno));
@@ -644,6 +650,8 @@ static void exec_op(int self, struct op *o)
 		pthread_t t;
 
 		ctl->tproc[a[0]] = ctl->tproc[self];
+		ctl->tpid[a[0]] = getpid();
+		ctl->tstate[a[0]] = T_RUNNING;
 		if (pthread_create(&t, NULL, thread_main,
 				   (void *)(intptr_t)((int)a[0] | (ctl->tproc[self] << 8))))
 			fail("pthread_create failed");

@@ -1,8 +1,19 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from './run-cli.js';
+
+const temps: string[] = [];
+/** A fresh temporary directory, removed when the file's tests are done. */
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cowherd-'));
+  temps.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
 
 const basic = 'scenarios/cow/cow-anon-fork-basic.cow';
 
@@ -14,7 +25,7 @@ describe('cowherd CLI', () => {
   });
 
   it('check exits 1 and marks a verdict that differs from the expectation', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cowherd-'));
+    const dir = tempDir();
     const f = join(dir, 'flipped.cow');
     writeFileSync(
       f,
@@ -40,7 +51,7 @@ describe('cowherd CLI', () => {
   it('check explores: Sometimes in the matrix, and a replay token under a verdict that differs', () => {
     const remote = 'scenarios/lru/cow-lru-batch-remote-cpu.cow';
     expect(cli('check', remote, '--era', 'v6.18').out).toMatch(/Sometimes/);
-    const dir = mkdtempSync(join(tmpdir(), 'cowherd-'));
+    const dir = tempDir();
     const f = join(dir, 'flipped.cow');
     writeFileSync(
       f,
@@ -55,7 +66,7 @@ describe('cowherd CLI', () => {
   });
 
   it('input errors exit 2 with file:line:col and a code, never a stack trace', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cowherd-'));
+    const dir = tempDir();
     const f = join(dir, 'bad.cow');
     writeFileSync(f, 'scenario bad\nthread t {\n  mprotect a rw\n}\nexists (1==1)\n');
     const r = cli('check', f);

@@ -47,6 +47,11 @@ describe.skipIf(why !== null)('cowherd kernel (on this machine)', () => {
     expect(r.code).toBe(0);
   });
 
+  it('waits for a forked child to start and die, and reads the status of a zombie nobody waited for', () => {
+    const r = cli('kernel', '--compare', '--runs', '10', 'test/fixtures/kernel-child-killed.cow');
+    expect(r.out).toMatch(/kernel-child-killed\s+Always\s+10\/0\/0/);
+  });
+
   it('counts the outcomes of the runs and reports a skipped scenario with its reason', () => {
     const r = cli(
       'kernel',
