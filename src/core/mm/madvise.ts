@@ -52,6 +52,29 @@ function vmasIn(mm: Mm, start: number, end: number): { vmas: Vma[]; hole: boolea
 }
 
 /**
+ * mm/madvise.c madvise_walk_vmas(): apply `visit` to the part of each VMA
+ * inside [start, end). The first error ends the walk (with `keepGoing`, every
+ * VMA is visited and the last error returned); a hole in the range gives
+ * -ENOMEM once the VMAs are done.
+ */
+function madvise_walk_vmas(
+  mm: Mm,
+  start: number,
+  end: number,
+  visit: (vma: Vma, start: number, end: number) => number,
+  keepGoing = false,
+): number {
+  const { vmas, hole } = vmasIn(mm, start, end);
+  let ret = 0;
+  for (const vma of vmas) {
+    const r = visit(vma, Math.max(start, vma.vm_start), Math.min(end, vma.vm_end));
+    if (r < 0 && !keepGoing) return r;
+    if (r < 0) ret = r;
+  }
+  return ret < 0 ? ret : hole ? -ENOMEM : 0;
+}
+
+/**
  * mm/madvise.c madvise_dontneed_single_vma(): zap the range, with
  * zap_details { .reclaim_pt = true, .even_cows = true } where PT_RECLAIM is on.
  */
@@ -182,52 +205,22 @@ export function do_madvise(
   const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
   if (end < start) return -EINVAL;
   if (end === start) return 0;
-  if (advice === MADV_DONTNEED) {
-    const { vmas, hole } = vmasIn(mm, start, end);
-    for (const vma of vmas) {
-      const ret = madvise_dontneed_single_vma(
-        s,
-        k,
-        mm,
-        vma,
-        Math.max(start, vma.vm_start),
-        Math.min(end, vma.vm_end),
-      );
-      if (ret < 0) return ret;
-    }
-    return hole ? -ENOMEM : 0;
-  }
-  if (advice === MADV_PAGEOUT) {
-    const { vmas, hole } = vmasIn(mm, start, end);
-    for (const vma of vmas) {
-      const ret = madvise_pageout(
-        s,
-        k,
-        mm,
-        vma,
-        Math.max(start, vma.vm_start),
-        Math.min(end, vma.vm_end),
-      );
-      if (ret < 0) return ret;
-    }
-    return hole ? -ENOMEM : 0;
-  }
+  if (advice === MADV_DONTNEED)
+    return madvise_walk_vmas(mm, start, end, (vma, a, b) =>
+      madvise_dontneed_single_vma(s, k, mm, vma, a, b),
+    );
+  if (advice === MADV_PAGEOUT)
+    return madvise_walk_vmas(mm, start, end, (vma, a, b) => madvise_pageout(s, k, mm, vma, a, b));
   if (advice === MADV_COLLAPSE) {
     if (!k.policy.madv_collapse) return -EINVAL;
-    const { vmas, hole } = vmasIn(mm, start, end);
-    let ret = 0;
-    for (const vma of vmas) {
-      const r = madvise_collapse(
-        s,
-        k,
-        mm,
-        vma,
-        Math.max(start, vma.vm_start),
-        Math.min(end, vma.vm_end),
-      );
-      if (r < 0) ret = r;
-    }
-    return ret < 0 ? ret : hole ? -ENOMEM : 0;
+    // madvise_collapse() tries every range and reports the last failure.
+    return madvise_walk_vmas(
+      mm,
+      start,
+      end,
+      (vma, a, b) => madvise_collapse(s, k, mm, vma, a, b),
+      true,
+    );
   }
   if (advice === MADV_MERGEABLE || advice === MADV_UNMERGEABLE) {
     return ksm_madvise(s, k, mm, start, end, advice);
