@@ -73,7 +73,7 @@ export function cmdKernel(io: Io, paths: string[], o: KernelCliOptions): number 
 
 function agreement(
   model: KernelRow['model'],
-  observed: Verdict,
+  observed: Verdict | 'Unknown',
 ): Pick<KernelRow, 'agree' | 'partial'> {
   if (model === null) return { agree: null, partial: false };
   if (model === 'limit' || model === 'tool-bug') return { agree: false, partial: false };
@@ -88,7 +88,15 @@ function kernelRow(
   policy: Policy | null,
 ): KernelRow {
   const r = runOnKernel(sc, opts);
-  const base = { scenario: sc.name, file: sc.file, pos: 0, neg: 0, hang: 0, systemWide: [] };
+  const base = {
+    scenario: sc.name,
+    file: sc.file,
+    pos: 0,
+    neg: 0,
+    hang: 0,
+    undetermined: 0,
+    systemWide: [],
+  };
   if (r.kind !== 'observed')
     return {
       ...base,
@@ -109,6 +117,7 @@ function kernelRow(
     pos: r.pos,
     neg: r.neg,
     hang: r.hang,
+    undetermined: r.undetermined,
     systemWide: r.systemWide,
     model,
     ...agreement(model, r.verdict),

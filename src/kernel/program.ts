@@ -100,6 +100,14 @@ export interface ProbeProgram {
   readonly leafPrims: ReadonlyMap<Expr, number>;
   /** Observables that see the whole machine (other processes too). */
   readonly systemWide: readonly string[];
+  /** Indices into `prims` of those observables. */
+  readonly systemWidePrims: ReadonlySet<number>;
+  /**
+   * Registers an `observe` filled from a system-wide observable: `sum` when
+   * the expression adds up primitives only (the scenario's own share is
+   * between 0 and the value read), `any` when nothing is known of its share.
+   */
+  readonly noisyRegs: ReadonlyMap<string, 'sum' | 'any'>;
   /** What the host must offer or be set to for this scenario. */
   readonly needs: Needs;
 }
@@ -157,6 +165,8 @@ class Compiler {
   private readonly uffds: string[] = [];
   private readonly prims: Prim[] = [];
   private readonly systemWide = new Set<string>();
+  private readonly systemWidePrims = new Set<number>();
+  private readonly noisyRegs = new Map<string, 'sum' | 'any'>();
   private readonly leafPrims = new Map<Expr, number>();
   private readonly needs: Needs = {
     swap: false,
@@ -207,6 +217,8 @@ class Compiler {
       leafPrims: this.leafPrims,
       needs: this.needs,
       systemWide: [...this.systemWide].sort(),
+      systemWidePrims: this.systemWidePrims,
+      noisyRegs: this.noisyRegs,
     };
   }
 
@@ -284,8 +296,11 @@ class Compiler {
       case 'signal':
       case 'await':
         return `${st.op} ${this.index(this.events, st.event)}`;
-      case 'observe':
-        return `observe ${this.reg(st.reg)} = ${this.rpn(st.expr, self)}`;
+      case 'observe': {
+        const text = `observe ${this.reg(st.reg)} = ${this.rpn(st.expr, self)}`;
+        this.noteNoise(st.reg, st.expr, self);
+        return text;
+      }
       case 'pipe':
         return `pipe ${this.index(this.pipes, st.name)}`;
       case 'pipe-write':
@@ -362,14 +377,20 @@ class Compiler {
     if (this.regs.includes(name)) return null;
     if (name === 'ksm_pages_shared' || name === 'ksm_pages_sharing') {
       this.systemWide.add(name);
-      return { kind: name, thread: -1, map: -1, page: 0, name: '' };
+      const p = { kind: name, thread: -1, map: -1, page: 0, name: '' };
+      this.systemWidePrims.add(this.prim(p));
+      return p;
     }
     if (COUNTERS.includes(name)) {
       if (SEED_COUNTERS.has(name))
         unsupported(`${name} is seed 003's own counter, not in a mainline /proc/vmstat`);
       // pgfault and pgmajfault are counted per scenario process (/proc/PID/stat).
-      if (name !== 'pgfault' && name !== 'pgmajfault') this.systemWide.add(name);
-      return { kind: 'vm', thread: -1, map: -1, page: 0, name };
+      const p = { kind: 'vm', thread: -1, map: -1, page: 0, name };
+      if (name !== 'pgfault' && name !== 'pgmajfault') {
+        this.systemWide.add(name);
+        this.systemWidePrims.add(this.prim(p));
+      }
+      return p;
     }
     if (PROCESS_PRIMS.has(name)) return { kind: name, thread: self, map: -1, page: 0, name: '' };
     return unsupported(`'${name}' is not observable by the probe`);
@@ -412,6 +433,45 @@ class Compiler {
         return `${this.rpn(e.left, self)} ${this.rpn(e.right, self)} ${op}`;
       }
     }
+  }
+
+  /** Record whether `reg = e` carries a system-wide observable's noise. */
+  private noteNoise(reg: string, e: Expr, self: number): void {
+    let noisy = false;
+    let sum = true;
+    const walk = (x: Expr): void => {
+      if (x.kind === 'binary' && x.op === '+') {
+        walk(x.left);
+        walk(x.right);
+        return;
+      }
+      if (x.kind === 'ident' && this.noisyRegs.has(x.name)) {
+        noisy = true;
+        sum = false;
+        return;
+      }
+      const p =
+        x.kind === 'ident'
+          ? this.identPrim(x.name, self)
+          : x.kind === 'call'
+            ? this.callPrim(x, self)
+            : null;
+      if (p === null) {
+        sum = false;
+        if (x.kind === 'unary') walk(x.arg);
+        else if (x.kind === 'binary') {
+          walk(x.left);
+          walk(x.right);
+        }
+        return;
+      }
+      if (this.systemWidePrims.has(this.prim(p))) noisy = true;
+    };
+    walk(e);
+    if (!noisy) return;
+    // A register assigned twice keeps the weaker of what is known.
+    const was = this.noisyRegs.get(reg);
+    this.noisyRegs.set(reg, sum && was !== 'any' ? 'sum' : 'any');
   }
 
   /** The primitives of the final condition (registers are read from the probe's output). */

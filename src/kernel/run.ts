@@ -6,7 +6,8 @@
 
 import { readFileSync } from 'node:fs';
 import type { Expr, Scenario, Verdict } from '../scenario/ast.js';
-import { evalWith } from '../scenario/expr.js';
+import type { Bounds } from '../scenario/expr.js';
+import { evalBounds, truthOf } from '../scenario/expr.js';
 import type { Features, ProbeRun } from './probe.js';
 import { buildProbe, probeFeatures, runProbe } from './probe.js';
 import type { Needs, ProbeProgram } from './program.js';
@@ -68,11 +69,18 @@ function prepareHost(needs: Needs, bin: string, settings: HostSettings): string 
 export type KernelResult =
   | {
       readonly kind: 'observed';
-      readonly verdict: Verdict;
+      /** Over the runs that decided the condition; Unknown when none did. */
+      readonly verdict: Verdict | 'Unknown';
       /** Completed runs where the condition held, and where it did not. */
       readonly pos: number;
       readonly neg: number;
       readonly hang: number;
+      /**
+       * Completed runs whose condition a system-wide observable leaves open:
+       * other processes count too, so the scenario's own share is only known
+       * to lie between 0 and what was read.
+       */
+      readonly undetermined: number;
       readonly systemWide: readonly string[];
     }
   | { readonly kind: 'skip'; readonly reason: string }
@@ -87,20 +95,34 @@ export function hostUnsupported(): string | null {
   return null;
 }
 
-/** Evaluate the condition from one run's registers and final primitives. */
+/**
+ * What one run says of the condition: 1, 0, or undefined when it depends on
+ * how much of a system-wide observable the scenario itself caused.
+ */
 export function evalObserved(
   e: Expr,
   program: ProbeProgram,
   run: ProbeRun,
   finalOf: (e: Expr) => number | undefined,
-): number {
-  return evalWith(e, (x) => {
-    if (x.kind === 'ident') {
-      const r = program.regs.indexOf(x.name);
-      if (r >= 0) return run.regs[r] ?? 0;
-    }
-    return x.kind === 'ref' ? 0 : (finalOf(x) ?? 0);
-  });
+): 0 | 1 | undefined {
+  const own = (v: number): Bounds => [Math.min(0, v), v];
+  return truthOf(
+    evalBounds(e, (x): Bounds => {
+      if (x.kind === 'ident') {
+        const r = program.regs.indexOf(x.name);
+        if (r >= 0) {
+          const v = run.regs[r] ?? 0;
+          const noise = program.noisyRegs.get(x.name);
+          if (noise === 'any') return [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
+          return noise === 'sum' ? own(v) : [v, v];
+        }
+      }
+      if (x.kind === 'ref') return [0, 0];
+      const v = finalOf(x) ?? 0;
+      const prim = program.leafPrims.get(x);
+      return prim !== undefined && program.systemWidePrims.has(prim) ? own(v) : [v, v];
+    }),
+  );
 }
 
 /** The value a run's final primitive gave each leaf of the condition. */
@@ -120,8 +142,10 @@ function finalLookup(program: ProbeProgram, run: ProbeRun): (e: Expr) => number 
  */
 export function consistent(
   model: Verdict,
-  observed: Verdict,
+  observed: Verdict | 'Unknown',
 ): { readonly agree: boolean; readonly partial: boolean } {
+  // No run decided the condition: nothing the kernel showed contradicts the model.
+  if (observed === 'Unknown') return { agree: true, partial: true };
   if (model === 'Sometimes' && observed !== 'Hang')
     return { agree: true, partial: observed !== 'Sometimes' };
   return { agree: model === observed, partial: false };
@@ -157,21 +181,24 @@ export function runOnKernel(sc: Scenario, opts: KernelOptions): KernelResult {
   let pos = 0;
   let neg = 0;
   let hang = 0;
+  let undetermined = 0;
   for (const run of out.runs) {
     if (run.outcome === 'hang') {
       hang++;
       continue;
     }
     const v = evalObserved(sc.condition, c.program, run, finalLookup(c.program, run));
-    if (v !== 0) pos++;
+    if (v === undefined) undetermined++;
+    else if (v) pos++;
     else neg++;
   }
   return {
     kind: 'observed',
-    verdict: verdictOf(pos, neg, hang),
+    verdict: pos + neg + hang === 0 && undetermined > 0 ? 'Unknown' : verdictOf(pos, neg, hang),
     pos,
     neg,
     hang,
+    undetermined,
     systemWide: c.program.systemWide,
   };
 }

@@ -9,11 +9,13 @@ import type { Verdict } from '../scenario/ast.js';
 export interface KernelRow {
   readonly scenario: string;
   readonly file: string;
-  /** The observed verdict, or SKIP / ERROR. */
-  readonly observed: Verdict | 'SKIP' | 'ERROR';
+  /** The observed verdict (Unknown: no run decided the condition), or SKIP / ERROR. */
+  readonly observed: Verdict | 'Unknown' | 'SKIP' | 'ERROR';
   readonly pos: number;
   readonly neg: number;
   readonly hang: number;
+  /** Runs whose condition a system-wide observable left open (see run.ts). */
+  readonly undetermined: number;
   /** The model's verdict for the host's era (null without --compare). */
   readonly model: Verdict | 'limit' | 'tool-bug' | null;
   /** null when skipped or not compared. */
@@ -36,6 +38,7 @@ export function kernelJson(rows: readonly KernelRow[], era: string, release: str
         positive: r.pos,
         negative: r.neg,
         hung: r.hang,
+        ...(r.undetermined ? { undetermined: r.undetermined } : {}),
         model: r.model,
         agree: r.agree,
         ...(r.partial ? { partial: true } : {}),
@@ -48,6 +51,15 @@ export function kernelJson(rows: readonly KernelRow[], era: string, release: str
   )}\n`;
 }
 
+/** Why an agreement is weaker than a match of every run. */
+function agreeNote(r: KernelRow): string {
+  const notes: string[] = [];
+  const decided = r.pos + r.neg + r.hang;
+  if (r.undetermined > 0) notes.push(`${r.undetermined} undetermined`);
+  if (r.partial && decided > 0) notes.push('one outcome seen');
+  return notes.length ? ` (${notes.join(', ')})` : '';
+}
+
 export function kernelText(rows: readonly KernelRow[], era: string, release: string): string {
   const w = Math.max(8, ...rows.map((r) => r.scenario.length));
   const compare = rows.some((r) => r.model !== null);
@@ -58,8 +70,7 @@ export function kernelText(rows: readonly KernelRow[], era: string, release: str
   for (const r of rows) {
     const counts =
       r.observed === 'SKIP' || r.observed === 'ERROR' ? '' : `${r.pos}/${r.neg}/${r.hang}`;
-    const agree =
-      r.agree === null ? '' : r.agree ? (r.partial ? 'yes (one outcome seen)' : 'yes') : 'NO';
+    const agree = r.agree === null ? '' : r.agree ? `yes${agreeNote(r)}` : 'NO';
     out.push(
       `${r.scenario.padEnd(w)}  ${r.observed.padEnd(10)}  ${counts.padEnd(13)}${compare ? `  ${(r.model ?? '').padEnd(10)}  ${agree}` : ''}`.trimEnd(),
     );
@@ -73,6 +84,13 @@ export function kernelText(rows: readonly KernelRow[], era: string, release: str
   const wide = [...new Set(rows.flatMap((r) => r.systemWide))].sort();
   if (wide.length)
     out.push('', `system-wide observables (other processes count too): ${wide.join(', ')}`);
+  const open = rows.filter((r) => r.undetermined > 0);
+  if (open.length)
+    out.push(
+      'runs left undetermined: the condition holds or not depending on how much of a system-wide',
+      'counter the scenario caused itself (it is only known to be at most what was read):',
+      ...open.map((r) => `  ${r.scenario}: ${r.undetermined} run(s), ${r.systemWide.join(', ')}`),
+    );
   const noisy = rows.filter((r) => r.agree === false && r.systemWide.length > 0);
   if (noisy.length)
     out.push(

@@ -354,3 +354,108 @@ export function evalExpr(env: EvalEnv, e: Expr): number {
     }
   });
 }
+
+/**
+ * What is known of a value: it lies in [lo, hi] (±Infinity for no bound). A
+ * system-wide counter read on the real kernel is one: other processes add to
+ * it, so the scenario's own count is somewhere between 0 and what was read.
+ */
+export type Bounds = readonly [lo: number, hi: number];
+
+const TRUE: Bounds = [1, 1];
+const FALSE: Bounds = [0, 0];
+const UNKNOWN_BOOL: Bounds = [0, 1];
+const ANY: Bounds = [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
+
+/** Truth of bounds: 1, 0, or undefined when both are possible. */
+export function truthOf([lo, hi]: Bounds): 0 | 1 | undefined {
+  if (lo === 0 && hi === 0) return 0;
+  if (lo > 0 || hi < 0) return 1;
+  return undefined;
+}
+
+function fromTruth(t: 0 | 1 | undefined): Bounds {
+  return t === undefined ? UNKNOWN_BOOL : t ? TRUE : FALSE;
+}
+
+function cmp(op: string, [a, b]: Bounds, [c, d]: Bounds): Bounds {
+  switch (op) {
+    case '==':
+      if (a === b && c === d && a === c) return TRUE;
+      return b < c || d < a ? FALSE : UNKNOWN_BOOL;
+    case '!=': {
+      const eq = cmp('==', [a, b], [c, d]);
+      return eq === UNKNOWN_BOOL ? eq : eq === TRUE ? FALSE : TRUE;
+    }
+    case '<':
+      return b < c ? TRUE : a >= d ? FALSE : UNKNOWN_BOOL;
+    case '<=':
+      return b <= c ? TRUE : a > d ? FALSE : UNKNOWN_BOOL;
+    case '>':
+      return cmp('<', [c, d], [a, b]);
+    default: // '>='
+      return cmp('<=', [c, d], [a, b]);
+  }
+}
+
+/** min and max of `f` at the corners, treating 0 * ±Infinity as 0. */
+function corners(f: (x: number, y: number) => number, [a, b]: Bounds, [c, d]: Bounds): Bounds {
+  const v = [f(a, c), f(a, d), f(b, c), f(b, d)].map((x) => (Number.isNaN(x) ? 0 : x));
+  return [Math.min(...v), Math.max(...v)];
+}
+
+/**
+ * evalWith() over bounds (Kleene's three-valued logic for the booleans): the
+ * result contains evalWith()'s for every choice of leaf values within the
+ * leaves' bounds, and is exact where every leaf is.
+ */
+export function evalBounds(e: Expr, leaf: (x: Leaf) => Bounds): Bounds {
+  const ev = (x: Expr) => evalBounds(x, leaf);
+  switch (e.kind) {
+    case 'num':
+      return [e.value, e.value];
+    case 'bool':
+      return e.value ? TRUE : FALSE;
+    case 'ident':
+    case 'call':
+    case 'ref':
+      return leaf(e);
+    case 'unary': {
+      const v = ev(e.arg);
+      if (e.op !== '!') return [-v[1], -v[0]];
+      const t = truthOf(v);
+      return fromTruth(t === undefined ? t : t ? 0 : 1);
+    }
+    case 'binary': {
+      if (e.op === '&&' || e.op === '||') {
+        const l = truthOf(ev(e.left));
+        const stop = e.op === '&&' ? 0 : 1;
+        if (l === stop) return fromTruth(stop);
+        const r = truthOf(ev(e.right));
+        if (r === stop) return fromTruth(stop);
+        return fromTruth(l === undefined || r === undefined ? undefined : l);
+      }
+      const l = ev(e.left);
+      const r = ev(e.right);
+      switch (e.op) {
+        case '+':
+          return [l[0] + r[0], l[1] + r[1]];
+        case '-':
+          return [l[0] - r[1], l[1] - r[0]];
+        case '*':
+          return corners((x, y) => x * y, l, r);
+        case '/':
+          // Division by zero is 0; truncating division by a known non-zero
+          // divisor is monotonic in the dividend; anything else may divide by
+          // zero or flip signs.
+          if (r[0] === 0 && r[1] === 0) return FALSE;
+          if (r[0] === r[1] && Number.isFinite(l[0]) && Number.isFinite(l[1]))
+            return corners((x, y) => Math.trunc(x / y), l, r);
+          return ANY;
+        default:
+          return cmp(e.op, l, r);
+      }
+    }
+  }
+  return ANY;
+}

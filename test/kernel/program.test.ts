@@ -101,6 +101,40 @@ describe('the probe output and the verdict', () => {
     expect(verdictOf(0, 0, 3)).toBe('Hang');
   });
 
+  it('bounds a system-wide counter: the scenario caused at most what was read', () => {
+    const sc = scenario(`scenario sw
+setup { mmap mem pages=1 private rw }
+thread t { write mem[0] = 1; observe pgreuse -> early; observe pgreuse * 2 -> doubled }
+forall (pgreuse == 1 && pfn(t, mem[0]) != 0)
+`);
+    const c = compileProbe(sc);
+    if (!c.ok) throw new Error(c.reason);
+    expect(c.program.noisyRegs).toEqual(
+      new Map([
+        ['early', 'sum'],
+        ['doubled', 'any'],
+      ]),
+    );
+    const ofFinals = (pgreuse: number, pfn: number) => {
+      const [run] = parseProbeOutput(
+        `run 0 done\nR 0 0\nR 1 0\n${c.program.finals
+          .map((i) => `F ${i} ${c.program.prims[i]!.kind === 'vm' ? pgreuse : pfn}`)
+          .join('\n')}\n`,
+      );
+      return evalObserved(sc.condition, c.program, run!, (e) => {
+        const i = c.program.leafPrims.get(e);
+        return i === undefined ? undefined : run!.finals.get(i);
+      });
+    };
+    // Other processes may have added to a read of 3, so 1 of them may be ours.
+    expect(ofFinals(3, 7)).toBeUndefined();
+    // A read of 0 rules out one of our own; a missing PFN decides without it.
+    expect(ofFinals(0, 7)).toBe(0);
+    expect(ofFinals(3, 0)).toBe(0);
+    expect(verdictOf(0, 0, 0)).toBe('Never');
+    expect(consistent('Always', 'Unknown')).toEqual({ agree: true, partial: true });
+  });
+
   it('agrees when every observed outcome is one the model allows', () => {
     expect(consistent('Sometimes', 'Always')).toEqual({ agree: true, partial: true });
     expect(consistent('Sometimes', 'Sometimes')).toEqual({ agree: true, partial: false });

@@ -10,6 +10,7 @@ import { ksm_merging_pages, ksm_zero_pages } from '../../mm/ksm.js';
 import {
   forEachHugePmd,
   forEachPte,
+  pmdLeaf,
   ptep_get,
   pteView,
   set_pte_at,
@@ -53,7 +54,11 @@ export interface PagemapEntry {
   /** PFN (root sees it; 0 when not present). */
   readonly pfn: number;
   readonly soft_dirty: boolean;
-  /** PM_MMAP_EXCLUSIVE (bit 56): the page is mapped exactly once (mapcount-based, not PG_anon_exclusive). */
+  /**
+   * PM_MMAP_EXCLUSIVE (bit 56): the page is mapped exactly once (mapcount-based,
+   * not PG_anon_exclusive). For a huge PMD the answer is the PMD's first page's,
+   * reported for all 512 entries.
+   */
   readonly exclusive: boolean;
   readonly uffd_wp: boolean;
   /** PM_FILE (bit 61): page cache or shared anonymous (shmem) page. */
@@ -72,6 +77,14 @@ export function pagemapEntry(s: State, mm: Mm, addr: number): PagemapEntry {
   const pfn = present ? pte_pfn(pte) : 0;
   const normal = present && !pte_special(pte);
   const folio = normal ? page_folio(s, pfn) : 0;
+  // pagemap_pmd_range() (pagemap_pmd_range_thp() in v6.18) asks the mapcount
+  // question once, of the page the PMD maps first, and copies that bit into all
+  // 512 entries; pte_to_pagemap_entry() asks it of each PTE's own page. Same in
+  // every era: page_mapcount(page) == 1 before v6.13, its precise per-page
+  // mapcount after (checked on 6.18: a PMD mapper reads 0 everywhere while a
+  // PTE mapper of the head exists, 1 everywhere once none does).
+  const leaf = normal ? pmdLeaf(s, mm, addr) : null;
+  const asked = leaf ? pte_pfn(leaf.pmd) : pfn;
   return {
     present,
     swapped: pte !== 0 && !present,
@@ -80,7 +93,7 @@ export function pagemapEntry(s: State, mm: Mm, addr: number): PagemapEntry {
     soft_dirty:
       (pte !== 0 && pte_soft_dirty(pte)) ||
       (vma !== undefined && (vma.vm_flags & VM_SOFTDIRTY) !== 0),
-    exclusive: normal && s.mem.mapcount[pfn]! + s.mem.entire[folio]! === 1,
+    exclusive: normal && s.mem.mapcount[asked]! + s.mem.entire[folio]! === 1,
     uffd_wp: pte !== 0 && pte_uffd_wp(pte),
     file: normal && (s.mem.flags[folio]! & PG_anon) === 0,
     zeropage: present && (pfn === ZERO_PFN || isHugeZeroPfn(s, pfn)),
