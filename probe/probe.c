@@ -50,6 +50,7 @@
 #define MAXOPS 256
 #define MAXTOK 64
 #define MAXPIN 8
+#define MAXWB 4096 /* PFNs paged out and not yet waited for */
 
 enum state { T_NONE, T_RUNNING, T_FINISHED, T_EXITED };
 
@@ -71,6 +72,8 @@ struct ctl {
 	int64_t base_vmpte, base_rssanon, base_rssshmem;
 	int64_t vm_base[MAXPRIM];
 	int64_t flt_base[2]; /* the initial process's minflt and majflt after warm-up */
+	int32_t nwb;	     /* PFNs MADV_PAGEOUT may have put under writeback */
+	uint64_t wbpfn[MAXWB];
 	char errmsg[200];
 };
 
@@ -555,6 +558,73 @@ static int64_t ring_io(struct ring *r, int op, uint64_t addr)
 
 static void run_thread(int id);
 
+/*
+ * Before MADV_PAGEOUT: remember the PFNs of the range's present pages, whose
+ * writes to swap wait_writeback waits for (pageout() only starts them).
+ */
+static void note_pageout(uint64_t addr, uint64_t len)
+{
+	uint64_t e[64];
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t page, n = len / PAGE, i;
+
+	if (fd < 0)
+		return;
+	for (page = 0; page < n; page += 64) {
+		uint64_t chunk = n - page < 64 ? n - page : 64;
+		ssize_t got = pread(fd, e, chunk * 8, (off_t)((addr / PAGE + page) * 8));
+
+		for (i = 0; got > 0 && i < (uint64_t)got / 8; i++) {
+			int32_t at;
+
+			if (!((e[i] >> 63) & 1))
+				continue;
+			at = __atomic_fetch_add(&ctl->nwb, 1, __ATOMIC_SEQ_CST);
+			if (at < MAXWB)
+				ctl->wbpfn[at] = e[i] & ((1ULL << 55) - 1);
+		}
+	}
+	close(fd);
+}
+
+/*
+ * wait_writeback: until no remembered PFN has PG_writeback (KPF_WRITEBACK,
+ * bit 8 of /proc/kpageflags), as the model's thread sleeps until the swap
+ * device has ended its writes. More PFNs than were remembered: wait for
+ * /proc/vmstat nr_writeback to reach 0 instead (the whole machine's).
+ */
+static void wait_writeback(void)
+{
+	int64_t deadline = now_ms() + 5000;
+	int fd = open("/proc/kpageflags", O_RDONLY);
+	int32_t n = ctl->nwb, i;
+
+	if (fd < 0)
+		fail("wait_writeback: cannot open /proc/kpageflags: %s", strerror(errno));
+	for (;;) {
+		int busy = 0;
+
+		if (n > MAXWB) {
+			busy = vmstat("nr_writeback") > 0;
+		} else {
+			for (i = 0; i < n && !busy; i++) {
+				uint64_t f = 0;
+
+				if (pread(fd, &f, 8, (off_t)(ctl->wbpfn[i] * 8)) == 8 && ((f >> 8) & 1))
+					busy = 1;
+			}
+		}
+		if (!busy)
+			break;
+		if (now_ms() > deadline)
+			fail("wait_writeback: swap writes still in flight after 5 s");
+		exit_if_orphaned();
+		usleep(50);
+	}
+	close(fd);
+	ctl->nwb = 0;
+}
+
 static void *thread_main(void *arg)
 {
 	run_thread((int)(intptr_t)arg);
@@ -608,6 +678,8 @@ static void exec_op(int self, struct op *o)
 	} else if (!strcmp(o->name, "mprotect")) {
 		setreg(a[4], ret_of(mprotect((void *)(base + a[1]), a[2], a[3])));
 	} else if (!strcmp(o->name, "madvise")) {
+		if (a[3] == MADV_PAGEOUT)
+			note_pageout(base + a[1], a[2]);
 		setreg(a[4], ret_of(madvise((void *)(base + a[1]), a[2], a[3])));
 	} else if (!strcmp(o->name, "mremap")) {
 		/* mremap MAP OFF LEN ONTO RET */
@@ -715,6 +787,8 @@ static void exec_op(int self, struct op *o)
 			close(fd);
 	} else if (!strcmp(o->name, "prctl")) {
 		setreg(a[2], ret_of(prctl((int)a[0], a[1], 0, 0, 0)));
+	} else if (!strcmp(o->name, "wait_writeback")) {
+		wait_writeback();
 	} else if (!strcmp(o->name, "ksm_scan")) {
 		/*
 		 * ksm_scan USE_ZERO_PAGES: as ksm_functional_tests.c does, start ksmd

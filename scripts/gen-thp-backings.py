@@ -26,7 +26,7 @@ CASES = {
     'fork-basic-mprotect': ('all groups PASS in every era (catalogue 3.2).', ALL_NEVER),
     'vmsplice-child-unmap': (
         'pmd: C and R1 FAIL-leak (do_huge_pmd_wp_page() reuses by mapcount), R2 and M PASS '
-        '(catalogue 3.3). v5.8 and foll-break-cow: GUP breaks COW in the child first. '
+        '(catalogue 3.3). v5.8: GUP breaks COW in the child first; foll-break-cow takes the present page as it is. '
         'full-accuracy and wait-for-gup keep v5.9\'s THP rule (mapcount; the wait is a PTE-level rule): leak. '
         'linus-rules: page_count.',
         """  v5.7: Always [der]
@@ -34,7 +34,10 @@ CASES = {
   v5.9: Always [obs]
   v5.18: Never [der]
   v5.19, v6.2, v6.18: Never [obs]
-  foll-break-cow: Never [der]
+  # foll-break-cow, as posted (v3): the forced COW break adds FOLL_BREAK_COW, not
+  # FOLL_WRITE, and follow_page_pte() tests FOLL_WRITE only, so GUP takes the
+  # present read-only page without breaking COW, as v5.7 did.
+  foll-break-cow: Always [der]
   full-accuracy, wait-for-gup: Always [der]
   linus-rules: Never [der]"""),
     'vmsplice-child-unmap-mprotect': (
@@ -44,7 +47,10 @@ CASES = {
   v5.9: Always [der]
   v5.18: Never [der]
   v5.19, v6.2, v6.18: Never [der]
-  foll-break-cow: Never [der]
+  # foll-break-cow, as posted (v3): the forced COW break adds FOLL_BREAK_COW, not
+  # FOLL_WRITE, and follow_page_pte() tests FOLL_WRITE only, so GUP takes the
+  # present read-only page without breaking COW, as v5.7 did.
+  foll-break-cow: Always [der]
   full-accuracy, wait-for-gup: Always [der]
   linus-rules: Never [der]"""),
     'vmsplice-parent-before-fork': (
@@ -68,7 +74,10 @@ CASES = {
   v5.9: Always [der]
   v5.18: Never [der]
   v5.19, v6.2, v6.18: Never [obs]
-  foll-break-cow: Never [der]
+  # foll-break-cow, as posted (v3): the forced COW break adds FOLL_BREAK_COW, not
+  # FOLL_WRITE, and follow_page_pte() tests FOLL_WRITE only, so GUP takes the
+  # present read-only page without breaking COW, as v5.7 did.
+  foll-break-cow: Always [der]
   full-accuracy, wait-for-gup: Always [der]
   linus-rules: Never [der]"""),
     'iouring-ro-remap': (
@@ -94,14 +103,17 @@ CASES = {
   full-accuracy, wait-for-gup, linus-rules: Never [der]"""),
     'ro-pin-shared': (
         'all groups: M PASS (unshare before pin), R1, R2, C FAIL-desync (catalogue 3.9). '
-        'v5.8 and foll-break-cow: the R/O pin breaks COW first [unc, as for the base page]. '
+        'v5.8: the R/O pin breaks COW first [unc, as for the base page]; foll-break-cow pins the present page as it is. '
         'The proposals pin the shared THP as R1 does.',
         """  v5.7: Always [der]
   v5.8: Never [unc]
   v5.9, v5.18: Always [der]
   v5.19, v6.2: Never [der]
   v6.18: Never [obs]
-  foll-break-cow: Never [unc]
+  # foll-break-cow, as posted (v3): the forced COW break adds FOLL_BREAK_COW, not
+  # FOLL_WRITE, and follow_page_pte() tests FOLL_WRITE only, so GUP takes the
+  # present read-only page without breaking COW, as v5.7 did.
+  foll-break-cow: Always [der]
   full-accuracy, linus-rules, wait-for-gup: Always [der]"""),
     'ro-pin-fast-shared': (
         'as ro-pin-shared (catalogue 3.10).',
@@ -110,7 +122,10 @@ CASES = {
   v5.9, v5.18: Always [der]
   v5.19, v6.2: Never [der]
   v6.18: Never [obs]
-  foll-break-cow: Never [unc]
+  # foll-break-cow, as posted (v3): the forced COW break adds FOLL_BREAK_COW, not
+  # FOLL_WRITE, and follow_page_pte() tests FOLL_WRITE only, so GUP takes the
+  # present read-only page without breaking COW, as v5.7 did.
+  foll-break-cow: Always [der]
   full-accuracy, linus-rules, wait-for-gup: Always [der]"""),
     'ro-pin-prev-shared': (
         'pmd: M, R1 ("PMD reuse by mapcount"), C PASS, R2 FAIL-desync (catalogue 3.11). '

@@ -71,6 +71,8 @@ export interface HugeWpFault {
   /** The THP's head PFN. */
   readonly folio: number;
   readonly unshare: boolean;
+  /** FAULT_FLAG_BREAK_COW without FAULT_FLAG_WRITE (policy foll_break_cow). */
+  readonly breakCow?: boolean;
 }
 
 /**
@@ -95,6 +97,8 @@ export interface WpFault {
   readonly folio: number;
   /** FAULT_FLAG_UNSHARE rather than FAULT_FLAG_WRITE. */
   readonly unshare: boolean;
+  /** FAULT_FLAG_BREAK_COW without FAULT_FLAG_WRITE (policy foll_break_cow). */
+  readonly breakCow?: boolean;
 }
 
 export interface ForkPte {
@@ -254,6 +258,18 @@ export interface Policy {
    * user"); `cowherd kernel` sees MADV_COLLAPSE succeed on 6.18.
    */
   readonly collapse_scan_page_ro: boolean;
+
+  /**
+   * Peter Xu's FOLL_BREAK_COW (Aug 2020, v3, on v5.8): where
+   * should_force_cow_break() asks for it, GUP adds FOLL_BREAK_COW instead of
+   * FOLL_WRITE. follow_page_pte() tests only FOLL_WRITE, so a present
+   * read-only page is taken as it is; a fault (page not present) carries
+   * FAULT_FLAG_BREAK_COW, which handle_pte_fault() and do_swap_page() treat
+   * as a write for COW, userfaultfd-wp does not (only FAULT_FLAG_WRITE is a
+   * write), and wp_page_copy() keeps the uffd-wp bit and the write
+   * protection of the copy.
+   */
+  readonly foll_break_cow: boolean;
 
   /**
    * mm/rmap.c folio_add_new_anon_rmap(): is a fresh anonymous page born

@@ -9,7 +9,7 @@ import { Fingerprint, hashState } from '../core/canon.js';
 import { checkInvariants, type Violation } from '../core/invariants.js';
 import type { Config } from '../core/points.js';
 import { countersRead } from '../scenario/counters.js';
-import { envSteps } from '../scenario/env.js';
+import { actorsPossible, envSteps } from '../scenario/env.js';
 import { InputError } from '../scenario/errors.js';
 import type { Machine } from '../scenario/machine.js';
 import { canStep, cloneMachine, conditionHolds, nextStmt, teardown } from '../scenario/machine.js';
@@ -207,7 +207,7 @@ export function expand(
     return { m, choices: step.choices };
   };
   // Only without environment actors: see localMove().
-  const local = por && node.sc.env.length === 0 ? localMove(node) : -1;
+  const local = por && !actorsPossible(node) ? localMove(node) : -1;
   if (local >= 0) {
     threadSuccessors(local, run);
     return { succs, final: null };

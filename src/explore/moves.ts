@@ -80,6 +80,7 @@ const ENV_WHAT = {
   reclaim: 'shrink_folio_list',
   ksmd: 'ksm_do_scan',
   khugepaged: 'khugepaged_do_scan',
+  writeback: 'folio_end_writeback',
 } as const;
 
 /**
@@ -101,7 +102,8 @@ export function applyMove(
   if (mv.kind === 'env') {
     const note = stepEnv(m, mv.step, choiceKernel(config, 0, [], [], opts.log));
     // Reclaim letting go of a folio may wake a thread asleep on its lock.
-    if (mv.step.actor === 'reclaim' && mv.step.action !== 'take') m.blocked.clear();
+    if ((mv.step.actor === 'reclaim' && mv.step.action !== 'take') || mv.step.actor === 'writeback')
+      m.blocked.clear();
     const what = ENV_WHAT[mv.step.actor];
     const cpu = mv.step.actor === 'lru_add_drain' ? mv.step.cpu : -1;
     return { kind: 'ok', actor: envActorName(mv.step), cpu, what, note, choices: [] };
@@ -130,7 +132,7 @@ export function applyMove(
   };
 }
 
-/** The text of one move in a replay token: `2`, `2/1.0` (with picks), `d0`, `k3`, `h1.512`, `r12`, `u12`, `o12`. */
+/** The text of one move in a replay token: `2`, `2/1.0` (with picks), `d0`, `k3`, `h1.512`, `r12`, `u12`, `o12`, `w`. */
 export function moveKey(mv: Move): string {
   if (mv.kind === 'env') return envStepKey(mv.step);
   return mv.picks.length === 0 ? String(mv.index) : `${mv.index}/${mv.picks.join('.')}`;
@@ -153,6 +155,7 @@ export function parseMove(text: string): Move | null {
       kind: 'env',
       step: { actor: 'khugepaged', mm: Number(g[1]), haddr: Number(g[2]) * HPAGE_PMD_SIZE },
     };
+  if (text === 'w') return { kind: 'env', step: { actor: 'writeback' } };
   g = /^([ruo])(\d+)$/.exec(text);
   const action = g ? reclaimActionOf(g[1]!) : undefined;
   if (g && action) return { kind: 'env', step: { actor: 'reclaim', action, folio: Number(g[2]) } };

@@ -361,6 +361,9 @@ class Compiler {
         return `file ${this.index(this.files, st.name)} ${st.pages} ${st.fs === 'ext4' ? 1 : 0}`;
       case 'exec':
         return unsupported('exec is not in the probe yet');
+      case 'wait_writeback':
+        this.needs.swap = true;
+        return 'wait_writeback';
     }
   }
 

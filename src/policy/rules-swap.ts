@@ -106,8 +106,8 @@ function swapinExclusive(s: State, f: SwapFault): boolean {
 /**
  * mm/memory.c do_swap_page() from v5.19 (1493a1913e34 "mm/swap: remember
  * PG_anon_exclusive via a swp pte bit"): the folio is exclusive if the swap
- * PTE carried SWP_EXCLUSIVE (swap-out is synchronous in the model, so the
- * SWP_STABLE_WRITES writeback exception never applies) or it is the only
+ * PTE carried SWP_EXCLUSIVE (the model's swap device has no stable writes,
+ * so the SWP_STABLE_WRITES writeback exception never applies) or it is the only
  * reference; an exclusive folio is mapped writable on a write fault.
  */
 export function do_swap_page_exclusive(s: State, _k: Kernel, f: SwapFault): SwapDecision {

@@ -51,6 +51,7 @@ export function erasDecisionTable(policies: readonly Policy[]): string {
     `| collapse needs a writable PTE (SCAN_PAGE_RO) | ${policies.map((p) => (p.collapse_scan_page_ro ? 'yes' : 'no')).join(' | ')} |`,
     `| MADV_COLLAPSE | ${policies.map((p) => (p.madv_collapse ? 'yes' : 'no')).join(' | ')} |`,
     `| huge zero PMD write | ${policies.map((p) => (p.huge_zero_wp_alloc ? 'alloc THP' : 'split')).join(' | ')} |`,
+    `| forced COW break by FOLL_BREAK_COW, not FOLL_WRITE | ${policies.map((p) => (p.foll_break_cow ? 'yes' : 'no')).join(' | ')} |`,
     `| copy_present_page uffd-wp | ${policies.map((p) => (p.copy_present_page_uffd_wp ? 'yes' : 'no')).join(' | ')} |`,
     `| page tables | ${policies.map((p) => p.ptStrategy).join(' | ')} |`,
   ];

@@ -102,6 +102,8 @@ export type Stmt =
   | { readonly op: 'exit'; readonly pos: Pos; readonly code: Expr | null }
   /** execve(): the process continues in a new, empty address space. */
   | { readonly op: 'exec'; readonly pos: Pos }
+  /** Sleep until the swap device has ended every write in flight (folio_wait_writeback()). */
+  | { readonly op: 'wait_writeback'; readonly pos: Pos }
   | { readonly op: 'signal'; readonly pos: Pos; readonly event: string }
   | { readonly op: 'await'; readonly pos: Pos; readonly event: string }
   | { readonly op: 'pipe'; readonly pos: Pos; readonly name: string }

@@ -2,9 +2,17 @@
  * Environment actors (`env` lines, ast.ts EnvActor): kernel activity that is
  * not one of the scenario's threads. The explorer offers their steps between
  * any two thread steps; the sequential runner never takes them (a quiet
- * machine), so that `run` shows the undisturbed path.
+ * machine), so that `run` shows the undisturbed path. One actor needs no
+ * `env` line: the swap device, which ends the writes of the folios under
+ * writeback (folio_end_writeback()) at any step after pageout() started them;
+ * on this kind of machine a 4 KiB swap write takes about 30 µs, longer than
+ * the next statement of a test (docs/fidelity.md). The device ends every
+ * write in flight at once: a write that started later never ends first (one
+ * move instead of one per folio, which would be 2^512 orders for a THP split
+ * and swapped out page by page).
  */
 
+import { folio_end_writeback, foliosUnderWriteback } from '../core/mm/filemap.js';
 import { khugepagedCandidates, khugepagedCollapse } from '../core/mm/khugepaged.js';
 import { ksmdMerge, ksmMerges } from '../core/mm/ksm.js';
 import { lru_add_drain_cpu } from '../core/mm/swap.js';
@@ -24,6 +32,8 @@ export type EnvStep =
   | KsmdStep
   /** khugepaged collapses the 2 MiB range at `haddr` of mm `mm`. */
   | { readonly actor: 'khugepaged'; readonly mm: number; readonly haddr: number }
+  /** The swap device finishes every write in flight (folio_end_writeback() on each folio). */
+  | { readonly actor: 'writeback' }
   | {
       readonly actor: 'reclaim';
       /**
@@ -45,6 +55,7 @@ export interface KsmdStep {
 /** The steps the enabled actors can take in machine `m`. */
 export function envSteps(m: Machine): EnvStep[] {
   const out: EnvStep[] = [];
+  if (foliosUnderWriteback(m.s).length > 0) out.push({ actor: 'writeback' });
   if (m.sc.env.includes('lru_batches')) {
     m.s.lru_batch.forEach((b, cpu) => {
       if (b.length > 0) out.push({ actor: 'lru_add_drain', cpu });
@@ -80,6 +91,11 @@ export function stepEnv(m: Machine, e: EnvStep, k: Kernel): string {
       return `lru_add_drain_cpu(${e.cpu}): CPU ${e.cpu}'s LRU add batch goes onto the LRU`;
     case 'khugepaged':
       return `khugepaged: ${khugepagedCollapse(m.s, k, e)}`;
+    case 'writeback': {
+      const folios = foliosUnderWriteback(m.s);
+      for (const folio of folios) folio_end_writeback(m.s, folio);
+      return `folio_end_writeback: the swap device wrote folio${folios.length > 1 ? 's' : ''} ${folios.join(', ')}; clean, still in the swap cache`;
+    }
     case 'ksmd': {
       const merge = ksmMerges(m.s)[e.index];
       if (!merge) throw new Error(`tool bug: ksmd has no merge ${e.index}`);
@@ -111,6 +127,7 @@ export function envStepKey(e: EnvStep): string {
   if (e.actor === 'lru_add_drain') return `d${e.cpu}`;
   if (e.actor === 'ksmd') return `k${e.index}`;
   if (e.actor === 'khugepaged') return `h${e.mm}.${e.haddr / HPAGE_PMD_SIZE}`;
+  if (e.actor === 'writeback') return 'w';
   return `${RECLAIM_KEY[e.action]}${e.folio}`;
 }
 
@@ -119,4 +136,22 @@ const RECLAIM_KEY: Readonly<Record<ReclaimAction, string>> = { take: 'r', keep: 
 /** The reclaim action a replay-token letter names. */
 export function reclaimActionOf(letter: string): ReclaimAction | undefined {
   return (Object.keys(RECLAIM_KEY) as ReclaimAction[]).find((a) => RECLAIM_KEY[a] === letter);
+}
+
+const swapsOut = new WeakMap<object, boolean>();
+
+/**
+ * Can actors ever step in a run of this scenario: an `env` line, or a
+ * statement that can start writeback (MADV_PAGEOUT)? The explorer's
+ * partial-order reduction holds only without them.
+ */
+export function actorsPossible(m: Machine): boolean {
+  if (m.sc.env.length > 0) return true;
+  let v = swapsOut.get(m.sc);
+  if (v === undefined) {
+    const all = [...m.sc.setup, ...m.sc.threads.flatMap((t) => t.body)];
+    v = all.some((st) => st.op === 'madvise' && st.advice === 'pageout');
+    swapsOut.set(m.sc, v);
+  }
+  return v;
 }

@@ -10,6 +10,7 @@
 import { iput } from '../core/fs/inode.js';
 import { do_group_exit } from '../core/kernel/exit.js';
 import { spawnInit } from '../core/kernel/fork.js';
+import { folio_end_writeback, foliosUnderWriteback } from '../core/mm/filemap.js';
 import { gupRelease } from '../core/mm/gup.js';
 import { lru_add_drain_cpu } from '../core/mm/swap.js';
 import { reclaimOrphanedSwapCache } from '../core/mm/swap_state.js';
@@ -257,6 +258,8 @@ export function teardown(m: Machine): void {
   for (const t of m.s.tasks) if (t && t.state === TASK_RUNNING) do_group_exit(m.s, t, 0);
   for (const t of m.threads) t.done = true;
   for (const folio of m.s.isolated.slice()) reclaimRelease(m.s, folio);
+  // The swap device finishes every write it started.
+  for (const folio of foliosUnderWriteback(m.s)) folio_end_writeback(m.s, folio);
   // Every CPU drains its LRU batch sooner or later (lru_add_drain_all()): a folio only a batch held is freed.
   for (let cpu = 0; cpu < m.s.lru_batch.length; cpu++) lru_add_drain_cpu(m.s, cpu);
   // Reclaim drops swap-cache folios no swap entry refers to any more (clean cache, not a leak).

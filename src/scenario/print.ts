@@ -69,6 +69,8 @@ export function stmtText(st: Stmt): string {
       return `wait ${st.thread}${ret(st.reg)}`;
     case 'exec':
       return 'exec';
+    case 'wait_writeback':
+      return 'wait_writeback';
     case 'exit':
       return st.code ? `exit ${exprText(st.code)}` : 'exit';
     case 'signal':

@@ -18,6 +18,7 @@ import {
 import { do_group_exit, release_task } from '../core/kernel/exit.js';
 import { copy_process, fork_wrprotect_finish } from '../core/kernel/fork.js';
 import { PR_GET_MEMORY_MERGE, PR_SET_MEMORY_MERGE, prctl } from '../core/kernel/sys.js';
+import { folio_end_writeback, foliosUnderWriteback } from '../core/mm/filemap.js';
 import {
   __get_user_pages,
   FOLL_FORCE,
@@ -515,6 +516,14 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       first[1].read = true;
       const who = m.threads[first[0]]!.name;
       return `UFFD_EVENT_PAGEFAULT (WP) at 0x${first[1].address.toString(16)} from ${who}${setReg(m, st.reg, first[1].address)}`;
+    }
+    case 'wait_writeback': {
+      // folio_wait_writeback() on each: the thread sleeps until the device is done.
+      const folios = foliosUnderWriteback(s);
+      for (const folio of folios) folio_end_writeback(s, folio);
+      return folios.length
+        ? `folio_end_writeback: folio(s) ${folios.join(', ')} written`
+        : 'nothing under writeback';
     }
     case 'ksm_scan': {
       const n = ksm_do_scan(s, k, st.use_zero_pages);

@@ -1,11 +1,12 @@
 /**
  * The folio lock (include/linux/pagemap.h folio_trylock(), mm/filemap.c
- * folio_unlock()). In one atomic step nobody else can hold it unless a
- * modelled actor (reclaim, migration) took it; a trylock then fails.
+ * folio_unlock()) and writeback (folio_start_writeback(),
+ * folio_end_writeback()). In one atomic step nobody else can hold the lock
+ * unless a modelled actor (reclaim, migration) took it; a trylock then fails.
  */
 
 import type { State } from '../mm_types.js';
-import { PG_locked } from '../page-flags.js';
+import { PG_locked, PG_writeback } from '../page-flags.js';
 
 export function folio_test_locked(s: State, folio: number): boolean {
   return (s.mem.flags[folio]! & PG_locked) !== 0;
@@ -32,4 +33,25 @@ export function folioLockHolder(s: State, folio: number): string {
   return s.isolated.includes(folio)
     ? 'reclaim (shrink_folio_list() on another CPU, folio isolated from the LRU)'
     : 'another task';
+}
+
+/** folio_start_writeback(): the folio's contents are being written (to its swap slot). */
+export function folio_start_writeback(s: State, folio: number): void {
+  s.mem.flags[folio] = s.mem.flags[folio]! | PG_writeback;
+}
+
+/**
+ * mm/filemap.c folio_end_writeback(): the device finished the write (an
+ * interrupt, at any time after it started). PG_reclaim's rotation to the tail
+ * of the inactive LRU is not modelled: the folio is on the LRU either way.
+ */
+export function folio_end_writeback(s: State, folio: number): void {
+  s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_writeback;
+}
+
+/** Folios whose write has started and not ended, in PFN order. */
+export function foliosUnderWriteback(s: State): number[] {
+  const out: number[] = [];
+  for (let pfn = 1; pfn < s.mem.end; pfn++) if (s.mem.flags[pfn]! & PG_writeback) out.push(pfn);
+  return out;
 }

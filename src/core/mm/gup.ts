@@ -25,6 +25,7 @@ import {
 import { pte_present, pte_protnone, pte_special, type pte_t, pte_write } from '../pgtable_types.js';
 import type { GupPte, Kernel } from '../points.js';
 import {
+  FAULT_FLAG_BREAK_COW,
   FAULT_FLAG_UNSHARE,
   FAULT_FLAG_WRITE,
   handle_mm_fault,
@@ -56,6 +57,11 @@ export const FOLL_PIN = 1 << 10;
 export const FOLL_COW = 1 << 11;
 /** Model flag: try the GUP-fast walk first (get_user_pages_fast(), pin_user_pages_fast()). */
 export const FOLL_FAST = 1 << 20;
+/**
+ * FOLL_BREAK_COW of Peter Xu's proposal (0x100000 there, which FOLL_FAST
+ * uses here): the forced COW break of policy foll_break_cow.
+ */
+export const FOLL_BREAK_COW = 1 << 21;
 
 /** include/linux/mm.h GUP_PIN_COUNTING_BIAS: one FOLL_PIN adds this to a small folio's refcount. */
 export const GUP_PIN_COUNTING_BIAS = 1024;
@@ -210,12 +216,15 @@ export function __get_user_pages(
     if (!vma || !check_vma_flags(s, k, vma, gup_flags)) return fail(-EFAULT);
     let flags = gup_flags;
     if (k.policy.should_force_cow_break(s, k, vma, flags)) {
+      const breakCow = k.policy.foll_break_cow;
       k.decide(
         'should_force_cow_break',
-        'FOLL_WRITE',
-        'GUP breaks COW before taking the reference',
+        breakCow ? 'FOLL_BREAK_COW' : 'FOLL_WRITE',
+        breakCow
+          ? 'a fault breaks COW as if it wrote; a present page is taken as it is (follow_page_pte() tests FOLL_WRITE only)'
+          : 'GUP breaks COW before taking the reference',
       );
-      flags |= FOLL_WRITE;
+      flags |= breakCow ? FOLL_BREAK_COW : FOLL_WRITE;
     }
     let got = 0;
     for (let tries = 0; tries < 4 && got === 0; tries++) {
@@ -226,12 +235,16 @@ export function __get_user_pages(
         break;
       }
       if (f.kind === 'efault') break;
-      // faultin_page(): a write fault, or an unshare fault (never both).
-      const fault = f.unshare ? FAULT_FLAG_UNSHARE : flags & FOLL_WRITE ? FAULT_FLAG_WRITE : 0;
+      // faultin_page(): a write fault, or an unshare fault (never both); FOLL_BREAK_COW
+      // adds FAULT_FLAG_BREAK_COW.
+      const fault = f.unshare
+        ? FAULT_FLAG_UNSHARE
+        : (flags & FOLL_WRITE ? FAULT_FLAG_WRITE : 0) |
+          (flags & FOLL_BREAK_COW ? FAULT_FLAG_BREAK_COW : 0);
       const ret = handle_mm_fault(s, k, mm, v, addr, fault);
       if (ret & VM_FAULT_RETRY) return fail(-ERESTARTSYS); // the caller sleeps and retries
       if (ret !== 0) break;
-      if (fault === FAULT_FLAG_WRITE && !(v.vm_flags & VM_WRITE)) flags |= FOLL_COW;
+      if (fault & FAULT_FLAG_WRITE && !(v.vm_flags & VM_WRITE)) flags |= FOLL_COW;
     }
     if (got === 0) return fail(-ENOMEM);
     pages.push(got);

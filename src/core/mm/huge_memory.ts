@@ -52,6 +52,7 @@ import {
   pte_mkyoung,
   pte_pfn,
   type pte_t,
+  pte_uffd_wp,
   pte_write,
   pte_wrprotect,
   pteBits,
@@ -197,6 +198,7 @@ export function do_huge_pmd_wp_page(
   address: number,
   at: PmdSlot & { pmd: pte_t },
   unshare: boolean,
+  breakCow = false,
 ): number {
   const folio = pte_pfn(at.pmd);
   if (is_huge_zero_pmd(s, at.pmd)) {
@@ -218,6 +220,7 @@ export function do_huge_pmd_wp_page(
     orig_pmd: at.pmd,
     folio,
     unshare,
+    breakCow,
   });
   k.decide(
     unshare ? 'do_huge_pmd_wp_page(FAULT_FLAG_UNSHARE)' : 'do_huge_pmd_wp_page',
@@ -226,7 +229,10 @@ export function do_huge_pmd_wp_page(
   );
   if (d.action === 'reuse') {
     if (unshare) return 0;
-    set_pte_at(s, at.table, at.index, maybe_mkwrite(pte_mkdirty(pte_mkyoung(at.pmd)), vma));
+    const entry = pte_mkdirty(pte_mkyoung(at.pmd));
+    // The proposal's reuse of a uffd-wp THP for FAULT_FLAG_BREAK_COW keeps it protected.
+    const keep = breakCow && pte_uffd_wp(at.pmd);
+    set_pte_at(s, at.table, at.index, keep ? entry : maybe_mkwrite(entry, vma));
     return 0;
   }
   if (d.action === 'split') {

@@ -3,11 +3,14 @@
  * shrink_folio_list(), reclaim_pages(), folio_putback_lru()): a reclaim scan
  * isolates a folio from the LRU (one reference, PG_lru cleared) and locks it;
  * then it either keeps it (unlock, put back) or swaps it out: into the swap
- * cache, unmapped everywhere (try_to_unmap()), written to its slot (pageout(),
- * synchronous in the model), and freed if nothing else holds a reference
- * (__remove_mapping()). Under the explorer the `env reclaim` actor runs a scan
- * between any two steps of the scenario's threads; MADV_PAGEOUT runs one in
- * the calling thread.
+ * cache, unmapped everywhere (try_to_unmap()), and, if dirty, written to its
+ * slot: pageout() only starts the write (PG_writeback), unlocks the folio and
+ * leaves it in the swap cache and on the LRU; the write ends later
+ * (folio_end_writeback(), an environment step), and only a later pass of
+ * reclaim over the clean, unmapped folio frees it (__remove_mapping()),
+ * without writing it again. Under the explorer the `env reclaim` actor runs a
+ * scan between any two steps of the scenario's threads; MADV_PAGEOUT runs one
+ * in the calling thread.
  */
 
 import type { State } from '../mm_types.js';
@@ -20,22 +23,27 @@ import {
   PG_lru,
   PG_swapcache,
   PG_tail,
+  PG_writeback,
 } from '../page-flags.js';
 import type { Kernel } from '../points.js';
 import { count_vm_event, PSWPOUT } from '../vmstat.js';
-import { folio_trylock, folio_unlock } from './filemap.js';
+import { folio_start_writeback, folio_trylock, folio_unlock } from './filemap.js';
 import { folio_get, folio_put } from './page_alloc.js';
 import { try_to_unmap } from './rmap.js';
 import { add_to_swap, delete_from_swap_cache } from './swap_state.js';
 import { folio_swap_offset } from './swapfile.js';
 
-/** Folios a reclaim scan could isolate now: on the LRU, anonymous, small, unlocked, not already isolated. */
+/**
+ * Folios a reclaim scan could isolate now: on the LRU, anonymous, small,
+ * unlocked, not already isolated. One under writeback is left out: the scan
+ * would only put it back (shrink_folio_list() marks it PG_reclaim and keeps it).
+ */
 export function reclaimCandidates(s: State): number[] {
   const out: number[] = [];
   const { flags } = s.mem;
   for (let pfn = 1; pfn < s.mem.end; pfn++) {
     const f = flags[pfn]!;
-    if (f & (PG_buddy | PG_tail | PG_locked | PG_ksm)) continue;
+    if (f & (PG_buddy | PG_tail | PG_locked | PG_ksm | PG_writeback)) continue;
     if (s.mem.order[pfn]! > 0) continue; // THP swap-out is not modelled (docs/adr/0007)
     if ((f & PG_lru) !== 0 && (f & PG_anon) !== 0) out.push(pfn);
   }
@@ -99,7 +107,17 @@ const KEPT_MAPPED: ShrinkResult = {
 const KEPT_REFS: ShrinkResult = {
   freed: false,
   held: false,
-  why: 'written to swap but other references remain: stays in the swap cache',
+  why: 'clean, but other references remain: stays in the swap cache',
+};
+const KEPT_WRITEBACK: ShrinkResult = {
+  freed: false,
+  held: false,
+  why: 'under writeback: kept (PG_reclaim), freed by a later pass once written',
+};
+const WRITING: ShrinkResult = {
+  freed: false,
+  held: false,
+  why: 'pageout() started the write to its swap slot (PG_writeback): unlocked, it stays in the swap cache until a later pass frees it',
 };
 const FREED: ShrinkResult = { freed: true, held: false, why: 'swapped out and freed' };
 
@@ -109,31 +127,40 @@ const FREED: ShrinkResult = { freed: true, held: false, why: 'swapped out and fr
  * to reclaim), in two steps as far as other CPUs can tell: a folio not yet in
  * the swap cache is added to it (the era may refuse a maybe-pinned folio) and
  * stays isolated and locked; GUP can still pin it before the next step, which
- * unmaps it, writes it out if dirty (pswpout), and frees it when only the
- * isolation and swap-cache references are left. A folio that is kept is
+ * unmaps it and, if it is dirty, starts writing it out (pageout() →
+ * swap_writepage(): pswpout, PG_writeback, the lock dropped) and keeps it; a
+ * clean folio is freed when only the isolation and swap-cache references are
+ * left. A folio under writeback is kept as it is. A folio that is kept is
  * unlocked and put back on the LRU.
  */
 export function shrink_folio_list(s: State, k: Kernel, folio: number): ShrinkResult {
   let r: ShrinkResult;
-  if ((s.mem.flags[folio]! & PG_swapcache) === 0) {
+  if (s.mem.flags[folio]! & PG_writeback) {
+    r = KEPT_WRITEBACK;
+  } else if ((s.mem.flags[folio]! & PG_swapcache) === 0) {
     r = k.policy.shrink_folio_list(s, k, folio) ? ADDED : KEPT_PINNED;
     if (r === ADDED) add_to_swap(s, folio);
   } else {
     const slot = folio_swap_offset(s, folio);
     r = FREED;
     if (s.mem.mapcount[folio]! > 0 && !try_to_unmap(s, folio, slot)) r = KEPT_MAPPED;
-    else {
-      if (s.mem.flags[folio]! & PG_dirty) {
-        // pageout() → swap_writepage(): the write completes at once here.
-        s.swap.data[slot] = s.mem.content[folio]!;
-        s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_dirty;
-        count_vm_event(s.vmstat, PSWPOUT);
-      }
-      // __remove_mapping(): the refcount freezes only at isolation + swap cache.
-      if (s.mem.refcount[folio] !== 2) r = KEPT_REFS;
+    else if (s.mem.flags[folio]! & PG_dirty) {
+      // pageout() → swap_writepage(): the contents go to the slot as the write
+      // starts (nothing writes to an unmapped folio before it ends).
+      s.swap.data[slot] = s.mem.content[folio]!;
+      s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_dirty;
+      folio_start_writeback(s, folio);
+      count_vm_event(s.vmstat, PSWPOUT);
+      r = WRITING;
     }
+    // __remove_mapping(): the refcount freezes only at isolation + swap cache.
+    else if (s.mem.refcount[folio] !== 2) r = KEPT_REFS;
   }
-  k.decide('shrink_folio_list', r.freed ? 'freed' : r.held ? 'add_to_swap' : 'kept', r.why);
+  k.decide(
+    'shrink_folio_list',
+    r.freed ? 'freed' : r.held ? 'add_to_swap' : r === WRITING ? 'pageout' : 'kept',
+    r.why,
+  );
   if (r.held) return r;
   if (!r.freed) {
     reclaimRelease(s, folio);

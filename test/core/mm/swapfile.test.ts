@@ -3,6 +3,7 @@ import { pagemapEntry } from '../../../src/core/fs/proc/task_mmu.js';
 import { checkInvariants } from '../../../src/core/invariants.js';
 import { do_group_exit } from '../../../src/core/kernel/exit.js';
 import { copy_process } from '../../../src/core/kernel/fork.js';
+import { folio_end_writeback } from '../../../src/core/mm/filemap.js';
 import {
   __get_user_pages,
   FOLL_LONGTERM,
@@ -13,7 +14,7 @@ import {
 } from '../../../src/core/mm/gup.js';
 import { do_madvise, MADV_PAGEOUT } from '../../../src/core/mm/madvise.js';
 import { MM_ANONPAGES, MM_SWAPENTS } from '../../../src/core/mm_types.js';
-import { PG_swapcache } from '../../../src/core/page-flags.js';
+import { PG_swapcache, PG_writeback } from '../../../src/core/page-flags.js';
 import type { EraId } from '../../../src/core/points.js';
 import { eraWorld, expectSound, mapAnon, mmOfTask, read, type world, write } from '../helpers.js';
 
@@ -28,43 +29,73 @@ function pfnAt(w: ReturnType<typeof world>, addr = A): number {
 }
 
 describe('swap-out and swap-in (MADV_PAGEOUT, do_swap_page)', () => {
-  it('swaps a page out and back in with its contents, counting pswpout, pswpin and pgmajfault', () => {
+  it('pageout() starts the write and keeps the folio in the swap cache: the read after it is a minor fault on the same page', () => {
     const w = eraWorld('v6.18');
     mapAnon(w, w.init, A, 4096);
     write(w, w.init, A, 7);
+    const before = pfnAt(w);
     expect(pageout(w)).toBe(0);
     const mm = mmOfTask(w, w.init);
     expect(pagemapEntry(w.s, mm, A).swapped).toBe(true);
     expect(mm.rss[MM_SWAPENTS]).toBe(1);
     expect(mm.rss[MM_ANONPAGES]).toBe(0);
+    expect(w.s.mem.flags[before]! & (PG_swapcache | PG_writeback)).toBe(
+      PG_swapcache | PG_writeback,
+    );
     expectSound(w);
     const r = read(w, w.init, A);
     expect(r.ok && r.value).toBe(7);
+    expect(pfnAt(w)).toBe(before);
     expect(mm.rss[MM_SWAPENTS]).toBe(0);
     const vm = (n: number) => w.s.vmstat[n];
-    expect([vm(1), vm(4), vm(5)]).toEqual([1, 1, 1]); // pgmajfault, pswpin, pswpout
+    expect([vm(1), vm(4), vm(5)]).toEqual([0, 0, 1]); // pgmajfault, pswpin, pswpout
     expectSound(w);
   });
 
-  it('the write after a read swap-in: v5.7 reuses, v5.9 copies, v5.18 reuses after freeing the swap cache, v5.19 reuses the exclusive page, v6.18 never faults', () => {
-    const expected: [EraId, string[]][] = [
-      ['v5.7', ['do_swap_page:map read-only', 'do_wp_page:reuse']],
-      ['v5.9', ['do_swap_page:map read-only', 'do_wp_page:copy']],
-      ['v5.18', ['do_swap_page:map read-only', 'do_wp_page:reuse']],
-      ['v5.19', ['do_swap_page:map read-only', 'do_wp_page:reuse']],
-      ['v6.18', ['do_swap_page:map writable']],
+  it('a clean swap-cache folio is freed by the next pageout without a second write, and read back by a major fault', () => {
+    const w = eraWorld('v6.18');
+    mapAnon(w, w.init, A, 4096);
+    write(w, w.init, A, 7);
+    const first = pfnAt(w);
+    pageout(w);
+    // Under writeback the folio cannot be freed: a pageout now leaves it alone.
+    read(w, w.init, A);
+    pageout(w);
+    expect(w.s.mem.flags[first]! & PG_writeback).toBe(PG_writeback);
+    expect(w.s.vmstat[5]).toBe(1);
+    folio_end_writeback(w.s, first);
+    read(w, w.init, A);
+    pageout(w); // clean and mapped read-only: unmapped and freed, not written again
+    expect(w.s.mem.flags[first]! & PG_swapcache).toBe(0);
+    expect(w.s.vmstat[5]).toBe(1);
+    const r = read(w, w.init, A);
+    expect(r.ok && r.value).toBe(7);
+    expect([w.s.vmstat[1], w.s.vmstat[4]]).toEqual([1, 1]); // pgmajfault, pswpin
+    expectSound(w);
+  });
+
+  it('the write after a read swap-in: v5.7 reuses, v5.9 copies, v5.18 reuses only once the write to swap has ended, v5.19 reuses the exclusive page, v6.18 never faults', () => {
+    const expected: [EraId, boolean, string[]][] = [
+      ['v5.7', false, ['do_swap_page:map read-only', 'do_wp_page:reuse']],
+      ['v5.9', true, ['do_swap_page:map read-only', 'do_wp_page:copy']],
+      ['v5.18', false, ['do_swap_page:map read-only', 'do_wp_page:copy']],
+      ['v5.18', true, ['do_swap_page:map read-only', 'do_wp_page:reuse']],
+      ['v5.19', false, ['do_swap_page:map read-only', 'do_wp_page:reuse']],
+      ['v6.18', false, ['do_swap_page:map writable']],
     ];
-    for (const [era, decisions] of expected) {
+    for (const [era, written, decisions] of expected) {
       const w = eraWorld(era);
       mapAnon(w, w.init, A, 4096);
       write(w, w.init, A, 1);
+      const folio = pfnAt(w);
       pageout(w);
+      if (written) folio_end_writeback(w.s, folio);
       w.log.length = 0;
       read(w, w.init, A);
       write(w, w.init, A, 2);
       expect(
         w.log.filter((d) => d.point !== 'shrink_folio_list').map((d) => `${d.point}:${d.choice}`),
-        era,
+        `${era}${written ? ' after writeback' : ''}`,
       ).toEqual(decisions);
       expectSound(w);
     }

@@ -71,6 +71,8 @@ import { do_wp_page } from './wp.js';
 /* include/linux/mm_types.h enum fault_flag (subset). */
 export const FAULT_FLAG_WRITE = 1 << 0;
 export const FAULT_FLAG_UNSHARE = 1 << 10;
+/** Peter Xu's proposal (0x400 there): break COW as a write would, without being a write. */
+export const FAULT_FLAG_BREAK_COW = 1 << 11;
 /**
  * Model-only: the caller can continue the fault in a later step where the
  * kernel drops a lock (the user-access path under the explorer). GUP's
@@ -216,6 +218,9 @@ export function handle_mm_fault(
   count_vm_event(s.vmstat, PGFAULT);
   const write = (flags & FAULT_FLAG_WRITE) !== 0;
   const unshare = (flags & FAULT_FLAG_UNSHARE) !== 0;
+  // The proposal's FAULT_FLAG_BREAK_COW: COW is broken as for a write (`cow` in __handle_mm_fault()).
+  const breakCow = (flags & FAULT_FLAG_BREAK_COW) !== 0;
+  const cow = write || breakCow;
   // __handle_mm_fault(): a THP-eligible empty PMD, or a huge PMD, is handled at the PMD level.
   const pmdAt: PmdSlot = { table: pmdAllocWalk(s, mm, address), index: pmd_index(address) };
   const pmd = ptep_get(s, pmdAt.table, pmdAt.index);
@@ -223,7 +228,7 @@ export function handle_mm_fault(
     return do_huge_pmd_anonymous_page(s, k, mm, vma, pmdAt, write);
   }
   if (pmd_trans_huge(pmd)) {
-    if ((write || unshare) && !pte_write(pmd)) {
+    if ((cow || unshare) && !pte_write(pmd)) {
       // wp_huge_pmd(): a uffd-wp protected THP goes to the handler first.
       if (write && userfaultfd_pte_wp(vma, pmd) && handle_userfault(s, k, mm, address)) {
         k.decide(
@@ -233,7 +238,16 @@ export function handle_mm_fault(
         );
         return VM_FAULT_RETRY;
       }
-      const ret = do_huge_pmd_wp_page(s, k, mm, vma, address, { ...pmdAt, pmd }, unshare);
+      const ret = do_huge_pmd_wp_page(
+        s,
+        k,
+        mm,
+        vma,
+        address,
+        { ...pmdAt, pmd },
+        unshare,
+        breakCow && !write,
+      );
       if (ret !== VM_FAULT_FALLBACK) return ret;
     } else {
       set_pte_at(
@@ -267,14 +281,25 @@ export function handle_mm_fault(
     if (!is_swap_entry_pte(orig_pte))
       return toolBug('migration entries are not modelled in this version');
     const stepwise = (flags & FAULT_FLAG_STEPWISE) !== 0;
-    return do_swap_page(s, k, mm, vma, address, orig_pte, write, slot, stepwise);
+    return do_swap_page(s, k, mm, vma, address, orig_pte, write, slot, stepwise, breakCow);
   }
-  if (write || unshare) {
+  if (cow || unshare) {
     if (!pte_write(orig_pte)) {
       const stepwise = (flags & FAULT_FLAG_STEPWISE) !== 0;
-      return do_wp_page(s, k, mm, vma, address, orig_pte, unshare, slot, stepwise);
+      return do_wp_page(
+        s,
+        k,
+        mm,
+        vma,
+        address,
+        orig_pte,
+        unshare,
+        slot,
+        stepwise,
+        !write && breakCow,
+      );
     }
-    if (write) set_pte_at(s, slot.table, slot.index, pte_mkdirty(pte_mkyoung(orig_pte)));
+    if (cow) set_pte_at(s, slot.table, slot.index, pte_mkdirty(pte_mkyoung(orig_pte)));
     return 0;
   }
   set_pte_at(s, slot.table, slot.index, pte_mkyoung(orig_pte));

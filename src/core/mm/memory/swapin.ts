@@ -44,6 +44,7 @@ export function do_swap_page(
   write: boolean,
   slot: PteSlot,
   stepwise: boolean,
+  breakCow = false,
 ): number {
   const entry = swp_offset(orig_pte);
   let folio = swap_cache_get_folio(s, entry);
@@ -74,6 +75,8 @@ export function do_swap_page(
   set_pte_at(s, slot.table, slot.index, pte);
   folio_unlock(s, folio);
   // The reference the lookup (or the read) took is the new mapping's.
-  if (write && !writable) return do_wp_page(s, k, mm, vma, address, pte, false, slot, stepwise);
+  // The proposal's FAULT_FLAG_BREAK_COW goes on to do_wp_page() as a write does.
+  if ((write || breakCow) && !writable)
+    return do_wp_page(s, k, mm, vma, address, pte, false, slot, stepwise, !write);
   return 0;
 }

@@ -26,6 +26,7 @@ import {
   pte_mkyoung,
   pte_pfn,
   pte_special,
+  pte_uffd_wp,
   pteBits,
 } from '../../pgtable_types.js';
 import type { Kernel, WpCopyPending, WpFault } from '../../points.js';
@@ -105,6 +106,9 @@ export function wp_page_copy(s: State, k: Kernel, vmf: WpFault, slot: PteSlot): 
       nw,
       pteBits(entry) | (pteBits(vmf.orig_pte) & (_PAGE_SOFT_DIRTY | _PAGE_UFFD_WP)),
     );
+  } else if (vmf.breakCow && pte_uffd_wp(vmf.orig_pte)) {
+    // The proposal's wp_page_copy(): the copy of a uffd-wp page stays protected.
+    entry = mk_pte(nw, pteBits(pte_mkdirty(entry)) | _PAGE_UFFD_WP);
   } else {
     entry = maybe_mkwrite(pte_mkdirty(entry), vma);
   }
@@ -133,15 +137,22 @@ export function do_wp_page(
   unshare: boolean,
   slot: PteSlot,
   stepwise = false,
+  breakCow = false,
 ): number {
-  // A write to a uffd-wp protected page goes to the userfaultfd handler first.
-  if (!unshare && userfaultfd_pte_wp(vma, orig_pte) && handle_userfault(s, k, mm, address)) {
+  // A write to a uffd-wp protected page goes to the userfaultfd handler first
+  // (FAULT_FLAG_BREAK_COW alone is no write to it).
+  if (
+    !unshare &&
+    !breakCow &&
+    userfaultfd_pte_wp(vma, orig_pte) &&
+    handle_userfault(s, k, mm, address)
+  ) {
     k.decide('do_wp_page', 'handle_userfault', 'uffd-wp: the handler must resolve the fault');
     return VM_FAULT_RETRY;
   }
   const page = vm_normal_page(orig_pte);
   const folio = page === 0 ? 0 : page_folio(s, page);
-  const full: WpFault = { mm, vma, address, orig_pte, page, folio, unshare };
+  const full: WpFault = { mm, vma, address, orig_pte, page, folio, unshare, breakCow };
   const vmf = full;
   if (vmf.vma.vm_flags & (VM_SHARED | VM_MAYSHARE)) {
     // wp_page_shared(): shmem has no page_mkwrite; the page is reused as is.
