@@ -42,13 +42,9 @@
 
 #define PAGE 4096UL
 #define MAXT 16
-#define MAXREG 160
 #define MAXEV 32
 #define MAXMAP 32
 #define MAXPIPE 8
-#define MAXPRIM 96
-#define MAXOPS 256
-#define MAXTOK 64
 #define MAXPIN 8
 #define MAXWB 4096 /* PFNs paged out and not yet waited for */
 
@@ -66,11 +62,9 @@ struct ctl {
 	int32_t tstate[MAXT];
 	int32_t texit[MAXT];
 	int32_t tproc[MAXT];
-	int64_t reg[MAXREG];
 	uint64_t mapaddr[MAXMAP];
 	uint64_t maplen[MAXMAP];
 	int64_t base_vmpte, base_rssanon, base_rssshmem;
-	int64_t vm_base[MAXPRIM];
 	int64_t flt_base[2]; /* the initial process's minflt and majflt after warm-up */
 	int32_t nwb;	     /* PFNs MADV_PAGEOUT may have put under writeback */
 	uint64_t wbpfn[MAXWB];
@@ -87,7 +81,7 @@ struct op {
 	char name[16];
 	int64_t a[8];
 	int na;
-	struct tok e[MAXTOK];
+	struct tok *e;
 	int ne;
 };
 
@@ -99,15 +93,20 @@ struct prim {
 
 struct thread {
 	char name[32];
-	struct op ops[MAXOPS];
-	int nops;
+	struct op *ops;
+	int nops, cap;
 };
 
 static struct ctl *ctl;
 static struct thread threads[MAXT];
 static int nthreads, nregs, nprims;
-static struct prim prims[MAXPRIM];
-static int finals[MAXPRIM], nfinals;
+static struct prim *prims;
+static int *finals, nfinals;
+/*
+ * Registers and the /proc/vmstat baselines, in shared memory as ctl is (sized
+ * by the program, so that no scenario is too large for fixed arrays).
+ */
+static int64_t *regs, *vm_base;
 static int pipes[MAXPIPE][2];
 static uint64_t zero_pfn, huge_zero_pfn;
 
@@ -373,7 +372,7 @@ static int64_t prim_value(int i)
 	if (!strcmp(k, "vm") && !strcmp(pr->name, "pgmajfault"))
 		return scenario_faults(1);
 	if (!strcmp(k, "vm"))
-		return vmstat(pr->name) - ctl->vm_base[i];
+		return vmstat(pr->name) - vm_base[i];
 	if (!strcmp(k, "ksm_pages_shared"))
 		return sysfs_value("/sys/kernel/mm/ksm/pages_shared");
 	if (!strcmp(k, "ksm_pages_sharing"))
@@ -438,7 +437,7 @@ static int64_t prim_value(int i)
 
 static int64_t eval(const struct tok *e, int ne)
 {
-	int64_t st[MAXTOK];
+	int64_t st[ne > 0 ? ne : 1];
 	int sp = 0, i;
 
 	for (i = 0; i < ne; i++) {
@@ -450,7 +449,7 @@ static int64_t eval(const struct tok *e, int ne)
 			continue;
 		}
 		if (t->kind == 'r') {
-			st[sp++] = ctl->reg[t->v];
+			st[sp++] = regs[t->v];
 			continue;
 		}
 		if (t->kind == 'p') {
@@ -634,7 +633,7 @@ static void *thread_main(void *arg)
 static void setreg(int64_t r, int64_t v)
 {
 	if (r >= 0)
-		__atomic_store_n(&ctl->reg[r], v, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&regs[r], v, __ATOMIC_SEQ_CST);
 }
 
 static int64_t ret_of(long r)
@@ -924,14 +923,52 @@ static void run_thread(int arg)
 
 /* ---- the program ---- */
 
-static int parse_expr(char **save, struct tok *e)
+/* Why the program cannot be loaded: on stderr, exit 2 (ctl does not exist yet). */
+static void __attribute__((noreturn)) bad_program(int line, const char *fmt, ...)
 {
+	va_list ap;
+
+	fprintf(stderr, "probe: program line %d: ", line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+/* Grow *p (n elements of size sz, capacity *cap) to hold one more. */
+static void *grow(void *p, int n, int *cap, size_t sz)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 16;
+	p = realloc(p, (size_t)*cap * sz);
+	if (!p) {
+		perror("probe: realloc");
+		exit(2);
+	}
+	return p;
+}
+
+/* The next word of the line, or a load error naming what was missing. */
+static char *word(char **save, int line, const char *what)
+{
+	char *w = strtok_r(NULL, " \t\n", save);
+
+	if (!w)
+		bad_program(line, "missing %s", what);
+	return w;
+}
+
+/* An RPN expression of any length (the rest of the line). */
+static int parse_expr(char **save, struct tok **out)
+{
+	struct tok *e = NULL;
+	int n = 0, cap = 0;
 	char *s;
-	int n = 0;
 
 	while ((s = strtok_r(NULL, " \t\n", save))) {
-		if (n == MAXTOK)
-			fail("expression too long");
+		e = grow(e, n, &cap, sizeof(*e));
 		if (s[0] == '#')
 			e[n] = (struct tok){ '#', strtoll(s + 1, NULL, 0), "" };
 		else if (s[0] == 'r' && s[1] >= '0' && s[1] <= '9')
@@ -944,69 +981,115 @@ static int parse_expr(char **save, struct tok *e)
 		}
 		n++;
 	}
+	*out = e;
 	return n;
 }
 
+/* Shared memory for `n` int64 values (at least one), zeroed. */
+static int64_t *shared_words(int n)
+{
+	int64_t *p = mmap(NULL, (size_t)(n > 0 ? n : 1) * sizeof(int64_t), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("probe: mmap");
+		exit(2);
+	}
+	return p;
+}
+
+/*
+ * Read the program. Its size is bounded only by memory: lines of any length,
+ * any number of operations, primitives and registers; the counts the control
+ * page holds per name (threads, mappings, events, pipes, pins) are checked.
+ */
 static void load(const char *path)
 {
-	static char line[4096];
+	char *line = NULL;
+	size_t linecap = 0;
 	FILE *f = fopen(path, "r");
-	int cur = -1;
+	int cur = -1, lineno = 0, capprims = 0, capfinals = 0;
 
 	if (!f) {
 		perror(path);
 		exit(2);
 	}
-	while (fgets(line, sizeof(line), f)) {
+	while (getline(&line, &linecap, f) > 0) {
 		char *save, *w = strtok_r(line, " \t\n", &save);
 
+		lineno++;
 		if (!w || w[0] == ';')
 			continue;
 		if (!strcmp(w, "cowherd-probe"))
 			continue;
 		if (!strcmp(w, "regs")) {
-			nregs = atoi(strtok_r(NULL, " \t\n", &save));
+			nregs = atoi(word(&save, lineno, "register count"));
 		} else if (!strcmp(w, "threads")) {
-			nthreads = atoi(strtok_r(NULL, " \t\n", &save));
+			nthreads = atoi(word(&save, lineno, "thread count"));
+			if (nthreads < 1 || nthreads > MAXT)
+				bad_program(lineno, "%d threads (the probe runs 1 to %d)", nthreads, MAXT);
 		} else if (!strcmp(w, "prim")) {
-			struct prim *p = &prims[nprims++];
+			struct prim *p;
 
-			strncpy(p->kind, strtok_r(NULL, " \t\n", &save), sizeof(p->kind) - 1);
-			p->thread = atoi(strtok_r(NULL, " \t\n", &save));
-			p->map = atoi(strtok_r(NULL, " \t\n", &save));
-			p->page = atoi(strtok_r(NULL, " \t\n", &save));
-			strncpy(p->name, strtok_r(NULL, " \t\n", &save), sizeof(p->name) - 1);
+			prims = grow(prims, nprims, &capprims, sizeof(*prims));
+			p = &prims[nprims++];
+			memset(p, 0, sizeof(*p));
+			strncpy(p->kind, word(&save, lineno, "primitive kind"), sizeof(p->kind) - 1);
+			p->thread = atoi(word(&save, lineno, "primitive thread"));
+			p->map = atoi(word(&save, lineno, "primitive mapping"));
+			p->page = atoi(word(&save, lineno, "primitive page"));
+			strncpy(p->name, word(&save, lineno, "primitive name"), sizeof(p->name) - 1);
+			if (p->thread >= MAXT || p->map >= MAXMAP)
+				bad_program(lineno, "primitive of thread %d, mapping %d: out of range",
+					    p->thread, p->map);
 		} else if (!strcmp(w, "final")) {
 			char *s;
 
-			while ((s = strtok_r(NULL, " \t\n", &save)))
+			while ((s = strtok_r(NULL, " \t\n", &save))) {
+				finals = grow(finals, nfinals, &capfinals, sizeof(*finals));
 				finals[nfinals++] = atoi(s);
+			}
 		} else if (!strcmp(w, "thread")) {
-			cur = atoi(strtok_r(NULL, " \t\n", &save));
-			strncpy(threads[cur].name, strtok_r(NULL, " \t\n", &save), 31);
+			cur = atoi(word(&save, lineno, "thread index"));
+			if (cur < 0 || cur >= nthreads)
+				bad_program(lineno, "thread %d of %d", cur, nthreads);
+			strncpy(threads[cur].name, word(&save, lineno, "thread name"), 31);
 		} else if (!strcmp(w, "end")) {
 			cur = -1;
 		} else if (!strcmp(w, "op")) {
-			struct op *o = &threads[cur].ops[threads[cur].nops++];
+			struct thread *t;
+			struct op *o;
 			char *s;
 
-			strncpy(o->name, strtok_r(NULL, " \t\n", &save), sizeof(o->name) - 1);
-			while ((s = strtok_r(NULL, " \t\n", &save)) && strcmp(s, "="))
+			if (cur < 0)
+				bad_program(lineno, "operation outside a thread");
+			t = &threads[cur];
+			t->ops = grow(t->ops, t->nops, &t->cap, sizeof(*t->ops));
+			o = &t->ops[t->nops++];
+			memset(o, 0, sizeof(*o));
+			strncpy(o->name, word(&save, lineno, "operation"), sizeof(o->name) - 1);
+			while ((s = strtok_r(NULL, " \t\n", &save)) && strcmp(s, "=")) {
+				if (o->na == (int)(sizeof(o->a) / sizeof(o->a[0])))
+					bad_program(lineno, "%s: too many arguments", o->name);
 				o->a[o->na++] = strtoll(s, NULL, 0);
+			}
 			if (s)
-				o->ne = parse_expr(&save, o->e);
+				o->ne = parse_expr(&save, &o->e);
 		} else if (!strcmp(w, "maps") || !strcmp(w, "events") || !strcmp(w, "pipes")) {
 			continue;
 		} else {
-			fprintf(stderr, "probe: bad program line: %s\n", w);
-			exit(2);
+			bad_program(lineno, "unknown line '%s'", w);
 		}
 	}
+	free(line);
 	fclose(f);
-	if (nthreads < 1 || nthreads > MAXT || nregs > MAXREG || nprims > MAXPRIM) {
-		fprintf(stderr, "probe: program out of bounds\n");
-		exit(2);
-	}
+	if (nthreads < 1)
+		bad_program(lineno, "no threads");
+	for (cur = 0; cur < nfinals; cur++)
+		if (finals[cur] < 0 || finals[cur] >= nprims)
+			bad_program(lineno, "final primitive %d of %d", finals[cur], nprims);
+	regs = shared_words(nregs);
+	vm_base = shared_words(nprims);
 }
 
 /* The PFNs of the zero page and the huge zero page (0 if THP gives none). */
@@ -1102,6 +1185,8 @@ static void one_run(int run, int timeout_ms)
 	int i;
 
 	memset(ctl, 0, sizeof(*ctl));
+	memset(regs, 0, (size_t)(nregs > 0 ? nregs : 1) * sizeof(*regs));
+	memset(vm_base, 0, (size_t)(nprims > 0 ? nprims : 1) * sizeof(*vm_base));
 	ctl->coord_pid = getpid();
 	init = fork();
 	if (init < 0) {
@@ -1120,7 +1205,7 @@ static void one_run(int run, int timeout_ms)
 		ctl->base_rssanon = proc_field(getpid(), "status", "RssAnon");
 		ctl->base_rssshmem = proc_field(getpid(), "status", "RssShmem");
 		for (i = 0; i < nprims; i++)
-			ctl->vm_base[i] = !strcmp(prims[i].kind, "vm") ? vmstat(prims[i].name) : 0;
+			vm_base[i] = !strcmp(prims[i].kind, "vm") ? vmstat(prims[i].name) : 0;
 		ctl->tpid[0] = getpid();
 		ctl->flt_base[0] = faults_of(getpid(), 0);
 		ctl->flt_base[1] = faults_of(getpid(), 1);
@@ -1150,7 +1235,7 @@ static void one_run(int run, int timeout_ms)
 	else
 		printf("run %d %s\n", run, outcome);
 	for (i = 0; i < nregs; i++)
-		printf("R %d %lld\n", i, (long long)ctl->reg[i]);
+		printf("R %d %lld\n", i, (long long)regs[i]);
 	if (!strcmp(outcome, "done"))
 		for (i = 0; i < nfinals; i++)
 			printf("F %d %lld\n", finals[i], (long long)prim_value(finals[i]));

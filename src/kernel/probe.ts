@@ -130,6 +130,10 @@ export function runProbe(
   });
   rmSync(file, { force: true });
   if (r.error) return { ok: false, reason: `probe: ${r.error.message}` };
-  if (r.status !== 0) return { ok: false, reason: `probe exited ${r.status}: ${r.stderr.trim()}` };
+  if (r.status !== 0) {
+    const how = r.signal ? `was killed by ${r.signal}` : `exited ${r.status}`;
+    const said = r.stderr.trim();
+    return { ok: false, reason: `probe ${how}${said ? `: ${said}` : ' (it said nothing)'}` };
+  }
   return { ok: true, runs: parseProbeOutput(r.stdout) };
 }

@@ -110,7 +110,24 @@ export interface ProbeProgram {
   readonly noisyRegs: ReadonlyMap<string, 'sum' | 'any'>;
   /** What the host must offer or be set to for this scenario. */
   readonly needs: Needs;
+  /** Pages the statements touch or map (reads, writes, mmaps): how long a run may take. */
+  readonly pages: number;
 }
+
+/**
+ * The counts probe/probe.c keeps per name in its control page (MAXT,
+ * MAXMAP, MAXEV, MAXPIPE, MAXPIN); everything else (statements, registers,
+ * primitives, expression length) is bounded only by memory.
+ */
+export const PROBE_LIMITS = {
+  threads: 16,
+  mappings: 32,
+  events: 32,
+  pipes: 8,
+  pins: 8,
+  userfaultfds: 8,
+  files: 32,
+} as const;
 
 export interface Needs {
   /** A swap device (MADV_PAGEOUT, reclaim, swapped(), VmSwap). */
@@ -168,6 +185,7 @@ class Compiler {
   private readonly systemWidePrims = new Set<number>();
   private readonly noisyRegs = new Map<string, 'sum' | 'any'>();
   private readonly leafPrims = new Map<Expr, number>();
+  private pages = 0;
   private readonly needs: Needs = {
     swap: false,
     ksm: false,
@@ -195,6 +213,18 @@ class Compiler {
       [...(i === 0 ? this.sc.setup : []), ...t.body].map((st) => this.stmt(st, i)),
     );
     const finals = this.condPrims(this.sc.condition);
+    const counts: Record<keyof typeof PROBE_LIMITS, number> = {
+      threads: this.threads.length,
+      mappings: this.maps.size,
+      events: this.events.length,
+      pipes: this.pipes.length,
+      pins: this.pins.length,
+      userfaultfds: this.uffds.length,
+      files: this.files.length,
+    };
+    for (const [what, n] of Object.entries(counts) as [keyof typeof PROBE_LIMITS, number][])
+      if (n > PROBE_LIMITS[what])
+        unsupported(`${n} ${what}: the probe holds at most ${PROBE_LIMITS[what]}`);
     const lines = [
       'cowherd-probe 1',
       `; ${this.sc.name} (${this.sc.file})`,
@@ -219,6 +249,7 @@ class Compiler {
       systemWide: [...this.systemWide].sort(),
       systemWidePrims: this.systemWidePrims,
       noisyRegs: this.noisyRegs,
+      pages: this.pages,
     };
   }
 
@@ -243,7 +274,9 @@ class Compiler {
   /** [map index, first page, end page, step] of a reference. */
   private ref(r: Ref): [number, number, number, number] {
     const m = this.map(r.map);
-    return [m.index, r.from, r.to === -1 ? m.pages : r.to, r.step];
+    const to = r.to === -1 ? m.pages : r.to;
+    this.pages += Math.ceil(Math.max(0, to - r.from) / Math.max(1, r.step));
+    return [m.index, r.from, to, r.step];
   }
 
   private ret(name: string | null): number {
@@ -256,6 +289,7 @@ class Compiler {
         const file = st.file === null ? -1 : this.index(this.files, st.file);
         const index = this.maps.size;
         this.maps.set(st.name, { index, pages: st.len / PAGE });
+        if (st.populate) this.pages += st.len / PAGE;
         const flags =
           (st.shared ? MAP_SHARED : MAP_PRIVATE) |
           (st.file === null ? MAP_ANONYMOUS : 0) |

@@ -28,6 +28,9 @@ const THP = '/sys/kernel/mm/transparent_hugepage';
 
 let features: Features | null = null;
 
+/** Per page a scenario touches, on top of the per-run timeout. */
+const PAGE_BUDGET_MS = 0.02;
+
 /**
  * Make the host what the scenario needs, or say why it cannot be: the model
  * assumes THP mode `madvise` and a swap device that never fills up.
@@ -172,8 +175,11 @@ export function runOnKernel(sc: Scenario, opts: KernelOptions): KernelResult {
   if (!bin.ok) return { kind: 'skip', reason: bin.reason };
   const host2 = prepareHost(c.program.needs, bin.path, opts.settings);
   if (host2) return { kind: 'skip', reason: host2 };
-  // Two full KSM scans take a while on a machine with other mergeable memory.
-  const timeoutMs = c.program.needs.ksm ? Math.max(opts.timeoutMs, 15_000) : opts.timeoutMs;
+  // Two full KSM scans take a while on a machine with other mergeable memory; a
+  // run that touches many pages gets 20 us a page more (a 1 GiB dense touch:
+  // about 5 s more than the base).
+  const base = c.program.needs.ksm ? Math.max(opts.timeoutMs, 15_000) : opts.timeoutMs;
+  const timeoutMs = base + Math.ceil(c.program.pages * PAGE_BUDGET_MS);
   const out = runProbe(bin.path, c.program.text, opts.runs, timeoutMs, opts.cpu);
   if (!out.ok) return { kind: 'error', reason: out.reason };
   const err = out.runs.find((r) => r.outcome === 'error');
