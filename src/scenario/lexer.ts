@@ -69,6 +69,10 @@ export class Lexer {
   private line = 1;
   private col = 1;
   private peeked: Token | null = null;
+  /** Open parentheses: inside them a line break is only white space (a condition may span lines). */
+  private depth = 0;
+  /** Whether the last ')' scanned closed an open parenthesis (for rewind()). */
+  private closed = false;
 
   constructor(
     private readonly src: string,
@@ -132,6 +136,8 @@ export class Lexer {
   }
 
   private rewind(t: Token): void {
+    if (t.type === 'punct' && t.text === '(') this.depth--;
+    if (t.type === 'punct' && t.text === ')' && this.closed) this.depth++;
     this.i = t.start;
     this.line = t.pos.line;
     this.col = t.pos.col;
@@ -145,6 +151,7 @@ export class Lexer {
     const c = this.src[this.i]!;
     if (c === '\n') {
       this.advance(1);
+      if (this.depth > 0) return this.scan();
       return { type: 'nl', text: '\n', pos, start };
     }
     if (/[A-Za-z_]/.test(c)) {
@@ -156,6 +163,11 @@ export class Lexer {
     for (const p of PUNCT) {
       if (this.src.startsWith(p, this.i)) {
         this.advance(p.length);
+        if (p === '(') this.depth++;
+        if (p === ')') {
+          this.closed = this.depth > 0;
+          if (this.closed) this.depth--;
+        }
         return { type: 'punct', text: p, pos, start };
       }
     }

@@ -104,6 +104,28 @@ describe('environment and CPUs', () => {
 });
 
 describe('expression operators', () => {
+  it('lets a condition span lines inside parentheses, and still ends statements at a line break', () => {
+    const sc = parseScenario(
+      `scenario multi
+setup { mmap a pages=2 private rw }
+thread t {
+  observe (present(a[0]) +
+           present(a[1])) -> n
+  read a[0]
+}
+forall (n == 2 &&
+        value(t, a[0]) == 0)
+`,
+      'multi.cow',
+    );
+    checkScenario(sc);
+    expect(sc.threads[0]!.body.map((st) => st.op)).toEqual(['observe', 'read']);
+    expect(sc.condition.kind).toBe('binary');
+    expect(() =>
+      parseScenario('scenario x\nthread t { read a[0]\n observe (1 + \n}', 'x.cow'),
+    ).toThrow(/found '\}'/); // an unclosed parenthesis ends where the statement had to
+  });
+
   it('accepts herd-style /\\ and \\/ as && and ||, with && binding tighter', () => {
     const a = parseScenario(
       'scenario x\nthread t { }\nexists (1 == 1 /\\ 2 == 2 \\/ 3 == 4)',
