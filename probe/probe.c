@@ -89,6 +89,7 @@ struct prim {
 	char kind[24];
 	int thread, map, page;
 	char name[48];
+	int count, step; /* a page primitive over count pages, step apart */
 };
 
 struct thread {
@@ -359,12 +360,14 @@ static int64_t scenario_faults(int major)
 	return sum;
 }
 
+static int64_t range_value(const struct prim *pr, int pid, uint64_t addr);
+static int64_t page_value(const char *k, int pid, uint64_t addr);
+
 static int64_t prim_value(int i)
 {
 	struct prim *pr = &prims[i];
 	int pid = pr->thread >= 0 ? ctl->tpid[pr->thread] : 0;
 	uint64_t addr = pr->map >= 0 ? ctl->mapaddr[pr->map] + (uint64_t)pr->page * PAGE : 0;
-	uint64_t pm = 0, pfn;
 	const char *k = pr->kind;
 
 	if (!strcmp(k, "vm") && !strcmp(pr->name, "pgfault"))
@@ -397,6 +400,47 @@ static int64_t prim_value(int i)
 		return proc_field(pid, "ksm_merging_pages", "");
 	if (!strcmp(k, "ksm_zero_pages"))
 		return proc_field(pid, "ksm_stat", "ksm_zero_pages");
+	if (pr->count > 1 || !strcmp(k, "distinct_pfns"))
+		return range_value(pr, pid, addr);
+	return page_value(k, pid, addr);
+}
+
+/*
+ * A page primitive over pr->count pages from addr, pr->step apart: how many
+ * pages it holds for, or (distinct_pfns) how many different PFNs are mapped.
+ */
+static int64_t range_value(const struct prim *pr, int pid, uint64_t addr)
+{
+	int64_t n = 0;
+	uint64_t *seen = NULL;
+	int i, j, nseen = 0;
+	int distinct = !strcmp(pr->kind, "distinct_pfns");
+
+	if (distinct)
+		seen = calloc((size_t)pr->count, sizeof(*seen));
+	for (i = 0; i < pr->count; i++) {
+		uint64_t at = addr + (uint64_t)i * pr->step * PAGE;
+
+		if (!distinct) {
+			n += page_value(pr->kind, pid, at) != 0;
+			continue;
+		}
+		uint64_t pfn = (uint64_t)page_value("pfn", pid, at);
+
+		for (j = 0; j < nseen && seen[j] != pfn; j++)
+			;
+		if (pfn && j == nseen)
+			seen[nseen++] = pfn;
+	}
+	free(seen);
+	return distinct ? nseen : n;
+}
+
+/* One page's primitive `k` at addr of process pid. */
+static int64_t page_value(const char *k, int pid, uint64_t addr)
+{
+	uint64_t pm = 0, pfn;
+
 	if (pagemap_entry(pid, addr, &pm))
 		return 0;
 	pfn = pm & ((1ULL << 55) - 1);
@@ -1039,6 +1083,14 @@ static void load(const char *path)
 			p->map = atoi(word(&save, lineno, "primitive mapping"));
 			p->page = atoi(word(&save, lineno, "primitive page"));
 			strncpy(p->name, word(&save, lineno, "primitive name"), sizeof(p->name) - 1);
+			{
+				char *c = strtok_r(NULL, " \t\n", &save), *st = strtok_r(NULL, " \t\n", &save);
+
+				p->count = c ? atoi(c) : 1;
+				p->step = st ? atoi(st) : 1;
+				if (p->count < 1 || p->step < 1)
+					bad_program(lineno, "primitive over %d pages, %d apart", p->count, p->step);
+			}
 			if (p->thread >= MAXT || p->map >= MAXMAP)
 				bad_program(lineno, "primitive of thread %d, mapping %d: out of range",
 					    p->thread, p->map);

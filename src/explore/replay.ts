@@ -47,7 +47,21 @@ export function scenarioHash(sc: Scenario): string {
 }
 
 export function replayToken(sc: Scenario, era: string, moves: readonly Move[]): string {
-  return `${sc.file}:${era}:${scenarioHash(sc)}:${moves.map(moveKey).join('-')}`;
+  return `${sc.file}:${era}:${scenarioHash(sc)}:${runLengths(moves.map(moveKey))}`;
+}
+
+/** Moves joined by `-`, a run of N equal moves written once as `MOVExN` (N >= 3). */
+function runLengths(keys: readonly string[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < keys.length; ) {
+    let j = i + 1;
+    while (j < keys.length && keys[j] === keys[i]) j++;
+    const n = j - i;
+    if (n >= 3) out.push(`${keys[i]}x${n}`);
+    else for (let k = 0; k < n; k++) out.push(keys[i]!);
+    i = j;
+  }
+  return out.join('-');
 }
 
 /** Parse a token; an InputError RP001 when it is not one. */
@@ -62,8 +76,14 @@ export function parseReplayToken(text: string): ReplayToken {
   const era = parts.pop()!;
   const file = parts.join(':');
   if (!/^[0-9a-f]{8}$/.test(hash)) bad('HASH is 8 hex digits');
-  const moves =
-    movesText === '' ? [] : movesText.split('-').map((m) => parseMove(m) ?? bad(`move '${m}'`));
+  const moves: Move[] = [];
+  for (const m of movesText === '' ? [] : movesText.split('-')) {
+    const g = /^(.+)x(\d+)$/.exec(m);
+    const times = g ? Number(g[2]) : 1;
+    if (times < 1 || times > 1_000_000) bad(`move '${m}' repeats ${times} times`);
+    const mv = parseMove(g ? g[1]! : m) ?? bad(`move '${m}'`);
+    for (let k = 0; k < times; k++) moves.push(mv);
+  }
   return { file, era, hash, moves };
 }
 

@@ -46,6 +46,7 @@ const PAGE_PRIMS = new Set([
   'uffd_wp',
   'zeropage',
   'value',
+  'distinct_pfns',
 ]);
 const PROCESS_PRIMS = new Set([
   'VmPTE',
@@ -86,6 +87,9 @@ export interface Prim {
   readonly page: number;
   /** The /proc/vmstat counter, for kind `vm`. */
   readonly name: string;
+  /** A page primitive over a range: `count` pages, `step` apart (counted, or distinct_pfns). */
+  readonly count?: number;
+  readonly step?: number;
 }
 
 export interface ProbeProgram {
@@ -168,7 +172,7 @@ export function compileProbe(sc: Scenario): Compiled {
 
 /** The primitive key the final condition's evaluation looks values up by. */
 export function primKey(p: Prim): string {
-  return `${p.kind}:${p.thread}:${p.map}:${p.page}:${p.name}`;
+  return `${p.kind}:${p.thread}:${p.map}:${p.page}:${p.name}:${p.count ?? 1}:${p.step ?? 1}`;
 }
 
 class Compiler {
@@ -231,7 +235,8 @@ class Compiler {
       `regs ${this.regs.length}`,
       `threads ${this.threads.length}`,
       ...this.prims.map(
-        (p) => `prim ${p.kind} ${p.thread} ${p.map} ${p.page} ${p.name === '' ? '-' : p.name}`,
+        (p) =>
+          `prim ${p.kind} ${p.thread} ${p.map} ${p.page} ${p.name === '' ? '-' : p.name} ${p.count ?? 1} ${p.step ?? 1}`,
       ),
       `final ${finals.join(' ')}`,
     ];
@@ -445,7 +450,13 @@ class Compiler {
     if (!PAGE_PRIMS.has(e.fn)) return unsupported(`${e.fn}() is not observable by the probe`);
     const r = rest[0];
     if (r?.kind !== 'ref') return unsupported(`${e.fn}() needs a page`);
-    return { kind: e.fn, thread, map: this.map(r.ref.map).index, page: r.ref.from, name: '' };
+    const m = this.map(r.ref.map);
+    const p = { kind: e.fn, thread, map: m.index, page: r.ref.from, name: '' };
+    if (r.ref.single && e.fn !== 'distinct_pfns') return p;
+    // A range: probe.c counts the pages the primitive holds for (or distinct PFNs).
+    const to = r.ref.to === -1 ? m.pages : r.ref.to;
+    const count = Math.max(1, Math.ceil((to - r.ref.from) / r.ref.step));
+    return { ...p, count, step: r.ref.step };
   }
 
   /** RPN text of an expression evaluated by thread `self`. */

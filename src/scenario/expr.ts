@@ -56,7 +56,27 @@ const PAGE_FUNCS: Record<string, string> = {
   maybe_dma_pinned:
     'folio_maybe_dma_pinned() of the mapped folio (refcount >= GUP_PIN_COUNTING_BIAS; false positives allowed)',
   value: 'what a read at the address returns now (0 for the zero page or nothing mapped)',
+  distinct_pfns:
+    'how many different PFNs the pages of a range map (pagemap bits 0-54 of the present ones)',
 };
+
+/**
+ * Page functions that take a range as well (`present(T, a[0..512])`): the
+ * number of pages of the range they hold for.
+ */
+export const COUNTABLE: ReadonlySet<string> = new Set([
+  'present',
+  'swapped',
+  'softdirty',
+  'exclusive',
+  'uffd_wp',
+  'zeropage',
+  'writable',
+  'dirty',
+  'young',
+  'anon_exclusive',
+  'maybe_dma_pinned',
+]);
 
 export const FUNCS: Readonly<Record<string, FuncDef>> = {
   ...Object.fromEntries(
@@ -167,7 +187,7 @@ function checkCall(names: Names, e: Extract<Expr, { kind: 'call' }>): void {
         );
       }
     } else if (a.kind === 'ref') {
-      checkRef(names, a.ref, true);
+      checkRef(names, a.ref, !COUNTABLE.has(e.fn) && e.fn !== 'distinct_pfns');
     } else if (a.kind === 'ident' && names.maps.has(a.name)) {
       err(names, a.pos, 'SC004', `${e.fn}: give one page, e.g. ${a.name}[0]`);
     } else {
@@ -244,10 +264,35 @@ function callValue(env: EvalEnv, e: Extract<Expr, { kind: 'call' }>): number {
   const refArg = args[1]!;
   if (refArg.kind !== 'ref') return 0;
   if (!mm) return 0;
-  const addr = env.addrOf(refArg.ref.map, refArg.ref.from);
+  const r = refArg.ref;
+  if (!r.single || e.fn === 'distinct_pfns') {
+    // A range: how many pages the function holds for, or how many distinct PFNs.
+    const pfns = new Set<number>();
+    let n = 0;
+    const end = r.to === -1 ? r.from + 1 : r.to;
+    for (let page = r.from; page < end; page += r.step) {
+      const v = pageValue(env, mm, e.fn === 'distinct_pfns' ? 'pfn' : e.fn, r.map, page);
+      if (e.fn === 'distinct_pfns') {
+        if (v !== 0) pfns.add(v);
+      } else if (v !== 0) n++;
+    }
+    return e.fn === 'distinct_pfns' ? pfns.size : n;
+  }
+  return pageValue(env, mm, e.fn, r.map, r.from);
+}
+
+/** A page function of one page. */
+function pageValue(
+  env: EvalEnv,
+  mm: NonNullable<ReturnType<typeof taskMm>>,
+  fn: string,
+  map: string,
+  page: number,
+): number {
+  const addr = env.addrOf(map, page);
   const pm = pagemapEntry(env.s, mm, addr);
   const folio = pm.present && !pm.zeropage ? page_folio(env.s, pm.pfn) : 0;
-  switch (e.fn) {
+  switch (fn) {
     case 'pfn':
       return pm.pfn;
     case 'present':
@@ -258,7 +303,7 @@ function callValue(env: EvalEnv, e: Extract<Expr, { kind: 'call' }>): number {
     case 'dirty':
     case 'young':
     case 'uffd_wp':
-      return pm[e.fn] ? 1 : 0;
+      return pm[fn] ? 1 : 0;
     case 'softdirty':
       return pm.soft_dirty ? 1 : 0;
     case 'anon_exclusive':

@@ -80,6 +80,14 @@ describe('compileProbe()', () => {
     );
     if (!d.ok) throw new Error(d.reason);
     expect(d.program.pages).toBe(4 + 4 + 2);
+    const e = compileProbe(
+      scenario(
+        'scenario z\nsetup { mmap m pages=8 private rw }\nthread t { observe present(m[0..8 step 2]) + distinct_pfns(m[0..8]) -> n }\nforall (n == 0)',
+      ),
+    );
+    if (!e.ok) throw new Error(e.reason);
+    expect(e.program.text).toContain('prim present 0 0 0 - 4 2\n');
+    expect(e.program.text).toContain('prim distinct_pfns 0 0 0 - 8 1\n');
   });
 
   it('records what the host must provide', () => {
