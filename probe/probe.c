@@ -78,7 +78,7 @@ struct tok {
 };
 
 struct op {
-	char name[16];
+	char name[32];
 	int64_t a[8];
 	int na;
 	struct tok *e;
@@ -631,6 +631,27 @@ static void note_pageout(uint64_t addr, uint64_t len)
 }
 
 /*
+ * lru_add_drain_all: move_pages(2) of one of this process's pages to the node
+ * it is on. do_pages_move() starts with lru_cache_disable(), which drains
+ * every CPU's folio batches (lru_add, and lru_move_tail where the end of a
+ * swap write left a folio); the page itself stays where it is.
+ */
+static void lru_add_drain_all(void)
+{
+	static volatile char here = 1;
+	void *page = (void *)((uintptr_t)&here & ~(uintptr_t)(PAGE - 1));
+	unsigned int cpu = 0, node = 0;
+	int nodes[1], status[1] = { 0 };
+
+	here = 1;
+	if (syscall(SYS_getcpu, &cpu, &node, NULL))
+		node = 0;
+	nodes[0] = (int)node;
+	if (syscall(SYS_move_pages, 0, 1UL, &page, nodes, status, 0) < 0)
+		fail("lru_add_drain_all: move_pages: %s", strerror(errno));
+}
+
+/*
  * wait_writeback: until no remembered PFN has PG_writeback (KPF_WRITEBACK,
  * bit 8 of /proc/kpageflags), as the model's thread sleeps until the swap
  * device has ended its writes. More PFNs than were remembered: wait for
@@ -832,6 +853,8 @@ static void exec_op(int self, struct op *o)
 		setreg(a[2], ret_of(prctl((int)a[0], a[1], 0, 0, 0)));
 	} else if (!strcmp(o->name, "wait_writeback")) {
 		wait_writeback();
+	} else if (!strcmp(o->name, "lru_add_drain_all")) {
+		lru_add_drain_all();
 	} else if (!strcmp(o->name, "ksm_scan")) {
 		/*
 		 * ksm_scan USE_ZERO_PAGES: as ksm_functional_tests.c does, start ksmd
@@ -1119,7 +1142,10 @@ static void load(const char *path)
 			t->ops = grow(t->ops, t->nops, &t->cap, sizeof(*t->ops));
 			o = &t->ops[t->nops++];
 			memset(o, 0, sizeof(*o));
-			strncpy(o->name, word(&save, lineno, "operation"), sizeof(o->name) - 1);
+			s = word(&save, lineno, "operation");
+			if (strlen(s) >= sizeof(o->name))
+				bad_program(lineno, "operation name '%s' too long", s);
+			strcpy(o->name, s);
 			while ((s = strtok_r(NULL, " \t\n", &save)) && strcmp(s, "=")) {
 				if (o->na == (int)(sizeof(o->a) / sizeof(o->a[0])))
 					bad_program(lineno, "%s: too many arguments", o->name);

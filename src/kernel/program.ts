@@ -403,6 +403,8 @@ class Compiler {
       case 'wait_writeback':
         this.needs.swap = true;
         return 'wait_writeback';
+      case 'lru_add_drain_all':
+        return 'lru_add_drain_all';
     }
   }
 

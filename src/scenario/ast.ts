@@ -104,6 +104,8 @@ export type Stmt =
   | { readonly op: 'exec'; readonly pos: Pos }
   /** Sleep until the swap device has ended every write in flight (folio_wait_writeback()). */
   | { readonly op: 'wait_writeback'; readonly pos: Pos }
+  /** Drain every CPU's LRU batches (mm/swap.c lru_add_drain_all()). */
+  | { readonly op: 'lru_add_drain_all'; readonly pos: Pos }
   | { readonly op: 'signal'; readonly pos: Pos; readonly event: string }
   | { readonly op: 'await'; readonly pos: Pos; readonly event: string }
   | { readonly op: 'pipe'; readonly pos: Pos; readonly name: string }

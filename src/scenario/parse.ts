@@ -488,6 +488,8 @@ class Parser {
         return { op: 'exec', pos };
       case 'wait_writeback':
         return { op: 'wait_writeback', pos };
+      case 'lru_add_drain_all':
+        return { op: 'lru_add_drain_all', pos };
       case 'exit': {
         const t = this.lx.peek();
         const code =
@@ -518,7 +520,7 @@ class Parser {
       }
       default:
         return this.err(
-          `unknown operation '${kw.text}': expected mmap, munmap, mremap, mprotect, madvise, write, read, fork, spawn, wait, exit, exec, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring, odirect, clear_refs, ksm_scan, wait_writeback, prctl, userfaultfd, uffd, sched_setaffinity, memfd or tmpfile`,
+          `unknown operation '${kw.text}': expected mmap, munmap, mremap, mprotect, madvise, write, read, fork, spawn, wait, exit, exec, signal, await, pipe, observe, pin, gup, unpin, vmsplice, iouring, odirect, clear_refs, ksm_scan, wait_writeback, lru_add_drain_all, prctl, userfaultfd, uffd, sched_setaffinity, memfd or tmpfile`,
           pos,
           'SC002',
         );

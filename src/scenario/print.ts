@@ -71,6 +71,8 @@ export function stmtText(st: Stmt): string {
       return 'exec';
     case 'wait_writeback':
       return 'wait_writeback';
+    case 'lru_add_drain_all':
+      return 'lru_add_drain_all';
     case 'exit':
       return st.code ? `exit ${exprText(st.code)}` : 'exit';
     case 'signal':

@@ -56,6 +56,7 @@ import {
 import { do_mprotect_pkey } from '../core/mm/mprotect.js';
 import { mremap_fixed } from '../core/mm/mremap.js';
 import { memfd_create } from '../core/mm/shmem.js';
+import { lru_add_drain_all } from '../core/mm/swap.js';
 import { EXIT_DEAD, mmOf, TASK_RUNNING } from '../core/mm_types.js';
 import type { ForkPending, Kernel } from '../core/points.js';
 import type { Prot, Ref, Stmt } from './ast.js';
@@ -525,6 +526,9 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
         ? `folio_end_writeback: folio(s) ${folios.join(', ')} written`
         : 'nothing under writeback';
     }
+    case 'lru_add_drain_all':
+      lru_add_drain_all(s);
+      return "every CPU's LRU add batch is on the LRU";
     case 'ksm_scan': {
       const n = ksm_do_scan(s, k, st.use_zero_pages);
       return `ksmd merged ${n} page(s)`;
