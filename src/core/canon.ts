@@ -143,6 +143,8 @@ export function hashState(s: State, h: Fingerprint, counters?: readonly number[]
     h.word(mm.ksm_merging_pages);
     h.word(mm.ksm_rmap.length);
     for (const x of mm.ksm_rmap) h.num(x);
+    h.word(mm.ksm_checksum.length);
+    for (const x of mm.ksm_checksum) h.num(x);
     h.word(mm.vmas.length);
     for (const v of mm.vmas) {
       h.num(v.vm_start);

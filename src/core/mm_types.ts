@@ -138,6 +138,13 @@ export interface Mm {
   ksm_merging_pages: number;
   /** The rmap_items of this mm in the stable tree: [address, KSM pfn] pairs, in address order. */
   ksm_rmap: number[];
+  /**
+   * rmap_item->oldchecksum of every rmap_item of this mm: [address, checksum]
+   * pairs in address order (the checksum is the page's value + 1, so that 0
+   * is a new rmap_item's). A page enters the unstable tree only when its
+   * checksum did not change since the previous scan (cmp_and_merge_page()).
+   */
+  ksm_checksum: number[];
 }
 
 export const TASK_RUNNING = 0;
@@ -347,7 +354,13 @@ export function newState(): State {
 function cloneMm(mm: Mm | null): Mm | null {
   return mm === null
     ? null
-    : { ...mm, vmas: mm.vmas.slice(), rss: mm.rss.slice(), ksm_rmap: mm.ksm_rmap.slice() };
+    : {
+        ...mm,
+        vmas: mm.vmas.slice(),
+        rss: mm.rss.slice(),
+        ksm_rmap: mm.ksm_rmap.slice(),
+        ksm_checksum: mm.ksm_checksum.slice(),
+      };
 }
 
 /**
@@ -436,6 +449,7 @@ export function mm_alloc(s: State): Mm {
     write_protect_seq: 0,
     ksm_merging_pages: 0,
     ksm_rmap: [],
+    ksm_checksum: [],
   };
   s.mms[id] = mm;
   return mm;

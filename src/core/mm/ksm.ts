@@ -294,21 +294,46 @@ export function ksmdMerge(s: State, k: Kernel, m: KsmMerge): KsmdOutcome {
     k.decide('try_to_merge_one_page', 'merged', `into KSM page ${m.into}`);
     return { merged: true, text: `page ${m.item.pfn} merged into KSM page ${m.into}` };
   }
-  const other = m.item2!;
-  const why2 = write_protect_page(s, other);
-  if (why2) {
-    k.decide('try_to_merge_one_page', 'refused', why2);
-    return { merged: false, text: `page ${other.pfn} not merged: ${why2}` };
+  // An unstable-tree pair: the page scanned later becomes the KSM page.
+  return try_to_merge_two_pages(s, k, m.item2!, m.item);
+}
+
+/**
+ * mm/ksm.c try_to_merge_two_pages(): `item`, the page being scanned, is
+ * write-protected and made a KSM page first; then `tree`, the unstable tree's
+ * page of the same contents, is merged into it. When the second step fails
+ * (write_protect_page() refuses the tree page, e.g. a pinned one), break_cow()
+ * undoes the first: a KSM page with a single PTE is unshared (a copy where the
+ * era copies KSM pages), and neither page is merged.
+ */
+function try_to_merge_two_pages(s: State, k: Kernel, item: KsmItem, tree: KsmItem): KsmdOutcome {
+  const why = write_protect_page(s, item);
+  if (why) {
+    k.decide('try_to_merge_two_pages', 'refused', `page ${item.pfn}: ${why}`);
+    return { merged: false, text: `page ${item.pfn} not merged: ${why}` };
   }
-  // try_to_merge_two_pages(): the first page becomes the KSM page, the second maps it.
-  s.mem.flags[m.item.pfn] = s.mem.flags[m.item.pfn]! | PG_ksm;
-  replace_page(s, k, other, m.item.pfn);
-  stable_tree_append(mm, m.item.address, m.item.pfn);
-  stable_tree_append(s.mms[other.mm]!, other.address, m.item.pfn);
-  k.decide('try_to_merge_two_pages', 'merged', `pages ${m.item.pfn} and ${other.pfn}`);
+  s.mem.flags[item.pfn] = s.mem.flags[item.pfn]! | PG_ksm; // set_page_stable_node(page, NULL)
+  const why2 = write_protect_page(s, tree);
+  if (why2) {
+    k.decide(
+      'try_to_merge_two_pages',
+      'refused',
+      `page ${tree.pfn}: ${why2}; break_cow() of page ${item.pfn}`,
+    );
+    const mm = s.mms[item.mm]!;
+    unmerge_ksm_pages(s, k, mm, item.address, item.address + 4096);
+    return {
+      merged: false,
+      text: `page ${tree.pfn} not merged (${why2}); page ${item.pfn} unshared again (break_cow())`,
+    };
+  }
+  replace_page(s, k, tree, item.pfn);
+  stable_tree_append(s.mms[tree.mm]!, tree.address, item.pfn);
+  stable_tree_append(s.mms[item.mm]!, item.address, item.pfn);
+  k.decide('try_to_merge_two_pages', 'merged', `pages ${item.pfn} and ${tree.pfn}`);
   return {
     merged: true,
-    text: `pages ${m.item.pfn} and ${other.pfn} merged into KSM page ${m.item.pfn}`,
+    text: `pages ${item.pfn} and ${tree.pfn} merged into KSM page ${item.pfn}`,
   };
 }
 
@@ -407,30 +432,137 @@ export function ksm_disable_merge_any(s: State, k: Kernel, mm: Mm): void {
   mm.flags &= ~MMF_VM_MERGE_ANY;
 }
 
+/** rmap_item->oldchecksum of `mm` at `address` (0: a new rmap_item). */
+function oldchecksum(mm: Mm, address: number): number {
+  for (let i = 0; i < mm.ksm_checksum.length; i += 2)
+    if (mm.ksm_checksum[i] === address) return mm.ksm_checksum[i + 1]!;
+  return 0;
+}
+
+/**
+ * mm/ksm.c cmp_and_merge_page() for one rmap_item of a full scan: the stable
+ * tree first (an equal KSM page: merge into it, or record a fork child's
+ * mapping of one); then the page must have kept its checksum since the
+ * previous scan; then the zero page (use_zero_pages); then the unstable tree
+ * of this scan: an equal page there is merged with this one, and when that
+ * fails this page is not inserted in its place, so a page that cannot be
+ * merged (pinned) keeps every later equal page of the scan from merging.
+ * Returns whether it changed anything (a merge, a checksum, a refusal's
+ * break_cow()).
+ */
+function cmp_and_merge_page(
+  s: State,
+  k: Kernel,
+  item: KsmItem,
+  unstable: KsmItem[],
+  checksums: Map<Mm, number[]>,
+  use_zero_pages: boolean,
+): { changed: boolean; merged: boolean } {
+  const mm = s.mms[item.mm]!;
+  const value = s.mem.content[item.pfn]!;
+  const checksum = value + 1;
+  checksums.get(mm)!.push(item.address, oldchecksum(mm, item.address));
+  const keep = (cs: number) => {
+    const list = checksums.get(mm)!;
+    list[list.length - 1] = cs;
+  };
+  // The stable-tree paths return before the checksum is looked at (kept as it was).
+  if (s.mem.flags[item.pfn]! & PG_ksm) {
+    if (stableItemAt(mm, item.address) >= 0) return { changed: false, merged: false };
+    const r = ksmdMerge(s, k, { item, into: item.pfn, item2: null });
+    return { changed: true, merged: r.merged };
+  }
+  // stable_tree_search(): an equal KSM page with room (the lowest PFN, deterministic).
+  const len = rmapHlistLen(s);
+  let kpage = 0;
+  for (const [kpfn, n] of [...len].sort((a, b) => a[0] - b[0]))
+    if (s.mem.content[kpfn] === value && n < KSM_MAX_PAGE_SHARING && s.mem.flags[kpfn]! & PG_ksm) {
+      kpage = kpfn;
+      break;
+    }
+  if (kpage !== 0) {
+    const r = ksmdMerge(s, k, { item, into: kpage, item2: null });
+    return { changed: r.merged, merged: r.merged };
+  }
+  if (oldchecksum(mm, item.address) !== checksum) {
+    keep(checksum);
+    return { changed: true, merged: false };
+  }
+  if (use_zero_pages && value === 0) {
+    const r = ksmdMerge(s, k, { item, into: ZERO_PFN, item2: null });
+    if (r.merged) return { changed: true, merged: true };
+  }
+  // unstable_tree_search_insert(): the first equal page inserted this scan.
+  const tree = unstable.find((t) => {
+    if (t.pfn === item.pfn || s.mem.content[t.pfn] !== value) return false;
+    const at = slotOf(s, t);
+    const pte = at ? ptep_get(s, at.t, at.i) : 0;
+    return pte_present(pte) && pte_pfn(pte) === t.pfn && !(s.mem.flags[t.pfn]! & PG_ksm);
+  });
+  if (!tree) {
+    unstable.push(item);
+    return { changed: false, merged: false };
+  }
+  const r = try_to_merge_two_pages(s, k, item, tree);
+  return { changed: true, merged: r.merged };
+}
+
+/**
+ * One full scan (scan_get_next_rmap_item() from ksm_mm_head round to it):
+ * LRU batches drained, a new unstable tree, every mm in ksm_mm_head's order
+ * (the model: mm ids, which follow creation), each VM_MERGEABLE VMA's present
+ * anonymous pages in address order. rmap_items of addresses the scan did not
+ * meet are freed. Returns the merges and whether anything changed.
+ */
+function ksm_full_scan(
+  s: State,
+  k: Kernel,
+  use_zero_pages: boolean,
+): { merges: number; changed: boolean } {
+  lru_add_drain_all(s);
+  ksmRemoveStaleItems(s);
+  const unstable: KsmItem[] = [];
+  const checksums = new Map<Mm, number[]>();
+  for (const mm of s.mms) if (mm) checksums.set(mm, []);
+  let merges = 0;
+  let changed = false;
+  for (const mm of s.mms) {
+    if (!mm) continue;
+    // The pages of this mm as the scan meets them (earlier merges may have replaced some).
+    for (const first of ksmItems(s).filter((x) => x.mm === mm.id)) {
+      const at = slotOf(s, first);
+      const pte = at ? ptep_get(s, at.t, at.i) : 0;
+      if (!pte_present(pte) || pte_special(pte)) continue;
+      const item = { mm: mm.id, address: first.address, pfn: pte_pfn(pte) };
+      if (!(s.mem.flags[item.pfn]! & PG_anon)) continue;
+      const r = cmp_and_merge_page(s, k, item, unstable, checksums, use_zero_pages);
+      if (r.merged) merges++;
+      if (r.changed) changed = true;
+    }
+  }
+  for (const [mm, list] of checksums) {
+    if (list.length !== mm.ksm_checksum.length || list.some((x, i) => x !== mm.ksm_checksum[i]))
+      changed = true;
+    mm.ksm_checksum = list;
+  }
+  return { merges, changed };
+}
+
 /**
  * What a scenario's `ksm_scan` waits for (echo 1 > /sys/kernel/mm/ksm/run and
- * two more full_scans, as ksm_functional_tests.c does): ksmd merges until a
- * pass merges nothing more. Returns the number of merges.
+ * two more full_scans, as ksm_functional_tests.c does): full scans until one
+ * changes nothing (the first records new pages' checksums, the next merges
+ * them; a page that cannot be merged stays so). Returns the number of merges.
  */
 export function ksm_do_scan(s: State, k: Kernel, use_zero_pages = false): number {
-  const sameItem = (a: KsmItem, b: KsmItem) =>
-    a.mm === b.mm && a.address === b.address && a.pfn === b.pfn;
   let merged = 0;
-  ksmRemoveStaleItems(s);
-  for (;;) {
-    let progress = false;
-    // One pass over the rmap_items in order (cmp_and_merge_page()): each item
-    // is matched against the trees as they are now, after earlier merges.
-    const items: KsmItem[] = [];
-    for (const m of ksmMerges(s, use_zero_pages))
-      if (!items.some((x) => sameItem(x, m.item))) items.push(m.item);
-    for (const item of items) {
-      const now = ksmMerges(s, use_zero_pages).find((x) => sameItem(x.item, item));
-      if (now && ksmdMerge(s, k, now).merged) {
-        merged++;
-        progress = true;
-      }
-    }
-    if (!progress) return merged;
+  for (let scan = 0; scan < KSM_MAX_SCANS; scan++) {
+    const r = ksm_full_scan(s, k, use_zero_pages);
+    merged += r.merges;
+    if (!r.changed) return merged;
   }
+  return merged;
 }
+
+/** A bound on the full scans of one `ksm_scan` (it settles after 2 or 3). */
+const KSM_MAX_SCANS = 8;
