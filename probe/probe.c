@@ -454,6 +454,10 @@ static int64_t page_value(const char *k, int pid, uint64_t addr)
 		return (pm >> 56) & 1;
 	if (!strcmp(k, "uffd_wp"))
 		return (pm >> 57) & 1;
+	if (!strcmp(k, "file"))
+		return (pm >> 61) & 1;
+	if (!strcmp(k, "swap_offset"))
+		return (pm >> 62) & 1 ? (int64_t)((pm >> 5) & ((1ULL << 50) - 1)) : 0;
 	if (!strcmp(k, "pfn"))
 		return (pm >> 63) & 1 ? (int64_t)pfn : 0;
 	if (!strcmp(k, "zeropage"))

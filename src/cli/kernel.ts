@@ -38,10 +38,9 @@ export function cmdKernel(io: Io, paths: string[], o: KernelCliOptions): number 
   const runs = positiveInt(o.runs, '--runs') ?? 100;
   const timeoutMs = positiveInt(o.timeout, '--timeout') ?? 2000;
   const { scenarios, errors } = loadScenarios(paths);
-  if (errors.length) {
-    for (const e of errors) io.err(`${e.format()}\n`);
-    return EXIT_INPUT;
-  }
+  // A bad file is reported and the others still run; the exit code says so at the end.
+  for (const e of errors) io.err(`${e.format()}\n`);
+  if (scenarios.length === 0 && errors.length) return EXIT_INPUT;
   const rel = release();
   const era = eraOfRelease(rel) ?? 'unknown';
   const policy = eraInfo(era)?.policy ?? null;
@@ -67,6 +66,7 @@ export function cmdKernel(io: Io, paths: string[], o: KernelCliOptions): number 
   }
   io.out(o.json ? kernelJson(rows, era, rel) : kernelText(rows, era, rel));
   if (rows.some((r) => r.observed === 'ERROR')) return EXIT_TOOL_BUG;
+  if (errors.length) return EXIT_INPUT;
   if (rows.some((r) => r.agree === false)) return EXIT_MISMATCH;
   return EXIT_OK;
 }

@@ -46,10 +46,9 @@ function cmdCheck(
   const maxStates = positiveInt(opts.maxStates, '--max-states');
   const { policies, skipped } = selectEras(opts.era);
   const { scenarios, errors } = loadScenarios(paths);
-  if (errors.length) {
-    for (const e of errors) io.err(`${e.format()}\n`);
-    return EXIT_INPUT;
-  }
+  // A bad file is reported and the others still run; the exit code says so at the end.
+  for (const e of errors) io.err(`${e.format()}\n`);
+  if (scenarios.length === 0 && errors.length) return EXIT_INPUT;
   const rows: CheckRow[] = [];
   for (const sc of scenarios) {
     for (const p of policies) {
@@ -112,6 +111,7 @@ function cmdCheck(
         ),
   );
   if (rows.some((r) => r.verdict === 'tool-bug')) return EXIT_TOOL_BUG;
+  if (errors.length) return EXIT_INPUT;
   return rows.every((r) => r.ok) ? EXIT_OK : EXIT_MISMATCH;
 }
 
@@ -149,10 +149,8 @@ function cmdDiff(
   const [pa] = selectEras(eraA).policies;
   const [pb] = selectEras(eraB).policies;
   const { scenarios, errors } = loadScenarios(paths);
-  if (errors.length) {
-    for (const e of errors) io.err(`${e.format()}\n`);
-    return EXIT_INPUT;
-  }
+  for (const e of errors) io.err(`${e.format()}\n`);
+  if (scenarios.length === 0 && errors.length) return EXIT_INPUT;
   const rows: DiffRow[] = [];
   for (const sc of scenarios) {
     const ra = runSequential(sc, pa!, { decisions: true });
@@ -171,6 +169,7 @@ function cmdDiff(
   io.out(
     opts.json ? diffJson(rows, pa!.id, pb!.id) : diffText(rows, pa!.id, pb!.id, scenarios.length),
   );
+  if (errors.length) return EXIT_INPUT;
   return rows.length === 0 ? EXIT_OK : EXIT_MISMATCH;
 }
 

@@ -47,6 +47,8 @@ const PAGE_PRIMS = new Set([
   'zeropage',
   'value',
   'distinct_pfns',
+  'file',
+  'swap_offset',
 ]);
 const PROCESS_PRIMS = new Set([
   'VmPTE',
@@ -311,7 +313,12 @@ class Compiler {
         if (st.op === 'munmap') return `munmap ${range} ${this.ret(st.ret)}`;
         if (st.op === 'mprotect') return `mprotect ${range} ${PROT[st.prot]} ${this.ret(st.ret)}`;
         if (st.advice === 'pageout') this.needs.swap = true;
-        return `madvise ${range} ${MADV[st.advice]} ${this.ret(st.ret)}`;
+        if (st.ref.step === 1) return `madvise ${range} ${MADV[st.advice]} ${this.ret(st.ret)}`;
+        // One madvise() per page, `step` apart, as in the model.
+        const ops: string[] = [];
+        for (let p = from; p < to; p += st.ref.step)
+          ops.push(`madvise ${m} ${p * PAGE} ${PAGE} ${MADV[st.advice]} ${this.ret(st.ret)}`);
+        return ops.join('\nop ');
       }
       case 'mremap': {
         const [m, from, to] = this.ref(st.ref);

@@ -58,6 +58,9 @@ const PAGE_FUNCS: Record<string, string> = {
   value: 'what a read at the address returns now (0 for the zero page or nothing mapped)',
   distinct_pfns:
     'how many different PFNs the pages of a range map (pagemap bits 0-54 of the present ones)',
+  file: 'pagemap bit 61 (PM_FILE): a page-cache or shared anonymous (shmem) page is mapped',
+  swap_offset:
+    "the swap offset of a swap entry (pagemap bits 5-54; 0 when not swapped): compare two of them, the numbers are not the kernel's",
 };
 
 /**
@@ -65,6 +68,7 @@ const PAGE_FUNCS: Record<string, string> = {
  * number of pages of the range they hold for.
  */
 export const COUNTABLE: ReadonlySet<string> = new Set([
+  'file',
   'present',
   'swapped',
   'softdirty',
@@ -306,6 +310,10 @@ function pageValue(
       return pm[fn] ? 1 : 0;
     case 'softdirty':
       return pm.soft_dirty ? 1 : 0;
+    case 'file':
+      return pm.file ? 1 : 0;
+    case 'swap_offset':
+      return pm.swap_offset;
     case 'anon_exclusive':
       return folio !== 0 && env.s.mem.flags[pm.pfn]! & PG_anon_exclusive ? 1 : 0;
     case 'refcount':

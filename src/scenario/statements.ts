@@ -351,8 +351,15 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
     }
     case 'madvise': {
       const [addr, len] = refRange(m, st.ref, st);
-      const ret = do_madvise(s, k, mm(), addr, len, ADVICE[st.advice]);
-      if (ret === 0 && st.advice === 'dontneed') m.ghost.remap(me.mm, addr, len);
+      // With a step: one madvise() per page; the register gets the last return.
+      const calls: [number, number][] = [];
+      if (st.ref.step === 1) calls.push([addr, len]);
+      else for (let a = addr; a < addr + len; a += st.ref.step * PAGE) calls.push([a, PAGE]);
+      let ret = 0;
+      for (const [a, l] of calls) {
+        ret = do_madvise(s, k, mm(), a, l, ADVICE[st.advice]);
+        if (ret === 0 && st.advice === 'dontneed') m.ghost.remap(me.mm, a, l);
+      }
       return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
     }
     case 'write':

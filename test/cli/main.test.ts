@@ -78,6 +78,19 @@ describe('cowherd CLI', () => {
     expect(cli('check', '--nope').code).toBe(2);
   });
 
+  it('a bad file in a directory is reported and the others still run; exit 2 at the end', () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'a-bad.cow'),
+      'scenario bad\nthread t {\n  mprotect a rw\n}\nexists (1==1)\n',
+    );
+    writeFileSync(join(dir, 'b-good.cow'), readFileSync(basic, 'utf8'));
+    const r = cli('check', dir, '--era', 'v6.18');
+    expect(r.err).toMatch(/a-bad\.cow:3:12: error SC003/);
+    expect(r.out).toMatch(/cow-anon-fork-basic\s+Never/);
+    expect(r.code).toBe(2);
+  });
+
   it('eras lists every era id with its kernels and completeness', () => {
     const j = JSON.parse(cli('eras', '--json').out);
     expect(j.eras.map((e: { id: string }) => e.id)).toEqual([

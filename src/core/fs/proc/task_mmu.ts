@@ -28,6 +28,7 @@ import {
 } from '../../mm_types.js';
 import { PG_anon } from '../../page-flags.js';
 import {
+  is_swap_entry_pte,
   pte_clear_soft_dirty,
   pte_dirty,
   pte_pfn,
@@ -39,6 +40,7 @@ import {
   pte_write,
   pte_wrprotect,
   pte_young,
+  swp_offset,
 } from '../../pgtable_types.js';
 import type { Kernel } from '../../points.js';
 
@@ -51,6 +53,8 @@ export function pteAt(s: State, mm: Mm, addr: number): pte_t {
 export interface PagemapEntry {
   readonly present: boolean;
   readonly swapped: boolean;
+  /** The swap offset of a swap entry (pagemap bits 5-54 for CAP_SYS_ADMIN; 0 otherwise). */
+  readonly swap_offset: number;
   /** PFN (root sees it; 0 when not present). */
   readonly pfn: number;
   readonly soft_dirty: boolean;
@@ -88,6 +92,7 @@ export function pagemapEntry(s: State, mm: Mm, addr: number): PagemapEntry {
   return {
     present,
     swapped: pte !== 0 && !present,
+    swap_offset: is_swap_entry_pte(pte) ? swp_offset(pte) : 0,
     pfn,
     // Bit 55 is set for every page of a VM_SOFTDIRTY VMA, mapped or not.
     soft_dirty:
