@@ -369,8 +369,11 @@ class Compiler {
       case 'pin': {
         if (st.odirect)
           unsupported('an O_DIRECT transfer held in flight cannot be paused on the real kernel');
-        // pin_user_pages(FOLL_WRITE | FOLL_LONGTERM) is what io_uring's buffer registration does.
-        if (!st.pin || !st.write || !st.longterm || st.fast || st.force)
+        // io_uring's buffer registration is pin_user_pages_fast(FOLL_WRITE | FOLL_LONGTERM)
+        // (io_uring/memmap.c io_pin_pages(), 6.x): a GUP-fast pin that takes the slow
+        // path where GUP-fast cannot. It stands for `pin ... rw longterm` with or
+        // without `fast` (the two differ only in a race with fork()).
+        if (!st.pin || !st.write || !st.longterm || st.force)
           unsupported(
             `a ${st.pin ? 'FOLL_PIN' : 'FOLL_GET'} ${st.write ? 'R/W' : 'R/O'}${st.longterm ? ' long-term' : ''}${st.fast ? ' GUP-fast' : ''}${st.force ? ' FOLL_FORCE' : ''} reference needs CONFIG_GUP_TEST (not built here); only R/W long-term pins have a user-space way in (io_uring fixed buffers)`,
           );

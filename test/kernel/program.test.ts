@@ -56,6 +56,8 @@ describe('compileProbe()', () => {
     expect(why('observe refcount(m[0]) -> r')).toMatch(/refcount\(\): page refcount/);
     expect(why('pin m[0] longterm -> p')).toMatch(/R\/O long-term reference needs CONFIG_GUP_TEST/);
     expect(why('pin m[0] rw longterm -> p')).toBeNull();
+    expect(why('pin m[0] rw longterm fast -> p')).toBeNull(); // io_pin_pages() is GUP-fast
+    expect(why('pin m[0] rw fast -> p')).toMatch(/R\/W GUP-fast reference needs CONFIG_GUP_TEST/);
     expect(why('odirect read m[0] -> p')).toMatch(/O_DIRECT/);
     expect(why('observe anon_wp_copy_count -> r')).toMatch(/seed 003/);
     expect(why('read m[0]')).toBeNull();
