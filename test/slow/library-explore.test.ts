@@ -1,0 +1,22 @@
+/**
+ * The explorer's whole-library properties on every file of the library: slow
+ * (several minutes on 2 cores), so `npm run test:slow` runs them and .ci/run
+ * runs that too; `npm test` checks a sample (test/explore/explore.test.ts).
+ */
+
+import { describe, expect, it } from 'vitest';
+import { expectPorSound, expectSequentialContained, libraryFiles } from '../explore/library.js';
+
+describe('explore on the whole library', () => {
+  it('contains the sequential run in every scenario', () => {
+    for (const f of libraryFiles()) expectSequentialContained(f);
+  });
+
+  it('partial-order reduction keeps verdicts and final-state counts in every scenario and era', () => {
+    const { reduced, full } = expectPorSound([
+      ...libraryFiles(),
+      'test/fixtures/race-shared-read.cow',
+    ]);
+    expect(reduced).toBeLessThan(full);
+  });
+});
