@@ -855,6 +855,26 @@ static void exec_op(int self, struct op *o)
 			close(fd);
 	} else if (!strcmp(o->name, "prctl")) {
 		setreg(a[2], ret_of(prctl((int)a[0], a[1], 0, 0, 0)));
+	} else if (!strcmp(o->name, "odirect")) {
+		/*
+		 * odirect MAP OFF LEN READ RET: a synchronous O_DIRECT transfer
+		 * between the pages and an unlinked file in /tmp: READ = 1 reads the
+		 * file into memory (the device writes the pages), 0 writes the pages
+		 * to the file. The block layer pins the pages for the transfer.
+		 */
+		int fd = open(TMPFILE_DIR, O_TMPFILE | O_RDWR | O_DIRECT, 0600);
+		void *p = (void *)(base + a[1]);
+		long r;
+
+		if (fd < 0) {
+			setreg(a[4], -errno);
+		} else {
+			if (a[3] && ftruncate(fd, a[2]) < 0)
+				fail("odirect: ftruncate: %s", strerror(errno));
+			r = a[3] ? pread(fd, p, a[2], 0) : pwrite(fd, p, a[2], 0);
+			setreg(a[4], r < 0 ? -errno : 0);
+			close(fd);
+		}
 	} else if (!strcmp(o->name, "wait_writeback")) {
 		wait_writeback();
 	} else if (!strcmp(o->name, "lru_add_drain_all")) {

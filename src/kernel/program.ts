@@ -192,6 +192,8 @@ class Compiler {
   private readonly noisyRegs = new Map<string, 'sum' | 'any'>();
   private readonly leafPrims = new Map<Expr, number>();
   private pages = 0;
+  /** O_DIRECT statements completed by the next statement (see compile()). */
+  private readonly syncOdirect = new Set<Stmt>();
   private readonly needs: Needs = {
     swap: false,
     ksm: false,
@@ -215,9 +217,21 @@ class Compiler {
       unsupported('env ksmd: the real ksmd runs only while /sys/kernel/mm/ksm/run is 1');
     if (this.sc.env.includes('reclaim')) this.needs.swap = true;
     if (this.sc.env.includes('khugepaged')) this.needs.khugepaged = true;
-    const bodies = this.sc.threads.map((t, i) =>
-      [...(i === 0 ? this.sc.setup : []), ...t.body].map((st) => this.stmt(st, i)),
-    );
+    const bodies = this.sc.threads.map((t, i) => {
+      const list = [...(i === 0 ? this.sc.setup : []), ...t.body];
+      // An O_DIRECT transfer its own thread completes at once (`unpin` next) is a
+      // real synchronous O_DIRECT read or write; one held in flight is not.
+      list.forEach((st, j) => {
+        const next = list[j + 1];
+        if (st.op === 'pin' && st.odirect && next?.op === 'unpin' && next.name === st.name) {
+          this.syncOdirect.add(st);
+          this.syncOdirect.add(next);
+        }
+      });
+      return list
+        .filter((st) => st.op !== 'unpin' || !this.syncOdirect.has(st))
+        .map((st) => this.stmt(st, i));
+    });
     const finals = this.condPrims(this.sc.condition);
     const counts: Record<keyof typeof PROBE_LIMITS, number> = {
       threads: this.threads.length,
@@ -367,6 +381,14 @@ class Compiler {
       case 'sched_setaffinity':
         return `affinity ${st.cpu}`;
       case 'pin': {
+        if (st.odirect && this.syncOdirect.has(st)) {
+          // pread()/pwrite() with O_DIRECT between the pages and a file in /tmp: the
+          // block layer pins the pages for the transfer (FOLL_PIN from v6.5; FOLL_WRITE
+          // for a read, which writes memory).
+          const [m, from, to] = this.ref(st.ref);
+          this.needs.ext4 = true;
+          return `odirect ${m} ${from * PAGE} ${(to - from) * PAGE} ${st.odirect === 'read' ? 1 : 0} ${this.ret(st.ret)}`;
+        }
         if (st.odirect)
           unsupported('an O_DIRECT transfer held in flight cannot be paused on the real kernel');
         // io_uring's buffer registration is pin_user_pages_fast(FOLL_WRITE | FOLL_LONGTERM)

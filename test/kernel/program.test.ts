@@ -59,6 +59,9 @@ describe('compileProbe()', () => {
     expect(why('pin m[0] rw longterm fast -> p')).toBeNull(); // io_pin_pages() is GUP-fast
     expect(why('pin m[0] rw fast -> p')).toMatch(/R\/W GUP-fast reference needs CONFIG_GUP_TEST/);
     expect(why('odirect read m[0] -> p')).toMatch(/O_DIRECT/);
+    // Completed at once by its own thread: a real synchronous O_DIRECT transfer.
+    expect(why('odirect write m[0] -> p; unpin p')).toBeNull();
+    expect(why('odirect write m[0] -> p; read m[0]; unpin p')).toMatch(/held in flight/);
     expect(why('observe anon_wp_copy_count -> r')).toMatch(/seed 003/);
     expect(why('read m[0]')).toBeNull();
   });
