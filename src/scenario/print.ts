@@ -12,7 +12,29 @@ export function refText(r: Ref): string {
   return `${r.map}[${idx(r.from)}..${idx(r.to)}${r.step !== 1 ? ` step ${r.step}` : ''}]`;
 }
 
+/** Binding strength, as parse.ts reads expressions (higher binds tighter). */
+function precedence(e: Expr): number {
+  if (e.kind === 'unary') return e.op === '!' ? 3 : 7;
+  if (e.kind !== 'binary') return 8;
+  switch (e.op) {
+    case '||':
+      return 1;
+    case '&&':
+      return 2;
+    case '+':
+    case '-':
+      return 5;
+    case '*':
+    case '/':
+      return 6;
+    default:
+      return 4; // comparisons, which do not chain
+  }
+}
+
+/** An expression as it would be written, with only the parentheses it needs. */
 export function exprText(e: Expr): string {
+  const wrap = (x: Expr, paren: boolean) => (paren ? `(${exprText(x)})` : exprText(x));
   switch (e.kind) {
     case 'num':
       return String(e.value);
@@ -24,10 +46,19 @@ export function exprText(e: Expr): string {
       return refText(e.ref);
     case 'call':
       return `${e.fn}(${e.args.map(exprText).join(', ')})`;
-    case 'unary':
-      return `${e.op}${exprText(e.arg)}`;
-    case 'binary':
-      return `(${exprText(e.left)} ${e.op} ${exprText(e.right)})`;
+    case 'unary': {
+      // `- -x` and `- -1` are written with parentheses rather than as `--`.
+      const neg =
+        e.op === '-' &&
+        ((e.arg.kind === 'unary' && e.arg.op === '-') || (e.arg.kind === 'num' && e.arg.value < 0));
+      return `${e.op}${wrap(e.arg, neg || precedence(e.arg) < precedence(e))}`;
+    }
+    case 'binary': {
+      const p = precedence(e);
+      // Left-associative chains need no parentheses on the left; comparisons do not chain.
+      const left = wrap(e.left, precedence(e.left) < p || (p === 4 && precedence(e.left) === 4));
+      return `${left} ${e.op} ${wrap(e.right, precedence(e.right) <= p)}`;
+    }
   }
 }
 

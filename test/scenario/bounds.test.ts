@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Expr } from '../../src/scenario/ast.js';
 import { type Bounds, evalBounds, evalWith, truthOf } from '../../src/scenario/expr.js';
+import { parseScenario } from '../../src/scenario/parse.js';
+import { exprText } from '../../src/scenario/print.js';
 
 const pos = { file: 't', line: 1, col: 1 };
 const OPS = ['&&', '||', '==', '!=', '<', '<=', '>', '>=', '+', '-', '*', '/'] as const;
@@ -73,5 +75,29 @@ describe('evalBounds()', () => {
     expect(truthOf(evalBounds(eq1, () => [0, 3]))).toBeUndefined();
     expect(truthOf(evalBounds(eq1, () => [0, 0]))).toBe(0);
     expect(truthOf(evalBounds(eq1, () => [1, 1]))).toBe(1);
+  });
+});
+
+describe('exprText()', () => {
+  it('writes an expression that parses back to the same value, with only the parentheses it needs', () => {
+    fc.assert(
+      fc.property(exprArb, leavesArb, (e, leaves) => {
+        const text = exprText(e);
+        const sc = parseScenario(
+          `scenario p\nthread t { observe ${text} -> r }\nexists (${text})\n`,
+          'p.cow',
+        );
+        const back = sc.condition;
+        const value = (x: Expr) => evalWith(x, (l) => leaves[name(l)]!.value);
+        expect(value(back)).toBe(value(e));
+        expect(exprText(back)).toBe(text);
+      }),
+      { numRuns: 1000 },
+    );
+    const sum = parseScenario(
+      'scenario s\nthread t { read a[0] }\nexists (a1 + a2 + a3 == 3 && !(b || c))\n',
+      's.cow',
+    );
+    expect(exprText(sum.condition)).toBe('a1 + a2 + a3 == 3 && !(b || c)');
   });
 });
