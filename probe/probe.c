@@ -66,6 +66,7 @@ struct ctl {
 	uint64_t maplen[MAXMAP];
 	int64_t base_vmpte, base_rssanon, base_rssshmem;
 	int64_t flt_base[2]; /* the initial process's minflt and majflt after warm-up */
+	int32_t ksm_noisy;   /* a KSM counter was read while another process had merged pages */
 	int32_t nwb;	     /* PFNs MADV_PAGEOUT may have put under writeback */
 	uint64_t wbpfn[MAXWB];
 	char errmsg[200];
@@ -361,6 +362,40 @@ static int64_t scenario_faults(int major)
 }
 
 static int64_t range_value(const struct prim *pr, int pid, uint64_t addr);
+
+/*
+ * Does a process outside the scenario have KSM-merged pages
+ * (/proc/PID/ksm_merging_pages)? If not, KSM's global counters are the
+ * scenario's own. Reads /proc with getdents64 into a stack buffer (no
+ * allocation in a scenario process).
+ */
+static int ksm_elsewhere(void)
+{
+	char buf[2048];
+	int fd = open("/proc", O_RDONLY | O_DIRECTORY), t, found = 0;
+	long n;
+
+	if (fd < 0)
+		return 1;
+	while (!found && (n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n && !found;) {
+			struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; }
+				*d = (void *)(buf + off);
+			int pid = atoi(d->name), ours = 0;
+
+			off += d->reclen;
+			if (pid <= 0 || pid == getpid())
+				continue;
+			for (t = 0; t < nthreads; t++)
+				if (ctl->tpid[t] == pid)
+					ours = 1;
+			if (!ours && proc_field(pid, "ksm_merging_pages", "") > 0)
+				found = 1;
+		}
+	}
+	close(fd);
+	return found;
+}
 static int64_t page_value(const char *k, int pid, uint64_t addr);
 
 static int64_t prim_value(int i)
@@ -376,10 +411,12 @@ static int64_t prim_value(int i)
 		return scenario_faults(1);
 	if (!strcmp(k, "vm"))
 		return vmstat(pr->name) - vm_base[i];
-	if (!strcmp(k, "ksm_pages_shared"))
-		return sysfs_value("/sys/kernel/mm/ksm/pages_shared");
-	if (!strcmp(k, "ksm_pages_sharing"))
-		return sysfs_value("/sys/kernel/mm/ksm/pages_sharing");
+	if (!strcmp(k, "ksm_pages_shared") || !strcmp(k, "ksm_pages_sharing")) {
+		if (ksm_elsewhere())
+			__atomic_store_n(&ctl->ksm_noisy, 1, __ATOMIC_SEQ_CST);
+		return sysfs_value(!strcmp(k, "ksm_pages_shared") ? "/sys/kernel/mm/ksm/pages_shared"
+								  : "/sys/kernel/mm/ksm/pages_sharing");
+	}
 	if (!strcmp(k, "exitcode"))
 		return thread_gone(pr->thread) ? ctl->texit[pr->thread] : 0;
 	if (!strcmp(k, "alive"))
@@ -1341,6 +1378,7 @@ static void one_run(int run, int timeout_ms)
 	if (!strcmp(outcome, "done"))
 		for (i = 0; i < nfinals; i++)
 			printf("F %d %lld\n", finals[i], (long long)prim_value(finals[i]));
+	printf("Q %d\n", ctl->ksm_noisy);
 	fflush(stdout);
 	__atomic_store_n(&ctl->release, 1, __ATOMIC_SEQ_CST);
 	futex(&ctl->release, FUTEX_WAKE, 1 << 30);

@@ -85,6 +85,11 @@ export interface ProbeRun {
   readonly regs: readonly number[];
   /** Final primitive values by primitive index. */
   readonly finals: ReadonlyMap<number, number>;
+  /**
+   * Whether a process outside the scenario had KSM-merged pages when a KSM
+   * counter was read (the probe's `Q` record; true when it says nothing).
+   */
+  readonly ksmNoisy: boolean;
 }
 
 /** Parse the probe's stdout (see probe.c). */
@@ -94,6 +99,7 @@ export function parseProbeOutput(out: string): ProbeRun[] {
     message: string;
     regs: number[];
     finals: Map<number, number>;
+    ksmNoisy: boolean;
   }[] = [];
   for (const line of out.split('\n')) {
     const w = line.split(' ');
@@ -103,9 +109,11 @@ export function parseProbeOutput(out: string): ProbeRun[] {
         message: w.slice(3).join(' '),
         regs: [],
         finals: new Map(),
+        ksmNoisy: true,
       });
     } else if (w[0] === 'R' && runs.length > 0) runs.at(-1)!.regs[Number(w[1])] = Number(w[2]);
     else if (w[0] === 'F' && runs.length > 0) runs.at(-1)!.finals.set(Number(w[1]), Number(w[2]));
+    else if (w[0] === 'Q' && runs.length > 0) runs.at(-1)!.ksmNoisy = w[1] !== '0';
   }
   return runs;
 }

@@ -109,11 +109,18 @@ export interface ProbeProgram {
   /** Indices into `prims` of those observables. */
   readonly systemWidePrims: ReadonlySet<number>;
   /**
+   * The KSM counters among them: exact in a run where no process outside the
+   * scenario had KSM-merged pages (ProbeRun.ksmNoisy false).
+   */
+  readonly ksmPrims: ReadonlySet<number>;
+  /**
    * Registers an `observe` filled from a system-wide observable: `sum` when
    * the expression adds up primitives only (the scenario's own share is
-   * between 0 and the value read), `any` when nothing is known of its share.
+   * between 0 and the value read), `ksm` when the system-wide ones among them
+   * are KSM counters (exact when KSM is quiet elsewhere), `any` when nothing is
+   * known of its share.
    */
-  readonly noisyRegs: ReadonlyMap<string, 'sum' | 'any'>;
+  readonly noisyRegs: ReadonlyMap<string, 'ksm' | 'sum' | 'any'>;
   /** What the host must offer or be set to for this scenario. */
   readonly needs: Needs;
   /** Pages the statements touch or map (reads, writes, mmaps): how long a run may take. */
@@ -189,7 +196,8 @@ class Compiler {
   private readonly prims: Prim[] = [];
   private readonly systemWide = new Set<string>();
   private readonly systemWidePrims = new Set<number>();
-  private readonly noisyRegs = new Map<string, 'sum' | 'any'>();
+  private readonly ksmPrims = new Set<number>();
+  private readonly noisyRegs = new Map<string, 'ksm' | 'sum' | 'any'>();
   private readonly leafPrims = new Map<Expr, number>();
   private pages = 0;
   /** O_DIRECT statements completed by the next statement (see compile()). */
@@ -269,6 +277,7 @@ class Compiler {
       needs: this.needs,
       systemWide: [...this.systemWide].sort(),
       systemWidePrims: this.systemWidePrims,
+      ksmPrims: this.ksmPrims,
       noisyRegs: this.noisyRegs,
       pages: this.pages,
     };
@@ -455,6 +464,7 @@ class Compiler {
       this.systemWide.add(name);
       const p = { kind: name, thread: -1, map: -1, page: 0, name: '' };
       this.systemWidePrims.add(this.prim(p));
+      this.ksmPrims.add(this.prim(p));
       return p;
     }
     if (COUNTERS.includes(name)) {
@@ -521,6 +531,7 @@ class Compiler {
   private noteNoise(reg: string, e: Expr, self: number): void {
     let noisy = false;
     let sum = true;
+    let ksmOnly = true;
     const walk = (x: Expr): void => {
       if (x.kind === 'binary' && x.op === '+') {
         walk(x.left);
@@ -547,13 +558,17 @@ class Compiler {
         }
         return;
       }
-      if (this.systemWidePrims.has(this.prim(p))) noisy = true;
+      const i = this.prim(p);
+      if (this.systemWidePrims.has(i)) noisy = true;
+      if (this.systemWidePrims.has(i) && !this.ksmPrims.has(i)) ksmOnly = false;
     };
     walk(e);
     if (!noisy) return;
     // A register assigned twice keeps the weaker of what is known.
+    const rank = { ksm: 0, sum: 1, any: 2 } as const;
+    const now = !sum ? 'any' : ksmOnly ? 'ksm' : 'sum';
     const was = this.noisyRegs.get(reg);
-    this.noisyRegs.set(reg, sum && was !== 'any' ? 'sum' : 'any');
+    this.noisyRegs.set(reg, was !== undefined && rank[was] > rank[now] ? was : now);
   }
 
   /** The primitives of the final condition (registers are read from the probe's output). */

@@ -117,13 +117,16 @@ export function evalObserved(
           const v = run.regs[r] ?? 0;
           const noise = program.noisyRegs.get(x.name);
           if (noise === 'any') return [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
-          return noise === 'sum' ? own(v) : [v, v];
+          if (noise === 'ksm' && !run.ksmNoisy) return [v, v];
+          return noise === undefined ? [v, v] : own(v);
         }
       }
       if (x.kind === 'ref') return [0, 0];
       const v = finalOf(x) ?? 0;
       const prim = program.leafPrims.get(x);
-      return prim !== undefined && program.systemWidePrims.has(prim) ? own(v) : [v, v];
+      if (prim === undefined || !program.systemWidePrims.has(prim)) return [v, v];
+      // KSM's counters are the scenario's own when no other process has merged pages.
+      return program.ksmPrims.has(prim) && !run.ksmNoisy ? [v, v] : own(v);
     }),
   );
 }

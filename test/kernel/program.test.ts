@@ -169,6 +169,30 @@ forall (pgreuse == 1 && pfn(t, mem[0]) != 0)
     expect(consistent('Always', 'Unknown')).toEqual({ agree: true, partial: true });
   });
 
+  it("takes KSM's counters as exact in a run where no other process had merged pages", () => {
+    const sc = scenario(`scenario k
+setup { mmap mem pages=2 private rw; write mem = 5; madvise mem mergeable }
+thread t { ksm_scan; observe ksm_pages_shared + ksm_pages_sharing -> both }
+forall (both == 2 && ksm_pages_shared == 1)
+`);
+    const c = compileProbe(sc);
+    if (!c.ok) throw new Error(c.reason);
+    expect(c.program.noisyRegs.get('both')).toBe('ksm');
+    const shared = c.program.prims.findIndex((p) => p.kind === 'ksm_pages_shared');
+    const verdict = (q: string) => {
+      const [run] = parseProbeOutput(`run 0 done\nR 0 3\nF ${shared} 2\n${q}`);
+      return evalObserved(sc.condition, c.program, run!, (e) => {
+        const i = c.program.leafPrims.get(e);
+        return i === undefined ? undefined : run!.finals.get(i);
+      });
+    };
+    // 3 and 2 read: exactly so when KSM is quiet elsewhere (the condition fails),
+    // possibly 2 and 1 of them ours when another process had merged pages.
+    expect(verdict('Q 0\n')).toBe(0);
+    expect(verdict('Q 1\n')).toBeUndefined();
+    expect(verdict('')).toBeUndefined();
+  });
+
   it('agrees when every observed outcome is one the model allows', () => {
     expect(consistent('Sometimes', 'Always')).toEqual({ agree: true, partial: true });
     expect(consistent('Sometimes', 'Sometimes')).toEqual({ agree: true, partial: false });
