@@ -417,6 +417,18 @@ static int64_t prim_value(int i)
 		return sysfs_value(!strcmp(k, "ksm_pages_shared") ? "/sys/kernel/mm/ksm/pages_shared"
 								  : "/sys/kernel/mm/ksm/pages_sharing");
 	}
+	if (!strcmp(k, "kpf")) {
+		/* kpf - - REG BIT: a /proc/kpageflags bit of the PFN register REG holds */
+		uint64_t f = 0;
+		int64_t pfn = regs[pr->page];
+		int fd = open("/proc/kpageflags", O_RDONLY);
+
+		if (fd >= 0 && pfn > 0 && pread(fd, &f, 8, (off_t)(pfn * 8)) != 8)
+			f = 0;
+		if (fd >= 0)
+			close(fd);
+		return pfn > 0 ? (int64_t)((f >> atoi(pr->name)) & 1) : 0;
+	}
 	if (!strcmp(k, "exitcode"))
 		return thread_gone(pr->thread) ? ctl->texit[pr->thread] : 0;
 	if (!strcmp(k, "alive"))

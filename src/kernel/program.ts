@@ -9,7 +9,7 @@
 
 import type { Expr, Ref, Scenario, Stmt } from '../scenario/ast.js';
 import { assignedReg } from '../scenario/check.js';
-import { COUNTERS } from '../scenario/expr.js';
+import { COUNTERS, KPF_BITS } from '../scenario/expr.js';
 
 const PAGE = 4096;
 
@@ -491,6 +491,19 @@ class Compiler {
     const thread = named ? this.threads.indexOf((first as { name: string }).name) : self;
     const rest = named ? args.slice(1) : args;
     if (PROCESS_PRIMS.has(e.fn)) return { kind: e.fn, thread, map: -1, page: 0, name: '' };
+    if (Object.hasOwn(KPF_BITS, e.fn)) {
+      // probe.c reads /proc/kpageflags of the PFN the register holds when the value is needed.
+      const a = e.args[0];
+      if (a?.kind !== 'ident' || !this.regs.includes(a.name))
+        return unsupported(`${e.fn}() needs a register holding a PFN`);
+      return {
+        kind: 'kpf',
+        thread: -1,
+        map: -1,
+        page: this.reg(a.name),
+        name: String(KPF_BITS[e.fn]),
+      };
+    }
     if (!PAGE_PRIMS.has(e.fn)) return unsupported(`${e.fn}() is not observable by the probe`);
     const r = rest[0];
     if (r?.kind !== 'ref') return unsupported(`${e.fn}() needs a page`);

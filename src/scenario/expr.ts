@@ -11,12 +11,21 @@ import { ksmPagesSharing } from '../core/mm/ksm.js';
 import { page_folio } from '../core/mm/page_alloc.js';
 import type { State } from '../core/mm_types.js';
 import { mmOf } from '../core/mm_types.js';
-import { PG_anon_exclusive } from '../core/page-flags.js';
+import {
+  PG_anon,
+  PG_anon_exclusive,
+  PG_buddy,
+  PG_ksm,
+  PG_locked,
+  PG_lru,
+  PG_swapcache,
+  PG_writeback,
+} from '../core/page-flags.js';
 import { VM_EVENT_NAMES, vmEventIndex } from '../core/vmstat.js';
 import type { Expr, Pos, Ref } from './ast.js';
 import { InputError } from './errors.js';
 
-type Param = 'thread' | 'ref' | 'pin';
+type Param = 'thread' | 'ref' | 'pin' | 'pfn';
 
 interface FuncDef {
   readonly params: readonly Param[];
@@ -38,6 +47,32 @@ const KSM_SYSFS: Readonly<Record<string, 'pages_shared' | 'pages_sharing'>> = {
   ksm_pages_shared: 'pages_shared',
   ksm_pages_sharing: 'pages_sharing',
 };
+/**
+ * /proc/kpageflags bits of a PFN, mapped or not (a register that holds a PFN
+ * read earlier): whether the page is still in the swap cache, under writeback,
+ * mapped, after it left a page table.
+ */
+const KPF_FUNCS: Record<string, string> = {
+  kpf_locked: 'kpageflags LOCKED (bit 0) of the PFN: PG_locked',
+  kpf_lru: 'kpageflags LRU (bit 5) of the PFN: on an LRU list',
+  kpf_writeback: 'kpageflags WRITEBACK (bit 8) of the PFN: a write to swap is in flight',
+  kpf_mmap: 'kpageflags MMAP (bit 11) of the PFN: mapped in some page table',
+  kpf_anon: 'kpageflags ANON (bit 12) of the PFN: an anonymous page',
+  kpf_swapcache: 'kpageflags SWAPCACHE (bit 13) of the PFN: in the swap cache',
+  kpf_ksm: 'kpageflags KSM (bit 21) of the PFN: a KSM page',
+};
+
+/** The kpageflags bit each kpf_ function reads. */
+export const KPF_BITS: Readonly<Record<string, number>> = {
+  kpf_locked: 0,
+  kpf_lru: 5,
+  kpf_writeback: 8,
+  kpf_mmap: 11,
+  kpf_anon: 12,
+  kpf_swapcache: 13,
+  kpf_ksm: 21,
+};
+
 const PAGE_FUNCS: Record<string, string> = {
   pfn: 'PFN mapped at the address (pagemap bits 0-54; 0 when not present)',
   present: 'pagemap bit 63: a page is mapped',
@@ -112,6 +147,7 @@ export const FUNCS: Readonly<Record<string, FuncDef>> = {
     doc: 'PFN of the (first) page the pin holds, 0 when it holds none; pin_pfn(P) == pfn(T, a[0]) is pin coherence',
   },
   pin_value: { params: ['pin'], doc: 'contents of the (first) page the pin holds, 0 when none' },
+  ...Object.fromEntries(Object.entries(KPF_FUNCS).map(([f, doc]) => [f, { params: ['pfn'], doc }])),
 };
 
 export const COUNTERS: readonly string[] = VM_EVENT_NAMES;
@@ -181,6 +217,15 @@ function checkCall(names: Names, e: Extract<Expr, { kind: 'call' }>): void {
       if (a.kind !== 'ident' || !names.threads.has(a.name)) {
         err(names, a.pos, 'SC003', `${e.fn}: argument ${i + 1} must be a thread name`);
       }
+    } else if (p === 'pfn') {
+      // A PFN read earlier, in a register (the model's PFNs are not the kernel's).
+      if (a.kind !== 'ident' || !names.regs.has(a.name))
+        err(
+          names,
+          a.pos,
+          'SC004',
+          `${e.fn}: the argument is a register holding a PFN, e.g. pfn(T, a[0]) -> p`,
+        );
     } else if (p === 'pin') {
       if (a.kind !== 'ident' || !names.pins.has(a.name)) {
         err(
@@ -254,6 +299,11 @@ function callValue(env: EvalEnv, e: Extract<Expr, { kind: 'call' }>): number {
   const args = e.args.length < f.params.length ? [null, ...e.args] : e.args;
   const threadArg = args[0];
   const thread = threadArg && threadArg.kind === 'ident' ? threadArg.name : env.current!;
+  if (f.params[0] === 'pfn') {
+    const a = e.args[0]!;
+    const pfn = a.kind === 'ident' ? (env.regs.get(a.name) ?? 0) : 0;
+    return kpageflag(env.s, pfn, e.fn);
+  }
   if (f.params[0] === 'pin') {
     const a = e.args[0]!;
     const page = a.kind === 'ident' ? env.pinPage(a.name) : 0;
@@ -283,6 +333,32 @@ function callValue(env: EvalEnv, e: Extract<Expr, { kind: 'call' }>): number {
     return e.fn === 'distinct_pfns' ? pfns.size : n;
   }
   return pageValue(env, mm, e.fn, r.map, r.from);
+}
+
+/** One /proc/kpageflags bit of `pfn` as the model knows it (fs/proc/page.c stable_page_flags()). */
+function kpageflag(s: State, pfn: number, fn: string): number {
+  if (pfn <= 0 || pfn >= s.mem.end) return 0;
+  const folio = page_folio(s, pfn);
+  const flags = s.mem.flags[folio]!;
+  if (flags & PG_buddy) return 0;
+  switch (fn) {
+    case 'kpf_locked':
+      return flags & PG_locked ? 1 : 0;
+    case 'kpf_lru':
+      return flags & PG_lru ? 1 : 0;
+    case 'kpf_writeback':
+      return flags & PG_writeback ? 1 : 0;
+    case 'kpf_mmap':
+      return s.mem.mapcount[pfn]! + s.mem.entire[folio]! > 0 ? 1 : 0;
+    case 'kpf_anon':
+      return flags & PG_anon ? 1 : 0;
+    case 'kpf_swapcache':
+      return flags & PG_swapcache ? 1 : 0;
+    case 'kpf_ksm':
+      return flags & PG_ksm ? 1 : 0;
+    default:
+      return 0;
+  }
 }
 
 /** A page function of one page. */

@@ -93,6 +93,19 @@ describe('compileProbe()', () => {
     if (!e.ok) throw new Error(e.reason);
     expect(e.program.text).toContain('prim present 0 0 0 - 4 2\n');
     expect(e.program.text).toContain('prim distinct_pfns 0 0 0 - 8 1\n');
+    const f = compileProbe(
+      scenario(
+        'scenario k\nsetup { mmap m pages=1 private rw }\nthread t { write m[0] = 1; observe pfn(m[0]) -> p; observe kpf_writeback(p) -> wb }\nforall (kpf_swapcache(p) == 0)',
+      ),
+    );
+    if (!f.ok) throw new Error(f.reason);
+    expect(f.program.text).toContain('prim kpf -1 -1 0 8 1 1\n');
+    expect(f.program.text).toContain('prim kpf -1 -1 0 13 1 1\n');
+    expect(() =>
+      scenario(
+        'scenario b\nsetup { mmap m pages=1 private rw }\nthread t { observe kpf_mmap(m[0]) -> x }\nforall (x == 0)',
+      ),
+    ).toThrow(/a register holding a PFN/);
   });
 
   it('records what the host must provide', () => {
