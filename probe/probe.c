@@ -490,6 +490,8 @@ static int64_t page_value(const char *k, int pid, uint64_t addr)
 {
 	uint64_t pm = 0, pfn;
 
+	if (!strcmp(k, "address"))
+		return (int64_t)addr;
 	if (pagemap_entry(pid, addr, &pm))
 		return 0;
 	pfn = pm & ((1ULL << 55) - 1);

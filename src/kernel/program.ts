@@ -49,6 +49,7 @@ const PAGE_PRIMS = new Set([
   'distinct_pfns',
   'file',
   'swap_offset',
+  'address',
 ]);
 const PROCESS_PRIMS = new Set([
   'VmPTE',

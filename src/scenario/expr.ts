@@ -96,6 +96,8 @@ const PAGE_FUNCS: Record<string, string> = {
   file: 'pagemap bit 61 (PM_FILE): a page-cache or shared anonymous (shmem) page is mapped',
   swap_offset:
     "the swap offset of a swap entry (pagemap bits 5-54; 0 when not swapped): compare two of them, the numbers are not the kernel's",
+  address:
+    "the page's virtual address in the thread's process: compare it with another (what uffd read returned), the model's addresses are not the kernel's",
 };
 
 /**
@@ -370,6 +372,7 @@ function pageValue(
   page: number,
 ): number {
   const addr = env.addrOf(map, page);
+  if (fn === 'address') return addr;
   const pm = pagemapEntry(env.s, mm, addr);
   const folio = pm.present && !pm.zeropage ? page_folio(env.s, pm.pfn) : 0;
   switch (fn) {
