@@ -55,7 +55,7 @@ export interface KsmdStep {
 /** The steps the enabled actors can take in machine `m`. */
 export function envSteps(m: Machine): EnvStep[] {
   const out: EnvStep[] = [];
-  if (foliosUnderWriteback(m.s).length > 0) out.push({ actor: 'writeback' });
+  if (startsWriteback(m) && foliosUnderWriteback(m.s).length > 0) out.push({ actor: 'writeback' });
   if (m.sc.env.includes('lru_batches')) {
     m.s.lru_batch.forEach((b, cpu) => {
       if (b.length > 0) out.push({ actor: 'lru_add_drain', cpu });
@@ -141,17 +141,26 @@ export function reclaimActionOf(letter: string): ReclaimAction | undefined {
 const swapsOut = new WeakMap<object, boolean>();
 
 /**
+ * Can a run of this scenario put a folio under writeback (MADV_PAGEOUT, or
+ * `env reclaim`)? Only then is the swap device looked for in every state.
+ */
+function startsWriteback(m: Machine): boolean {
+  let v = swapsOut.get(m.sc);
+  if (v === undefined) {
+    const all = [...m.sc.setup, ...m.sc.threads.flatMap((t) => t.body)];
+    v =
+      m.sc.env.includes('reclaim') ||
+      all.some((st) => st.op === 'madvise' && st.advice === 'pageout');
+    swapsOut.set(m.sc, v);
+  }
+  return v;
+}
+
+/**
  * Can actors ever step in a run of this scenario: an `env` line, or a
  * statement that can start writeback (MADV_PAGEOUT)? The explorer's
  * partial-order reduction holds only without them.
  */
 export function actorsPossible(m: Machine): boolean {
-  if (m.sc.env.length > 0) return true;
-  let v = swapsOut.get(m.sc);
-  if (v === undefined) {
-    const all = [...m.sc.setup, ...m.sc.threads.flatMap((t) => t.body)];
-    v = all.some((st) => st.op === 'madvise' && st.advice === 'pageout');
-    swapsOut.set(m.sc, v);
-  }
-  return v;
+  return m.sc.env.length > 0 || startsWriteback(m);
 }

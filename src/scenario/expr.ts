@@ -337,30 +337,24 @@ function callValue(env: EvalEnv, e: Extract<Expr, { kind: 'call' }>): number {
   return pageValue(env, mm, e.fn, r.map, r.from);
 }
 
-/** One /proc/kpageflags bit of `pfn` as the model knows it (fs/proc/page.c stable_page_flags()). */
+/** The page flag behind each kpf_ function but kpf_mmap (fs/proc/page.c stable_page_flags()). */
+const KPF_PG: Readonly<Record<string, number>> = {
+  kpf_locked: PG_locked,
+  kpf_lru: PG_lru,
+  kpf_writeback: PG_writeback,
+  kpf_anon: PG_anon,
+  kpf_swapcache: PG_swapcache,
+  kpf_ksm: PG_ksm,
+};
+
+/** One /proc/kpageflags bit of `pfn` as the model knows it (0 for a free page). */
 function kpageflag(s: State, pfn: number, fn: string): number {
   if (pfn <= 0 || pfn >= s.mem.end) return 0;
   const folio = page_folio(s, pfn);
   const flags = s.mem.flags[folio]!;
   if (flags & PG_buddy) return 0;
-  switch (fn) {
-    case 'kpf_locked':
-      return flags & PG_locked ? 1 : 0;
-    case 'kpf_lru':
-      return flags & PG_lru ? 1 : 0;
-    case 'kpf_writeback':
-      return flags & PG_writeback ? 1 : 0;
-    case 'kpf_mmap':
-      return s.mem.mapcount[pfn]! + s.mem.entire[folio]! > 0 ? 1 : 0;
-    case 'kpf_anon':
-      return flags & PG_anon ? 1 : 0;
-    case 'kpf_swapcache':
-      return flags & PG_swapcache ? 1 : 0;
-    case 'kpf_ksm':
-      return flags & PG_ksm ? 1 : 0;
-    default:
-      return 0;
-  }
+  if (fn === 'kpf_mmap') return s.mem.mapcount[pfn]! + s.mem.entire[folio]! > 0 ? 1 : 0;
+  return flags & (KPF_PG[fn] ?? 0) ? 1 : 0;
 }
 
 /** A page function of one page. */

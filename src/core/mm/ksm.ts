@@ -432,11 +432,17 @@ export function ksm_disable_merge_any(s: State, k: Kernel, mm: Mm): void {
   mm.flags &= ~MMF_VM_MERGE_ANY;
 }
 
-/** rmap_item->oldchecksum of `mm` at `address` (0: a new rmap_item). */
-function oldchecksum(mm: Mm, address: number): number {
-  for (let i = 0; i < mm.ksm_checksum.length; i += 2)
-    if (mm.ksm_checksum[i] === address) return mm.ksm_checksum[i + 1]!;
-  return 0;
+/**
+ * What one full scan keeps as it goes: the unstable tree (its first page of
+ * each value), the rmap_items' checksums before and after, and rmap_hlist_len
+ * of every KSM page, kept up to date by the scan's own merges (so an item costs
+ * no walk over every mm).
+ */
+interface KsmScan {
+  readonly unstable: Map<number, KsmItem[]>;
+  readonly old: Map<Mm, Map<number, number>>;
+  readonly checksums: Map<Mm, number[]>;
+  readonly len: Map<number, number>;
 }
 
 /**
@@ -454,38 +460,40 @@ function cmp_and_merge_page(
   s: State,
   k: Kernel,
   item: KsmItem,
-  unstable: KsmItem[],
-  checksums: Map<Mm, number[]>,
+  scan: KsmScan,
   use_zero_pages: boolean,
 ): { changed: boolean; merged: boolean } {
   const mm = s.mms[item.mm]!;
   const value = s.mem.content[item.pfn]!;
   const checksum = value + 1;
-  checksums.get(mm)!.push(item.address, oldchecksum(mm, item.address));
-  const keep = (cs: number) => {
-    const list = checksums.get(mm)!;
-    list[list.length - 1] = cs;
-  };
+  const old = scan.old.get(mm)!.get(item.address) ?? 0;
+  const list = scan.checksums.get(mm)!;
   // The stable-tree paths return before the checksum is looked at (kept as it was).
+  list.push(item.address, old);
+  const bump = (kpfn: number, by: number) => scan.len.set(kpfn, (scan.len.get(kpfn) ?? 0) + by);
   if (s.mem.flags[item.pfn]! & PG_ksm) {
     if (stableItemAt(mm, item.address) >= 0) return { changed: false, merged: false };
     const r = ksmdMerge(s, k, { item, into: item.pfn, item2: null });
+    if (r.merged) bump(item.pfn, 1);
     return { changed: true, merged: r.merged };
   }
   // stable_tree_search(): an equal KSM page with room (the lowest PFN, deterministic).
-  const len = rmapHlistLen(s);
   let kpage = 0;
-  for (const [kpfn, n] of [...len].sort((a, b) => a[0] - b[0]))
-    if (s.mem.content[kpfn] === value && n < KSM_MAX_PAGE_SHARING && s.mem.flags[kpfn]! & PG_ksm) {
+  for (const [kpfn, n] of scan.len)
+    if (
+      (kpage === 0 || kpfn < kpage) &&
+      s.mem.content[kpfn] === value &&
+      n < KSM_MAX_PAGE_SHARING &&
+      s.mem.flags[kpfn]! & PG_ksm
+    )
       kpage = kpfn;
-      break;
-    }
   if (kpage !== 0) {
     const r = ksmdMerge(s, k, { item, into: kpage, item2: null });
+    if (r.merged) bump(kpage, 1);
     return { changed: r.merged, merged: r.merged };
   }
-  if (oldchecksum(mm, item.address) !== checksum) {
-    keep(checksum);
+  if (old !== checksum) {
+    list[list.length - 1] = checksum;
     return { changed: true, merged: false };
   }
   if (use_zero_pages && value === 0) {
@@ -493,17 +501,20 @@ function cmp_and_merge_page(
     if (r.merged) return { changed: true, merged: true };
   }
   // unstable_tree_search_insert(): the first equal page inserted this scan.
-  const tree = unstable.find((t) => {
+  const same = scan.unstable.get(value) ?? [];
+  const tree = same.find((t) => {
     if (t.pfn === item.pfn || s.mem.content[t.pfn] !== value) return false;
     const at = slotOf(s, t);
     const pte = at ? ptep_get(s, at.t, at.i) : 0;
     return pte_present(pte) && pte_pfn(pte) === t.pfn && !(s.mem.flags[t.pfn]! & PG_ksm);
   });
   if (!tree) {
-    unstable.push(item);
+    same.push(item);
+    scan.unstable.set(value, same);
     return { changed: false, merged: false };
   }
   const r = try_to_merge_two_pages(s, k, item, tree);
+  if (r.merged) bump(item.pfn, 2);
   return { changed: true, merged: r.merged };
 }
 
@@ -521,26 +532,35 @@ function ksm_full_scan(
 ): { merges: number; changed: boolean } {
   lru_add_drain_all(s);
   ksmRemoveStaleItems(s);
-  const unstable: KsmItem[] = [];
-  const checksums = new Map<Mm, number[]>();
-  for (const mm of s.mms) if (mm) checksums.set(mm, []);
-  let merges = 0;
-  let changed = false;
+  const scan: KsmScan = {
+    unstable: new Map(),
+    old: new Map(),
+    checksums: new Map(),
+    len: rmapHlistLen(s),
+  };
   for (const mm of s.mms) {
     if (!mm) continue;
-    // The pages of this mm as the scan meets them (earlier merges may have replaced some).
-    for (const first of ksmItems(s).filter((x) => x.mm === mm.id)) {
-      const at = slotOf(s, first);
-      const pte = at ? ptep_get(s, at.t, at.i) : 0;
-      if (!pte_present(pte) || pte_special(pte)) continue;
-      const item = { mm: mm.id, address: first.address, pfn: pte_pfn(pte) };
-      if (!(s.mem.flags[item.pfn]! & PG_anon)) continue;
-      const r = cmp_and_merge_page(s, k, item, unstable, checksums, use_zero_pages);
-      if (r.merged) merges++;
-      if (r.changed) changed = true;
-    }
+    const old = new Map<number, number>();
+    for (let i = 0; i < mm.ksm_checksum.length; i += 2)
+      old.set(mm.ksm_checksum[i]!, mm.ksm_checksum[i + 1]!);
+    scan.old.set(mm, old);
+    scan.checksums.set(mm, []);
   }
-  for (const [mm, list] of checksums) {
+  let merges = 0;
+  let changed = false;
+  // The addresses the scan meets, in order; each page is read again when met
+  // (an earlier merge or break_cow() may have replaced it).
+  for (const first of ksmItems(s)) {
+    const at = slotOf(s, first);
+    const pte = at ? ptep_get(s, at.t, at.i) : 0;
+    if (!pte_present(pte) || pte_special(pte)) continue;
+    const item = { mm: first.mm, address: first.address, pfn: pte_pfn(pte) };
+    if (!(s.mem.flags[item.pfn]! & PG_anon)) continue;
+    const r = cmp_and_merge_page(s, k, item, scan, use_zero_pages);
+    if (r.merged) merges++;
+    if (r.changed) changed = true;
+  }
+  for (const [mm, list] of scan.checksums) {
     if (list.length !== mm.ksm_checksum.length || list.some((x, i) => x !== mm.ksm_checksum[i]))
       changed = true;
     mm.ksm_checksum = list;
