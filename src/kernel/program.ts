@@ -239,7 +239,7 @@ class Compiler {
       });
       return list
         .filter((st) => st.op !== 'unpin' || !this.syncOdirect.has(st))
-        .map((st) => this.stmt(st, i));
+        .flatMap((st) => this.stmt(st, i));
     });
     const finals = this.condPrims(this.sc.condition);
     const counts: Record<keyof typeof PROBE_LIMITS, number> = {
@@ -314,7 +314,8 @@ class Compiler {
     return name === null ? -1 : this.reg(name);
   }
 
-  private stmt(st: Stmt, self: number): string {
+  /** The probe operation(s) of one statement. */
+  private stmt(st: Stmt, self: number): string | string[] {
     switch (st.op) {
       case 'mmap': {
         const file = st.file === null ? -1 : this.index(this.files, st.file);
@@ -342,7 +343,7 @@ class Compiler {
         const ops: string[] = [];
         for (let p = from; p < to; p += st.ref.step)
           ops.push(`madvise ${m} ${p * PAGE} ${PAGE} ${MADV[st.advice]} ${this.ret(st.ret)}`);
-        return ops.join('\nop ');
+        return ops;
       }
       case 'mremap': {
         const [m, from, to] = this.ref(st.ref);

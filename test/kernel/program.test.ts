@@ -85,6 +85,16 @@ describe('compileProbe()', () => {
     );
     if (!d.ok) throw new Error(d.reason);
     expect(d.program.pages).toBe(4 + 4 + 2);
+    const step = compileProbe(
+      scenario(
+        'scenario w\nsetup { mmap m pages=4 private rw }\nthread t { madvise m[0..4 step 2] dontneed }\nforall (1 == 1)',
+      ),
+    );
+    if (!step.ok) throw new Error(step.reason);
+    // One madvise() per page, each its own operation.
+    expect(step.program.text).toContain(
+      'op madvise 0 0 4096 4 -1\nop madvise 0 8192 4096 4 -1\nend',
+    );
     const e = compileProbe(
       scenario(
         'scenario z\nsetup { mmap m pages=8 private rw }\nthread t { observe present(m[0..8 step 2]) + distinct_pfns(m[0..8]) -> n }\nforall (n == 0)',
