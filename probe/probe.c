@@ -65,6 +65,9 @@ struct ctl {
 	uint64_t mapaddr[MAXMAP];
 	uint64_t maplen[MAXMAP];
 	int64_t base_vmpte, base_rssanon, base_rssshmem;
+	/* A process that exec'd: its pid and the same baselines, taken in the new image */
+	int32_t xpid[MAXT];
+	int64_t xbase[MAXT][3];
 	int64_t flt_base[2]; /* the initial process's minflt and majflt after warm-up */
 	int32_t ksm_noisy;   /* a KSM counter was read while another process had merged pages */
 	int32_t nwb;	     /* PFNs MADV_PAGEOUT may have put under writeback */
@@ -100,6 +103,11 @@ struct thread {
 };
 
 static struct ctl *ctl;
+/* The memfd that holds ctl, registers and baselines, and the program's path (for exec) */
+static int shared_fd = -1;
+static const char *prog_path;
+/* The operation a thread of this process runs (exec goes on after it) */
+static __thread int cur_op;
 static struct thread threads[MAXT];
 static int nthreads, nregs, nprims;
 static struct prim *prims;
@@ -364,8 +372,9 @@ static int64_t scenario_faults(int major)
 static int64_t range_value(const struct prim *pr, int pid, uint64_t addr);
 
 /*
- * Does a process outside the scenario have KSM-merged pages
- * (/proc/PID/ksm_merging_pages)? If not, KSM's global counters are the
+ * Does a process outside the scenario have KSM rmap_items (/proc/PID/ksm_stat
+ * ksm_rmap_items, 6.1 on; before, its merged pages, ksm_merging_pages)? If
+ * not, KSM's global counters (shared, sharing and unshared) are the
  * scenario's own. Reads /proc with getdents64 into a stack buffer (no
  * allocation in a scenario process).
  */
@@ -389,14 +398,29 @@ static int ksm_elsewhere(void)
 			for (t = 0; t < nthreads; t++)
 				if (ctl->tpid[t] == pid)
 					ours = 1;
-			if (!ours && proc_field(pid, "ksm_merging_pages", "") > 0)
-				found = 1;
+			if (!ours) {
+				int64_t items = proc_field(pid, "ksm_stat", "ksm_rmap_items");
+
+				if (items > 0 || (items < 0 && proc_field(pid, "ksm_merging_pages", "") > 0))
+					found = 1;
+			}
 		}
 	}
 	close(fd);
 	return found;
 }
 static int64_t page_value(const char *k, int pid, uint64_t addr);
+
+/* VmPTE, RssAnon, RssShmem (0, 1, 2) before the scenario, of this process's image. */
+static int64_t status_base(int pid, int which)
+{
+	int t;
+
+	for (t = 0; t < MAXT; t++)
+		if (pid > 0 && ctl->xpid[t] == pid)
+			return ctl->xbase[t][which];
+	return which == 0 ? ctl->base_vmpte : which == 1 ? ctl->base_rssanon : ctl->base_rssshmem;
+}
 
 static int64_t prim_value(int i)
 {
@@ -411,11 +435,14 @@ static int64_t prim_value(int i)
 		return scenario_faults(1);
 	if (!strcmp(k, "vm"))
 		return vmstat(pr->name) - vm_base[i];
-	if (!strcmp(k, "ksm_pages_shared") || !strcmp(k, "ksm_pages_sharing")) {
+	if (!strncmp(k, "ksm_pages_", 10)) {
+		/* ksm_pages_shared, _sharing, _unshared: /sys/kernel/mm/ksm/pages_... */
+		char path[64];
+
 		if (ksm_elsewhere())
 			__atomic_store_n(&ctl->ksm_noisy, 1, __ATOMIC_SEQ_CST);
-		return sysfs_value(!strcmp(k, "ksm_pages_shared") ? "/sys/kernel/mm/ksm/pages_shared"
-								  : "/sys/kernel/mm/ksm/pages_sharing");
+		snprintf(path, sizeof(path), "/sys/kernel/mm/ksm/%s", k + 4);
+		return sysfs_value(path);
 	}
 	if (!strcmp(k, "kpf")) {
 		/* kpf - - REG BIT: a /proc/kpageflags bit of the PFN register REG holds */
@@ -436,11 +463,11 @@ static int64_t prim_value(int i)
 	if (pid <= 0 || thread_gone(pr->thread))
 		return 0;
 	if (!strcmp(k, "VmPTE"))
-		return proc_field(pid, "status", "VmPTE") - ctl->base_vmpte;
+		return proc_field(pid, "status", "VmPTE") - status_base(pid, 0);
 	if (!strcmp(k, "RssAnon"))
-		return proc_field(pid, "status", "RssAnon") - ctl->base_rssanon;
+		return proc_field(pid, "status", "RssAnon") - status_base(pid, 1);
 	if (!strcmp(k, "RssShmem"))
-		return proc_field(pid, "status", "RssShmem") - ctl->base_rssshmem;
+		return proc_field(pid, "status", "RssShmem") - status_base(pid, 2);
 	if (!strcmp(k, "VmSwap"))
 		return proc_field(pid, "status", "VmSwap");
 	if (!strcmp(k, "AnonHugePages"))
@@ -926,6 +953,21 @@ static void exec_op(int self, struct op *o)
 			setreg(a[4], r < 0 ? -errno : 0);
 			close(fd);
 		}
+	} else if (!strcmp(o->name, "exec")) {
+		/*
+		 * exec: execve() of the probe itself, as the model's exec: a new
+		 * address space (every mapping and the other threads gone), the
+		 * process's pid, CPU and PR_SET_MEMORY_MERGE kept. The new image
+		 * maps the control memory again and goes on after this operation.
+		 */
+		char fd[16], who[16], next[16];
+		char *argv[] = { "cowherd-probe", "--exec-resume", (char *)prog_path, fd, who, next, NULL };
+
+		snprintf(fd, sizeof(fd), "%d", shared_fd);
+		snprintf(who, sizeof(who), "%d", self | (ctl->tproc[self] << 8));
+		snprintf(next, sizeof(next), "%d", cur_op + 1);
+		execv("/proc/self/exe", argv);
+		fail("exec: %s", strerror(errno));
 	} else if (!strcmp(o->name, "wait_writeback")) {
 		wait_writeback();
 	} else if (!strcmp(o->name, "lru_add_drain_all")) {
@@ -966,12 +1008,14 @@ static void exec_op(int self, struct op *o)
 		}
 		sysfs_write("/sys/kernel/mm/ksm/run", "0");
 	} else if (!strcmp(o->name, "userfaultfd")) {
-		/* userfaultfd U WP_UNPOPULATED: UFFDIO_API with UFFD_FEATURE_PAGEFAULT_FLAG_WP */
+		/* userfaultfd U WP_UNPOPULATED EVENT_FORK: UFFDIO_API with UFFD_FEATURE_PAGEFAULT_FLAG_WP */
 		struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP };
 		int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
 
 		if (a[1])
 			api.features |= UFFD_FEATURE_WP_UNPOPULATED;
+		if (a[2])
+			api.features |= UFFD_FEATURE_EVENT_FORK;
 		if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
 			fail("userfaultfd: %s", strerror(errno));
 		uffds[a[0]] = fd;
@@ -993,13 +1037,23 @@ static void exec_op(int self, struct op *o)
 		}
 		setreg(a[5], ret_of(r));
 	} else if (!strcmp(o->name, "uffdread")) {
-		/* uffdread U REG: one fault message; the register gets its page's address */
+		/*
+		 * uffdread U FORK REG: one message. A fault gives the register its
+		 * page's address; UFFD_EVENT_FORK gives it 0 and, when FORK >= 0,
+		 * names the child's new context (an fd of this process) FORK.
+		 */
 		struct uffd_msg msg;
 
 		while (read(uffds[a[0]], &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
 			if (errno != EINTR && errno != EAGAIN)
 				fail("userfaultfd read: %s", strerror(errno));
-		setreg(a[1], (int64_t)(msg.arg.pagefault.address & ~(PAGE - 1)));
+		if (msg.event == UFFD_EVENT_FORK) {
+			if (a[1] >= 0)
+				uffds[a[1]] = (int)msg.arg.fork.ufd;
+			setreg(a[2], 0);
+		} else {
+			setreg(a[2], (int64_t)(msg.arg.pagefault.address & ~(PAGE - 1)));
+		}
 	} else if (!strcmp(o->name, "iouring")) {
 		/* iouring MAP OFF LEN PIN RET */
 		if (a[3] < 0 || a[3] >= MAXPIN)
@@ -1050,17 +1104,21 @@ static void exec_op(int self, struct op *o)
 	}
 }
 
-static void run_thread(int arg)
+static void __attribute__((noreturn)) run_ops(int id, int from)
 {
-	int id = arg & 255, i;
-
-	start_thread(id, arg >> 8);
-	for (i = 0; i < threads[id].nops; i++)
-		exec_op(id, &threads[id].ops[i]);
+	for (cur_op = from; cur_op < threads[id].nops; cur_op++)
+		exec_op(id, &threads[id].ops[cur_op]);
 	ctl->tstate[id] = T_FINISHED;
 	wake_coordinator();
 	wait_flag(&ctl->release);
 	syscall(SYS_exit_group, 0);
+	__builtin_unreachable();
+}
+
+static void run_thread(int arg)
+{
+	start_thread(arg & 255, arg >> 8);
+	run_ops(arg & 255, 0);
 }
 
 /* ---- the program ---- */
@@ -1127,17 +1185,37 @@ static int parse_expr(char **save, struct tok **out)
 	return n;
 }
 
-/* Shared memory for `n` int64 values (at least one), zeroed. */
-static int64_t *shared_words(int n)
+static size_t page_align(size_t n)
 {
-	int64_t *p = mmap(NULL, (size_t)(n > 0 ? n : 1) * sizeof(int64_t), PROT_READ | PROT_WRITE,
-			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	return (n + PAGE - 1) & ~(PAGE - 1);
+}
 
+/*
+ * ctl, the registers and the counter baselines, in one memfd (not
+ * close-on-exec), so that a scenario process that execs maps them again:
+ * with `create`, a new one, zeroed; otherwise the inherited shared_fd.
+ */
+static void map_shared(int create)
+{
+	size_t c = page_align(sizeof(*ctl)), r = page_align((size_t)(nregs > 0 ? nregs : 1) * 8);
+	size_t v = page_align((size_t)(nprims > 0 ? nprims : 1) * 8);
+	char *p;
+
+	if (create) {
+		shared_fd = memfd_create("cowherd-probe", 0);
+		if (shared_fd < 0 || ftruncate(shared_fd, (off_t)(c + r + v))) {
+			perror("probe: memfd");
+			exit(2);
+		}
+	}
+	p = mmap(NULL, c + r + v, PROT_READ | PROT_WRITE, MAP_SHARED, shared_fd, 0);
 	if (p == MAP_FAILED) {
 		perror("probe: mmap");
 		exit(2);
 	}
-	return p;
+	ctl = (struct ctl *)p;
+	regs = (int64_t *)(p + c);
+	vm_base = (int64_t *)(p + c + r);
 }
 
 /*
@@ -1241,8 +1319,6 @@ static void load(const char *path)
 	for (cur = 0; cur < nfinals; cur++)
 		if (finals[cur] < 0 || finals[cur] >= nprims)
 			bad_program(lineno, "final primitive %d of %d", finals[cur], nprims);
-	regs = shared_words(nregs);
-	vm_base = shared_words(nprims);
 }
 
 /* The PFNs of the zero page and the huge zero page (0 if THP gives none). */
@@ -1446,12 +1522,43 @@ static int features(void)
 	return 0;
 }
 
+/*
+ * The new image of a scenario process that exec'd: populate its own page
+ * tables first (as warm_up() does for the initial process), take its
+ * VmPTE/RssAnon/RssShmem baselines, and go on with thread `arg`'s operations.
+ */
+static void __attribute__((noreturn)) resume_after_exec(int arg, int from)
+{
+	int id = arg & 255;
+	pid_t pid = getpid();
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	find_zero_pfns();
+	warm_stack();
+	if (!mlockall(MCL_CURRENT))
+		munlockall();
+	memset(pipes, 0xff, sizeof(pipes));
+	ctl->xbase[id][0] = proc_field(pid, "status", "VmPTE");
+	ctl->xbase[id][1] = proc_field(pid, "status", "RssAnon");
+	ctl->xbase[id][2] = proc_field(pid, "status", "RssShmem");
+	__atomic_store_n(&ctl->xpid[id], pid, __ATOMIC_SEQ_CST);
+	run_ops(id, from);
+}
+
 int main(int argc, char **argv)
 {
 	int runs, timeout_ms, r;
 
 	if (argc == 2 && !strcmp(argv[1], "--features"))
 		return features();
+	if (argc == 6 && !strcmp(argv[1], "--exec-resume")) {
+		/* A scenario process's exec: PROGRAM SHARED_FD THREAD|PROC<<8 NEXT_OP */
+		prog_path = argv[2];
+		load(argv[2]);
+		shared_fd = atoi(argv[3]);
+		map_shared(0);
+		resume_after_exec(atoi(argv[4]), atoi(argv[5]));
+	}
 
 	if (argc != 4 && argc != 5) {
 		fprintf(stderr, "usage: probe PROGRAM RUNS TIMEOUT_MS [CPU]\n");
@@ -1465,14 +1572,11 @@ int main(int argc, char **argv)
 		if (sched_setaffinity(0, sizeof(set), &set))
 			perror("sched_setaffinity");
 	}
+	prog_path = argv[1];
 	load(argv[1]);
 	runs = atoi(argv[2]);
 	timeout_ms = atoi(argv[3]);
-	ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (ctl == MAP_FAILED) {
-		perror("mmap");
-		return 2;
-	}
+	map_shared(1);
 	/* Orphaned scenario processes are reparented here and reaped. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* Die with the runner; the scenario processes follow (exit_if_orphaned()). */

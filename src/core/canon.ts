@@ -145,6 +145,7 @@ export function hashState(s: State, h: Fingerprint, counters?: readonly number[]
     for (const x of mm.ksm_rmap) h.num(x);
     h.word(mm.ksm_checksum.length);
     for (const x of mm.ksm_checksum) h.num(x);
+    h.word(mm.ksm_unstable);
     h.word(mm.vmas.length);
     for (const v of mm.vmas) {
       h.num(v.vm_start);

@@ -1,6 +1,7 @@
 /** include/uapi/asm-generic/errno-base.h values the model's system calls return (negated). */
 export const EPERM = 1;
 export const ENOENT = 2;
+export const ESRCH = 3;
 export const ENOMEM = 12;
 export const EACCES = 13;
 export const EFAULT = 14;
@@ -16,6 +17,7 @@ export const ERESTARTSYS = 512;
 const NAMES: Record<number, string> = {
   1: 'EPERM',
   2: 'ENOENT',
+  3: 'ESRCH',
   9: 'EBADF',
   11: 'EAGAIN',
   12: 'ENOMEM',

@@ -145,6 +145,13 @@ export interface Mm {
    * checksum did not change since the previous scan (cmp_and_merge_page()).
    */
   ksm_checksum: number[];
+  /**
+   * This mm's rmap_items flagged UNSTABLE_FLAG: inserted in the unstable tree
+   * of the scan that last met them and not merged since. They count in
+   * ksm_pages_unshared until the next scan meets them again or the mm exits
+   * (remove_rmap_item_from_tree()).
+   */
+  ksm_unstable: number;
 }
 
 export const TASK_RUNNING = 0;
@@ -360,6 +367,7 @@ function cloneMm(mm: Mm | null): Mm | null {
         rss: mm.rss.slice(),
         ksm_rmap: mm.ksm_rmap.slice(),
         ksm_checksum: mm.ksm_checksum.slice(),
+        ksm_unstable: mm.ksm_unstable,
       };
 }
 
@@ -450,6 +458,7 @@ export function mm_alloc(s: State): Mm {
     ksm_merging_pages: 0,
     ksm_rmap: [],
     ksm_checksum: [],
+    ksm_unstable: 0,
   };
   s.mms[id] = mm;
   return mm;

@@ -12,7 +12,14 @@ import { countersRead } from '../scenario/counters.js';
 import { actorsPossible, envSteps } from '../scenario/env.js';
 import { InputError } from '../scenario/errors.js';
 import type { Machine } from '../scenario/machine.js';
-import { canStep, cloneMachine, conditionHolds, nextStmt, teardown } from '../scenario/machine.js';
+import {
+  asleepInKernel,
+  canStep,
+  cloneMachine,
+  conditionHolds,
+  nextStmt,
+  teardown,
+} from '../scenario/machine.js';
 import { stmtText } from '../scenario/print.js';
 import type { PathStep } from './explore.js';
 import type { Choice, Move } from './moves.js';
@@ -45,6 +52,12 @@ export function machineKey(m: Machine): string {
       h.word(2);
       h.word(kp.pending.child);
       h.words(kp.pending.addresses, kp.pending.addresses.length);
+    } else if (kp?.pending.kind === 'uffd_fork_event') {
+      h.word(3);
+      h.word(kp.pending.child);
+      h.word(kp.pending.ctx);
+      h.word(kp.pending.child_ctx);
+      h.word(kp.pending.read ? 1 : 0);
     } else {
       h.word(0);
     }
@@ -228,7 +241,7 @@ export function expand(
     teardown(end);
     return { succs, final: { kind: 'finished', holds, violations: checkInvariants(end.s) } };
   }
-  if (node.blocked.size > 0) {
+  if (node.threads.some((_, i) => asleepInKernel(node, i))) {
     // A sleeper may be waiting for an actor (reclaim holding the folio lock it needs).
     const env = envSteps(node);
     if (env.length === 0) return { succs, final: { kind: 'hung' } };

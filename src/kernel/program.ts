@@ -143,6 +143,38 @@ export const PROBE_LIMITS = {
   files: 32,
 } as const;
 
+/** Statements that use a file descriptor the probe keeps by name (not carried into an exec'd image). */
+const FD_OPS = new Set<Stmt['op']>([
+  'pipe-read',
+  'pipe-write',
+  'vmsplice',
+  'uffd',
+  'uffd-read',
+  'unpin',
+  'pin-read',
+  'pin-write',
+]);
+
+/**
+ * What the probe's exec (an execve() of the probe itself that goes on with
+ * the thread's next statement) cannot do: de_thread() of a process with other
+ * threads, and the descriptors of pipes, userfaultfds, pins and files made
+ * before it, which the new image does not know by name.
+ */
+function checkExec(sc: Scenario, list: readonly Stmt[]): void {
+  const at = list.findIndex((st) => st.op === 'exec');
+  if (at < 0) return;
+  if (sc.threads.some((t) => t.body.some((st) => st.op === 'spawn')))
+    unsupported(
+      'exec in a scenario with spawn: de_thread() of a multi-threaded process is not in the probe',
+    );
+  const after = list.slice(at + 1);
+  if (after.some((st) => FD_OPS.has(st.op) || (st.op === 'mmap' && st.file !== null)))
+    unsupported(
+      'a pipe, userfaultfd, pin or file used after exec: the probe does not carry them into the new image',
+    );
+}
+
 export interface Needs {
   /** A swap device (MADV_PAGEOUT, reclaim, swapped(), VmSwap). */
   swap: boolean;
@@ -228,6 +260,7 @@ class Compiler {
     if (this.sc.env.includes('khugepaged')) this.needs.khugepaged = true;
     const bodies = this.sc.threads.map((t, i) => {
       const list = [...(i === 0 ? this.sc.setup : []), ...t.body];
+      checkExec(this.sc, list);
       // An O_DIRECT transfer its own thread completes at once (`unpin` next) is a
       // real synchronous O_DIRECT read or write; one held in flight is not.
       list.forEach((st, j) => {
@@ -424,25 +457,20 @@ class Compiler {
         this.needs.ksm = true;
         return `ksm_scan ${st.use_zero_pages ? 1 : 0}`;
       case 'userfaultfd':
-        // fork() with UFFD_FEATURE_EVENT_FORK waits until the event is read, which the model does not.
-        if (st.event_fork)
-          unsupported(
-            'UFFD_FEATURE_EVENT_FORK: fork() waits for its message to be read (not modelled)',
-          );
         this.needs.userfaultfd = true;
-        return `userfaultfd ${this.index(this.uffds, st.name)} ${st.wp_unpopulated ? 1 : 0}`;
+        return `userfaultfd ${this.index(this.uffds, st.name)} ${st.wp_unpopulated ? 1 : 0} ${st.event_fork ? 1 : 0}`;
       case 'uffd': {
         const [m, from, to] = this.ref(st.ref);
         const sub = st.sub === 'register' ? 0 : st.sub === 'wp' ? 1 : 2;
         return `uffd ${m} ${from * PAGE} ${(to - from) * PAGE} ${this.index(this.uffds, st.uffd)} ${sub} ${this.ret(st.ret)}`;
       }
       case 'uffd-read':
-        return `uffdread ${this.index(this.uffds, st.uffd)} ${this.ret(st.reg)}`;
+        return `uffdread ${this.index(this.uffds, st.uffd)} ${st.fork === null ? -1 : this.index(this.uffds, st.fork)} ${this.ret(st.reg)}`;
       case 'file':
         if (st.fs === 'ext4') this.needs.ext4 = true;
         return `file ${this.index(this.files, st.name)} ${st.pages} ${st.fs === 'ext4' ? 1 : 0}`;
       case 'exec':
-        return unsupported('exec is not in the probe yet');
+        return 'exec';
       case 'wait_writeback':
         this.needs.swap = true;
         return 'wait_writeback';
@@ -462,7 +490,11 @@ class Compiler {
   /** The primitive an identifier names (a counter), or null for a register. */
   private identPrim(name: string, self: number): Prim | null {
     if (this.regs.includes(name)) return null;
-    if (name === 'ksm_pages_shared' || name === 'ksm_pages_sharing') {
+    if (
+      name === 'ksm_pages_shared' ||
+      name === 'ksm_pages_sharing' ||
+      name === 'ksm_pages_unshared'
+    ) {
       this.systemWide.add(name);
       const p = { kind: name, thread: -1, map: -1, page: 0, name: '' };
       this.systemWidePrims.add(this.prim(p));

@@ -163,8 +163,26 @@ export class HostSettings {
     this.save();
   }
 
-  /** Make sure a swap device exists: a swap file under the temporary directory. */
+  /**
+   * Make sure a swap device exists: a swap file under the temporary directory.
+   * A swap file of ours that is already on is turned off and on again: a
+   * folio still in the swap cache when its process exits (under writeback,
+   * or on another CPU's LRU batch) keeps its slot until reclaim frees it, and
+   * with memory to spare nothing does. A library run filled 160 MB of 256 that
+   * way, and past half full the kernel frees swap cache on swap-in
+   * (vm_swap_full() in do_swap_page()), which the model's swap device, never
+   * half full, does not. swapoff drops those slots.
+   */
   ensureSwap(megabytes = 256): string | null {
+    const own = this.journal.swapfile;
+    if (own && swapActive(own)) {
+      for (const cmd of ['swapoff', 'swapon']) {
+        const r = spawnSync(cmd, [own], { encoding: 'utf8' });
+        if (r.status !== 0)
+          return `${cmd} ${own}: ${r.stderr?.trim() || r.error?.message || `exit ${r.status}`}`;
+      }
+      return null;
+    }
     if (swapEnabled()) return null;
     const file = join(tmpdir(), `cowherd-swap-${process.pid}`);
     this.journal.swapfile = file;

@@ -168,11 +168,16 @@ export type Stmt =
       readonly ref: Ref;
       readonly ret: string | null;
     }
-  /** read() of one fault message from the userfaultfd: blocks until a fault waits for it. */
+  /**
+   * read() of one message from the userfaultfd: blocks until a fault or a
+   * fork waits for it. `fork` names the child's context a UFFD_EVENT_FORK
+   * message carries.
+   */
   | {
       readonly op: 'uffd-read';
       readonly pos: Pos;
       readonly uffd: string;
+      readonly fork: string | null;
       readonly reg: string | null;
     }
   | {

@@ -95,10 +95,11 @@ export function checkScenario(sc: Scenario): void {
       if (pipes.has(st.name)) fail(sc, 'SC005', st.pos, `pipe '${st.name}' is created twice`);
       pipes.add(st.name);
     }
-    if (st.op === 'userfaultfd') {
-      if (uffds.has(st.name) || maps.has(st.name) || pipes.has(st.name))
-        fail(sc, 'SC005', st.pos, `'${st.name}' is already defined`);
-      uffds.add(st.name);
+    const uffdName = st.op === 'userfaultfd' ? st.name : st.op === 'uffd-read' ? st.fork : null;
+    if (uffdName !== null) {
+      if (uffds.has(uffdName) || maps.has(uffdName) || pipes.has(uffdName))
+        fail(sc, 'SC005', st.pos, `'${uffdName}' is already defined`);
+      uffds.add(uffdName);
     }
     if (st.op === 'signal') signals.add(st.event);
     if (st.op === 'pin') {

@@ -43,9 +43,10 @@ const STATUS = [
 ] as const;
 
 /** Global KSM counters of /sys/kernel/mm/ksm, named with a ksm_ prefix. */
-const KSM_SYSFS: Readonly<Record<string, 'pages_shared' | 'pages_sharing'>> = {
+const KSM_SYSFS: Readonly<Record<string, 'pages_shared' | 'pages_sharing' | 'pages_unshared'>> = {
   ksm_pages_shared: 'pages_shared',
   ksm_pages_sharing: 'pages_sharing',
+  ksm_pages_unshared: 'pages_unshared',
 };
 /**
  * /proc/kpageflags bits of a PFN, mapped or not (a register that holds a PFN

@@ -48,11 +48,44 @@ export interface ThreadRt {
  * instruction after a fault).
  */
 export interface KernelPath {
-  readonly pending: WpCopyPending | ForkPending;
+  readonly pending: WpCopyPending | ForkPending | UffdForkPending;
   readonly page: number;
   /** The value a `write` stores (evaluated once, when the statement started). */
   readonly value: number | undefined;
   readonly faults: number;
+}
+
+/**
+ * A fork() whose child is complete, waiting in dup_userfaultfd_complete() →
+ * userfaultfd_event_wait_completion() until a reader of the parent's context
+ * has read its UFFD_EVENT_FORK message (fs/userfaultfd.c, v4.11 on; the
+ * child has not run yet: copy_process() has not woken it). Immutable: a read
+ * replaces it.
+ */
+export interface UffdForkPending {
+  readonly kind: 'uffd_fork_event';
+  /** The parent's context (the message's queue) and the child's (msg.arg.fork.ufd). */
+  readonly ctx: number;
+  readonly child_ctx: number;
+  /** The child's pid. */
+  readonly child: number;
+  readonly read: boolean;
+}
+
+/** Is a UFFD_EVENT_FORK message of context `ctx` waiting to be read (ctx->mmap_changing raised)? */
+export function forkEventUnread(m: Machine, ctx: number): boolean {
+  return m.threads.some(
+    (t) =>
+      t.kpath?.pending.kind === 'uffd_fork_event' &&
+      t.kpath.pending.ctx === ctx &&
+      !t.kpath.pending.read,
+  );
+}
+
+/** Is thread `i` asleep in the kernel: its last attempt slept, or its fork() waits for a reader? */
+export function asleepInKernel(m: Machine, i: number): boolean {
+  const p = m.threads[i]!.kpath?.pending;
+  return m.blocked.has(i) || (p?.kind === 'uffd_fork_event' && !p.read);
 }
 
 export interface Mapping {
@@ -210,7 +243,7 @@ export function canStep(m: Machine, i: number): boolean {
   const t = m.threads[i]!;
   const st = nextStmt(m, t);
   if (!st || m.blocked.has(i)) return false;
-  if (t.kpath) return true;
+  if (t.kpath) return t.kpath.pending.kind !== 'uffd_fork_event' || t.kpath.pending.read;
   if (forkInProgress(m, t) && !mayRunDuringFork(st)) return false;
   if (takesMmapWriteLock(st) && mmapReadHeld(m, t)) return false;
   switch (st.op) {
@@ -226,7 +259,9 @@ export function canStep(m: Machine, i: number): boolean {
     }
     case 'uffd-read': {
       const ctx = m.uffds.get(st.uffd) ?? -1;
-      return [...m.userfaults.values()].some((u) => u.ctx === ctx && !u.read);
+      return (
+        [...m.userfaults.values()].some((u) => u.ctx === ctx && !u.read) || forkEventUnread(m, ctx)
+      );
     }
     default:
       return true;

@@ -418,12 +418,17 @@ class Parser {
         const sub = this.ident('register, wp, unwp or read');
         if (sub.text === 'read') {
           const uffd = this.ident('a userfaultfd name').text;
+          let fork: string | null = null;
+          if (this.isIdent('fork')) {
+            this.lx.next();
+            fork = this.ident("a name for the child's userfaultfd").text;
+          }
           let reg: string | null = null;
           if (this.isPunct('->')) {
             this.lx.next();
             reg = this.ident('a register').text;
           }
-          return { op: 'uffd-read', pos, uffd, reg };
+          return { op: 'uffd-read', pos, uffd, fork, reg };
         }
         if (sub.text !== 'register' && sub.text !== 'wp' && sub.text !== 'unwp')
           return this.err(

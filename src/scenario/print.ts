@@ -141,7 +141,7 @@ export function stmtText(st: Stmt): string {
     case 'uffd':
       return `uffd ${st.sub} ${st.uffd} ${refText(st.ref)}${ret(st.ret)}`;
     case 'uffd-read':
-      return `uffd read ${st.uffd}${st.reg === null ? '' : ` -> ${st.reg}`}`;
+      return `uffd read ${st.uffd}${st.fork === null ? '' : ` fork ${st.fork}`}${st.reg === null ? '' : ` -> ${st.reg}`}`;
     case 'ksm_scan':
       return st.use_zero_pages ? 'ksm_scan use_zero_pages' : 'ksm_scan';
     case 'prctl':

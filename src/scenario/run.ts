@@ -18,7 +18,15 @@ import type { StateDiff } from './diff.js';
 import { diffStates } from './diff.js';
 import { InputError } from './errors.js';
 import type { Machine } from './machine.js';
-import { canStep, conditionHolds, newMachine, nextStmt, stepThread, teardown } from './machine.js';
+import {
+  asleepInKernel,
+  canStep,
+  conditionHolds,
+  newMachine,
+  nextStmt,
+  stepThread,
+  teardown,
+} from './machine.js';
 import { stmtText } from './print.js';
 
 export interface TraceStep {
@@ -99,12 +107,12 @@ export function runSequential(
       const stuck = m.threads.filter((t) => !t.done);
       if (stuck.length === 0) break;
       // Threads asleep in the kernel, and nothing else can run: the design hangs.
-      if (m.blocked.size > 0) {
+      if (m.threads.some((_, j) => asleepInKernel(m, j))) {
         hung = m.threads.flatMap((t, j) =>
           t.done
             ? []
             : [
-                `${t.name} ${m.blocked.has(j) ? 'asleep in the kernel' : 'waits'} at '${stmtText(nextStmt(m, t)!)}'`,
+                `${t.name} ${asleepInKernel(m, j) ? 'asleep in the kernel' : 'waits'} at '${stmtText(nextStmt(m, t)!)}'`,
               ],
         );
         break;

@@ -5,12 +5,13 @@
  */
 
 import { userAccess } from '../core/arch/x86/mm/fault.js';
-import { ERESTARTSYS, errnoName } from '../core/errno.js';
+import { EAGAIN, ERESTARTSYS, ESRCH, errnoName } from '../core/errno.js';
 import { do_execve } from '../core/fs/exec.js';
 import { new_inode } from '../core/fs/inode.js';
 import { do_pipe2, pipe_read, pipe_write, vmsplice_to_pipe } from '../core/fs/pipe.js';
 import { clear_refs_write } from '../core/fs/proc/task_mmu.js';
 import {
+  uffdCtxOf,
   userfaultfd,
   userfaultfd_register,
   userfaultfd_writeprotect,
@@ -65,8 +66,15 @@ import type { EvalEnv } from './expr.js';
 import { evalExpr } from './expr.js';
 import { ghostKey, isPrivate } from './ghost.js';
 
-import type { KernelPath, Machine, Mapping, StepResult, ThreadRt } from './machine.js';
-import { nextStmt, program, task, threadByName } from './machine.js';
+import type {
+  KernelPath,
+  Machine,
+  Mapping,
+  StepResult,
+  ThreadRt,
+  UffdForkPending,
+} from './machine.js';
+import { forkEventUnread, nextStmt, program, task, threadByName } from './machine.js';
 
 const PAGE = 4096;
 
@@ -142,6 +150,11 @@ export function markGroupDone(m: Machine, tgid: number, except: ThreadRt | null 
       const p = t.kpath.pending;
       fork_wrprotect_finish(m.s, p.mm, p.addresses);
     }
+    // Killed while fork() waited for its UFFD_EVENT_FORK to be read: the fork fails, the child goes.
+    if (t.kpath?.pending.kind === 'uffd_fork_event') {
+      const child = m.s.tasks[t.kpath.pending.child];
+      if (child?.state === TASK_RUNNING) do_group_exit(m.s, child, 128 + 9);
+    }
     t.kpath = null;
   }
 }
@@ -179,8 +192,14 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
       t.kpath = null;
       const p = path.pending;
       fork_wrprotect_finish(m.s, p.mm, p.addresses);
+      const event = forkEvent(m, p.mm, p.child);
+      if (event) throw new Stops({ pending: event, page: 0, value: undefined, faults: 0 });
       startThread(m, t, st, p.child);
       note = `fork() continues: write-protects ${p.addresses.length} parent PTE(s); pid ${p.child}`;
+    } else if (path?.pending.kind === 'uffd_fork_event') {
+      t.kpath = null;
+      startThread(m, t, st, path.pending.child);
+      note = `fork() returns: its UFFD_EVENT_FORK message was read; pid ${path.pending.child}`;
     } else if (path?.pending.kind === 'wp_page_copy') {
       t.kpath = null;
       const mapped = wp_page_copy_resume(m.s, k, path.pending);
@@ -210,7 +229,9 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
         note:
           e.path.pending.kind === 'fork_wrprotect'
             ? `fork() copied the page tables; ${e.path.pending.addresses.length} parent PTE(s) still writable (write-protected in a later step)`
-            : 'do_wp_page() decided to copy and dropped the PTE lock (wp_page_copy() continues in a later step)',
+            : e.path.pending.kind === 'uffd_fork_event'
+              ? `fork() copied the mm (child context ${e.path.pending.child_ctx}) and waits in dup_userfaultfd_complete() until a reader of context ${e.path.pending.ctx} reads UFFD_EVENT_FORK`
+              : 'do_wp_page() decided to copy and dropped the PTE lock (wp_page_copy() continues in a later step)',
       };
     }
     throw e;
@@ -218,6 +239,20 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
   m.userfaults.delete(i); // the statement ran: a fault it waited in is resolved
   if (!t.done && t.pc >= program(m, t).length) t.done = true;
   return { kind: 'ok', note };
+}
+
+/**
+ * kernel/fork.c dup_mmap() → dup_userfaultfd_complete(): the UFFD_EVENT_FORK
+ * message a fork queues when the parent's context has
+ * UFFD_FEATURE_EVENT_FORK and dup_userfaultfd() gave the child a context
+ * (some VMA was registered); null when fork() returns at once.
+ */
+function forkEvent(m: Machine, parentMm: number, child: number): UffdForkPending | null {
+  const ctx = uffdCtxOf(m.s, mmOf(m.s, parentMm));
+  if (!m.s.uffd[ctx]?.event_fork) return null;
+  const childCtx = uffdCtxOf(m.s, mmOf(m.s, m.s.tasks[child]!.mm));
+  if (childCtx === 0) return null;
+  return { kind: 'uffd_fork_event', ctx, child_ctx: childCtx, child, read: false };
 }
 
 /** Register the thread a fork or spawn started (the child runs once the fork is complete). */
@@ -276,6 +311,22 @@ function access(
   }
   if (st.op === 'write') return `${pages.length} page(s), ${faults} fault(s)`;
   return `${faults} fault(s)${setReg(m, st.reg, last)}`;
+}
+
+/** read() returns a UFFD_EVENT_FORK message: the fork it held returns; `name` gets the child's context. */
+function readForkEvent(m: Machine, ctx: number, name: string | null, reg: string | null): string {
+  const t = m.threads.find(
+    (o) =>
+      o.kpath?.pending.kind === 'uffd_fork_event' &&
+      o.kpath.pending.ctx === ctx &&
+      !o.kpath.pending.read,
+  );
+  if (t?.kpath?.pending.kind !== 'uffd_fork_event')
+    throw new Error('tool bug: uffd read with no message');
+  const p = t.kpath.pending;
+  t.kpath = { ...t.kpath, pending: { ...p, read: true } };
+  if (name !== null) m.uffds.set(name, p.child_ctx);
+  return `UFFD_EVENT_FORK from ${t.name}: the child's context ${p.child_ctx}${name === null ? '' : ` is ${name}`}${setReg(m, reg, 0)}`;
 }
 
 function setReg(m: Machine, reg: string | null, value: number): string {
@@ -387,6 +438,8 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
         };
         throw new Stops({ pending, page: 0, value: undefined, faults: 0 });
       }
+      const event = st.op === 'fork' ? forkEvent(m, me.mm, child.pid) : null;
+      if (event) throw new Stops({ pending: event, page: 0, value: undefined, faults: 0 });
       startThread(m, t, st, child.pid);
       return `pid ${child.pid}`;
     }
@@ -510,17 +563,24 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
           st.pos,
         );
       const [addr, len] = refRange(m, st.ref, st);
-      const ret =
-        st.sub === 'register'
-          ? userfaultfd_register(s, ctx, mm(), addr, addr + len)
-          : userfaultfd_writeprotect(s, k, mm(), addr, addr + len, st.sub === 'wp');
+      // The ioctl acts on the context's mm (ctx->mm), whoever calls it; mmget_not_zero() fails once it exited.
+      const owner = s.mms[s.uffd[ctx]!.mm];
+      const ret = !owner
+        ? -ESRCH
+        : st.sub === 'register'
+          ? userfaultfd_register(s, ctx, owner, addr, addr + len)
+          : // mm/userfaultfd.c mwriteprotect_range(): -EAGAIN while ctx->mmap_changing (a fork event unread)
+            forkEventUnread(m, ctx)
+            ? -EAGAIN
+            : userfaultfd_writeprotect(s, k, owner, addr, addr + len, st.sub === 'wp');
       return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
     }
     case 'uffd-read': {
       const ctx = m.uffds.get(st.uffd) ?? -1;
       const waiting = [...m.userfaults].filter(([, u]) => u.ctx === ctx && !u.read);
       const first = waiting.sort(([a], [b]) => a - b)[0];
-      if (!first) throw new Error('tool bug: uffd read with no message');
+      // fs/userfaultfd.c userfaultfd_ctx_read(): pending faults first, then events.
+      if (!first) return readForkEvent(m, ctx, st.fork, st.reg);
       first[1].read = true;
       const who = m.threads[first[0]]!.name;
       return `UFFD_EVENT_PAGEFAULT (WP) at 0x${first[1].address.toString(16)} from ${who}${setReg(m, st.reg, first[1].address)}`;

@@ -133,6 +133,41 @@ describe('compileProbe()', () => {
     });
     expect(c.program.text).toContain('op ksm_scan 0\n');
   });
+
+  it("compiles exec, and refuses what the exec'd image cannot do", () => {
+    const c = compileProbe(
+      scenario(
+        'scenario x\nsetup { mmap m pages=1 private rw }\nthread t { fork c; wait c }\nthread c { exec; mmap n pages=1 private rw; write n[0] = 1; exit }\nforall (1 == 1)',
+      ),
+    );
+    if (!c.ok) throw new Error(c.reason);
+    expect(c.program.text).toMatch(/thread 1 c\nop exec\nop mmap /);
+    const why = (src: string) => {
+      const r = compileProbe(scenario(src));
+      return r.ok ? null : r.reason;
+    };
+    expect(
+      why(
+        'scenario x\nsetup { pipe p }\nthread t { fork c; wait c }\nthread c { exec; write pipe p = 1; exit }\nforall (1 == 1)',
+      ),
+    ).toMatch(/used after exec/);
+    expect(why('scenario x\nthread t { spawn u; exec }\nthread u { }\nforall (1 == 1)')).toMatch(
+      /de_thread\(\) of a multi-threaded process/,
+    );
+  });
+
+  it("compiles UFFD_FEATURE_EVENT_FORK and a read that names the child's context", () => {
+    const c = compileProbe(
+      scenario(
+        'scenario x\nsetup { mmap m pages=1 private rw; userfaultfd u event_fork; uffd register u m }\nthread t { spawn h; fork c; wait c }\nthread h { uffd read u fork uc -> e; uffd read uc -> a }\nthread c { exit }\nforall (e == 0)',
+      ),
+    );
+    if (!c.ok) throw new Error(c.reason);
+    expect(c.program.needs.userfaultfd).toBe(true);
+    expect(c.program.text).toContain('op userfaultfd 0 0 1\n');
+    expect(c.program.text).toMatch(/op uffdread 0 1 \d+\n/);
+    expect(c.program.text).toMatch(/op uffdread 1 -1 \d+\n/);
+  });
 });
 
 describe('the probe output and the verdict', () => {

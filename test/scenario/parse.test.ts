@@ -163,3 +163,24 @@ describe('KSM and userfaultfd options', () => {
     expect(strip(again.threads[0]!.body)).toEqual(strip(body));
   });
 });
+
+describe('uffd read of a fork event', () => {
+  it('reads `uffd read u fork uc -> r`, prints it back, and defines uc once', () => {
+    const src =
+      'scenario x\nthread t {\n  userfaultfd u event_fork\n  uffd read u fork uc -> r\n  uffd read uc\n}\nexists (r == 0)';
+    const sc = parseScenario(src, 'x.cow');
+    checkScenario(sc);
+    const body = sc.threads[0]!.body;
+    expect(body[1]).toMatchObject({ op: 'uffd-read', uffd: 'u', fork: 'uc', reg: 'r' });
+    expect(body[2]).toMatchObject({ op: 'uffd-read', uffd: 'uc', fork: null, reg: null });
+    expect(body.map(stmtText)).toEqual([
+      'userfaultfd u event_fork',
+      'uffd read u fork uc -> r',
+      'uffd read uc',
+    ]);
+    const twice = parseScenario(src.replace('uffd read uc', 'uffd read u fork uc'), 'x.cow');
+    expect(() => checkScenario(twice)).toThrow(
+      expect.objectContaining({ code: 'SC005', message: "'uc' is already defined" }),
+    );
+  });
+});

@@ -60,3 +60,71 @@ describe('threads asleep in the kernel', () => {
     expect(r.steps.at(-1)!.note).toMatch(/^blocked: the write fault sleeps/);
   });
 });
+
+// fork() with UFFD_FEATURE_EVENT_FORK returns once its message is read.
+const FORK_EVENT = `scenario fe
+setup {
+  mmap mem pages=1 private rw
+  write mem[0] = 1
+  userfaultfd u event_fork
+  uffd register u mem
+  uffd wp u mem
+}
+thread parent {
+  spawn monitor
+  fork child
+  wait child
+  observe uffd_wp(mem[0]) -> pwp
+}
+thread monitor {
+  uffd read u fork uc -> e
+  uffd read uc -> fault
+  uffd unwp uc mem -> r
+}
+thread child {
+  write mem[0] = 2
+  observe uffd_wp(mem[0]) -> cwp
+  exit
+}
+exists (e == 0 && fault != 0 && r == 0 && cwp == 0 && pwp == 1)
+`;
+
+describe('UFFD_EVENT_FORK', () => {
+  it("holds fork() until the monitor reads the event, then serves the child's fault through the child's context", () => {
+    const r = run(FORK_EVENT, 'v6.18');
+    if (r.kind !== 'done') throw new Error(r.kind);
+    expect(r.verdict).toBe('Always');
+    const notes = r.steps.map((s) => s.note);
+    const waits = notes.findIndex((n) => n.includes('waits in dup_userfaultfd_complete()'));
+    const read = notes.findIndex((n) => n.startsWith('UFFD_EVENT_FORK from parent'));
+    const returns = notes.findIndex((n) => n.startsWith('fork() returns'));
+    expect(waits).toBeGreaterThanOrEqual(0);
+    expect(read).toBeGreaterThan(waits);
+    expect(returns).toBeGreaterThan(read);
+    // The child ran nothing before its fork returned.
+    expect(r.steps.slice(0, returns).some((s) => s.thread === 'child')).toBe(false);
+  });
+
+  it('is a Hang when nobody reads the event', () => {
+    const src = `scenario fe-hang
+setup {
+  mmap mem pages=1 private rw
+  userfaultfd u event_fork
+  uffd register u mem
+}
+thread parent {
+  fork child
+  wait child
+}
+thread child { exit }
+exists (1)
+`;
+    const r = run(src, 'v6.18');
+    if (r.kind !== 'done') throw new Error(r.kind);
+    expect(r.verdict).toBe('Hang');
+    expect(r.hung).toEqual(["parent asleep in the kernel at 'fork child'"]);
+    // Without the feature the same fork returns at once.
+    const plain = run(src.replace(' event_fork', ''), 'v6.18');
+    expect(plain.kind === 'done' && plain.verdict).toBe('Always');
+  });
+});

@@ -7,10 +7,11 @@
  * The model keeps one context per mm. A fault waits for its handler the way
  * the kernel's does (the faulting task sleeps and retries the fault once
  * woken); the scenario machine keeps the message queue, because a sleeping
- * attempt leaves no trace in the kernel state. Not modelled: missing and
- * minor modes, UFFDIO_COPY/ZEROPAGE, async mode, uffd-wp markers of shmem
- * (left by a zap), and the wait of fork() for its UFFD_EVENT_FORK message to
- * be read. Markers of unpopulated anonymous addresses
+ * attempt leaves no trace in the kernel state; so does the wait of fork()
+ * for its UFFD_EVENT_FORK message to be read (scenario/machine.ts
+ * UffdForkPending). Not modelled: missing and minor modes,
+ * UFFDIO_COPY/ZEROPAGE, async mode, uffd-wp markers of shmem (left by a
+ * zap). Markers of unpopulated anonymous addresses
  * (UFFD_FEATURE_WP_UNPOPULATED) are modelled.
  */
 

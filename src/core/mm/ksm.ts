@@ -362,12 +362,22 @@ export function ksm_zero_pages(s: State, mm: Mm): number {
   return n;
 }
 
-/** /sys/kernel/mm/ksm/pages_shared and pages_sharing: stable KSM pages, and the further rmap_items they serve. */
-export function ksmPagesSharing(s: State): { pages_shared: number; pages_sharing: number } {
+/**
+ * /sys/kernel/mm/ksm/pages_shared, pages_sharing and pages_unshared: stable
+ * KSM pages, the further rmap_items they serve, and the rmap_items left in
+ * an unstable tree (ksm_pages_unshared, mm/ksm.c).
+ */
+export function ksmPagesSharing(s: State): {
+  pages_shared: number;
+  pages_sharing: number;
+  pages_unshared: number;
+} {
   const len = rmapHlistLen(s);
   let items = 0;
   for (const n of len.values()) items += n;
-  return { pages_shared: len.size, pages_sharing: items - len.size };
+  let unshared = 0;
+  for (const mm of s.mms) if (mm) unshared += mm.ksm_unstable;
+  return { pages_shared: len.size, pages_sharing: items - len.size, pages_unshared: unshared };
 }
 
 /**
@@ -503,11 +513,15 @@ function cmp_and_merge_page(
   // unstable_tree_search_insert(): the first equal page inserted this scan.
   const same = scan.unstable.get(value) ?? [];
   const tree = same.find((t) => {
-    if (t.pfn === item.pfn || s.mem.content[t.pfn] !== value) return false;
+    if (s.mem.content[t.pfn] !== value) return false;
     const at = slotOf(s, t);
     const pte = at ? ptep_get(s, at.t, at.i) : 0;
     return pte_present(pte) && pte_pfn(pte) === t.pfn && !(s.mem.flags[t.pfn]! & PG_ksm);
   });
+  // The page itself is in the tree through another mapping (a fork child's
+  // COW-shared page): "don't substitute a ksm page for a forked page"; the
+  // item is neither merged nor inserted.
+  if (tree?.pfn === item.pfn) return { changed: false, merged: false };
   if (!tree) {
     same.push(item);
     scan.unstable.set(value, same);
@@ -564,7 +578,17 @@ function ksm_full_scan(
     if (list.length !== mm.ksm_checksum.length || list.some((x, i) => x !== mm.ksm_checksum[i]))
       changed = true;
     mm.ksm_checksum = list;
+    mm.ksm_unstable = 0;
   }
+  // The items this scan inserted in its unstable tree and that stayed there
+  // (one merged as a tree page left it: the page is a KSM page now).
+  for (const same of scan.unstable.values())
+    for (const t of same) {
+      const at = slotOf(s, t);
+      const pte = at ? ptep_get(s, at.t, at.i) : 0;
+      if (pte_present(pte) && pte_pfn(pte) === t.pfn && !(s.mem.flags[t.pfn]! & PG_ksm))
+        s.mms[t.mm]!.ksm_unstable++;
+    }
   return { merges, changed };
 }
 

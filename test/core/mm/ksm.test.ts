@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EINVAL } from '../../../src/core/errno.js';
 import { pagemapEntry } from '../../../src/core/fs/proc/task_mmu.js';
+import { do_group_exit } from '../../../src/core/kernel/exit.js';
 import { copy_process } from '../../../src/core/kernel/fork.js';
 import { PR_GET_MEMORY_MERGE, PR_SET_MEMORY_MERGE, prctl } from '../../../src/core/kernel/sys.js';
 import {
@@ -206,9 +207,31 @@ describe('KSM merging (mm/ksm.c)', () => {
       // The next scan adds the child's own rmap_items for the KSM page it maps ("ksm page forked").
       expect(ksm_do_scan(w.s, w.k), era).toBe(2);
       expect(ksm_merging_pages(w.s, cmm), era).toBe(afterScan);
-      expect(ksmPagesSharing(w.s), era).toEqual({ pages_shared: 1, pages_sharing: 3 });
+      expect(ksmPagesSharing(w.s), era).toEqual({
+        pages_shared: 1,
+        pages_sharing: 3,
+        pages_unshared: 0,
+      });
       expectSound(w);
     }
+  });
+
+  it('pages_unshared: unique pages stay in the unstable tree; a fork child has none, an exit drops its own', () => {
+    const w = eraWorld('v6.18');
+    mergeable(w, [5, 5, 7, 8]);
+    ksm_do_scan(w.s, w.k);
+    expect(ksmPagesSharing(w.s)).toEqual({ pages_shared: 1, pages_sharing: 1, pages_unshared: 2 });
+    // rmap_items are not copied at fork: the child's pages count once a scan meets them.
+    const child = copy_process(w.s, w.k, w.init, false);
+    expect(ksmPagesSharing(w.s).pages_unshared).toBe(2);
+    ksm_do_scan(w.s, w.k);
+    // The child's 7 and 8 are the parent's pages (shared by COW): a page is
+    // met once per mapping, and the second mapping finds itself in the tree.
+    expect(ksmPagesSharing(w.s).pages_unshared).toBe(2);
+    do_group_exit(w.s, w.s.tasks[child.pid]!, 0);
+    expect(ksmPagesSharing(w.s).pages_unshared).toBe(2);
+    do_group_exit(w.s, w.init, 0);
+    expect(ksmPagesSharing(w.s).pages_unshared).toBe(0);
   });
 
   it('max_page_sharing: one KSM page serves 256 rmap_items; a 257th equal page finds no partner', () => {
@@ -218,9 +241,11 @@ describe('KSM merging (mm/ksm.c)', () => {
       Array.from({ length: KSM_MAX_PAGE_SHARING + 1 }, () => 3),
     );
     ksm_do_scan(w.s, w.k);
+    // The 257th finds the KSM page full and stays alone in the unstable tree.
     expect(ksmPagesSharing(w.s)).toEqual({
       pages_shared: 1,
       pages_sharing: KSM_MAX_PAGE_SHARING - 1,
+      pages_unshared: 1,
     });
     expect(merging(w)).toBe(KSM_MAX_PAGE_SHARING);
     expect(pfnAt(w, A + KSM_MAX_PAGE_SHARING * PAGE)).not.toBe(pfnAt(w, A));
@@ -229,7 +254,11 @@ describe('KSM merging (mm/ksm.c)', () => {
     write(w, w.init, A + (KSM_MAX_PAGE_SHARING + 1) * PAGE, 3);
     do_madvise(w.s, w.k, mmOfTask(w, w.init), A, (KSM_MAX_PAGE_SHARING + 2) * PAGE, MADV_MERGEABLE);
     ksm_do_scan(w.s, w.k);
-    expect(ksmPagesSharing(w.s)).toEqual({ pages_shared: 2, pages_sharing: KSM_MAX_PAGE_SHARING });
+    expect(ksmPagesSharing(w.s)).toEqual({
+      pages_shared: 2,
+      pages_sharing: KSM_MAX_PAGE_SHARING,
+      pages_unshared: 0,
+    });
     expectSound(w);
   });
 
@@ -247,7 +276,12 @@ describe('KSM merging (mm/ksm.c)', () => {
       expect(mm.rss[MM_ANONPAGES], era).toBe(1);
       expect(ksm_zero_pages(w.s, mm), era).toBe(counted);
       expect(merging(w), era).toBe(0);
-      expect(ksmPagesSharing(w.s), era).toEqual({ pages_shared: 0, pages_sharing: 0 });
+      // The page of 1 has no partner: it stays in the unstable tree.
+      expect(ksmPagesSharing(w.s), era).toEqual({
+        pages_shared: 0,
+        pages_sharing: 0,
+        pages_unshared: 1,
+      });
       do_madvise(w.s, w.k, mm, A, PAGE, MADV_UNMERGEABLE);
       expect(pagemapEntry(w.s, mm, A).zeropage, era).toBe(!unshared);
       expect(read(w, w.init, A), era).toMatchObject({ ok: true, value: 0 });
