@@ -56,6 +56,10 @@ const cmds = [
     "The same scenarios on the running kernel (as root): each runs N times through the C probe, with the counts of runs where the condition held, did not, and hung; `--compare` adds the model's verdict for the era of `uname -r` and exits 1 on a disagreement. The output depends on the machine: docs/fidelity.md has this machine's, and what it taught the model:",
     'kernel --help',
   ],
+  [
+    "A workload once per era, at full scale, with the kernel's counters (docs/sim.md): eight children each write every page of a prefaulted 1 MiB range; the loops run without being expanded, the same seed gives the same output:",
+    'sim workloads/usemem-small.cow --era v6.18',
+  ],
 ];
 // `REPLAY FILE ERA` stands for `replay TOKEN` with the token `explore FILE --era ERA --json` prints.
 function resolve(cmd) {

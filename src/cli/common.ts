@@ -48,8 +48,15 @@ function scenarioFiles(paths: readonly string[]): string[] {
   return out;
 }
 
-/** Parse and check every file; all input errors are collected before giving up. */
-export function loadScenarios(paths: readonly string[]): {
+/**
+ * Parse and check every file; all input errors are collected before giving
+ * up. `asWritten` keeps loops and thread arrays (for sim, checked through a
+ * sampled expansion); otherwise they are expanded.
+ */
+export function loadScenarios(
+  paths: readonly string[],
+  asWritten?: { parse: typeof parseScenario; check: (sc: Scenario) => void },
+): {
   scenarios: Scenario[];
   errors: InputError[];
 } {
@@ -65,8 +72,9 @@ export function loadScenarios(paths: readonly string[]): {
   for (const f of files) {
     const shown = relative(process.cwd(), f) || f;
     try {
-      const sc = parseScenario(readFileSync(f, 'utf8'), shown);
-      checkScenario(sc);
+      const text = readFileSync(f, 'utf8');
+      const sc = (asWritten?.parse ?? parseScenario)(text, shown);
+      (asWritten?.check ?? checkScenario)(sc);
       scenarios.push(sc);
     } catch (e) {
       if (e instanceof InputError) errors.push(e);

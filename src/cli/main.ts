@@ -34,6 +34,8 @@ import type { ExploreCliOptions } from './explore.js';
 import { cmdExplore, cmdReplay } from './explore.js';
 import type { KernelCliOptions } from './kernel.js';
 import { cmdKernel } from './kernel.js';
+import type { SimCliOptions } from './sim.js';
+import { cmdSim } from './sim.js';
 
 export type { Io } from './common.js';
 export { bundledScenarios } from './common.js';
@@ -251,6 +253,20 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .action((token: string, o: { json?: boolean; full?: boolean }) =>
       setCode(cmdReplay(io, token, o)),
     );
+  p.command('sim')
+    .description(
+      "simulate workloads once per era at full scale (loops run, not expanded) and print the kernel's counters",
+    )
+    .argument('<paths...>', 'workload files or directories of *.cow files')
+    .addOption(new Option('--era <id>', 'era id, or all').default('all'))
+    .option('--seed <n>', 'seed of the scheduler (default 1); the same seed gives the same output')
+    .option('--cpus <n>', 'CPUs the threads are spread over as they start (default 1)')
+    .option('--json', 'print {"seed", "cpus", "results":[{scenario, era, counters, phases, ...}]}')
+    .option(
+      '--csv <dir>',
+      'also write counters.csv and phases.csv into this directory (never overwrites)',
+    )
+    .action((paths: string[], o: SimCliOptions) => setCode(cmdSim(io, paths, o, () => Date.now())));
   p.command('kernel')
     .description(
       'run scenarios on the running Linux kernel through the C probe: Never, Sometimes or Always with counts (default: the bundled library)',

@@ -155,7 +155,7 @@ function localMove(m: Machine): number {
   for (let i = 0; i < m.threads.length; i++) {
     if (!canStep(m, i)) continue;
     const op = nextStmt(m, m.threads[i]!)!.op;
-    if (op === 'sched_setaffinity' || op === 'signal' || op === 'await') return i;
+    if (op === 'sched_setaffinity' || op === 'signal' || op === 'await' || op === 'phase') return i;
   }
   return -1;
 }

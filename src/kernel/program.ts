@@ -471,6 +471,10 @@ class Compiler {
         return `file ${this.index(this.files, st.name)} ${st.pages} ${st.fs === 'ext4' ? 1 : 0}`;
       case 'exec':
         return 'exec';
+      case 'repeat':
+        return unsupported('loops are expanded before the probe sees them');
+      case 'phase':
+        return [];
       case 'wait_writeback':
         this.needs.swap = true;
         return 'wait_writeback';

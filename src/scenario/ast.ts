@@ -18,6 +18,11 @@ export interface Ref {
   readonly to: number;
   readonly step: number;
   readonly single: boolean;
+  /**
+   * Index expressions over loop variables (`m[i]`, `m[2*i..2*i+2]`), in pages;
+   * only before expansion (unroll.ts), which turns them into the numbers above.
+   */
+  readonly idx?: { readonly from: Expr; readonly to: Expr | null; readonly step: Expr | null };
 }
 
 /** madvise() advice values the language knows (MADV_* without the prefix). */
@@ -96,9 +101,30 @@ export type Stmt =
     }
   | { readonly op: 'write'; readonly pos: Pos; readonly ref: Ref; readonly value: Expr }
   | { readonly op: 'read'; readonly pos: Pos; readonly ref: Ref; readonly reg: string | null }
-  | { readonly op: 'fork'; readonly pos: Pos; readonly thread: string }
-  | { readonly op: 'spawn'; readonly pos: Pos; readonly thread: string }
-  | { readonly op: 'wait'; readonly pos: Pos; readonly thread: string; readonly reg: string | null }
+  /** `index`: the instance of a thread array (`fork child[i]`), before expansion only. */
+  | { readonly op: 'fork'; readonly pos: Pos; readonly thread: string; readonly index?: Expr }
+  | { readonly op: 'spawn'; readonly pos: Pos; readonly thread: string; readonly index?: Expr }
+  | {
+      readonly op: 'wait';
+      readonly pos: Pos;
+      readonly thread: string;
+      readonly index?: Expr;
+      readonly reg: string | null;
+    }
+  /**
+   * `repeat N { … }`, `repeat i in A..B { … }`: the body once per value of the
+   * loop variable. Expanded before check, run, explore and kernel (unroll.ts).
+   */
+  | {
+      readonly op: 'repeat';
+      readonly pos: Pos;
+      readonly var: string | null;
+      readonly from: Expr;
+      readonly to: Expr;
+      readonly body: readonly Stmt[];
+    }
+  /** A phase marker: where a simulation takes a sample of its counters; a no-op step elsewhere. */
+  | { readonly op: 'phase'; readonly pos: Pos; readonly name: string }
   | { readonly op: 'exit'; readonly pos: Pos; readonly code: Expr | null }
   /** execve(): the process continues in a new, empty address space. */
   | { readonly op: 'exec'; readonly pos: Pos }
@@ -237,6 +263,11 @@ export interface ThreadDecl {
   readonly pos: Pos;
   readonly name: string;
   readonly body: readonly Stmt[];
+  /**
+   * A thread array `thread child[i in A..B]`: one thread `child[k]` per k, the
+   * body seeing i = k. Expanded with the loops (unroll.ts).
+   */
+  readonly array?: { readonly var: string; readonly from: Expr; readonly to: Expr };
 }
 
 export interface Scenario {

@@ -117,6 +117,16 @@ export interface Machine {
   userfaults: Map<number, { readonly ctx: number; readonly address: number; read: boolean }>;
   /** What each process is entitled to see (the design invariants, ghost.ts). */
   ghost: Ghost;
+  /**
+   * Programs made one statement at a time, by thread declaration (`cowherd
+   * sim` runs loops without expanding them); absent everywhere else.
+   */
+  lazy?: readonly LazyProgram[];
+}
+
+/** A thread's statements, instantiated on demand: `at(pc)` for pc at or just behind the furthest asked. */
+export interface LazyProgram {
+  at(pc: number): Stmt | undefined;
 }
 
 export type StepResult =
@@ -173,6 +183,7 @@ export function cloneMachine(m: Machine): Machine {
     uffds: new Map(m.uffds),
     userfaults: new Map([...m.userfaults].map(([i, u]) => [i, { ...u }])),
     ghost: new Ghost(m.ghost),
+    ...(m.lazy ? { lazy: m.lazy } : {}),
   };
 }
 
@@ -182,8 +193,17 @@ export function program(m: Machine, t: ThreadRt): readonly Stmt[] {
   return t.decl === 0 ? [...m.sc.setup, ...decl.body] : decl.body;
 }
 
+/** Statement `pc` of thread declaration `decl`'s program (setup first for the first thread). */
+export function stmtAt(m: Machine, decl: number, pc: number): Stmt | undefined {
+  const lazy = m.lazy?.[decl];
+  if (lazy) return lazy.at(pc);
+  const d = m.sc.threads[decl]!;
+  if (decl !== 0) return d.body[pc];
+  return pc < m.sc.setup.length ? m.sc.setup[pc] : d.body[pc - m.sc.setup.length];
+}
+
 export function nextStmt(m: Machine, t: ThreadRt): Stmt | undefined {
-  return t.done ? undefined : program(m, t)[t.pc];
+  return t.done ? undefined : stmtAt(m, t.decl, t.pc);
 }
 
 export function task(m: Machine, t: ThreadRt): Task {
@@ -234,6 +254,7 @@ function mayRunDuringFork(st: Stmt): boolean {
     (st.op === 'pin' && st.fast) ||
     st.op === 'signal' ||
     st.op === 'await' ||
+    st.op === 'phase' ||
     st.op === 'sched_setaffinity'
   );
 }

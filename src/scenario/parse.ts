@@ -23,6 +23,7 @@ import { ENV_ACTORS, MAX_CPU } from './ast.js';
 import { InputError } from './errors.js';
 import type { Token } from './lexer.js';
 import { Lexer } from './lexer.js';
+import { expandScenario } from './unroll.js';
 
 const PROTS: ReadonlySet<string> = new Set(['none', 'r', 'rw', 'rx', 'rwx', 'w', 'x']);
 const VERDICTS: ReadonlySet<string> = new Set(['Never', 'Sometimes', 'Always', 'Hang']);
@@ -42,8 +43,28 @@ const PAGE = 4096;
 
 type BinaryOp = Extract<Expr, { kind: 'binary' }>['op'];
 
+/** The value of an index expression of numbers only (consts are numbers by now), or null. */
+function constIndex(e: Expr): number | null {
+  if (e.kind === 'num') return e.value;
+  if (e.kind === 'unary' && e.op === '-') {
+    const a = constIndex(e.arg);
+    return a === null ? null : -a;
+  }
+  if (e.kind !== 'binary') return null;
+  const a = constIndex(e.left);
+  const b = constIndex(e.right);
+  if (a === null || b === null) return null;
+  if (e.op === '+') return a + b;
+  if (e.op === '-') return a - b;
+  if (e.op === '*') return a * b;
+  if (e.op === '/' && b !== 0) return Math.trunc(a / b);
+  return null;
+}
+
 class Parser {
   private readonly lx: Lexer;
+  /** `const NAME = NUM` lines: a name stands for its number wherever a number may be written. */
+  private readonly consts = new Map<string, Token>();
 
   constructor(
     private readonly src: string,
@@ -97,6 +118,23 @@ class Parser {
     return t;
   }
 
+  /** A number token, or a const's name standing for one. */
+  private numTok(): Token {
+    const t = this.lx.next();
+    const c = t.type === 'ident' ? this.consts.get(t.text) : undefined;
+    return c ? { ...c, pos: t.pos, start: t.start } : t;
+  }
+
+  /** `const NAME = NUM` */
+  private constLine(): void {
+    const n = this.ident('a name for the constant');
+    this.expectPunct('=', `after const ${n.text}`);
+    const v = this.numTok();
+    if (v.type !== 'num') this.err(`const ${n.text} takes a number`, v.pos, 'SC004');
+    if (this.consts.has(n.text)) this.err(`const ${n.text} is defined twice`, n.pos, 'SC004');
+    this.consts.set(n.text, v);
+  }
+
   parse(): Scenario {
     let name: Token | null = null;
     let doc = '';
@@ -109,7 +147,7 @@ class Parser {
     this.skipNl();
     while (this.lx.peek().type !== 'eof') {
       const kw = this.ident(
-        'a section (scenario, doc, cite, env, setup, thread, exists, forall, expect)',
+        'a section (scenario, doc, cite, const, env, setup, thread, exists, forall, expect)',
       );
       switch (kw.text) {
         case 'scenario': {
@@ -121,6 +159,9 @@ class Parser {
         }
         case 'doc':
           doc = this.string('the description').text;
+          break;
+        case 'const':
+          this.constLine();
           break;
         case 'cite':
           cites.push(this.string('a citation').text);
@@ -144,7 +185,21 @@ class Parser {
           break;
         case 'thread': {
           const n = this.ident('a thread name');
-          threads.push({ pos: n.pos, name: n.text, body: this.block() });
+          if (!this.isPunct('[')) {
+            threads.push({ pos: n.pos, name: n.text, body: this.block() });
+            break;
+          }
+          // A thread array: thread child[i in 0..N]
+          this.lx.next();
+          const v = this.ident('the index variable of the thread array (child[i in 0..N])');
+          const { from, to } = this.loopRange();
+          this.expectPunct(']', 'closing the thread array');
+          threads.push({
+            pos: n.pos,
+            name: n.text,
+            body: this.block(),
+            array: { var: v.text, from, to },
+          });
           break;
         }
         case 'exists':
@@ -162,7 +217,7 @@ class Parser {
           break;
         default:
           this.err(
-            `unknown section '${kw.text}': expected scenario, doc, cite, env, setup, thread, exists, forall or expect`,
+            `unknown section '${kw.text}': expected scenario, doc, cite, const, env, setup, thread, exists, forall or expect`,
             kw.pos,
           );
       }
@@ -241,12 +296,32 @@ class Parser {
 
   /** A page index: a plain number counts pages, a number with a unit is a byte offset. */
   private index(): number {
-    const t = this.lx.next();
+    const t = this.numTok();
     if (t.type !== 'num') this.err(`expected a page index, found ${this.describe(t)}`, t.pos);
     if (!t.unit) return t.value!;
     if (t.value! % PAGE !== 0)
       this.err(`byte offset ${t.text} is not a multiple of 4K`, t.pos, 'SC004');
     return t.value! / PAGE;
+  }
+
+  /** A page index, or an expression over loop variables (in pages) when it is not a number. */
+  private indexOrExpr(): number | Expr {
+    const t = this.lx.peek();
+    // A byte offset (a number or const with a unit) is an index of its own.
+    if ((t.type === 'num' && t.unit) || (t.type === 'ident' && this.consts.get(t.text)?.unit))
+      return this.index();
+    const e = this.sum();
+    const v = constIndex(e);
+    return v ?? e;
+  }
+
+  /** `A..B` of a loop or a thread array. */
+  private loopRange(): { from: Expr; to: Expr } {
+    const kw = this.ident("'in'");
+    if (kw.text !== 'in') this.err(`expected 'in', found '${kw.text}'`, kw.pos);
+    const from = this.sum();
+    this.expectPunct('..', 'between the bounds (A..B, B excluded)');
+    return { from, to: this.sum() };
   }
 
   private ref(): Ref {
@@ -259,23 +334,56 @@ class Parser {
   /** The `[from]`, `[from..to]` or `[from..to step k]` after a mapping name. */
   private refAfter(n: Token): Ref {
     this.expectPunct('[');
-    const from = this.index();
-    let to = from + 1;
-    let step = 1;
-    let single = true;
+    const a = this.indexOrExpr();
+    let b: number | Expr | null = null;
+    let c: number | Expr | null = null;
     if (this.isPunct('..')) {
       this.lx.next();
-      to = this.index();
-      single = false;
+      b = this.indexOrExpr();
       if (this.isIdent('step')) {
         this.lx.next();
-        step = this.index();
-        if (step < 1) this.err('step must be at least one page', n.pos, 'SC004');
+        c = this.indexOrExpr();
       }
-      if (to <= from) this.err(`empty range ${from}..${to}`, n.pos, 'SC004');
     }
     this.expectPunct(']', 'closing the page range');
+    const single = b === null;
+    if (
+      typeof a !== 'number' ||
+      (b !== null && typeof b !== 'number') ||
+      (c !== null && typeof c !== 'number')
+    ) {
+      // Over loop variables: unroll.ts evaluates and checks them.
+      const e = (x: number | Expr | null): Expr | null =>
+        x === null ? null : typeof x === 'number' ? { kind: 'num', pos: n.pos, value: x } : x;
+      return {
+        pos: n.pos,
+        map: n.text,
+        from: 0,
+        to: 1,
+        step: 1,
+        single,
+        idx: { from: e(a)!, to: e(b), step: e(c) },
+      };
+    }
+    const from = a;
+    for (const x of [a, b, c])
+      if (typeof x === 'number' && (x < 0 || !Number.isSafeInteger(x)))
+        this.err(`page index ${x} is not a whole number ≥ 0`, n.pos, 'SC004');
+    const to = b === null ? from + 1 : (b as number);
+    const step = c === null ? 1 : (c as number);
+    if (step < 1) this.err('step must be at least one page', n.pos, 'SC004');
+    if (!single && to <= from) this.err(`empty range ${from}..${to}`, n.pos, 'SC004');
     return { pos: n.pos, map: n.text, from, to, step, single };
+  }
+
+  /** `NAME` or `NAME[index]` (an instance of a thread array) after fork, spawn and wait. */
+  private threadName(): { thread: string; index?: Expr } {
+    const thread = this.ident('a thread name').text;
+    if (!this.isPunct('[')) return { thread };
+    this.lx.next();
+    const index = this.sum();
+    this.expectPunct(']', 'closing the thread index');
+    return { thread, index };
   }
 
   private stmt(): Stmt {
@@ -486,9 +594,25 @@ class Parser {
       }
       case 'fork':
       case 'spawn':
-        return { op: kw.text, pos, thread: this.ident('a thread name').text };
+        return { op: kw.text, pos, ...this.threadName() };
       case 'wait':
-        return { op: 'wait', pos, thread: this.ident('a thread name').text, reg: this.optRet() };
+        return { op: 'wait', pos, ...this.threadName(), reg: this.optRet() };
+      case 'repeat': {
+        // repeat N { … } or repeat i in A..B { … }
+        const first = this.sum();
+        if (first.kind === 'ident' && this.isIdent('in')) {
+          const { from, to } = this.loopRange();
+          return { op: 'repeat', pos, var: first.name, from, to, body: this.block() };
+        }
+        const zero: Expr = { kind: 'num', pos, value: 0 };
+        return { op: 'repeat', pos, var: null, from: zero, to: first, body: this.block() };
+      }
+      case 'phase': {
+        const t = this.lx.next();
+        if (t.type !== 'ident' && t.type !== 'str')
+          this.err(`phase takes a name, found ${this.describe(t)}`, t.pos);
+        return { op: 'phase', pos, name: t.text };
+      }
       case 'exec':
         return { op: 'exec', pos };
       case 'wait_writeback':
@@ -586,7 +710,7 @@ class Parser {
       const t = this.lx.next();
       this.expectPunct('=', `after ${t.text}`);
       if (t.text === 'pages') {
-        const v = this.lx.next();
+        const v = this.numTok();
         if (v.type !== 'num' || v.unit || v.value! < 1)
           this.err('pages= takes a page count', v.pos, 'SC004');
         pages = v.value!;
@@ -631,7 +755,7 @@ class Parser {
           prot = this.prot(this.ident('a protection'));
           continue;
         }
-        const v = this.lx.next();
+        const v = this.numTok();
         if (v.type !== 'num')
           this.err(`expected a number after ${t.text}=, found ${this.describe(v)}`, v.pos);
         if (t.text === 'pages') {
@@ -787,6 +911,8 @@ class Parser {
       if (t.text === 'true' || t.text === 'false')
         return { kind: 'bool', pos: t.pos, value: t.text === 'true' };
       if (this.isPunct('[')) return { kind: 'ref', pos: t.pos, ref: this.refAfter(t) };
+      const c = this.consts.get(t.text);
+      if (c) return { kind: 'num', pos: t.pos, value: c.value! };
       if (this.isPunct('(')) {
         this.lx.next();
         const args: Expr[] = [];
@@ -804,7 +930,20 @@ class Parser {
   }
 }
 
-/** Parse one scenario file. Throws InputError (SC001–SC008) with the position of the first error. */
-export function parseScenario(src: string, file: string): Scenario {
+/**
+ * Parse one scenario file as written: loops (`repeat`) and thread arrays
+ * left as they are (what `cowherd sim` runs). Throws InputError (SC001–SC008)
+ * with the position of the first error.
+ */
+export function parseWorkload(src: string, file: string): Scenario {
   return new Parser(src, file).parse();
+}
+
+/**
+ * Parse one scenario file, loops and thread arrays expanded (unroll.ts): what
+ * check, run, explore and the kernel runner take. SC108 when the expansion is
+ * larger than they take.
+ */
+export function parseScenario(src: string, file: string): Scenario {
+  return expandScenario(parseWorkload(src, file));
 }

@@ -7,6 +7,11 @@ function idx(p: number): string {
 }
 
 export function refText(r: Ref): string {
+  if (r.idx) {
+    const { from, to, step } = r.idx;
+    const range = to === null ? '' : `..${exprText(to)}`;
+    return `${r.map}[${exprText(from)}${range}${step === null ? '' : ` step ${exprText(step)}`}]`;
+  }
   if (r.to === -1) return r.map;
   if (r.single) return `${r.map}[${idx(r.from)}]`;
   return `${r.map}[${idx(r.from)}..${idx(r.to)}${r.step !== 1 ? ` step ${r.step}` : ''}]`;
@@ -62,6 +67,9 @@ export function exprText(e: Expr): string {
   }
 }
 
+const threadText = (name: string, index: Expr | undefined) =>
+  index === undefined ? name : `${name}[${exprText(index)}]`;
+
 const ret = (r: string | null) => (r === null ? '' : ` -> ${r}`);
 
 export function stmtText(st: Stmt): string {
@@ -95,9 +103,13 @@ export function stmtText(st: Stmt): string {
       return `read ${refText(st.ref)}${ret(st.reg)}`;
     case 'fork':
     case 'spawn':
-      return `${st.op} ${st.thread}`;
+      return `${st.op} ${threadText(st.thread, st.index)}`;
     case 'wait':
-      return `wait ${st.thread}${ret(st.reg)}`;
+      return `wait ${threadText(st.thread, st.index)}${ret(st.reg)}`;
+    case 'repeat':
+      return `repeat ${st.var === null ? exprText(st.to) : `${st.var} in ${exprText(st.from)}..${exprText(st.to)}`} { ${st.body.map(stmtText).join('; ')} }`;
+    case 'phase':
+      return `phase ${st.name}`;
     case 'exec':
       return 'exec';
     case 'wait_writeback':

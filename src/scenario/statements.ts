@@ -74,7 +74,7 @@ import type {
   ThreadRt,
   UffdForkPending,
 } from './machine.js';
-import { forkEventUnread, nextStmt, program, task, threadByName } from './machine.js';
+import { forkEventUnread, nextStmt, stmtAt, task, threadByName } from './machine.js';
 
 const PAGE = 4096;
 
@@ -237,7 +237,7 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
     throw e;
   }
   m.userfaults.delete(i); // the statement ran: a fault it waited in is resolved
-  if (!t.done && t.pc >= program(m, t).length) t.done = true;
+  if (!t.done && stmtAt(m, t.decl, t.pc) === undefined) t.done = true;
   return { kind: 'ok', note };
 }
 
@@ -266,7 +266,7 @@ function startThread(m: Machine, t: ThreadRt, st: Stmt, pid: number): void {
     pc: 0,
     cpu: t.cpu,
     kpath: null,
-    done: m.sc.threads[decl]!.body.length === 0,
+    done: stmtAt(m, decl, 0) === undefined,
   });
 }
 
@@ -463,6 +463,10 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       markGroupDone(m, me.tgid);
       return `status ${code}`;
     }
+    case 'phase':
+      return `phase ${st.name}`;
+    case 'repeat':
+      throw new Error('tool bug: a loop reached the machine unexpanded (unroll.ts)');
     case 'exec': {
       const killed = m.threads.filter(
         (o) => o !== t && !o.done && task(m, o).tgid === me.tgid,

@@ -1,0 +1,102 @@
+/**
+ * `cowherd sim FILE… [--era ID|all] [--seed N] [--cpus N] [--json] [--csv DIR]`:
+ * one execution of each workload under each era, with the kernel's counters.
+ */
+
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SimRow } from '../report/sim.js';
+import { simCsv, simJson, simText } from '../report/sim.js';
+import { InputError } from '../scenario/errors.js';
+import { parseWorkload } from '../scenario/parse.js';
+import { checkWorkload, simulate } from '../sim/sim.js';
+import type { Io } from './common.js';
+import { EXIT_INPUT, EXIT_OK, EXIT_TOOL_BUG, loadScenarios, selectEras } from './common.js';
+
+export interface SimCliOptions {
+  readonly era: string;
+  readonly seed?: string;
+  readonly cpus?: string;
+  readonly json?: boolean;
+  readonly csv?: string;
+}
+
+/** Exit code of a run interrupted by SIGINT (128 + 2), after printing what it counted. */
+export const EXIT_INTERRUPTED = 130;
+
+function wholeNumber(text: string | undefined, flag: string, dflt: number, min: number): number {
+  if (text === undefined) return dflt;
+  if (!/^\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text)))
+    throw new InputError(
+      'CLI001',
+      `${flag} takes a whole number ≥ ${min}, not '${text}'`,
+      flag,
+      null,
+    );
+  return Number(text);
+}
+
+export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => number): number {
+  const seed = wholeNumber(o.seed, '--seed', 1, 0);
+  const cpus = wholeNumber(o.cpus, '--cpus', 1, 1);
+  const { policies } = selectEras(o.era);
+  if (paths.length === 0)
+    throw new InputError('CLI002', 'cowherd sim needs a workload file', 'sim', null);
+  if (o.csv) {
+    for (const f of ['counters.csv', 'phases.csv'])
+      if (existsSync(join(o.csv, f)))
+        throw new InputError(
+          'CLI002',
+          `${join(o.csv, f)} exists: sim does not overwrite files; remove it or name another --csv directory`,
+          o.csv,
+          null,
+        );
+  }
+  const { scenarios, errors } = loadScenarios(paths, {
+    parse: parseWorkload,
+    check: checkWorkload,
+  });
+  for (const e of errors) io.err(`${e.format()}\n`);
+  if (scenarios.length === 0) return EXIT_INPUT;
+  let stop = false;
+  const onSigint = () => {
+    stop = true;
+  };
+  process.on('SIGINT', onSigint);
+  const rows: SimRow[] = [];
+  try {
+    for (const w of scenarios) {
+      for (const p of policies) {
+        const start = now();
+        let shown = start;
+        const result = simulate(w, p, {
+          seed,
+          cpus,
+          shouldStop: () => stop,
+          tick: (g) => {
+            const t = now();
+            if (t - shown < 2000) return;
+            shown = t;
+            const rate = Math.round(g.pgfault / ((t - start) / 1000));
+            io.err(`sim ${w.name} ${g.era}: ${g.steps} steps, ${g.pgfault} faults (${rate}/s)\n`);
+          },
+        });
+        rows.push({ scenario: w.name, file: w.file, result });
+        if (stop) break;
+      }
+      if (stop) break;
+    }
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  io.out(o.json ? simJson(rows, { seed, cpus }) : simText(rows, { seed, cpus }));
+  if (o.csv) {
+    mkdirSync(o.csv, { recursive: true });
+    const csv = simCsv(rows);
+    writeFileSync(join(o.csv, 'counters.csv'), csv.counters, { flag: 'wx' });
+    writeFileSync(join(o.csv, 'phases.csv'), csv.phases, { flag: 'wx' });
+  }
+  if (stop) return EXIT_INTERRUPTED;
+  if (rows.some((r) => r.result.kind === 'tool-bug')) return EXIT_TOOL_BUG;
+  return errors.length > 0 ? EXIT_INPUT : EXIT_OK;
+}

@@ -1,0 +1,268 @@
+/**
+ * Loops and thread arrays, expanded (docs/adr/0011-workloads.md): `repeat`
+ * becomes its body once per value of the loop variable, `thread child[i in
+ * A..B]` becomes the threads `child[A]` … `child[B-1]`, and every index or
+ * value that names a loop variable becomes a number. What check, run, explore
+ * and the kernel runner take is the expanded scenario, with the positions of
+ * the statements as written; `cowherd sim` runs the loops without expanding.
+ */
+
+import type { Expr, Ref, Scenario, Stmt, ThreadDecl } from './ast.js';
+import { InputError } from './errors.js';
+
+/** The most statements an expansion may give: explore and run hold every one. */
+export const MAX_EXPANDED = 20_000;
+
+/** A sampled expansion (expandScenario's `sample`) runs loops up to this long whole. */
+const SAMPLE_WHOLE = 4096;
+
+type Env = ReadonlyMap<string, number>;
+
+/** A loop bound or a page index: numbers, loop variables and + - * / (integer division). */
+export function evalIndex(sc: Pick<Scenario, 'file'>, e: Expr, env: Env): number {
+  switch (e.kind) {
+    case 'num':
+      return e.value;
+    case 'ident': {
+      const v = env.get(e.name);
+      if (v === undefined)
+        throw new InputError(
+          'SC003',
+          `'${e.name}' is not a loop variable or a const here: a page index or a loop bound takes numbers, consts and loop variables`,
+          sc.file,
+          e.pos,
+        );
+      return v;
+    }
+    case 'unary':
+      if (e.op === '-') return -evalIndex(sc, e.arg, env);
+      break;
+    case 'binary': {
+      const a = evalIndex(sc, e.left, env);
+      const b = evalIndex(sc, e.right, env);
+      if (e.op === '+') return a + b;
+      if (e.op === '-') return a - b;
+      if (e.op === '*') return a * b;
+      if (e.op === '/') {
+        if (b === 0) throw new InputError('SC004', 'division by zero', sc.file, e.pos);
+        return Math.trunc(a / b);
+      }
+      break;
+    }
+  }
+  throw new InputError(
+    'SC004',
+    'a page index or a loop bound takes numbers, consts, loop variables and + - * /',
+    sc.file,
+    e.pos,
+  );
+}
+
+/** The values a loop or a thread array runs over: [from, to), to ≥ from. */
+export function bounds(sc: Scenario, r: { from: Expr; to: Expr }, env: Env): [number, number] {
+  const from = evalIndex(sc, r.from, env);
+  const to = evalIndex(sc, r.to, env);
+  for (const [v, e] of [
+    [from, r.from],
+    [to, r.to],
+  ] as const)
+    if (!Number.isSafeInteger(v) || v < 0)
+      throw new InputError('SC004', `loop bound ${v} is not a whole number ≥ 0`, sc.file, e.pos);
+  return [from, Math.max(from, to)];
+}
+
+/** Does anything in the scenario need expanding? */
+export function hasLoops(sc: Scenario): boolean {
+  const loops = (body: readonly Stmt[]): boolean =>
+    body.some((st) => st.op === 'repeat' || JSON.stringify(st).includes('"idx":'));
+  return (
+    loops(sc.setup) ||
+    sc.threads.some((t) => t.array !== undefined || loops(t.body)) ||
+    JSON.stringify(sc.condition).includes('"idx":')
+  );
+}
+
+/** How many statements `body` expands to (stops counting past `limit`). */
+function count(sc: Scenario, body: readonly Stmt[], env: Env, limit: number): number {
+  let n = 0;
+  for (const st of body) {
+    if (n > limit) return n;
+    if (st.op !== 'repeat') {
+      n++;
+      continue;
+    }
+    const [from, to] = bounds(sc, st, env);
+    if (from === to) continue;
+    const inner = new Map(env);
+    if (st.var !== null) inner.set(st.var, from);
+    const per = count(sc, st.body, inner, limit);
+    // A body whose size depends on the loop variable: count every iteration.
+    const varies = st.var !== null && st.body.some((b) => b.op === 'repeat');
+    if (!varies) n += per * (to - from);
+    else
+      for (let v = from; v < to && n <= limit; v++) {
+        inner.set(st.var!, v);
+        n += count(sc, st.body, inner, limit);
+      }
+  }
+  return n;
+}
+
+/** A copy of `x` with loop variables replaced by their values and index expressions evaluated. */
+function subst<T>(sc: Scenario, x: T, env: Env, arrays: ReadonlySet<string>): T {
+  if (Array.isArray(x)) return x.map((y) => subst(sc, y, env, arrays)) as T;
+  if (x === null || typeof x !== 'object') return x;
+  const o = x as Record<string, unknown>;
+  if (o.kind === 'ident' && typeof o.name === 'string' && env.has(o.name))
+    return { kind: 'num', pos: o.pos, value: env.get(o.name)! } as T;
+  if (o.kind === 'ref') {
+    const ref = subst(sc, o.ref as Ref, env, arrays);
+    // child[3] in a condition or observe: an instance of a thread array, not a page.
+    if (arrays.has(ref.map) && ref.single)
+      return { kind: 'ident', pos: o.pos, name: `${ref.map}[${ref.from}]` } as T;
+    return { ...o, ref } as T;
+  }
+  if ('map' in o && 'single' in o && o.idx) return resolveRef(sc, o as unknown as Ref, env) as T;
+  if ((o.op === 'fork' || o.op === 'spawn' || o.op === 'wait') && o.index) {
+    const { index, ...rest } = o;
+    const k = evalIndex(sc, index as Expr, env);
+    return { ...subst(sc, rest, env, arrays), thread: `${o.thread as string}[${k}]` } as T;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = k === 'pos' ? v : subst(sc, v, env, arrays);
+  // `i + 1` with i = 2 reads 3 in traces (+ - * only: / is the expression's own).
+  if (out.kind === 'binary' && ['+', '-', '*'].includes(out.op as string)) {
+    const l = out.left as Expr;
+    const r = out.right as Expr;
+    if (l.kind === 'num' && r.kind === 'num') {
+      const v =
+        out.op === '+' ? l.value + r.value : out.op === '-' ? l.value - r.value : l.value * r.value;
+      if (Number.isSafeInteger(v) && v >= 0) return { kind: 'num', pos: out.pos, value: v } as T;
+    }
+  }
+  return out as T;
+}
+
+/**
+ * One statement with the loop variables of `env` replaced (indices and values
+ * evaluated, `child[k]` named): what a loop's body runs as in one iteration.
+ */
+export function instantiate(
+  sc: Scenario,
+  st: Stmt,
+  env: ReadonlyMap<string, number>,
+  arrays: ReadonlySet<string>,
+): Stmt {
+  return subst(sc, st, env, arrays);
+}
+
+/** An expression (a condition) with `child[k]` read as thread names and variables replaced. */
+export function instantiateExpr(
+  sc: Scenario,
+  e: Expr,
+  env: ReadonlyMap<string, number>,
+  arrays: ReadonlySet<string>,
+): Expr {
+  return subst(sc, e, env, arrays);
+}
+
+/** The names of the scenario's thread arrays. */
+export function threadArrays(sc: Scenario): Set<string> {
+  return new Set(sc.threads.filter((t) => t.array).map((t) => t.name));
+}
+
+function resolveRef(sc: Scenario, r: Ref, env: Env): Ref {
+  const idx = r.idx!;
+  const from = evalIndex(sc, idx.from, env);
+  const to = idx.to === null ? from + 1 : evalIndex(sc, idx.to, env);
+  const step = idx.step === null ? 1 : evalIndex(sc, idx.step, env);
+  if (from < 0) throw new InputError('SC004', `page index ${from} is negative`, sc.file, r.pos);
+  if (step < 1) throw new InputError('SC004', 'step must be at least one page', sc.file, r.pos);
+  if (idx.to !== null && to <= from)
+    throw new InputError('SC004', `empty range ${from}..${to}`, sc.file, r.pos);
+  return { pos: r.pos, map: r.map, from, to, step, single: idx.to === null };
+}
+
+function expandBody(
+  sc: Scenario,
+  body: readonly Stmt[],
+  env: Env,
+  arrays: ReadonlySet<string>,
+  out: Stmt[],
+  sample: boolean,
+): void {
+  for (const st of body) {
+    if (st.op !== 'repeat') {
+      out.push(subst(sc, st, env, arrays));
+      continue;
+    }
+    const [from, to] = bounds(sc, st, env);
+    const inner = new Map(env);
+    // Sampled: a long loop runs its first and last iteration (a short one, e.g. the
+    // forks of a thread array, runs whole, so that every instance is started).
+    const values = sample && to - from > SAMPLE_WHOLE ? [from, to - 1] : null;
+    for (let v = from; v < to; v++) {
+      if (values && !values.includes(v)) continue;
+      if (st.var !== null) inner.set(st.var, v);
+      expandBody(sc, st.body, inner, arrays, out, sample);
+    }
+  }
+}
+
+/**
+ * The scenario with its loops and thread arrays expanded; the scenario itself
+ * when it has none. SC009 when the expansion would exceed `limit` statements.
+ * With `sample`, each loop longer than 4096 iterations runs its first and
+ * last only (for checking a workload's names and ranges without expanding it).
+ */
+export function expandScenario(sc: Scenario, limit = MAX_EXPANDED, sample = false): Scenario {
+  if (!hasLoops(sc)) return sc;
+  const none: Env = new Map();
+  if (sc.threads[0]?.array)
+    throw new InputError(
+      'SC007',
+      `the initial thread '${sc.threads[0].name}' cannot be a thread array`,
+      sc.file,
+      sc.threads[0].pos,
+    );
+  const arrays = new Set(sc.threads.filter((t) => t.array).map((t) => t.name));
+  const decls: { decl: ThreadDecl; env: Env; name: string }[] = [];
+  for (const t of sc.threads) {
+    if (!t.array) {
+      decls.push({ decl: t, env: none, name: t.name });
+      continue;
+    }
+    const [from, to] = bounds(sc, t.array, none);
+    for (let k = from; k < to; k++)
+      decls.push({ decl: t, env: new Map([[t.array.var, k]]), name: `${t.name}[${k}]` });
+  }
+  let total = sample ? 0 : count(sc, sc.setup, none, limit);
+  for (const d of decls) {
+    if (sample || total > limit) break;
+    total += count(sc, d.decl.body, d.env, limit - total);
+  }
+  if (total > limit) {
+    const first = [sc.setup, ...sc.threads.map((t) => t.body)]
+      .flat()
+      .find((st) => st.op === 'repeat');
+    throw new InputError(
+      'SC009',
+      `the loops expand to more than ${limit} statements, more than check, run, explore and kernel take: cowherd sim runs them as loops`,
+      sc.file,
+      first?.pos ?? sc.threads.find((t) => t.array)?.pos ?? null,
+    );
+  }
+  const setup: Stmt[] = [];
+  expandBody(sc, sc.setup, none, arrays, setup, sample);
+  const threads: ThreadDecl[] = decls.map(({ decl, env, name }) => {
+    const body: Stmt[] = [];
+    expandBody(sc, decl.body, env, arrays, body, sample);
+    return { pos: decl.pos, name, body };
+  });
+  return {
+    ...sc,
+    setup,
+    threads,
+    condition: subst(sc, sc.condition, none, arrays),
+  };
+}

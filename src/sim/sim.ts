@@ -1,0 +1,288 @@
+/**
+ * `cowherd sim`: one execution of a workload under one era (docs/sim.md).
+ * Not exhaustive: a seeded scheduler picks which runnable thread takes the
+ * next statement; loops run without being expanded (cursor.ts); no state is
+ * copied per step and the invariants are checked once, after the teardown.
+ * What it reports is what the kernel's own counters would say.
+ */
+
+import { checkInvariants, type Violation } from '../core/invariants.js';
+import { folio_end_writeback, foliosUnderWriteback } from '../core/mm/filemap.js';
+import { lru_add_drain_cpu } from '../core/mm/swap.js';
+import { cloneState } from '../core/mm_types.js';
+import type { Config, Policy } from '../core/points.js';
+import { sequentialKernel } from '../core/points.js';
+import { VM_EVENT_NAMES } from '../core/vmstat.js';
+import type { Scenario, Stmt } from '../scenario/ast.js';
+import { checkScenario } from '../scenario/check.js';
+import { InputError } from '../scenario/errors.js';
+import {
+  asleepInKernel,
+  canStep,
+  conditionHolds,
+  type Machine,
+  newMachine,
+  nextStmt,
+  stepThread,
+  teardown,
+} from '../scenario/machine.js';
+import { stmtText } from '../scenario/print.js';
+import { bounds, expandScenario, instantiateExpr, threadArrays } from '../scenario/unroll.js';
+import { LoopCursor } from './cursor.js';
+import { Rng } from './rng.js';
+
+export interface SimOptions {
+  readonly seed: number;
+  /** CPUs the threads are spread over as they start (thread n on CPU n mod cpus). */
+  readonly cpus: number;
+  /** Called every `tickEvery` steps (the CLI shows progress and may ask to stop). */
+  readonly tick?: (p: SimProgress) => void;
+  readonly tickEvery?: number;
+  /** Checked every step: true ends the run early with what it counted so far. */
+  readonly shouldStop?: () => boolean;
+  /** The environment's rates (default: WRITEBACK_END_PER_STEP, LRU_DRAIN_PER_STEP, batching on). */
+  readonly env?: {
+    readonly writebackEnd?: number;
+    readonly lruDrain?: number;
+    readonly lruBatching?: boolean;
+  };
+}
+
+export interface SimProgress {
+  readonly era: string;
+  readonly steps: number;
+  readonly pgfault: number;
+}
+
+/** The counters at one `phase` statement. */
+export interface PhaseSample {
+  readonly phase: string;
+  readonly thread: string;
+  readonly step: number;
+  readonly counters: Readonly<Record<string, number>>;
+  /** Page tables of every live process, in kB (the sum of VmPTE). */
+  readonly vmpte: number;
+}
+
+export interface SimResult {
+  readonly era: string;
+  /** done: every thread ended; hang: threads asleep in the kernel for good; stopped: asked to stop. */
+  readonly kind: 'done' | 'hang' | 'stopped' | 'tool-bug';
+  readonly steps: number;
+  readonly counters: Readonly<Record<string, number>>;
+  readonly phases: readonly PhaseSample[];
+  /** The scenario's condition on the final state (null when the run did not finish). */
+  readonly holds: boolean | null;
+  readonly regs: Readonly<Record<string, number>>;
+  readonly vmpte: { readonly peak: number; readonly final: number };
+  readonly hung?: readonly string[];
+  readonly violations?: readonly Violation[];
+  readonly note?: string;
+}
+
+/**
+ * The environment between two statements (docs/sim.md): the swap device ends
+ * every write in flight with this chance per step (a 4 KiB write takes about
+ * 30 µs here, a statement a few), and with `env lru_batches` each CPU drains
+ * its LRU add batch with this chance per step besides draining it when full.
+ */
+export const WRITEBACK_END_PER_STEP = 0.1;
+export const LRU_DRAIN_PER_STEP = 0.1;
+
+/** Statements after which a thread may sleep in the kernel and its attempt be rolled back. */
+const MAY_SLEEP = new Set<Stmt['op']>(['userfaultfd', 'pin', 'vmsplice']);
+
+function usesAny(sc: Scenario, ops: ReadonlySet<Stmt['op']>): boolean {
+  const walk = (body: readonly Stmt[]): boolean =>
+    body.some((st) => ops.has(st.op) || (st.op === 'repeat' && walk(st.body)));
+  return walk(sc.setup) || sc.threads.some((t) => walk(t.body));
+}
+
+/**
+ * Static checks of a workload as written: its loops expanded with their
+ * first and last iteration only (and its thread arrays whole), through the
+ * same checker as any scenario.
+ */
+export function checkWorkload(w: Scenario): void {
+  checkScenario(expandScenario(w, Number.MAX_SAFE_INTEGER, true));
+}
+
+function countersOf(m: Machine): Record<string, number> {
+  const out: Record<string, number> = {};
+  VM_EVENT_NAMES.forEach((n, i) => {
+    out[n] = m.s.vmstat[i] ?? 0;
+  });
+  return out;
+}
+
+function vmpteKb(m: Machine): number {
+  let bytes = 0;
+  for (const mm of m.s.mms) if (mm) bytes += mm.pgtables_bytes;
+  return bytes / 1024;
+}
+
+/** The machine `sim` runs: one declaration per thread (array instances included), programs made lazily. */
+function simMachine(w: Scenario): Machine {
+  const arrays = threadArrays(w);
+  const none = new Map<string, number>();
+  const decls: {
+    name: string;
+    pos: Stmt['pos'];
+    body: readonly Stmt[];
+    env: Map<string, number>;
+  }[] = [];
+  w.threads.forEach((t, i) => {
+    const body = i === 0 ? [...w.setup, ...t.body] : t.body;
+    if (!t.array) {
+      decls.push({ name: t.name, pos: t.pos, body, env: none });
+      return;
+    }
+    const [from, to] = bounds(w, t.array, none);
+    for (let k = from; k < to; k++)
+      decls.push({ name: `${t.name}[${k}]`, pos: t.pos, body, env: new Map([[t.array.var, k]]) });
+  });
+  const sc: Scenario = {
+    ...w,
+    setup: [],
+    threads: decls.map((d) => ({ pos: d.pos, name: d.name, body: [] })),
+    condition: instantiateExpr(w, w.condition, none, arrays),
+  };
+  const m = newMachine(sc);
+  m.lazy = decls.map((d) => new LoopCursor(w, d.body, d.env, arrays));
+  return m;
+}
+
+function chance(rng: Rng, p: number): boolean {
+  return rng.below(1_000_000) < p * 1_000_000;
+}
+
+/** What the kernel does between two statements: writes to swap end, LRU batches drain. */
+function environment(
+  m: Machine,
+  rng: Rng,
+  rates: { readonly writebackEnd: number; readonly lruDrain: number },
+): void {
+  const writing = foliosUnderWriteback(m.s);
+  if (writing.length > 0 && chance(rng, rates.writebackEnd)) {
+    for (const folio of writing) folio_end_writeback(m.s, folio);
+    m.blocked.clear();
+  }
+  if (m.sc.env.includes('lru_batches'))
+    m.s.lru_batch.forEach((b, cpu) => {
+      if (b.length > 0 && chance(rng, rates.lruDrain)) lru_add_drain_cpu(m.s, cpu);
+    });
+}
+
+/** Simulate workload `w` (as parseWorkload() reads it, checked) under `policy`. */
+export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResult {
+  const config: Config = {
+    policy,
+    ptStrategy: policy.ptStrategy,
+    // The kernel always batches fresh folios per CPU; a batch drains when full.
+    lruBatching: opts.env?.lruBatching ?? true,
+    lockBreaks: false,
+    reclaimRaces: false,
+  };
+  const m = simMachine(w);
+  const rng = new Rng(opts.seed);
+  const rates = {
+    writebackEnd: opts.env?.writebackEnd ?? WRITEBACK_END_PER_STEP,
+    lruDrain: opts.env?.lruDrain ?? LRU_DRAIN_PER_STEP,
+  };
+  const rollback = usesAny(w, MAY_SLEEP);
+  const phases: PhaseSample[] = [];
+  const tickEvery = opts.tickEvery ?? 4096;
+  let steps = 0;
+  let peak = 0;
+  let started = 1;
+  const runnable: number[] = [];
+  const result = (kind: SimResult['kind'], extra: Partial<SimResult> = {}): SimResult => ({
+    era: policy.id,
+    kind,
+    steps,
+    counters: countersOf(m),
+    phases,
+    holds: null,
+    regs: Object.fromEntries([...m.regs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    vmpte: { peak, final: vmpteKb(m) },
+    ...extra,
+  });
+  for (;;) {
+    if (opts.shouldStop?.()) return result('stopped');
+    runnable.length = 0;
+    for (let i = 0; i < m.threads.length; i++) if (canStep(m, i)) runnable.push(i);
+    if (runnable.length === 0) {
+      const left = m.threads.filter((t) => !t.done);
+      if (left.length === 0) break;
+      if (m.threads.some((_, j) => asleepInKernel(m, j)))
+        return result('hang', {
+          hung: m.threads.flatMap((t, j) =>
+            t.done
+              ? []
+              : [
+                  `${t.name} ${asleepInKernel(m, j) ? 'asleep in the kernel' : 'waits'} at '${stmtText(nextStmt(m, t)!)}'`,
+                ],
+          ),
+        });
+      const st = nextStmt(m, left[0]!)!;
+      throw new InputError(
+        'SC102',
+        `deadlock: ${left.map((t) => `${t.name} waits at '${stmtText(nextStmt(m, t)!)}'`).join(', ')}`,
+        w.file,
+        st.pos,
+      );
+    }
+    const i = runnable.length === 1 ? runnable[0]! : runnable[rng.below(runnable.length)]!;
+    const t = m.threads[i]!;
+    const st = nextStmt(m, t)!;
+    const k = sequentialKernel(config);
+    k.cpu = t.cpu;
+    const before = rollback ? cloneState(m.s) : null;
+    const r = stepThread(m, i, k);
+    if (r.kind === 'error') throw r.error;
+    if (r.kind === 'blocked') {
+      if (!before)
+        return result('tool-bug', {
+          note: `${t.name} slept in the kernel at '${stmtText(st)}', in a workload without GUP references or userfaultfd, which sim does not copy its state for`,
+        });
+      m.s = before;
+      m.blocked.add(i);
+    } else {
+      m.blocked.clear();
+    }
+    steps++;
+    environment(m, rng, rates);
+    // Threads are spread over the CPUs as they start (the scheduler's fork balancing).
+    for (; started < m.threads.length; started++)
+      m.threads[started]!.cpu = started % Math.max(1, opts.cpus);
+    const pte = vmpteKb(m);
+    if (pte > peak) peak = pte;
+    if (st.op === 'phase' && r.kind === 'ok')
+      phases.push({
+        phase: st.name,
+        thread: t.name,
+        step: steps,
+        counters: countersOf(m),
+        vmpte: pte,
+      });
+    if (opts.tick && steps % tickEvery === 0)
+      opts.tick({ era: policy.id, steps, pgfault: m.s.vmstat[0] ?? 0 });
+  }
+  const holds = conditionHolds(m);
+  const counters = countersOf(m);
+  const regs = result('done').regs;
+  const final = vmpteKb(m);
+  teardown(m);
+  const violations = checkInvariants(m.s);
+  const out: SimResult = {
+    era: policy.id,
+    kind: violations.length > 0 ? 'tool-bug' : 'done',
+    steps,
+    counters,
+    phases,
+    holds,
+    regs,
+    vmpte: { peak, final },
+  };
+  return violations.length > 0 ? { ...out, violations } : out;
+}
