@@ -13,9 +13,10 @@
 // Usage: node bench/state.mjs [--quick]   (needs `npm run build`; --quick skips 24 M)
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kernelFaults } from './ref/kernel-faults.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => join(root, 'dist', p);
@@ -148,14 +149,7 @@ function plainObjects(pages) {
 
 // 3. The real kernel.
 function kernel(pages) {
-  const out = join(root, '.cache', 'bench-faults');
-  mkdirSync(dirname(out), { recursive: true });
-  try {
-    execFileSync('cc', ['-O2', '-o', out, join(root, 'bench', 'ref', 'faults.c')]);
-    return JSON.parse(execFileSync(out, [String(pages)], { encoding: 'utf8' }));
-  } catch (e) {
-    return { skipped: `no C compiler or run failed: ${e.message.split('\n')[0]}` };
-  }
+  return kernelFaults(root, pages);
 }
 
 // Each measurement runs in a fresh process so that one does not pay for another's garbage.

@@ -71,6 +71,8 @@ export interface GhostData {
 }
 
 export class Ghost {
+  /** False for NoGhost: nothing is tracked (`cowherd sim` checks no design invariant per step). */
+  readonly tracking: boolean = true;
   /** Expected contents per page: value * 2 + 1 when a device wrote it. */
   readonly mem: Map<number, number>;
   /** Where each held GUP reference (by id) was taken; deleted once the user remaps the address. */
@@ -192,6 +194,20 @@ export class Ghost {
     const v = this.mem.get(key);
     return v === undefined ? null : Math.floor(v / 2);
   }
+}
+
+/**
+ * A ghost that tracks nothing: what `cowherd sim` runs with, since it checks
+ * the design invariants never and the model's own once, at the end.
+ */
+export class NoGhost extends Ghost {
+  override readonly tracking = false;
+  override expect(): void {}
+  override drop(): void {}
+  override remap(): void {}
+  override wrote(): void {}
+  override dropMm(): void {}
+  override fork(): void {}
 }
 
 /** Is `addr` in a private mapping of mm `mm` (where expectations apply)? */

@@ -82,6 +82,31 @@ export function configFor(sc: Scenario, policy: Policy, opts: RunOptions = {}): 
   };
 }
 
+/**
+ * No thread can step: 'finished' when every thread is done; the hung threads
+ * (the design hangs) when some are asleep in the kernel; otherwise the
+ * scenario's own waits deadlock: SC102.
+ */
+export function whenNoneCanStep(m: Machine, file: string): 'finished' | string[] {
+  const stuck = m.threads.filter((t) => !t.done);
+  if (stuck.length === 0) return 'finished';
+  if (m.threads.some((_, j) => asleepInKernel(m, j)))
+    return m.threads.flatMap((t, j) =>
+      t.done
+        ? []
+        : [
+            `${t.name} ${asleepInKernel(m, j) ? 'asleep in the kernel' : 'waits'} at '${stmtText(nextStmt(m, t)!)}'`,
+          ],
+    );
+  const st = nextStmt(m, stuck[0]!)!;
+  throw new InputError(
+    'SC102',
+    `deadlock: ${stuck.map((t) => `${t.name} waits at '${stmtText(nextStmt(m, t)!)}'`).join(', ')}`,
+    file,
+    st.pos,
+  );
+}
+
 /** Which thread runs next: the current one if it can, else the first that can; -1 if none. */
 function pickThread(m: Machine, current: number): number {
   if (current >= 0 && canStep(m, current)) return current;
@@ -104,26 +129,10 @@ export function runSequential(
   for (;;) {
     const i = pickThread(m, current);
     if (i < 0) {
-      const stuck = m.threads.filter((t) => !t.done);
-      if (stuck.length === 0) break;
-      // Threads asleep in the kernel, and nothing else can run: the design hangs.
-      if (m.threads.some((_, j) => asleepInKernel(m, j))) {
-        hung = m.threads.flatMap((t, j) =>
-          t.done
-            ? []
-            : [
-                `${t.name} ${asleepInKernel(m, j) ? 'asleep in the kernel' : 'waits'} at '${stmtText(nextStmt(m, t)!)}'`,
-              ],
-        );
-        break;
-      }
-      const st = nextStmt(m, stuck[0]!)!;
-      throw new InputError(
-        'SC102',
-        `deadlock: ${stuck.map((t) => `${t.name} waits at '${stmtText(nextStmt(m, t)!)}'`).join(', ')}`,
-        sc.file,
-        st.pos,
-      );
+      const end = whenNoneCanStep(m, sc.file);
+      if (end === 'finished') break;
+      hung = end;
+      break;
     }
     if (steps.length >= maxSteps)
       throw new InputError('SC103', `more than ${maxSteps} steps`, sc.file, null);

@@ -306,7 +306,7 @@ function access(
     if (!r.ok) return kill(m, t, r.signal);
     faults += r.faults;
     last = r.value;
-    if (value !== undefined && isPrivate(m.s, mm.id, pages[i]!))
+    if (value !== undefined && m.ghost.tracking && isPrivate(m.s, mm.id, pages[i]!))
       m.ghost.wrote(m.s, ghostKey(mm.id, pages[i]!), value, r.pfn);
   }
   if (st.op === 'write') return `${pages.length} page(s), ${faults} fault(s)`;

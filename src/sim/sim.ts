@@ -15,9 +15,8 @@ import { sequentialKernel } from '../core/points.js';
 import { VM_EVENT_NAMES } from '../core/vmstat.js';
 import type { Scenario, Stmt } from '../scenario/ast.js';
 import { checkScenario } from '../scenario/check.js';
-import { InputError } from '../scenario/errors.js';
+import { NoGhost } from '../scenario/ghost.js';
 import {
-  asleepInKernel,
   canStep,
   conditionHolds,
   type Machine,
@@ -27,6 +26,7 @@ import {
   teardown,
 } from '../scenario/machine.js';
 import { stmtText } from '../scenario/print.js';
+import { whenNoneCanStep } from '../scenario/run.js';
 import { bounds, expandScenario, instantiateExpr, threadArrays } from '../scenario/unroll.js';
 import { LoopCursor } from './cursor.js';
 import { Rng } from './rng.js';
@@ -148,6 +148,7 @@ function simMachine(w: Scenario): Machine {
     condition: instantiateExpr(w, w.condition, none, arrays),
   };
   const m = newMachine(sc);
+  m.ghost = new NoGhost();
   m.lazy = decls.map((d) => new LoopCursor(w, d.body, d.env, arrays));
   return m;
 }
@@ -212,25 +213,9 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
     runnable.length = 0;
     for (let i = 0; i < m.threads.length; i++) if (canStep(m, i)) runnable.push(i);
     if (runnable.length === 0) {
-      const left = m.threads.filter((t) => !t.done);
-      if (left.length === 0) break;
-      if (m.threads.some((_, j) => asleepInKernel(m, j)))
-        return result('hang', {
-          hung: m.threads.flatMap((t, j) =>
-            t.done
-              ? []
-              : [
-                  `${t.name} ${asleepInKernel(m, j) ? 'asleep in the kernel' : 'waits'} at '${stmtText(nextStmt(m, t)!)}'`,
-                ],
-          ),
-        });
-      const st = nextStmt(m, left[0]!)!;
-      throw new InputError(
-        'SC102',
-        `deadlock: ${left.map((t) => `${t.name} waits at '${stmtText(nextStmt(m, t)!)}'`).join(', ')}`,
-        w.file,
-        st.pos,
-      );
+      const end = whenNoneCanStep(m, w.file);
+      if (end === 'finished') break;
+      return result('hang', { hung: end });
     }
     const i = runnable.length === 1 ? runnable[0]! : runnable[rng.below(runnable.length)]!;
     const t = m.threads[i]!;

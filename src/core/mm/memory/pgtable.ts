@@ -30,8 +30,12 @@ import {
 
 const TABLE_ENTRY_BITS = _PAGE_PRESENT | _PAGE_RW;
 
+/** 2^shift for the table levels' shifts (12, 21, 30, 39). */
+const SCALE: readonly number[] = Array.from({ length: 40 }, (_, i) => 2 ** i);
+
+/** The index of `addr` in a table of the level that `shift` maps (addresses stay below 2^53: `& 511` keeps the low bits). */
 function idx(addr: number, shift: number): number {
-  return Math.floor(addr / 2 ** shift) % 512;
+  return Math.floor(addr / SCALE[shift]!) & 511;
 }
 const PGD_SHIFT = 39;
 const PudShift = 30;

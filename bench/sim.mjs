@@ -1,0 +1,138 @@
+// `cowherd sim` speed beside the real kernel (docs/performance.md, issue 15).
+//
+// One run on this machine measures:
+//  1. the kernel: COW faults per second of a forked child writing every page
+//     it shares with its parent (bench/ref/faults.c, compiled with cc);
+//  2. the simulator: a usemem-like workload (the parent prefaults PAGES pages,
+//     N children each write every page), simulated under v5.8, v5.9 and
+//     v6.18 at two sizes: COW faults per second (anon_wp_copy_count over the
+//     time of simulate()), peak RSS and bytes per simulated page;
+//  3. the ratio simulated / kernel COW faults per second (the target is ≥ 10).
+//
+// Usage: node bench/sim.mjs [--quick]   (needs `npm run build`)
+
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { kernelFaults } from './ref/kernel-faults.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = (p) => join(root, 'dist', p);
+if (!existsSync(dist('sim/sim.js'))) {
+  console.error('bench: run `npm run build` first');
+  process.exit(2);
+}
+const quick = process.argv.includes('--quick');
+const part = process.argv.find((a) => a.startsWith('--part='))?.slice(7);
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+
+function workload(n, pages) {
+  return `scenario usemem-bench
+const N = ${n}
+const PAGES = ${pages}
+setup {
+  mmap m pages=PAGES private rw
+  write m = 1
+}
+thread parent {
+  repeat k in 0..N { fork child[k] }
+  repeat k in 0..N { wait child[k] }
+}
+thread child[k in 0..N] {
+  write m = k + 2
+  exit
+}
+forall (value(parent, m[0]) == 1)
+`;
+}
+
+// One simulation per process, so that one does not pay for another's garbage.
+if (part === 'sim') {
+  const [era, n, pages] = process.argv.slice(-3);
+  const { parseWorkload } = await import(dist('scenario/parse.js'));
+  const { checkWorkload, simulate } = await import(dist('sim/sim.js'));
+  const { eraInfo } = await import(dist('policy/registry.js'));
+  const w = parseWorkload(workload(Number(n), Number(pages)), 'bench.cow');
+  checkWorkload(w);
+  let peak = 0;
+  const t0 = performance.now();
+  const r = simulate(w, eraInfo(era).policy, {
+    seed: 1,
+    cpus: 1,
+    tickEvery: 64,
+    tick: () => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    },
+  });
+  const secs = (performance.now() - t0) / 1000;
+  peak = Math.max(peak, process.memoryUsage().rss);
+  console.log(
+    JSON.stringify({
+      era,
+      secs,
+      cow: r.counters.anon_wp_copy_count,
+      faults: r.counters.pgfault,
+      peakRss: peak,
+      ok: r.kind === 'done' && r.holds === true,
+    }),
+  );
+  process.exit(0);
+}
+
+function kernel(pages) {
+  return kernelFaults(root, pages);
+}
+
+function sim(era, n, pages) {
+  const out = execFileSync(
+    process.execPath,
+    [
+      '--max-old-space-size=8192',
+      fileURLToPath(import.meta.url),
+      '--part=sim',
+      era,
+      String(n),
+      String(pages),
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(out.trim().split('\n').at(-1));
+}
+
+const ref = kernel(262144);
+const kernelCow = ref.cow_faults_per_s;
+console.log(
+  ref.skipped
+    ? `kernel: skipped (${ref.skipped})`
+    : `kernel (bench/ref/faults.c, 262,144 pages): ${fmt(kernelCow)} COW faults/s`,
+);
+const sizes = quick
+  ? [[4, 16384]]
+  : [
+      [4, 16384],
+      [8, 65536],
+    ];
+console.log(
+  'era      N  pages/child  COW faults   s      COW faults/s  ratio vs kernel  peak RSS MiB  B/simulated page',
+);
+for (const [n, pages] of sizes)
+  for (const era of ['v5.8', 'v5.9', 'v6.18']) {
+    const r = sim(era, n, pages);
+    const rate = r.cow / r.secs;
+    const simulated = pages * (n + 1);
+    console.log(
+      [
+        era.padEnd(7),
+        String(n).padStart(2),
+        fmt(pages).padStart(11),
+        fmt(r.cow).padStart(11),
+        r.secs.toFixed(2).padStart(5),
+        fmt(rate).padStart(13),
+        (kernelCow ? `${(rate / kernelCow).toFixed(2)}×` : '-').padStart(16),
+        fmt(r.peakRss / 2 ** 20).padStart(13),
+        fmt(r.peakRss / simulated).padStart(17),
+        r.ok ? '' : 'NOT OK',
+      ].join('  '),
+    );
+  }
