@@ -25,7 +25,14 @@ import { mmTables } from './mm/memory/pgtable.js';
 import { page_folio } from './mm/page_alloc.js';
 import type { State } from './mm_types.js';
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, ZERO_PFN } from './mm_types.js';
-import { PG_anon, PG_buddy, PG_swapbacked, PG_swapcache, PG_tail } from './page-flags.js';
+import {
+  PG_anon,
+  PG_buddy,
+  PG_swapbacked,
+  PG_swapcache,
+  PG_tail,
+  PG_writeback,
+} from './page-flags.js';
 import {
   _PAGE_SPECIAL,
   is_swap_entry_pte,
@@ -43,7 +50,8 @@ export const INVARIANTS: Readonly<Record<InvariantCode, string>> = {
   MM004: 'page-table accounting: VmPTE equals the tables reachable from the mm; no table leaked',
   MM005: 'rss accounting: RssAnon/RssShmem equal the PTEs mapping such pages',
   MM006: 'no leak at exit: with no process and no pipe left, only the zero page is in use',
-  MM007: 'swap accounting: swap counts equal the swap PTEs; swap cache and PG_swapcache agree',
+  MM007:
+    'swap accounting: swap counts equal the swap PTEs; swap cache and PG_swapcache agree; NR_WRITEBACK counts the folios under writeback',
 };
 
 export interface Violation {
@@ -170,8 +178,10 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       });
     }
   }
+  let writeback = 0;
   for (let pfn = ZERO_PFN + 1; pfn < mem.end; pfn++) {
     const f = mem.flags[pfn]!;
+    if (f & PG_writeback) writeback++;
     if (f & PG_buddy || isHugeZero(pfn)) continue;
     if ((maps.get(pfn) ?? 0) !== mem.mapcount[pfn]) {
       out.push({
@@ -200,6 +210,11 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       });
     }
   }
+  if (writeback !== mem.nr_writeback)
+    out.push({
+      code: 'MM007',
+      detail: `NR_WRITEBACK ${mem.nr_writeback}, folios under writeback ${writeback}`,
+    });
   const alive =
     s.mms.some((m) => m !== null) ||
     s.pipes.some((p) => p !== null) ||

@@ -242,6 +242,8 @@ export interface MemMap {
   end: number;
   /** Free order-0 PFNs, reused last-freed first (deterministic). */
   free: number[];
+  /** Folios under writeback (the NR_WRITEBACK node counter): what is in flight without a scan of every PFN. */
+  nr_writeback: number;
 }
 
 /** All page-table pages of all mms, each a Uint32Array of 512 [val, bits] pairs. */
@@ -330,6 +332,7 @@ function newMemMap(): MemMap {
     pincount: new Int32Array(INITIAL_PFNS),
     end: ZERO_PFN + 1,
     free: [],
+    nr_writeback: 0,
   };
 }
 
@@ -390,6 +393,7 @@ export function cloneState(s: State): State {
       pincount: m.pincount.slice(),
       end: m.end,
       free: m.free.slice(),
+      nr_writeback: m.nr_writeback,
     },
     pt: {
       tables: s.pt.tables.slice(),

@@ -187,12 +187,6 @@ export function cloneMachine(m: Machine): Machine {
   };
 }
 
-/** The statements a thread runs: setup then body for the first thread. */
-export function program(m: Machine, t: ThreadRt): readonly Stmt[] {
-  const decl = m.sc.threads[t.decl]!;
-  return t.decl === 0 ? [...m.sc.setup, ...decl.body] : decl.body;
-}
-
 /** Statement `pc` of thread declaration `decl`'s program (setup first for the first thread). */
 export function stmtAt(m: Machine, decl: number, pc: number): Stmt | undefined {
   const lazy = m.lazy?.[decl];

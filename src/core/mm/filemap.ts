@@ -37,6 +37,7 @@ export function folioLockHolder(s: State, folio: number): string {
 
 /** folio_start_writeback(): the folio's contents are being written (to its swap slot). */
 export function folio_start_writeback(s: State, folio: number): void {
+  if ((s.mem.flags[folio]! & PG_writeback) === 0) s.mem.nr_writeback++;
   s.mem.flags[folio] = s.mem.flags[folio]! | PG_writeback;
 }
 
@@ -46,12 +47,15 @@ export function folio_start_writeback(s: State, folio: number): void {
  * of the inactive LRU is not modelled: the folio is on the LRU either way.
  */
 export function folio_end_writeback(s: State, folio: number): void {
+  if ((s.mem.flags[folio]! & PG_writeback) !== 0) s.mem.nr_writeback--;
   s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_writeback;
 }
 
 /** Folios whose write has started and not ended, in PFN order. */
 export function foliosUnderWriteback(s: State): number[] {
   const out: number[] = [];
-  for (let pfn = 1; pfn < s.mem.end; pfn++) if (s.mem.flags[pfn]! & PG_writeback) out.push(pfn);
+  if (s.mem.nr_writeback === 0) return out;
+  for (let pfn = 1; pfn < s.mem.end && out.length < s.mem.nr_writeback; pfn++)
+    if (s.mem.flags[pfn]! & PG_writeback) out.push(pfn);
   return out;
 }

@@ -14,7 +14,7 @@ import type { Kernel } from '../points.js';
 import { count_vm_event, PGMAJFAULT, PSWPIN } from '../vmstat.js';
 import { alloc_pages, folio_get, folio_put } from './page_alloc.js';
 import { folio_add_lru_vma } from './swap.js';
-import { folio_alloc_swap, folio_swap_offset } from './swapfile.js';
+import { folio_alloc_swap, folio_free_swap, folio_swap_offset } from './swapfile.js';
 
 /** Make `folio` cache `slot`: the swap cache's reference and PG_swapcache. */
 function add_to_swap_cache(s: State, folio: number, slot: number): void {
@@ -73,14 +73,16 @@ export function swapin_read(s: State, k: Kernel, slot: number): number {
 /**
  * mm/swap_state.c free_swap_cache(): a folio whose last mapping was just
  * zapped (free_pages_and_swap_cache() after the TLB flush) leaves the swap
- * cache if no swap entry refers to its slot and its lock is free.
+ * cache through folio_free_swap() if its lock is free (folio_trylock()):
+ * not while its write to the slot is in flight, nor while a swap entry still
+ * refers to the slot.
  */
 export function free_swap_cache(s: State, folio: number): void {
   const f = s.mem.flags[folio]!;
   if ((f & PG_swapcache) === 0 || (f & PG_locked) !== 0 || s.mem.mapcount[folio]! > 0) return;
-  const slot = folio_swap_offset(s, folio);
-  if (s.swap.map[slot]! > 0) return;
-  delete_from_swap_cache(s, folio);
+  s.mem.flags[folio] = f | PG_locked;
+  folio_free_swap(s, folio);
+  s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_locked;
 }
 
 /**

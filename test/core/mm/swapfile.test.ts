@@ -52,6 +52,23 @@ describe('swap-out and swap-in (MADV_PAGEOUT, do_swap_page)', () => {
     expectSound(w);
   });
 
+  it('exit while the write to swap is in flight leaves the folio in the swap cache until the write ends (free_swap_cache() → folio_free_swap())', () => {
+    const w = eraWorld('v6.18');
+    mapAnon(w, w.init, A, 4096);
+    write(w, w.init, A, 7);
+    const page = pfnAt(w);
+    expect(pageout(w)).toBe(0);
+    read(w, w.init, A); // mapped again, still under writeback
+    expect(w.s.mem.nr_writeback).toBe(1);
+    do_group_exit(w.s, w.init, 0);
+    // The zap's free_swap_cache() may not take it from the swap cache: the device still writes it.
+    expect(w.s.mem.flags[page]! & (PG_swapcache | PG_writeback)).toBe(PG_swapcache | PG_writeback);
+    expect(checkInvariants(w.s)).toEqual([]);
+    folio_end_writeback(w.s, page);
+    expect(w.s.mem.nr_writeback).toBe(0);
+    expect(checkInvariants(w.s)).toEqual([]);
+  });
+
   it('a clean swap-cache folio is freed by the next pageout without a second write, and read back by a major fault', () => {
     const w = eraWorld('v6.18');
     mapAnon(w, w.init, A, 4096);
@@ -105,7 +122,9 @@ describe('swap-out and swap-in (MADV_PAGEOUT, do_swap_page)', () => {
     const w = eraWorld('v6.18');
     mapAnon(w, w.init, A, 4096);
     write(w, w.init, A, 1);
+    const page = pfnAt(w);
     pageout(w);
+    folio_end_writeback(w.s, page); // the write to swap has ended (else exit could not drop it)
     const child = copy_process(w.s, w.k, w.init, false);
     expect(w.s.swap.map[1]).toBe(2);
     expectSound(w);
