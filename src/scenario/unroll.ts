@@ -144,26 +144,17 @@ function subst<T>(sc: Scenario, x: T, env: Env, arrays: ReadonlySet<string>): T 
 }
 
 /**
- * One statement with the loop variables of `env` replaced (indices and values
- * evaluated, `child[k]` named): what a loop's body runs as in one iteration.
+ * A statement or an expression with the loop variables of `env` replaced
+ * (indices and values evaluated, `child[k]` read as a thread's name): what a
+ * loop's body runs as in one iteration, or a condition over thread arrays.
  */
-export function instantiate(
+export function instantiate<T extends Stmt | Expr>(
   sc: Scenario,
-  st: Stmt,
+  x: T,
   env: ReadonlyMap<string, number>,
   arrays: ReadonlySet<string>,
-): Stmt {
-  return subst(sc, st, env, arrays);
-}
-
-/** An expression (a condition) with `child[k]` read as thread names and variables replaced. */
-export function instantiateExpr(
-  sc: Scenario,
-  e: Expr,
-  env: ReadonlyMap<string, number>,
-  arrays: ReadonlySet<string>,
-): Expr {
-  return subst(sc, e, env, arrays);
+): T {
+  return subst(sc, x, env, arrays);
 }
 
 /** The names of the scenario's thread arrays. */

@@ -27,7 +27,7 @@ import {
 } from '../scenario/machine.js';
 import { stmtText } from '../scenario/print.js';
 import { whenNoneCanStep } from '../scenario/run.js';
-import { bounds, expandScenario, instantiateExpr, threadArrays } from '../scenario/unroll.js';
+import { bounds, expandScenario, instantiate, threadArrays } from '../scenario/unroll.js';
 import { LoopCursor } from './cursor.js';
 import { Rng } from './rng.js';
 
@@ -145,7 +145,7 @@ function simMachine(w: Scenario): Machine {
     ...w,
     setup: [],
     threads: decls.map((d) => ({ pos: d.pos, name: d.name, body: [] })),
-    condition: instantiateExpr(w, w.condition, none, arrays),
+    condition: instantiate(w, w.condition, none, arrays),
   };
   const m = newMachine(sc);
   m.ghost = new NoGhost();

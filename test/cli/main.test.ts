@@ -1,19 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cli } from './run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { cli, tempDirs } from './run-cli.js';
 
-const temps: string[] = [];
-/** A fresh temporary directory, removed when the file's tests are done. */
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cowherd-'));
-  temps.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('cowherd-');
 
 const basic = 'scenarios/cow/cow-anon-fork-basic.cow';
 

@@ -1,4 +1,21 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { main } from '../../src/cli/main.js';
+
+/** A maker of fresh temporary directories, all removed when the calling file's tests are done. */
+export function tempDirs(prefix = 'cowherd-'): () => string {
+  const made: string[] = [];
+  afterAll(() => {
+    for (const d of made) rmSync(d, { recursive: true, force: true });
+  });
+  return () => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    made.push(dir);
+    return dir;
+  };
+}
 
 /** Run the CLI in-process; its exit code and what it printed. */
 export function cli(...argv: string[]) {
