@@ -72,14 +72,19 @@ export interface UffdForkPending {
   readonly read: boolean;
 }
 
-/** Is a UFFD_EVENT_FORK message of context `ctx` waiting to be read (ctx->mmap_changing raised)? */
-export function forkEventUnread(m: Machine, ctx: number): boolean {
-  return m.threads.some(
+/** The thread whose fork() waits for its UFFD_EVENT_FORK message of context `ctx` to be read, if any. */
+export function forkEventWaiter(m: Machine, ctx: number): ThreadRt | undefined {
+  return m.threads.find(
     (t) =>
       t.kpath?.pending.kind === 'uffd_fork_event' &&
       t.kpath.pending.ctx === ctx &&
       !t.kpath.pending.read,
   );
+}
+
+/** Is a UFFD_EVENT_FORK message of context `ctx` waiting to be read (ctx->mmap_changing raised)? */
+export function forkEventUnread(m: Machine, ctx: number): boolean {
+  return forkEventWaiter(m, ctx) !== undefined;
 }
 
 /** Is thread `i` asleep in the kernel: its last attempt slept, or its fork() waits for a reader? */

@@ -74,7 +74,14 @@ import type {
   ThreadRt,
   UffdForkPending,
 } from './machine.js';
-import { forkEventUnread, nextStmt, stmtAt, task, threadByName } from './machine.js';
+import {
+  forkEventUnread,
+  forkEventWaiter,
+  nextStmt,
+  stmtAt,
+  task,
+  threadByName,
+} from './machine.js';
 
 const PAGE = 4096;
 
@@ -315,12 +322,7 @@ function access(
 
 /** read() returns a UFFD_EVENT_FORK message: the fork it held returns; `name` gets the child's context. */
 function readForkEvent(m: Machine, ctx: number, name: string | null, reg: string | null): string {
-  const t = m.threads.find(
-    (o) =>
-      o.kpath?.pending.kind === 'uffd_fork_event' &&
-      o.kpath.pending.ctx === ctx &&
-      !o.kpath.pending.read,
-  );
+  const t = forkEventWaiter(m, ctx);
   if (t?.kpath?.pending.kind !== 'uffd_fork_event')
     throw new Error('tool bug: uffd read with no message');
   const p = t.kpath.pending;
