@@ -66,15 +66,18 @@ export const PTE_TYPE_MARKER = 4 << PTE_TYPE_SHIFT;
 export type pte_t = number;
 
 const TWO32 = 2 ** 32;
+const INV_TWO32 = 2 ** -32;
 
 export function mk_pte(val: number, bits: number): pte_t {
   return bits * TWO32 + val;
 }
+/** The low word (`>>> 0` is exact modulo 2^32 for any integer below 2^53, and cheaper than `%`). */
 export function pte_val(pte: pte_t): number {
-  return pte % TWO32;
+  return pte >>> 0;
 }
+/** The high word: an exact power-of-two scaling of what is left above the low word. */
 export function pteBits(pte: pte_t): number {
-  return Math.floor(pte / TWO32);
+  return ((pte - (pte >>> 0)) * INV_TWO32) | 0;
 }
 
 /** include/linux/pgtable.h pte_none(): an all-zero entry. */

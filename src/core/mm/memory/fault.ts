@@ -56,14 +56,7 @@ import {
 } from '../rmap.js';
 import { folio_add_lru_vma } from '../swap.js';
 import type { PmdSlot } from './pgtable.js';
-import {
-  pmd_index,
-  pmdAllocWalk,
-  pte_index,
-  pteAllocWalk,
-  ptep_get,
-  set_pte_at,
-} from './pgtable.js';
+import { pmd_index, pmdAllocWalk, pte_index, pteAllocAt, ptep_get, set_pte_at } from './pgtable.js';
 import { do_swap_page } from './swapin.js';
 import type { PteSlot } from './wp.js';
 import { do_wp_page } from './wp.js';
@@ -222,12 +215,14 @@ export function handle_mm_fault(
   const breakCow = (flags & FAULT_FLAG_BREAK_COW) !== 0;
   const cow = write || breakCow;
   // __handle_mm_fault(): a THP-eligible empty PMD, or a huge PMD, is handled at the PMD level.
-  const pmdAt: PmdSlot = { table: pmdAllocWalk(s, mm, address), index: pmd_index(address) };
-  const pmd = ptep_get(s, pmdAt.table, pmdAt.index);
+  const pmdT = pmdAllocWalk(s, mm, address);
+  const pmd = ptep_get(s, pmdT, pmd_index(address));
   if (pmd === 0 && vma_is_anonymous(vma) && thp_vma_allowable(vma, address)) {
+    const pmdAt: PmdSlot = { table: pmdT, index: pmd_index(address) };
     return do_huge_pmd_anonymous_page(s, k, mm, vma, pmdAt, write);
   }
   if (pmd_trans_huge(pmd)) {
+    const pmdAt: PmdSlot = { table: pmdT, index: pmd_index(address) };
     if ((cow || unshare) && !pte_write(pmd)) {
       // wp_huge_pmd(): a uffd-wp protected THP goes to the handler first.
       if (write && userfaultfd_pte_wp(vma, pmd) && handle_userfault(s, k, mm, address)) {
@@ -259,7 +254,7 @@ export function handle_mm_fault(
       return 0;
     }
   }
-  const slot: PteSlot = { table: pteAllocWalk(s, mm, address), index: pte_index(address) };
+  const slot: PteSlot = { table: pteAllocAt(s, mm, pmdT, address), index: pte_index(address) };
   const orig_pte = ptep_get(s, slot.table, slot.index);
   if (pte_none(orig_pte)) {
     if (vma_is_anonymous(vma)) do_anonymous_page(s, k, mm, vma, write, slot);

@@ -52,6 +52,12 @@ function child(s: State, t: number, i: number): number {
   return (bits & _PAGE_PRESENT) !== 0 && (bits & _PAGE_PSE) === 0 ? tab[2 * i]! : 0;
 }
 
+/** The PTE table a PMD entry points to, 0 if it is none or a huge leaf (pmd_none() || pmd_trans_huge()). */
+export function pmd_present_table(pmd: pte_t): number {
+  const bits = pteBits(pmd);
+  return (bits & _PAGE_PRESENT) !== 0 && (bits & _PAGE_PSE) === 0 ? pte_val(pmd) : 0;
+}
+
 /** Where a PMD entry lives: the PMD table id and the index in it. */
 export interface PmdSlot {
   readonly table: number;
@@ -158,18 +164,11 @@ function mmDecNrTables(mm: Mm): void {
  * tables down to the PTE table covering `addr` and return its id.
  */
 export function pteAllocWalk(s: State, mm: Mm, addr: number): number {
-  let pud = child(s, mm.pgd, idx(addr, PGD_SHIFT));
-  if (pud === 0) {
-    pud = ptAllocTable(s, PT_LEVEL_PUD); // __pud_alloc
-    mmIncNrTables(mm);
-    setChild(s, mm.pgd, idx(addr, PGD_SHIFT), pud);
-  }
-  let pmd = child(s, pud, idx(addr, PudShift));
-  if (pmd === 0) {
-    pmd = ptAllocTable(s, PT_LEVEL_PMD); // __pmd_alloc
-    mmIncNrTables(mm);
-    setChild(s, pud, idx(addr, PudShift), pmd);
-  }
+  return pteAllocAt(s, mm, pmdAllocWalk(s, mm, addr), addr);
+}
+
+/** pte_alloc() below a PMD table the caller already walked to: the PTE table covering `addr`. */
+export function pteAllocAt(s: State, mm: Mm, pmd: number, addr: number): number {
   let pte = child(s, pmd, idx(addr, PmdShift));
   if (pte === 0) {
     pte = ptAllocTable(s, PT_LEVEL_PTE); // __pte_alloc
@@ -186,13 +185,13 @@ export function pteAllocWalk(s: State, mm: Mm, addr: number): number {
 export function pmdAllocWalk(s: State, mm: Mm, addr: number): number {
   let pud = child(s, mm.pgd, idx(addr, PGD_SHIFT));
   if (pud === 0) {
-    pud = ptAllocTable(s, PT_LEVEL_PUD);
+    pud = ptAllocTable(s, PT_LEVEL_PUD); // __pud_alloc
     mmIncNrTables(mm);
     setChild(s, mm.pgd, idx(addr, PGD_SHIFT), pud);
   }
   let pmd = child(s, pud, idx(addr, PudShift));
   if (pmd === 0) {
-    pmd = ptAllocTable(s, PT_LEVEL_PMD);
+    pmd = ptAllocTable(s, PT_LEVEL_PMD); // __pmd_alloc
     mmIncNrTables(mm);
     setChild(s, pud, idx(addr, PudShift), pmd);
   }

@@ -16,7 +16,14 @@ import {
   VM_FAULT_SIGSEGV,
   VM_FAULT_STEPPED,
 } from '../../../mm/memory/fault.js';
-import { pmdLeaf, pte_index, ptep_get, pteTable, set_pte_at } from '../../../mm/memory/pgtable.js';
+import {
+  pmd_index,
+  pmd_present_table,
+  pmdTable,
+  pte_index,
+  ptep_get,
+  set_pte_at,
+} from '../../../mm/memory/pgtable.js';
 import { vma_lookup } from '../../../mm/vma.js';
 import type { Mm, State } from '../../../mm_types.js';
 import { VM_EXEC, VM_READ, VM_WRITE } from '../../../mm_types.js';
@@ -26,6 +33,7 @@ import {
   _PAGE_PRESENT,
   mk_pte,
   PMD_SIZE,
+  pmd_trans_huge,
   pte_pfn,
   pte_write,
   pteBits,
@@ -57,27 +65,21 @@ export function userAccess(
 ): AccessResult {
   const write = value !== undefined;
   for (let faults = 0; faults < 4; faults++) {
-    const leaf = pmdLeaf(s, mm, addr);
-    if (leaf) {
-      // A huge PMD maps the page: the MMU uses it directly.
-      const b = pteBits(leaf.pmd);
-      if (b & _PAGE_PRESENT && (!write || pte_write(leaf.pmd))) {
-        const nb = b | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
-        if (nb !== b) set_pte_at(s, leaf.table, leaf.index, mk_pte(pte_pfn(leaf.pmd), nb));
-        const pfn = pte_pfn(leaf.pmd) + Math.floor((addr % PMD_SIZE) / 4096);
-        if (write) s.mem.content[pfn] = value >>> 0;
-        return { ok: true, value: s.mem.content[pfn]!, pfn, faults };
-      }
-    }
-    const t = leaf ? 0 : pteTable(s, mm, addr);
-    if (t !== 0) {
-      const i = pte_index(addr);
-      const pte = ptep_get(s, t, i);
+    // The MMU's walk: one PMD entry, then a huge leaf or the PTE below it.
+    const pmdT = pmdTable(s, mm, addr);
+    if (pmdT !== 0) {
+      const pi = pmd_index(addr);
+      const pmd = ptep_get(s, pmdT, pi);
+      const huge = pmd_trans_huge(pmd);
+      const t = huge ? pmdT : pmd_present_table(pmd);
+      const i = huge ? pi : pte_index(addr);
+      const pte = huge ? pmd : t === 0 ? 0 : ptep_get(s, t, i);
       const b = pteBits(pte);
       if (b & _PAGE_PRESENT && (!write || pte_write(pte))) {
         const nb = b | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
         if (nb !== b) set_pte_at(s, t, i, mk_pte(pte_pfn(pte), nb));
-        const pfn = pte_pfn(pte);
+        // A huge PMD maps the page: the MMU uses it directly.
+        const pfn = pte_pfn(pte) + (huge ? Math.floor((addr % PMD_SIZE) / 4096) : 0);
         if (write) s.mem.content[pfn] = value >>> 0;
         return { ok: true, value: s.mem.content[pfn]!, pfn, faults };
       }
