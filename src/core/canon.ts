@@ -109,8 +109,21 @@ export function hashState(s: State, h: Fingerprint, counters?: readonly number[]
   h.words(m.mapcount, m.end);
   h.words(m.content, m.end);
   h.words(m.order, m.end);
-  h.words(m.entire, m.end);
-  h.words(m.pincount, m.end);
+  // Large folios' fields, in PFN order (the map's insertion order depends on history).
+  const large = [...m.large.keys()].sort((a, b) => a - b);
+  h.word(large.length);
+  for (const pfn of large) {
+    const f = m.large.get(pfn)!;
+    h.word(pfn);
+    h.word(f.entire);
+    h.word(f.mapcount);
+    h.word(f.pincount);
+    h.word(f.mm_id[0]);
+    h.word(f.mm_id[1]);
+    h.word(f.mm_id_mapcount[0]);
+    h.word(f.mm_id_mapcount[1]);
+    h.word(f.shared ? 1 : 0);
+  }
   h.words(m.free, m.free.length);
   const pt = s.pt;
   h.word(pt.tables.length);

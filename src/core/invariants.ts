@@ -6,8 +6,11 @@
  *       model can account for (PTE mappings, pipe buffers, the shmem page
  *       cache, per-CPU LRU batches, reclaim's isolated folios, held GUP
  *       references and pins, the swap cache).
- * MM002 mapcount: every page's mapcount equals the PTEs mapping it, and a
- *       large folio's entire mapcount the huge PMDs mapping it.
+ * MM002 mapcount: every page's mapcount equals the PTEs mapping it, a large
+ *       folio's entire mapcount the huge PMDs mapping it and its large
+ *       mapcount all its mappings; a large folio not "maybe mapped shared"
+ *       is mapped by one mm only, the one an _mm_id slot names with every
+ *       mapping (CONFIG_MM_ID).
  * MM003 use after free: no PTE or pipe buffer refers to a freed page.
  * MM004 page-table accounting: pgtables_bytes equals the PUD, PMD and PTE
  *       tables reachable from the mm plus the table each huge PMD keeps
@@ -23,7 +26,7 @@
 
 import { mmTables } from './mm/memory/pgtable.js';
 import { page_folio } from './mm/page_alloc.js';
-import type { State } from './mm_types.js';
+import type { LargeFolio, State } from './mm_types.js';
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, ZERO_PFN } from './mm_types.js';
 import {
   PG_anon,
@@ -68,6 +71,13 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   const mem = s.mem;
   const refs = new Map<number, number>();
   const maps = new Map<number, number>();
+  /** Mappings of each large folio, per mm. */
+  const largeMaps = new Map<number, Map<number, number>>();
+  const addLarge = (folio: number, mm: number): void => {
+    let per = largeMaps.get(folio);
+    if (!per) largeMaps.set(folio, (per = new Map()));
+    add(per, mm);
+  };
   const add = (m: Map<number, number>, k: number, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
   const reachable = new Set<number>();
   const swapRefs = new Map<number, number>();
@@ -113,6 +123,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
         add(maps, val);
         const folio = page_folio(s, val);
         add(refs, folio);
+        if (mem.order[folio]! > 0) addLarge(folio, mm.id);
         if (mem.flags[folio]! & PG_anon) anon++;
         else if (mem.flags[folio]! & PG_swapbacked) shmem++;
         else file++;
@@ -127,6 +138,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       }
       add(entireMaps, head);
       add(refs, head);
+      addLarge(head, mm.id);
       anon += 2 ** mem.order[head]!;
     }
     if (
@@ -190,18 +202,8 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       });
     }
     if (f & PG_tail) continue;
-    if ((entireMaps.get(pfn) ?? 0) !== mem.entire[pfn]) {
-      out.push({
-        code: 'MM002',
-        detail: `folio ${pfn}: entire mapcount ${mem.entire[pfn]}, mapped by ${entireMaps.get(pfn) ?? 0} huge PMDs`,
-      });
-    }
-    if ((pins.get(pfn) ?? 0) !== mem.pincount[pfn]) {
-      out.push({
-        code: 'MM001',
-        detail: `folio ${pfn}: pincount ${mem.pincount[pfn]}, pins held ${pins.get(pfn) ?? 0}`,
-      });
-    }
+    const large = mem.order[pfn]! > 0 ? mem.large.get(pfn) : undefined;
+    if (mem.order[pfn]! > 0) out.push(...checkLargeFolio(pfn, large, entireMaps, pins, largeMaps));
     const expect = refs.get(pfn) ?? 0;
     if (expect !== mem.refcount[pfn]) {
       out.push({
@@ -278,6 +280,46 @@ function checkSwap(s: State, swapRefs: ReadonlyMap<number, number>): Violation[]
   for (let pfn = ZERO_PFN + 1; pfn < s.mem.end; pfn++) {
     if (s.mem.flags[pfn]! & PG_swapcache && !cached.has(pfn))
       out.push({ code: 'MM007', detail: `folio ${pfn} is PG_swapcache but caches no slot` });
+  }
+  return out;
+}
+
+/** MM001/MM002 for a large folio's own fields (struct folio, CONFIG_MM_ID). */
+function checkLargeFolio(
+  pfn: number,
+  f: LargeFolio | undefined,
+  entireMaps: ReadonlyMap<number, number>,
+  pins: ReadonlyMap<number, number>,
+  largeMaps: ReadonlyMap<number, ReadonlyMap<number, number>>,
+): Violation[] {
+  if (!f) return [{ code: 'MM002', detail: `folio ${pfn}: large folio without its folio fields` }];
+  const out: Violation[] = [];
+  if ((entireMaps.get(pfn) ?? 0) !== f.entire)
+    out.push({
+      code: 'MM002',
+      detail: `folio ${pfn}: entire mapcount ${f.entire}, mapped by ${entireMaps.get(pfn) ?? 0} huge PMDs`,
+    });
+  if ((pins.get(pfn) ?? 0) !== f.pincount)
+    out.push({
+      code: 'MM001',
+      detail: `folio ${pfn}: pincount ${f.pincount}, pins held ${pins.get(pfn) ?? 0}`,
+    });
+  const per = largeMaps.get(pfn) ?? new Map<number, number>();
+  let total = 0;
+  for (const n of per.values()) total += n;
+  if (total !== f.mapcount)
+    out.push({
+      code: 'MM002',
+      detail: `folio ${pfn}: large mapcount ${f.mapcount}, mapped ${total} times`,
+    });
+  else if (!f.shared && total > 0) {
+    const owner =
+      f.mm_id_mapcount[0] === total ? f.mm_id[0] : f.mm_id_mapcount[1] === total ? f.mm_id[1] : 0;
+    if (owner === 0 || per.size !== 1 || !per.has(owner))
+      out.push({
+        code: 'MM002',
+        detail: `folio ${pfn}: not maybe-shared, but mapped by mm ${[...per.keys()].join(', mm ')} (slots mm ${f.mm_id[0]}: ${f.mm_id_mapcount[0]}, mm ${f.mm_id[1]}: ${f.mm_id_mapcount[1]})`,
+      });
   }
   return out;
 }

@@ -231,19 +231,62 @@ export interface MemMap {
   /** Folio order, on the head PFN. */
   order: Uint8Array;
   /**
-   * folio->_entire_mapcount of a large folio, on the head PFN: the PMD
-   * mappings of the whole folio (a THP mapped by a PMD counts 1 here and
-   * nothing in the per-page `mapcount`).
+   * The folio-wide fields of each large folio (order > 0), by head PFN: what
+   * the kernel keeps in the folio's first tail pages. Small folios, the
+   * overwhelming majority, have no record, which keeps the memmap at 17
+   * bytes per PFN.
    */
-  entire: Int32Array;
-  /** folio->_pincount of a large folio, on the head PFN (small folios count pins in the refcount). */
-  pincount: Int32Array;
+  large: Map<number, LargeFolio>;
   /** Next never-used PFN. */
   end: number;
   /** Free order-0 PFNs, reused last-freed first (deterministic). */
   free: number[];
   /** Folios under writeback (the NR_WRITEBACK node counter): what is in flight without a scan of every PFN. */
   nr_writeback: number;
+}
+
+/**
+ * The fields of a large folio beyond its pages' own (include/linux/mm_types.h
+ * struct folio: _entire_mapcount, _large_mapcount, _pincount, and with
+ * CONFIG_MM_ID, v6.15+, _mm_id[2], _mm_id_mapcount[2] and the "maybe mapped
+ * shared" bit in _mm_ids). Counts are the kernel's + 1, as the memmap's
+ * mapcount is; an mm id of 0 is MM_ID_DUMMY (a free slot).
+ */
+export interface LargeFolio {
+  /** _entire_mapcount: PMD mappings of the whole folio. */
+  entire: number;
+  /** _large_mapcount: every mapping of any part of the folio, a PTE or a PMD counting one. */
+  mapcount: number;
+  /** _pincount: FOLL_PIN references (a large folio does not add GUP_PIN_COUNTING_BIAS). */
+  pincount: number;
+  /** _mm_id[0], _mm_id[1] */
+  mm_id: [number, number];
+  /** _mm_id_mapcount[0], [1]: the mappings each slot's mm holds, as far as the slot knows. */
+  mm_id_mapcount: [number, number];
+  /** FOLIO_MM_IDS_SHARED_BIT: maybe mapped by more than one mm (folio_test_large_maybe_mapped_shared()). */
+  shared: boolean;
+}
+
+export function newLargeFolio(): LargeFolio {
+  return {
+    entire: 0,
+    mapcount: 0,
+    pincount: 0,
+    mm_id: [0, 0],
+    mm_id_mapcount: [0, 0],
+    shared: false,
+  };
+}
+
+function cloneLarge(m: Map<number, LargeFolio>): Map<number, LargeFolio> {
+  const out = new Map<number, LargeFolio>();
+  for (const [pfn, f] of m)
+    out.set(pfn, {
+      ...f,
+      mm_id: [f.mm_id[0], f.mm_id[1]],
+      mm_id_mapcount: [f.mm_id_mapcount[0], f.mm_id_mapcount[1]],
+    });
+  return out;
 }
 
 /** All page-table pages of all mms, each a Uint32Array of 512 [val, bits] pairs. */
@@ -328,8 +371,7 @@ function newMemMap(): MemMap {
     mapcount: new Int32Array(INITIAL_PFNS),
     content: new Uint32Array(INITIAL_PFNS),
     order: new Uint8Array(INITIAL_PFNS),
-    entire: new Int32Array(INITIAL_PFNS),
-    pincount: new Int32Array(INITIAL_PFNS),
+    large: new Map(),
     end: ZERO_PFN + 1,
     free: [],
     nr_writeback: 0,
@@ -389,8 +431,7 @@ export function cloneState(s: State): State {
       mapcount: m.mapcount.slice(),
       content: m.content.slice(),
       order: m.order.slice(),
-      entire: m.entire.slice(),
-      pincount: m.pincount.slice(),
+      large: cloneLarge(m.large),
       end: m.end,
       free: m.free.slice(),
       nr_writeback: m.nr_writeback,
@@ -466,6 +507,13 @@ export function mm_alloc(s: State): Mm {
   };
   s.mms[id] = mm;
   return mm;
+}
+
+/** The large-folio fields of `folio` (a head PFN of order > 0). */
+export function folioLarge(s: State, folio: number): LargeFolio {
+  const f = s.mem.large.get(folio);
+  if (!f) return toolBug(`folio ${folio} is not a large folio`);
+  return f;
 }
 
 export function mmOf(s: State, id: number): Mm {

@@ -13,11 +13,11 @@
 import {
   folio_mapcount,
   folio_test_anon,
-  folioMappingsInMm,
   PageAnonExclusive,
   SetPageAnonExclusive,
 } from '../core/mm/rmap.js';
 import type { State } from '../core/mm_types.js';
+import { folioLarge } from '../core/mm_types.js';
 import type { HugeWpDecision, HugeWpFault, Kernel, WpDecision, WpFault } from '../core/points.js';
 import { do_wp_page_anon_exclusive } from './rules.js';
 
@@ -107,7 +107,7 @@ const F_COPY_ONE: WpDecision = {
 };
 const F_COPY_SHARED: WpDecision = {
   action: 'copy',
-  why: 'large folio mapped by another mm',
+  why: 'large folio maybe mapped shared (FOLIO_MM_IDS_SHARED_BIT)',
   reason: 'other',
 };
 const F_COPY_REF: WpDecision = {
@@ -121,18 +121,20 @@ const F_REUSE: WpDecision = {
 };
 
 /**
- * mm/memory.c __wp_can_reuse_large_anon_folio() (49fb7a16df90 "mm:
+ * mm/memory.c __wp_can_reuse_large_anon_folio() (1da190f4d0a6 "mm:
  * Copy-on-Write (COW) reuse support for PTE-mapped THP", v6.15, CONFIG_MM_ID
  * as on x86-64): a page of a large anonymous folio that is not
- * PG_anon_exclusive is reused when every reference to the folio is a mapping
- * and every mapping is in this mm; a folio with one mapping left is copied
- * out so that it can be freed.
+ * PG_anon_exclusive is reused when the folio is not "maybe mapped shared"
+ * (its _mm_id slots say one mm holds every mapping) and every reference is a
+ * mapping; a folio with one mapping left is copied out so that it can be
+ * freed. Constant work: the large mapcount and the bit are kept up to date
+ * by every rmap change (rmap.ts folio_add_return_large_mapcount()).
  */
 export function wp_can_reuse_large_anon_folio(s: State, _k: Kernel, vmf: WpFault): WpDecision {
-  const n = folio_mapcount(s, vmf.folio);
-  if (n <= 1) return F_COPY_ONE;
-  if (folioMappingsInMm(s, vmf.mm, vmf.folio) !== n) return F_COPY_SHARED;
-  if (n !== ref(s, vmf.folio)) return F_COPY_REF;
+  const f = folioLarge(s, vmf.folio);
+  if (f.mapcount <= 1) return F_COPY_ONE;
+  if (f.shared) return F_COPY_SHARED;
+  if (f.mapcount !== ref(s, vmf.folio)) return F_COPY_REF;
   SetPageAnonExclusive(s, vmf.page);
   return F_REUSE;
 }

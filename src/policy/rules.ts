@@ -20,6 +20,7 @@ import {
   ClearPageAnonExclusive,
   folio_test_anon,
   PageAnonExclusive,
+  page_mapcount,
   SetPageAnonExclusive,
 } from '../core/mm/rmap.js';
 import { lru_add_drain } from '../core/mm/swap.js';
@@ -113,7 +114,7 @@ export function do_wp_page_mapcount(s: State, _k: Kernel, vmf: WpFault): WpDecis
   // owner drops the swap-cache copy (the page is then dirty, in memory only).
   const slot = folio_swap_offset(s, folio);
   const swapcount = slot === 0 ? 0 : __swap_count(s, slot);
-  if (s.mem.mapcount[page]! + s.mem.entire[folio]! + swapcount > 1) return A_COPY;
+  if (page_mapcount(s, page, folio) + swapcount > 1) return A_COPY;
   if (slot !== 0) folio_free_swap(s, folio);
   return A_REUSE;
 }

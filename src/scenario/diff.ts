@@ -74,10 +74,10 @@ function folioText(s: State, pfn: number): string {
   });
   if (s.isolated.includes(pfn)) held.push('reclaim');
   const by = held.length ? ` (ref held by ${held.join(', ')})` : '';
-  const large =
-    m.order[pfn]! > 0 && !flags.includes('tail')
-      ? ` order ${m.order[pfn]} entire ${m.entire[pfn]}${m.pincount[pfn] ? ` pincount ${m.pincount[pfn]}` : ''}`
-      : '';
+  const f = m.order[pfn]! > 0 && !flags.includes('tail') ? m.large.get(pfn) : undefined;
+  const large = f
+    ? ` order ${m.order[pfn]} entire ${f.entire} mapcount ${f.mapcount}${f.pincount ? ` pincount ${f.pincount}` : ''}${f.shared ? ' maybe-shared' : ''}`
+    : '';
   return `ref ${m.refcount[pfn]} map ${m.mapcount[pfn]}${large} [${flags.join(' ')}] value ${m.content[pfn]}${by}`;
 }
 

@@ -9,6 +9,7 @@ import { pagemapEntry, task_mem } from '../core/fs/proc/task_mmu.js';
 import { folio_maybe_dma_pinned } from '../core/mm/gup.js';
 import { ksmPagesSharing } from '../core/mm/ksm.js';
 import { page_folio } from '../core/mm/page_alloc.js';
+import { page_mapcount } from '../core/mm/rmap.js';
 import type { State } from '../core/mm_types.js';
 import { mmOf } from '../core/mm_types.js';
 import {
@@ -354,7 +355,7 @@ function kpageflag(s: State, pfn: number, fn: string): number {
   const folio = page_folio(s, pfn);
   const flags = s.mem.flags[folio]!;
   if (flags & PG_buddy) return 0;
-  if (fn === 'kpf_mmap') return s.mem.mapcount[pfn]! + s.mem.entire[folio]! > 0 ? 1 : 0;
+  if (fn === 'kpf_mmap') return page_mapcount(s, pfn, folio) > 0 ? 1 : 0;
   return flags & (KPF_PG[fn] ?? 0) ? 1 : 0;
 }
 

@@ -13,6 +13,7 @@
 import { EFAULT, ENOMEM, ERESTARTSYS } from '../errno.js';
 import type { GupRef, Mm, State, Vma } from '../mm_types.js';
 import {
+  folioLarge,
   is_cow_mapping,
   MMF_HAS_PINNED,
   VM_MAYREAD,
@@ -71,7 +72,7 @@ export const GUP_PIN_COUNTING_BIAS = 1024;
  * of at least GUP_PIN_COUNTING_BIAS (false positives allowed).
  */
 export function folio_maybe_dma_pinned(s: State, folio: number): boolean {
-  if (s.mem.order[folio]! > 0) return s.mem.pincount[folio]! > 0; // folio->_pincount
+  if (s.mem.order[folio]! > 0) return folioLarge(s, folio).pincount > 0; // folio->_pincount
   return s.mem.refcount[folio]! >= GUP_PIN_COUNTING_BIAS;
 }
 
@@ -100,14 +101,14 @@ export function gupRefs(s: State, k: Kernel, folio: number, flags: number): numb
 export function try_grab_folio(s: State, k: Kernel, folio: number, flags: number): void {
   s.mem.refcount[folio]! += gupRefs(s, k, folio, flags);
   // A large folio counts pins in folio->_pincount and takes one reference per pin.
-  if (flags & FOLL_PIN && s.mem.order[folio]! > 0) s.mem.pincount[folio]! += 1;
+  if (flags & FOLL_PIN && s.mem.order[folio]! > 0) folioLarge(s, folio).pincount += 1;
 }
 
 /** mm/gup.c unpin_user_page() / put_page(): drop `refs` taken by try_grab_folio(). */
 export function gup_put_page(s: State, page: number, refs: number, pin = false): void {
   const folio = page_folio(s, page);
   if (refs === 0) return;
-  if (pin && s.mem.order[folio]! > 0) s.mem.pincount[folio]! -= 1;
+  if (pin && s.mem.order[folio]! > 0) folioLarge(s, folio).pincount -= 1;
   s.mem.refcount[folio]! -= refs - 1;
   folio_put(s, folio);
 }

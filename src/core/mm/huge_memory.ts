@@ -19,6 +19,7 @@
 
 import type { Mm, State, Vma } from '../mm_types.js';
 import {
+  folioLarge,
   is_cow_mapping,
   MM_ANONPAGES,
   ptAllocTable,
@@ -74,8 +75,10 @@ import { maybe_mkwrite } from './memory/wp.js';
 import { alloc_pages, folio_get, folio_put, free_pages } from './page_alloc.js';
 import {
   anon_vma_prepare,
+  folio_add_anon_rmap_ptes,
   folio_add_new_anon_rmap_pmd,
   folio_mapcount,
+  folioEntireMapcountAdd,
   PageAnonExclusive,
   SetPageAnonExclusive,
 } from './rmap.js';
@@ -136,8 +139,9 @@ function mk_huge_pmd(s: State, vma: Vma, folio: number): pte_t {
 }
 
 /** A fresh anonymous THP mapped by the PMD at `at` (the tail of __do_huge_pmd_anonymous_page()). */
-function mapNewThp(s: State, k: Kernel, vma: Vma, at: PmdSlot, folio: number): void {
-  folio_add_new_anon_rmap_pmd(s, folio, k.policy.folio_add_new_anon_rmap(s, k, folio).exclusive);
+function mapNewThp(s: State, k: Kernel, mm: Mm, vma: Vma, at: PmdSlot, folio: number): void {
+  const exclusive = k.policy.folio_add_new_anon_rmap(s, k, folio).exclusive;
+  folio_add_new_anon_rmap_pmd(s, folio, exclusive, mm.id);
   folio_add_lru_vma(s, k, folio);
   set_pte_at(s, at.table, at.index, mk_huge_pmd(s, vma, folio));
   count_vm_event(s.vmstat, THP_FAULT_ALLOC);
@@ -147,8 +151,15 @@ function mapNewThp(s: State, k: Kernel, vma: Vma, at: PmdSlot, folio: number): v
  * collapse_huge_page()'s end: map a collapsed THP (its deposited table is
  * the old PTE table, already counted in VmPTE).
  */
-export function mapCollapsedThp(s: State, k: Kernel, vma: Vma, at: PmdSlot, folio: number): void {
-  folio_add_new_anon_rmap_pmd(s, folio, true); // RMAP_EXCLUSIVE where the era has the flag
+export function mapCollapsedThp(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  at: PmdSlot,
+  folio: number,
+): void {
+  folio_add_new_anon_rmap_pmd(s, folio, true, mm.id); // RMAP_EXCLUSIVE where the era has the flag
   if (!k.policy.folio_add_new_anon_rmap(s, k, folio).exclusive)
     s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_anon_exclusive;
   folio_add_lru_vma(s, k, folio);
@@ -181,7 +192,7 @@ export function do_huge_pmd_anonymous_page(
   const folio = alloc_pages(s, HPAGE_PMD_ORDER);
   mm_inc_nr_ptes(mm); // pgtable_trans_huge_deposit()
   mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + HPAGE_PMD_NR;
-  mapNewThp(s, k, vma, at, folio);
+  mapNewThp(s, k, mm, vma, at, folio);
   return 0;
 }
 
@@ -210,7 +221,7 @@ export function do_huge_pmd_wp_page(
     // A zeroed THP replaces the huge zero PMD; its deposited table stays.
     k.decide('do_huge_pmd_wp_page', 'alloc', 'huge zero page: a new THP (do_huge_zero_wp_pmd)');
     mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + HPAGE_PMD_NR;
-    mapNewThp(s, k, anon_vma_prepare(s, mm.vmas, vma), at, alloc_pages(s, HPAGE_PMD_ORDER));
+    mapNewThp(s, k, mm, anon_vma_prepare(s, mm.vmas, vma), at, alloc_pages(s, HPAGE_PMD_ORDER));
     return 0;
   }
   const d = k.policy.do_huge_pmd_wp_page(s, k, {
@@ -242,8 +253,8 @@ export function do_huge_pmd_wp_page(
   // Before v5.8: a new THP with a copy of all 512 pages replaces the shared one.
   const nw = alloc_pages(s, HPAGE_PMD_ORDER);
   for (let i = 0; i < HPAGE_PMD_NR; i++) s.mem.content[nw + i] = s.mem.content[folio + i]!;
-  mapNewThp(s, k, anon_vma_prepare(s, mm.vmas, vma), at, nw);
-  s.mem.entire[folio] = s.mem.entire[folio]! - 1; // page_remove_rmap(compound)
+  mapNewThp(s, k, mm, anon_vma_prepare(s, mm.vmas, vma), at, nw);
+  folioEntireMapcountAdd(s, folio, -1, mm.id); // page_remove_rmap(compound)
   folio_put(s, folio);
   return 0;
 }
@@ -271,11 +282,12 @@ export function __split_huge_pmd(s: State, mm: Mm, address: number): void {
   const exclusive = PageAnonExclusive(s, folio);
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
     set_pte_at(s, table, i, mk_pte(folio + i, bits));
-    s.mem.mapcount[folio + i] = s.mem.mapcount[folio + i]! + 1;
     if (exclusive) SetPageAnonExclusive(s, folio + i);
   }
+  // folio_add_anon_rmap_ptes() for the 512 PTEs, then the PMD's mapping goes.
+  folio_add_anon_rmap_ptes(s, folio, folio, HPAGE_PMD_NR, mm.id);
   s.mem.refcount[folio] = s.mem.refcount[folio]! + HPAGE_PMD_NR - 1;
-  s.mem.entire[folio] = s.mem.entire[folio]! - 1;
+  folioEntireMapcountAdd(s, folio, -1, mm.id);
   pmd_populate(s, leaf, table);
   count_vm_event(s.vmstat, THP_SPLIT_PMD);
 }
@@ -290,7 +302,7 @@ export function zap_huge_pmd(s: State, mm: Mm, at: PmdSlot & { pmd: pte_t }): vo
   mm_dec_nr_ptes(mm);
   if (is_huge_zero_pmd(s, at.pmd)) return;
   mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! - HPAGE_PMD_NR;
-  s.mem.entire[folio] = s.mem.entire[folio]! - 1;
+  folioEntireMapcountAdd(s, folio, -1, mm.id); // folio_remove_rmap_pmd()
   folio_put(s, folio);
 }
 
@@ -338,7 +350,7 @@ export function copy_huge_pmd(
     return -11; // -EAGAIN
   }
   k.decide('copy_huge_pmd', 'share', d.why);
-  s.mem.entire[folio] = s.mem.entire[folio]! + 1;
+  folioEntireMapcountAdd(s, folio, 1, dst_mm.id); // folio_dup_anon_rmap_pmd()
   dst_mm.rss[MM_ANONPAGES] = dst_mm.rss[MM_ANONPAGES]! + HPAGE_PMD_NR;
   mm_inc_nr_ptes(dst_mm);
   let pmd = leaf.pmd;
@@ -380,7 +392,8 @@ const THP_SPLIT_PAGE = vmEventIndex('thp_split_page')!;
 export function split_folio(s: State, folio: number): boolean {
   const mem = s.mem;
   if (mem.order[folio]! === 0) return true;
-  if (mem.entire[folio]! !== 0 || mem.pincount[folio]! !== 0) return false;
+  const large = folioLarge(s, folio);
+  if (large.entire !== 0 || large.pincount !== 0) return false;
   if (mem.refcount[folio] !== folio_mapcount(s, folio)) return false;
   const nr = 2 ** mem.order[folio]!;
   const keep = mem.flags[folio]! & (PG_anon | PG_swapbacked | PG_lru | PG_dirty);

@@ -7,6 +7,7 @@
 import { EINVAL, ENOMEM } from '../errno.js';
 import type { Mm, State, Vma } from '../mm_types.js';
 import {
+  folioLarge,
   VM_DONTCOPY,
   VM_HUGEPAGE,
   VM_HUGETLB,
@@ -25,7 +26,7 @@ import { forEachHugePmd, forEachPte, ptep_get } from './memory/pgtable.js';
 import { vm_normal_page } from './memory/wp.js';
 import { zap_page_range_single } from './memory/zap.js';
 import { page_folio } from './page_alloc.js';
-import { folio_mapcount, folio_test_anon, folioMappingsInMm } from './rmap.js';
+import { folio_entire_mapcount, folio_test_anon } from './rmap.js';
 import { lru_add_drain } from './swap.js';
 import { split_vma, vmaMergeAll, vmaReplace } from './vma.js';
 import { folio_isolate_lru, reclaim_pages } from './vmscan.js';
@@ -123,7 +124,11 @@ function madvise_pageout(
   // add_to_swap() failed for the whole folio.
   forEachHugePmd(s, mm, start, end, (leaf, addr) => {
     const folio = pte_pfn(leaf.pmd);
-    if (is_huge_zero_pmd(s, leaf.pmd) || s.mem.entire[folio] !== 1 || s.mem.refcount[folio] !== 1)
+    if (
+      is_huge_zero_pmd(s, leaf.pmd) ||
+      folio_entire_mapcount(s, folio) !== 1 ||
+      s.mem.refcount[folio] !== 1
+    )
       return;
     __split_huge_pmd(s, mm, addr);
   });
@@ -135,10 +140,10 @@ function madvise_pageout(
     if (page === 0) return;
     let folio = page_folio(s, page);
     if (!folio_test_anon(s, folio) || s.mem.flags[folio]! & PG_ksm) return; // KSM pages stay
-    // madvise_cold_or_pageout_pte_range(): a large folio only this mm maps is split first.
+    // madvise_cold_or_pageout_pte_range(): a large folio only this mm maps
+    // (folio_maybe_mapped_shared() is false) is split first.
     if (s.mem.order[folio]! > 0) {
-      if (folioMappingsInMm(s, mm, folio) !== folio_mapcount(s, folio) || !split_folio(s, folio))
-        return;
+      if (folioLarge(s, folio).shared || !split_folio(s, folio)) return;
       folio = page;
     }
     if (s.mem.mapcount[page] !== 1) return;

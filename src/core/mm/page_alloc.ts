@@ -9,7 +9,7 @@
 
 import { toolBug } from '../bug.js';
 import type { MemMap, State } from '../mm_types.js';
-import { ZERO_PFN } from '../mm_types.js';
+import { newLargeFolio, ZERO_PFN } from '../mm_types.js';
 import {
   PG_anon,
   PG_anon_exclusive,
@@ -21,31 +21,26 @@ import {
   PG_tail,
 } from '../page-flags.js';
 
+/**
+ * Make room for PFNs below `need`. Small memmaps double; from 2^20 PFNs on
+ * they grow by a quarter, so that a simulation of tens of millions of pages
+ * carries little unused capacity (docs/sim.md, "Memory"). Each array is
+ * replaced before the next is allocated, so the old one can be collected.
+ */
 function grow(mem: MemMap, need: number): void {
   let cap = mem.flags.length;
   if (need <= cap) return;
-  while (cap < need) cap *= 2;
-  const f = new Uint32Array(cap);
-  f.set(mem.flags);
-  const r = new Int32Array(cap);
-  r.set(mem.refcount);
-  const m = new Int32Array(cap);
-  m.set(mem.mapcount);
-  const c = new Uint32Array(cap);
-  c.set(mem.content);
-  const o = new Uint8Array(cap);
-  o.set(mem.order);
-  const e = new Int32Array(cap);
-  e.set(mem.entire);
-  const p = new Int32Array(cap);
-  p.set(mem.pincount);
-  mem.entire = e;
-  mem.pincount = p;
-  mem.flags = f;
-  mem.refcount = r;
-  mem.mapcount = m;
-  mem.content = c;
-  mem.order = o;
+  while (cap < need) cap = cap < 1 << 20 ? cap * 2 : Math.ceil((cap * 1.25) / 4096) * 4096;
+  mem.flags = regrow(mem.flags, new Uint32Array(cap));
+  mem.refcount = regrow(mem.refcount, new Int32Array(cap));
+  mem.mapcount = regrow(mem.mapcount, new Int32Array(cap));
+  mem.content = regrow(mem.content, new Uint32Array(cap));
+  mem.order = regrow(mem.order, new Uint8Array(cap));
+}
+
+function regrow<T extends Uint32Array | Int32Array | Uint8Array>(old: T, next: T): T {
+  next.set(old);
+  return next;
 }
 
 /** Reserve capacity for `n` more PFNs up front (the simulator's bulk allocations). */
@@ -80,11 +75,10 @@ export function alloc_pages(s: State, order: number): number {
     mem.mapcount[pfn + i] = 0;
     mem.content[pfn + i] = 0;
     mem.order[pfn + i] = 0;
-    mem.entire[pfn + i] = 0;
-    mem.pincount[pfn + i] = 0;
   }
   mem.refcount[pfn] = 1;
   mem.order[pfn] = order;
+  if (order > 0) mem.large.set(pfn, newLargeFolio()); // prep_compound_head()
   return pfn;
 }
 
@@ -100,9 +94,8 @@ export function free_pages(s: State, pfn: number): void {
     mem.mapcount[pfn + i] = 0;
     mem.order[pfn + i] = 0;
     mem.content[pfn + i] = 0;
-    mem.entire[pfn + i] = 0;
-    mem.pincount[pfn + i] = 0;
   }
+  mem.large.delete(pfn);
   // Large blocks go back page by page, last page first, so that reuse order is stable.
   for (let i = nr - 1; i >= 0; i--) mem.free.push(pfn + i);
 }

@@ -5,11 +5,16 @@
  */
 
 import type { Mm, State, Vma } from '../mm_types.js';
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS } from '../mm_types.js';
-import { PG_anon, PG_anon_exclusive, PG_dirty, PG_swapbacked } from '../page-flags.js';
+import { folioLarge, MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS } from '../mm_types.js';
 import {
-  _PAGE_PRESENT,
-  _PAGE_PROTNONE,
+  PG_anon,
+  PG_anon_exclusive,
+  PG_dirty,
+  PG_head,
+  PG_swapbacked,
+  PG_tail,
+} from '../page-flags.js';
+import {
   mk_pte,
   pte_dirty,
   pte_pfn,
@@ -24,8 +29,8 @@ import {
   swp_entry_to_pte,
 } from '../pgtable_types.js';
 import { folio_maybe_dma_pinned } from './gup.js';
-import { forEachPte, mmTables, ptep_get, set_pte_at } from './memory/pgtable.js';
-import { folio_put } from './page_alloc.js';
+import { forEachPte, ptep_get, set_pte_at } from './memory/pgtable.js';
+import { folio_put, page_folio } from './page_alloc.js';
 import { swap_duplicate } from './swapfile.js';
 
 /**
@@ -39,19 +44,112 @@ export function folio_add_new_anon_rmap(s: State, folio: number, exclusive: bool
   mem.mapcount[folio] = 1;
 }
 
-/** mm/rmap.c folio_remove_rmap_pte(): one PTE stops mapping `page`. */
-export function folio_remove_rmap_pte(s: State, page: number): void {
-  s.mem.mapcount[page] = s.mem.mapcount[page]! - 1;
+/** include/linux/mm.h folio_entire_mapcount(): PMD mappings of the whole folio (0 for a small one). */
+export function folio_entire_mapcount(s: State, folio: number): number {
+  return s.mem.order[folio] === 0 ? 0 : folioLarge(s, folio).entire;
 }
 
-/** include/linux/rmap.h folio_dup_file_rmap_pte() and the mapcount side of the anon variant. */
-export function folio_dup_rmap_pte(s: State, page: number): void {
-  s.mem.mapcount[page] = s.mem.mapcount[page]! + 1;
+/**
+ * include/linux/rmap.h folio_add_return_large_mapcount() with CONFIG_MM_ID
+ * (v6.15, 6af8cb80d3a9): `diff` more mappings of a large folio by `mm`. The
+ * two _mm_id slots remember up to two mms and their mappings; a third mm,
+ * or a first mm that finds mappings already there, sets the "maybe mapped
+ * shared" bit. Returns the new mapcount.
+ */
+export function folio_add_return_large_mapcount(
+  s: State,
+  folio: number,
+  diff: number,
+  mm: number,
+): number {
+  const f = folioLarge(s, folio);
+  f.mapcount += diff;
+  if (f.mm_id[0] === mm) f.mm_id_mapcount[0] += diff;
+  else if (f.mm_id[1] === mm) f.mm_id_mapcount[1] += diff;
+  else if (f.mm_id[0] === 0) {
+    f.mm_id[0] = mm;
+    f.mm_id_mapcount[0] = diff;
+    if (f.mapcount !== diff) f.shared = true; // other mappings were already there
+  } else if (f.mm_id[1] === 0) {
+    f.mm_id[1] = mm;
+    f.mm_id_mapcount[1] = diff;
+    f.shared = true; // slot 0 has mappings too
+  } else f.shared = true;
+  return f.mapcount;
 }
 
-/** mm/rmap.c folio_add_file_rmap_pte(): a page-cache (shmem) page gets one more PTE mapping. */
-export function folio_add_file_rmap_pte(s: State, page: number): void {
-  s.mem.mapcount[page] = s.mem.mapcount[page]! + 1;
+/**
+ * include/linux/rmap.h folio_sub_return_large_mapcount() with CONFIG_MM_ID:
+ * `diff` fewer mappings by `mm`. A slot whose count would go below zero is
+ * freed (mappings added while no slot was free); the bit clears when one
+ * slot holds every mapping left, or none are left. Returns the new mapcount.
+ */
+export function folio_sub_return_large_mapcount(
+  s: State,
+  folio: number,
+  diff: number,
+  mm: number,
+): number {
+  const f = folioLarge(s, folio);
+  f.mapcount -= diff;
+  for (const slot of [0, 1] as const) {
+    if (f.mm_id[slot] !== mm) continue;
+    f.mm_id_mapcount[slot] -= diff;
+    if (f.mm_id_mapcount[slot] > 0) return f.mapcount;
+    f.mm_id_mapcount[slot] = 0;
+    f.mm_id[slot] = 0;
+    break;
+  }
+  if (f.mm_id_mapcount[0] === f.mapcount || f.mm_id_mapcount[1] === f.mapcount) f.shared = false;
+  return f.mapcount;
+}
+
+/** The page's own mapcount, and its folio's large mapcount when it belongs to a large folio. */
+function pageMapcountAdd(s: State, page: number, diff: number, mm: number): void {
+  s.mem.mapcount[page] = s.mem.mapcount[page]! + diff;
+  if ((s.mem.flags[page]! & (PG_head | PG_tail)) === 0) return;
+  const folio = page_folio(s, page);
+  if (diff > 0) folio_add_return_large_mapcount(s, folio, diff, mm);
+  else folio_sub_return_large_mapcount(s, folio, -diff, mm);
+}
+
+/** mm/rmap.c folio_remove_rmap_pte(): one PTE of `mm` stops mapping `page`. */
+export function folio_remove_rmap_pte(s: State, page: number, mm: number): void {
+  pageMapcountAdd(s, page, -1, mm);
+}
+
+/** include/linux/rmap.h folio_dup_file_rmap_pte() and the mapcount side of the anon variant: a PTE of `mm` (the child at fork). */
+export function folio_dup_rmap_pte(s: State, page: number, mm: number): void {
+  pageMapcountAdd(s, page, 1, mm);
+}
+
+/** mm/rmap.c folio_add_file_rmap_pte(): a page-cache (shmem) page gets one more PTE mapping in `mm`. */
+export function folio_add_file_rmap_pte(s: State, page: number, mm: number): void {
+  pageMapcountAdd(s, page, 1, mm);
+}
+
+/**
+ * mm/rmap.c folio_add_anon_rmap_ptes() for `nr` consecutive pages of a large
+ * folio, as __split_huge_pmd_locked() maps them: one large-mapcount update
+ * for all of them.
+ */
+export function folio_add_anon_rmap_ptes(
+  s: State,
+  folio: number,
+  first: number,
+  nr: number,
+  mm: number,
+): void {
+  for (let i = 0; i < nr; i++) s.mem.mapcount[first + i] = s.mem.mapcount[first + i]! + 1;
+  folio_add_return_large_mapcount(s, folio, nr, mm);
+}
+
+/** The PMD-level rmap of a THP: folio_add_anon_rmap_pmd() / folio_dup_anon_rmap_pmd() (diff 1), folio_remove_rmap_pmd() (-1). */
+export function folioEntireMapcountAdd(s: State, folio: number, diff: number, mm: number): void {
+  const f = folioLarge(s, folio);
+  f.entire += diff;
+  if (diff > 0) folio_add_return_large_mapcount(s, folio, diff, mm);
+  else folio_sub_return_large_mapcount(s, folio, -diff, mm);
 }
 
 export function PageAnonExclusive(s: State, page: number): boolean {
@@ -78,49 +176,35 @@ export function folio_test_anon(s: State, folio: number): boolean {
  * one (folio_large_mapcount() for a large folio).
  */
 export function folio_mapcount(s: State, folio: number): number {
-  const order = s.mem.order[folio]!;
-  if (order === 0) return s.mem.mapcount[folio]!;
-  let n = s.mem.entire[folio]!;
-  for (let i = 0; i < 2 ** order; i++) n += s.mem.mapcount[folio + i]!;
-  return n;
+  return s.mem.order[folio] === 0 ? s.mem.mapcount[folio]! : folioLarge(s, folio).mapcount;
 }
 
 /** page_mapcount(): the PTEs mapping this page plus the PMD mappings of its whole folio. */
 export function page_mapcount(s: State, page: number, folio: number): number {
-  return s.mem.mapcount[page]! + s.mem.entire[folio]!;
+  return s.mem.mapcount[page]! + folio_entire_mapcount(s, folio);
 }
 
 /**
  * mm/rmap.c folio_add_new_anon_rmap() for a PMD-mapped THP: the folio becomes
- * anonymous with an entire mapcount of 1; `exclusive` marks the head
- * PG_anon_exclusive (a PMD-mapped THP keeps the flag on the head).
+ * anonymous, mapped once by a PMD of `mm` (folio_set_large_mapcount());
+ * `exclusive` marks the head PG_anon_exclusive (a PMD-mapped THP keeps the
+ * flag on the head).
  */
-export function folio_add_new_anon_rmap_pmd(s: State, folio: number, exclusive: boolean): void {
+export function folio_add_new_anon_rmap_pmd(
+  s: State,
+  folio: number,
+  exclusive: boolean,
+  mm: number,
+): void {
   const mem = s.mem;
   mem.flags[folio] = (mem.flags[folio]! | PG_anon | PG_swapbacked) & ~PG_anon_exclusive;
   if (exclusive) mem.flags[folio] = mem.flags[folio]! | PG_anon_exclusive;
-  mem.entire[folio] = 1;
-}
-
-/**
- * The mappings of `folio` in `mm`'s page tables (PTEs of its pages and PMDs
- * of the whole folio): with folio_mapcount(), whether every mapping is in
- * one mm (CONFIG_MM_ID's folio_mm_id() tracking, v6.15).
- */
-export function folioMappingsInMm(s: State, mm: Mm, folio: number): number {
-  const nr = 2 ** s.mem.order[folio]!;
-  let n = 0;
-  const t = mmTables(s, mm);
-  for (const id of t.pte) {
-    const tab = s.pt.tables[id]!;
-    for (let i = 0; i < 512; i++) {
-      const v = tab[2 * i]!;
-      const b = tab[2 * i + 1]!;
-      if (v >= folio && v < folio + nr && (b & (_PAGE_PRESENT | _PAGE_PROTNONE)) !== 0) n++;
-    }
-  }
-  for (const h of t.huge) if (s.pt.tables[h.table]![2 * h.index] === folio) n++;
-  return n;
+  const f = folioLarge(s, folio);
+  f.entire = 1;
+  f.mapcount = 1;
+  f.mm_id = [mm, 0];
+  f.mm_id_mapcount = [1, 0];
+  f.shared = false;
 }
 
 /**
@@ -204,7 +288,7 @@ export function try_to_unmap(s: State, folio: number, slot: number): boolean {
     set_pte_at(s, t, i, swp);
     mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! - 1;
     mm.rss[MM_SWAPENTS] = mm.rss[MM_SWAPENTS]! + 1;
-    folio_remove_rmap_pte(s, folio);
+    folio_remove_rmap_pte(s, folio, mm.id);
     folio_put(s, folio);
     return true;
   });

@@ -45,7 +45,7 @@ describe('PMD-mapped anonymous THP (mm/huge_memory.c)', () => {
     const head = pfnAt(w, A);
     expect(w.s.mem.order[head]).toBe(9);
     expect(pfnAt(w, A + 5 * PAGE)).toBe(head + 5);
-    expect(w.s.mem.entire[head]).toBe(1);
+    expect(w.s.mem.large.get(head)?.entire).toBe(1);
     expect(w.s.mem.refcount[head]).toBe(1);
     expect(mm.rss[MM_ANONPAGES]).toBe(512);
     const status = task_mem(w.s, mm);
@@ -85,7 +85,7 @@ describe('PMD-mapped anonymous THP (mm/huge_memory.c)', () => {
       const head = pfnAt(w, A);
       const child = copy_process(w.s, w.k, w.init, false);
       expect(leaf(w, child), era).not.toBeNull();
-      expect(w.s.mem.entire[head], era).toBe(2);
+      expect(w.s.mem.large.get(head)?.entire, era).toBe(2);
       expectSound(w);
       write(w, w.init, A + PAGE, 9);
       expect(
@@ -130,7 +130,7 @@ describe('PMD-mapped anonymous THP (mm/huge_memory.c)', () => {
       const pages = __get_user_pages(w.s, w.k, mm, A + PAGE, 1, flags) as number[];
       expect(pages, era).toEqual([head + 1]);
       const id = gupHold(w.s, w.k, pages[0]!, flags);
-      expect(w.s.mem.pincount[head], era).toBe(1);
+      expect(w.s.mem.large.get(head)?.pincount, era).toBe(1);
       expect(w.s.mem.refcount[head], era).toBe(2);
       expect(folio_maybe_dma_pinned(w.s, head), era).toBe(true);
       expectSound(w);
@@ -141,7 +141,7 @@ describe('PMD-mapped anonymous THP (mm/huge_memory.c)', () => {
       expect(read(w, child, A), era).toMatchObject({ ok: true, value: 3 });
       expectSound(w);
       gupRelease(w.s, id);
-      expect(w.s.mem.pincount[head], era).toBe(0);
+      expect(w.s.mem.large.get(head)?.pincount, era).toBe(0);
       expectSound(w);
     }
   });

@@ -17,6 +17,7 @@ import {
 } from '../../mm/memory/pgtable.js';
 import { vm_normal_page } from '../../mm/memory/wp.js';
 import { page_folio } from '../../mm/page_alloc.js';
+import { page_mapcount } from '../../mm/rmap.js';
 import { vma_lookup, vmaReplace } from '../../mm/vma.js';
 import type { Mm, State } from '../../mm_types.js';
 import {
@@ -98,7 +99,7 @@ export function pagemapEntry(s: State, mm: Mm, addr: number): PagemapEntry {
     soft_dirty:
       (pte !== 0 && pte_soft_dirty(pte)) ||
       (vma !== undefined && (vma.vm_flags & VM_SOFTDIRTY) !== 0),
-    exclusive: normal && s.mem.mapcount[asked]! + s.mem.entire[folio]! === 1,
+    exclusive: normal && page_mapcount(s, asked, folio) === 1,
     uffd_wp: pte !== 0 && pte_uffd_wp(pte),
     file: normal && (s.mem.flags[folio]! & PG_anon) === 0,
     zeropage: present && (pfn === ZERO_PFN || isHugeZeroPfn(s, pfn)),
