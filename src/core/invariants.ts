@@ -74,8 +74,8 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   /** Mappings of each large folio, per mm. */
   const largeMaps = new Map<number, Map<number, number>>();
   const addLarge = (folio: number, mm: number): void => {
-    let per = largeMaps.get(folio);
-    if (!per) largeMaps.set(folio, (per = new Map()));
+    const per = largeMaps.get(folio) ?? new Map<number, number>();
+    largeMaps.set(folio, per);
     add(per, mm);
   };
   const add = (m: Map<number, number>, k: number, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
