@@ -124,7 +124,9 @@ export function hashState(s: State, h: Fingerprint, counters?: readonly number[]
     h.word(f.mm_id_mapcount[1]);
     h.word(f.shared ? 1 : 0);
   }
-  h.words(m.free, m.free.length);
+  // The free stack: its top and count (the links are in the mapcount words above).
+  h.word(m.free);
+  h.word(m.nr_free);
   const pt = s.pt;
   h.word(pt.tables.length);
   for (let id = 1; id < pt.tables.length; id++) {

@@ -239,8 +239,16 @@ export interface MemMap {
   large: Map<number, LargeFolio>;
   /** Next never-used PFN. */
   end: number;
-  /** Free order-0 PFNs, reused last-freed first (deterministic). */
-  free: number[];
+  /**
+   * The free order-0 PFNs, a stack reused last-freed first (deterministic):
+   * the PFN on top, 0 when empty. Each free page holds the next one in its
+   * mapcount slot, as the kernel links free pages through their struct page
+   * (buddy lists over page->lru, PageBuddy in the page_type that overlays
+   * _mapcount), so freeing 24 M pages costs no memory besides the memmap.
+   */
+  free: number;
+  /** NR_FREE_PAGES of the PFNs handed out so far: the pages on the free stack. */
+  nr_free: number;
   /** Folios under writeback (the NR_WRITEBACK node counter): what is in flight without a scan of every PFN. */
   nr_writeback: number;
 }
@@ -373,7 +381,8 @@ function newMemMap(): MemMap {
     order: new Uint8Array(INITIAL_PFNS),
     large: new Map(),
     end: ZERO_PFN + 1,
-    free: [],
+    free: 0,
+    nr_free: 0,
     nr_writeback: 0,
   };
 }
@@ -433,7 +442,8 @@ export function cloneState(s: State): State {
       order: m.order.slice(),
       large: cloneLarge(m.large),
       end: m.end,
-      free: m.free.slice(),
+      free: m.free,
+      nr_free: m.nr_free,
       nr_writeback: m.nr_writeback,
     },
     pt: {

@@ -132,8 +132,9 @@ export type Stmt =
   | { readonly op: 'wait_writeback'; readonly pos: Pos }
   /** Drain every CPU's LRU batches (mm/swap.c lru_add_drain_all()). */
   | { readonly op: 'lru_add_drain_all'; readonly pos: Pos }
-  | { readonly op: 'signal'; readonly pos: Pos; readonly event: string }
-  | { readonly op: 'await'; readonly pos: Pos; readonly event: string }
+  /** `index`: one event of an event array (`signal written[k]`), before expansion only. */
+  | { readonly op: 'signal'; readonly pos: Pos; readonly event: string; readonly index?: Expr }
+  | { readonly op: 'await'; readonly pos: Pos; readonly event: string; readonly index?: Expr }
   | { readonly op: 'pipe'; readonly pos: Pos; readonly name: string }
   | { readonly op: 'pipe-write'; readonly pos: Pos; readonly pipe: string; readonly value: Expr }
   | {

@@ -386,6 +386,16 @@ class Parser {
     return { thread, index };
   }
 
+  /** `NAME` or `NAME[index]` (an event array, one event per index) after signal and await. */
+  private eventName(): { thread: string; index?: Expr } {
+    const event = this.ident('an event name').text;
+    if (!this.isPunct('[')) return { thread: event };
+    this.lx.next();
+    const index = this.sum();
+    this.expectPunct(']', 'closing the event index');
+    return { thread: event, index };
+  }
+
   private stmt(): Stmt {
     const kw = this.ident('an operation');
     const pos = kw.pos;
@@ -628,8 +638,11 @@ class Parser {
         return { op: 'exit', pos, code };
       }
       case 'signal':
-      case 'await':
-        return { op: kw.text, pos, event: this.ident('an event name').text };
+      case 'await': {
+        // `written[k]`: one event per value of a loop or thread-array variable.
+        const { thread: event, index } = this.eventName();
+        return index ? { op: kw.text, pos, event, index } : { op: kw.text, pos, event };
+      }
       case 'pipe':
         return { op: 'pipe', pos, name: this.ident('a pipe name').text };
       case 'sched_setaffinity': {
@@ -762,9 +775,9 @@ class Parser {
           if (v.unit) this.err('pages= counts pages: use len= for a size in bytes', v.pos, 'SC004');
           len = v.value! * PAGE;
         } else if (t.text === 'len') {
-          if (v.value! % PAGE !== 0 || v.value! === 0)
-            this.err(`len=${v.text} is not a positive multiple of 4K`, v.pos, 'SC004');
-          len = v.value!;
+          // mmap() rounds the length up to whole pages (PAGE_ALIGN(len)); 0 is -EINVAL.
+          if (v.value! <= 0) this.err(`len=${v.text} is not a positive length`, v.pos, 'SC004');
+          len = Math.ceil(v.value! / PAGE) * PAGE;
         } else {
           if (v.value! % PAGE !== 0) this.err(`at=${v.text} is not page aligned`, v.pos, 'SC004');
           at = v.value!;

@@ -120,7 +120,7 @@ export function stmtText(st: Stmt): string {
       return st.code ? `exit ${exprText(st.code)}` : 'exit';
     case 'signal':
     case 'await':
-      return `${st.op} ${st.event}`;
+      return `${st.op} ${threadText(st.event, st.index)}`;
     case 'pipe':
       return `pipe ${st.name}`;
     case 'pipe-write':

@@ -116,12 +116,19 @@ const ADVICE = {
 } as const;
 
 /** Pages [from, to) every `step` of a reference, as addresses. */
-function refPages(m: Machine, ref: Ref, st: Stmt): number[] {
+/**
+ * The pages of a reference as an arithmetic sequence (first address, stride,
+ * count): a write over a 1 GiB mapping makes no array of 262,144 addresses.
+ */
+function refPages(
+  m: Machine,
+  ref: Ref,
+  st: Stmt,
+): { readonly first: number; readonly stride: number; readonly length: number } {
   const map = mappingOf(m, ref.map, st);
   const to = ref.to === -1 ? map.len / PAGE : ref.to;
-  const out: number[] = [];
-  for (let p = ref.from; p < to; p += ref.step) out.push(map.addr + p * PAGE);
-  return out;
+  const length = to > ref.from ? Math.ceil((to - ref.from) / ref.step) : 0;
+  return { first: map.addr + ref.from * PAGE, stride: ref.step * PAGE, length };
 }
 
 function mappingOf(m: Machine, name: string, st: Stmt): Mapping {
@@ -296,7 +303,8 @@ function access(
   let faults = faultsBefore;
   let last = 0;
   for (let i = from; i < pages.length; i++) {
-    const r = userAccess(m.s, k, mm, pages[i]!, value);
+    const addr = pages.first + i * pages.stride;
+    const r = userAccess(m.s, k, mm, addr, value);
     if (!r.ok && 'stepped' in r) {
       const pending = k.pending!;
       k.pending = null;
@@ -313,8 +321,8 @@ function access(
     if (!r.ok) return kill(m, t, r.signal);
     faults += r.faults;
     last = r.value;
-    if (value !== undefined && m.ghost.tracking && isPrivate(m.s, mm.id, pages[i]!))
-      m.ghost.wrote(m.s, ghostKey(mm.id, pages[i]!), value, r.pfn);
+    if (value !== undefined && m.ghost.tracking && isPrivate(m.s, mm.id, addr))
+      m.ghost.wrote(m.s, ghostKey(mm.id, addr), value, r.pfn);
   }
   if (st.op === 'write') return `${pages.length} page(s), ${faults} fault(s)`;
   return `${faults} fault(s)${setReg(m, st.reg, last)}`;

@@ -128,6 +128,11 @@ function subst<T>(sc: Scenario, x: T, env: Env, arrays: ReadonlySet<string>): T 
     const k = evalIndex(sc, index as Expr, env);
     return { ...subst(sc, rest, env, arrays), thread: `${o.thread as string}[${k}]` } as T;
   }
+  if ((o.op === 'signal' || o.op === 'await') && o.index) {
+    const { index, ...rest } = o;
+    const k = evalIndex(sc, index as Expr, env);
+    return { ...subst(sc, rest, env, arrays), event: `${o.event as string}[${k}]` } as T;
+  }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) out[k] = k === 'pos' ? v : subst(sc, v, env, arrays);
   // `i + 1` with i = 2 reads 3 in traces (+ - * only: / is the expression's own).

@@ -52,7 +52,7 @@ describe('every era under random operations with GUP users', () => {
           for (const t of alive(w)) do_group_exit(w.s, t, 0);
           for (const id of held) gupRelease(w.s, id);
           expect(checkInvariants(w.s)).toEqual([]);
-          expect(w.s.mem.free.length + 2).toBe(w.s.mem.end);
+          expect(w.s.mem.nr_free + 2).toBe(w.s.mem.end);
         }),
         { numRuns: 300, seed: 20261122 },
       );

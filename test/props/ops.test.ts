@@ -51,7 +51,7 @@ describe('model core under random operations', () => {
         }
         for (const t of alive(w)) do_group_exit(w.s, t, 0);
         expect(checkInvariants(w.s)).toEqual([]);
-        expect(w.s.mem.free.length + 2).toBe(w.s.mem.end); // every PFN but the unused 0 and the zero page is free
+        expect(w.s.mem.nr_free + 2).toBe(w.s.mem.end); // every PFN but the unused 0 and the zero page is free
       }),
       { numRuns: 300, seed: 20260722 },
     );

@@ -262,7 +262,7 @@ function run(eraIdx: number, ops: readonly Op[]): void {
   // Everything is free again but the zero page, PFN 0, the huge zero folio
   // (kept once used) and reclaimable swap-cache orphans.
   const orphans = w.s.swap.cache.filter((f) => f !== 0).length;
-  expect(w.s.mem.free.length + 2 + (w.s.huge_zero ? 512 : 0) + orphans).toBe(w.s.mem.end);
+  expect(w.s.mem.nr_free + 2 + (w.s.huge_zero ? 512 : 0) + orphans).toBe(w.s.mem.end);
 }
 
 describe('THPs under random operations', () => {

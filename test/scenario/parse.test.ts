@@ -64,7 +64,7 @@ describe('parseScenario', () => {
     ['scenario x\nthread t { mmap a pages=1 private rw }\nexists (r9 == 1)', 'SC003', 3, 9],
     ['scenario x\nthread t { }\nexists (1==1)\nexpect { v9.1: Never }', 'SC006', 4, 10],
     ['scenario x\nthread t { fork u }\nthread u { }\nthread v { }\nexists (1==1)', 'SC007', 4, 8],
-    ['scenario x\nthread t { mmap a len=3K private rw }\nexists (1==1)', 'SC004', 2, 23],
+    ['scenario x\nthread t { mmap a len=0 private rw }\nexists (1==1)', 'SC004', 2, 23],
     ['scenario x\nthread t { mmap a pages=1 }\nexists (1==1)', 'SC004', 2, 12],
     ['scenario x\nthread t { await go }\nexists (1==1)', 'SC003', 2, 12],
     ['scenario x\nthread t { }\nexists (1 = 1)', 'SC002', 3, 11],

@@ -30,6 +30,9 @@ import {
 function grow(mem: MemMap, need: number): void {
   let cap = mem.flags.length;
   if (need <= cap) return;
+  // A PTE holds a 32-bit PFN and page_folio() masks PFNs as 32-bit integers: 8 TiB of memory.
+  if (need >= 2 ** 31)
+    toolBug(`the model's memory map is full (${need} PFNs; the limit is 2^31, 8 TiB)`);
   while (cap < need) cap = cap < 1 << 20 ? cap * 2 : Math.ceil((cap * 1.25) / 4096) * 4096;
   mem.flags = regrow(mem.flags, new Uint32Array(cap));
   mem.refcount = regrow(mem.refcount, new Int32Array(cap));
@@ -55,8 +58,10 @@ export function reservePfns(s: State, n: number): void {
 export function alloc_pages(s: State, order: number): number {
   const mem = s.mem;
   let pfn: number;
-  if (order === 0 && mem.free.length > 0) {
-    pfn = mem.free.pop() as number;
+  if (order === 0 && mem.free !== 0) {
+    pfn = mem.free;
+    mem.free = mem.mapcount[pfn]!;
+    mem.nr_free--;
   } else {
     const nr = 2 ** order;
     pfn = Math.ceil(mem.end / nr) * nr;
@@ -64,7 +69,7 @@ export function alloc_pages(s: State, order: number): number {
     // PFNs skipped to align a large folio become free order-0 pages.
     for (let gap = pfn - 1; gap >= mem.end; gap--) {
       mem.flags[gap] = PG_buddy;
-      mem.free.push(gap);
+      pushFree(mem, gap);
     }
     mem.end = pfn + nr;
   }
@@ -91,13 +96,19 @@ export function free_pages(s: State, pfn: number): void {
   for (let i = 0; i < nr; i++) {
     mem.flags[pfn + i] = PG_buddy;
     mem.refcount[pfn + i] = 0;
-    mem.mapcount[pfn + i] = 0;
     mem.order[pfn + i] = 0;
     mem.content[pfn + i] = 0;
   }
   mem.large.delete(pfn);
   // Large blocks go back page by page, last page first, so that reuse order is stable.
-  for (let i = nr - 1; i >= 0; i--) mem.free.push(pfn + i);
+  for (let i = nr - 1; i >= 0; i--) pushFree(mem, pfn + i);
+}
+
+/** Put a free page on top of the free stack (its mapcount slot links to the one below). */
+function pushFree(mem: MemMap, pfn: number): void {
+  mem.mapcount[pfn] = mem.free;
+  mem.free = pfn;
+  mem.nr_free++;
 }
 
 /** folio_nr_pages() */
@@ -109,10 +120,9 @@ export function folio_nr_pages(s: State, head: number): number {
 export function page_folio(s: State, pfn: number): number {
   const mem = s.mem;
   if ((mem.flags[pfn]! & PG_tail) === 0) return pfn;
-  let head = pfn;
-  // Tails follow a naturally aligned head: walk down to it.
+  // Tails follow a naturally aligned head: walk down to it (PFNs are below 2^31).
   for (let order = 1; order <= 18; order++) {
-    head = Math.floor(pfn / 2 ** order) * 2 ** order;
+    const head = pfn & ~((1 << order) - 1);
     if ((mem.flags[head]! & PG_head) !== 0 && mem.order[head]! >= order) return head;
   }
   return toolBug(`tail page ${pfn} without a head`);
