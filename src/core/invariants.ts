@@ -203,7 +203,11 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     }
     if (f & PG_tail) continue;
     const large = mem.order[pfn]! > 0 ? mem.large.get(pfn) : undefined;
-    if (mem.order[pfn]! > 0) out.push(...checkLargeFolio(pfn, large, entireMaps, pins, largeMaps));
+    if (mem.order[pfn]! > 0) {
+      let multi = 0;
+      for (let i = 0; i < 2 ** mem.order[pfn]!; i++) if (mem.mapcount[pfn + i]! >= 2) multi++;
+      out.push(...checkLargeFolio(pfn, multi, large, entireMaps, pins, largeMaps));
+    }
     const expect = refs.get(pfn) ?? 0;
     if (expect !== mem.refcount[pfn]) {
       out.push({
@@ -287,6 +291,7 @@ function checkSwap(s: State, swapRefs: ReadonlyMap<number, number>): Violation[]
 /** MM001/MM002 for a large folio's own fields (struct folio, CONFIG_MM_ID). */
 function checkLargeFolio(
   pfn: number,
+  multi: number,
   f: LargeFolio | undefined,
   entireMaps: ReadonlyMap<number, number>,
   pins: ReadonlyMap<number, number>,
@@ -303,6 +308,11 @@ function checkLargeFolio(
     out.push({
       code: 'MM001',
       detail: `folio ${pfn}: pincount ${f.pincount}, pins held ${pins.get(pfn) ?? 0}`,
+    });
+  if (f.multi !== multi)
+    out.push({
+      code: 'MM002',
+      detail: `folio ${pfn}: ${f.multi} pages counted as mapped more than once, ${multi} are`,
     });
   const per = largeMaps.get(pfn) ?? new Map<number, number>();
   let total = 0;

@@ -14,6 +14,7 @@
 import { toolBug } from './bug.js';
 import { PT_LEVEL_PGD, PTRS_PER_PTE } from './pgtable_types.js';
 import { newVmstat } from './vmstat.js';
+import { W_PT_ALLOC, W_PT_FREE, workCharge } from './work.js';
 
 /* include/linux/mm.h vm_flags (x86-64 values). */
 export const VM_NONE = 0;
@@ -273,6 +274,13 @@ export interface LargeFolio {
   mm_id_mapcount: [number, number];
   /** FOLIO_MM_IDS_SHARED_BIT: maybe mapped by more than one mm (folio_test_large_maybe_mapped_shared()). */
   shared: boolean;
+  /**
+   * Not a kernel field: how many of the folio's pages have a mapcount of 2
+   * or more, kept with every mapcount change so that the model answers
+   * page_trans_huge_map_swapcount()'s question without its 512-page loop
+   * (the work account still charges the loop).
+   */
+  multi: number;
 }
 
 export function newLargeFolio(): LargeFolio {
@@ -283,6 +291,7 @@ export function newLargeFolio(): LargeFolio {
     mm_id: [0, 0],
     mm_id_mapcount: [0, 0],
     shared: false,
+    multi: 0,
   };
 }
 
@@ -365,6 +374,10 @@ export interface State {
   huge_zero: number;
   /** Copy-on-write token: a table whose owner is this token may be written in place. */
   cow: object;
+  /** The work account (work.ts), null unless a simulation keeps one. */
+  work: Float64Array | null;
+  /** Where the kernel path work is charged to starts in `work` (work.ts: its WORK_PATHS index times NR_WORK_KINDS). */
+  workBase: number;
 }
 
 /** PFN of the shared zero page (pfn 0 is left unused so that 0 can mean "no page"). */
@@ -409,6 +422,8 @@ export function newState(): State {
     uffd: [null],
     huge_zero: 0,
     cow: {},
+    work: null,
+    workBase: 0,
   };
 }
 
@@ -465,6 +480,8 @@ export function cloneState(s: State): State {
     uffd: s.uffd.slice(),
     huge_zero: s.huge_zero,
     cow: {},
+    work: s.work === null ? null : s.work.slice(),
+    workBase: s.workBase,
   };
 }
 
@@ -487,6 +504,7 @@ export function ptAllocTable(s: State, level: number): number {
   pt.tables[id] = new Uint32Array(2 * PTRS_PER_PTE);
   pt.owner[id] = s.cow;
   pt.level[id] = level;
+  workCharge(s, W_PT_ALLOC);
   return id;
 }
 
@@ -496,6 +514,7 @@ export function ptFreeTable(s: State, id: number): void {
   s.pt.owner[id] = null;
   s.pt.level[id] = 0;
   s.pt.free.push(id);
+  workCharge(s, W_PT_FREE);
 }
 
 /** Create an mm_struct with an empty PGD (mm_alloc + mm_init + pgd_alloc). */

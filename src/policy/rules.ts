@@ -24,7 +24,12 @@ import {
   SetPageAnonExclusive,
 } from '../core/mm/rmap.js';
 import { lru_add_drain } from '../core/mm/swap.js';
-import { __swap_count, folio_free_swap, folio_swap_offset } from '../core/mm/swapfile.js';
+import {
+  __swap_count,
+  folio_free_swap,
+  folio_swap_offset,
+  page_trans_huge_map_swapcount,
+} from '../core/mm/swapfile.js';
 import type { Mm, State } from '../core/mm_types.js';
 import {
   is_cow_mapping,
@@ -53,6 +58,7 @@ import type {
   WpFault,
   WrprotectPte,
 } from '../core/points.js';
+import { W_ATOMICS, W_LOCKS, W_PAGE_LINES, workCharge } from '../core/work.js';
 
 function test(s: State, folio: number, bit: number): boolean {
   return (s.mem.flags[folio]! & bit) !== 0;
@@ -110,11 +116,20 @@ export function do_wp_page_mapcount(s: State, _k: Kernel, vmf: WpFault): WpDecis
     s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_ksm;
     return A_REUSE_KSM;
   }
+  // trylock_page() (or a sleeping lock_page()) and unlock_page() around the test.
+  workCharge(s, W_LOCKS);
+  workCharge(s, W_ATOMICS, 2);
+  workCharge(s, W_PAGE_LINES);
   // reuse_swap_page(): the swap entries of its slot count as mappings; a sole
   // owner drops the swap-cache copy (the page is then dirty, in memory only).
+  // A page of a THP asks page_trans_huge_map_swapcount(): the busiest subpage.
   const slot = folio_swap_offset(s, folio);
   const swapcount = slot === 0 ? 0 : __swap_count(s, slot);
-  if (page_mapcount(s, page, folio) + swapcount > 1) return A_COPY;
+  const count =
+    s.mem.order[folio]! > 0
+      ? page_trans_huge_map_swapcount(s, folio)
+      : page_mapcount(s, page, folio) + swapcount;
+  if (count > 1) return A_COPY;
   if (slot !== 0) folio_free_swap(s, folio);
   return A_REUSE;
 }

@@ -1,5 +1,6 @@
 /** `cowherd sim` output: a counters × eras table, JSON (docs/sim.md) and CSV. */
 
+import { WORK_KINDS } from '../core/work.js';
 import type { SimResult } from '../sim/sim.js';
 
 export interface SimRow {
@@ -21,6 +22,19 @@ function lpad(s: string, n: number): string {
   return s.length >= n ? s : ' '.repeat(n - s.length) + s;
 }
 
+/** Rows of the work account: each kind's total over every path, for the kinds any era did. */
+function workRows(list: readonly SimRow[]): [string, string[]][] {
+  const totals = list.map((r) => {
+    const t = new Map<string, number>();
+    for (const row of Object.values(r.result.work))
+      for (const [k, v] of Object.entries(row)) t.set(k, (t.get(k) ?? 0) + v);
+    return t;
+  });
+  return WORK_KINDS.filter((k) => k !== 'calls' && totals.some((t) => (t.get(k) ?? 0) !== 0)).map(
+    (k): [string, string[]] => [`work ${k}`, totals.map((t) => String(t.get(k) ?? 0))],
+  );
+}
+
 /** One table per scenario: a row per counter any era counted, a column per era. */
 export function simText(rows: readonly SimRow[], info: SimRunInfo): string {
   const out: string[] = [];
@@ -39,6 +53,7 @@ export function simText(rows: readonly SimRow[], info: SimRunInfo): string {
         c,
         list.map((r) => String(r.result.counters[c] ?? 0)),
       ]),
+      ...workRows(list),
       ['VmPTE peak kB', list.map((r) => String(r.result.vmpte.peak))],
       ['VmPTE final kB', list.map((r) => String(r.result.vmpte.final))],
       [

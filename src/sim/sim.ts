@@ -13,6 +13,7 @@ import { cloneState } from '../core/mm_types.js';
 import type { Config, Policy } from '../core/points.js';
 import { sequentialKernel } from '../core/points.js';
 import { VM_EVENT_NAMES } from '../core/vmstat.js';
+import { newWork, workTable, workTotals } from '../core/work.js';
 import type { Scenario, Stmt } from '../scenario/ast.js';
 import { checkScenario } from '../scenario/check.js';
 import { NoGhost } from '../scenario/ghost.js';
@@ -62,6 +63,8 @@ export interface PhaseSample {
   readonly counters: Readonly<Record<string, number>>;
   /** Page tables of every live process, in kB (the sum of VmPTE). */
   readonly vmpte: number;
+  /** The work account so far, summed over paths, by kind (work.ts). */
+  readonly work: Readonly<Record<string, number>>;
 }
 
 export interface SimResult {
@@ -75,6 +78,8 @@ export interface SimResult {
   readonly holds: boolean | null;
   readonly regs: Readonly<Record<string, number>>;
   readonly vmpte: { readonly peak: number; readonly final: number };
+  /** The work account (work.ts): per kernel path, the work of each kind it did; the tool's own teardown excluded. */
+  readonly work: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly hung?: readonly string[];
   readonly violations?: readonly Violation[];
   readonly note?: string;
@@ -185,6 +190,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
     reclaimRaces: false,
   };
   const m = simMachine(w);
+  m.s.work = newWork();
   const rng = new Rng(opts.seed);
   const rates = {
     writebackEnd: opts.env?.writebackEnd ?? WRITEBACK_END_PER_STEP,
@@ -206,6 +212,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
     holds: null,
     regs: Object.fromEntries([...m.regs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     vmpte: { peak, final: vmpteKb(m) },
+    work: m.s.work ? workTable(m.s.work) : {},
     ...extra,
   });
   for (;;) {
@@ -249,6 +256,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
         step: steps,
         counters: countersOf(m),
         vmpte: pte,
+        work: m.s.work ? workTotals(m.s.work) : {},
       });
     if (opts.tick && steps % tickEvery === 0)
       opts.tick({ era: policy.id, steps, pgfault: m.s.vmstat[0] ?? 0 });
@@ -257,6 +265,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
   const counters = countersOf(m);
   const regs = result('done').regs;
   const final = vmpteKb(m);
+  const work = m.s.work ? workTable(m.s.work) : {};
   teardown(m);
   const violations = checkInvariants(m.s);
   const out: SimResult = {
@@ -268,6 +277,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
     holds,
     regs,
     vmpte: { peak, final },
+    work,
   };
   return violations.length > 0 ? { ...out, violations } : out;
 }

@@ -7,6 +7,7 @@
 
 import type { State } from '../mm_types.js';
 import { PG_locked, PG_writeback } from '../page-flags.js';
+import { W_ATOMICS, W_LOCKS, W_PAGE_LINES, W_TRYLOCK_FAIL, workCharge } from '../work.js';
 
 export function folio_test_locked(s: State, folio: number): boolean {
   return (s.mem.flags[folio]! & PG_locked) !== 0;
@@ -14,14 +15,21 @@ export function folio_test_locked(s: State, folio: number): boolean {
 
 /** folio_trylock(): take the lock if it is free. */
 export function folio_trylock(s: State, folio: number): boolean {
-  if (folio_test_locked(s, folio)) return false;
+  workCharge(s, W_ATOMICS);
+  workCharge(s, W_PAGE_LINES);
+  if (folio_test_locked(s, folio)) {
+    workCharge(s, W_TRYLOCK_FAIL);
+    return false;
+  }
   s.mem.flags[folio] = s.mem.flags[folio]! | PG_locked;
+  workCharge(s, W_LOCKS);
   return true;
 }
 
 /** folio_unlock() */
 export function folio_unlock(s: State, folio: number): void {
   s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_locked;
+  workCharge(s, W_ATOMICS);
 }
 
 /**

@@ -60,6 +60,15 @@ import {
 } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
 import { count_vm_event, vmEventIndex } from '../vmstat.js';
+import {
+  W_PAGE_LINES,
+  W_PAGES_COPIED,
+  W_PAGES_ZEROED,
+  W_PT_ALLOC,
+  W_SUBPAGE_ITER,
+  W_TLB_FLUSH,
+  workCharge,
+} from '../work.js';
 import { vmPageProtBits } from './memory/fault.js';
 import type { PmdSlot } from './memory/pgtable.js';
 import {
@@ -107,6 +116,7 @@ export function is_huge_zero_pmd(s: State, pmd: pte_t): boolean {
 function mm_get_huge_zero_folio(s: State): number {
   if (s.huge_zero === 0) {
     const folio = alloc_pages(s, HPAGE_PMD_ORDER);
+    workCharge(s, W_PAGES_ZEROED, HPAGE_PMD_NR);
     s.mem.flags[folio] = s.mem.flags[folio]! | PG_reserved;
     s.huge_zero = folio;
   }
@@ -183,14 +193,15 @@ export function do_huge_pmd_anonymous_page(
   if (!write) {
     // set_huge_zero_folio(): read-only, special, with a deposited table.
     const zero = mm_get_huge_zero_folio(s);
-    mm_inc_nr_ptes(mm);
+    mm_inc_nr_ptes(s, mm);
     const bits = (vmPageProtBits(s, vma) & ~_PAGE_RW) | _PAGE_PSE | _PAGE_SPECIAL | _PAGE_ACCESSED;
     set_pte_at(s, at.table, at.index, mk_pte(zero, bits));
     return 0;
   }
   vma = anon_vma_prepare(s, mm.vmas, vma);
   const folio = alloc_pages(s, HPAGE_PMD_ORDER);
-  mm_inc_nr_ptes(mm); // pgtable_trans_huge_deposit()
+  workCharge(s, W_PAGES_ZEROED, HPAGE_PMD_NR); // clear_huge_page()
+  mm_inc_nr_ptes(s, mm); // pgtable_trans_huge_deposit()
   mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + HPAGE_PMD_NR;
   mapNewThp(s, k, mm, vma, at, folio);
   return 0;
@@ -253,6 +264,8 @@ export function do_huge_pmd_wp_page(
   // Before v5.8: a new THP with a copy of all 512 pages replaces the shared one.
   const nw = alloc_pages(s, HPAGE_PMD_ORDER);
   for (let i = 0; i < HPAGE_PMD_NR; i++) s.mem.content[nw + i] = s.mem.content[folio + i]!;
+  workCharge(s, W_PAGES_COPIED, HPAGE_PMD_NR); // copy_user_huge_page()
+  workCharge(s, W_TLB_FLUSH); // pmdp_huge_clear_flush()
   mapNewThp(s, k, mm, anon_vma_prepare(s, mm.vmas, vma), at, nw);
   folioEntireMapcountAdd(s, folio, -1, mm.id); // page_remove_rmap(compound)
   folio_put(s, folio);
@@ -272,6 +285,8 @@ export function __split_huge_pmd(s: State, mm: Mm, address: number): void {
   const folio = pte_pfn(leaf.pmd);
   const bits = pteBits(leaf.pmd) & ~_PAGE_PSE;
   const table = ptAllocTable(s, PT_LEVEL_PTE); // pgtable_trans_huge_withdraw()
+  workCharge(s, W_TLB_FLUSH); // pmdp_invalidate()
+  workCharge(s, W_PT_ALLOC, -1); // withdrawn, not allocated: charged when deposited
   if (is_huge_zero_pmd(s, leaf.pmd)) {
     // __split_huge_zero_page_pmd(): every PTE maps the small zero page.
     for (let i = 0; i < HPAGE_PMD_NR; i++) set_pte_at(s, table, i, mk_pte(ZERO_PFN, bits));
@@ -299,7 +314,7 @@ export function __split_huge_pmd(s: State, mm: Mm, address: number): void {
 export function zap_huge_pmd(s: State, mm: Mm, at: PmdSlot & { pmd: pte_t }): void {
   const folio = pte_pfn(at.pmd);
   pte_clear(s, at.table, at.index);
-  mm_dec_nr_ptes(mm);
+  mm_dec_nr_ptes(s, mm);
   if (is_huge_zero_pmd(s, at.pmd)) return;
   mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! - HPAGE_PMD_NR;
   folioEntireMapcountAdd(s, folio, -1, mm.id); // folio_remove_rmap_pmd()
@@ -326,7 +341,7 @@ export function copy_huge_pmd(
   const folio = pte_pfn(leaf.pmd);
   if (is_huge_zero_pmd(s, leaf.pmd)) {
     // The child maps the huge zero folio too (mm_get_huge_zero_folio()).
-    mm_inc_nr_ptes(dst_mm);
+    mm_inc_nr_ptes(s, dst_mm);
     const dstPmd = pmdAllocWalk(s, dst_mm, address);
     let pmd = pte_mkold(leaf.pmd);
     if (!(dst.vm_flags & VM_UFFD_WP)) pmd = pte_clear_uffd_wp(pmd);
@@ -352,7 +367,7 @@ export function copy_huge_pmd(
   k.decide('copy_huge_pmd', 'share', d.why);
   folioEntireMapcountAdd(s, folio, 1, dst_mm.id); // folio_dup_anon_rmap_pmd()
   dst_mm.rss[MM_ANONPAGES] = dst_mm.rss[MM_ANONPAGES]! + HPAGE_PMD_NR;
-  mm_inc_nr_ptes(dst_mm);
+  mm_inc_nr_ptes(s, dst_mm);
   let pmd = leaf.pmd;
   if (is_cow_mapping(src.vm_flags) && pte_write(pmd)) {
     pmd = pte_wrprotect(pmd);
@@ -403,6 +418,9 @@ export function split_folio(s: State, folio: number): boolean {
     mem.order[page] = 0;
     mem.refcount[page] = mem.mapcount[page]!;
   }
+  mem.large.delete(folio); // every page is a small folio now
+  workCharge(s, W_SUBPAGE_ITER, nr);
+  workCharge(s, W_PAGE_LINES, nr);
   for (let i = 0; i < nr; i++) {
     const page = folio + i;
     if (mem.refcount[page] === 0) {

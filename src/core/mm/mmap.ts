@@ -28,6 +28,14 @@ import {
 } from '../mm_types.js';
 import { PAGE_SIZE, PMD_SIZE, TASK_SIZE } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
+import {
+  P_COPY_PAGE_RANGE,
+  P_UNMAP,
+  W_TLB_FLUSH,
+  workCharge,
+  workEnter,
+  workLeave,
+} from '../work.js';
 import { copy_page_range } from './memory/copy.js';
 import { FAULT_FLAG_WRITE, handle_mm_fault } from './memory/fault.js';
 import { free_pgtables } from './memory/pgtable.js';
@@ -161,6 +169,9 @@ export function __mm_populate(s: State, k: Kernel, mm: Mm, start: number, len: n
  * (copy_page_range()). VM_LOCKED is not inherited.
  */
 export function dup_mmap(s: State, k: Kernel, mm: Mm, oldmm: Mm): void {
+  const prev = workEnter(s, P_COPY_PAGE_RANGE);
+  // flush_tlb_mm(oldmm) once the parent's COW PTEs are write-protected.
+  workCharge(s, W_TLB_FLUSH);
   for (const src of oldmm.vmas) {
     if (src.vm_flags & VM_DONTCOPY) continue;
     const dst: Vma = dup_userfaultfd(s, oldmm, mm, {
@@ -172,6 +183,7 @@ export function dup_mmap(s: State, k: Kernel, mm: Mm, oldmm: Mm): void {
     mm.vmas.push(dst);
     copy_page_range(s, k, mm, dst, oldmm, src);
   }
+  workLeave(s, prev);
 }
 
 /**
@@ -179,6 +191,8 @@ export function dup_mmap(s: State, k: Kernel, mm: Mm, oldmm: Mm): void {
  * ceiling 0: the whole address space) and the PGD.
  */
 export function exit_mmap(s: State, mm: Mm): void {
+  const prev = workEnter(s, P_UNMAP);
+  workCharge(s, W_TLB_FLUSH); // tlb_finish_mmu()
   const vmas = mm.vmas;
   unmap_vmas(s, mm, vmas);
   free_pgtables(s, mm, vmas, 0, 0);
@@ -186,12 +200,16 @@ export function exit_mmap(s: State, mm: Mm): void {
   mm.vmas = [];
   ptFreeTable(s, mm.pgd);
   mm.pgd = 0;
+  workLeave(s, prev);
 }
 
 /** The munmap() system call: -EINVAL for a bad range, else 0. */
 export function vm_munmap(s: State, mm: Mm, start: number, len: number): number {
   if (start % PAGE_SIZE !== 0 || len <= 0 || start + len > TASK_SIZE) return -EINVAL;
   const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
+  const prev = workEnter(s, P_UNMAP);
+  workCharge(s, W_TLB_FLUSH); // tlb_finish_mmu()
   do_vmi_munmap(s, mm, start, end);
+  workLeave(s, prev);
   return 0;
 }

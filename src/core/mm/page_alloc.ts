@@ -20,6 +20,7 @@ import {
   PG_swapbacked,
   PG_tail,
 } from '../page-flags.js';
+import { W_ATOMICS, W_PAGE_LINES, W_PAGES_ALLOC, W_PAGES_FREE, workCharge } from '../work.js';
 
 /**
  * Make room for PFNs below `need`. Small memmaps double; from 2^20 PFNs on
@@ -84,6 +85,8 @@ export function alloc_pages(s: State, order: number): number {
   mem.refcount[pfn] = 1;
   mem.order[pfn] = order;
   if (order > 0) mem.large.set(pfn, newLargeFolio()); // prep_compound_head()
+  workCharge(s, W_PAGES_ALLOC, nr);
+  workCharge(s, W_PAGE_LINES, nr);
   return pfn;
 }
 
@@ -100,6 +103,8 @@ export function free_pages(s: State, pfn: number): void {
     mem.content[pfn + i] = 0;
   }
   mem.large.delete(pfn);
+  workCharge(s, W_PAGES_FREE, nr);
+  workCharge(s, W_PAGE_LINES, nr);
   // Large blocks go back page by page, last page first, so that reuse order is stable.
   for (let i = nr - 1; i >= 0; i--) pushFree(mem, pfn + i);
 }
@@ -136,11 +141,15 @@ export function folio_ref_count(s: State, folio: number): number {
 /** folio_get() */
 export function folio_get(s: State, folio: number): void {
   s.mem.refcount[folio]! += 1;
+  workCharge(s, W_ATOMICS);
+  workCharge(s, W_PAGE_LINES);
 }
 
 /** folio_ref_add() */
 export function folio_ref_add(s: State, folio: number, nr: number): void {
   s.mem.refcount[folio]! += nr;
+  workCharge(s, W_ATOMICS);
+  workCharge(s, W_PAGE_LINES);
 }
 
 /**
@@ -152,6 +161,8 @@ export function folio_put(s: State, folio: number): void {
   const mem = s.mem;
   const ref = mem.refcount[folio]! - 1;
   if (ref < 0) toolBug(`folio ${folio} refcount underflow`);
+  workCharge(s, W_ATOMICS);
+  workCharge(s, W_PAGE_LINES);
   mem.refcount[folio] = ref;
   if (ref === 0) {
     mem.flags[folio] = mem.flags[folio]! & ~(PG_lru | PG_anon | PG_swapbacked | PG_anon_exclusive);

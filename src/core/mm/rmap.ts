@@ -28,6 +28,7 @@ import {
   pteCarriedBits,
   swp_entry_to_pte,
 } from '../pgtable_types.js';
+import { W_ATOMICS, W_PAGE_LINES, W_SUBPAGE_ITER, workCharge } from '../work.js';
 import { folio_maybe_dma_pinned } from './gup.js';
 import { forEachPte, ptep_get, set_pte_at } from './memory/pgtable.js';
 import { folio_put, page_folio } from './page_alloc.js';
@@ -42,6 +43,7 @@ export function folio_add_new_anon_rmap(s: State, folio: number, exclusive: bool
   mem.flags[folio] = (mem.flags[folio]! | PG_anon | PG_swapbacked) & ~PG_anon_exclusive;
   if (exclusive) mem.flags[folio] = mem.flags[folio]! | PG_anon_exclusive;
   mem.mapcount[folio] = 1;
+  workCharge(s, W_PAGE_LINES);
 }
 
 /** include/linux/mm.h folio_entire_mapcount(): PMD mappings of the whole folio (0 for a small one). */
@@ -104,11 +106,23 @@ export function folio_sub_return_large_mapcount(
   return f.mapcount;
 }
 
+/** LargeFolio.multi across one page's mapcount change from `old` to `now`. */
+function countMulti(s: State, folio: number, old: number, now: number): void {
+  if (old < 2 && now >= 2) folioLarge(s, folio).multi++;
+  else if (old >= 2 && now < 2) folioLarge(s, folio).multi--;
+}
+
 /** The page's own mapcount, and its folio's large mapcount when it belongs to a large folio. */
 function pageMapcountAdd(s: State, page: number, diff: number, mm: number): void {
   s.mem.mapcount[page] = s.mem.mapcount[page]! + diff;
+  workCharge(s, W_ATOMICS);
+  workCharge(s, W_PAGE_LINES);
   if ((s.mem.flags[page]! & (PG_head | PG_tail)) === 0) return;
+  // The folio-wide mapcount of a large folio: one more atomic on the head's line.
+  workCharge(s, W_ATOMICS);
+  workCharge(s, W_PAGE_LINES);
   const folio = page_folio(s, page);
+  countMulti(s, folio, s.mem.mapcount[page]! - diff, s.mem.mapcount[page]!);
   if (diff > 0) folio_add_return_large_mapcount(s, folio, diff, mm);
   else folio_sub_return_large_mapcount(s, folio, -diff, mm);
 }
@@ -140,7 +154,14 @@ export function folio_add_anon_rmap_ptes(
   nr: number,
   mm: number,
 ): void {
-  for (let i = 0; i < nr; i++) s.mem.mapcount[first + i] = s.mem.mapcount[first + i]! + 1;
+  for (let i = 0; i < nr; i++) {
+    const old = s.mem.mapcount[first + i]!;
+    s.mem.mapcount[first + i] = old + 1;
+    countMulti(s, folio, old, old + 1);
+  }
+  workCharge(s, W_SUBPAGE_ITER, nr);
+  workCharge(s, W_ATOMICS, nr + 1);
+  workCharge(s, W_PAGE_LINES, nr + 1);
   folio_add_return_large_mapcount(s, folio, nr, mm);
 }
 
@@ -148,6 +169,8 @@ export function folio_add_anon_rmap_ptes(
 export function folioEntireMapcountAdd(s: State, folio: number, diff: number, mm: number): void {
   const f = folioLarge(s, folio);
   f.entire += diff;
+  workCharge(s, W_ATOMICS, 2);
+  workCharge(s, W_PAGE_LINES);
   if (diff > 0) folio_add_return_large_mapcount(s, folio, diff, mm);
   else folio_sub_return_large_mapcount(s, folio, -diff, mm);
 }

@@ -12,7 +12,9 @@
 
 import { toolBug } from '../bug.js';
 import type { State } from '../mm_types.js';
+import { folioLarge } from '../mm_types.js';
 import { PG_dirty, PG_locked, PG_swapcache, PG_writeback } from '../page-flags.js';
+import { W_PAGE_LINES, W_SUBPAGE_ITER, workCharge } from '../work.js';
 import { delete_from_swap_cache } from './swap_state.js';
 
 /** The slot a swap-cache folio caches (folio->swap), 0 if the folio is not in the swap cache. */
@@ -92,4 +94,26 @@ export function free_swap_and_cache(s: State, slot: number): void {
   s.mem.flags[folio] = f | PG_locked;
   folio_free_swap(s, folio);
   s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_locked;
+}
+
+/**
+ * mm/swapfile.c page_trans_huge_map_swapcount() (up to v5.17), what
+ * reuse_swap_page() asks about a page of a THP: the largest mapcount of any
+ * subpage (plus its swap count) plus the PMD mappings of the whole folio,
+ * found by a loop over all the subpages' struct pages. (The kernel biases
+ * every subpage's _mapcount by one while PageDoubleMap and subtracts it
+ * again; the model's per-page mapcount has no bias.) THPs are never in the
+ * swap cache in this model version, so the swap counts are 0. The result
+ * is exact up to 2 for the subpage term.
+ */
+export function page_trans_huge_map_swapcount(s: State, folio: number): number {
+  const nr = 2 ** s.mem.order[folio]!;
+  workCharge(s, W_SUBPAGE_ITER, nr);
+  workCharge(s, W_PAGE_LINES, nr);
+  // The model keeps the answer instead of looping (LargeFolio.multi): the
+  // largest page mapcount, exact up to 2, which is all reuse_swap_page()
+  // compares (with 1).
+  const f = folioLarge(s, folio);
+  const max = f.multi > 0 ? 2 : f.mapcount > f.entire ? 1 : 0;
+  return max + f.entire;
 }

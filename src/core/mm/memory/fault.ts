@@ -42,6 +42,21 @@ import {
 import type { Kernel } from '../../points.js';
 import { count_vm_event, PGFAULT } from '../../vmstat.js';
 import {
+  P_DO_ANONYMOUS_PAGE,
+  P_DO_FAULT,
+  P_DO_HUGE_PMD_ANONYMOUS_PAGE,
+  P_DO_HUGE_PMD_WP_PAGE,
+  P_DO_SWAP_PAGE,
+  P_DO_WP_PAGE,
+  P_HANDLE_MM_FAULT,
+  W_LOCKS,
+  W_PAGES_COPIED,
+  W_PAGES_ZEROED,
+  workCharge,
+  workEnter,
+  workLeave,
+} from '../../work.js';
+import {
   do_huge_pmd_anonymous_page,
   do_huge_pmd_wp_page,
   thp_vma_allowable,
@@ -134,6 +149,7 @@ export function do_anonymous_page(
   }
   vma = anon_vma_prepare(s, mm.vmas, vma);
   const folio = alloc_pages(s, 0);
+  workCharge(s, W_PAGES_ZEROED); // alloc_anon_folio(): a zeroed page
   let entry = mk_pte(folio, vmPageProtBits(s, vma));
   if (vma.vm_flags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry));
   mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + 1;
@@ -177,6 +193,7 @@ function do_fault(
     vma = anon_vma_prepare(s, mm.vmas, vma);
     const folio = alloc_pages(s, 0);
     s.mem.content[folio] = s.mem.content[page]!;
+    workCharge(s, W_PAGES_COPIED);
     let entry = mk_pte(folio, vmPageProtBits(s, vma) | _PAGE_ACCESSED);
     if (vma.vm_flags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry));
     folio_add_new_anon_rmap(s, folio, k.policy.folio_add_new_anon_rmap(s, k, folio).exclusive);
@@ -208,6 +225,21 @@ export function handle_mm_fault(
   address: number,
   flags: number,
 ): number {
+  const prev = workEnter(s, P_HANDLE_MM_FAULT);
+  const ret = __handle_mm_fault(s, k, mm, vma, address, flags);
+  workLeave(s, prev);
+  return ret;
+}
+
+/** The fault proper; each branch charges its work to the handler it calls (work.ts). */
+function __handle_mm_fault(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  address: number,
+  flags: number,
+): number {
   count_vm_event(s.vmstat, PGFAULT);
   const write = (flags & FAULT_FLAG_WRITE) !== 0;
   const unshare = (flags & FAULT_FLAG_UNSHARE) !== 0;
@@ -219,10 +251,14 @@ export function handle_mm_fault(
   const pmd = ptep_get(s, pmdT, pmd_index(address));
   if (pmd === 0 && vma_is_anonymous(vma) && thp_vma_allowable(vma, address)) {
     const pmdAt: PmdSlot = { table: pmdT, index: pmd_index(address) };
+    workEnter(s, P_DO_HUGE_PMD_ANONYMOUS_PAGE);
+    workCharge(s, W_LOCKS); // the PMD lock
     return do_huge_pmd_anonymous_page(s, k, mm, vma, pmdAt, write);
   }
   if (pmd_trans_huge(pmd)) {
     const pmdAt: PmdSlot = { table: pmdT, index: pmd_index(address) };
+    workEnter(s, P_DO_HUGE_PMD_WP_PAGE);
+    workCharge(s, W_LOCKS); // the PMD lock
     if ((cow || unshare) && !pte_write(pmd)) {
       // wp_huge_pmd(): a uffd-wp protected THP goes to the handler first.
       if (write && userfaultfd_pte_wp(vma, pmd) && handle_userfault(s, k, mm, address)) {
@@ -257,11 +293,15 @@ export function handle_mm_fault(
   const slot: PteSlot = { table: pteAllocAt(s, mm, pmdT, address), index: pte_index(address) };
   const orig_pte = ptep_get(s, slot.table, slot.index);
   if (pte_none(orig_pte)) {
+    workEnter(s, vma_is_anonymous(vma) ? P_DO_ANONYMOUS_PAGE : P_DO_FAULT);
+    workCharge(s, W_LOCKS); // the PTE lock
     if (vma_is_anonymous(vma)) do_anonymous_page(s, k, mm, vma, write, slot);
     else do_fault(s, k, mm, vma, address, write, slot);
     return 0;
   }
   if (!pte_present(orig_pte)) {
+    workEnter(s, P_DO_SWAP_PAGE);
+    workCharge(s, W_LOCKS); // the PTE lock
     if (pte_marker_uffd_wp(orig_pte)) {
       // handle_pte_marker() → pte_marker_handle_uffd_wp(): a leftover marker of an
       // unregistered VMA is cleared; otherwise the fault is a missing-page fault
@@ -280,6 +320,8 @@ export function handle_mm_fault(
   }
   if (cow || unshare) {
     if (!pte_write(orig_pte)) {
+      workEnter(s, P_DO_WP_PAGE);
+      workCharge(s, W_LOCKS); // the PTE lock
       const stepwise = (flags & FAULT_FLAG_STEPWISE) !== 0;
       return do_wp_page(
         s,
@@ -294,9 +336,11 @@ export function handle_mm_fault(
         !write && breakCow,
       );
     }
+    workCharge(s, W_LOCKS); // the PTE lock
     if (cow) set_pte_at(s, slot.table, slot.index, pte_mkdirty(pte_mkyoung(orig_pte)));
     return 0;
   }
+  workCharge(s, W_LOCKS); // the PTE lock
   set_pte_at(s, slot.table, slot.index, pte_mkyoung(orig_pte));
   return 0;
 }

@@ -27,6 +27,7 @@ import {
   pte_val,
   pteBits,
 } from '../../pgtable_types.js';
+import { W_PT_ALLOC, W_PT_FREE, W_PTE_WRITES, workCharge } from '../../work.js';
 
 const TABLE_ENTRY_BITS = _PAGE_PRESENT | _PAGE_RW;
 
@@ -89,13 +90,15 @@ export function pmd_populate(s: State, at: PmdSlot, pteTableId: number): void {
 }
 
 /** include/linux/mm.h mm_inc_nr_ptes(): pgtable_trans_huge_deposit() keeps a PTE table per THP. */
-export function mm_inc_nr_ptes(mm: Mm): void {
+export function mm_inc_nr_ptes(s: State, mm: Mm): void {
   mmIncNrTables(mm);
+  workCharge(s, W_PT_ALLOC);
 }
 
 /** include/linux/mm.h mm_dec_nr_ptes(): zap_deposited_table() frees it. */
-export function mm_dec_nr_ptes(mm: Mm): void {
+export function mm_dec_nr_ptes(s: State, mm: Mm): void {
   mmDecNrTables(mm);
+  workCharge(s, W_PT_FREE);
 }
 
 function setChild(s: State, t: number, i: number, childId: number): void {
@@ -142,6 +145,14 @@ export function set_pte_at(s: State, t: number, i: number, pte: pte_t): void {
   const tab = ptWritable(s, t);
   tab[2 * i] = pte_val(pte);
   tab[2 * i + 1] = pteBits(pte);
+  workCharge(s, W_PTE_WRITES);
+}
+
+/** The MMU setting the accessed and dirty bits of an entry: no kernel work. */
+export function pteSetHwBits(s: State, t: number, i: number, pte: pte_t): void {
+  const tab = ptWritable(s, t);
+  tab[2 * i] = pte_val(pte);
+  tab[2 * i + 1] = pteBits(pte);
 }
 
 /** pte_clear() */
@@ -149,6 +160,7 @@ export function pte_clear(s: State, t: number, i: number): void {
   const tab = ptWritable(s, t);
   tab[2 * i] = 0;
   tab[2 * i + 1] = 0;
+  workCharge(s, W_PTE_WRITES);
 }
 
 /** include/linux/mm.h mm_inc_nr_ptes() / mm_inc_nr_pmds() / mm_inc_nr_puds(): one table page. */

@@ -38,6 +38,7 @@ import {
   PGREUSE,
   vmEventIndex,
 } from '../../vmstat.js';
+import { W_PAGES_COPIED, W_PAGES_ZEROED, W_TLB_FLUSH, workCharge } from '../../work.js';
 import { alloc_pages, folio_get, folio_put, page_folio } from '../page_alloc.js';
 import {
   anon_vma_prepare,
@@ -90,6 +91,10 @@ export function wp_page_copy(s: State, k: Kernel, vmf: WpFault, slot: PteSlot): 
   const old = vmf.folio;
   const nw = alloc_pages(s, 0);
   if (old !== 0) s.mem.content[nw] = s.mem.content[vmf.page]!;
+  // copy_user_highpage(), or a zeroed page for the zero page; then
+  // ptep_clear_flush() flushes the old translation.
+  workCharge(s, old !== 0 ? W_PAGES_COPIED : W_PAGES_ZEROED);
+  workCharge(s, W_TLB_FLUSH);
   if (old !== 0) {
     if (!folio_test_anon(s, old)) {
       const c = mm_counter_file(s, old);

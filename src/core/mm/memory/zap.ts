@@ -20,6 +20,7 @@ import {
   pte_present,
   swp_offset,
 } from '../../pgtable_types.js';
+import { P_UNMAP, W_TLB_FLUSH, workCharge, workEnter, workLeave } from '../../work.js';
 import { __split_huge_pmd, zap_huge_pmd } from '../huge_memory.js';
 import { folio_put, page_folio } from '../page_alloc.js';
 import type { ZapDetails } from '../pt_reclaim.js';
@@ -128,7 +129,10 @@ export function zap_page_range_single(
 ): void {
   const start = Math.max(vma.vm_start, address);
   const end = Math.min(vma.vm_end, address + size);
+  const prev = workEnter(s, P_UNMAP);
+  workCharge(s, W_TLB_FLUSH); // tlb_finish_mmu()
   if (start < end) unmap_page_range(s, mm, start, end, details);
+  workLeave(s, prev);
 }
 
 /** mm/memory.c unmap_vmas(): zap whole VMAs on munmap and exit (even_cows, no table reclaim). */

@@ -22,7 +22,7 @@ import {
   pmdTable,
   pte_index,
   ptep_get,
-  set_pte_at,
+  pteSetHwBits,
 } from '../../../mm/memory/pgtable.js';
 import { vma_lookup } from '../../../mm/vma.js';
 import type { Mm, State } from '../../../mm_types.js';
@@ -77,7 +77,7 @@ export function userAccess(
       const b = pteBits(pte);
       if (b & _PAGE_PRESENT && (!write || pte_write(pte))) {
         const nb = b | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
-        if (nb !== b) set_pte_at(s, t, i, mk_pte(pte_pfn(pte), nb));
+        if (nb !== b) pteSetHwBits(s, t, i, mk_pte(pte_pfn(pte), nb));
         // A huge PMD maps the page: the MMU uses it directly.
         const pfn = pte_pfn(pte) + (huge ? Math.floor((addr % PMD_SIZE) / 4096) : 0);
         if (write) s.mem.content[pfn] = value >>> 0;
