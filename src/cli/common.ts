@@ -25,6 +25,11 @@ export function bundledScenarios(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
 }
 
+/** The calibration `cowherd sim` prices work with unless told otherwise (bench/calibrate.mjs writes it). */
+export function bundledCalibration(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'calibration.json');
+}
+
 /** Scenario files named by `paths` (directories are searched for *.cow), sorted. */
 function scenarioFiles(paths: readonly string[]): string[] {
   const out: string[] = [];

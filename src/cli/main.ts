@@ -266,6 +266,10 @@ function program(io: Io, setCode: (c: number) => void): Command {
       '--csv <dir>',
       'also write counters.csv and phases.csv into this directory (never overwrites)',
     )
+    .option(
+      '--costs <file>',
+      'calibration to predict time with (default: bench/calibration.json, from node bench/calibrate.mjs); none: no prediction',
+    )
     .action((paths: string[], o: SimCliOptions) => setCode(cmdSim(io, paths, o, () => Date.now())));
   p.command('kernel')
     .description(

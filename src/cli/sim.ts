@@ -3,15 +3,23 @@
  * one execution of each workload under each era, with the kernel's counters.
  */
 
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SimRow } from '../report/sim.js';
 import { simCsv, simJson, simText } from '../report/sim.js';
 import { InputError } from '../scenario/errors.js';
 import { parseWorkload } from '../scenario/parse.js';
+import { type Calibration, predict } from '../sim/cost.js';
 import { checkWorkload, simulate } from '../sim/sim.js';
 import type { Io } from './common.js';
-import { EXIT_INPUT, EXIT_OK, EXIT_TOOL_BUG, loadScenarios, selectEras } from './common.js';
+import {
+  bundledCalibration,
+  EXIT_INPUT,
+  EXIT_OK,
+  EXIT_TOOL_BUG,
+  loadScenarios,
+  selectEras,
+} from './common.js';
 
 export interface SimCliOptions {
   readonly era: string;
@@ -19,6 +27,50 @@ export interface SimCliOptions {
   readonly cpus?: string;
   readonly json?: boolean;
   readonly csv?: string;
+  readonly costs?: string;
+}
+
+/** The calibration file, checked for the fields the cost model reads; null with `none` or no default file. */
+function loadCalibration(path: string | undefined): Calibration | null {
+  if (path === 'none') return null;
+  const file = path ?? bundledCalibration();
+  if (path === undefined && !existsSync(file)) return null;
+  let cal: unknown;
+  try {
+    cal = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(
+      'CLI002',
+      `--costs: cannot read ${file}: ${(e as Error).message.split('\n')[0]}`,
+      file,
+      null,
+    );
+  }
+  const c = cal as Partial<Calibration> | null;
+  const band = (b: unknown) =>
+    typeof b === 'object' &&
+    b !== null &&
+    ['median', 'min', 'max'].every((k) => typeof (b as Record<string, unknown>)[k] === 'number');
+  const ok =
+    c !== null &&
+    typeof c === 'object' &&
+    typeof c.ns === 'object' &&
+    c.ns !== null &&
+    Object.values(c.ns).every(band) &&
+    typeof c.base === 'object' &&
+    c.base !== null &&
+    Object.values(c.base).every(
+      (b) => band(b?.ns) && (b.per === 'calls' || b.per === 'pte_writes'),
+    ) &&
+    typeof c.machine === 'object';
+  if (!ok)
+    throw new InputError(
+      'CLI002',
+      `--costs: ${file} is not a calibration file (node bench/calibrate.mjs writes one)`,
+      file,
+      null,
+    );
+  return c as Calibration;
 }
 
 /** Exit code of a run interrupted by SIGINT (128 + 2), after printing what it counted. */
@@ -40,6 +92,7 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
   const seed = wholeNumber(o.seed, '--seed', 1, 0);
   const cpus = wholeNumber(o.cpus, '--cpus', 1, 1);
   const { policies } = selectEras(o.era);
+  const calibration = loadCalibration(o.costs);
   if (paths.length === 0)
     throw new InputError('CLI002', 'cowherd sim needs a workload file', 'sim', null);
   if (o.csv) {
@@ -81,7 +134,13 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
             io.err(`sim ${w.name} ${g.era}: ${g.steps} steps, ${g.pgfault} faults (${rate}/s)\n`);
           },
         });
-        rows.push({ scenario: w.name, file: w.file, result });
+        rows.push({
+          scenario: w.name,
+          file: w.file,
+          result,
+          ...(calibration ? { prediction: predict(result.work, calibration) } : {}),
+          ...(w.claims ? { claims: w.claims } : {}),
+        });
         if (stop) break;
       }
       if (stop) break;
@@ -89,7 +148,8 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
-  io.out(o.json ? simJson(rows, { seed, cpus }) : simText(rows, { seed, cpus }));
+  const info = { seed, cpus, calibration };
+  io.out(o.json ? simJson(rows, info) : simText(rows, info));
   if (o.csv) {
     mkdirSync(o.csv, { recursive: true });
     const csv = simCsv(rows);

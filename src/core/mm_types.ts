@@ -252,6 +252,8 @@ export interface MemMap {
   nr_free: number;
   /** Folios under writeback (the NR_WRITEBACK node counter): what is in flight without a scan of every PFN. */
   nr_writeback: number;
+  /** The folios under writeback, in the order their writes started (NR_WRITEBACK of them). */
+  writeback: number[];
 }
 
 /**
@@ -332,6 +334,10 @@ export interface SwapInfo {
   data: number[];
   /** The swap cache: the folio that caches each slot, 0 if none (SWAP_HAS_CACHE). */
   cache: number[];
+  /** The slot each swap-cache folio caches (folio->swap), the inverse of `cache`. */
+  slot_of: Map<number, number>;
+  /** No slot below this one is free (folio_alloc_swap() starts looking here). */
+  free_hint: number;
 }
 
 /**
@@ -397,6 +403,7 @@ function newMemMap(): MemMap {
     free: 0,
     nr_free: 0,
     nr_writeback: 0,
+    writeback: [],
   };
 }
 
@@ -413,7 +420,7 @@ export function newState(): State {
     tasks: [null],
     pipes: [null],
     inodes: [null],
-    swap: { map: [0], data: [0], cache: [0] },
+    swap: { map: [0], data: [0], cache: [0], slot_of: new Map(), free_hint: 1 },
     vmstat: newVmstat(),
     next_anon_vma: 1,
     lru_batch: [],
@@ -460,6 +467,7 @@ export function cloneState(s: State): State {
       free: m.free,
       nr_free: m.nr_free,
       nr_writeback: m.nr_writeback,
+      writeback: m.writeback.slice(),
     },
     pt: {
       tables: s.pt.tables.slice(),
@@ -471,7 +479,13 @@ export function cloneState(s: State): State {
     tasks: s.tasks.map((t) => (t === null ? null : { ...t, files: t.files.slice() })),
     pipes: s.pipes.map((p) => (p === null ? null : { ...p, bufs: p.bufs.slice() })),
     inodes: s.inodes.map((f) => (f === null ? null : { ...f, pages: f.pages.slice() })),
-    swap: { map: s.swap.map.slice(), data: s.swap.data.slice(), cache: s.swap.cache.slice() },
+    swap: {
+      map: s.swap.map.slice(),
+      data: s.swap.data.slice(),
+      cache: s.swap.cache.slice(),
+      slot_of: new Map(s.swap.slot_of),
+      free_hint: s.swap.free_hint,
+    },
     vmstat: s.vmstat.slice(),
     next_anon_vma: s.next_anon_vma,
     lru_batch: s.lru_batch.map((b) => b.slice()),

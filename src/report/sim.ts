@@ -1,17 +1,76 @@
 /** `cowherd sim` output: a counters × eras table, JSON (docs/sim.md) and CSV. */
 
 import { WORK_KINDS } from '../core/work.js';
+import type { Claim } from '../scenario/ast.js';
+import { type Band, type Calibration, type Prediction, termDifferences } from '../sim/cost.js';
 import type { SimResult } from '../sim/sim.js';
 
 export interface SimRow {
   readonly scenario: string;
   readonly file: string;
   readonly result: SimResult;
+  /** Predicted time (cost.ts), when a calibration was given. */
+  readonly prediction?: Prediction;
+  readonly claims?: readonly Claim[];
 }
 
 export interface SimRunInfo {
   readonly seed: number;
   readonly cpus: number;
+  readonly calibration?: Calibration | null;
+}
+
+/** What the model says about a claim: the throughput change from one era to the other, and its biggest terms. */
+export interface ClaimResult {
+  readonly from: string;
+  readonly to: string;
+  readonly claim: string;
+  /** t(from) / t(to) − 1: more throughput when the work takes less time. */
+  readonly throughput: Band;
+  /** The largest differences of predicted time (to − from), ns. */
+  readonly terms: readonly { readonly path: string; readonly term: string; readonly ns: number }[];
+}
+
+export function claimResults(list: readonly SimRow[]): ClaimResult[] {
+  const out: ClaimResult[] = [];
+  for (const c of list[0]?.claims ?? []) {
+    const a = list.find((r) => r.result.era === c.from)?.prediction;
+    const b = list.find((r) => r.result.era === c.to)?.prediction;
+    if (!a || !b) continue;
+    out.push({
+      from: c.from,
+      to: c.to,
+      claim: c.text,
+      throughput: {
+        median: a.seconds.median / b.seconds.median - 1,
+        min: a.seconds.min / b.seconds.max - 1,
+        max: a.seconds.max / b.seconds.min - 1,
+      },
+      terms: termDifferences(a, b),
+    });
+  }
+  return out;
+}
+
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+
+function claimText(list: readonly SimRow[]): string[] {
+  const out: string[] = [];
+  for (const c of claimResults(list)) {
+    out.push(`claim ${c.from} -> ${c.to}: "${c.claim}"`);
+    out.push(
+      `  model: throughput ${pct(c.throughput.median)} (range ${pct(c.throughput.min)} .. ${pct(c.throughput.max)}), from the predicted times above`,
+    );
+    out.push(`  largest terms of the difference (${c.to} minus ${c.from}):`);
+    for (const t of c.terms)
+      out.push(`    ${t.path} ${t.term}: ${t.ns >= 0 ? '+' : ''}${(t.ns / 1e9).toFixed(3)} s`);
+  }
+  for (const c of list[0]?.claims ?? [])
+    if (!list.some((r) => r.result.era === c.from) || !list.some((r) => r.result.era === c.to))
+      out.push(
+        `claim ${c.from} -> ${c.to}: "${c.text}" (simulate both eras to compare: --era all)`,
+      );
+  return out;
 }
 
 function pad(s: string, n: number): string {
@@ -35,6 +94,20 @@ function workRows(list: readonly SimRow[]): [string, string[]][] {
   );
 }
 
+function predictionRows(list: readonly SimRow[]): [string, string[]][] {
+  if (!list.some((r) => r.prediction)) return [];
+  const s = (x: number) => x.toFixed(3);
+  return [
+    ['predicted s', list.map((r) => (r.prediction ? s(r.prediction.seconds.median) : '-'))],
+    [
+      'predicted s range',
+      list.map((r) =>
+        r.prediction ? `${s(r.prediction.seconds.min)}..${s(r.prediction.seconds.max)}` : '-',
+      ),
+    ],
+  ];
+}
+
 /** One table per scenario: a row per counter any era counted, a column per era. */
 export function simText(rows: readonly SimRow[], info: SimRunInfo): string {
   const out: string[] = [];
@@ -54,6 +127,7 @@ export function simText(rows: readonly SimRow[], info: SimRunInfo): string {
         list.map((r) => String(r.result.counters[c] ?? 0)),
       ]),
       ...workRows(list),
+      ...predictionRows(list),
       ['VmPTE peak kB', list.map((r) => String(r.result.vmpte.peak))],
       ['VmPTE final kB', list.map((r) => String(r.result.vmpte.final))],
       [
@@ -72,6 +146,18 @@ export function simText(rows: readonly SimRow[], info: SimRunInfo): string {
       for (const v of r.result.violations ?? [])
         out.push(`${r.result.era}: tool bug ${v.code}: ${v.detail}`);
     }
+    const cal = info.calibration;
+    if (cal && list.some((r) => r.prediction)) {
+      out.push(
+        `predicted with the calibration of ${cal.machine.cpu}, Linux ${cal.machine.kernel}, ${cal.machine.date} (docs/sim.md, "Cost model")`,
+      );
+      for (const r of list)
+        if (r.prediction && r.prediction.unpriced.length > 0)
+          out.push(
+            `${r.result.era}: no fixed cost calibrated for ${r.prediction.unpriced.join(', ')} (their work is priced)`,
+          );
+    }
+    out.push(...claimText(list));
     const phased = list.filter((r) => r.result.phases.length > 0);
     if (phased.length > 0)
       out.push(
@@ -87,7 +173,19 @@ export function simJson(rows: readonly SimRow[], info: SimRunInfo): string {
     {
       seed: info.seed,
       cpus: info.cpus,
-      results: rows.map((r) => ({ scenario: r.scenario, file: r.file, ...r.result })),
+      ...(info.calibration ? { calibration: info.calibration.machine } : {}),
+      results: rows.map((r) => ({
+        scenario: r.scenario,
+        file: r.file,
+        ...r.result,
+        ...(r.prediction ? { prediction: r.prediction } : {}),
+      })),
+      claims: [...new Set(rows.map((r) => r.file))].flatMap((f) =>
+        claimResults(rows.filter((r) => r.file === f)).map((c) => ({
+          scenario: rows.find((r) => r.file === f)!.scenario,
+          ...c,
+        })),
+      ),
     },
     null,
     2,

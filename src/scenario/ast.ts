@@ -271,6 +271,13 @@ export interface ThreadDecl {
   readonly array?: { readonly var: string; readonly from: Expr; readonly to: Expr };
 }
 
+export interface Claim {
+  readonly pos: Pos;
+  readonly from: string;
+  readonly to: string;
+  readonly text: string;
+}
+
 export interface Scenario {
   readonly file: string;
   readonly name: string;
@@ -285,6 +292,12 @@ export interface Scenario {
   readonly condition: Expr;
   readonly conditionPos: Pos;
   readonly expect: readonly Expectation[];
+  /**
+   * `claim FROM TO "what was measured"`: a measured change between two eras
+   * (a throughput figure from a mail thread) that `cowherd sim` prints beside
+   * its own prediction for the same two eras.
+   */
+  readonly claims?: readonly Claim[];
   /** The scenario text, for hashing and for printing source lines in traces. */
   readonly source: string;
 }

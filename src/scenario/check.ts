@@ -223,6 +223,10 @@ export function checkScenario(sc: Scenario): void {
     }
   }
   checkExpr(names(false), sc.condition);
+  for (const c of sc.claims ?? [])
+    for (const era of [c.from, c.to])
+      if (!isEraId(era))
+        fail(sc, 'SC006', c.pos, `claim: unknown era '${era}' (cowherd eras lists them)`);
   const seen = new Set<string>();
   for (const e of sc.expect) {
     if (e.era !== '*' && !isEraId(e.era))

@@ -7,6 +7,7 @@
 
 import type {
   Advice,
+  Claim,
   EnvActor,
   Expectation,
   Expr,
@@ -139,6 +140,7 @@ class Parser {
     let name: Token | null = null;
     let doc = '';
     const cites: string[] = [];
+    const claims: Claim[] = [];
     let setup: Stmt[] | null = null;
     const threads: ThreadDecl[] = [];
     const env: EnvActor[] = [];
@@ -147,7 +149,7 @@ class Parser {
     this.skipNl();
     while (this.lx.peek().type !== 'eof') {
       const kw = this.ident(
-        'a section (scenario, doc, cite, const, env, setup, thread, exists, forall, expect)',
+        'a section (scenario, doc, cite, claim, const, env, setup, thread, exists, forall, expect)',
       );
       switch (kw.text) {
         case 'scenario': {
@@ -166,6 +168,17 @@ class Parser {
         case 'cite':
           cites.push(this.string('a citation').text);
           break;
+        case 'claim': {
+          const from = this.lx.word();
+          const to = this.lx.word();
+          claims.push({
+            pos: kw.pos,
+            from: from.text,
+            to: to.text,
+            text: this.string('what was measured').text,
+          });
+          break;
+        }
         case 'env':
           do {
             if (this.isPunct(',')) this.lx.next();
@@ -257,6 +270,7 @@ class Parser {
       condition: cond.e,
       conditionPos: cond.pos,
       expect: expect ?? [],
+      ...(claims.length > 0 ? { claims } : {}),
       source: this.src,
     };
   }

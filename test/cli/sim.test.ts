@@ -48,4 +48,47 @@ describe('cowherd sim', () => {
     expect(cli('sim', usemem, '--era', 'v9.9').code).toBe(2);
     expect(cli('sim', usemem, '--seed', '-1').code).toBe(2);
   });
+
+  it('predicts time from a calibration file, prints claims beside the model, and refuses a bad file', () => {
+    const dir = tempDir();
+    const cal = join(dir, 'cal.json');
+    const band = (x: number) => ({ median: x, min: x, max: 2 * x });
+    writeFileSync(
+      cal,
+      JSON.stringify({
+        machine: { kernel: 'k', cpu: 'c', date: 'd' },
+        reps: 1,
+        pages: 1,
+        ns: { page_copy: band(400), page_zero: band(300), line_cold: band(5), line_hot: band(1) },
+        base: { do_wp_page: { per: 'calls', ns: band(1000) } },
+        check: {},
+      }),
+    );
+    const f = join(dir, 'claim.cow');
+    writeFileSync(
+      f,
+      readFileSync(usemem, 'utf8').replace(
+        'scenario usemem-small',
+        'scenario usemem-small\nclaim v5.8 v5.9 "throughput +31.4%"',
+      ),
+    );
+    const r = cli('sim', f, '--era', 'all', '--costs', cal);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\npredicted s +[0-9.]+ /);
+    expect(r.out).toMatch(/\npredicted s range +[0-9.]+\.\.[0-9.]+ /);
+    expect(r.out).toMatch(
+      /claim v5\.8 -> v5\.9: "throughput \+31\.4%"\n {2}model: throughput [+-][0-9.]+%/,
+    );
+    const j = JSON.parse(cli('sim', f, '--era', 'all', '--costs', cal, '--json').out);
+    expect(j.claims[0]).toMatchObject({ scenario: 'usemem-small', from: 'v5.8', to: 'v5.9' });
+    expect(j.results[0].prediction.seconds.median).toBeGreaterThan(0);
+    expect(cli('sim', usemem, '--era', 'v6.18', '--costs', 'none').out).not.toMatch(/predicted/);
+    writeFileSync(cal, '{"ns": 3}');
+    const bad = cli('sim', usemem, '--era', 'v6.18', '--costs', cal);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/CLI002.*not a calibration file/);
+    const badEra = join(dir, 'bad-claim.cow');
+    writeFileSync(badEra, readFileSync(f, 'utf8').replace('claim v5.8 v5.9', 'claim v5.8 v9.9'));
+    expect(cli('sim', badEra, '--era', 'v6.18').err).toMatch(/SC006: claim: unknown era 'v9\.9'/);
+  });
 });

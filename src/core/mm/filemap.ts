@@ -45,7 +45,10 @@ export function folioLockHolder(s: State, folio: number): string {
 
 /** folio_start_writeback(): the folio's contents are being written (to its swap slot). */
 export function folio_start_writeback(s: State, folio: number): void {
-  if ((s.mem.flags[folio]! & PG_writeback) === 0) s.mem.nr_writeback++;
+  if ((s.mem.flags[folio]! & PG_writeback) === 0) {
+    s.mem.nr_writeback++;
+    s.mem.writeback.push(folio);
+  }
   s.mem.flags[folio] = s.mem.flags[folio]! | PG_writeback;
 }
 
@@ -55,15 +58,14 @@ export function folio_start_writeback(s: State, folio: number): void {
  * of the inactive LRU is not modelled: the folio is on the LRU either way.
  */
 export function folio_end_writeback(s: State, folio: number): void {
-  if ((s.mem.flags[folio]! & PG_writeback) !== 0) s.mem.nr_writeback--;
+  if ((s.mem.flags[folio]! & PG_writeback) !== 0) {
+    s.mem.nr_writeback--;
+    s.mem.writeback.splice(s.mem.writeback.indexOf(folio), 1);
+  }
   s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_writeback;
 }
 
 /** Folios whose write has started and not ended, in PFN order. */
 export function foliosUnderWriteback(s: State): number[] {
-  const out: number[] = [];
-  if (s.mem.nr_writeback === 0) return out;
-  for (let pfn = 1; pfn < s.mem.end && out.length < s.mem.nr_writeback; pfn++)
-    if (s.mem.flags[pfn]! & PG_writeback) out.push(pfn);
-  return out;
+  return s.mem.writeback.slice().sort((a, b) => a - b);
 }

@@ -20,6 +20,7 @@ import { folio_alloc_swap, folio_free_swap, folio_swap_offset } from './swapfile
 function add_to_swap_cache(s: State, folio: number, slot: number): void {
   if (s.swap.cache[slot] !== 0) toolBug(`swap slot ${slot} is cached twice`);
   s.swap.cache[slot] = folio;
+  s.swap.slot_of.set(folio, slot);
   s.mem.flags[folio] = s.mem.flags[folio]! | PG_swapcache;
   folio_get(s, folio);
 }
@@ -41,8 +42,12 @@ export function delete_from_swap_cache(s: State, folio: number): void {
   const slot = folio_swap_offset(s, folio);
   if (slot === 0) toolBug(`folio ${folio} is not in the swap cache`);
   s.swap.cache[slot] = 0;
+  s.swap.slot_of.delete(folio);
   s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_swapcache;
-  if (s.swap.map[slot] === 0) s.swap.data[slot] = 0;
+  if (s.swap.map[slot] === 0) {
+    s.swap.data[slot] = 0;
+    if (slot < s.swap.free_hint) s.swap.free_hint = slot;
+  }
   folio_put(s, folio);
 }
 

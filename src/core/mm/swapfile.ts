@@ -20,7 +20,7 @@ import { delete_from_swap_cache } from './swap_state.js';
 /** The slot a swap-cache folio caches (folio->swap), 0 if the folio is not in the swap cache. */
 export function folio_swap_offset(s: State, folio: number): number {
   if ((s.mem.flags[folio]! & PG_swapcache) === 0) return 0;
-  const slot = s.swap.cache.indexOf(folio);
+  const slot = s.swap.slot_of.get(folio) ?? 0;
   if (slot <= 0) toolBug(`folio ${folio} is PG_swapcache but caches no slot`);
   return slot;
 }
@@ -36,7 +36,12 @@ function slotFree(s: State, slot: number): boolean {
  */
 export function folio_alloc_swap(s: State): number {
   const sw = s.swap;
-  for (let slot = 1; slot < sw.map.length; slot++) if (slotFree(s, slot)) return slot;
+  for (let slot = sw.free_hint; slot < sw.map.length; slot++)
+    if (slotFree(s, slot)) {
+      sw.free_hint = slot + 1;
+      return slot;
+    }
+  sw.free_hint = sw.map.length + 1;
   sw.map.push(0);
   sw.data.push(0);
   sw.cache.push(0);
@@ -55,7 +60,10 @@ export function swap_free(s: State, slot: number): void {
   const n = s.swap.map[slot] ?? 0;
   if (n <= 0) toolBug(`swap_free() of swap slot ${slot} with count ${n}`);
   s.swap.map[slot] = n - 1;
-  if (n === 1 && s.swap.cache[slot] === 0) s.swap.data[slot] = 0;
+  if (n === 1 && s.swap.cache[slot] === 0) {
+    s.swap.data[slot] = 0;
+    if (slot < s.swap.free_hint) s.swap.free_hint = slot;
+  }
 }
 
 /** __swap_count(): the swap PTEs referring to the slot. */

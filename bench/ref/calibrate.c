@@ -1,0 +1,265 @@
+/*
+ * Unit costs for cowherd sim's cost model (docs/sim.md "Cost model"),
+ * measured on the running machine and kernel. Two kinds of figures:
+ *
+ *  - units the work account counts, timed in user space where the CPU does
+ *    the same thing the kernel does: a 4 KiB page zeroed or copied, a
+ *    struct-page-sized record read cold and hot, an atomic add on a private
+ *    and on a shared cache line, a lock taken and released;
+ *  - whole kernel paths, timed from user space: a first-touch anonymous
+ *    fault, a COW fault, a reuse fault, a THP fault, fork() and munmap() of
+ *    a populated range. The cost model subtracts the priced work of each from
+ *    its time to get the path's fixed cost (entry, walk, accounting).
+ *
+ * Every figure is measured `reps` times; one JSON line gives, per figure,
+ * the median and the spread (min, max) in nanoseconds per unit.
+ *
+ * Usage: calibrate [reps] [pages]
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096L
+#define LINE 64L
+#define THP (2L << 20)
+#define MAXREPS 64
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int first = 1;
+
+static void report(const char *name, double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp);
+	printf("%s\"%s\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f}", first ? "" : ",", name,
+	       v[n / 2], v[0], v[n - 1]);
+	first = 0;
+}
+
+static char *area(long bytes, int huge)
+{
+	char *p = mmap(NULL, bytes + (huge ? THP : 0), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	if (huge) {
+		p = (char *)(((uintptr_t)p + THP - 1) & ~(THP - 1));
+		madvise(p, bytes, MADV_HUGEPAGE);
+	} else {
+		madvise(p, bytes, MADV_NOHUGEPAGE);
+	}
+	return p;
+}
+
+static volatile uint64_t sink;
+
+/* A page zeroed (clear_page) and copied (copy_page), over a range larger than the caches. */
+static double page_zero(char *a, long pages)
+{
+	double t = now();
+	for (long i = 0; i < pages; i++)
+		memset(a + i * PAGE, 0, PAGE);
+	return (now() - t) / pages;
+}
+
+static double page_copy(char *dst, char *src, long pages)
+{
+	double t = now();
+	for (long i = 0; i < pages; i++)
+		memcpy(dst + i * PAGE, src + i * PAGE, PAGE);
+	return (now() - t) / pages;
+}
+
+/*
+ * 512 struct-page-sized records (a THP's struct pages, 32 KiB) read in
+ * order, as page_trans_huge_map_swapcount() does: `cold` picks a block not
+ * touched for a while out of a range larger than the caches, hot re-reads
+ * one block.
+ */
+static double lines(char *a, long bytes, int cold)
+{
+	long blocks = bytes / (512 * LINE), n = 0;
+	uint64_t s = 0, x = 88172645463325252ULL;
+	double t = now();
+	for (int r = 0; r < 2000; r++) {
+		long b = 0;
+		if (cold) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			b = (long)(x % (uint64_t)blocks);
+		}
+		const char *p = a + b * 512 * LINE;
+		for (int i = 0; i < 512; i++)
+			s += *(const volatile int *)(p + i * LINE);
+		n += 512;
+	}
+	sink = s;
+	return (now() - t) / n;
+}
+
+static double atomic_private(void)
+{
+	static uint64_t v __attribute__((aligned(64)));
+	long n = 10 * 1000 * 1000;
+	double t = now();
+	for (long i = 0; i < n; i++)
+		__atomic_fetch_add(&v, 1, __ATOMIC_SEQ_CST);
+	return (now() - t) / n;
+}
+
+static uint64_t shared __attribute__((aligned(64)));
+static volatile int go, stop_;
+
+static void *hammer(void *arg)
+{
+	(void)arg;
+	while (!go)
+		;
+	while (!stop_)
+		__atomic_fetch_add(&shared, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* An atomic add on a line another CPU keeps writing (a THP head's refcount under usemem). */
+static double atomic_shared(void)
+{
+	pthread_t th;
+	long n = 2 * 1000 * 1000;
+	go = 0, stop_ = 0;
+	pthread_create(&th, NULL, hammer, NULL);
+	go = 1;
+	double t = now();
+	for (long i = 0; i < n; i++)
+		__atomic_fetch_add(&shared, 1, __ATOMIC_SEQ_CST);
+	double d = (now() - t) / n;
+	stop_ = 1;
+	pthread_join(th, NULL);
+	return d;
+}
+
+/* A lock taken and released, uncontended (the PTE lock, a folio lock). */
+static double lock_pair(void)
+{
+	pthread_spinlock_t l;
+	long n = 10 * 1000 * 1000;
+	pthread_spin_init(&l, 0);
+	double t = now();
+	for (long i = 0; i < n; i++) {
+		pthread_spin_lock(&l);
+		pthread_spin_unlock(&l);
+	}
+	return (now() - t) / n;
+}
+
+/* Kernel paths, per fault (or per page for fork and munmap). */
+struct paths {
+	double anon, cow, reuse, thp, fork_page, munmap_page;
+};
+
+static void kernel_paths(long pages, struct paths *out)
+{
+	char *m = area(pages * PAGE, 0);
+	int fd[2];
+	double t;
+
+	if (pipe(fd))
+		exit(1);
+	t = now();
+	for (long i = 0; i < pages; i++)
+		m[i * PAGE] = 1;
+	out->anon = (now() - t) / pages;
+
+	t = now();
+	pid_t pid = fork();
+	if (pid == 0) {
+		double tc = now();
+		for (long i = 0; i < pages; i++)
+			m[i * PAGE] = 2;
+		double cow = (now() - tc) / pages;
+		if (write(fd[1], &cow, sizeof(cow)) != sizeof(cow))
+			_exit(1);
+		_exit(0);
+	}
+	out->fork_page = (now() - t) / pages;
+	if (read(fd[0], &out->cow, sizeof(out->cow)) != sizeof(out->cow))
+		exit(1);
+	waitpid(pid, NULL, 0);
+	/* The child is gone: the parent's PTEs are read-only and it is the only mapper. */
+	t = now();
+	for (long i = 0; i < pages; i++)
+		m[i * PAGE] = 3;
+	out->reuse = (now() - t) / pages;
+	t = now();
+	munmap(m, pages * PAGE);
+	out->munmap_page = (now() - t) / pages;
+	close(fd[0]);
+	close(fd[1]);
+
+	long thps = pages / 512 > 0 ? pages / 512 : 1;
+	char *h = area(thps * THP, 1);
+	t = now();
+	for (long i = 0; i < thps; i++)
+		h[i * THP] = 1;
+	out->thp = (now() - t) / thps;
+	munmap(h, thps * THP);
+}
+
+int main(int argc, char **argv)
+{
+	int reps = argc > 1 ? atoi(argv[1]) : 7;
+	long pages = argc > 2 ? atol(argv[2]) : 65536;
+	long big = 256L << 20; /* larger than the caches */
+	double v[14][MAXREPS];
+	if (reps < 1 || reps > MAXREPS)
+		return 2;
+	char *a = area(big, 0), *b = area(big, 0);
+	memset(a, 1, big);
+	memset(b, 1, big);
+	for (int r = 0; r < reps; r++) {
+		struct paths p;
+		v[0][r] = page_zero(a, big / PAGE);
+		v[1][r] = page_copy(b, a, big / PAGE);
+		v[2][r] = lines(a, big, 1);
+		v[3][r] = lines(a, big, 0);
+		v[4][r] = atomic_private();
+		v[5][r] = atomic_shared();
+		v[6][r] = lock_pair();
+		kernel_paths(pages, &p);
+		v[7][r] = p.anon;
+		v[8][r] = p.cow;
+		v[9][r] = p.reuse;
+		v[10][r] = p.thp;
+		v[11][r] = p.fork_page;
+		v[12][r] = p.munmap_page;
+	}
+	static const char *names[] = {
+		"page_zero", "page_copy", "line_cold", "line_hot", "atomic", "atomic_shared",
+		"lock", "fault_anon", "fault_cow", "fault_reuse", "fault_thp", "fork_per_page",
+		"munmap_per_page",
+	};
+	printf("{\"reps\":%d,\"pages\":%ld,\"ns\":{", reps, pages);
+	for (int i = 0; i < 13; i++)
+		report(names[i], v[i], reps);
+	printf("}}\n");
+	return 0;
+}
