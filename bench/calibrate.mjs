@@ -111,15 +111,15 @@ const cal = {
       measured: ns.fault_reuse,
       predicted: {
         median: (reuse.median * 1e9) / PAGES,
-        min: (reuse.min * 1e9) / PAGES,
-        max: (reuse.max * 1e9) / PAGES,
+        lo: (reuse.lo * 1e9) / PAGES,
+        hi: (reuse.hi * 1e9) / PAGES,
       },
     },
   },
 };
 writeFileSync(out, `${JSON.stringify(cal, null, 2)}\n`);
 
-const f = (b) => `${b.median.toFixed(1)} [${b.min.toFixed(1)}..${b.max.toFixed(1)}]`;
+const f = (b) => `${b.median.toFixed(1)} (low end ${b.lo.toFixed(1)}, high end ${b.hi.toFixed(1)})`;
 console.log(
   `calibration of ${cal.machine.cpu}, Linux ${cal.machine.kernel} (era ${era}), ${reps} reps`,
 );

@@ -12,7 +12,8 @@
  *    its time to get the path's fixed cost (entry, walk, accounting).
  *
  * Every figure is measured `reps` times; one JSON line gives, per figure,
- * the median and the spread (min, max) in nanoseconds per unit.
+ * the median, the quartiles (lo, hi) and the extremes (min, max) in
+ * nanoseconds per unit.
  *
  * Usage: calibrate [reps] [pages]
  */
@@ -50,8 +51,10 @@ static int first = 1;
 static void report(const char *name, double *v, int n)
 {
 	qsort(v, n, sizeof(*v), cmp);
-	printf("%s\"%s\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f}", first ? "" : ",", name,
-	       v[n / 2], v[0], v[n - 1]);
+	/* lo and hi: the 25th and 75th percentiles (nearest rank); min and max for the record. */
+	printf("%s\"%s\":{\"median\":%.3f,\"lo\":%.3f,\"hi\":%.3f,\"min\":%.3f,\"max\":%.3f}",
+	       first ? "" : ",", name, v[n / 2], v[(n - 1) / 4], v[(3 * (n - 1) + 3) / 4], v[0],
+	       v[n - 1]);
 	first = 0;
 }
 

@@ -10,7 +10,7 @@ import { simCsv, simJson, simText } from '../report/sim.js';
 import { InputError } from '../scenario/errors.js';
 import { parseWorkload } from '../scenario/parse.js';
 import { type Calibration, predict } from '../sim/cost.js';
-import { checkWorkload, simulate } from '../sim/sim.js';
+import { checkWorkload, type SimProgress, simulate } from '../sim/sim.js';
 import type { Io } from './common.js';
 import {
   bundledCalibration,
@@ -50,7 +50,7 @@ function loadCalibration(path: string | undefined): Calibration | null {
   const band = (b: unknown) =>
     typeof b === 'object' &&
     b !== null &&
-    ['median', 'min', 'max'].every((k) => typeof (b as Record<string, unknown>)[k] === 'number');
+    ['median', 'lo', 'hi'].every((k) => typeof (b as Record<string, unknown>)[k] === 'number');
   const ok =
     c !== null &&
     typeof c === 'object' &&
@@ -86,6 +86,17 @@ function wholeNumber(text: string | undefined, flag: string, dflt: number, min: 
       null,
     );
   return Number(text);
+}
+
+/** `sim NAME ERA: steps done / total (percent), faults and their rate, ETA` for stderr. */
+export function progressLine(name: string, g: SimProgress, secs: number): string {
+  const pct = g.total > 0 ? Math.min(100, (100 * g.steps) / g.total) : 0;
+  const rate = Math.round(g.pgfault / Math.max(secs, 1e-3));
+  const eta =
+    g.total > 0 && g.steps > 0
+      ? Math.max(0, Math.round((secs * (g.total - g.steps)) / g.steps))
+      : null;
+  return `sim ${name} ${g.era}: ${g.steps}/${g.total} steps (${pct.toFixed(0)}%), ${g.pgfault} faults (${rate}/s)${eta === null ? '' : `, about ${eta} s left`}`;
 }
 
 export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => number): number {
@@ -126,12 +137,13 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
           seed,
           cpus,
           shouldStop: () => stop,
+          // Every step: a step may take a second (a write over 1 GiB); the clock limits the lines.
+          tickEvery: 1,
           tick: (g) => {
             const t = now();
             if (t - shown < 2000) return;
             shown = t;
-            const rate = Math.round(g.pgfault / ((t - start) / 1000));
-            io.err(`sim ${w.name} ${g.era}: ${g.steps} steps, ${g.pgfault} faults (${rate}/s)\n`);
+            io.err(`${progressLine(w.name, g, (t - start) / 1000)}\n`);
           },
         });
         rows.push({

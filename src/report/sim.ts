@@ -41,10 +41,11 @@ export function claimResults(list: readonly SimRow[]): ClaimResult[] {
       from: c.from,
       to: c.to,
       claim: c.text,
+      // Both predictions priced at the same end of every band.
       throughput: {
         median: a.seconds.median / b.seconds.median - 1,
-        min: a.seconds.min / b.seconds.max - 1,
-        max: a.seconds.max / b.seconds.min - 1,
+        lo: Math.min(a.seconds.lo / b.seconds.lo, a.seconds.hi / b.seconds.hi) - 1,
+        hi: Math.max(a.seconds.lo / b.seconds.lo, a.seconds.hi / b.seconds.hi) - 1,
       },
       terms: termDifferences(a, b),
     });
@@ -59,7 +60,7 @@ function claimText(list: readonly SimRow[]): string[] {
   for (const c of claimResults(list)) {
     out.push(`claim ${c.from} -> ${c.to}: "${c.claim}"`);
     out.push(
-      `  model: throughput ${pct(c.throughput.median)} (range ${pct(c.throughput.min)} .. ${pct(c.throughput.max)}), from the predicted times above`,
+      `  model: throughput ${pct(c.throughput.median)} (range ${pct(c.throughput.lo)} .. ${pct(c.throughput.hi)}), from the predicted times above`,
     );
     out.push(`  largest terms of the difference (${c.to} minus ${c.from}):`);
     for (const t of c.terms)
@@ -102,7 +103,7 @@ function predictionRows(list: readonly SimRow[]): [string, string[]][] {
     [
       'predicted s range',
       list.map((r) =>
-        r.prediction ? `${s(r.prediction.seconds.min)}..${s(r.prediction.seconds.max)}` : '-',
+        r.prediction ? `${s(r.prediction.seconds.lo)}..${s(r.prediction.seconds.hi)}` : '-',
       ),
     ],
   ];
@@ -151,11 +152,16 @@ export function simText(rows: readonly SimRow[], info: SimRunInfo): string {
       out.push(
         `predicted with the calibration of ${cal.machine.cpu}, Linux ${cal.machine.kernel}, ${cal.machine.date} (docs/sim.md, "Cost model")`,
       );
+      const unpriced = new Map<string, string[]>();
       for (const r of list)
-        if (r.prediction && r.prediction.unpriced.length > 0)
-          out.push(
-            `${r.result.era}: no fixed cost calibrated for ${r.prediction.unpriced.join(', ')} (their work is priced)`,
-          );
+        if (r.prediction && r.prediction.unpriced.length > 0) {
+          const key = r.prediction.unpriced.join(', ');
+          unpriced.set(key, [...(unpriced.get(key) ?? []), r.result.era]);
+        }
+      for (const [paths, eras] of unpriced)
+        out.push(
+          `no fixed cost calibrated for ${paths} (their work is priced): ${eras.length === list.length ? 'every era' : eras.join(', ')}`,
+        );
     }
     out.push(...claimText(list));
     const phased = list.filter((r) => r.result.phases.length > 0);

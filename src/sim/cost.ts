@@ -11,18 +11,24 @@
  * for the same operations is subtracted to leave each path's fixed cost.
  * Nothing is fitted to the seeds' numbers.
  *
- * Each figure is a band: the median, and the lowest and highest the
- * calibration's repetitions and the alternatives allow (a struct page read
- * from another CPU's cache or from L1; an atomic on a private or a shared
- * line).
+ * Each figure is a band: the median and two ends, from the spread of the
+ * calibration's repetitions and from the alternatives a unit has (a struct
+ * page read from this CPU's cache or after another CPU wrote it; an atomic
+ * on a private or a shared line).
  */
 
 import { WORK_KINDS, type WorkKind } from '../core/work.js';
 
+/**
+ * A measured or predicted figure: the median, and a low and a high end. In a
+ * calibration the ends are the 25th and 75th percentile of the repetitions
+ * (or, for a unit with alternatives, the cheap and the dear alternative);
+ * a prediction's ends price everything at its low, or at its high, end.
+ */
 export interface Band {
   readonly median: number;
-  readonly min: number;
-  readonly max: number;
+  readonly lo: number;
+  readonly hi: number;
 }
 
 export interface PathBase {
@@ -48,20 +54,20 @@ export type WorkRow = Readonly<Partial<Record<string, number>>>;
 
 /** Unit cost bands per kind of work, from the calibration's measurements. */
 export function unitCosts(ns: Readonly<Record<string, Band>>): Record<WorkKind, Band> {
-  const zero: Band = { median: 0, min: 0, max: 0 };
+  const zero: Band = { median: 0, lo: 0, hi: 0 };
   const get = (k: string): Band => ns[k] ?? zero;
   const out = Object.fromEntries(WORK_KINDS.map((k) => [k, zero])) as Record<WorkKind, Band>;
   // A struct page read by another CPU since (the subpage loops of usemem's
   // concurrent children) or still in this CPU's cache.
   out.page_lines = {
     median: get('line_cold').median,
-    min: get('line_hot').min,
-    max: get('line_cold').max,
+    lo: get('line_hot').lo,
+    hi: get('line_cold').hi,
   };
   out.atomics = {
     median: get('atomic').median,
-    min: get('atomic').min,
-    max: get('atomic_shared').max,
+    lo: get('atomic').lo,
+    hi: get('atomic_shared').hi,
   };
   out.locks = get('lock');
   out.pages_copied = get('page_copy');
@@ -78,18 +84,19 @@ export function price(row: WorkRow, units: Record<WorkKind, Band>): Band {
     const n = row[k] ?? 0;
     if (n === 0) continue;
     median += n * units[k].median;
-    min += n * units[k].min;
-    max += n * units[k].max;
+    min += n * units[k].lo;
+    max += n * units[k].hi;
   }
-  return { median, min, max };
+  return { median, lo: min, hi: max };
 }
 
 /**
  * A path's fixed cost from one calibration operation: the kernel's time for
  * it (`measured` ns per unit × `units`) minus the priced work the model
- * counts for the same operation, per call or PTE written (`per`). The band
- * pairs the lowest time with the highest priced work and the reverse;
- * negative ends are clamped to 0.
+ * counts for the same operation, per call or PTE written (`per`), at each
+ * end of the band (the low time less the work at low prices, and so on), so
+ * that predicting the calibration operation itself gives its measurement;
+ * a negative fixed cost is clamped to 0.
  */
 export function fitBase(
   measured: Band,
@@ -106,8 +113,8 @@ export function fitBase(
     per,
     ns: {
       median: at(measured.median, p.median),
-      min: at(measured.min, p.max),
-      max: at(measured.max, p.min),
+      lo: at(measured.lo, p.lo),
+      hi: at(measured.hi, p.hi),
     },
   };
 }
@@ -135,22 +142,22 @@ export function predict(work: Readonly<Record<string, WorkRow>>, cal: Calibratio
     if (base) {
       const n = row[base.per] ?? 0;
       median += n * base.ns.median;
-      min += n * base.ns.min;
-      max += n * base.ns.max;
+      min += n * base.ns.lo;
+      max += n * base.ns.hi;
       if (n !== 0) t.base = n * base.ns.median;
     } else if ((row.calls ?? 0) > 0 && path !== 'handle_mm_fault' && path !== 'other')
       unpriced.push(path);
     const p = price(row, units);
     median += p.median;
-    min += p.min;
-    max += p.max;
+    min += p.lo;
+    max += p.hi;
     for (const k of WORK_KINDS) {
       const v = (row[k] ?? 0) * units[k].median;
       if (v !== 0) t[k] = v;
     }
     if (Object.keys(t).length > 0) terms[path] = t;
   }
-  return { seconds: { median: median / 1e9, min: min / 1e9, max: max / 1e9 }, unpriced, terms };
+  return { seconds: { median: median / 1e9, lo: min / 1e9, hi: max / 1e9 }, unpriced, terms };
 }
 
 /** The largest differences between two predictions' terms (b − a), in ns, biggest first. */

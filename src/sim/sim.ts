@@ -53,6 +53,41 @@ export interface SimProgress {
   readonly era: string;
   readonly steps: number;
   readonly pgfault: number;
+  /** The statements the workload will run, as far as its loop bounds tell (estimateSteps()). */
+  readonly total: number;
+}
+
+/**
+ * The statements a workload runs: each loop's body times its iterations,
+ * each thread array's body times its instances. A loop whose bounds depend
+ * on an outer loop's variable is counted with that variable at its first
+ * value, so the figure is an estimate for such files (progress and ETA).
+ */
+export function estimateSteps(w: Scenario): number {
+  const none = new Map<string, number>();
+  const count = (body: readonly Stmt[], env: Map<string, number>): number => {
+    let n = 0;
+    for (const st of body) {
+      if (st.op !== 'repeat') {
+        n++;
+        continue;
+      }
+      const [from, to] = bounds(w, st, env);
+      if (to === from) continue;
+      const inner = new Map(env);
+      if (st.var !== null) inner.set(st.var, from);
+      n += (to - from) * count(st.body, inner);
+    }
+    return n;
+  };
+  let total = count(w.setup, none);
+  for (const t of w.threads) {
+    const instances = t.array ? bounds(w, t.array, none)[1] - bounds(w, t.array, none)[0] : 1;
+    const env = new Map(none);
+    if (t.array) env.set(t.array.var, bounds(w, t.array, none)[0]);
+    total += instances * count(t.body, env);
+  }
+  return total;
 }
 
 /** The counters at one `phase` statement. */
@@ -199,6 +234,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
   const rollback = usesAny(w, MAY_SLEEP);
   const phases: PhaseSample[] = [];
   const tickEvery = opts.tickEvery ?? 4096;
+  const total = opts.tick ? estimateSteps(w) : 0;
   let steps = 0;
   let peak = 0;
   let started = 1;
@@ -259,7 +295,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
         work: m.s.work ? workTotals(m.s.work) : {},
       });
     if (opts.tick && steps % tickEvery === 0)
-      opts.tick({ era: policy.id, steps, pgfault: m.s.vmstat[0] ?? 0 });
+      opts.tick({ era: policy.id, steps, pgfault: m.s.vmstat[0] ?? 0, total });
   }
   const holds = conditionHolds(m);
   const counters = countersOf(m);

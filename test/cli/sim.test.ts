@@ -52,7 +52,7 @@ describe('cowherd sim', () => {
   it('predicts time from a calibration file, prints claims beside the model, and refuses a bad file', () => {
     const dir = tempDir();
     const cal = join(dir, 'cal.json');
-    const band = (x: number) => ({ median: x, min: x, max: 2 * x });
+    const band = (x: number) => ({ median: x, lo: x, hi: 2 * x });
     writeFileSync(
       cal,
       JSON.stringify({

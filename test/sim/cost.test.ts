@@ -11,7 +11,7 @@ import {
   unitCosts,
 } from '../../src/sim/cost.js';
 
-const b = (median: number, min = median, max = median): Band => ({ median, min, max });
+const b = (median: number, lo = median, hi = median): Band => ({ median, lo, hi });
 
 const NS = {
   page_zero: b(300, 250, 400),
@@ -40,13 +40,13 @@ describe('the cost model (src/sim/cost.ts)', () => {
     const u = unitCosts(NS);
     expect(u.pages_copied).toEqual(NS.page_copy);
     expect(u.pages_zeroed).toEqual(NS.page_zero);
-    expect(u.page_lines).toEqual({ median: 5, min: 0.4, max: 6 });
-    expect(u.atomics).toEqual({ median: 2, min: 1.5, max: 40 });
+    expect(u.page_lines).toEqual({ median: 5, lo: 0.4, hi: 6 });
+    expect(u.atomics).toEqual({ median: 2, lo: 1.5, hi: 40 });
     expect(u.tlb_flush).toEqual(b(0));
     expect(price({ pages_copied: 2, page_lines: 512 }, u)).toEqual({
       median: 2 * 500 + 512 * 5,
-      min: 2 * 400 + 512 * 0.4,
-      max: 2 * 600 + 512 * 6,
+      lo: 2 * 400 + 512 * 0.4,
+      hi: 2 * 600 + 512 * 6,
     });
   });
 
@@ -56,9 +56,9 @@ describe('the cost model (src/sim/cost.ts)', () => {
     const base = fitBase(NS.fault_cow, 10, work, u, 'calls');
     expect(base.per).toBe('calls');
     expect(base.ns.median).toBeCloseTo(2000 - 500 - 4 * 2);
-    // The low end pairs the fastest time with the dearest work, and is never negative.
-    expect(base.ns.min).toBeCloseTo(1800 - 600 - 4 * 40);
-    expect(base.ns.max).toBeCloseTo(2500 - 400 - 4 * 1.5);
+    // Each end is the time at that end less the work at that end's prices, never negative.
+    expect(base.ns.lo).toBeCloseTo(1800 - 400 - 4 * 1.5);
+    expect(base.ns.hi).toBeCloseTo(2500 - 600 - 4 * 40);
     expect(fitBase(b(10), 10, work, u, 'calls').ns.median).toBe(0);
   });
 
@@ -77,8 +77,8 @@ describe('the cost model (src/sim/cost.ts)', () => {
           { do_wp_page: Object.fromEntries(Object.entries(r).map(([x, v]) => [x, v * k])) },
           cal,
         ).seconds;
-        expect(one.min).toBeLessThanOrEqual(one.median);
-        expect(one.median).toBeLessThanOrEqual(one.max);
+        expect(one.lo).toBeLessThanOrEqual(one.median);
+        expect(one.median).toBeLessThanOrEqual(one.hi);
         expect(many.median).toBeCloseTo(one.median * k, 6);
       }),
       { numRuns: 50 },

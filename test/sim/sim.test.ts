@@ -6,7 +6,7 @@ import { simJson } from '../../src/report/sim.js';
 import { checkScenario } from '../../src/scenario/check.js';
 import { parseScenario, parseWorkload } from '../../src/scenario/parse.js';
 import { runSequential } from '../../src/scenario/run.js';
-import { checkWorkload, simulate } from '../../src/sim/sim.js';
+import { checkWorkload, estimateSteps, simulate } from '../../src/sim/sim.js';
 
 const policy = (id: string) => eraInfo(id)!.policy!;
 
@@ -61,10 +61,17 @@ describe('cowherd sim', () => {
     const r = simulate(w, policy('v6.18'), { seed: 1, cpus: 1, env: { writebackEnd: 1 } });
     expect(r.kind).toBe('done');
     expect(r.steps).toBe(2 + 50000 * 5);
+    expect(estimateSteps(w)).toBe(r.steps);
     expect(r.holds).toBe(true);
     // Each round swaps both pages out (the writes end at once here) and faults them back.
     expect(r.counters.pswpout).toBe(2 * 50000);
     expect(r.counters.pgfault).toBeGreaterThanOrEqual(2 * 50000);
+  });
+
+  it('estimates the steps of thread arrays and loops for progress', () => {
+    const w = workload(USEMEM);
+    const r = simulate(w, policy('v6.18'), { seed: 1, cpus: 1 });
+    expect(estimateSteps(w)).toBe(r.steps);
   });
 
   it('gives byte-identical output for the same seed, and samples the counters at each phase', () => {

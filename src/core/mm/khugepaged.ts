@@ -150,8 +150,9 @@ function collapse_huge_page(s: State, k: Kernel, mm: Mm, vma: Vma, haddr: number
     }
     const page = pte % 2 ** 32;
     s.mem.content[thp + i] = s.mem.content[page]!;
-    folio_remove_rmap_pte(s, page, mm.id);
-    folio_put(s, page_folio(s, page));
+    const folio = page_folio(s, page);
+    folio_remove_rmap_pte(s, folio, page, mm.id);
+    folio_put(s, folio);
   }
   // The old PTE table is deposited for the new THP: freed here, counted as before.
   const at = pmdSlot(s, mm, haddr)!;

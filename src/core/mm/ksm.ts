@@ -253,7 +253,7 @@ function replace_page(s: State, k: Kernel, item: KsmItem, kpage: number): void {
     s.mem.mapcount[kpage] = s.mem.mapcount[kpage]! + 1;
   }
   set_pte_at(s, at.t, at.i, mk_pte(kpage, bits));
-  folio_remove_rmap_pte(s, item.pfn, at.mm.id);
+  folio_remove_rmap_pte(s, item.pfn, item.pfn, at.mm.id);
   folio_put(s, item.pfn);
 }
 

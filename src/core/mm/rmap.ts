@@ -4,16 +4,9 @@
  * per page (the kernel's _mapcount + 1).
  */
 
-import type { Mm, State, Vma } from '../mm_types.js';
+import type { LargeFolio, Mm, State, Vma } from '../mm_types.js';
 import { folioLarge, MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS } from '../mm_types.js';
-import {
-  PG_anon,
-  PG_anon_exclusive,
-  PG_dirty,
-  PG_head,
-  PG_swapbacked,
-  PG_tail,
-} from '../page-flags.js';
+import { PG_anon, PG_anon_exclusive, PG_dirty, PG_swapbacked } from '../page-flags.js';
 import {
   mk_pte,
   pte_dirty,
@@ -31,7 +24,7 @@ import {
 import { W_ATOMICS, W_PAGE_LINES, W_SUBPAGE_ITER, workCharge } from '../work.js';
 import { folio_maybe_dma_pinned } from './gup.js';
 import { forEachPte, ptep_get, set_pte_at } from './memory/pgtable.js';
-import { folio_put, page_folio } from './page_alloc.js';
+import { folio_put } from './page_alloc.js';
 import { swap_duplicate } from './swapfile.js';
 
 /**
@@ -64,7 +57,10 @@ export function folio_add_return_large_mapcount(
   diff: number,
   mm: number,
 ): number {
-  const f = folioLarge(s, folio);
+  return largeAdd(folioLarge(s, folio), diff, mm);
+}
+
+function largeAdd(f: LargeFolio, diff: number, mm: number): number {
   f.mapcount += diff;
   if (f.mm_id[0] === mm) f.mm_id_mapcount[0] += diff;
   else if (f.mm_id[1] === mm) f.mm_id_mapcount[1] += diff;
@@ -92,7 +88,10 @@ export function folio_sub_return_large_mapcount(
   diff: number,
   mm: number,
 ): number {
-  const f = folioLarge(s, folio);
+  return largeSub(folioLarge(s, folio), diff, mm);
+}
+
+function largeSub(f: LargeFolio, diff: number, mm: number): number {
   f.mapcount -= diff;
   for (const slot of [0, 1] as const) {
     if (f.mm_id[slot] !== mm) continue;
@@ -107,39 +106,42 @@ export function folio_sub_return_large_mapcount(
 }
 
 /** LargeFolio.multi across one page's mapcount change from `old` to `now`. */
-function countMulti(s: State, folio: number, old: number, now: number): void {
-  if (old < 2 && now >= 2) folioLarge(s, folio).multi++;
-  else if (old >= 2 && now < 2) folioLarge(s, folio).multi--;
+function countMulti(f: LargeFolio, old: number, now: number): void {
+  if (old < 2 && now >= 2) f.multi++;
+  else if (old >= 2 && now < 2) f.multi--;
 }
 
-/** The page's own mapcount, and its folio's large mapcount when it belongs to a large folio. */
-function pageMapcountAdd(s: State, page: number, diff: number, mm: number): void {
-  s.mem.mapcount[page] = s.mem.mapcount[page]! + diff;
+/**
+ * The page's own mapcount, and, for a page of a large folio, the folio's
+ * large mapcount (one more atomic on the head's line).
+ */
+function pageMapcountAdd(s: State, folio: number, page: number, diff: number, mm: number): void {
+  const old = s.mem.mapcount[page]!;
+  s.mem.mapcount[page] = old + diff;
   workCharge(s, W_ATOMICS);
   workCharge(s, W_PAGE_LINES);
-  if ((s.mem.flags[page]! & (PG_head | PG_tail)) === 0) return;
-  // The folio-wide mapcount of a large folio: one more atomic on the head's line.
+  if (s.mem.order[folio] === 0) return;
   workCharge(s, W_ATOMICS);
   workCharge(s, W_PAGE_LINES);
-  const folio = page_folio(s, page);
-  countMulti(s, folio, s.mem.mapcount[page]! - diff, s.mem.mapcount[page]!);
-  if (diff > 0) folio_add_return_large_mapcount(s, folio, diff, mm);
-  else folio_sub_return_large_mapcount(s, folio, -diff, mm);
+  const f = folioLarge(s, folio);
+  countMulti(f, old, old + diff);
+  if (diff > 0) largeAdd(f, diff, mm);
+  else largeSub(f, -diff, mm);
 }
 
-/** mm/rmap.c folio_remove_rmap_pte(): one PTE of `mm` stops mapping `page`. */
-export function folio_remove_rmap_pte(s: State, page: number, mm: number): void {
-  pageMapcountAdd(s, page, -1, mm);
+/** mm/rmap.c folio_remove_rmap_pte(): one PTE of `mm` stops mapping `page` of `folio`. */
+export function folio_remove_rmap_pte(s: State, folio: number, page: number, mm: number): void {
+  pageMapcountAdd(s, folio, page, -1, mm);
 }
 
 /** include/linux/rmap.h folio_dup_file_rmap_pte() and the mapcount side of the anon variant: a PTE of `mm` (the child at fork). */
-export function folio_dup_rmap_pte(s: State, page: number, mm: number): void {
-  pageMapcountAdd(s, page, 1, mm);
+export function folio_dup_rmap_pte(s: State, folio: number, page: number, mm: number): void {
+  pageMapcountAdd(s, folio, page, 1, mm);
 }
 
 /** mm/rmap.c folio_add_file_rmap_pte(): a page-cache (shmem) page gets one more PTE mapping in `mm`. */
-export function folio_add_file_rmap_pte(s: State, page: number, mm: number): void {
-  pageMapcountAdd(s, page, 1, mm);
+export function folio_add_file_rmap_pte(s: State, folio: number, page: number, mm: number): void {
+  pageMapcountAdd(s, folio, page, 1, mm);
 }
 
 /**
@@ -154,10 +156,11 @@ export function folio_add_anon_rmap_ptes(
   nr: number,
   mm: number,
 ): void {
+  const f = folioLarge(s, folio);
   for (let i = 0; i < nr; i++) {
     const old = s.mem.mapcount[first + i]!;
     s.mem.mapcount[first + i] = old + 1;
-    countMulti(s, folio, old, old + 1);
+    countMulti(f, old, old + 1);
   }
   workCharge(s, W_SUBPAGE_ITER, nr);
   workCharge(s, W_ATOMICS, nr + 1);
@@ -311,7 +314,7 @@ export function try_to_unmap(s: State, folio: number, slot: number): boolean {
     set_pte_at(s, t, i, swp);
     mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! - 1;
     mm.rss[MM_SWAPENTS] = mm.rss[MM_SWAPENTS]! + 1;
-    folio_remove_rmap_pte(s, folio, mm.id);
+    folio_remove_rmap_pte(s, folio, folio, mm.id);
     folio_put(s, folio);
     return true;
   });

@@ -150,10 +150,10 @@ function copy_present_pte(
       copy_present_page(s, k, dst_mm, dst, dstSlot, pte, page);
       return;
     }
-    folio_dup_rmap_pte(s, page, dst_mm.id);
+    folio_dup_rmap_pte(s, folio, page, dst_mm.id);
     dst_mm.rss[MM_ANONPAGES] = dst_mm.rss[MM_ANONPAGES]! + 1;
   } else {
-    folio_dup_rmap_pte(s, page, dst_mm.id);
+    folio_dup_rmap_pte(s, folio, page, dst_mm.id);
     const c = mm_counter_file(s, folio);
     dst_mm.rss[c] = dst_mm.rss[c]! + 1;
   }

@@ -206,7 +206,7 @@ function do_fault(
   let entry = mk_pte(page, vmPageProtBits(s, vma) | _PAGE_ACCESSED);
   if (write) entry = pte_mkdirty(pte_mkwrite(entry));
   else if (pte_write(entry)) entry = pte_mkdirty(entry);
-  folio_add_file_rmap_pte(s, page, mm.id);
+  folio_add_file_rmap_pte(s, page, page, mm.id); // a small page-cache folio
   const c = mm_counter_file(s, page);
   mm.rss[c] = mm.rss[c]! + 1;
   set_pte_at(s, slot.table, slot.index, entry);

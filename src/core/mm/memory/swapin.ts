@@ -69,7 +69,7 @@ export function do_swap_page(
   if (!folio_test_anon(s, folio)) {
     folio_add_new_anon_rmap(s, folio, d.exclusive);
   } else {
-    folio_dup_rmap_pte(s, folio, mm.id);
+    folio_dup_rmap_pte(s, folio, folio, mm.id);
     if (d.exclusive) SetPageAnonExclusive(s, folio);
   }
   set_pte_at(s, slot.table, slot.index, pte);

@@ -122,7 +122,7 @@ export function wp_page_copy(s: State, k: Kernel, vmf: WpFault, slot: PteSlot): 
   folio_add_lru_vma(s, k, nw);
   set_pte_at(s, slot.table, slot.index, entry);
   if (old !== 0) {
-    folio_remove_rmap_pte(s, vmf.page, vmf.mm.id);
+    folio_remove_rmap_pte(s, old, vmf.page, vmf.mm.id);
     folio_put(s, old); // the reference the old PTE held
     folio_put(s, old); // the reference do_wp_page() took for the copy
   }

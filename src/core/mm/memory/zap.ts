@@ -82,7 +82,7 @@ function zap_pte_range(
       const c = mm_counter_file(s, folio);
       mm.rss[c] = mm.rss[c]! - 1;
     }
-    folio_remove_rmap_pte(s, page, mm.id);
+    folio_remove_rmap_pte(s, folio, page, mm.id);
     // __tlb_remove_folio_pages(), after the flush: free_pages_and_swap_cache().
     free_swap_cache(s, folio);
     folio_put(s, folio);
