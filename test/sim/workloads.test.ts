@@ -26,7 +26,7 @@ const REDUCED: Readonly<Record<string, number>> = {
 };
 
 /** `text` with its consts set to their REDUCED values (those it has). */
-export function reduced(text: string): string {
+function reduced(text: string): string {
   return text.replace(/^const (\w+) = .*$/gm, (line, name: string) =>
     name in REDUCED ? `const ${name} = ${REDUCED[name]}` : line,
   );
