@@ -8,6 +8,7 @@
  */
 
 import type { State } from './mm_types.js';
+import { ptEntries } from './mm_types.js';
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
@@ -66,15 +67,12 @@ export class Fingerprint {
 
 /** Feed the populated entries of one page table into `h`: (index, val, bits). */
 function tableEntries(h: Fingerprint, t: Uint32Array): void {
-  for (let i = 0; i < 512; i++) {
-    const v = t[2 * i]!;
-    const b = t[2 * i + 1]!;
-    if (v !== 0 || b !== 0) {
-      h.word(i + 1);
-      h.word(v);
-      h.word(b);
-    }
-  }
+  // The same words for a dense and a sparse table with the same entries.
+  ptEntries(t, (i, v, b) => {
+    h.word(i + 1);
+    h.word(v);
+    h.word(b);
+  });
   h.word(0);
 }
 

@@ -27,7 +27,15 @@
 import { mmTables } from './mm/memory/pgtable.js';
 import { page_folio } from './mm/page_alloc.js';
 import type { LargeFolio, State } from './mm_types.js';
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, ZERO_PFN } from './mm_types.js';
+import {
+  MM_ANONPAGES,
+  MM_FILEPAGES,
+  MM_SHMEMPAGES,
+  MM_SWAPENTS,
+  ptEntries,
+  ptVal,
+  ZERO_PFN,
+} from './mm_types.js';
 import {
   PG_anon,
   PG_buddy,
@@ -104,11 +112,11 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     let file = 0;
     let swapents = 0;
     for (const id of t.pte) {
-      const tab = s.pt.tables[id]!;
-      for (let i = 0; i < 512; i++) {
-        const val = tab[2 * i]!;
-        const bits = tab[2 * i + 1]!;
-        if (val === 0 && bits === 0) continue;
+      const entries: number[] = [];
+      ptEntries(s.pt.tables[id]!, (_i, v, b) => entries.push(v, b));
+      for (let e = 0; e < entries.length; e += 2) {
+        const val = entries[e]!;
+        const bits = entries[e + 1]!;
         const pte = mk_pte(val, bits);
         if (is_swap_entry_pte(pte)) {
           swapents++;
@@ -130,7 +138,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       }
     }
     for (const h of t.huge) {
-      const head = s.pt.tables[h.table]![2 * h.index]!;
+      const head = ptVal(s.pt.tables[h.table]!, h.index);
       if (head === s.huge_zero) continue; // like the zero page: no rss, mapcount or reference
       if (head >= mem.end || mem.flags[head]! & PG_buddy) {
         out.push({ code: 'MM003', detail: `mm ${mm.id}: huge PMD maps freed page ${head}` });

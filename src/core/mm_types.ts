@@ -308,7 +308,16 @@ function cloneLarge(m: Map<number, LargeFolio>): Map<number, LargeFolio> {
   return out;
 }
 
-/** All page-table pages of all mms, each a Uint32Array of 512 [val, bits] pairs. */
+/**
+ * All page-table pages of all mms. A table is a Uint32Array in one of two
+ * forms (docs/adr/0001, "sparse tables"): dense, 512 [val, bits] pairs
+ * (PT_DENSE_WORDS words, a 4 KiB table as the kernel's), or sparse, for a
+ * table with few entries: [n, index, val, bits, ...] with the n populated
+ * entries in index order, which becomes dense when it would hold more than
+ * PT_SPARSE_MAX. Read entries with ptVal()/ptBits()/ptEntries() and write
+ * them with ptSet(); the form is invisible to everything else (a table of
+ * one PTE costs about 100 bytes, not 4 KiB: seed 004's 1 TiB area).
+ */
 export interface PageTables {
   /** By table id; id 0 is never used so that an entry value of 0 means "none". */
   tables: (Uint32Array | null)[];
@@ -499,6 +508,101 @@ export function cloneState(s: State): State {
   };
 }
 
+/** Words of a dense table: 512 entries of two words. */
+export const PT_DENSE_WORDS = 2 * PTRS_PER_PTE;
+/** A sparse table holds at most this many entries; one more makes it dense. */
+export const PT_SPARSE_MAX = 32;
+const SPARSE_FIRST = 4;
+
+function sparseSlot(tab: Uint32Array, i: number): number {
+  const n = tab[0]!;
+  for (let k = 0; k < n; k++) {
+    const at = tab[1 + 3 * k]!;
+    if (at === i) return k;
+    if (at > i) return -1;
+  }
+  return -1;
+}
+
+/** The first word of entry `i` (the PFN, child table id or swap offset). */
+export function ptVal(tab: Uint32Array, i: number): number {
+  if (tab.length === PT_DENSE_WORDS) return tab[2 * i]!;
+  const k = sparseSlot(tab, i);
+  return k < 0 ? 0 : tab[2 + 3 * k]!;
+}
+
+/** The bits of entry `i`. */
+export function ptBits(tab: Uint32Array, i: number): number {
+  if (tab.length === PT_DENSE_WORDS) return tab[2 * i + 1]!;
+  const k = sparseSlot(tab, i);
+  return k < 0 ? 0 : tab[3 + 3 * k]!;
+}
+
+/** Every populated entry (val or bits not 0), in index order. */
+export function ptEntries(
+  tab: Uint32Array,
+  fn: (i: number, val: number, bits: number) => void,
+): void {
+  if (tab.length === PT_DENSE_WORDS) {
+    for (let i = 0; i < PTRS_PER_PTE; i++) {
+      const v = tab[2 * i]!;
+      const b = tab[2 * i + 1]!;
+      if (v !== 0 || b !== 0) fn(i, v, b);
+    }
+    return;
+  }
+  const n = tab[0]!;
+  for (let k = 0; k < n; k++) fn(tab[1 + 3 * k]!, tab[2 + 3 * k]!, tab[3 + 3 * k]!);
+}
+
+/** Store entry `i` of table `id` (copying the table first if it is shared copy-on-write). */
+export function ptSet(s: State, id: number, i: number, val: number, bits: number): void {
+  const tab = ptWritable(s, id);
+  if (tab.length === PT_DENSE_WORDS) {
+    tab[2 * i] = val;
+    tab[2 * i + 1] = bits;
+    return;
+  }
+  const n = tab[0]!;
+  let k = 0;
+  while (k < n && tab[1 + 3 * k]! < i) k++;
+  const here = k < n && tab[1 + 3 * k] === i;
+  if (val === 0 && bits === 0) {
+    if (!here) return;
+    tab.copyWithin(1 + 3 * k, 4 + 3 * k, 1 + 3 * n);
+    tab.fill(0, 1 + 3 * (n - 1), 1 + 3 * n);
+    tab[0] = n - 1;
+    return;
+  }
+  if (here) {
+    tab[2 + 3 * k] = val;
+    tab[3 + 3 * k] = bits;
+    return;
+  }
+  if (n === PT_SPARSE_MAX) {
+    const dense = new Uint32Array(PT_DENSE_WORDS);
+    ptEntries(tab, (j, v, b) => {
+      dense[2 * j] = v;
+      dense[2 * j + 1] = b;
+    });
+    dense[2 * i] = val;
+    dense[2 * i + 1] = bits;
+    s.pt.tables[id] = dense;
+    return;
+  }
+  let t = tab;
+  if (1 + 3 * (n + 1) > tab.length) {
+    t = new Uint32Array(1 + 3 * Math.min(PT_SPARSE_MAX, 2 * ((tab.length - 1) / 3)));
+    t.set(tab);
+    s.pt.tables[id] = t;
+  }
+  t.copyWithin(4 + 3 * k, 1 + 3 * k, 1 + 3 * n);
+  t[1 + 3 * k] = i;
+  t[2 + 3 * k] = val;
+  t[3 + 3 * k] = bits;
+  t[0] = n + 1;
+}
+
 /** A table the caller may modify in place (copies it first if it is shared with another state). */
 export function ptWritable(s: State, id: number): Uint32Array {
   const pt = s.pt;
@@ -515,7 +619,7 @@ export function ptWritable(s: State, id: number): Uint32Array {
 export function ptAllocTable(s: State, level: number): number {
   const pt = s.pt;
   const id = pt.free.length > 0 ? (pt.free.pop() as number) : pt.tables.length;
-  pt.tables[id] = new Uint32Array(2 * PTRS_PER_PTE);
+  pt.tables[id] = new Uint32Array(1 + 3 * SPARSE_FIRST);
   pt.owner[id] = s.cow;
   pt.level[id] = level;
   workCharge(s, W_PT_ALLOC);

@@ -6,7 +6,7 @@
  */
 
 import type { State } from '../core/mm_types.js';
-import { vmFlagNames } from '../core/mm_types.js';
+import { ptBits, ptEntries, ptVal, vmFlagNames } from '../core/mm_types.js';
 import { pageFlagNames } from '../core/page-flags.js';
 import { _PAGE_PSE, mk_pte, pteDescribe, ptLevelName } from '../core/pgtable_types.js';
 import { VM_EVENT_NAMES } from '../core/vmstat.js';
@@ -39,11 +39,10 @@ export function tableMap(s: State): Map<number, TableInfo> {
     if (level === 1) return;
     const t = s.pt.tables[id]!;
     const span = 2 ** (12 + 9 * (level - 1));
-    for (let i = 0; i < 512; i++) {
-      const bits = t[2 * i + 1]!;
+    ptEntries(t, (i, v, bits) => {
       // A huge PMD (PSE) maps a THP, not a table.
-      if (bits & 1 && !(bits & _PAGE_PSE)) walk(mm, t[2 * i]!, level - 1, base + i * span);
-    }
+      if (bits & 1 && !(bits & _PAGE_PSE)) walk(mm, v, level - 1, base + i * span);
+    });
   };
   for (const mm of s.mms) if (mm && mm.pgd !== 0) walk(mm.id, mm.pgd, 4, 0);
   return out;
@@ -60,7 +59,7 @@ function pmdOrPte(e: number, pmd: boolean): string {
 }
 
 function entry(t: Uint32Array | null | undefined, i: number): number {
-  return t ? mk_pte(t[2 * i]!, t[2 * i + 1]!) : 0;
+  return t ? mk_pte(ptVal(t, i), ptBits(t, i)) : 0;
 }
 
 function folioText(s: State, pfn: number): string {

@@ -158,3 +158,52 @@ exists (1)
     );
   });
 });
+
+describe('event arrays, claims and mmap lengths', () => {
+  const EVENTS = `scenario events
+claim v5.8 v5.9 "throughput +31.4%"
+const N = 3
+setup {
+  mmap m len=5000 private rw
+  write m = 1
+}
+thread parent {
+  repeat k in 0..N { fork child[k] }
+  repeat k in 0..N { await written[k] }
+  signal done
+  repeat k in 0..N { wait child[k] }
+}
+thread child[k in 0..N] {
+  write m = k + 2
+  signal written[k]
+  await done
+  exit
+}
+forall (value(parent, m[1]) == 1)
+`;
+
+  it('gives each index its own event, prints it as written, and runs to the end', () => {
+    const sc = parseScenario(EVENTS, 'events.cow');
+    checkScenario(sc);
+    const child = sc.threads.find((t) => t.name === 'child[2]')!;
+    expect(child.body.map(stmtText)).toContain('signal written[2]');
+    const w = parseWorkload(EVENTS, 'events.cow');
+    const body = w.threads.find((t) => t.name === 'child')!.body;
+    expect(body.map(stmtText)).toContain('signal written[k]');
+    const r = runSequential(sc, eraInfo('v6.18')!.policy!, {});
+    if (r.kind !== 'done') throw new Error(r.kind);
+    expect(r.verdict).toBe('Always');
+  });
+
+  it('keeps claims, and rounds an mmap length up to whole pages as mmap() does', () => {
+    const sc = parseScenario(EVENTS, 'events.cow');
+    expect(sc.claims).toEqual([
+      expect.objectContaining({ from: 'v5.8', to: 'v5.9', text: 'throughput +31.4%' }),
+    ]);
+    const mmap = sc.setup.find((st) => st.op === 'mmap');
+    expect(mmap && 'len' in mmap ? mmap.len : 0).toBe(8192);
+    expect(
+      codeOf(() => checkScenario(parseScenario(EVENTS.replace('v5.9', 'v9.9'), 'e.cow'))),
+    ).toMatchObject({ code: 'SC006', line: 2 });
+  });
+});

@@ -38,6 +38,22 @@ describe('seed workloads at full scale', () => {
     expect(r.kind).toBe('done');
     expect(r.holds).toBe(true);
     expect(r.counters.pswpout).toBe(1_000_000);
-    expect(r.counters.anon_wp_copy_count + r.counters.anon_wp_reuse).toBe(1_000_000);
+    expect((r.counters.anon_wp_copy_count ?? 0) + (r.counters.anon_wp_reuse ?? 0)).toBe(1_000_000);
+  });
+
+  it('sparse-1t-seed004: 2 GiB of PTE tables and 4 MiB of PMD tables; PT_RECLAIM frees the PTE tables on MADV_DONTNEED', () => {
+    const pteKb = (2 ** 40 / 2 ** 21) * 4;
+    const pmdKb = (2 ** 40 / 2 ** 30) * 4;
+    for (const [era, dontneed] of [
+      ['v6.18', pmdKb + 8],
+      ['v6.2', pteKb + pmdKb + 8],
+    ] as const) {
+      const r = sim('workloads/sparse-1t-seed004.cow', era);
+      expect(r.kind).toBe('done');
+      expect(r.holds).toBe(true);
+      expect(r.regs.touched).toBe(pteKb + pmdKb + 8);
+      expect(r.regs.dontneed, era).toBe(dontneed);
+      expect(r.regs.unmapped).toBe(0);
+    }
   });
 });

@@ -10,7 +10,15 @@
  */
 
 import type { Mm, State, Vma } from '../../mm_types.js';
-import { ptAllocTable, ptFreeTable, ptWritable } from '../../mm_types.js';
+import {
+  PT_DENSE_WORDS,
+  ptAllocTable,
+  ptBits,
+  ptEntries,
+  ptFreeTable,
+  ptSet,
+  ptVal,
+} from '../../mm_types.js';
 import type { pte_t } from '../../pgtable_types.js';
 import {
   _PAGE_PRESENT,
@@ -49,8 +57,8 @@ const PTE_SHIFT = 12;
  */
 function child(s: State, t: number, i: number): number {
   const tab = s.pt.tables[t]!;
-  const bits = tab[2 * i + 1]!;
-  return (bits & _PAGE_PRESENT) !== 0 && (bits & _PAGE_PSE) === 0 ? tab[2 * i]! : 0;
+  const bits = ptBits(tab, i);
+  return (bits & _PAGE_PRESENT) !== 0 && (bits & _PAGE_PSE) === 0 ? ptVal(tab, i) : 0;
 }
 
 /** The PTE table a PMD entry points to, 0 if it is none or a huge leaf (pmd_none() || pmd_trans_huge()). */
@@ -79,9 +87,9 @@ export function pmdLeaf(s: State, mm: Mm, addr: number): (PmdSlot & { pmd: pte_t
   const at = pmdSlot(s, mm, addr);
   if (!at) return null;
   const tab = s.pt.tables[at.table]!;
-  const bits = tab[2 * at.index + 1]!;
+  const bits = ptBits(tab, at.index);
   if ((bits & _PAGE_PRESENT) === 0 || (bits & _PAGE_PSE) === 0) return null;
-  return { ...at, pmd: mk_pte(tab[2 * at.index]!, bits) };
+  return { ...at, pmd: mk_pte(ptVal(tab, at.index), bits) };
 }
 
 /** pmd_populate(): point a PMD entry at a PTE table (after a split). */
@@ -102,9 +110,7 @@ export function mm_dec_nr_ptes(s: State, mm: Mm): void {
 }
 
 function setChild(s: State, t: number, i: number, childId: number): void {
-  const tab = ptWritable(s, t);
-  tab[2 * i] = childId;
-  tab[2 * i + 1] = childId === 0 ? 0 : TABLE_ENTRY_BITS;
+  ptSet(s, t, i, childId, childId === 0 ? 0 : TABLE_ENTRY_BITS);
 }
 
 /** pud_offset() after pgd_offset(): the PUD table covering `addr`, 0 if none. */
@@ -137,29 +143,23 @@ export function pte_index(addr: number): number {
 /** ptep_get(): the entry at index `i` of PTE table `t`. */
 export function ptep_get(s: State, t: number, i: number): pte_t {
   const tab = s.pt.tables[t]!;
-  return mk_pte(tab[2 * i]!, tab[2 * i + 1]!);
+  return mk_pte(ptVal(tab, i), ptBits(tab, i));
 }
 
 /** set_pte_at(): store an entry (copying the table first if it is shared copy-on-write). */
 export function set_pte_at(s: State, t: number, i: number, pte: pte_t): void {
-  const tab = ptWritable(s, t);
-  tab[2 * i] = pte_val(pte);
-  tab[2 * i + 1] = pteBits(pte);
+  ptSet(s, t, i, pte_val(pte), pteBits(pte));
   workCharge(s, W_PTE_WRITES);
 }
 
 /** The MMU setting the accessed and dirty bits of an entry: no kernel work. */
 export function pteSetHwBits(s: State, t: number, i: number, pte: pte_t): void {
-  const tab = ptWritable(s, t);
-  tab[2 * i] = pte_val(pte);
-  tab[2 * i + 1] = pteBits(pte);
+  ptSet(s, t, i, pte_val(pte), pteBits(pte));
 }
 
 /** pte_clear() */
 export function pte_clear(s: State, t: number, i: number): void {
-  const tab = ptWritable(s, t);
-  tab[2 * i] = 0;
-  tab[2 * i + 1] = 0;
+  ptSet(s, t, i, 0, 0);
   workCharge(s, W_PTE_WRITES);
 }
 
@@ -387,12 +387,10 @@ export function mmTables(
       const pmd = child(s, pud, j);
       if (pmd === 0) continue;
       out.pmd.push(pmd);
-      const tab = s.pt.tables[pmd]!;
-      for (let k = 0; k < 512; k++) {
-        const pte = child(s, pmd, k);
-        if (pte !== 0) out.pte.push(pte);
-        else if ((tab[2 * k + 1]! & _PAGE_PSE) !== 0) out.huge.push({ table: pmd, index: k });
-      }
+      ptEntries(s.pt.tables[pmd]!, (k, v, bits) => {
+        if ((bits & _PAGE_PRESENT) !== 0 && (bits & _PAGE_PSE) === 0) out.pte.push(v);
+        else if ((bits & _PAGE_PSE) !== 0) out.huge.push({ table: pmd, index: k });
+      });
     }
   }
   return out;
@@ -424,9 +422,23 @@ export function forEachPte(
       continue;
     }
     const tab = s.pt.tables[t]!;
-    for (let i = idx(a, PTE_SHIFT); a < pmdEnd; i++, a += 4096) {
-      if (tab[2 * i] !== 0 || tab[2 * i + 1] !== 0) fn(t, i, a);
+    const first = idx(a, PTE_SHIFT);
+    const last = first + (pmdEnd - a) / 4096;
+    const base = a - first * 4096;
+    a = pmdEnd;
+    if (tab.length === PT_DENSE_WORDS) {
+      for (let i = first; i < last; i++)
+        if (tab[2 * i] !== 0 || tab[2 * i + 1] !== 0) fn(t, i, base + i * 4096);
+      continue;
     }
+    // A sparse table: its entries first (fn may change the table).
+    const hits: number[] = [];
+    ptEntries(tab, (i) => {
+      if (i >= first && i < last) hits.push(i);
+    });
+    for (const i of hits)
+      if (ptVal(s.pt.tables[t]!, i) !== 0 || ptBits(s.pt.tables[t]!, i) !== 0)
+        fn(t, i, base + i * 4096);
   }
 }
 

@@ -1,0 +1,83 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Fingerprint, hashState } from '../../src/core/canon.js';
+import {
+  cloneState,
+  newState,
+  PT_DENSE_WORDS,
+  PT_SPARSE_MAX,
+  ptAllocTable,
+  ptBits,
+  ptEntries,
+  ptSet,
+  ptVal,
+} from '../../src/core/mm_types.js';
+import { PT_LEVEL_PTE } from '../../src/core/pgtable_types.js';
+
+/** A sequence of entry writes: index, val, bits (0, 0 clears the entry). */
+const writes = fc.array(
+  fc.tuple(
+    fc.integer({ min: 0, max: 511 }),
+    fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 ** 32 - 1 })),
+    fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 ** 20 - 1 })),
+  ),
+  { maxLength: 120 },
+);
+
+describe('page tables, sparse and dense (mm_types.ts ptSet)', () => {
+  it('reads back what a plain 512-entry array would hold, in either form (property)', () => {
+    fc.assert(
+      fc.property(writes, (ws) => {
+        const s = newState();
+        const id = ptAllocTable(s, PT_LEVEL_PTE);
+        const ref = new Map<number, [number, number]>();
+        for (const [i, v, b] of ws) {
+          ptSet(s, id, i, v, b);
+          if (v === 0 && b === 0) ref.delete(i);
+          else ref.set(i, [v, b]);
+        }
+        const tab = s.pt.tables[id]!;
+        for (let i = 0; i < 512; i++) {
+          expect(ptVal(tab, i)).toBe(ref.get(i)?.[0] ?? 0);
+          expect(ptBits(tab, i)).toBe(ref.get(i)?.[1] ?? 0);
+        }
+        const seen: number[] = [];
+        ptEntries(tab, (i) => seen.push(i));
+        expect(seen).toEqual([...ref.keys()].sort((a, b) => a - b));
+        // Sparse while it never held more than PT_SPARSE_MAX entries at once.
+        if (tab.length !== PT_DENSE_WORDS) expect(tab[0]).toBe(ref.size);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('turns dense at its 33rd entry, and fingerprints the same entries alike in both forms', () => {
+    const a = newState();
+    const ta = ptAllocTable(a, PT_LEVEL_PTE);
+    for (let i = 0; i <= PT_SPARSE_MAX; i++) ptSet(a, ta, i, i + 1, 1);
+    expect(a.pt.tables[ta]!.length).toBe(PT_DENSE_WORDS);
+    for (let i = 3; i <= PT_SPARSE_MAX; i++) ptSet(a, ta, i, 0, 0);
+    const b = newState();
+    const tb = ptAllocTable(b, PT_LEVEL_PTE);
+    for (let i = 0; i < 3; i++) ptSet(b, tb, i, i + 1, 1);
+    expect(b.pt.tables[tb]!.length).toBeLessThan(PT_DENSE_WORDS);
+    const h = (s: typeof a) => {
+      const f = new Fingerprint();
+      hashState(s, f);
+      return f.hex();
+    };
+    expect(h(a)).toBe(h(b));
+  });
+
+  it('copies a shared table on the first write and leaves the other state alone', () => {
+    const s = newState();
+    const id = ptAllocTable(s, PT_LEVEL_PTE);
+    ptSet(s, id, 7, 70, 1);
+    const c = cloneState(s);
+    ptSet(c, id, 7, 71, 1);
+    ptSet(c, id, 9, 90, 1);
+    expect(ptVal(s.pt.tables[id]!, 7)).toBe(70);
+    expect(ptVal(s.pt.tables[id]!, 9)).toBe(0);
+    expect(ptVal(c.pt.tables[id]!, 7)).toBe(71);
+  });
+});
