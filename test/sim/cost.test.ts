@@ -102,3 +102,15 @@ describe('the cost model (src/sim/cost.ts)', () => {
     });
   });
 });
+
+describe('sim progress (src/cli/sim.ts progressLine)', () => {
+  it('shows steps of the estimated total, the fault rate and what is left', async () => {
+    const { progressLine } = await import('../../src/cli/sim.js');
+    expect(progressLine('w', { era: 'v6.18', steps: 250, total: 1000, pgfault: 5000 }, 2)).toBe(
+      'sim w v6.18: 250/1000 steps (25%), 5000 faults (2500/s), about 6 s left',
+    );
+    expect(progressLine('w', { era: 'v5.9', steps: 0, total: 0, pgfault: 0 }, 1)).toBe(
+      'sim w v5.9: 0/0 steps (0%), 0 faults (0/s)',
+    );
+  });
+});
