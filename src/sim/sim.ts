@@ -82,10 +82,10 @@ export function estimateSteps(w: Scenario): number {
   };
   let total = count(w.setup, none);
   for (const t of w.threads) {
-    const instances = t.array ? bounds(w, t.array, none)[1] - bounds(w, t.array, none)[0] : 1;
+    const [from, to] = t.array ? bounds(w, t.array, none) : [0, 1];
     const env = new Map(none);
-    if (t.array) env.set(t.array.var, bounds(w, t.array, none)[0]);
-    total += instances * count(t.body, env);
+    if (t.array) env.set(t.array.var, from);
+    total += (to - from) * count(t.body, env);
   }
   return total;
 }

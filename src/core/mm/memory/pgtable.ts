@@ -436,9 +436,10 @@ export function forEachPte(
     ptEntries(tab, (i) => {
       if (i >= first && i < last) hits.push(i);
     });
-    for (const i of hits)
-      if (ptVal(s.pt.tables[t]!, i) !== 0 || ptBits(s.pt.tables[t]!, i) !== 0)
-        fn(t, i, base + i * 4096);
+    for (const i of hits) {
+      const now = s.pt.tables[t]!; // fn may have copied or grown the table
+      if (ptVal(now, i) !== 0 || ptBits(now, i) !== 0) fn(t, i, base + i * 4096);
+    }
   }
 }
 
