@@ -11,6 +11,16 @@
  *   run I done|hang|error [message]
  *   R IDX VALUE      (every register)
  *   F IDX VALUE      (every final primitive)
+ *   T IDX MINFLT MAJFLT VMPTE_KB START_NS END_NS CPU_NS   (every thread that
+ *                    started: its own faults between its start and its end,
+ *                    its process's VmPTE at its end, times from the run's
+ *                    start, its CPU time; -1 for what a thread that never
+ *                    ended did not record)
+ *   B VMPTE_KB       (the initial process's VmPTE before the scenario: the
+ *                    probe's own page tables)
+ * Workloads run loops (`loop`/`next` over the thread's loop variables, read
+ * as `lN` in expressions) and take arguments computed when the operation
+ * runs (`$T,T,...`, an RPN expression).
  * Scenario threads are processes (fork) and pthreads (spawn); events are
  * futex words in the control page. CPU, when given and not -1, is the one
  * CPU every scenario process starts on (a scenario's sched_setaffinity moves
@@ -41,8 +51,9 @@
 #include <unistd.h>
 
 #define PAGE 4096UL
-#define MAXT 16
-#define MAXEV 32
+#define MAXT 128
+#define MAXEV 256
+#define MAXLOC 16 /* loop variables of a thread */
 #define MAXMAP 32
 #define MAXPIPE 8
 #define MAXPIN 8
@@ -72,11 +83,14 @@ struct ctl {
 	int32_t ksm_noisy;   /* a KSM counter was read while another process had merged pages */
 	int32_t nwb;	     /* PFNs MADV_PAGEOUT may have put under writeback */
 	uint64_t wbpfn[MAXWB];
+	/* Per thread, at its start and at its end: minflt, majflt, VmPTE kB, time, CPU time (ns) */
+	int64_t tstat[MAXT][2][5];
+	int64_t run_start_ns;
 	char errmsg[200];
 };
 
 struct tok {
-	char kind; /* '#' number, 'r' register, 'p' primitive, 'o' operator */
+	char kind; /* '#' number, 'r' register, 'p' primitive, 'l' loop variable, 'o' operator */
 	int64_t v;
 	char op[3];
 };
@@ -85,6 +99,9 @@ struct op {
 	char name[32];
 	int64_t a[8];
 	int na;
+	/* An argument written $T,T,...: an RPN expression evaluated when the operation runs */
+	struct tok *ae[8];
+	int nae[8];
 	struct tok *e;
 	int ne;
 };
@@ -108,6 +125,8 @@ static int shared_fd = -1;
 static const char *prog_path;
 /* The operation a thread of this process runs (exec goes on after it) */
 static __thread int cur_op;
+/* The loop variables of the thread (`repeat i in A..B` of a workload) */
+static __thread int64_t loc[MAXLOC];
 static struct thread threads[MAXT];
 static int nthreads, nregs, nprims;
 static struct prim *prims;
@@ -282,14 +301,12 @@ static int64_t now_ms(void);
  * Field `field` (1-based, as proc(5) numbers them; field 3 is the state) of
  * /proc/PID/stat, as a pointer into `buf`, or NULL when the process is gone.
  */
-static char *stat_field(int pid, int field, char *buf, size_t size)
+static char *stat_field_of(const char *path, int field, char *buf, size_t size)
 {
-	char path[64];
 	ssize_t n;
 	char *p;
 	int fd, f;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return NULL;
@@ -303,6 +320,14 @@ static char *stat_field(int pid, int field, char *buf, size_t size)
 	for (f = 2; p && f < field; f++)
 		p = strchr(p + 1, ' ');
 	return p ? p + 1 : NULL;
+}
+
+static char *stat_field(int pid, int field, char *buf, size_t size)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	return stat_field_of(path, field, buf, size);
 }
 
 /* Is the process of scenario thread t gone (exited, killed)? Records its status. */
@@ -582,6 +607,10 @@ static int64_t eval(const struct tok *e, int ne)
 			st[sp++] = prim_value((int)t->v);
 			continue;
 		}
+		if (t->kind == 'l') {
+			st[sp++] = loc[t->v];
+			continue;
+		}
 		if (!strcmp(t->op, "!")) {
 			st[sp - 1] = !st[sp - 1];
 			continue;
@@ -597,6 +626,7 @@ static int64_t eval(const struct tok *e, int ne)
 		case '-': st[sp++] = l - r; break;
 		case '*': st[sp++] = l * r; break;
 		case '/': st[sp++] = r ? l / r : 0; break;
+		case '%': st[sp++] = r ? l % r : 0; break;
 		case '&': st[sp++] = l && r; break;
 		case '|': st[sp++] = l || r; break;
 		case '=': st[sp++] = l == r; break;
@@ -682,6 +712,7 @@ static int64_t ring_io(struct ring *r, int op, uint64_t addr)
 /* ---- scenario threads ---- */
 
 static void run_thread(int id);
+static void exec_args(int self, struct op *o, const int64_t *a);
 
 /*
  * Before MADV_PAGEOUT: remember the PFNs of the range's present pages, whose
@@ -788,8 +819,41 @@ static int64_t ret_of(long r)
 	return r < 0 ? -errno : r;
 }
 
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * A thread's own figures at its start (end 0) or its end (end 1): its
+ * minflt and majflt (/proc/thread-self/stat, per task as the kernel counts
+ * them in mm_account_fault()), its process's VmPTE and the time.
+ */
+static void thread_stat(int id, int end)
+{
+	char buf[1024];
+	int64_t *st = ctl->tstat[id][end];
+	char *p = stat_field_of("/proc/thread-self/stat", 10, buf, sizeof(buf));
+
+	st[0] = p ? strtoll(p, NULL, 10) : -1;
+	p = stat_field_of("/proc/thread-self/stat", 12, buf, sizeof(buf));
+	st[1] = p ? strtoll(p, NULL, 10) : -1;
+	st[2] = proc_field(getpid(), "status", "VmPTE");
+	st[3] = now_ns();
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+		st[4] = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	}
+}
+
 static void start_thread(int id, int proc)
 {
+	thread_stat(id, 0);
 	ctl->tproc[id] = proc;
 	ctl->tpid[id] = getpid();
 	ctl->tstate[id] = T_RUNNING;
@@ -798,10 +862,28 @@ static void start_thread(int id, int proc)
 
 static void exec_op(int self, struct op *o)
 {
-	int64_t *a = o->a;
+	int64_t a[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		a[i] = o->ae[i] ? eval(o->ae[i], o->nae[i]) : o->a[i];
+	exec_args(self, o, a);
+}
+
+static void exec_args(int self, struct op *o, const int64_t *a)
+{
 	uint64_t base = a[0] >= 0 && a[0] < MAXMAP ? ctl->mapaddr[a[0]] : 0;
 
-	if (!strcmp(o->name, "file")) {
+	if (!strcmp(o->name, "loop")) {
+		/* loop VAR FROM TO END: VAR = FROM; to the operation after END (its next) when FROM >= TO */
+		loc[a[0]] = a[1];
+		if (a[1] >= a[2])
+			cur_op = (int)a[3];
+	} else if (!strcmp(o->name, "next")) {
+		/* next VAR TO START: VAR + 1; back to the operation after START (its loop) while below TO */
+		if (++loc[a[0]] < a[1])
+			cur_op = (int)a[2];
+	} else if (!strcmp(o->name, "file")) {
 		/* file FILE PAGES EXT4: memfd_create() or an O_TMPFILE on ext4, PAGES long and allocated */
 		int fd = a[2] ? open(TMPFILE_DIR, O_TMPFILE | O_RDWR, 0600) : memfd_create("cowherd", 0);
 
@@ -890,6 +972,7 @@ static void exec_op(int self, struct op *o)
 	} else if (!strcmp(o->name, "exit")) {
 		int code = (int)eval(o->e, o->ne), t;
 
+		thread_stat(self, 1);
 		for (t = 0; t < nthreads; t++)
 			if (ctl->tstate[t] != T_NONE && ctl->tproc[t] == ctl->tproc[self]) {
 				ctl->texit[t] = code & 255;
@@ -1108,6 +1191,7 @@ static void __attribute__((noreturn)) run_ops(int id, int from)
 {
 	for (cur_op = from; cur_op < threads[id].nops; cur_op++)
 		exec_op(id, &threads[id].ops[cur_op]);
+	thread_stat(id, 1);
 	ctl->tstate[id] = T_FINISHED;
 	wake_coordinator();
 	wait_flag(&ctl->release);
@@ -1160,6 +1244,24 @@ static char *word(char **save, int line, const char *what)
 	return w;
 }
 
+/* One token of an RPN expression. */
+static struct tok token(const char *s)
+{
+	struct tok t = { 'o', 0, "" };
+
+	if (s[0] == '#')
+		t = (struct tok){ '#', strtoll(s + 1, NULL, 0), "" };
+	else if (s[0] == 'r' && s[1] >= '0' && s[1] <= '9')
+		t = (struct tok){ 'r', strtoll(s + 1, NULL, 10), "" };
+	else if (s[0] == 'p' && s[1] >= '0' && s[1] <= '9')
+		t = (struct tok){ 'p', strtoll(s + 1, NULL, 10), "" };
+	else if (s[0] == 'l' && s[1] >= '0' && s[1] <= '9')
+		t = (struct tok){ 'l', strtoll(s + 1, NULL, 10), "" };
+	else
+		strncpy(t.op, s, 2);
+	return t;
+}
+
 /* An RPN expression of any length (the rest of the line). */
 static int parse_expr(char **save, struct tok **out)
 {
@@ -1169,17 +1271,22 @@ static int parse_expr(char **save, struct tok **out)
 
 	while ((s = strtok_r(NULL, " \t\n", save))) {
 		e = grow(e, n, &cap, sizeof(*e));
-		if (s[0] == '#')
-			e[n] = (struct tok){ '#', strtoll(s + 1, NULL, 0), "" };
-		else if (s[0] == 'r' && s[1] >= '0' && s[1] <= '9')
-			e[n] = (struct tok){ 'r', strtoll(s + 1, NULL, 10), "" };
-		else if (s[0] == 'p' && s[1] >= '0' && s[1] <= '9')
-			e[n] = (struct tok){ 'p', strtoll(s + 1, NULL, 10), "" };
-		else {
-			e[n] = (struct tok){ 'o', 0, "" };
-			strncpy(e[n].op, s, 2);
-		}
-		n++;
+		e[n++] = token(s);
+	}
+	*out = e;
+	return n;
+}
+
+/* An argument written $T,T,...: the RPN expression with its tokens comma-separated. */
+static int parse_arg(char *s, struct tok **out)
+{
+	struct tok *e = NULL;
+	int n = 0, cap = 0;
+	char *save, *t;
+
+	for (t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		e = grow(e, n, &cap, sizeof(*e));
+		e[n++] = token(t);
 	}
 	*out = e;
 	return n;
@@ -1302,7 +1409,12 @@ static void load(const char *path)
 			while ((s = strtok_r(NULL, " \t\n", &save)) && strcmp(s, "=")) {
 				if (o->na == (int)(sizeof(o->a) / sizeof(o->a[0])))
 					bad_program(lineno, "%s: too many arguments", o->name);
-				o->a[o->na++] = strtoll(s, NULL, 0);
+				if (s[0] == '$') {
+					o->nae[o->na] = parse_arg(s + 1, &o->ae[o->na]);
+					o->na++;
+				} else {
+					o->a[o->na++] = strtoll(s, NULL, 0);
+				}
 			}
 			if (s)
 				o->ne = parse_expr(&save, &o->e);
@@ -1417,6 +1529,7 @@ static void one_run(int run, int timeout_ms)
 	memset(regs, 0, (size_t)(nregs > 0 ? nregs : 1) * sizeof(*regs));
 	memset(vm_base, 0, (size_t)(nprims > 0 ? nprims : 1) * sizeof(*vm_base));
 	ctl->coord_pid = getpid();
+	ctl->run_start_ns = now_ns();
 	init = fork();
 	if (init < 0) {
 		perror("fork");
@@ -1468,6 +1581,21 @@ static void one_run(int run, int timeout_ms)
 	if (!strcmp(outcome, "done"))
 		for (i = 0; i < nfinals; i++)
 			printf("F %d %lld\n", finals[i], (long long)prim_value(finals[i]));
+	for (i = 0; i < nthreads; i++) {
+		const int64_t(*st)[5] = ctl->tstat[i];
+
+		if (!st[0][3])
+			continue;
+		if (!st[1][3])
+			printf("T %d -1 -1 -1 %lld -1 -1\n", i, (long long)(st[0][3] - ctl->run_start_ns));
+		else
+			printf("T %d %lld %lld %lld %lld %lld %lld\n", i, (long long)(st[1][0] - st[0][0]),
+			       (long long)(st[1][1] - st[0][1]), (long long)st[1][2],
+			       (long long)(st[0][3] - ctl->run_start_ns),
+			       (long long)(st[1][3] - ctl->run_start_ns),
+			       (long long)(st[1][4] - st[0][4]));
+	}
+	printf("B %lld\n", (long long)ctl->base_vmpte);
 	printf("Q %d\n", ctl->ksm_noisy);
 	fflush(stdout);
 	__atomic_store_n(&ctl->release, 1, __ATOMIC_SEQ_CST);

@@ -14,7 +14,12 @@ import { HostSettings, journalOwner, recoverJournal } from '../kernel/settings.j
 import { eraInfo } from '../policy/registry.js';
 import type { KernelRow } from '../report/kernel.js';
 import { kernelJson, kernelText } from '../report/kernel.js';
+import { compareWorkload } from '../report/kernel-sim.js';
 import type { Scenario, Verdict } from '../scenario/ast.js';
+import { parseWorkload } from '../scenario/parse.js';
+import { hasLoops } from '../scenario/unroll.js';
+import { predict } from '../sim/cost.js';
+import { checkWorkload, simulate, WRITEBACK_END_PER_STEP } from '../sim/sim.js';
 import type { Io } from './common.js';
 import {
   EXIT_INPUT,
@@ -24,6 +29,7 @@ import {
   loadScenarios,
   positiveInt,
 } from './common.js';
+import { chancePerStep, loadCalibration } from './sim.js';
 
 export interface KernelCliOptions {
   readonly compare?: boolean;
@@ -32,12 +38,18 @@ export interface KernelCliOptions {
   readonly timeout?: string;
   /** commander's --no-pin */
   readonly pin?: boolean;
+  readonly writebackEnd?: string;
 }
 
 export function cmdKernel(io: Io, paths: string[], o: KernelCliOptions): number {
-  const runs = positiveInt(o.runs, '--runs') ?? 100;
+  const runs = positiveInt(o.runs, '--runs');
   const timeoutMs = positiveInt(o.timeout, '--timeout') ?? 2000;
-  const { scenarios, errors } = loadScenarios(paths);
+  chancePerStep(o.writebackEnd, '--writeback-end', WRITEBACK_END_PER_STEP);
+  // Workloads (loops, thread arrays) as written: the probe runs their loops.
+  const { scenarios, errors } = loadScenarios(paths, {
+    parse: parseWorkload,
+    check: checkWorkload,
+  });
   // A bad file is reported and the others still run; the exit code says so at the end.
   for (const e of errors) io.err(`${e.format()}\n`);
   if (scenarios.length === 0 && errors.length) return EXIT_INPUT;
@@ -58,7 +70,18 @@ export function cmdKernel(io: Io, paths: string[], o: KernelCliOptions): number 
   try {
     for (const sc of scenarios)
       rows.push(
-        kernelRow(sc, { runs, timeoutMs, settings, cpu: o.pin === false ? -1 : 0 }, o, policy),
+        kernelRow(
+          sc,
+          // A workload runs once by default, as sim runs it; a scenario 100 times.
+          {
+            runs: runs ?? (hasLoops(sc) ? 1 : 100),
+            timeoutMs,
+            settings,
+            cpu: o.pin === false ? -1 : 0,
+          },
+          o,
+          policy,
+        ),
       );
   } finally {
     const failed = settings.restore();
@@ -107,7 +130,23 @@ function kernelRow(
       reason: r.reason,
     };
   let model: KernelRow['model'] = null;
-  if (o.compare && policy) {
+  let workload: KernelRow['workload'];
+  if (o.compare && policy && hasLoops(sc)) {
+    // A workload: one simulated execution, as `cowherd sim` runs it on one CPU (the probe pins to one).
+    const writebackEnd = chancePerStep(o.writebackEnd, '--writeback-end', WRITEBACK_END_PER_STEP);
+    const sim = simulate(sc, policy, { seed: 1, cpus: 1, env: { writebackEnd } });
+    model =
+      sim.kind === 'tool-bug'
+        ? 'tool-bug'
+        : sim.holds === null
+          ? 'limit'
+          : sim.holds
+            ? 'Always'
+            : 'Never';
+    const cal = loadCalibration(undefined);
+    if (r.last)
+      workload = compareWorkload(sc.name, sim, r.last, cal ? predict(sim.work, cal) : null);
+  } else if (o.compare && policy) {
     const m = explore(sc, policy);
     model = m.kind === 'done' ? m.verdict : m.kind;
   }
@@ -121,6 +160,7 @@ function kernelRow(
     systemWide: r.systemWide,
     model,
     ...agreement(model, r.verdict),
+    ...(workload ? { workload, agree: agreement(model, r.verdict).agree && workload.agree } : {}),
     reason: '',
   };
 }

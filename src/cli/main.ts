@@ -261,6 +261,10 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .addOption(new Option('--era <id>', 'era id, or all').default('all'))
     .option('--seed <n>', 'seed of the scheduler (default 1); the same seed gives the same output')
     .option('--cpus <n>', 'CPUs the threads are spread over as they start (default 1)')
+    .option(
+      '--writeback-end <p>',
+      'chance per step that the swap device ends the writes in flight (default 0.1; docs/sim.md)',
+    )
     .option('--json', 'print {"seed", "cpus", "results":[{scenario, era, counters, phases, ...}]}')
     .option(
       '--csv <dir>',
@@ -280,7 +284,11 @@ function program(io: Io, setCode: (c: number) => void): Command {
       '--compare',
       "set each observed verdict next to the model's for the era of uname -r; exit 1 on a disagreement",
     )
-    .option('--runs <n>', 'runs per scenario (default 100)')
+    .option('--runs <n>', 'runs per scenario (default 100; 1 for a workload, a file with loops)')
+    .option(
+      '--writeback-end <p>',
+      "with --compare, a workload's sim: chance per step that swap writes end (default 0.1)",
+    )
     .option('--timeout <ms>', 'deadline of one run; a run past it hangs (default 2000)')
     .option(
       '--no-pin',

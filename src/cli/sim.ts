@@ -10,7 +10,7 @@ import { simCsv, simJson, simText } from '../report/sim.js';
 import { InputError } from '../scenario/errors.js';
 import { parseWorkload } from '../scenario/parse.js';
 import { type Calibration, predict } from '../sim/cost.js';
-import { checkWorkload, type SimProgress, simulate } from '../sim/sim.js';
+import { checkWorkload, type SimProgress, simulate, WRITEBACK_END_PER_STEP } from '../sim/sim.js';
 import type { Io } from './common.js';
 import {
   bundledCalibration,
@@ -28,10 +28,11 @@ export interface SimCliOptions {
   readonly json?: boolean;
   readonly csv?: string;
   readonly costs?: string;
+  readonly writebackEnd?: string;
 }
 
 /** The calibration file, checked for the fields the cost model reads; null with `none` or no default file. */
-function loadCalibration(path: string | undefined): Calibration | null {
+export function loadCalibration(path: string | undefined): Calibration | null {
   if (path === 'none') return null;
   const file = path ?? bundledCalibration();
   if (path === undefined && !existsSync(file)) return null;
@@ -88,6 +89,15 @@ function wholeNumber(text: string | undefined, flag: string, dflt: number, min: 
   return Number(text);
 }
 
+/** A chance per step: a decimal number from 0 to 1 (CLI001 otherwise). */
+export function chancePerStep(text: string | undefined, flag: string, dflt: number): number {
+  if (text === undefined) return dflt;
+  const v = Number(text);
+  if (!/^(0|1|0?\.\d+|1\.0*)$/.test(text) || !(v >= 0 && v <= 1))
+    throw new InputError('CLI001', `${flag} takes a chance from 0 to 1, not '${text}'`, flag, null);
+  return v;
+}
+
 /** `sim NAME ERA: steps done / total (percent), faults and their rate, ETA` for stderr. */
 export function progressLine(name: string, g: SimProgress, secs: number): string {
   const pct = g.total > 0 ? Math.min(100, (100 * g.steps) / g.total) : 0;
@@ -102,6 +112,7 @@ export function progressLine(name: string, g: SimProgress, secs: number): string
 export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => number): number {
   const seed = wholeNumber(o.seed, '--seed', 1, 0);
   const cpus = wholeNumber(o.cpus, '--cpus', 1, 1);
+  const writebackEnd = chancePerStep(o.writebackEnd, '--writeback-end', WRITEBACK_END_PER_STEP);
   const { policies } = selectEras(o.era);
   const calibration = loadCalibration(o.costs);
   if (paths.length === 0)
@@ -136,6 +147,7 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
         const result = simulate(w, p, {
           seed,
           cpus,
+          env: { writebackEnd },
           shouldStop: () => stop,
           // Every step: a step may take a second (a write over 1 GiB); the clock limits the lines.
           tickEvery: 1,
@@ -160,7 +172,7 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
-  const info = { seed, cpus, calibration };
+  const info = { seed, cpus, writebackEnd, calibration };
   io.out(o.json ? simJson(rows, info) : simText(rows, info));
   if (o.csv) {
     mkdirSync(o.csv, { recursive: true });

@@ -90,6 +90,22 @@ export interface ProbeRun {
    * counter was read (the probe's `Q` record; true when it says nothing).
    */
   readonly ksmNoisy: boolean;
+  /** Per thread index, what it recorded of itself (the probe's `T` records). */
+  readonly threads: ReadonlyMap<number, ThreadStat>;
+  /** The initial process's VmPTE before the scenario ran (the probe's own page tables). */
+  readonly baseVmpteKb: number;
+}
+
+/** A probe thread's own figures (minflt, majflt and the times are -1 when it never ended). */
+export interface ThreadStat {
+  readonly minflt: number;
+  readonly majflt: number;
+  readonly vmpteKb: number;
+  /** From the run's start, in nanoseconds. */
+  readonly startNs: number;
+  readonly endNs: number;
+  /** CPU time (user and system) between its start and its end. */
+  readonly cpuNs: number;
 }
 
 /** Parse the probe's stdout (see probe.c). */
@@ -100,6 +116,8 @@ export function parseProbeOutput(out: string): ProbeRun[] {
     regs: number[];
     finals: Map<number, number>;
     ksmNoisy: boolean;
+    threads: Map<number, ThreadStat>;
+    baseVmpteKb: number;
   }[] = [];
   for (const line of out.split('\n')) {
     const w = line.split(' ');
@@ -110,10 +128,25 @@ export function parseProbeOutput(out: string): ProbeRun[] {
         regs: [],
         finals: new Map(),
         ksmNoisy: true,
+        threads: new Map(),
+        baseVmpteKb: 0,
       });
     } else if (w[0] === 'R' && runs.length > 0) runs.at(-1)!.regs[Number(w[1])] = Number(w[2]);
     else if (w[0] === 'F' && runs.length > 0) runs.at(-1)!.finals.set(Number(w[1]), Number(w[2]));
     else if (w[0] === 'Q' && runs.length > 0) runs.at(-1)!.ksmNoisy = w[1] !== '0';
+    else if (w[0] === 'T' && runs.length > 0) {
+      const [minflt, majflt, vmpteKb, startNs, endNs, cpuNs] = w
+        .slice(2, 8)
+        .map(Number) as number[];
+      runs.at(-1)!.threads.set(Number(w[1]), {
+        minflt: minflt!,
+        majflt: majflt!,
+        vmpteKb: vmpteKb!,
+        startNs: startNs!,
+        endNs: endNs!,
+        cpuNs: cpuNs ?? -1,
+      });
+    } else if (w[0] === 'B' && runs.length > 0) runs.at(-1)!.baseVmpteKb = Number(w[1]);
   }
   return runs;
 }

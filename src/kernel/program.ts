@@ -9,7 +9,21 @@
 
 import type { Expr, Ref, Scenario, Stmt } from '../scenario/ast.js';
 import { assignedReg } from '../scenario/check.js';
+import { InputError } from '../scenario/errors.js';
 import { COUNTERS, KPF_BITS } from '../scenario/expr.js';
+import { bounds, hasLoops, instantiate, threadArrays } from '../scenario/unroll.js';
+import {
+  type Arg,
+  argOp,
+  argText,
+  exprArg,
+  flatCount,
+  instanceOf,
+  mentions,
+  NotCompiled,
+  type Scope,
+  substNums,
+} from './program-loops.js';
 
 const PAGE = 4096;
 
@@ -103,6 +117,8 @@ export interface ProbeProgram {
   readonly prims: readonly Prim[];
   /** Indices into `prims` the final condition reads. */
   readonly finals: readonly number[];
+  /** The final condition (a workload's with its thread arrays' instances named), whose leaves leafPrims keys. */
+  readonly condition: Expr;
   /** The primitive each identifier or call of the final condition reads. */
   readonly leafPrims: ReadonlyMap<Expr, number>;
   /** Observables that see the whole machine (other processes too). */
@@ -134,9 +150,9 @@ export interface ProbeProgram {
  * primitives, expression length) is bounded only by memory.
  */
 export const PROBE_LIMITS = {
-  threads: 16,
+  threads: 128,
   mappings: 32,
-  events: 32,
+  events: 256,
   pipes: 8,
   pins: 8,
   userfaultfds: 8,
@@ -202,12 +218,24 @@ function unsupported(why: string): never {
   throw new Unsupported(why);
 }
 
-/** Compile `sc` (which passed checkScenario()) for the probe. */
+/** The most loop variables a probe thread holds (probe.c MAXLOC). */
+const MAX_SLOTS = 16;
+
+/** A loop of at most this many statements in all is unrolled (its variable then indexes anything). */
+const UNROLL = 64;
+
+/**
+ * Compile `sc` (which passed checkScenario()) for the probe. A workload (a
+ * scenario with loops or thread arrays, as parseWorkload() reads it) keeps
+ * its long loops: the probe runs them.
+ */
 export function compileProbe(sc: Scenario): Compiled {
   try {
-    return { ok: true, program: new Compiler(sc).compile() };
+    return { ok: true, program: new Compiler(sc, hasLoops(sc)).compile() };
   } catch (e) {
-    if (e instanceof Unsupported) return { ok: false, reason: e.message };
+    if (e instanceof Unsupported || e instanceof NotCompiled)
+      return { ok: false, reason: e.message };
+    if (e instanceof InputError) return { ok: false, reason: e.message };
     throw e;
   }
 }
@@ -215,6 +243,21 @@ export function compileProbe(sc: Scenario): Compiled {
 /** The primitive key the final condition's evaluation looks values up by. */
 export function primKey(p: Prim): string {
   return `${p.kind}:${p.thread}:${p.map}:${p.page}:${p.name}:${p.count ?? 1}:${p.step ?? 1}`;
+}
+
+/** An argument's value with loop variable `v` (a token `lN`) at `value`: + - * / only. */
+function evalRpn(rpn: readonly string[], v: string, value: number): number {
+  const st: number[] = [];
+  for (const t of rpn) {
+    if (t === v) st.push(value);
+    else if (t.startsWith('#')) st.push(Number(t.slice(1)));
+    else {
+      const r = st.pop()!;
+      const l = st.pop()!;
+      st.push(t === '+' ? l + r : t === '-' ? l - r : t === '*' ? l * r : Math.trunc(l / r));
+    }
+  }
+  return st.pop() ?? 0;
 }
 
 class Compiler {
@@ -245,12 +288,50 @@ class Compiler {
     userfaultfd: false,
   };
 
-  constructor(private readonly sc: Scenario) {
-    this.threads = sc.threads.map((t) => t.name);
-    for (const st of [...sc.setup, ...sc.threads.flatMap((t) => t.body)]) {
-      const r = assignedReg(st);
-      if (r !== null) this.reg(r);
-    }
+  /** Workload mode: the threads' instances, each with its thread-array index. */
+  private readonly instances: { name: string; body: readonly Stmt[]; nums: Map<string, number> }[] =
+    [];
+  /** Loop variables of the statement being compiled. */
+  private scope: Scope = { nums: new Map(), slots: new Map() };
+  /** Iterations of the loops around the statement being compiled (for the time budget). */
+  private mult = 1;
+  private readonly arrays: Set<string>;
+  /** Workload mode: uses of each event array (as name → indices used) for placing its block. */
+  private readonly eventArrays = new Map<string, { min: number; max: number }>();
+
+  constructor(
+    private readonly sc: Scenario,
+    private readonly loops = false,
+  ) {
+    this.arrays = threadArrays(sc);
+    const none = new Map<string, number>();
+    if (loops)
+      for (const t of sc.threads) {
+        if (!t.array) {
+          this.instances.push({ name: t.name, body: t.body, nums: none });
+          continue;
+        }
+        const [from, to] = bounds(sc, t.array, none);
+        for (let k = from; k < to; k++)
+          this.instances.push({
+            name: `${t.name}[${k}]`,
+            body: t.body,
+            nums: new Map([[t.array.var, k]]),
+          });
+      }
+    this.threads = loops ? this.instances.map((t) => t.name) : sc.threads.map((t) => t.name);
+    if (this.threads.length > PROBE_LIMITS.threads)
+      unsupported(
+        `${this.threads.length} threads: the probe holds at most ${PROBE_LIMITS.threads}`,
+      );
+    const walk = (list: readonly Stmt[]): void => {
+      for (const st of list) {
+        if (st.op === 'repeat') walk(st.body);
+        const r = assignedReg(st);
+        if (r !== null) this.reg(r);
+      }
+    };
+    walk([...sc.setup, ...sc.threads.flatMap((t) => t.body)]);
   }
 
   compile(): ProbeProgram {
@@ -258,7 +339,17 @@ class Compiler {
       unsupported('env ksmd: the real ksmd runs only while /sys/kernel/mm/ksm/run is 1');
     if (this.sc.env.includes('reclaim')) this.needs.swap = true;
     if (this.sc.env.includes('khugepaged')) this.needs.khugepaged = true;
-    const bodies = this.sc.threads.map((t, i) => {
+    const bodies = this.loops ? this.workloadBodies() : this.scenarioBodies();
+    const condition = this.loops
+      ? instantiate(this.sc, this.sc.condition, new Map(), this.arrays)
+      : this.sc.condition;
+    const finals = this.condPrims(condition);
+    if (this.loops) this.placeEvents(bodies);
+    return { ...this.program(bodies, finals), condition };
+  }
+
+  private scenarioBodies(): string[][] {
+    return this.sc.threads.map((t, i) => {
       const list = [...(i === 0 ? this.sc.setup : []), ...t.body];
       checkExec(this.sc, list);
       // An O_DIRECT transfer its own thread completes at once (`unpin` next) is a
@@ -274,7 +365,149 @@ class Compiler {
         .filter((st) => st.op !== 'unpin' || !this.syncOdirect.has(st))
         .flatMap((st) => this.stmt(st, i));
     });
-    const finals = this.condPrims(this.sc.condition);
+  }
+
+  /** Workload mode: each instance's operations, long loops kept as `loop`/`next`. */
+  private workloadBodies(): string[][] {
+    return this.instances.map((t, i) => {
+      const out: string[] = [];
+      this.scope = { nums: t.nums, slots: new Map() };
+      this.mult = 1;
+      this.block([...(i === 0 ? this.sc.setup : []), ...t.body], i, out);
+      return out;
+    });
+  }
+
+  /** The operations of `list` in the current scope, appended to `out`. */
+  private block(list: readonly Stmt[], self: number, out: string[]): void {
+    const slotNames = new Set(this.scope.slots.keys());
+    // Statements without a loop variable of the probe are instantiated as unroll.ts does.
+    const sts = list.map((st) =>
+      st.op === 'repeat' || mentions(st, slotNames)
+        ? st
+        : instantiate(this.sc, st, this.scope.nums, this.arrays),
+    );
+    if (sts.some((st) => st.op === 'exec') && this.scope.slots.size > 0)
+      unsupported('exec inside a loop: the new image would not know the loop variables');
+    checkExec(this.sc, sts);
+    sts.forEach((st, j) => {
+      const next = sts[j + 1];
+      if (st.op === 'pin' && st.odirect && next?.op === 'unpin' && next.name === st.name) {
+        this.syncOdirect.add(st);
+        this.syncOdirect.add(next);
+      }
+    });
+    for (const st of sts) {
+      if (st.op === 'repeat') this.loop(st, self, out);
+      else if (st.op !== 'unpin' || !this.syncOdirect.has(st)) {
+        const ops = this.stmt(mentions(st, slotNames) ? substNums(st, this.scope.nums) : st, self);
+        out.push(...(typeof ops === 'string' ? [ops] : ops));
+      }
+    }
+  }
+
+  /** A `repeat`: unrolled when short, else a `loop VAR FROM TO END` … `next VAR TO START` pair. */
+  private loop(st: Extract<Stmt, { op: 'repeat' }>, self: number, out: string[]): void {
+    const slotNames = new Set(this.scope.slots.keys());
+    if (mentions(st.from, slotNames) || mentions(st.to, slotNames))
+      unsupported("a loop bound that depends on an enclosing loop's variable");
+    const [from, to] = bounds(this.sc, st, this.scope.nums);
+    const outer = this.scope;
+    const outerMult = this.mult;
+    const inner = substNums(st.body, outer.nums);
+    if ((to - from) * flatCount(inner, this.sc, UNROLL) <= UNROLL) {
+      for (let v = from; v < to; v++) {
+        const nums = new Map(outer.nums);
+        if (st.var !== null) nums.set(st.var, v);
+        this.scope = { nums, slots: outer.slots };
+        this.block(st.body, self, out);
+      }
+      this.scope = outer;
+      return;
+    }
+    const slot = outer.slots.size;
+    if (slot >= MAX_SLOTS)
+      unsupported(`loops nested ${slot + 1} deep: the probe holds ${MAX_SLOTS} loop variables`);
+    const slots = new Map(outer.slots);
+    slots.set(st.var ?? `\u0000loop${slot}`, { slot, from, to });
+    this.scope = { nums: outer.nums, slots };
+    this.mult *= to - from;
+    const at = out.push('') - 1;
+    this.block(st.body, self, out);
+    const end = out.push(`next ${slot} ${to} ${at}`) - 1;
+    out[at] = `loop ${slot} ${from} ${to} ${end}`;
+    this.scope = outer;
+    this.mult = outerMult;
+  }
+
+  /** The index of thread `name` (an array's instance `index`), as a probe argument. */
+  private threadArg(name: string, index: Expr | undefined): string {
+    if (index === undefined) return String(this.threads.indexOf(name));
+    const decl = this.sc.threads.find((t) => t.name === name);
+    if (!decl?.array) return unsupported(`'${name}' is not a thread array`);
+    const [from] = bounds(this.sc, decl.array, new Map());
+    const base = this.threads.indexOf(`${name}[${from}]`);
+    return argText(argOp(exprArg(index, this.scope), base - from, '+'));
+  }
+
+  /**
+   * An event as a probe argument. A workload's events are placed once every
+   * thread is compiled (placeEvents()), so that an event array's instances
+   * are consecutive: until then the text holds a placeholder.
+   */
+  private eventArg(name: string, index: Expr | undefined): string {
+    if (!this.loops) return String(this.index(this.events, name));
+    const inst = index === undefined ? instanceOf(name) : null;
+    if (index === undefined && inst === null) {
+      this.index(this.events, name);
+      return `\u0001e:${name}\u0001`;
+    }
+    const [array, at] = inst ?? [name, exprArg(index!, this.scope)];
+    const range = this.argRange(at);
+    const seen = this.eventArrays.get(array);
+    this.eventArrays.set(array, {
+      min: Math.min(seen?.min ?? range[0], range[0]),
+      max: Math.max(seen?.max ?? range[1], range[1]),
+    });
+    return argText(argOp(at, { rpn: [`#\u0001a:${array}\u0001`] }, '+'));
+  }
+
+  /** The least and greatest value of an index over the loops in scope (one loop variable at most). */
+  private argRange(a: Arg): [number, number] {
+    if (typeof a === 'number') return [a, a];
+    const vars = [...new Set(a.rpn.filter((t) => /^l\d+$/.test(t)))];
+    const slot = [...this.scope.slots.values()].find((s) => `l${s.slot}` === vars[0]);
+    if (vars.length !== 1 || !slot)
+      return unsupported('an event index that depends on more than one loop variable');
+    const at = (v: number): number => evalRpn(a.rpn, vars[0]!, v);
+    const values = [at(slot.from), at(slot.to - 1)];
+    return [Math.min(...values), Math.max(...values)];
+  }
+
+  /** Number the events: plain names first, then each array's instances, consecutive. */
+  private placeEvents(bodies: string[][]): void {
+    const plain = new Map(this.events.map((n, i) => [n, i]));
+    const base = new Map<string, number>();
+    let next = this.events.length;
+    for (const [name, r] of [...this.eventArrays].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      base.set(name, next - r.min);
+      for (let v = r.min; v <= r.max; v++) this.events.push(`${name}[${v}]`);
+      next += r.max - r.min + 1;
+    }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the placeholders' own delimiter
+    const re = /\u0001([ea]):([^\u0001]*)\u0001/g;
+    for (const ops of bodies)
+      ops.forEach((o, i) => {
+        ops[i] = o.replace(re, (_, kind: string, name: string) =>
+          String(kind === 'e' ? plain.get(name)! : base.get(name)!),
+        );
+      });
+  }
+
+  private program(
+    bodies: readonly (readonly string[])[],
+    finals: readonly number[],
+  ): Omit<ProbeProgram, 'condition'> {
     const counts: Record<keyof typeof PROBE_LIMITS, number> = {
       threads: this.threads.length,
       mappings: this.maps.size,
@@ -335,12 +568,30 @@ class Compiler {
     return m;
   }
 
-  /** [map index, first page, end page, step] of a reference. */
+  /** [map index, first page, end page, step] of a reference (numbers: see dynRef()). */
   private ref(r: Ref): [number, number, number, number] {
+    const [m, from, to, step] = this.dynRef(r);
+    if (typeof from !== 'number' || typeof to !== 'number' || typeof step !== 'number')
+      return unsupported(`a page range that a loop variable decides, in '${r.map}[…]' here`);
+    return [m, from, to, step];
+  }
+
+  /**
+   * [map index, first page, end page, step] of a reference; in a workload, a
+   * page index may be a loop variable's expression the probe computes.
+   */
+  private dynRef(r: Ref): [number, Arg, Arg, Arg] {
     const m = this.map(r.map);
-    const to = r.to === -1 ? m.pages : r.to;
-    this.pages += Math.ceil(Math.max(0, to - r.from) / Math.max(1, r.step));
-    return [m.index, r.from, to, r.step];
+    if (r.idx === undefined) {
+      const to = r.to === -1 ? m.pages : r.to;
+      this.pages += this.mult * Math.ceil(Math.max(0, to - r.from) / Math.max(1, r.step));
+      return [m.index, r.from, to, r.step];
+    }
+    const from = exprArg(r.idx.from, this.scope);
+    const to = r.idx.to === null ? argOp(from, 1, '+') : exprArg(r.idx.to, this.scope);
+    const step = r.idx.step === null ? 1 : exprArg(r.idx.step, this.scope);
+    this.pages += this.mult;
+    return [m.index, from, to, step];
   }
 
   private ret(name: string | null): number {
@@ -366,13 +617,14 @@ class Compiler {
       case 'munmap':
       case 'mprotect':
       case 'madvise': {
-        const [m, from, to] = this.ref(st.ref);
-        const range = `${m} ${from * PAGE} ${(to - from) * PAGE}`;
+        const [m, f, t, step] = this.dynRef(st.ref);
+        const range = `${m} ${argText(argOp(f, PAGE, '*'))} ${argText(argOp(argOp(t, f, '-'), PAGE, '*'))}`;
         if (st.op === 'munmap') return `munmap ${range} ${this.ret(st.ret)}`;
         if (st.op === 'mprotect') return `mprotect ${range} ${PROT[st.prot]} ${this.ret(st.ret)}`;
         if (st.advice === 'pageout') this.needs.swap = true;
-        if (st.ref.step === 1) return `madvise ${range} ${MADV[st.advice]} ${this.ret(st.ret)}`;
+        if (step === 1) return `madvise ${range} ${MADV[st.advice]} ${this.ret(st.ret)}`;
         // One madvise() per page, `step` apart, as in the model.
+        const [, from, to] = this.ref(st.ref);
         const ops: string[] = [];
         for (let p = from; p < to; p += st.ref.step)
           ops.push(`madvise ${m} ${p * PAGE} ${PAGE} ${MADV[st.advice]} ${this.ret(st.ret)}`);
@@ -383,23 +635,23 @@ class Compiler {
         return `mremap ${m} ${from * PAGE} ${(to - from) * PAGE} ${this.map(st.onto).index} ${this.ret(st.ret)}`;
       }
       case 'write': {
-        const [m, from, to, step] = this.ref(st.ref);
+        const [m, from, to, step] = this.dynRef(st.ref).map((a) => argText(a));
         return `write ${m} ${from} ${to} ${step} = ${this.rpn(st.value, self)}`;
       }
       case 'read': {
-        const [m, from, to, step] = this.ref(st.ref);
+        const [m, from, to, step] = this.dynRef(st.ref).map((a) => argText(a));
         return `read ${m} ${from} ${to} ${step} ${this.ret(st.reg)}`;
       }
       case 'fork':
       case 'spawn':
-        return `${st.op} ${this.threads.indexOf(st.thread)}`;
+        return `${st.op} ${this.threadArg(st.thread, st.index)}`;
       case 'wait':
-        return `wait ${this.threads.indexOf(st.thread)} ${this.ret(st.reg)}`;
+        return `wait ${this.threadArg(st.thread, st.index)} ${this.ret(st.reg)}`;
       case 'exit':
         return `exit = ${st.code ? this.rpn(st.code, self) : '#0'}`;
       case 'signal':
       case 'await':
-        return `${st.op} ${this.index(this.events, st.event)}`;
+        return `${st.op} ${this.eventArg(st.event, st.index)}`;
       case 'observe': {
         const text = `observe ${this.reg(st.reg)} = ${this.rpn(st.expr, self)}`;
         this.noteNoise(st.reg, st.expr, self);
@@ -545,6 +797,10 @@ class Compiler {
     if (!PAGE_PRIMS.has(e.fn)) return unsupported(`${e.fn}() is not observable by the probe`);
     const r = rest[0];
     if (r?.kind !== 'ref') return unsupported(`${e.fn}() needs a page`);
+    if (r.ref.idx !== undefined)
+      return unsupported(
+        `${e.fn}() of a page a long loop's variable decides: the probe reads observables of fixed pages (a loop of at most ${UNROLL} statements in all is unrolled)`,
+      );
     const m = this.map(r.ref.map);
     const p = { kind: e.fn, thread, map: m.index, page: r.ref.from, name: '' };
     if (r.ref.single && e.fn !== 'distinct_pfns') return p;
@@ -562,6 +818,8 @@ class Compiler {
       case 'bool':
         return e.value ? '#1' : '#0';
       case 'ident': {
+        const slot = this.scope.slots.get(e.name);
+        if (slot !== undefined) return `l${slot.slot}`;
         const p = this.identPrim(e.name, self);
         return p ? `p${this.prim(p)}` : `r${this.reg(e.name)}`;
       }

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Expr, Scenario, Verdict } from '../scenario/ast.js';
 import type { Bounds } from '../scenario/expr.js';
 import { evalBounds, truthOf } from '../scenario/expr.js';
-import type { Features, ProbeRun } from './probe.js';
+import type { Features, ProbeRun, ThreadStat } from './probe.js';
 import { buildProbe, probeFeatures, runProbe } from './probe.js';
 import type { Needs, ProbeProgram } from './program.js';
 import { compileProbe } from './program.js';
@@ -76,6 +76,36 @@ function prepareHost(needs: Needs, bin: string, settings: HostSettings): string 
   return null;
 }
 
+/** A run's per-thread figures (probe.c `T` records) and registers, by name. */
+export interface KernelFigures {
+  readonly threads: readonly ({ readonly name: string } & ThreadStat)[];
+  readonly regs: Readonly<Record<string, number>>;
+  /** From the first thread's start to the last thread's end, in milliseconds. */
+  readonly wallMs: number;
+  /** The threads' CPU time, in milliseconds. */
+  readonly cpuMs: number;
+  /** The probe's own page tables (the initial process's VmPTE before the scenario). */
+  readonly baseVmpteKb: number;
+}
+
+function figuresOf(program: ProbeProgram, run: ProbeRun): KernelFigures {
+  const threads = [...run.threads]
+    .sort(([a], [b]) => a - b)
+    .map(([i, t]) => ({ name: program.threads[i] ?? `#${i}`, ...t }));
+  const ended = threads.filter((t) => t.endNs >= 0);
+  const wallNs =
+    ended.length > 0
+      ? Math.max(...ended.map((t) => t.endNs)) - Math.min(...threads.map((t) => t.startNs))
+      : 0;
+  return {
+    threads,
+    regs: Object.fromEntries(program.regs.map((r, i) => [r, run.regs[i] ?? 0])),
+    wallMs: wallNs / 1e6,
+    cpuMs: ended.reduce((a, t) => a + Math.max(0, t.cpuNs), 0) / 1e6,
+    baseVmpteKb: run.baseVmpteKb,
+  };
+}
+
 export type KernelResult =
   | {
       readonly kind: 'observed';
@@ -92,6 +122,8 @@ export type KernelResult =
        */
       readonly undetermined: number;
       readonly systemWide: readonly string[];
+      /** What the last completed run's threads recorded of themselves, and its registers. */
+      readonly last: KernelFigures | null;
     }
   | { readonly kind: 'skip'; readonly reason: string }
   /** The probe failed where the model would not: a tool bug, reported as such. */
@@ -198,12 +230,13 @@ export function runOnKernel(sc: Scenario, opts: KernelOptions): KernelResult {
   let neg = 0;
   let hang = 0;
   let undetermined = 0;
+  const done = out.runs.filter((r) => r.outcome === 'done');
   for (const run of out.runs) {
     if (run.outcome === 'hang') {
       hang++;
       continue;
     }
-    const v = evalObserved(sc.condition, c.program, run, finalLookup(c.program, run));
+    const v = evalObserved(c.program.condition, c.program, run, finalLookup(c.program, run));
     if (v === undefined) undetermined++;
     else if (v) pos++;
     else neg++;
@@ -216,6 +249,7 @@ export function runOnKernel(sc: Scenario, opts: KernelOptions): KernelResult {
     hang,
     undetermined,
     systemWide: c.program.systemWide,
+    last: done.length > 0 ? figuresOf(c.program, done.at(-1)!) : null,
   };
 }
 

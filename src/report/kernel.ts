@@ -5,6 +5,7 @@
  */
 
 import type { Verdict } from '../scenario/ast.js';
+import { comparisonText, type WorkloadComparison } from './kernel-sim.js';
 
 export interface KernelRow {
   readonly scenario: string;
@@ -24,6 +25,8 @@ export interface KernelRow {
   readonly partial: boolean;
   readonly reason: string;
   readonly systemWide: readonly string[];
+  /** A workload with --compare: its figures beside cowherd sim's. */
+  readonly workload?: WorkloadComparison;
 }
 
 export function kernelJson(rows: readonly KernelRow[], era: string, release: string): string {
@@ -44,6 +47,7 @@ export function kernelJson(rows: readonly KernelRow[], era: string, release: str
         ...(r.partial ? { partial: true } : {}),
         ...(r.reason ? { reason: r.reason } : {}),
         ...(r.systemWide.length ? { systemWide: r.systemWide } : {}),
+        ...(r.workload ? { workload: r.workload } : {}),
       })),
     },
     null,
@@ -97,6 +101,7 @@ export function kernelText(rows: readonly KernelRow[], era: string, release: str
       'disagreements that read a system-wide observable (check docs/fidelity.md before trusting them):',
       ...noisy.map((r) => `  ${r.scenario}: ${r.systemWide.join(', ')}`),
     );
+  for (const r of rows) if (r.workload) out.push('', comparisonText(r.workload, era).trimEnd());
   const agreeN = rows.filter((r) => r.agree === true).length;
   const disagree = rows.filter((r) => r.agree === false).length;
   out.push(

@@ -17,6 +17,8 @@ export interface SimRow {
 export interface SimRunInfo {
   readonly seed: number;
   readonly cpus: number;
+  /** The chance per step that the swap device ends the writes in flight. */
+  readonly writebackEnd: number;
   readonly calibration?: Calibration | null;
 }
 
@@ -115,7 +117,9 @@ export function simText(rows: readonly SimRow[], info: SimRunInfo): string {
   const byScenario = new Map<string, SimRow[]>();
   for (const r of rows) byScenario.set(r.file, [...(byScenario.get(r.file) ?? []), r]);
   for (const [file, list] of byScenario) {
-    out.push(`${list[0]!.scenario} (${file}), seed ${info.seed}, ${info.cpus} CPU(s)`);
+    out.push(
+      `${list[0]!.scenario} (${file}), seed ${info.seed}, ${info.cpus} CPU(s), swap writes end with chance ${info.writebackEnd} per step`,
+    );
     const eras = list.map((r) => r.result.era);
     const counters = Object.keys(list[0]!.result.counters).filter((c) =>
       list.some((r) => (r.result.counters[c] ?? 0) !== 0),
@@ -179,6 +183,7 @@ export function simJson(rows: readonly SimRow[], info: SimRunInfo): string {
     {
       seed: info.seed,
       cpus: info.cpus,
+      writebackEnd: info.writebackEnd,
       ...(info.calibration ? { calibration: info.calibration.machine } : {}),
       results: rows.map((r) => ({
         scenario: r.scenario,

@@ -12,7 +12,7 @@ import { lru_add_drain_cpu } from '../core/mm/swap.js';
 import { cloneState } from '../core/mm_types.js';
 import type { Config, Policy } from '../core/points.js';
 import { sequentialKernel } from '../core/points.js';
-import { VM_EVENT_NAMES } from '../core/vmstat.js';
+import { PGFAULT, PGMAJFAULT, VM_EVENT_NAMES } from '../core/vmstat.js';
 import { newWork, workTable, workTotals } from '../core/work.js';
 import type { Scenario, Stmt } from '../scenario/ast.js';
 import { checkScenario } from '../scenario/check.js';
@@ -24,6 +24,7 @@ import {
   newMachine,
   nextStmt,
   stepThread,
+  task,
   teardown,
 } from '../scenario/machine.js';
 import { stmtText } from '../scenario/print.js';
@@ -102,6 +103,21 @@ export interface PhaseSample {
   readonly work: Readonly<Record<string, number>>;
 }
 
+/**
+ * One thread's own figures, as the kernel keeps them per task: the faults it
+ * took (task_struct min_flt and maj_flt, which mm_account_fault() counts;
+ * here the pgfault and pgmajfault of its statements) and its process's
+ * VmPTE when it ended (or at the end of the run).
+ */
+export interface TaskFigures {
+  readonly name: string;
+  readonly minflt: number;
+  readonly majflt: number;
+  readonly vmpteKb: number;
+  /** Processes it forked (each leaves the probe's own pages write-protected on the real kernel). */
+  readonly forks: number;
+}
+
 export interface SimResult {
   readonly era: string;
   /** done: every thread ended; hang: threads asleep in the kernel for good; stopped: asked to stop. */
@@ -115,6 +131,8 @@ export interface SimResult {
   readonly vmpte: { readonly peak: number; readonly final: number };
   /** The work account (work.ts): per kernel path, the work of each kind it did; the tool's own teardown excluded. */
   readonly work: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Per thread (array instances included), in the order of the declarations. */
+  readonly tasks: readonly TaskFigures[];
   readonly hung?: readonly string[];
   readonly violations?: readonly Violation[];
   readonly note?: string;
@@ -239,6 +257,21 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
   let peak = 0;
   let started = 1;
   const runnable: number[] = [];
+  // Per thread (threads appear as they are forked): minflt, majflt, VmPTE kB, forks.
+  const flt: number[][] = [];
+  const fig = (i: number): number[] => (flt[i] ??= [0, 0, 0, 0]);
+  const mmKb = (i: number): number => {
+    const mm = m.s.mms[task(m, m.threads[i]!)?.mm ?? 0];
+    return mm ? mm.pgtables_bytes / 1024 : -1;
+  };
+  const tasks = (): TaskFigures[] =>
+    m.threads.map((t, i) => ({
+      name: t.name,
+      minflt: fig(i)[0]!,
+      majflt: fig(i)[1]!,
+      vmpteKb: fig(i)[2]!,
+      forks: fig(i)[3]!,
+    }));
   const result = (kind: SimResult['kind'], extra: Partial<SimResult> = {}): SimResult => ({
     era: policy.id,
     kind,
@@ -249,6 +282,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
     regs: Object.fromEntries([...m.regs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     vmpte: { peak, final: vmpteKb(m) },
     work: m.s.work ? workTable(m.s.work) : {},
+    tasks: tasks(),
     ...extra,
   });
   for (;;) {
@@ -266,6 +300,9 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
     const k = sequentialKernel(config);
     k.cpu = t.cpu;
     const before = rollback ? cloneState(m.s) : null;
+    const faults = m.s.vmstat[PGFAULT] ?? 0;
+    const major = m.s.vmstat[PGMAJFAULT] ?? 0;
+    if (st.op === 'exit') fig(i)[2] = mmKb(i);
     const r = stepThread(m, i, k);
     if (r.kind === 'error') throw r.error;
     if (r.kind === 'blocked') {
@@ -277,6 +314,14 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
       m.blocked.add(i);
     } else {
       m.blocked.clear();
+      // Faults are the task's own: minflt counts the minor ones (mm_account_fault()).
+      const nMajor = (m.s.vmstat[PGMAJFAULT] ?? 0) - major;
+      const f = fig(i);
+      f[0]! += (m.s.vmstat[PGFAULT] ?? 0) - faults - nMajor;
+      f[1]! += nMajor;
+      const kb = mmKb(i);
+      if (kb >= 0) f[2] = kb;
+      if (st.op === 'fork') f[3]!++;
     }
     steps++;
     environment(m, rng, rates);
@@ -302,6 +347,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
   const regs = result('done').regs;
   const final = vmpteKb(m);
   const work = m.s.work ? workTable(m.s.work) : {};
+  const figures = tasks();
   teardown(m);
   const violations = checkInvariants(m.s);
   const out: SimResult = {
@@ -314,6 +360,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
     regs,
     vmpte: { peak, final },
     work,
+    tasks: figures,
   };
   return violations.length > 0 ? { ...out, violations } : out;
 }

@@ -11,7 +11,9 @@ describe('cowherd sim', () => {
   it('prints the counters per era, the same for the same seed', () => {
     const a = cli('sim', usemem, '--era', 'v6.18', '--seed', '5', '--cpus', '2');
     expect(a.code).toBe(0);
-    expect(a.out).toMatch(/^usemem-small \(workloads\/usemem-small\.cow\), seed 5, 2 CPU\(s\)\n/);
+    expect(a.out).toMatch(
+      /^usemem-small \(workloads\/usemem-small\.cow\), seed 5, 2 CPU\(s\), swap writes end with chance 0.1 per step\n/,
+    );
     expect(a.out).toMatch(/\npgfault +2304\n/);
     expect(a.out).toMatch(/\ncondition +holds\n/);
     expect(cli('sim', usemem, '--era', 'v6.18', '--seed', '5', '--cpus', '2').out).toBe(a.out);
@@ -47,6 +49,32 @@ describe('cowherd sim', () => {
     );
     expect(cli('sim', usemem, '--era', 'v9.9').code).toBe(2);
     expect(cli('sim', usemem, '--seed', '-1').code).toBe(2);
+    const wb = cli('sim', usemem, '--era', 'v6.18', '--writeback-end', '1.5');
+    expect(wb.code).toBe(2);
+    expect(wb.err).toMatch(/CLI001: --writeback-end takes a chance from 0 to 1, not '1.5'/);
+  });
+
+  it("takes the swap device's rate from --writeback-end, and says it in the output", () => {
+    const f = 'workloads/forceswap-small.cow';
+    const slow = cli('sim', f, '--era', 'v6.18', '--json', '--costs', 'none');
+    const fast = cli(
+      'sim',
+      f,
+      '--era',
+      'v6.18',
+      '--json',
+      '--costs',
+      'none',
+      '--writeback-end',
+      '1',
+    );
+    type J = { writebackEnd: number; results: { counters: Record<string, number> }[] };
+    const a = JSON.parse(slow.out) as J;
+    const b = JSON.parse(fast.out) as J;
+    expect([a.writebackEnd, b.writebackEnd]).toEqual([0.1, 1]);
+    // Every write ends before the next MADV_PAGEOUT: each round pages out both pages.
+    expect(b.results[0]!.counters.pswpout).toBe(20_000);
+    expect(a.results[0]!.counters.pswpout).toBeLessThan(20_000);
   });
 
   it('predicts time from a calibration file, prints claims beside the model, and refuses a bad file', () => {

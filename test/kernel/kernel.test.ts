@@ -63,6 +63,29 @@ describe.skipIf(why !== null)('cowherd kernel (on this machine)', () => {
     expect(r.code).toBe(0);
   });
 
+  it('runs a workload with its loops and thread array once, beside cowherd sim of the same file', () => {
+    const r = cli('kernel', '--compare', '--json', 'workloads/usemem-small.cow');
+    const j = JSON.parse(r.out) as {
+      era: string;
+      results: {
+        observed: string;
+        positive: number;
+        workload?: { rows: { what: string; sim: number; kernel: number; ok: boolean }[] };
+      }[];
+    };
+    const [res] = j.results;
+    expect(res).toMatchObject({ observed: 'Always', positive: 1 });
+    if (j.era === 'unknown') return;
+    const rows = res!.workload!.rows;
+    // Nine processes, each with its own faults and page tables (the mapping is at=, away from the probe's).
+    expect(rows.filter((x) => x.what.endsWith('VmPTE kB'))).toHaveLength(9);
+    for (const x of rows.filter((y) => y.what.endsWith('VmPTE kB'))) expect(x.kernel).toBe(x.sim);
+    const child = rows.find((x) => x.what === 'child[3] minflt')!;
+    expect(child.sim).toBe(256);
+    expect(child.kernel).toBeGreaterThanOrEqual(256);
+    expect(rows.every((x) => x.ok)).toBe(true);
+  });
+
   it('waits for a forked child to start and die, and reads the status of a zombie nobody waited for', () => {
     const r = cli('kernel', '--compare', '--runs', '10', 'test/fixtures/kernel-child-killed.cow');
     expect(r.out).toMatch(/kernel-child-killed\s+Always\s+10\/0\/0/);

@@ -67,17 +67,17 @@ describe('compileProbe()', () => {
   });
 
   it("says which per-name count is over the probe's limit, and counts the pages a run touches", () => {
-    const spawns = Array.from({ length: 16 }, (_, i) => `spawn t${i + 1}`).join('; ');
+    const spawns = Array.from({ length: 128 }, (_, i) => `spawn t${i + 1}`).join('; ');
     const threads = [
       `thread t0 { ${spawns} }`,
-      ...Array.from({ length: 16 }, (_, i) => `thread t${i + 1} { read m[0] }`),
+      ...Array.from({ length: 128 }, (_, i) => `thread t${i + 1} { read m[0] }`),
     ].join('\n');
     const c = compileProbe(
       scenario(
         `scenario x\nsetup { mmap m pages=4 private rw populate }\n${threads}\nforall (1 == 1)`,
       ),
     );
-    expect(c.ok ? null : c.reason).toBe('17 threads: the probe holds at most 16');
+    expect(c.ok ? null : c.reason).toBe('129 threads: the probe holds at most 128');
     const d = compileProbe(
       scenario(
         'scenario y\nsetup { mmap m pages=4 private rw populate }\nthread t { write m = 1; read m[0..4 step 2] }\nforall (1 == 1)',

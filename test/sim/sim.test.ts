@@ -83,7 +83,7 @@ describe('cowherd sim', () => {
           file: w.file,
           result: simulate(w, policy(e), { seed, cpus: 2 }),
         })),
-        { seed, cpus: 2 },
+        { seed, cpus: 2, writebackEnd: 0.1 },
       );
     const a = out(7);
     expect(out(7)).toBe(a);
