@@ -22,12 +22,13 @@ export function argText(a: Arg): string {
   return typeof a === 'number' ? String(a) : `$${a.rpn.join(',')}`;
 }
 
-export function argOp(a: Arg, b: Arg, op: '+' | '-' | '*' | '/'): Arg {
+export function argOp(a: Arg, b: Arg, op: '+' | '-' | '*' | '/' | '%'): Arg {
   if (typeof a === 'number' && typeof b === 'number') {
     if (op === '+') return a + b;
     if (op === '-') return a - b;
     if (op === '*') return a * b;
-    if (b !== 0) return Math.trunc(a / b);
+    if (op === '/' && b !== 0) return Math.trunc(a / b);
+    if (op === '%' && b !== 0) return a % b;
   }
   return { rpn: [...argTokens(a), ...argTokens(b), op] };
 }
@@ -47,7 +48,7 @@ export interface Scope {
 
 export class NotCompiled extends Error {}
 
-/** An index expression as a probe argument (numbers, loop variables, + - * /). */
+/** An index expression as a probe argument (numbers, loop variables, + - * / %). */
 export function exprArg(e: Expr, scope: Scope): Arg {
   switch (e.kind) {
     case 'num':
@@ -63,11 +64,11 @@ export function exprArg(e: Expr, scope: Scope): Arg {
       if (e.op === '-') return argOp(0, exprArg(e.arg, scope), '-');
       break;
     case 'binary':
-      if (e.op === '+' || e.op === '-' || e.op === '*' || e.op === '/')
+      if (e.op === '+' || e.op === '-' || e.op === '*' || e.op === '/' || e.op === '%')
         return argOp(exprArg(e.left, scope), exprArg(e.right, scope), e.op);
       break;
   }
-  throw new NotCompiled('an index takes numbers, loop variables and + - * /');
+  throw new NotCompiled('an index takes numbers, loop variables and + - * / %');
 }
 
 /** Does `x` (a statement or an expression) name any of `names` as an identifier? */

@@ -254,7 +254,17 @@ function evalRpn(rpn: readonly string[], v: string, value: number): number {
     else {
       const r = st.pop()!;
       const l = st.pop()!;
-      st.push(t === '+' ? l + r : t === '-' ? l - r : t === '*' ? l * r : Math.trunc(l / r));
+      st.push(
+        t === '+'
+          ? l + r
+          : t === '-'
+            ? l - r
+            : t === '*'
+              ? l * r
+              : t === '%'
+                ? l % r
+                : Math.trunc(l / r),
+      );
     }
   }
   return st.pop() ?? 0;

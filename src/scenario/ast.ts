@@ -52,7 +52,20 @@ export type Expr =
   | {
       readonly kind: 'binary';
       readonly pos: Pos;
-      readonly op: '&&' | '||' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '+' | '-' | '*' | '/';
+      readonly op:
+        | '&&'
+        | '||'
+        | '=='
+        | '!='
+        | '<'
+        | '<='
+        | '>'
+        | '>='
+        | '+'
+        | '-'
+        | '*'
+        | '/'
+        | '%';
       readonly left: Expr;
       readonly right: Expr;
     };

@@ -453,6 +453,8 @@ export function evalWith(e: Expr, leaf: (x: Leaf) => number): number {
           return l * r;
         case '/':
           return r === 0 ? 0 : Math.trunc(l / r);
+        case '%':
+          return r === 0 ? 0 : l % r;
       }
     }
   }
@@ -579,6 +581,13 @@ export function evalBounds(e: Expr, leaf: (x: Leaf) => Bounds): Bounds {
           if (r[0] === 0 && r[1] === 0) return FALSE;
           if (r[0] === r[1] && Number.isFinite(l[0]) && Number.isFinite(l[1]))
             return corners((x, y) => Math.trunc(x / y), l, r);
+          return ANY;
+        case '%':
+          // C's remainder (the dividend's sign); by zero, 0.
+          if (l[0] === l[1] && r[0] === r[1] && Number.isFinite(l[0]) && Number.isFinite(r[0]))
+            return r[0] === 0 ? FALSE : [l[0] % r[0], l[0] % r[0]];
+          if (l[0] >= 0 && r[0] === r[1] && r[0] !== 0 && Number.isFinite(r[0]))
+            return [0, Math.min(l[1], Math.abs(r[0]) - 1)];
           return ANY;
         default:
           return cmp(e.op, l, r);

@@ -62,6 +62,7 @@ const PUNCT = [
   '-',
   '*',
   '/',
+  '%',
 ];
 
 export class Lexer {

@@ -59,6 +59,7 @@ function constIndex(e: Expr): number | null {
   if (e.op === '-') return a - b;
   if (e.op === '*') return a * b;
   if (e.op === '/' && b !== 0) return Math.trunc(a / b);
+  if (e.op === '%' && b !== 0) return a % b;
   return null;
 }
 
@@ -910,7 +911,7 @@ class Parser {
   }
 
   private term(): Expr {
-    return this.leftAssoc({ '*': '*', '/': '/' }, () => this.unary());
+    return this.leftAssoc({ '*': '*', '/': '/', '%': '%' }, () => this.unary());
   }
 
   private unary(): Expr {

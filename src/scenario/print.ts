@@ -31,6 +31,7 @@ function precedence(e: Expr): number {
       return 5;
     case '*':
     case '/':
+    case '%':
       return 6;
     default:
       return 4; // comparisons, which do not chain

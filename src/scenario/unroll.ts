@@ -18,7 +18,7 @@ const SAMPLE_WHOLE = 4096;
 
 type Env = ReadonlyMap<string, number>;
 
-/** A loop bound or a page index: numbers, loop variables and + - * / (integer division). */
+/** A loop bound or a page index: numbers, loop variables and + - * / % (integer division, C's remainder). */
 export function evalIndex(sc: Pick<Scenario, 'file'>, e: Expr, env: Env): number {
   switch (e.kind) {
     case 'num':
@@ -47,15 +47,83 @@ export function evalIndex(sc: Pick<Scenario, 'file'>, e: Expr, env: Env): number
         if (b === 0) throw new InputError('SC004', 'division by zero', sc.file, e.pos);
         return Math.trunc(a / b);
       }
+      if (e.op === '%') {
+        if (b === 0)
+          throw new InputError('SC004', 'remainder of a division by zero', sc.file, e.pos);
+        return a % b;
+      }
       break;
     }
   }
   throw new InputError(
     'SC004',
-    'a page index or a loop bound takes numbers, consts, loop variables and + - * /',
+    'a page index or a loop bound takes numbers, consts, loop variables and + - * / %',
     sc.file,
     e.pos,
   );
+}
+
+/**
+ * evalIndex() made once for an expression, for a loop that evaluates it
+ * every iteration (`cowherd sim`): the same values, and for anything it
+ * cannot compute (an unknown name, a division by zero) the same error.
+ */
+export function compileIndex(sc: Pick<Scenario, 'file'>, e: Expr): (env: Env) => number {
+  const slow = (env: Env) => evalIndex(sc, e, env);
+  switch (e.kind) {
+    case 'num': {
+      const v = e.value;
+      return () => v;
+    }
+    case 'ident': {
+      const name = e.name;
+      return (env) => env.get(name) ?? slow(env);
+    }
+    case 'unary': {
+      if (e.op !== '-') return slow;
+      const a = compileIndex(sc, e.arg);
+      return (env) => -a(env);
+    }
+    case 'binary': {
+      const l = compileIndex(sc, e.left);
+      const r = compileIndex(sc, e.right);
+      switch (e.op) {
+        case '+':
+          return (env) => l(env) + r(env);
+        case '-':
+          return (env) => l(env) - r(env);
+        case '*':
+          return (env) => l(env) * r(env);
+        case '/':
+          return (env) => {
+            const b = r(env);
+            return b === 0 ? slow(env) : Math.trunc(l(env) / b);
+          };
+        case '%':
+          return (env) => {
+            const b = r(env);
+            return b === 0 ? slow(env) : l(env) % b;
+          };
+      }
+      return slow;
+    }
+  }
+  return slow;
+}
+
+/** resolveRef() made once for a reference with index expressions (see compileIndex()). */
+export function refResolver(sc: Scenario, r: Ref): (env: Env) => Ref {
+  const idx = r.idx!;
+  const from = compileIndex(sc, idx.from);
+  const to = idx.to === null ? null : compileIndex(sc, idx.to);
+  const step = idx.step === null ? null : compileIndex(sc, idx.step);
+  return (env) => {
+    const f = from(env);
+    const t = to === null ? f + 1 : to(env);
+    const st = step === null ? 1 : step(env);
+    if (f < 0 || st < 1 || (to !== null && t <= f)) return resolveRef(sc, r, env);
+    return { pos: r.pos, map: r.map, from: f, to: t, step: st, single: to === null };
+  };
 }
 
 /** The values a loop or a thread array runs over: [from, to), to ≥ from. */

@@ -6,9 +6,9 @@
  * (unroll.ts instantiate()).
  */
 
-import type { Scenario, Stmt } from '../scenario/ast.js';
+import type { Expr, Ref, Scenario, Stmt } from '../scenario/ast.js';
 import type { LazyProgram } from '../scenario/machine.js';
-import { bounds, instantiate } from '../scenario/unroll.js';
+import { bounds, instantiate, refResolver } from '../scenario/unroll.js';
 
 interface Frame {
   readonly body: readonly Stmt[];
@@ -37,12 +37,46 @@ function needsInstance(st: Stmt, cache: WeakMap<Stmt, boolean>): boolean {
   return v;
 }
 
+type Maker = (env: ReadonlyMap<string, number>) => Stmt;
+
+/**
+ * How a statement is made for an iteration: as it is; or, when only its
+ * page reference (and maybe its value) names loop variables, with the
+ * reference resolved by closures made once (unroll.ts refResolver()); or
+ * instantiated whole.
+ */
+function makerOf(
+  sc: Scenario,
+  st: Stmt,
+  arrays: ReadonlySet<string>,
+  cache: WeakMap<Stmt, boolean>,
+): Maker {
+  if (!needsInstance(st, cache)) return () => st;
+  const o = st as unknown as Record<string, unknown>;
+  const ref = o.ref as Ref | undefined;
+  const others = Object.keys(o).filter((k) => k !== 'pos' && k !== 'ref' && k !== 'value');
+  const plain = others.every((k) => !needsInstance({ [k]: o[k] } as unknown as Stmt, cache));
+  if (ref?.idx && plain) {
+    const resolve = refResolver(sc, ref);
+    const value = o.value as Expr | undefined;
+    const valueVaries = value !== undefined && needsInstance({ value } as unknown as Stmt, cache);
+    return (env) =>
+      ({
+        ...o,
+        ref: resolve(env),
+        ...(valueVaries ? { value: instantiate(sc, value, env, arrays) } : {}),
+      }) as unknown as Stmt;
+  }
+  return (env) => instantiate(sc, st, env, arrays);
+}
+
 export class LoopCursor implements LazyProgram {
   private readonly frames: Frame[];
   private made = 0;
   private readonly window = new Map<number, Stmt>();
   private ended = false;
   private readonly cache = new WeakMap<Stmt, boolean>();
+  private readonly makers = new WeakMap<Stmt, Maker>();
 
   constructor(
     private readonly sc: Scenario,
@@ -97,7 +131,12 @@ export class LoopCursor implements LazyProgram {
         this.frames.push({ body: st.body, i: 0, var: st.var, v: from, to, env });
         continue;
       }
-      return needsInstance(st, this.cache) ? instantiate(this.sc, st, f.env, this.arrays) : st;
+      let make = this.makers.get(st);
+      if (make === undefined) {
+        make = makerOf(this.sc, st, this.arrays, this.cache);
+        this.makers.set(st, make);
+      }
+      return make(f.env);
     }
   }
 }

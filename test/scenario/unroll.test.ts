@@ -207,3 +207,37 @@ forall (value(parent, m[1]) == 1)
     ).toMatchObject({ code: 'SC006', line: 2 });
   });
 });
+
+describe('the remainder operator', () => {
+  it('indexes pages and computes values as C does, and refuses a remainder by zero', () => {
+    const sc = parseScenario(
+      `scenario r
+setup { mmap m pages=8 private rw }
+thread t {
+  repeat i in 0..6 { write m[(i * 5) % 8] = i % 4 + 10 }
+  read m[7] -> x
+}
+forall (x == 13 && 7 % -2 == 1 && -7 % 2 == -1 && 5 % 0 == 0)
+`,
+      'r.cow',
+    );
+    checkScenario(sc);
+    // i = 0..5 writes pages 0, 5, 2, 7, 4, 1: page 7 gets 3 % 4 + 10.
+    expect(sc.threads[0]!.body.map(stmtText).slice(0, 4)).toEqual([
+      'write m[0] = 0 % 4 + 10',
+      'write m[5] = 1 % 4 + 10',
+      'write m[2] = 2 % 4 + 10',
+      'write m[7] = 3 % 4 + 10',
+    ]);
+    const r = runSequential(sc, eraInfo('v6.18')!.policy!, {});
+    expect(r).toMatchObject({ kind: 'done', holds: true });
+    expect(
+      codeOf(() =>
+        parseScenario(
+          'scenario z\nsetup { mmap m pages=8 private rw }\nthread t { repeat i in 0..2 { write m[i % 0] = 1 } }\nforall (1)\n',
+          'z.cow',
+        ),
+      ),
+    ).toEqual({ code: 'SC004', line: 3, col: 41 });
+  });
+});

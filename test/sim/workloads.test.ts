@@ -13,7 +13,12 @@ import { parseWorkload } from '../../src/scenario/parse.js';
 import { checkWorkload, simulate } from '../../src/sim/sim.js';
 
 /** Files with no size to reduce (seed 004's 1 TiB is the point): test/slow/workloads-full.test.ts runs them. */
-const FULL_ONLY = new Set(['sparse-1t-seed004.cow']);
+const FULL_ONLY = new Set([
+  'sparse-1t-seed004.cow',
+  // 10^7 operations; malloc-churn-small.cow and malloc-churn-purge-small.cow are their reduced forms.
+  'malloc-churn.cow',
+  'malloc-churn-purge.cow',
+]);
 
 const files = readdirSync('workloads')
   .filter((f) => f.endsWith('.cow') && !FULL_ONLY.has(f))
@@ -48,4 +53,35 @@ describe('workload library', () => {
         expect(r.holds).toBe(true);
         expect(r.counters.pgfault).toBeGreaterThan(0);
       });
+});
+
+describe('malloc-churn (seed 004): the PTE tables an allocator leaves behind', () => {
+  const run = (f: string, era: string) => {
+    const w = parseWorkload(readFileSync(f, 'utf8'), f);
+    checkWorkload(w);
+    return simulate(w, eraInfo(era)!.policy!, { seed: 1, cpus: 1 });
+  };
+  // A 1 GiB arena of 512 slots at 1 TiB: a PTE table per slot, one PMD table and one PUD table.
+  const everySlot = 512 * 4 + 4 + 4;
+  const liveSlots = 64 * 4 + 4 + 4;
+
+  it('keeps a table for every slot ever used when the frees are smaller than a PMD, in every era', () => {
+    for (const era of ['v6.2', 'v6.18']) {
+      const r = run('workloads/malloc-churn-small.cow', era);
+      expect(r.holds).toBe(true);
+      expect(r.vmpte.final).toBe(everySlot);
+      expect(r.counters.pt_reclaim_pte ?? 0).toBe(0);
+    }
+  });
+
+  it('frees the emptied table of each purged 2 MiB extent with PT_RECLAIM (v6.18), and only there', () => {
+    const old = run('workloads/malloc-churn-purge-small.cow', 'v6.2');
+    const now = run('workloads/malloc-churn-purge-small.cow', 'v6.18');
+    expect(old.vmpte.final).toBe(everySlot);
+    expect(now.vmpte.final).toBe(liveSlots);
+    // Each of the 20,000 operations but the 64 whose objects stay live frees a table.
+    expect(now.counters.pt_reclaim_pte).toBe(20_000 - 64);
+    // The phases sample VmPTE as the churn goes on.
+    expect(now.phases.map((p) => p.vmpte)).toEqual([liveSlots, liveSlots, liveSlots, liveSlots]);
+  });
 });

@@ -31,6 +31,7 @@ import { free_swap_and_cache } from '../swapfile.js';
 import {
   pmdLeaf,
   pmdTable,
+  populatedPtes,
   pte_clear,
   pte_index,
   ptep_get,
@@ -53,10 +54,10 @@ function zap_pte_range(
   const start = addr;
   let can_reclaim_pt = reclaim_pt_is_enabled(start, end, details);
   const t = pteTable(s, mm, addr);
-  for (let a = addr; a < end; a += 4096) {
-    const i = pte_index(a);
+  const first = pte_index(addr);
+  // The entries in use: a none entry is skipped, as the kernel's loop skips it.
+  for (const i of populatedPtes(s, t, first, first + (end - addr) / 4096)) {
     const pte = ptep_get(s, t, i);
-    if (pte === 0) continue;
     if (!pte_present(pte)) {
       // zap_nonpresent_ptes(): a swap entry releases its slot (free_swap_and_cache());
       // PT_RECLAIM's any_skipped is set for every non-present entry.
