@@ -9,7 +9,9 @@
 //     time of simulate()), peak RSS and bytes per simulated page;
 //  3. the ratio simulated / kernel COW faults per second (the target is ≥ 10).
 //
-// Usage: node bench/sim.mjs [--quick]   (needs `npm run build`)
+// Usage: node bench/sim.mjs [--quick | --growth]   (needs `npm run build`)
+//   --growth: usemem from 256 MiB to 4 GiB (N = 8) and from N = 2 to 104
+//   (256 MiB) under v6.18, time per COW fault and bytes per mapped page.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -108,6 +110,37 @@ function sim(era, n, pages) {
     { encoding: 'utf8', maxBuffer: 1 << 20 },
   );
   return JSON.parse(out.trim().split('\n').at(-1));
+}
+
+// --growth: how time and memory grow with the size and the number of children
+// (issue 15: "from 256 MiB to 4 GiB and from N = 2 to 104 (should be linear)").
+if (process.argv.includes('--growth')) {
+  const era = 'v6.18';
+  const rows = [];
+  for (const mib of [256, 512, 1024, 2048, 4096]) rows.push(['size', 8, mib * 256]);
+  for (const n of [2, 4, 8, 16, 32, 64, 104]) rows.push(['children', n, 65536]);
+  console.log(`usemem (base pages) under ${era}, one fresh process per row:`);
+  console.log(
+    'grows     N      MiB  COW faults      s  µs/COW fault  peak RSS MiB  B/mapped page (peak RSS less the baseline)',
+  );
+  for (const [what, n, pages] of rows) {
+    const r = sim(era, n, pages);
+    const mapped = pages * (n + 1);
+    console.log(
+      [
+        what.padEnd(8),
+        String(n).padStart(3),
+        fmt(pages / 256).padStart(7),
+        fmt(r.cow).padStart(11),
+        r.secs.toFixed(2).padStart(6),
+        ((r.secs * 1e6) / r.cow).toFixed(3).padStart(12),
+        fmt(r.peakRss / 2 ** 20).padStart(13),
+        fmt((r.peakRss - r.baselineRss) / mapped).padStart(14),
+        r.ok ? '' : 'NOT OK',
+      ].join('  '),
+    );
+  }
+  process.exit(0);
 }
 
 const ref = kernel(262144);

@@ -263,7 +263,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--cpus <n>', 'CPUs the threads are spread over as they start (default 1)')
     .option(
       '--writeback-end <p>',
-      'chance per step that the swap device ends the writes in flight (default 0.1; docs/sim.md)',
+      "chance per step that the swap device ends the writes in flight (default 0.7, this machine's swap device; docs/sim.md)",
     )
     .option('--json', 'print {"seed", "cpus", "results":[{scenario, era, counters, phases, ...}]}')
     .option(
@@ -287,7 +287,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--runs <n>', 'runs per scenario (default 100; 1 for a workload, a file with loops)')
     .option(
       '--writeback-end <p>',
-      "with --compare, a workload's sim: chance per step that swap writes end (default 0.1)",
+      "with --compare, a workload's sim: chance per step that swap writes end (default 0.7)",
     )
     .option('--timeout <ms>', 'deadline of one run; a run past it hangs (default 2000)')
     .option(

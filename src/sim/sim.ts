@@ -140,11 +140,15 @@ export interface SimResult {
 
 /**
  * The environment between two statements (docs/sim.md): the swap device ends
- * every write in flight with this chance per step (a 4 KiB write takes about
- * 30 µs here, a statement a few), and with `env lru_batches` each CPU drains
- * its LRU add batch with this chance per step besides draining it when full.
+ * every write in flight with this chance per step, and with `env
+ * lru_batches` each CPU drains its LRU add batch with this chance per step
+ * besides draining it when full. The swap device's rate is this machine's:
+ * `cowherd kernel --compare workloads/forceswap-small.cow` saw 19,779 to
+ * 19,966 of 20,000 page-outs done before the next MADV_PAGEOUT came (seven
+ * runs, median 19,937), which 0.7 gives (19,944 to 19,958 over seeds 1-3;
+ * 0.65 gives 19,862 to 19,908); docs/fidelity.md, "Sim beside the kernel".
  */
-export const WRITEBACK_END_PER_STEP = 0.1;
+export const WRITEBACK_END_PER_STEP = 0.7;
 export const LRU_DRAIN_PER_STEP = 0.1;
 
 /** Statements after which a thread may sleep in the kernel and its attempt be rolled back. */

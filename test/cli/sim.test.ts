@@ -12,7 +12,7 @@ describe('cowherd sim', () => {
     const a = cli('sim', usemem, '--era', 'v6.18', '--seed', '5', '--cpus', '2');
     expect(a.code).toBe(0);
     expect(a.out).toMatch(
-      /^usemem-small \(workloads\/usemem-small\.cow\), seed 5, 2 CPU\(s\), swap writes end with chance 0.1 per step\n/,
+      /^usemem-small \(workloads\/usemem-small\.cow\), seed 5, 2 CPU\(s\), swap writes end with chance 0.7 per step\n/,
     );
     expect(a.out).toMatch(/\npgfault +2304\n/);
     expect(a.out).toMatch(/\ncondition +holds\n/);
@@ -56,7 +56,17 @@ describe('cowherd sim', () => {
 
   it("takes the swap device's rate from --writeback-end, and says it in the output", () => {
     const f = 'workloads/forceswap-small.cow';
-    const slow = cli('sim', f, '--era', 'v6.18', '--json', '--costs', 'none');
+    const slow = cli(
+      'sim',
+      f,
+      '--era',
+      'v6.18',
+      '--json',
+      '--costs',
+      'none',
+      '--writeback-end',
+      '0.1',
+    );
     const fast = cli(
       'sim',
       f,

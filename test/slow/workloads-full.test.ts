@@ -1,5 +1,5 @@
 /**
- * The seeds' workload files at the size they ship (workloads/*-seed*.cow):
+ * The workload files at the size they ship (workloads/*-seed*.cow, malloc-churn):
  * usemem-seed000's 24.4 M COW faults and forceswap-seed003's 10^6 rounds,
  * under the eras the seeds compare. What they count is checked against what
  * the workload implies, not against a figure written here.
@@ -55,5 +55,24 @@ describe('seed workloads at full scale', () => {
       expect(r.regs.dontneed, era).toBe(dontneed);
       expect(r.regs.unmapped).toBe(0);
     }
+  });
+
+  it('malloc-churn: 10^7 allocations leave a PTE table in every slot; purging whole extents lets PT_RECLAIM free them', () => {
+    // 64 GiB arena of 32,768 slots: a PTE table per slot, 64 PMD tables, one PUD table.
+    const pmdAndPud = 64 * 4 + 4;
+    const churn = sim('workloads/malloc-churn.cow', 'v6.18');
+    expect(churn.kind).toBe('done');
+    expect(churn.holds).toBe(true);
+    expect(churn.counters.pgfault).toBe(4 * 10_000_000);
+    expect(churn.vmpte.final).toBe(32_768 * 4 + pmdAndPud);
+    expect(churn.phases).toHaveLength(1000);
+    // VmPTE grows while the first 32,768 operations visit new slots, then stays.
+    expect(churn.phases[0]!.vmpte).toBeLessThan(churn.phases[9]!.vmpte);
+    expect(churn.phases[9]!.vmpte).toBe(churn.vmpte.final);
+    const purge = sim('workloads/malloc-churn-purge.cow', 'v6.18');
+    expect(purge.holds).toBe(true);
+    // The 4,096 live objects, one per slot, keep their tables; every other purge frees one.
+    expect(purge.vmpte.final).toBe(4_096 * 4 + pmdAndPud);
+    expect(purge.counters.pt_reclaim_pte).toBe(10_000_000 - 4_096);
   });
 });
