@@ -4,7 +4,9 @@
 //  1. bench/ref/calibrate.c measures unit costs in user space (a page zeroed
 //     and copied, struct-page-sized records read cold and hot, atomics on a
 //     private and a shared line, a lock) and times kernel paths whole (first-
-//     touch, COW, reuse and THP faults; fork and munmap per page), each
+//     touch, COW, reuse and THP faults; fork and munmap per page; a page-
+//     table page allocated and freed; as root, with a swap file set up for
+//     the run, MADV_PAGEOUT of a page and the swap-in fault after it), each
 //     `reps` times;
 //  2. the model runs the same operations (bench/calibrate/paths.cow) under
 //     the era of the running kernel, and each timed operation's work account
@@ -41,12 +43,26 @@ const { checkWorkload, simulate } = await import(dist('sim/sim.js'));
 const { eraInfo } = await import(dist('policy/registry.js'));
 const { eraOfRelease } = await import(dist('kernel/era.js'));
 const { fitBase, predict, unitCosts } = await import(dist('sim/cost.js'));
+const { HostSettings } = await import(dist('kernel/settings.js'));
 
-// 1. The machine.
+// 1. The machine. The swap paths need a swap device: as root one is set up
+// for the run (a swap file, as `cowherd kernel` does) and taken down after.
 const bin = join(root, '.cache', 'bench-calibrate');
 mkdirSync(dirname(bin), { recursive: true });
 execFileSync('cc', ['-O2', '-pthread', '-o', bin, join(root, 'bench', 'ref', 'calibrate.c')]);
-const measured = JSON.parse(execFileSync(bin, [String(reps), String(PAGES)], { encoding: 'utf8' }));
+const settings = process.getuid?.() === 0 ? new HostSettings() : null;
+const noSwap = settings ? settings.ensureSwap() : 'not root: no swap device set up';
+let measured;
+try {
+  measured = JSON.parse(
+    execFileSync(bin, [String(reps), String(PAGES), ...(noSwap ? [] : ['swap'])], {
+      encoding: 'utf8',
+    }),
+  );
+} finally {
+  settings?.restore();
+}
+if (noSwap) console.log(`swap paths not calibrated: ${noSwap}`);
 
 // 2. The model, phase by phase.
 const era = eraOfRelease(release()) ?? 'v6.18';
@@ -89,6 +105,32 @@ const base = {
     'calls',
   ),
 };
+
+// The swap paths, summed over the rounds of the loop: MADV_PAGEOUT's reclaim
+// (per folio, the madvise() call's own cost included) and the faults after it.
+if (ns.reclaim_per_folio && ns.fault_swapin) {
+  const sum = (from, to) => {
+    const a = r.phases.filter((x) => x.phase === from);
+    const b = r.phases.filter((x) => x.phase === to);
+    const out = {};
+    const pg = { faults: 0 };
+    a.forEach((x, i) => {
+      for (const [k, v] of Object.entries(b[i].work)) out[k] = (out[k] ?? 0) + v - (x.work[k] ?? 0);
+      pg.faults += b[i].counters.pgfault - x.counters.pgfault;
+    });
+    return { work: out, faults: pg.faults };
+  };
+  const po = sum('pageout_start', 'pageout_end');
+  const si = sum('pageout_end', 'swapin_end');
+  base.reclaim = fitBase(ns.reclaim_per_folio, po.work.calls, po.work, units, 'calls');
+  base.do_swap_page = fitBase(
+    ns.fault_swapin,
+    si.faults,
+    { ...si.work, calls: si.faults },
+    units,
+    'calls',
+  );
+}
 
 // 3. A check: the reuse fault, predicted from do_wp_page's fixed cost.
 const cal0 = {

@@ -9,13 +9,19 @@
  *  - whole kernel paths, timed from user space: a first-touch anonymous
  *    fault, a COW fault, a reuse fault, a THP fault, fork() and munmap() of
  *    a populated range. The cost model subtracts the priced work of each from
- *    its time to get the path's fixed cost (entry, walk, accounting).
+ *    its time to get the path's fixed cost (entry, walk, accounting);
+ *  - a page-table page allocated (a first touch one PTE table apart, less a
+ *    dense first touch) and freed (munmap() of those tables, less a dense
+ *    munmap() per page).
  *
  * Every figure is measured `reps` times; one JSON line gives, per figure,
  * the median, the quartiles (lo, hi) and the extremes (min, max) in
  * nanoseconds per unit.
  *
- * Usage: calibrate [reps] [pages]
+ *  - with `swap` (a swap device must be on): MADV_PAGEOUT of one page per
+ *    call, and the swap-in fault after it.
+ *
+ * Usage: calibrate [reps] [pages] [swap]
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -24,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -227,12 +234,75 @@ static void kernel_paths(long pages, struct paths *out)
 	munmap(h, thps * THP);
 }
 
+/*
+ * Page-table pages: first touches one PTE table apart, each of which
+ * allocates (and zeroes) a PTE table, and the munmap() that frees them. What
+ * a table costs is the difference with the dense first touch and the dense
+ * munmap of the same rep (`anon`, `munmap_page`, ns per page).
+ */
+static void pt_paths(long slots, double anon, double munmap_page, double *alloc, double *freed)
+{
+	char *s = mmap(NULL, slots * THP, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	double t, per;
+
+	if (s == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	madvise(s, slots * THP, MADV_NOHUGEPAGE);
+	t = now();
+	for (long i = 0; i < slots; i++)
+		s[i * THP] = 1;
+	per = (now() - t) / slots;
+	*alloc = per > anon ? per - anon : 0;
+	t = now();
+	munmap(s, slots * THP);
+	per = (now() - t) / slots;
+	*freed = per > munmap_page ? per - munmap_page : 0;
+}
+
+/*
+ * The swap paths, on one page (forceswap's loop): MADV_PAGEOUT (per call,
+ * one folio reclaimed: unmap, swap slot, write submitted) and the faults of
+ * the read and write after it (swap-in from the swap cache; per fault, as
+ * getrusage() counts them). Only with a swap device (`swap` argument).
+ */
+static void swap_paths(long rounds, double *pageout, double *swapin)
+{
+	volatile char *p = (volatile char *)area(PAGE, 0);
+	struct rusage a, b;
+	double tp = 0, ts = 0;
+	long faults;
+
+	p[0] = 1;
+	getrusage(RUSAGE_SELF, &a);
+	for (long i = 0; i < rounds; i++) {
+		double t0 = now(), t1, t2;
+		char c;
+
+		madvise((void *)p, PAGE, MADV_PAGEOUT);
+		t1 = now();
+		c = p[0];
+		p[0] = c + 1;
+		t2 = now();
+		tp += t1 - t0;
+		ts += t2 - t1;
+	}
+	getrusage(RUSAGE_SELF, &b);
+	faults = (b.ru_minflt - a.ru_minflt) + (b.ru_majflt - a.ru_majflt);
+	*pageout = tp / rounds;
+	*swapin = faults > 0 ? ts / faults : 0;
+	munmap((void *)p, PAGE);
+}
+
 int main(int argc, char **argv)
 {
 	int reps = argc > 1 ? atoi(argv[1]) : 7;
 	long pages = argc > 2 ? atol(argv[2]) : 65536;
 	long big = 256L << 20; /* larger than the caches */
-	double v[14][MAXREPS];
+	int swap = argc > 3 && !strcmp(argv[3], "swap");
+	double v[18][MAXREPS];
 	if (reps < 1 || reps > MAXREPS)
 		return 2;
 	char *a = area(big, 0), *b = area(big, 0);
@@ -254,14 +324,17 @@ int main(int argc, char **argv)
 		v[10][r] = p.thp;
 		v[11][r] = p.fork_page;
 		v[12][r] = p.munmap_page;
+		pt_paths(4096, p.anon, p.munmap_page, &v[13][r], &v[14][r]);
+		if (swap)
+			swap_paths(20000, &v[15][r], &v[16][r]);
 	}
 	static const char *names[] = {
 		"page_zero", "page_copy", "line_cold", "line_hot", "atomic", "atomic_shared",
 		"lock", "fault_anon", "fault_cow", "fault_reuse", "fault_thp", "fork_per_page",
-		"munmap_per_page",
+		"munmap_per_page", "pt_alloc", "pt_free", "reclaim_per_folio", "fault_swapin",
 	};
 	printf("{\"reps\":%d,\"pages\":%ld,\"ns\":{", reps, pages);
-	for (int i = 0; i < 13; i++)
+	for (int i = 0; i < (swap ? 17 : 15); i++)
 		report(names[i], v[i], reps);
 	printf("}}\n");
 	return 0;

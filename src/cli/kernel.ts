@@ -14,7 +14,7 @@ import { HostSettings, journalOwner, recoverJournal } from '../kernel/settings.j
 import { eraInfo } from '../policy/registry.js';
 import type { KernelRow } from '../report/kernel.js';
 import { kernelJson, kernelText } from '../report/kernel.js';
-import { compareWorkload } from '../report/kernel-sim.js';
+import { addressRegisters, compareWorkload } from '../report/kernel-sim.js';
 import type { Scenario, Verdict } from '../scenario/ast.js';
 import { parseWorkload } from '../scenario/parse.js';
 import { hasLoops } from '../scenario/unroll.js';
@@ -145,7 +145,13 @@ function kernelRow(
             : 'Never';
     const cal = loadCalibration(undefined);
     if (r.last)
-      workload = compareWorkload(sc.name, sim, r.last, cal ? predict(sim.work, cal) : null);
+      workload = compareWorkload(
+        sc.name,
+        sim,
+        r.last,
+        cal ? predict(sim.work, cal) : null,
+        addressRegisters(sc),
+      );
   } else if (o.compare && policy) {
     const m = explore(sc, policy);
     model = m.kind === 'done' ? m.verdict : m.kind;

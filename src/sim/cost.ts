@@ -72,6 +72,9 @@ export function unitCosts(ns: Readonly<Record<string, Band>>): Record<WorkKind, 
   out.locks = get('lock');
   out.pages_copied = get('page_copy');
   out.pages_zeroed = get('page_zero');
+  // A page-table page allocated and zeroed, and freed (kernel paths less their dense twins; absent from older calibrations).
+  out.pt_alloc = get('pt_alloc');
+  out.pt_free = get('pt_free');
   return out;
 }
 

@@ -43,6 +43,10 @@ describe('the cost model (src/sim/cost.ts)', () => {
     expect(u.page_lines).toEqual({ median: 5, lo: 0.4, hi: 6 });
     expect(u.atomics).toEqual({ median: 2, lo: 1.5, hi: 40 });
     expect(u.tlb_flush).toEqual(b(0));
+    // A calibration without page-table figures (before they were measured) prices tables at 0.
+    expect(u.pt_alloc).toEqual(b(0));
+    const withTables = unitCosts({ ...NS, pt_alloc: b(900, 800, 1000), pt_free: b(300) });
+    expect([withTables.pt_alloc, withTables.pt_free]).toEqual([b(900, 800, 1000), b(300)]);
     expect(price({ pages_copied: 2, page_lines: 512 }, u)).toEqual({
       median: 2 * 500 + 512 * 5,
       lo: 2 * 400 + 512 * 0.4,

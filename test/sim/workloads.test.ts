@@ -85,3 +85,19 @@ describe('malloc-churn (seed 004): the PTE tables an allocator leaves behind', (
     expect(now.phases.map((p) => p.vmpte)).toEqual([liveSlots, liveSlots, liveSlots, liveSlots]);
   });
 });
+
+describe('forceswap-copies-small: the copies seen through PFNs are the copies the kernel counts', () => {
+  it('counts, in every era, as many moved PFNs as anon_wp_copy_count', () => {
+    const f = 'workloads/forceswap-copies-small.cow';
+    const w = parseWorkload(readFileSync(f, 'utf8'), f);
+    checkWorkload(w);
+    const seen = new Set<number>();
+    for (const era of ['v5.7', 'v5.9', 'v5.18', 'v6.18', 'linus-rules']) {
+      const r = simulate(w, eraInfo(era)!.policy!, { seed: 1, cpus: 1 });
+      expect(r.regs.copies, era).toBe(r.counters.anon_wp_copy_count ?? 0);
+      seen.add(r.regs.copies!);
+    }
+    // Not all zero: the eras disagree (v5.9 copies every write).
+    expect(seen.size).toBeGreaterThan(1);
+  });
+});

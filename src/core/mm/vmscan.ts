@@ -27,6 +27,7 @@ import {
 } from '../page-flags.js';
 import type { Kernel } from '../points.js';
 import { count_vm_event, PSWPOUT } from '../vmstat.js';
+import { P_RECLAIM, workEnter, workLeave } from '../work.js';
 import { folio_start_writeback, folio_trylock, folio_unlock } from './filemap.js';
 import { folio_get, folio_put } from './page_alloc.js';
 import { try_to_unmap } from './rmap.js';
@@ -179,10 +180,10 @@ export function shrink_folio_list(s: State, k: Kernel, folio: number): ShrinkRes
  */
 export function reclaim_pages(s: State, k: Kernel, folios: readonly number[]): void {
   for (const folio of folios) {
-    if (!folio_trylock(s, folio)) {
-      folio_putback_lru(s, folio);
-      continue;
-    }
-    if (shrink_folio_list(s, k, folio).held) shrink_folio_list(s, k, folio);
+    // Each folio is a call of the reclaim path in the work account (its fixed cost is per folio).
+    const prev = workEnter(s, P_RECLAIM);
+    if (!folio_trylock(s, folio)) folio_putback_lru(s, folio);
+    else if (shrink_folio_list(s, k, folio).held) shrink_folio_list(s, k, folio);
+    workLeave(s, prev);
   }
 }
