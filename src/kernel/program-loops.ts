@@ -6,7 +6,7 @@
  * thread array's instance, a short loop unrolled).
  */
 
-import type { Expr, Scenario, Stmt } from '../scenario/ast.js';
+import type { Expr } from '../scenario/ast.js';
 
 /**
  * A probe argument: a number, or an RPN expression over the thread's loop
@@ -90,22 +90,6 @@ export function substNums<T>(x: T, nums: ReadonlyMap<string, number>): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) out[k] = k === 'pos' ? v : substNums(v, nums);
   return out as T;
-}
-
-/** Statements `body` runs per iteration, loops counted whole (for deciding whether to unroll). */
-export function flatCount(body: readonly Stmt[], sc: Scenario, limit: number): number {
-  let n = 0;
-  for (const st of body) {
-    if (n > limit) break;
-    if (st.op !== 'repeat') n++;
-    else {
-      const from = st.from.kind === 'num' ? st.from.value : null;
-      const to = st.to.kind === 'num' ? st.to.value : null;
-      if (from === null || to === null) return limit + 1;
-      n += Math.max(0, to - from) * flatCount(st.body, sc, limit);
-    }
-  }
-  return n;
 }
 
 /** `name[k]` of an event or thread-array instance: [name, k], or null for a plain name. */

@@ -11,13 +11,19 @@ import type { Expr, Ref, Scenario, Stmt } from '../scenario/ast.js';
 import { assignedReg } from '../scenario/check.js';
 import { InputError } from '../scenario/errors.js';
 import { COUNTERS, KPF_BITS } from '../scenario/expr.js';
-import { bounds, hasLoops, instantiate, threadArrays } from '../scenario/unroll.js';
+import {
+  bounds,
+  expandedCount,
+  hasLoops,
+  instantiate,
+  threadArrays,
+  threadInstances,
+} from '../scenario/unroll.js';
 import {
   type Arg,
   argOp,
   argText,
   exprArg,
-  flatCount,
   instanceOf,
   mentions,
   NotCompiled,
@@ -314,21 +320,9 @@ class Compiler {
     private readonly loops = false,
   ) {
     this.arrays = threadArrays(sc);
-    const none = new Map<string, number>();
     if (loops)
-      for (const t of sc.threads) {
-        if (!t.array) {
-          this.instances.push({ name: t.name, body: t.body, nums: none });
-          continue;
-        }
-        const [from, to] = bounds(sc, t.array, none);
-        for (let k = from; k < to; k++)
-          this.instances.push({
-            name: `${t.name}[${k}]`,
-            body: t.body,
-            nums: new Map([[t.array.var, k]]),
-          });
-      }
+      for (const t of threadInstances(sc))
+        this.instances.push({ name: t.name, body: t.decl.body, nums: t.env });
     this.threads = loops ? this.instances.map((t) => t.name) : sc.threads.map((t) => t.name);
     if (this.threads.length > PROBE_LIMITS.threads)
       unsupported(
@@ -362,18 +356,24 @@ class Compiler {
     return this.sc.threads.map((t, i) => {
       const list = [...(i === 0 ? this.sc.setup : []), ...t.body];
       checkExec(this.sc, list);
-      // An O_DIRECT transfer its own thread completes at once (`unpin` next) is a
-      // real synchronous O_DIRECT read or write; one held in flight is not.
-      list.forEach((st, j) => {
-        const next = list[j + 1];
-        if (st.op === 'pin' && st.odirect && next?.op === 'unpin' && next.name === st.name) {
-          this.syncOdirect.add(st);
-          this.syncOdirect.add(next);
-        }
-      });
+      this.markSyncOdirect(list);
       return list
         .filter((st) => st.op !== 'unpin' || !this.syncOdirect.has(st))
         .flatMap((st) => this.stmt(st, i));
+    });
+  }
+
+  /**
+   * An O_DIRECT transfer its own thread completes at once (`unpin` next) is a
+   * real synchronous O_DIRECT read or write; one held in flight is not.
+   */
+  private markSyncOdirect(list: readonly Stmt[]): void {
+    list.forEach((st, j) => {
+      const next = list[j + 1];
+      if (st.op === 'pin' && st.odirect && next?.op === 'unpin' && next.name === st.name) {
+        this.syncOdirect.add(st);
+        this.syncOdirect.add(next);
+      }
     });
   }
 
@@ -400,13 +400,7 @@ class Compiler {
     if (sts.some((st) => st.op === 'exec') && this.scope.slots.size > 0)
       unsupported('exec inside a loop: the new image would not know the loop variables');
     checkExec(this.sc, sts);
-    sts.forEach((st, j) => {
-      const next = sts[j + 1];
-      if (st.op === 'pin' && st.odirect && next?.op === 'unpin' && next.name === st.name) {
-        this.syncOdirect.add(st);
-        this.syncOdirect.add(next);
-      }
-    });
+    this.markSyncOdirect(sts);
     for (const st of sts) {
       if (st.op === 'repeat') this.loop(st, self, out);
       else if (st.op !== 'unpin' || !this.syncOdirect.has(st)) {
@@ -424,8 +418,7 @@ class Compiler {
     const [from, to] = bounds(this.sc, st, this.scope.nums);
     const outer = this.scope;
     const outerMult = this.mult;
-    const inner = substNums(st.body, outer.nums);
-    if ((to - from) * flatCount(inner, this.sc, UNROLL) <= UNROLL) {
+    if ((to - from) * this.bodySize(st.body, outer.nums) <= UNROLL) {
       for (let v = from; v < to; v++) {
         const nums = new Map(outer.nums);
         if (st.var !== null) nums.set(st.var, v);
@@ -448,6 +441,16 @@ class Compiler {
     out[at] = `loop ${slot} ${from} ${to} ${end}`;
     this.scope = outer;
     this.mult = outerMult;
+  }
+
+  /** Statements one pass of `body` expands to, or more than UNROLL when a bound is a probe loop variable. */
+  private bodySize(body: readonly Stmt[], nums: ReadonlyMap<string, number>): number {
+    try {
+      return expandedCount(this.sc, body, nums, UNROLL);
+    } catch (e) {
+      if (e instanceof InputError) return UNROLL + 1;
+      throw e;
+    }
   }
 
   /** The index of thread `name` (an array's instance `index`), as a probe argument. */

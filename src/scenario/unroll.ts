@@ -151,7 +151,12 @@ export function hasLoops(sc: Scenario): boolean {
 }
 
 /** How many statements `body` expands to (stops counting past `limit`). */
-function count(sc: Scenario, body: readonly Stmt[], env: Env, limit: number): number {
+export function expandedCount(
+  sc: Scenario,
+  body: readonly Stmt[],
+  env: Env,
+  limit: number,
+): number {
   let n = 0;
   for (const st of body) {
     if (n > limit) return n;
@@ -163,14 +168,14 @@ function count(sc: Scenario, body: readonly Stmt[], env: Env, limit: number): nu
     if (from === to) continue;
     const inner = new Map(env);
     if (st.var !== null) inner.set(st.var, from);
-    const per = count(sc, st.body, inner, limit);
+    const per = expandedCount(sc, st.body, inner, limit);
     // A body whose size depends on the loop variable: count every iteration.
     const varies = st.var !== null && st.body.some((b) => b.op === 'repeat');
     if (!varies) n += per * (to - from);
     else
       for (let v = from; v < to && n <= limit; v++) {
         inner.set(st.var!, v);
-        n += count(sc, st.body, inner, limit);
+        n += expandedCount(sc, st.body, inner, limit);
       }
   }
   return n;
@@ -228,6 +233,28 @@ export function instantiate<T extends Stmt | Expr>(
   arrays: ReadonlySet<string>,
 ): T {
   return subst(sc, x, env, arrays);
+}
+
+/**
+ * The threads a scenario starts, in declaration order: a plain thread as
+ * itself, a thread array `child[i in A..B]` as `child[A]` … `child[B-1]`,
+ * each with its index bound (what expansion, sim and the probe compiler
+ * each run a body under).
+ */
+export function threadInstances(
+  sc: Scenario,
+): { readonly decl: ThreadDecl; readonly name: string; readonly env: Map<string, number> }[] {
+  const out: { decl: ThreadDecl; name: string; env: Map<string, number> }[] = [];
+  for (const t of sc.threads) {
+    if (!t.array) {
+      out.push({ decl: t, name: t.name, env: new Map() });
+      continue;
+    }
+    const [from, to] = bounds(sc, t.array, new Map());
+    for (let k = from; k < to; k++)
+      out.push({ decl: t, name: `${t.name}[${k}]`, env: new Map([[t.array.var, k]]) });
+  }
+  return out;
 }
 
 /** The names of the scenario's thread arrays. */
@@ -290,20 +317,11 @@ export function expandScenario(sc: Scenario, limit = MAX_EXPANDED, sample = fals
       sc.threads[0].pos,
     );
   const arrays = new Set(sc.threads.filter((t) => t.array).map((t) => t.name));
-  const decls: { decl: ThreadDecl; env: Env; name: string }[] = [];
-  for (const t of sc.threads) {
-    if (!t.array) {
-      decls.push({ decl: t, env: none, name: t.name });
-      continue;
-    }
-    const [from, to] = bounds(sc, t.array, none);
-    for (let k = from; k < to; k++)
-      decls.push({ decl: t, env: new Map([[t.array.var, k]]), name: `${t.name}[${k}]` });
-  }
-  let total = sample ? 0 : count(sc, sc.setup, none, limit);
+  const decls = threadInstances(sc);
+  let total = sample ? 0 : expandedCount(sc, sc.setup, none, limit);
   for (const d of decls) {
     if (sample || total > limit) break;
-    total += count(sc, d.decl.body, d.env, limit - total);
+    total += expandedCount(sc, d.decl.body, d.env, limit - total);
   }
   if (total > limit) {
     const first = [sc.setup, ...sc.threads.map((t) => t.body)]

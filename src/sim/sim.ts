@@ -29,7 +29,13 @@ import {
 } from '../scenario/machine.js';
 import { stmtText } from '../scenario/print.js';
 import { whenNoneCanStep } from '../scenario/run.js';
-import { bounds, expandScenario, instantiate, threadArrays } from '../scenario/unroll.js';
+import {
+  bounds,
+  expandScenario,
+  instantiate,
+  threadArrays,
+  threadInstances,
+} from '../scenario/unroll.js';
 import { LoopCursor } from './cursor.js';
 import { Rng } from './rng.js';
 
@@ -187,26 +193,15 @@ function vmpteKb(m: Machine): number {
 function simMachine(w: Scenario): Machine {
   const arrays = threadArrays(w);
   const none = new Map<string, number>();
-  const decls: {
-    name: string;
-    pos: Stmt['pos'];
-    body: readonly Stmt[];
-    env: Map<string, number>;
-  }[] = [];
-  w.threads.forEach((t, i) => {
-    const body = i === 0 ? [...w.setup, ...t.body] : t.body;
-    if (!t.array) {
-      decls.push({ name: t.name, pos: t.pos, body, env: none });
-      return;
-    }
-    const [from, to] = bounds(w, t.array, none);
-    for (let k = from; k < to; k++)
-      decls.push({ name: `${t.name}[${k}]`, pos: t.pos, body, env: new Map([[t.array.var, k]]) });
-  });
+  // The initial thread (never an array: SC007) also runs the setup.
+  const decls = threadInstances(w).map((d) => ({
+    ...d,
+    body: d.decl === w.threads[0] ? [...w.setup, ...d.decl.body] : d.decl.body,
+  }));
   const sc: Scenario = {
     ...w,
     setup: [],
-    threads: decls.map((d) => ({ pos: d.pos, name: d.name, body: [] })),
+    threads: decls.map((d) => ({ pos: d.decl.pos, name: d.name, body: [] })),
     condition: instantiate(w, w.condition, none, arrays),
   };
   const m = newMachine(sc);

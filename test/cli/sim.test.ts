@@ -56,28 +56,10 @@ describe('cowherd sim', () => {
 
   it("takes the swap device's rate from --writeback-end, and says it in the output", () => {
     const f = 'workloads/forceswap-small.cow';
-    const slow = cli(
-      'sim',
-      f,
-      '--era',
-      'v6.18',
-      '--json',
-      '--costs',
-      'none',
-      '--writeback-end',
-      '0.1',
-    );
-    const fast = cli(
-      'sim',
-      f,
-      '--era',
-      'v6.18',
-      '--json',
-      '--costs',
-      'none',
-      '--writeback-end',
-      '1',
-    );
+    const at = (rate: string) =>
+      cli('sim', f, '--era', 'v6.18', '--json', '--costs', 'none', '--writeback-end', rate);
+    const slow = at('0.1');
+    const fast = at('1');
     type J = { writebackEnd: number; results: { counters: Record<string, number> }[] };
     const a = JSON.parse(slow.out) as J;
     const b = JSON.parse(fast.out) as J;
