@@ -265,6 +265,11 @@ function program(io: Io, setCode: (c: number) => void): Command {
       '--writeback-end <p>',
       "chance per step that the swap device ends the writes in flight (default 0.7, this machine's swap device; docs/sim.md)",
     )
+    .option(
+      '--env-rate <actor=p>',
+      'chance per step that an `env` actor of the file acts: lru_batches, reclaim, ksmd or khugepaged (default 0.1 each; repeat the option for several)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--json', 'print {"seed", "cpus", "results":[{scenario, era, counters, phases, ...}]}')
     .option(
       '--csv <dir>',

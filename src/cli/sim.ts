@@ -7,10 +7,17 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SimRow } from '../report/sim.js';
 import { simCsv, simJson, simText } from '../report/sim.js';
+import { ENV_ACTORS, type EnvActor } from '../scenario/ast.js';
 import { InputError } from '../scenario/errors.js';
 import { parseWorkload } from '../scenario/parse.js';
 import { type Calibration, predict } from '../sim/cost.js';
-import { checkWorkload, type SimProgress, simulate, WRITEBACK_END_PER_STEP } from '../sim/sim.js';
+import {
+  checkWorkload,
+  ENV_RATE_DEFAULTS,
+  type SimProgress,
+  simulate,
+  WRITEBACK_END_PER_STEP,
+} from '../sim/sim.js';
 import type { Io } from './common.js';
 import {
   bundledCalibration,
@@ -29,6 +36,7 @@ export interface SimCliOptions {
   readonly csv?: string;
   readonly costs?: string;
   readonly writebackEnd?: string;
+  readonly envRate?: readonly string[];
 }
 
 /** The calibration file, checked for the fields the cost model reads; null with `none` or no default file. */
@@ -98,6 +106,24 @@ export function chancePerStep(text: string | undefined, flag: string, dflt: numb
   return v;
 }
 
+/** `--env-rate ACTOR=P` options: the rates by actor (CLI001 on an unknown actor or a bad chance). */
+export function envRates(list: readonly string[] | undefined): Record<EnvActor, number> {
+  const out = { ...ENV_RATE_DEFAULTS };
+  for (const item of list ?? []) {
+    const eq = item.indexOf('=');
+    const actor = item.slice(0, Math.max(eq, 0)) as EnvActor;
+    if (eq < 0 || !ENV_ACTORS.includes(actor))
+      throw new InputError(
+        'CLI001',
+        `--env-rate takes ACTOR=P with ACTOR one of ${ENV_ACTORS.join(', ')}, not '${item}'`,
+        '--env-rate',
+        null,
+      );
+    out[actor] = chancePerStep(item.slice(eq + 1), `--env-rate ${actor}`, 0);
+  }
+  return out;
+}
+
 /** `sim NAME ERA: steps done / total (percent), faults and their rate, ETA` for stderr. */
 export function progressLine(name: string, g: SimProgress, secs: number): string {
   const pct = g.total > 0 ? Math.min(100, (100 * g.steps) / g.total) : 0;
@@ -113,6 +139,7 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
   const seed = wholeNumber(o.seed, '--seed', 1, 0);
   const cpus = wholeNumber(o.cpus, '--cpus', 1, 1);
   const writebackEnd = chancePerStep(o.writebackEnd, '--writeback-end', WRITEBACK_END_PER_STEP);
+  const actors = envRates(o.envRate);
   const { policies } = selectEras(o.era);
   const calibration = loadCalibration(o.costs);
   if (paths.length === 0)
@@ -147,7 +174,7 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
         const result = simulate(w, p, {
           seed,
           cpus,
-          env: { writebackEnd },
+          env: { writebackEnd, actors },
           shouldStop: () => stop,
           // Every step: a step may take a second (a write over 1 GiB); the clock limits the lines.
           tickEvery: 1,
@@ -164,6 +191,7 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
           result,
           ...(calibration ? { prediction: predict(result.work, calibration) } : {}),
           ...(w.claims ? { claims: w.claims } : {}),
+          ...(w.env.length > 0 ? { env: w.env } : {}),
         });
         if (stop) break;
       }
@@ -172,7 +200,7 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
-  const info = { seed, cpus, writebackEnd, calibration };
+  const info = { seed, cpus, writebackEnd, envRates: actors, calibration };
   io.out(o.json ? simJson(rows, info) : simText(rows, info));
   if (o.csv) {
     mkdirSync(o.csv, { recursive: true });

@@ -471,6 +471,15 @@ export interface Kernel {
    * did (the folio is then locked and isolated by reclaim).
    */
   raceFolioLock(s: State, folio: number): boolean;
+  /**
+   * A path about to sleep on a folio lock someone else holds (lock_page()
+   * semantics) asks whether the holder can be run to its unlock first, as if
+   * this task slept until then: sim's environment finishes its reclaim of the
+   * folio and answers true, and the path starts over (a retried fault). Absent
+   * (the explorer, a sequential run), the path returns VM_FAULT_RETRY and the
+   * step sleeps.
+   */
+  waitFolioLock?(s: State, folio: number): boolean;
 }
 
 /**

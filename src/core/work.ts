@@ -138,6 +138,13 @@ export function workEnter(s: State, path: number): number {
   return prev;
 }
 
+/** Charge what follows to `path` without counting a call (a later step of a call already counted); returns what workLeave() restores. */
+export function workResume(s: State, path: number): number {
+  const prev = s.workBase;
+  s.workBase = path * NR_WORK_KINDS;
+  return prev;
+}
+
 export function workLeave(s: State, prev: number): void {
   s.workBase = prev;
 }

@@ -1,7 +1,7 @@
 /** `cowherd sim` output: a counters × eras table, JSON (docs/sim.md) and CSV. */
 
 import { WORK_KINDS } from '../core/work.js';
-import type { Claim } from '../scenario/ast.js';
+import type { Claim, EnvActor } from '../scenario/ast.js';
 import { type Band, type Calibration, type Prediction, termDifferences } from '../sim/cost.js';
 import type { SimResult } from '../sim/sim.js';
 
@@ -12,6 +12,8 @@ export interface SimRow {
   /** Predicted time (cost.ts), when a calibration was given. */
   readonly prediction?: Prediction;
   readonly claims?: readonly Claim[];
+  /** The file's `env` actors (their rates are printed with it). */
+  readonly env?: readonly EnvActor[];
 }
 
 export interface SimRunInfo {
@@ -19,6 +21,8 @@ export interface SimRunInfo {
   readonly cpus: number;
   /** The chance per step that the swap device ends the writes in flight. */
   readonly writebackEnd: number;
+  /** The chance per step of each `env` actor (the file's own are printed). */
+  readonly envRates?: Readonly<Record<EnvActor, number>>;
   readonly calibration?: Calibration | null;
 }
 
@@ -117,8 +121,11 @@ export function simText(rows: readonly SimRow[], info: SimRunInfo): string {
   const byScenario = new Map<string, SimRow[]>();
   for (const r of rows) byScenario.set(r.file, [...(byScenario.get(r.file) ?? []), r]);
   for (const [file, list] of byScenario) {
+    const actors = (list[0]!.env ?? []).map(
+      (a) => `, env ${a} acts with chance ${info.envRates?.[a] ?? '-'} per step`,
+    );
     out.push(
-      `${list[0]!.scenario} (${file}), seed ${info.seed}, ${info.cpus} CPU(s), swap writes end with chance ${info.writebackEnd} per step`,
+      `${list[0]!.scenario} (${file}), seed ${info.seed}, ${info.cpus} CPU(s), swap writes end with chance ${info.writebackEnd} per step${actors.join('')}`,
     );
     const eras = list.map((r) => r.result.era);
     const counters = Object.keys(list[0]!.result.counters).filter((c) =>
@@ -184,6 +191,7 @@ export function simJson(rows: readonly SimRow[], info: SimRunInfo): string {
       seed: info.seed,
       cpus: info.cpus,
       writebackEnd: info.writebackEnd,
+      ...(info.envRates ? { envRates: info.envRates } : {}),
       ...(info.calibration ? { calibration: info.calibration.machine } : {}),
       results: rows.map((r) => ({
         scenario: r.scenario,

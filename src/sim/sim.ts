@@ -7,14 +7,12 @@
  */
 
 import { checkInvariants, type Violation } from '../core/invariants.js';
-import { folio_end_writeback, foliosUnderWriteback } from '../core/mm/filemap.js';
-import { lru_add_drain_cpu } from '../core/mm/swap.js';
 import { cloneState } from '../core/mm_types.js';
 import type { Config, Policy } from '../core/points.js';
 import { sequentialKernel } from '../core/points.js';
 import { PGFAULT, PGMAJFAULT, VM_EVENT_NAMES } from '../core/vmstat.js';
 import { newWork, workTable, workTotals } from '../core/work.js';
-import type { Scenario, Stmt } from '../scenario/ast.js';
+import type { EnvActor, Scenario, Stmt } from '../scenario/ast.js';
 import { checkScenario } from '../scenario/check.js';
 import { NoGhost } from '../scenario/ghost.js';
 import {
@@ -37,6 +35,14 @@ import {
   threadInstances,
 } from '../scenario/unroll.js';
 import { LoopCursor } from './cursor.js';
+import {
+  ENV_RATE_DEFAULTS,
+  type EnvRates,
+  environment,
+  finishReclaim,
+  mayWake,
+  WRITEBACK_END_PER_STEP,
+} from './env.js';
 import { Rng } from './rng.js';
 
 export interface SimOptions {
@@ -48,10 +54,11 @@ export interface SimOptions {
   readonly tickEvery?: number;
   /** Checked every step: true ends the run early with what it counted so far. */
   readonly shouldStop?: () => boolean;
-  /** The environment's rates (default: WRITEBACK_END_PER_STEP, LRU_DRAIN_PER_STEP, batching on). */
+  /** The environment's rates (default: WRITEBACK_END_PER_STEP, ENV_RATE_DEFAULTS, batching on). */
   readonly env?: {
     readonly writebackEnd?: number;
-    readonly lruDrain?: number;
+    /** The `env` actors' chances per step, by actor (env.ts). */
+    readonly actors?: Partial<Record<EnvActor, number>>;
     readonly lruBatching?: boolean;
   };
 }
@@ -144,18 +151,7 @@ export interface SimResult {
   readonly note?: string;
 }
 
-/**
- * The environment between two statements (docs/sim.md): the swap device ends
- * every write in flight with this chance per step, and with `env
- * lru_batches` each CPU drains its LRU add batch with this chance per step
- * besides draining it when full. The swap device's rate is this machine's:
- * `cowherd kernel --compare workloads/forceswap-small.cow` saw 19,779 to
- * 19,966 of 20,000 page-outs done before the next MADV_PAGEOUT came (seven
- * runs, median 19,937), which 0.7 gives (19,944 to 19,958 over seeds 1-3;
- * 0.65 gives 19,862 to 19,908); docs/fidelity.md, "Sim beside the kernel".
- */
-export const WRITEBACK_END_PER_STEP = 0.7;
-export const LRU_DRAIN_PER_STEP = 0.1;
+export { ENV_RATE_DEFAULTS, WRITEBACK_END_PER_STEP } from './env.js';
 
 /** Statements after which a thread may sleep in the kernel and its attempt be rolled back. */
 const MAY_SLEEP = new Set<Stmt['op']>(['userfaultfd', 'pin', 'vmsplice']);
@@ -210,27 +206,6 @@ function simMachine(w: Scenario): Machine {
   return m;
 }
 
-function chance(rng: Rng, p: number): boolean {
-  return rng.below(1_000_000) < p * 1_000_000;
-}
-
-/** What the kernel does between two statements: writes to swap end, LRU batches drain. */
-function environment(
-  m: Machine,
-  rng: Rng,
-  rates: { readonly writebackEnd: number; readonly lruDrain: number },
-): void {
-  const writing = foliosUnderWriteback(m.s);
-  if (writing.length > 0 && chance(rng, rates.writebackEnd)) {
-    for (const folio of writing) folio_end_writeback(m.s, folio);
-    m.blocked.clear();
-  }
-  if (m.sc.env.includes('lru_batches'))
-    m.s.lru_batch.forEach((b, cpu) => {
-      if (b.length > 0 && chance(rng, rates.lruDrain)) lru_add_drain_cpu(m.s, cpu);
-    });
-}
-
 /** Simulate workload `w` (as parseWorkload() reads it, checked) under `policy`. */
 export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResult {
   const config: Config = {
@@ -244,11 +219,16 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
   const m = simMachine(w);
   m.s.work = newWork();
   const rng = new Rng(opts.seed);
-  const rates = {
+  const rates: EnvRates = {
     writebackEnd: opts.env?.writebackEnd ?? WRITEBACK_END_PER_STEP,
-    lruDrain: opts.env?.lruDrain ?? LRU_DRAIN_PER_STEP,
+    actors: { ...ENV_RATE_DEFAULTS, ...opts.env?.actors },
   };
   const rollback = usesAny(w, MAY_SLEEP);
+  const envKernel = sequentialKernel(config);
+  // A fault that would sleep on a folio lock `env reclaim` holds waits for the scan to let go.
+  const waitFolioLock = w.env.includes('reclaim')
+    ? (_s: unknown, folio: number) => finishReclaim(m, rng, envKernel, folio)
+    : undefined;
   const phases: PhaseSample[] = [];
   const tickEvery = opts.tickEvery ?? 4096;
   const total = opts.tick ? estimateSteps(w) : 0;
@@ -288,6 +268,11 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
     if (opts.shouldStop?.()) return result('stopped');
     runnable.length = 0;
     for (let i = 0; i < m.threads.length; i++) if (canStep(m, i)) runnable.push(i);
+    if (runnable.length === 0 && m.blocked.size > 0 && mayWake(m, rates)) {
+      // Every thread sleeps on what the environment holds: it acts alone.
+      if (environment(m, rng, rates, envKernel)) m.blocked.clear();
+      continue;
+    }
     if (runnable.length === 0) {
       const end = whenNoneCanStep(m, w.file);
       if (end === 'finished') break;
@@ -298,6 +283,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
     const st = nextStmt(m, t)!;
     const k = sequentialKernel(config);
     k.cpu = t.cpu;
+    if (waitFolioLock) k.waitFolioLock = waitFolioLock;
     const before = rollback ? cloneState(m.s) : null;
     const faults = m.s.vmstat[PGFAULT] ?? 0;
     const major = m.s.vmstat[PGMAJFAULT] ?? 0;
@@ -323,7 +309,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
       if (st.op === 'fork') f[3]!++;
     }
     steps++;
-    environment(m, rng, rates);
+    if (environment(m, rng, rates, envKernel)) m.blocked.clear();
     // Threads are spread over the CPUs as they start (the scheduler's fork balancing).
     for (; started < m.threads.length; started++)
       m.threads[started]!.cpu = started % Math.max(1, opts.cpus);

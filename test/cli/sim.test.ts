@@ -69,6 +69,46 @@ describe('cowherd sim', () => {
     expect(a.results[0]!.counters.pswpout).toBeLessThan(20_000);
   });
 
+  it("runs the file's env actors at the rates of --env-rate, says them in the output, and refuses a bad one", () => {
+    const dir = tempDir();
+    const f = join(dir, 'reclaim.cow');
+    writeFileSync(
+      f,
+      [
+        'scenario reclaim-churn',
+        'env reclaim, lru_batches',
+        'setup {',
+        '  mmap m pages=4 private rw',
+        '  write m = 1',
+        '}',
+        'thread main {',
+        '  repeat r in 0..400 { write m[r % 4] = r }',
+        '  read m[0] -> a',
+        '}',
+        'forall (a == 396)',
+        '',
+      ].join('\n'),
+    );
+    const run = (...more: string[]) =>
+      cli('sim', f, '--era', 'v6.18', '--costs', 'none', '--json', ...more);
+    const j = JSON.parse(run('--env-rate', 'reclaim=0.5').out);
+    expect(j.envRates).toMatchObject({ reclaim: 0.5, lru_batches: 0.1 });
+    expect(j.results[0].counters.pswpout).toBeGreaterThan(0);
+    expect(JSON.parse(run('--env-rate', 'reclaim=0').out).results[0].counters.pswpout).toBe(0);
+    const text = cli('sim', f, '--era', 'v6.18', '--costs', 'none').out;
+    expect(text.split('\n')[0]).toMatch(
+      /, env reclaim acts with chance 0\.1 per step, env lru_batches acts with chance 0\.1 per step$/,
+    );
+    const bad = run('--env-rate', 'kswapd=0.5');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(
+      /CLI001: --env-rate takes ACTOR=P with ACTOR one of lru_batches, reclaim, ksmd, khugepaged, not 'kswapd=0.5'/,
+    );
+    expect(run('--env-rate', 'reclaim=2').err).toMatch(
+      /CLI001: --env-rate reclaim takes a chance from 0 to 1, not '2'/,
+    );
+  });
+
   it('predicts time from a calibration file, prints claims beside the model, and refuses a bad file', () => {
     const dir = tempDir();
     const cal = join(dir, 'cal.json');

@@ -52,6 +52,11 @@ export function do_swap_page(
   if (folio_test_locked(s, folio)) {
     // folio_lock_or_retry(): someone else (reclaim) holds the lock; sleep and fault again.
     folio_put(s, folio);
+    if (k.waitFolioLock?.(s, folio)) {
+      // Slept until the holder unlocked; the fault runs again on the same swap PTE.
+      k.decide('do_swap_page', 'retry', `folio ${folio} was locked: slept, then faulted again`);
+      return do_swap_page(s, k, mm, vma, address, orig_pte, write, slot, stepwise, breakCow);
+    }
     k.decide('do_swap_page', 'retry', `folio ${folio} is locked: sleep in folio_lock_or_retry()`);
     return VM_FAULT_RETRY;
   }
