@@ -7,7 +7,8 @@
  *    struct-page-sized record read cold and hot, an atomic add on a private
  *    and on a shared cache line, a lock taken and released;
  *  - whole kernel paths, timed from user space: a first-touch anonymous
- *    fault, a COW fault, a reuse fault, a THP fault, fork() and munmap() of
+ *    fault, a COW fault, a reuse fault, a THP fault, a write fault on a THP
+ *    a fork shares (PMD split and one page copied), fork() and munmap() of
  *    a populated range. The cost model subtracts the priced work of each from
  *    its time to get the path's fixed cost (entry, walk, accounting);
  *  - a page-table page allocated (a first touch one PTE table apart, less a
@@ -183,7 +184,7 @@ static double lock_pair(void)
 
 /* Kernel paths, per fault (or per page for fork and munmap). */
 struct paths {
-	double anon, cow, reuse, thp, fork_page, munmap_page;
+	double anon, cow, reuse, thp, thp_cow, fork_page, munmap_page;
 };
 
 static void kernel_paths(long pages, struct paths *out)
@@ -231,6 +232,28 @@ static void kernel_paths(long pages, struct paths *out)
 	for (long i = 0; i < thps; i++)
 		h[i * THP] = 1;
 	out->thp = (now() - t) / thps;
+	/*
+	 * A write fault on a THP a fork shares (the child writes one page of
+	 * each): do_huge_pmd_wp_page(), which on 6.18 splits the PMD and falls
+	 * back to do_wp_page()'s copy of the one page.
+	 */
+	if (pipe(fd))
+		exit(1);
+	pid = fork();
+	if (pid == 0) {
+		double tc = now();
+		for (long i = 0; i < thps; i++)
+			h[i * THP] = 2;
+		double cow = (now() - tc) / thps;
+		if (write(fd[1], &cow, sizeof(cow)) != sizeof(cow))
+			_exit(1);
+		_exit(0);
+	}
+	if (read(fd[0], &out->thp_cow, sizeof(out->thp_cow)) != sizeof(out->thp_cow))
+		exit(1);
+	waitpid(pid, NULL, 0);
+	close(fd[0]);
+	close(fd[1]);
 	munmap(h, thps * THP);
 }
 
@@ -324,6 +347,7 @@ int main(int argc, char **argv)
 		v[10][r] = p.thp;
 		v[11][r] = p.fork_page;
 		v[12][r] = p.munmap_page;
+		v[17][r] = p.thp_cow;
 		pt_paths(4096, p.anon, p.munmap_page, &v[13][r], &v[14][r]);
 		if (swap)
 			swap_paths(20000, &v[15][r], &v[16][r]);
@@ -332,10 +356,12 @@ int main(int argc, char **argv)
 		"page_zero", "page_copy", "line_cold", "line_hot", "atomic", "atomic_shared",
 		"lock", "fault_anon", "fault_cow", "fault_reuse", "fault_thp", "fork_per_page",
 		"munmap_per_page", "pt_alloc", "pt_free", "reclaim_per_folio", "fault_swapin",
+		"fault_thp_cow",
 	};
+	static const int order[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 17, 11, 12, 13, 14, 15, 16 };
 	printf("{\"reps\":%d,\"pages\":%ld,\"ns\":{", reps, pages);
-	for (int i = 0; i < (swap ? 17 : 15); i++)
-		report(names[i], v[i], reps);
+	for (int i = 0; i < (swap ? 18 : 16); i++)
+		report(names[order[i]], v[order[i]], reps);
 	printf("}}\n");
 	return 0;
 }

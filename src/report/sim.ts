@@ -37,6 +37,17 @@ export interface ClaimResult {
   readonly terms: readonly { readonly path: string; readonly term: string; readonly ns: number }[];
 }
 
+/**
+ * The throughput change t(from)/t(to) − 1 with both predictions priced at
+ * the same point of every band: at the low ends, the medians and the high
+ * ends; its range spans the three (the medians' change can lie outside the
+ * two ends' when one era's time rests on a unit whose band is lopsided).
+ */
+export function throughputBand(from: Band, to: Band): Band {
+  const at = [from.lo / to.lo, from.median / to.median, from.hi / to.hi];
+  return { median: at[1]! - 1, lo: Math.min(...at) - 1, hi: Math.max(...at) - 1 };
+}
+
 export function claimResults(list: readonly SimRow[]): ClaimResult[] {
   const out: ClaimResult[] = [];
   for (const c of list[0]?.claims ?? []) {
@@ -47,12 +58,7 @@ export function claimResults(list: readonly SimRow[]): ClaimResult[] {
       from: c.from,
       to: c.to,
       claim: c.text,
-      // Both predictions priced at the same end of every band.
-      throughput: {
-        median: a.seconds.median / b.seconds.median - 1,
-        lo: Math.min(a.seconds.lo / b.seconds.lo, a.seconds.hi / b.seconds.hi) - 1,
-        hi: Math.max(a.seconds.lo / b.seconds.lo, a.seconds.hi / b.seconds.hi) - 1,
-      },
+      throughput: throughputBand(a.seconds, b.seconds),
       terms: termDifferences(a, b),
     });
   }
