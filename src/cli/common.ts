@@ -19,6 +19,8 @@ export const EXIT_OK = 0;
 export const EXIT_MISMATCH = 1;
 export const EXIT_INPUT = 2;
 export const EXIT_TOOL_BUG = 3;
+/** A budget (states, time, memory) ran out before a verdict. */
+export const EXIT_BUDGET = 4;
 
 /** The scenario library shipped with cowherd (…/scenarios next to src/ and dist/). */
 export function bundledScenarios(): string {

@@ -13,6 +13,7 @@ import { InputError } from '../scenario/errors.js';
 import { parseScenario } from '../scenario/parse.js';
 import type { Io } from './common.js';
 import {
+  EXIT_BUDGET,
   EXIT_MISMATCH,
   EXIT_OK,
   EXIT_TOOL_BUG,
@@ -92,6 +93,7 @@ export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): numbe
       : exploreText(sc, policy, r, expected, { full: opts.full === true }),
   );
   if (r.kind === 'tool-bug') return EXIT_TOOL_BUG;
+  if (r.kind === 'limit') return EXIT_BUDGET;
   return r.kind === 'done' && expected !== null && r.verdict !== expected ? EXIT_MISMATCH : EXIT_OK;
 }
 

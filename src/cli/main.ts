@@ -20,6 +20,7 @@ import { InputError } from '../scenario/errors.js';
 import { runSequential } from '../scenario/run.js';
 import type { Io } from './common.js';
 import {
+  EXIT_BUDGET,
   EXIT_INPUT,
   EXIT_MISMATCH,
   EXIT_OK,
@@ -114,7 +115,8 @@ function cmdCheck(
   );
   if (rows.some((r) => r.verdict === 'tool-bug')) return EXIT_TOOL_BUG;
   if (errors.length) return EXIT_INPUT;
-  return rows.every((r) => r.ok) ? EXIT_OK : EXIT_MISMATCH;
+  if (rows.some((r) => !r.ok && r.verdict !== 'limit')) return EXIT_MISMATCH;
+  return rows.some((r) => r.verdict === 'limit') ? EXIT_BUDGET : EXIT_OK;
 }
 
 /** The first step where the two runs' decisions differ. */
@@ -324,6 +326,31 @@ export function main(argv: readonly string[], io: Io): number {
       );
       return EXIT_TOOL_BUG;
     }
-    throw e;
+    // The last resort: anything else is a bug of cowherd's, not of the input.
+    io.err(toolBugReport(argv, e));
+    return EXIT_TOOL_BUG;
   }
+}
+
+/**
+ * What an unexpected exception prints: the command, the error and where it
+ * was thrown (the innermost frames of cowherd's own code), to report as is.
+ */
+export function toolBugReport(argv: readonly string[], e: unknown): string {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const frames = (err.stack ?? '')
+    .split('\n')
+    .filter((l) => /^\s+at /.test(l))
+    .slice(0, 4)
+    .map((l) => `  ${l.trim()}`);
+  const what =
+    err instanceof RangeError && /call stack/i.test(err.message)
+      ? 'the input nests deeper than cowherd can follow'
+      : 'an unexpected error';
+  return [
+    `cowherd: tool bug (${what}; please report it with the command and input): ${err.name}: ${err.message}`,
+    `  command: cowherd ${argv.join(' ')}`,
+    ...frames,
+    '',
+  ].join('\n');
 }

@@ -242,8 +242,24 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       (mem.flags[pfn]! & PG_swapcache) !== 0 &&
       mem.refcount[pfn] === 1 &&
       s.swap.cache.some((f, slot) => f === pfn && s.swap.map[slot] === 0);
+    // A folio a per-CPU LRU add batch or a reclaim scan still holds is not a
+    // leak either: the batch drains (or the scan lets go) later, and that
+    // last reference frees it (mm/swap.c folio_batch_move_lru()).
+    const pending = new Map<number, number>();
+    for (const b of s.lru_batch) for (const f of b) pending.set(f, (pending.get(f) ?? 0) + 1);
+    for (const f of s.isolated) pending.set(f, (pending.get(f) ?? 0) + 1);
+    // So is the page cache of a file still open (the scenario's `memfd` and
+    // `tmpfile` files stay open until the end of the run): one reference each.
+    for (const inode of s.inodes)
+      for (const pfn of inode?.pages ?? []) if (pfn) pending.set(pfn, (pending.get(pfn) ?? 0) + 1);
+    const heldByKernel = (pfn: number) => {
+      const n = pending.get(pfn);
+      if (n === undefined) return false;
+      const swapcache = (mem.flags[pfn]! & PG_swapcache) !== 0 ? 1 : 0;
+      return mem.refcount[pfn] === n + swapcache;
+    };
     for (let pfn = ZERO_PFN + 1; pfn < mem.end; pfn++) {
-      if (!(mem.flags[pfn]! & PG_buddy) && !isHugeZero(pfn) && !orphan(pfn))
+      if (!(mem.flags[pfn]! & PG_buddy) && !isHugeZero(pfn) && !orphan(pfn) && !heldByKernel(pfn))
         out.push({ code: 'MM006', detail: `page ${pfn} still in use after everything exited` });
     }
     s.swap.map.forEach((n, slot) => {

@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   SC007: 'thread never started or started twice',
   SC008: 'missing section',
   SC009: 'loops too large to expand',
+  SC010: 'nested too deeply',
   SC101: 'operation cannot be carried out',
   SC102: 'deadlock: every remaining thread waits',
   SC103: 'step limit reached',

@@ -156,7 +156,8 @@ export function newMachine(sc: Scenario): Machine {
         pid: init.pid,
         pc: 0,
         cpu: 0,
-        done: false,
+        // A first thread with no statements (and no setup) has nothing to run.
+        done: sc.setup.length === 0 && sc.threads[0]!.body.length === 0,
         kpath: null,
       },
     ],

@@ -63,6 +63,17 @@ function constIndex(e: Expr): number | null {
   return null;
 }
 
+/**
+ * The deepest expression a file may hold (SC010): operators on the longest
+ * path from the top to a leaf, or parentheses, calls and unary operators
+ * open at once. Far beyond what a scenario needs, far below what the
+ * recursive checker and evaluator can take.
+ */
+export const MAX_EXPR_DEPTH = 256;
+
+/** The deepest nest of `repeat` blocks a file may hold (SC010). */
+export const MAX_LOOP_DEPTH = 64;
+
 class Parser {
   private readonly lx: Lexer;
   /** `const NAME = NUM` lines: a name stands for its number wherever a number may be written. */
@@ -75,7 +86,14 @@ class Parser {
     this.lx = new Lexer(src, file);
   }
 
-  private err(message: string, pos: Pos, code: 'SC002' | 'SC004' = 'SC002'): never {
+  /** Open parentheses, calls and unary operators around the expression being parsed. */
+  private nest = 0;
+  /** `repeat` blocks open around the statement being parsed. */
+  private loops = 0;
+  /** Each expression node's depth (the longest path to a leaf), for MAX_EXPR_DEPTH. */
+  private readonly depths = new WeakMap<Expr, number>();
+
+  private err(message: string, pos: Pos, code: 'SC002' | 'SC004' | 'SC010' = 'SC002'): never {
     throw new InputError(code, message, this.file, pos);
   }
 
@@ -624,13 +642,19 @@ class Parser {
         return { op: 'wait', pos, ...this.threadName(), reg: this.optRet() };
       case 'repeat': {
         // repeat N { … } or repeat i in A..B { … }
+        if (++this.loops > MAX_LOOP_DEPTH)
+          this.err(`loops nested deeper than ${MAX_LOOP_DEPTH}`, pos, 'SC010');
         const first = this.sum();
+        let st: Stmt;
         if (first.kind === 'ident' && this.isIdent('in')) {
           const { from, to } = this.loopRange();
-          return { op: 'repeat', pos, var: first.name, from, to, body: this.block() };
+          st = { op: 'repeat', pos, var: first.name, from, to, body: this.block() };
+        } else {
+          const zero: Expr = { kind: 'num', pos, value: 0 };
+          st = { op: 'repeat', pos, var: null, from: zero, to: first, body: this.block() };
         }
-        const zero: Expr = { kind: 'num', pos, value: 0 };
-        return { op: 'repeat', pos, var: null, from: zero, to: first, body: this.block() };
+        this.loops--;
+        return st;
       }
       case 'phase': {
         const t = this.lx.next();
@@ -882,14 +906,48 @@ class Parser {
       const op = t.type === 'punct' ? ops[t.text] : undefined;
       if (op === undefined) return left;
       this.lx.next();
-      left = { kind: 'binary', pos: t.pos, op, left, right: next() };
+      left = this.node({ kind: 'binary', pos: t.pos, op, left, right: next() });
     }
+  }
+
+  /**
+   * A new operator node, refused (SC010) past MAX_EXPR_DEPTH: the checker,
+   * the evaluator and the printers walk expressions recursively.
+   */
+  private node(e: Expr): Expr {
+    const d = (x: Expr) => this.depths.get(x) ?? 1;
+    const depth =
+      1 +
+      (e.kind === 'binary'
+        ? Math.max(d(e.left), d(e.right))
+        : e.kind === 'unary'
+          ? d(e.arg)
+          : e.kind === 'call'
+            ? Math.max(0, ...e.args.map(d))
+            : 0);
+    if (depth > MAX_EXPR_DEPTH)
+      this.err(
+        `expression nested deeper than ${MAX_EXPR_DEPTH} operators; split it with registers or constants`,
+        e.pos,
+        'SC010',
+      );
+    this.depths.set(e, depth);
+    return e;
+  }
+
+  /** Enter a parenthesis, a call's arguments or a unary operator: refused (SC010) past MAX_EXPR_DEPTH open at once. */
+  private enter(pos: Pos): void {
+    if (++this.nest > MAX_EXPR_DEPTH)
+      this.err(`expression nested deeper than ${MAX_EXPR_DEPTH} levels`, pos, 'SC010');
   }
 
   private not(): Expr {
     if (this.isPunct('!') || this.isPunct('~')) {
       const pos = this.lx.next().pos;
-      return { kind: 'unary', pos, op: '!', arg: this.not() };
+      this.enter(pos);
+      const arg = this.not();
+      this.nest--;
+      return this.node({ kind: 'unary', pos, op: '!', arg });
     }
     return this.cmp();
   }
@@ -901,7 +959,7 @@ class Parser {
       this.lx.next();
       if (t.text === '=') this.err("use '==' to compare", t.pos);
       const op = t.text as '==' | '!=' | '<' | '<=' | '>' | '>=';
-      return { kind: 'binary', pos: t.pos, op, left, right: this.sum() };
+      return this.node({ kind: 'binary', pos: t.pos, op, left, right: this.sum() });
     }
     return left;
   }
@@ -917,7 +975,10 @@ class Parser {
   private unary(): Expr {
     if (this.isPunct('-')) {
       const pos = this.lx.next().pos;
-      return { kind: 'unary', pos, op: '-', arg: this.unary() };
+      this.enter(pos);
+      const arg = this.unary();
+      this.nest--;
+      return this.node({ kind: 'unary', pos, op: '-', arg });
     }
     return this.atom();
   }
@@ -929,8 +990,9 @@ class Parser {
       return { kind: 'num', pos: t.pos, value: t.value! };
     }
     if (this.isPunct('(')) {
-      this.lx.next();
+      this.enter(this.lx.next().pos);
       const e = this.expr();
+      this.nest--;
       this.expectPunct(')');
       return e;
     }
@@ -942,15 +1004,16 @@ class Parser {
       const c = this.consts.get(t.text);
       if (c) return { kind: 'num', pos: t.pos, value: c.value! };
       if (this.isPunct('(')) {
-        this.lx.next();
+        this.enter(this.lx.next().pos);
         const args: Expr[] = [];
         while (!this.isPunct(')')) {
           args.push(this.expr());
           if (!this.isPunct(',')) break;
           this.lx.next();
         }
+        this.nest--;
         this.expectPunct(')', `closing ${t.text}(...)`);
-        return { kind: 'call', pos: t.pos, fn: t.text, args };
+        return this.node({ kind: 'call', pos: t.pos, fn: t.text, args });
       }
       return { kind: 'ident', pos: t.pos, name: t.text };
     }

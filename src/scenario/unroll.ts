@@ -15,6 +15,8 @@ export const MAX_EXPANDED = 20_000;
 
 /** A sampled expansion (expandScenario's `sample`) runs loops up to this long whole. */
 const SAMPLE_WHOLE = 4096;
+/** The iterations a sampled expansion visits in all before it runs only each loop's first. */
+const SAMPLE_VISITS = 200_000;
 
 type Env = ReadonlyMap<string, number>;
 
@@ -168,17 +170,37 @@ export function expandedCount(
     if (from === to) continue;
     const inner = new Map(env);
     if (st.var !== null) inner.set(st.var, from);
-    const per = expandedCount(sc, st.body, inner, limit);
+    // Each iteration counts its statements, and at least 1: an iteration
+    // that makes no statement still costs the expansion a visit, so that
+    // nested empty loops cannot make it run for ever.
+    if (st.var === null || !boundsMention(st.body, st.var))
+      n += Math.max(1, expandedCount(sc, st.body, inner, limit - n)) * (to - from);
     // A body whose size depends on the loop variable: count every iteration.
-    const varies = st.var !== null && st.body.some((b) => b.op === 'repeat');
-    if (!varies) n += per * (to - from);
     else
       for (let v = from; v < to && n <= limit; v++) {
-        inner.set(st.var!, v);
-        n += expandedCount(sc, st.body, inner, limit);
+        inner.set(st.var, v);
+        n += Math.max(1, expandedCount(sc, st.body, inner, limit - n));
       }
   }
   return n;
+}
+
+/** Does a loop nested in `body` take its bounds from `name`? */
+function boundsMention(body: readonly Stmt[], name: string): boolean {
+  return body.some(
+    (st) =>
+      st.op === 'repeat' &&
+      (mentions(st.from, name) || mentions(st.to, name) || boundsMention(st.body, name)),
+  );
+}
+
+/** Does expression `x` read the name `name` anywhere? */
+function mentions(x: unknown, name: string): boolean {
+  if (Array.isArray(x)) return x.some((y) => mentions(y, name));
+  if (x === null || typeof x !== 'object') return false;
+  const o = x as Record<string, unknown>;
+  if (o.kind === 'ident' && o.name === name) return true;
+  return Object.entries(o).some(([k, v]) => k !== 'pos' && mentions(v, name));
 }
 
 /** A copy of `x` with loop variables replaced by their values and index expressions evaluated. */
@@ -280,7 +302,7 @@ function expandBody(
   env: Env,
   arrays: ReadonlySet<string>,
   out: Stmt[],
-  sample: boolean,
+  sample: { visits: number } | null,
 ): void {
   for (const st of body) {
     if (st.op !== 'repeat') {
@@ -289,15 +311,34 @@ function expandBody(
     }
     const [from, to] = bounds(sc, st, env);
     const inner = new Map(env);
-    // Sampled: a long loop runs its first and last iteration (a short one, e.g. the
-    // forks of a thread array, runs whole, so that every instance is started).
-    const values = sample && to - from > SAMPLE_WHOLE ? [from, to - 1] : null;
-    for (let v = from; v < to; v++) {
-      if (values && !values.includes(v)) continue;
+    for (const v of sample ? sampled(from, to, sample) : range(from, to)) {
       if (st.var !== null) inner.set(st.var, v);
       expandBody(sc, st.body, inner, arrays, out, sample);
     }
   }
+}
+
+function* range(from: number, to: number): Generator<number> {
+  for (let v = from; v < to; v++) yield v;
+}
+
+/**
+ * The iterations a sampled expansion runs: a short loop (the forks of a
+ * thread array) whole, so that every instance is started; a long one its
+ * first and last; and, once SAMPLE_VISITS iterations were visited in all
+ * (nested loops multiply), only the first.
+ */
+function sampled(from: number, to: number, budget: { visits: number }): number[] {
+  if (from >= to) return [];
+  const n = to - from;
+  const values =
+    n <= SAMPLE_WHOLE && budget.visits + n <= SAMPLE_VISITS
+      ? [...range(from, to)]
+      : n > 1 && budget.visits + 2 <= SAMPLE_VISITS
+        ? [from, to - 1]
+        : [from];
+  budget.visits += values.length;
+  return values;
 }
 
 /**
@@ -335,10 +376,11 @@ export function expandScenario(sc: Scenario, limit = MAX_EXPANDED, sample = fals
     );
   }
   const setup: Stmt[] = [];
-  expandBody(sc, sc.setup, none, arrays, setup, sample);
+  const budget = sample ? { visits: 0 } : null;
+  expandBody(sc, sc.setup, none, arrays, setup, budget);
   const threads: ThreadDecl[] = decls.map(({ decl, env, name }) => {
     const body: Stmt[] = [];
-    expandBody(sc, decl.body, env, arrays, body, sample);
+    expandBody(sc, decl.body, env, arrays, body, budget);
     return { pos: decl.pos, name, body };
   });
   return {

@@ -105,6 +105,18 @@ export class LoopCursor implements LazyProgram {
     return st;
   }
 
+  private readonly barrenBodies = new WeakMap<readonly Stmt[], boolean>();
+
+  /** Does `body` hold nothing but loops that hold nothing? */
+  private barren(body: readonly Stmt[]): boolean {
+    let b = this.barrenBodies.get(body);
+    if (b === undefined) {
+      b = body.every((st) => st.op === 'repeat' && this.barren(st.body));
+      this.barrenBodies.set(body, b);
+    }
+    return b;
+  }
+
   private produce(): Stmt | undefined {
     for (;;) {
       const f = this.frames.at(-1);
@@ -124,7 +136,8 @@ export class LoopCursor implements LazyProgram {
       const st = f.body[f.i++]!;
       if (st.op === 'repeat') {
         const [from, to] = bounds(this.sc, st, f.env);
-        if (from === to) continue;
+        // A loop that makes no statement (only empty loops inside) is skipped whole.
+        if (from === to || this.barren(st.body)) continue;
         const env = new Map(f.env);
         if (st.var !== null) env.set(st.var, from);
         // `to` > 0 marks a loop frame (a zero-length one was skipped above).

@@ -22,6 +22,7 @@ import {
   newMachine,
   nextStmt,
   stepThread,
+  stmtAt,
   task,
   teardown,
 } from '../scenario/machine.js';
@@ -203,6 +204,7 @@ function simMachine(w: Scenario): Machine {
   const m = newMachine(sc);
   m.ghost = new NoGhost();
   m.lazy = decls.map((d) => new LoopCursor(w, d.body, d.env, arrays));
+  m.threads[0]!.done = stmtAt(m, 0, 0) === undefined;
   return m;
 }
 

@@ -247,4 +247,13 @@ describe('cowherd explore', () => {
     );
     expect(j.verdict).toBe('limit');
   });
+
+  it('exits 4 when a budget runs out before a verdict, in explore and check alike', () => {
+    const f = 'scenarios/cow/cow-anon-fork-basic.cow';
+    const ex = cli('explore', f, '--era', 'v6.18', '--max-states', '2');
+    expect(ex.code).toBe(4);
+    expect(ex.out).toMatch(/limit|no verdict/);
+    expect(cli('check', f, '--era', 'v6.18', '--max-states', '2').code).toBe(4);
+    expect(cli('check', f, '--era', 'v6.18').code).toBe(0);
+  });
 });

@@ -1,0 +1,145 @@
+// Reproducers of issue 16's crashes: each input must end in a verdict or a
+// coded error (exit 2), never an exception, a stack trace or a tool bug.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { toolBugReport } from '../../src/cli/main.js';
+import { cli, tempDirs } from './run-cli.js';
+
+const tempDir = tempDirs('cowherd-robust-');
+
+function file(name: string, text: string): string {
+  const f = join(tempDir(), name);
+  writeFileSync(f, text);
+  return f;
+}
+
+const lines = (...l: string[]) => `${l.join('\n')}\n`;
+
+describe('inputs that used to crash', () => {
+  it('an empty first thread runs, explores and checks', () => {
+    const f = file('empty.cow', lines('scenario s', 'thread a { }', 'exists (1)'));
+    for (const cmd of ['run', 'explore']) {
+      const r = cli(cmd, f, '--era', 'v6.18');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/Always|holds/);
+    }
+    expect(cli('check', f, '--era', 'v6.18').code).toBe(0);
+    expect(cli('sim', f, '--era', 'v6.18', '--costs', 'none').code).toBe(0);
+  });
+
+  it('a folio an LRU batch still holds when everything exited is no leak (MM006)', () => {
+    const f = file(
+      'batch.cow',
+      lines(
+        'scenario s',
+        'env lru_batches',
+        'thread a {',
+        '  mmap m pages=1 private rw',
+        '  write m = 1',
+        '  exit',
+        '}',
+        'exists (1)',
+      ),
+    );
+    for (const cmd of ['run', 'explore']) {
+      const r = cli(cmd, f, '--era', 'v6.18');
+      expect(r.err + r.out).not.toMatch(/MM006|TOOL BUG/);
+      expect(r.code).toBe(0);
+    }
+  });
+
+  it('the page cache of a file still open when everything exited is no leak (MM006)', () => {
+    for (const kind of ['memfd', 'tmpfile']) {
+      const f = file(
+        `${kind}.cow`,
+        lines(
+          'scenario s',
+          'thread a {',
+          `  ${kind} f pages=1`,
+          '  mmap m pages=1 shared rw file=f',
+          '  write m = 1',
+          '  exit',
+          '}',
+          'exists (1)',
+        ),
+      );
+      for (const cmd of ['run', 'explore']) {
+        const r = cli(cmd, f, '--era', 'v6.18');
+        expect(r.err + r.out).not.toMatch(/MM006|TOOL BUG/);
+        expect(r.code).toBe(0);
+      }
+    }
+  });
+
+  it('refuses expressions and loops nested too deeply with SC010 and a position', () => {
+    const cases: [string, RegExp][] = [
+      [
+        lines(
+          'scenario s',
+          'thread a {',
+          '  mmap m pages=1 private rw',
+          `  write m = ${'('.repeat(600)}1${')'.repeat(600)}`,
+          '}',
+          'exists (1)',
+        ),
+        /deep\.cow:4:\d+: error SC010: expression nested deeper than 256 levels/,
+      ],
+      [
+        lines('scenario s', 'thread a { }', `exists (${'!'.repeat(4100)}1)`),
+        /deep\.cow:3:\d+: error SC010/,
+      ],
+      [
+        lines('scenario s', 'thread a { }', `exists (${Array(10000).fill('1').join(' + ')} == 1)`),
+        /deep\.cow:3:\d+: error SC010: expression nested deeper than 256 operators/,
+      ],
+      [
+        lines(
+          'scenario s',
+          'thread a {',
+          'repeat i in 0..1 {\n'.repeat(3000) + '}\n'.repeat(3000),
+          '}',
+          'exists (1)',
+        ),
+        /deep\.cow:\d+:\d+: error SC010: loops nested deeper than 64/,
+      ],
+    ];
+    for (const [text, want] of cases) {
+      const f = file('deep.cow', text);
+      for (const cmd of ['run', 'check', 'sim']) {
+        const r = cli(cmd, f, '--era', 'v6.18');
+        expect(r.code).toBe(2);
+        expect(r.err).toMatch(want);
+      }
+    }
+    // 200 terms are fine.
+    const ok = file(
+      'ok.cow',
+      lines('scenario s', 'thread a { }', `exists (${Array(200).fill('1').join(' + ')} == 200)`),
+    );
+    expect(cli('run', ok, '--era', 'v6.18').code).toBe(0);
+  });
+
+  it('nested loops that make no statement neither hang the expansion nor sim', () => {
+    const nest = Array.from({ length: 60 }, (_, k) => `repeat i${k} in 0..2 {`).join('\n');
+    const f = file(
+      'empty-loops.cow',
+      lines('scenario s', 'thread a {', nest, '}'.repeat(60), '}', 'exists (1)'),
+    );
+    const run = cli('run', f, '--era', 'v6.18');
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(/SC009/);
+    expect(cli('sim', f, '--era', 'v6.18', '--costs', 'none').code).toBe(0);
+  });
+});
+
+describe('the last resort', () => {
+  it('reports an unexpected exception as a tool bug naming the command', () => {
+    const r = toolBugReport(['run', 'x.cow', '--era', 'v6.18'], new TypeError('boom'));
+    expect(r).toMatch(/^cowherd: tool bug \(an unexpected error; please report it/);
+    expect(r).toMatch(/TypeError: boom/);
+    expect(r).toMatch(/command: cowherd run x\.cow --era v6\.18/);
+    const deep = toolBugReport([], new RangeError('Maximum call stack size exceeded'));
+    expect(deep).toMatch(/nests deeper than cowherd can follow/);
+  });
+});
