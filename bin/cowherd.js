@@ -10,8 +10,9 @@ if (!existsSync(main)) {
   process.exit(2);
 }
 const { main: run } = await import(main.href);
-const code = run(process.argv.slice(2), {
+const code = await run(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
+  detach: true,
 });
 process.exitCode = code;

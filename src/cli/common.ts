@@ -13,6 +13,8 @@ import { parseScenario } from '../scenario/parse.js';
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** The real process (bin/cowherd.js): long runs may go to a worker thread so that signals reach the CLI. */
+  readonly detach?: boolean;
 }
 
 export const EXIT_OK = 0;

@@ -6,7 +6,6 @@
  */
 
 import { Command, CommanderError, Option } from 'commander';
-import { ToolBug } from '../core/bug.js';
 import { explore } from '../explore/explore.js';
 import { replayToken } from '../explore/replay.js';
 import { ERAS } from '../policy/registry.js';
@@ -16,7 +15,6 @@ import type { DiffRow } from '../report/diff.js';
 import { diffJson, diffText } from '../report/diff.js';
 import { erasJson, erasText } from '../report/eras.js';
 import { traceJson, traceText } from '../report/trace.js';
-import { InputError } from '../scenario/errors.js';
 import { runSequential } from '../scenario/run.js';
 import type { Io } from './common.js';
 import {
@@ -33,10 +31,12 @@ import {
 } from './common.js';
 import type { ExploreCliOptions } from './explore.js';
 import { cmdExplore, cmdReplay } from './explore.js';
+import { reportFailure } from './failure.js';
 import type { KernelCliOptions } from './kernel.js';
 import { cmdKernel } from './kernel.js';
 import type { SimCliOptions } from './sim.js';
 import { cmdSim } from './sim.js';
+import { runSimDetached } from './sim-detached.js';
 
 export type { Io } from './common.js';
 export { bundledScenarios } from './common.js';
@@ -190,7 +190,11 @@ function cmdRun(
   return r.kind === 'tool-bug' ? EXIT_TOOL_BUG : EXIT_OK;
 }
 
-function program(io: Io, setCode: (c: number) => void): Command {
+function program(
+  io: Io,
+  argv: readonly string[],
+  setCode: (c: number | Promise<number>) => void,
+): Command {
   const p = new Command('cowherd')
     .description('An executable, checkable model of Linux anonymous memory, era by era.')
     .exitOverride()
@@ -281,7 +285,11 @@ function program(io: Io, setCode: (c: number) => void): Command {
       '--costs <file>',
       'calibration to predict time with (default: bench/calibration.json, from node bench/calibrate.mjs); none: no prediction',
     )
-    .action((paths: string[], o: SimCliOptions) => setCode(cmdSim(io, paths, o, () => Date.now())));
+    .action((paths: string[], o: SimCliOptions) =>
+      setCode(
+        io.detach ? runSimDetached(io, argv, paths, o) : cmdSim(io, paths, o, () => Date.now()),
+      ),
+    );
   p.command('kernel')
     .description(
       'run scenarios on the running Linux kernel through the C probe: Never, Sometimes or Always with counts (default: the bundled library)',
@@ -307,50 +315,22 @@ function program(io: Io, setCode: (c: number) => void): Command {
 }
 
 /** Run the CLI; returns the exit code. */
-export function main(argv: readonly string[], io: Io): number {
-  let code = EXIT_OK;
+/**
+ * Run the CLI. Every command but a detached `sim` finishes here and returns
+ * its exit code; `sim` with `io.detach` (the real process, bin/cowherd.js)
+ * runs in a worker thread so that Ctrl-C reaches it, and returns a promise.
+ */
+export function main(argv: readonly string[], io: Io): number | Promise<number> {
+  let code: number | Promise<number> = EXIT_OK;
   try {
-    program(io, (c) => {
+    program(io, argv, (c) => {
       code = c;
     }).parse(argv as string[], { from: 'user' });
     return code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_INPUT;
-    if (e instanceof InputError) {
-      io.err(`${e.format()}\n`);
-      return EXIT_INPUT;
-    }
-    if (e instanceof ToolBug) {
-      io.err(
-        `cowherd: tool bug (the model reached an impossible state; please report): ${e.message}\n`,
-      );
-      return EXIT_TOOL_BUG;
-    }
-    // The last resort: anything else is a bug of cowherd's, not of the input.
-    io.err(toolBugReport(argv, e));
-    return EXIT_TOOL_BUG;
+    return reportFailure(io, argv, e);
   }
 }
 
-/**
- * What an unexpected exception prints: the command, the error and where it
- * was thrown (the innermost frames of cowherd's own code), to report as is.
- */
-export function toolBugReport(argv: readonly string[], e: unknown): string {
-  const err = e instanceof Error ? e : new Error(String(e));
-  const frames = (err.stack ?? '')
-    .split('\n')
-    .filter((l) => /^\s+at /.test(l))
-    .slice(0, 4)
-    .map((l) => `  ${l.trim()}`);
-  const what =
-    err instanceof RangeError && /call stack/i.test(err.message)
-      ? 'the input nests deeper than cowherd can follow'
-      : 'an unexpected error';
-  return [
-    `cowherd: tool bug (${what}; please report it with the command and input): ${err.name}: ${err.message}`,
-    `  command: cowherd ${argv.join(' ')}`,
-    ...frames,
-    '',
-  ].join('\n');
-}
+export { toolBugReport } from './failure.js';

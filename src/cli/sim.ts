@@ -135,7 +135,19 @@ export function progressLine(name: string, g: SimProgress, secs: number): string
   return `sim ${name} ${g.era}: ${g.steps}/${g.total} steps (${pct.toFixed(0)}%), ${g.pgfault} faults (${rate}/s)${eta === null ? '' : `, about ${eta} s left`}`;
 }
 
-export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => number): number {
+/**
+ * `cowherd sim`. `externalStop`, when given, is the only way to stop the run
+ * early (sim's worker thread, which signals do not reach: runSimDetached());
+ * otherwise SIGINT is listened for here, which only works while the event
+ * loop can run (an in-process caller that yields).
+ */
+export function cmdSim(
+  io: Io,
+  paths: string[],
+  o: SimCliOptions,
+  now: () => number,
+  externalStop?: () => boolean,
+): number {
   const seed = wholeNumber(o.seed, '--seed', 1, 0);
   const cpus = wholeNumber(o.cpus, '--cpus', 1, 1);
   const writebackEnd = chancePerStep(o.writebackEnd, '--writeback-end', WRITEBACK_END_PER_STEP);
@@ -164,7 +176,11 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
   const onSigint = () => {
     stop = true;
   };
-  process.on('SIGINT', onSigint);
+  if (!externalStop) process.on('SIGINT', onSigint);
+  const stopped = () => {
+    if (externalStop?.()) stop = true;
+    return stop;
+  };
   const rows: SimRow[] = [];
   try {
     for (const w of scenarios) {
@@ -175,7 +191,7 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
           seed,
           cpus,
           env: { writebackEnd, actors },
-          shouldStop: () => stop,
+          shouldStop: stopped,
           // Every step: a step may take a second (a write over 1 GiB); the clock limits the lines.
           tickEvery: 1,
           tick: (g) => {
