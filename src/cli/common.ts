@@ -53,7 +53,12 @@ function scenarioFiles(paths: readonly string[]): string[] {
       out.push(p);
     }
   };
-  for (const p of paths) walk(p);
+  for (const p of paths) {
+    const before = out.length;
+    walk(p);
+    if (out.length === before)
+      throw new InputError('CLI002', `no scenario files (*.cow) in ${p}`, p, null);
+  }
   return out;
 }
 
@@ -95,19 +100,41 @@ export function loadScenarios(
 
 /** The policies `--era` asks for: `all` is every complete era. */
 export function selectEras(era: string): { policies: Policy[]; skipped: string[] } {
-  if (era === 'all') {
-    const ids = completeEraIds();
-    return {
-      policies: ids.map((id) => eraInfo(id)!.policy!),
-      skipped: ERAS.filter((e) => !ids.includes(e.id)).map((e) => e.id),
-    };
+  const policies: Policy[] = [];
+  const skipped: string[] = [];
+  for (const id of era.split(',').map((x) => x.trim())) {
+    if (id === 'all') {
+      const ids = completeEraIds();
+      for (const c of ids) policies.push(eraInfo(c)!.policy!);
+      for (const e of ERAS) if (!ids.includes(e.id)) skipped.push(e.id);
+      continue;
+    }
+    const info = eraInfo(id);
+    if (!info)
+      throw new InputError(
+        'CLI001',
+        `unknown era '${id}': cowherd eras lists them (a list is written v5.9,v6.18)`,
+        '--era',
+        null,
+      );
+    if (!info.policy?.complete)
+      throw new InputError('CLI003', `era '${id}' is listed but not modelled yet`, '--era', null);
+    policies.push(info.policy);
   }
-  const info = eraInfo(era);
-  if (!info)
-    throw new InputError('CLI001', `unknown era '${era}': cowherd eras lists them`, '--era', null);
-  if (!info.policy?.complete)
-    throw new InputError('CLI003', `era '${era}' is listed but not modelled yet`, '--era', null);
-  return { policies: [info.policy], skipped: [] };
+  // Each era once, in the order first named.
+  const seen = new Set<string>();
+  return {
+    policies: policies.filter((p) => !seen.has(p.id) && seen.add(p.id)),
+    skipped: [...new Set(skipped)],
+  };
+}
+
+/** The one era a command takes (`run`, `explore`, each side of `diff`): CLI001 for `all` or a list. */
+export function oneEra(era: string, what: string): Policy {
+  const { policies } = selectEras(era);
+  if (policies.length !== 1 || era.includes(',') || era === 'all')
+    throw new InputError('CLI001', `${what} takes one era, not '${era}'`, '--era', null);
+  return policies[0]!;
 }
 
 export function expectationFor(sc: Scenario, era: string) {
@@ -121,9 +148,15 @@ export function oneScenario(
   file: string,
   era: string,
 ): { sc: Scenario; policy: Policy } | number {
-  const { policies } = selectEras(era);
-  if (policies.length !== 1)
-    throw new InputError('CLI001', `${cmd} takes one era: --era ID`, '--era', null);
+  const policy = oneEra(era, `${cmd} --era`);
+  const files = scenarioFiles([file]);
+  if (files.length !== 1)
+    throw new InputError(
+      'CLI002',
+      `${cmd} takes one scenario file; ${file} holds ${files.length} (check takes a directory)`,
+      file,
+      null,
+    );
   const { scenarios, errors } = loadScenarios([file]);
   if (errors.length) {
     for (const e of errors) io.err(`${e.format()}\n`);
@@ -131,7 +164,7 @@ export function oneScenario(
   }
   const sc = scenarios[0];
   if (!sc) throw new InputError('CLI002', `no scenario in ${file}`, file, null);
-  return { sc, policy: policies[0]! };
+  return { sc, policy };
 }
 
 /** A `--flag N` value: undefined when absent, a CLI001 error unless a positive whole number. */

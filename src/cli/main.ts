@@ -5,6 +5,7 @@
  * option); 3: a tool bug (the model broke its own accounting).
  */
 
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { explore } from '../explore/explore.js';
 import { replayToken } from '../explore/replay.js';
@@ -25,6 +26,7 @@ import {
   EXIT_TOOL_BUG,
   expectationFor,
   loadScenarios,
+  oneEra,
   oneScenario,
   positiveInt,
   selectEras,
@@ -150,29 +152,27 @@ function cmdDiff(
   paths: string[],
   opts: { json?: boolean },
 ): number {
-  const [pa] = selectEras(eraA).policies;
-  const [pb] = selectEras(eraB).policies;
+  const pa = oneEra(eraA, 'diff: each side');
+  const pb = oneEra(eraB, 'diff: each side');
   const { scenarios, errors } = loadScenarios(paths);
   for (const e of errors) io.err(`${e.format()}\n`);
   if (scenarios.length === 0 && errors.length) return EXIT_INPUT;
   const rows: DiffRow[] = [];
   for (const sc of scenarios) {
-    const ra = runSequential(sc, pa!, { decisions: true });
-    const rb = runSequential(sc, pb!, { decisions: true });
+    const ra = runSequential(sc, pa, { decisions: true });
+    const rb = runSequential(sc, pb, { decisions: true });
     const va = ra.kind === 'done' ? ra.verdict : 'tool-bug';
     const vb = rb.kind === 'done' ? rb.verdict : 'tool-bug';
     if (va === vb) continue;
     rows.push({
       scenario: sc.name,
       file: sc.file,
-      a: { era: pa!.id, verdict: va },
-      b: { era: pb!.id, verdict: vb },
+      a: { era: pa.id, verdict: va },
+      b: { era: pb.id, verdict: vb },
       divergence: firstDivergence(ra, rb),
     });
   }
-  io.out(
-    opts.json ? diffJson(rows, pa!.id, pb!.id) : diffText(rows, pa!.id, pb!.id, scenarios.length),
-  );
+  io.out(opts.json ? diffJson(rows, pa.id, pb.id) : diffText(rows, pa.id, pb.id, scenarios.length));
   if (errors.length) return EXIT_INPUT;
   return rows.length === 0 ? EXIT_OK : EXIT_MISMATCH;
 }
@@ -198,6 +198,7 @@ function program(
   const p = new Command('cowherd')
     .description('An executable, checkable model of Linux anonymous memory, era by era.')
     .exitOverride()
+    .version(version(), '-V, --version', 'print the version of cowherd')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   p.command('check')
     .description(
@@ -315,6 +316,16 @@ function program(
 }
 
 /** Run the CLI; returns the exit code. */
+/** cowherd's version, from its package.json (two levels up from src/cli and dist/cli alike). */
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    return String(pkg.version);
+  } catch {
+    return 'unknown';
+  }
+}
+
 /**
  * Run the CLI. Every command but a detached `sim` finishes here and returns
  * its exit code; `sim` with `io.detach` (the real process, bin/cowherd.js)

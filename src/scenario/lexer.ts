@@ -172,7 +172,7 @@ export class Lexer {
         return { type: 'punct', text: p, pos, start };
       }
     }
-    return this.err(`unexpected character '${c}'`, pos);
+    return this.err(`unexpected character ${describeChar(c)}`, pos);
   }
 
   private number(pos: Pos): Token {
@@ -229,4 +229,22 @@ export class Lexer {
     }
     return { type: 'str', text: out, pos, start };
   }
+}
+
+/** A character as an error message names it: printable ones quoted, the others by code point and name. */
+export function describeChar(c: string): string {
+  const cp = c.codePointAt(0) ?? 0;
+  const hex = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+  const names: Record<number, string> = {
+    0: 'NUL',
+    9: 'tab',
+    13: 'carriage return',
+    160: 'no-break space',
+    8203: 'zero-width space',
+    65279: 'byte order mark: save the file as UTF-8 without one',
+  };
+  if (names[cp] !== undefined) return `${hex} (${names[cp]})`;
+  if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) return `${hex} (a control character)`;
+  if (/\s/u.test(c) || /\p{Cf}/u.test(c)) return `${hex} (an invisible character)`;
+  return `'${c}' (${hex})`;
 }

@@ -468,10 +468,12 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
       return `exit status ${code}${setReg(m, st.reg, code)}`;
     }
     case 'exit': {
-      const code = st.code ? evalExpr(evalEnv(m, t.name), st.code) : 0;
+      const given = st.code ? evalExpr(evalEnv(m, t.name), st.code) : 0;
+      // kernel/exit.c sys_exit_group(): only the low 8 bits of the status survive.
+      const code = ((Math.trunc(given) % 256) + 256) % 256;
       do_group_exit(s, me, code);
       markGroupDone(m, me.tgid);
-      return `status ${code}`;
+      return code === given ? `status ${code}` : `status ${given} & 0xff = ${code}`;
     }
     case 'phase':
       return `phase ${st.name}`;

@@ -143,3 +143,70 @@ describe('the last resort', () => {
     expect(deep).toMatch(/nests deeper than cowherd can follow/);
   });
 });
+
+describe('command-line polish', () => {
+  it('--version prints the version', () => {
+    const r = cli('--version');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
+  it('refuses what it used to do silently: all or a list where one era is taken, a directory for run, an empty directory', () => {
+    const d = cli('diff', 'all', 'v6.18', 'scenarios/cow/cow-anon-fork-basic.cow');
+    expect(d.code).toBe(2);
+    expect(d.err).toMatch(/CLI001: diff: each side takes one era, not 'all'/);
+    const r = cli('run', 'scenarios/cow', '--era', 'v6.18');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/CLI002: run takes one scenario file; scenarios\/cow holds \d+/);
+    expect(
+      cli('explore', 'scenarios/cow/cow-anon-fork-basic.cow', '--era', 'v5.9,v6.18').code,
+    ).toBe(2);
+    const empty = cli('check', tempDir());
+    expect(empty.code).toBe(2);
+    expect(empty.err).toMatch(/CLI002: no scenario files \(\*\.cow\) in /);
+  });
+
+  it('--era takes a list', () => {
+    const r = cli('check', 'scenarios/cow/cow-anon-fork-basic.cow', '--era', 'v5.9,v6.18,v5.9');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/1 scenario\(s\) x 2 era\(s\)/);
+  });
+
+  it('names invisible characters by code point', () => {
+    const bom = cli(
+      'run',
+      file('bom.cow', '\ufeffscenario s\nthread a { }\nexists (1)\n'),
+      '--era',
+      'v6.18',
+    );
+    expect(bom.code).toBe(2);
+    expect(bom.err).toMatch(
+      /bom\.cow:1:1: error SC001: unexpected character U\+FEFF \(byte order mark/,
+    );
+    const nul = cli(
+      'run',
+      file('nul.cow', 'scenario s\nthread a { }\n\0exists (1)\n'),
+      '--era',
+      'v6.18',
+    );
+    expect(nul.err).toMatch(/nul\.cow:3:1: error SC001: unexpected character U\+0000 \(NUL\)/);
+  });
+
+  it('keeps the low 8 bits of an exit status, as the kernel does', () => {
+    const f = file(
+      'exit.cow',
+      lines(
+        'scenario s',
+        'thread a {',
+        '  fork c',
+        '  wait c -> r',
+        '}',
+        'thread c { exit 258 }',
+        'exists (r == 2)',
+      ),
+    );
+    const r = cli('run', f, '--era', 'v6.18');
+    expect(r.out).toMatch(/status 258 & 0xff = 2/);
+    expect(r.out).toMatch(/exists condition holds: Always/);
+  });
+});
