@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import type { Policy } from '../core/points.js';
 import { completeEraIds, ERAS, eraInfo } from '../policy/registry.js';
 import type { Scenario } from '../scenario/ast.js';
@@ -174,4 +175,22 @@ export function positiveInt(text: string | undefined, flag: string): number | un
   if (!(Number.isInteger(n) && n > 0))
     throw new InputError('CLI001', `${flag} takes a positive whole number`, flag, null);
   return n;
+}
+
+/**
+ * The memory budget of explore, check and run, MiB: `--max-memory`, by
+ * default 85 % of the V8 heap limit, measured as the heap in use plus the
+ * typed arrays (the memmap and page tables), so that a run ends with its
+ * statistics instead of dying in the allocator.
+ */
+export function memoryBudget(text: string | undefined): { maxBytes: number; memory: () => number } {
+  const mib = positiveInt(text, '--max-memory');
+  const limit = mib !== undefined ? mib * 2 ** 20 : 0.85 * getHeapStatistics().heap_size_limit;
+  return {
+    maxBytes: limit,
+    memory: () => {
+      const u = process.memoryUsage();
+      return u.heapUsed + u.arrayBuffers;
+    },
+  };
 }

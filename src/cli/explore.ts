@@ -18,6 +18,7 @@ import {
   EXIT_OK,
   EXIT_TOOL_BUG,
   expectationFor,
+  memoryBudget,
   oneScenario,
   positiveInt,
   selectEras,
@@ -58,12 +59,14 @@ export interface ExploreCliOptions {
   por?: boolean;
   workers?: string;
   maxSeconds?: string;
+  maxMemory?: string;
 }
 
 export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): number {
   const maxStates = positiveInt(opts.maxStates, '--max-states');
   const workers = positiveInt(opts.workers, '--workers') ?? 1;
   const maxSeconds = positiveInt(opts.maxSeconds, '--max-seconds');
+  const memory = memoryBudget(opts.maxMemory);
   if (workers > 64) throw new InputError('CLI001', '--workers takes 1..64', '--workers', null);
   if (workers > 1 && opts.dfs)
     throw new InputError(
@@ -82,6 +85,7 @@ export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): numbe
     por: opts.por !== false,
     progress: (p: ExploreProgress) => progress.tick(p),
     ...(maxSeconds ? { maxMillis: maxSeconds * 1000, clock: () => performance.now() } : {}),
+    ...memory,
   };
   const r =
     workers > 1 ? exploreParallel(sc, policy, { ...eopts, workers }) : explore(sc, policy, eopts);

@@ -16,6 +16,7 @@ import type { DiffRow } from '../report/diff.js';
 import { diffJson, diffText } from '../report/diff.js';
 import { erasJson, erasText } from '../report/eras.js';
 import { traceJson, traceText } from '../report/trace.js';
+import { StepInterrupted } from '../scenario/machine.js';
 import { runSequential } from '../scenario/run.js';
 import type { Io } from './common.js';
 import {
@@ -26,6 +27,7 @@ import {
   EXIT_TOOL_BUG,
   expectationFor,
   loadScenarios,
+  memoryBudget,
   oneEra,
   oneScenario,
   positiveInt,
@@ -46,9 +48,10 @@ export { bundledScenarios } from './common.js';
 function cmdCheck(
   io: Io,
   paths: string[],
-  opts: { era: string; json?: boolean; maxStates?: string },
+  opts: { era: string; json?: boolean; maxStates?: string; maxMemory?: string },
 ): number {
   const maxStates = positiveInt(opts.maxStates, '--max-states');
+  const memory = memoryBudget(opts.maxMemory);
   const { policies, skipped } = selectEras(opts.era);
   const { scenarios, errors } = loadScenarios(paths);
   // A bad file is reported and the others still run; the exit code says so at the end.
@@ -65,7 +68,7 @@ function cmdCheck(
         expected: exp?.verdict ?? null,
         provenance: exp?.provenance ?? null,
       };
-      const r = explore(sc, p, maxStates ? { maxStates } : {});
+      const r = explore(sc, p, { ...(maxStates ? { maxStates } : {}), ...memory });
       if (r.kind === 'tool-bug') {
         const moves = r.path.map((x) => x.move);
         rows.push({
@@ -82,7 +85,10 @@ function cmdCheck(
           verdict: 'limit',
           ok: false,
           states: r.states,
-          detail: `state limit reached after ${r.states} states: no verdict (raise --max-states)`,
+          detail:
+            r.limit === 'memory'
+              ? `memory budget reached after ${r.states} states: no verdict (raise --max-memory)`
+              : `state limit reached after ${r.states} states: no verdict (raise --max-states)`,
         });
       } else {
         const ok = exp === null || exp.verdict === r.verdict;
@@ -180,12 +186,25 @@ function cmdDiff(
 function cmdRun(
   io: Io,
   file: string,
-  opts: { era: string; json?: boolean; full?: boolean },
+  opts: { era: string; json?: boolean; full?: boolean; maxMemory?: string },
 ): number {
   const one = oneScenario(io, 'run', file, opts.era);
   if (typeof one === 'number') return one;
   const { sc, policy } = one;
-  const r = runSequential(sc, policy, { trace: true });
+  const memory = memoryBudget(opts.maxMemory);
+  let r: ReturnType<typeof runSequential>;
+  try {
+    r = runSequential(sc, policy, {
+      trace: true,
+      interrupt: () => (memory.memory() > memory.maxBytes ? 'memory' : null),
+    });
+  } catch (e) {
+    if (!(e instanceof StepInterrupted)) throw e;
+    io.err(
+      `cowherd run: the ${e.budget} budget ran out inside a step of ${sc.file}: no result (raise --max-memory)\n`,
+    );
+    return EXIT_BUDGET;
+  }
   io.out(opts.json ? traceJson(sc, r) : traceText(sc, r, opts.full ? Number.POSITIVE_INFINITY : 8));
   return r.kind === 'tool-bug' ? EXIT_TOOL_BUG : EXIT_OK;
 }
@@ -208,6 +227,10 @@ function program(
     .addOption(new Option('--era <id>', 'era id, or all').default('all'))
     .option('--json', 'print {"results":[{scenario, era, verdict, expected, ok}]}')
     .option('--max-states <n>', 'state budget per scenario and era (default 1000000)')
+    .option(
+      '--max-memory <mib>',
+      'memory budget per scenario and era, MiB (default: 85% of the V8 heap limit)',
+    )
     .action((paths: string[], o: { era: string; json?: boolean; maxStates?: string }) =>
       setCode(cmdCheck(io, paths, o)),
     );
@@ -235,8 +258,13 @@ function program(
     .requiredOption('--era <id>', 'era id')
     .option('--json', 'print the trace as JSON')
     .option('--full', 'print every change (default: 8 per kind per step)')
-    .action((file: string, o: { era: string; json?: boolean; full?: boolean }) =>
-      setCode(cmdRun(io, file, o)),
+    .option(
+      '--max-memory <mib>',
+      'stop once the heap and typed arrays pass this many MiB (default: 85% of the V8 heap limit)',
+    )
+    .action(
+      (file: string, o: { era: string; json?: boolean; full?: boolean; maxMemory?: string }) =>
+        setCode(cmdRun(io, file, o)),
     );
   p.command('explore')
     .description(
@@ -251,6 +279,10 @@ function program(
     .option('--no-por', 'switch partial-order reduction off (same verdicts, more states)')
     .option('--workers <n>', 'worker threads (breadth-first; the same result as one thread)')
     .option('--max-seconds <n>', 'stop after this many seconds with a "limit" result')
+    .option(
+      '--max-memory <mib>',
+      'stop with a "limit" result once the heap and typed arrays pass this many MiB (default: 85% of the V8 heap limit)',
+    )
     .action((file: string, o: ExploreCliOptions) => setCode(cmdExplore(io, file, o)));
   p.command('replay')
     .description('re-run exactly the interleaving a replay token names, printing every step')

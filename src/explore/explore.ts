@@ -21,7 +21,7 @@ import type { Pos, Scenario, Verdict } from '../scenario/ast.js';
 import type { GhostCode } from '../scenario/ghost.js';
 import { ghostFindings } from '../scenario/ghost.js';
 import type { Machine } from '../scenario/machine.js';
-import { machineRefs, newMachine } from '../scenario/machine.js';
+import { machineRefs, newMachine, StepInterrupted } from '../scenario/machine.js';
 import { configFor } from '../scenario/run.js';
 import { expand, machineKey } from './expand.js';
 import type { Choice, Move } from './moves.js';
@@ -43,6 +43,12 @@ export interface ExploreOptions {
    */
   readonly maxMillis?: number;
   readonly clock?: () => number;
+  /**
+   * Stop with kind 'limit' once `memory()` (the caller's measure, bytes)
+   * passes this many bytes; read with the clock, and inside long steps.
+   */
+  readonly maxBytes?: number;
+  readonly memory?: () => number;
   /** Depth-first instead of breadth-first (no shortest-witness guarantee). */
   readonly dfs?: boolean;
   /** Partial-order reduction (default on): see localMove(). */
@@ -109,7 +115,7 @@ export type ExploreResult = ExploreStats & {
     | {
         readonly kind: 'limit';
         /** Which budget ran out: distinct states (--max-states) or time (--max-seconds). */
-        readonly limit: 'states' | 'time';
+        readonly limit: 'states' | 'time' | 'memory';
         readonly finals: FinalCounts;
       }
     | {
@@ -131,6 +137,8 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
   const config = configFor(sc, policy, { lockBreaks: true });
   const search = new Search(sc, policy.id, opts);
   const root = newMachine(sc);
+  const interrupt = search.interrupt();
+  if (interrupt) root.interrupt = interrupt;
   search.root(machineKey(root));
   const work: (Node | undefined)[] = [{ m: root, depth: 0, edge: -1 }];
   let head = 0;
@@ -138,7 +146,16 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
     const node = (opts.dfs ? work.pop() : work[head++])!;
     if (!opts.dfs) work[head - 1] = undefined; // let the visited machine go
     search.visit(node.depth);
-    const { succs, final } = expand(node.m, config, opts.por !== false);
+    let expanded: ReturnType<typeof expand>;
+    try {
+      expanded = expand(node.m, config, opts.por !== false);
+    } catch (e) {
+      // A budget ran out inside a long step (statements.ts access()).
+      if (!(e instanceof StepInterrupted)) throw e;
+      search.budgetOut(e.budget === 'memory' ? 'memory' : 'time');
+      break;
+    }
+    const { succs, final } = expanded;
     for (const { m, step } of succs) {
       // Invariants are a function of the state: checked once, when it is new.
       const edge = search.successor(node.edge, machineKey(m), step, () => ({

@@ -80,6 +80,28 @@ export class Search {
     this.stop = { ...this.stats(), kind: 'tool-bug', violations, path: this.pathTo(edge) };
   }
 
+  /** Which budget has run out ('time', 'memory'), or null. */
+  private budgetLeft(): 'time' | 'memory' | null {
+    if (this.deadline !== null && this.opts.clock!() > this.deadline) return 'time';
+    const { maxBytes, memory } = this.opts;
+    if (maxBytes !== undefined && memory && memory() > maxBytes) return 'memory';
+    return null;
+  }
+
+  /**
+   * What a machine checks inside long steps (Machine.interrupt): the same
+   * budgets, null when the search has none.
+   */
+  interrupt(): (() => string | null) | undefined {
+    if (this.deadline === null && this.opts.maxBytes === undefined) return undefined;
+    return () => this.budgetLeft();
+  }
+
+  /** End the search: a budget ran out (kind 'limit', with the counts so far). */
+  budgetOut(limit: 'time' | 'memory' | 'states'): void {
+    this.stop = { ...this.stats(), kind: 'limit', limit, finals: this.finals() };
+  }
+
   /** A node at `depth` is being expanded. */
   visit(depth: number): void {
     this.depth = Math.max(this.depth, depth);
@@ -112,14 +134,13 @@ export class Search {
       this.stop = { ...this.stats(), kind: 'limit', limit: 'states', finals: this.finals() };
       return -1;
     }
-    // The clock is read every 256 new states.
-    if (
-      this.deadline !== null &&
-      this.seen.size % 256 === 0 &&
-      this.opts.clock!() > this.deadline
-    ) {
-      this.stop = { ...this.stats(), kind: 'limit', limit: 'time', finals: this.finals() };
-      return -1;
+    // The clock and the memory are read every 256 new states.
+    if (this.seen.size % 256 === 0) {
+      const out = this.budgetLeft();
+      if (out !== null) {
+        this.budgetOut(out);
+        return -1;
+      }
     }
     this.seen.add(key);
     return edge;

@@ -65,7 +65,9 @@ export function exploreText(
     lines.push(
       r.limit === 'time'
         ? 'time limit reached: no verdict (raise --max-seconds)'
-        : 'state limit reached: no verdict (raise --max-states)',
+        : r.limit === 'memory'
+          ? 'memory budget reached: no verdict (raise --max-memory)'
+          : 'state limit reached: no verdict (raise --max-states)',
     );
     return `${lines.join('\n')}\n`;
   }

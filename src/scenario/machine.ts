@@ -127,6 +127,12 @@ export interface Machine {
    * sim` runs loops without expanding them); absent everywhere else.
    */
   lazy?: readonly LazyProgram[];
+  /**
+   * Checked every few thousand pages inside a long step (a write over
+   * gigabytes): a budget's name ends the step with StepInterrupted. Not
+   * state: copies share it.
+   */
+  interrupt?: () => string | null;
 }
 
 /** A thread's statements, instantiated on demand: `at(pc)` for pc at or just behind the furthest asked. */
@@ -190,6 +196,7 @@ export function cloneMachine(m: Machine): Machine {
     userfaults: new Map([...m.userfaults].map(([i, u]) => [i, { ...u }])),
     ghost: new Ghost(m.ghost),
     ...(m.lazy ? { lazy: m.lazy } : {}),
+    ...(m.interrupt ? { interrupt: m.interrupt } : {}),
   };
 }
 
@@ -320,4 +327,12 @@ export function teardown(m: Machine): void {
   for (let cpu = 0; cpu < m.s.lru_batch.length; cpu++) lru_add_drain_cpu(m.s, cpu);
   // Reclaim drops swap-cache folios no swap entry refers to any more (clean cache, not a leak).
   reclaimOrphanedSwapCache(m.s);
+}
+
+/** A long step ended early because a budget (Machine.interrupt) ran out; the step did not finish. */
+export class StepInterrupted extends Error {
+  override readonly name = 'StepInterrupted';
+  constructor(readonly budget: string) {
+    super(`the ${budget} budget ran out inside a step`);
+  }
 }

@@ -61,6 +61,8 @@ export type RunOutcome =
     };
 
 export interface RunOptions {
+  /** A budget checked inside long steps (Machine.interrupt): the run throws StepInterrupted. */
+  readonly interrupt?: () => string | null;
   /** Record what every step changed (costs a state clone per step). */
   readonly trace?: boolean;
   /** Record the decisions of every step (always on with `trace`). */
@@ -122,6 +124,7 @@ export function runSequential(
 ): RunOutcome & { era: EraId } {
   const config = configFor(sc, policy, opts);
   const m = newMachine(sc);
+  if (opts.interrupt) m.interrupt = opts.interrupt;
   const steps: TraceStep[] = [];
   const maxSteps = opts.maxSteps ?? 100_000;
   let current = 0;

@@ -78,6 +78,7 @@ import {
   forkEventUnread,
   forkEventWaiter,
   nextStmt,
+  StepInterrupted,
   stmtAt,
   task,
   threadByName,
@@ -303,6 +304,10 @@ function access(
   let faults = faultsBefore;
   let last = 0;
   for (let i = from; i < pages.length; i++) {
+    if ((i & 4095) === 4095 && m.interrupt) {
+      const budget = m.interrupt();
+      if (budget !== null) throw new StepInterrupted(budget);
+    }
     const addr = pages.first + i * pages.stride;
     const r = userAccess(m.s, k, mm, addr, value);
     if (!r.ok && 'stepped' in r) {

@@ -210,3 +210,37 @@ describe('command-line polish', () => {
     expect(r.out).toMatch(/exists condition holds: Always/);
   });
 });
+
+describe('budgets inside long steps', () => {
+  const huge = (len: string) =>
+    file(
+      `huge-${len}.cow`,
+      lines(
+        'scenario s',
+        'thread a {',
+        `  mmap m len=${len} private rw`,
+        '  write m = 1',
+        '}',
+        'exists (1)',
+      ),
+    );
+
+  it('explore --max-seconds ends a write over 4 GiB inside the step, with exit 4', () => {
+    const t0 = Date.now();
+    const r = cli('explore', huge('4G'), '--era', 'v6.18', '--max-seconds', '1');
+    expect(r.code).toBe(4);
+    expect(r.out).toMatch(/time limit reached: no verdict/);
+    // One step of 2^20 faults takes several seconds; the budget is read every 4,096 pages.
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+
+  it('run and explore stop at --max-memory instead of dying in the allocator (a write over 1 TiB)', () => {
+    const f = huge('1T');
+    const r = cli('run', f, '--era', 'v6.18', '--max-memory', '300');
+    expect(r.code).toBe(4);
+    expect(r.err).toMatch(/the memory budget ran out inside a step .*raise --max-memory/);
+    const e = cli('explore', f, '--era', 'v6.18', '--max-memory', '300');
+    expect(e.code).toBe(4);
+    expect(e.out).toMatch(/memory budget reached: no verdict \(raise --max-memory\)/);
+  });
+});
