@@ -4,9 +4,17 @@
  * a probe program, a number of runs and a per-run deadline.
  */
 
-import { spawnSync } from 'node:child_process';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,17 +167,21 @@ export function runProbe(
   timeoutMs: number,
   cpu = -1,
 ): { ok: true; runs: ProbeRun[] } | { ok: false; reason: string } {
-  const dir = join(tmpdir(), 'cowherd-probe');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `program-${process.pid}.txt`);
-  writeFileSync(file, program);
-  const r = spawnSync(bin, [file, String(runs), String(timeoutMs), String(cpu)], {
-    encoding: 'utf8',
-    // Every run may end by its deadline, plus the probe's own teardown.
-    timeout: runs * (timeoutMs + 3000) + 10_000,
-    maxBuffer: 64 << 20,
-  });
-  rmSync(file, { force: true });
+  // A directory of its own, removed with the program once the probe is done.
+  const dir = mkdtempSync(join(tmpdir(), 'cowherd-probe-'));
+  const file = join(dir, 'program.txt');
+  let r: SpawnSyncReturns<string>;
+  try {
+    writeFileSync(file, program);
+    r = spawnSync(bin, [file, String(runs), String(timeoutMs), String(cpu)], {
+      encoding: 'utf8',
+      // Every run may end by its deadline, plus the probe's own teardown.
+      timeout: runs * (timeoutMs + 3000) + 10_000,
+      maxBuffer: 64 << 20,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   if (r.error) return { ok: false, reason: `probe: ${r.error.message}` };
   if (r.status !== 0) {
     const how = r.signal ? `was killed by ${r.signal}` : `exited ${r.status}`;

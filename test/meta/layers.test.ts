@@ -1,6 +1,6 @@
 /**
  * The house rules that a linter does not know: the layer order
- * core ← policy ← scenario ← explore/sim/kernel ← report ← cli/web, a pure core, and
+ * core ← policy ← scenario ← explore/sim/kernel ← report/fuzz ← cli/web, a pure core, and
  * no era checks inside core.
  */
 
@@ -8,7 +8,18 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const LAYERS = ['core', 'policy', 'scenario', 'explore', 'sim', 'kernel', 'report', 'cli', 'web'];
+const LAYERS = [
+  'core',
+  'policy',
+  'scenario',
+  'explore',
+  'sim',
+  'kernel',
+  'report',
+  'fuzz',
+  'cli',
+  'web',
+];
 const RANK: Record<string, number> = {
   core: 0,
   policy: 1,
@@ -17,6 +28,8 @@ const RANK: Record<string, number> = {
   sim: 3,
   kernel: 3,
   report: 4,
+  // The fuzzer drives scenario and explore as the CLI would (scripts/fuzz.mjs, tests).
+  fuzz: 4,
   cli: 5,
   web: 5,
 };

@@ -1,110 +1,18 @@
 /**
- * Properties of the explorer on random small racy scenarios (fast-check):
- *  - partial-order reduction changes neither the verdict, nor the final-state
- *    counts, nor which design invariants are broken somewhere;
- *  - the witness replays to a final state of the kind it claims;
- *  - the sequential run is one of the explored interleavings;
- *  - the search is deterministic (the same result twice).
+ * The explorer's properties on random scenarios (explore-props.ts), at a size
+ * the unit suite can afford; test/slow/props-explore.test.ts runs them at
+ * full size (npm run test:slow, which CI runs).
  */
 
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { explore } from '../../src/explore/explore.js';
-import { exploreParallel } from '../../src/explore/parallel.js';
-import { replay } from '../../src/explore/replay.js';
-import { eraInfo } from '../../src/policy/registry.js';
-import { checkScenario } from '../../src/scenario/check.js';
-import { parseScenario } from '../../src/scenario/parse.js';
-import { runSequential } from '../../src/scenario/run.js';
-
-/** One statement a thread of the generated scenarios may run (registers are named per thread). */
-const stmtArb = (thread: string) =>
-  fc.oneof(
-    fc
-      .tuple(fc.constantFrom('a[0]', 'a[1]', 'b[0]'), fc.integer({ min: 2, max: 4 }))
-      .map(([ref, v]) => `write ${ref} = ${v}`),
-    fc
-      .tuple(fc.constantFrom('a[0]', 'a[1]', 'b[0]'), fc.nat(1))
-      .map(([ref, n]) => `read ${ref} -> ${thread}${n}`),
-    fc.constantFrom('sched_setaffinity 1', 'signal s', 'madvise a[1] dontneed'),
-  );
-
-/** A parent that forks a child (and maybe spawns a sibling), each running a few random statements. */
-const scenarioArb = fc
-  .record({
-    parent: fc.array(stmtArb('p'), { minLength: 1, maxLength: 3 }),
-    child: fc.array(stmtArb('c'), { minLength: 1, maxLength: 3 }),
-    sibling: fc.option(fc.array(stmtArb('s'), { minLength: 1, maxLength: 2 }), { nil: null }),
-    pin: fc.boolean(),
-    env: fc.constantFrom('', 'env lru_batches', 'env reclaim'),
-    cond: fc.constantFrom('value(parent, a[0]) == 2', 'anon_wp_copy_count > 1', 'pgfault > 5'),
-  })
-  .map((g) => {
-    const lines = ['scenario random', g.env, 'setup {'];
-    lines.push('  mmap a pages=2 private rw', '  mmap b pages=1 shared rw', '  write a[0..2] = 1');
-    lines.push('  write b[0] = 1', '}', 'thread parent {');
-    if (g.sibling) lines.push('  spawn sibling');
-    if (g.pin) lines.push('  pin a[0] rw fast -> dma');
-    lines.push('  fork child', ...g.parent.map((s) => `  ${s}`));
-    if (g.pin) lines.push('  write pin dma = 9');
-    lines.push('}');
-    if (g.sibling) lines.push('thread sibling {', ...g.sibling.map((s) => `  ${s}`), '}');
-    lines.push('thread child {', ...g.child.map((s) => `  ${s}`), '}');
-    lines.push(`exists (${g.cond})`);
-    return lines.filter((l) => l !== '').join('\n');
-  });
-
-function load(src: string) {
-  const sc = parseScenario(src, 'random.cow');
-  checkScenario(sc);
-  return sc;
-}
+import { describe, it } from 'vitest';
+import { porIdentity, workersIdentity } from './explore-props.js';
 
 describe('explorer on random scenarios', () => {
   it('POR keeps verdicts, final-state counts and broken design invariants; witnesses replay; the sequential run is contained', () => {
-    fc.assert(
-      fc.property(scenarioArb, fc.constantFrom('v5.9', 'v6.18'), (src, era) => {
-        const sc = load(src);
-        const policy = eraInfo(era)!.policy!;
-        const a = explore(sc, policy, { maxStates: 20_000 });
-        const b = explore(sc, policy, { maxStates: 20_000, por: false });
-        expect([a.kind, b.kind]).not.toContain('tool-bug');
-        if (a.kind !== 'done' || b.kind !== 'done') return;
-        expect([a.verdict, a.finals]).toEqual([b.verdict, b.finals]);
-        const codes = (r: typeof a) => r.findings.map((f) => f.code).sort();
-        expect(codes(a)).toEqual(codes(b));
-        expect(JSON.stringify(explore(sc, policy, { maxStates: 20_000 }))).toBe(JSON.stringify(a));
-        if (a.witness) {
-          const out = replay(
-            sc,
-            policy,
-            a.witness.map((s) => s.move),
-          );
-          expect(out.end).toBe('finished');
-          expect(out.holds).toBe(true);
-        }
-        const seq = runSequential(sc, policy);
-        if (seq.kind === 'done') {
-          const allowed = a.verdict === 'Sometimes' ? ['Always', 'Never'] : [a.verdict];
-          expect(allowed).toContain(seq.verdict);
-        }
-      }),
-      { numRuns: 60, seed: 7 },
-    );
+    porIdentity(20);
   }, 180_000);
 
-  // Worker threads run the compiled explorer (dist/, built by `npm ci`).
   it('worker threads give the one-thread result byte for byte', () => {
-    fc.assert(
-      fc.property(scenarioArb, fc.constantFrom('v5.9', 'v6.18'), (src, era) => {
-        const sc = load(src);
-        const policy = eraInfo(era)!.policy!;
-        const one = JSON.stringify(explore(sc, policy, { maxStates: 20_000 }));
-        expect(JSON.stringify(exploreParallel(sc, policy, { maxStates: 20_000, workers: 2 }))).toBe(
-          one,
-        );
-      }),
-      { numRuns: 12, seed: 5 },
-    );
+    workersIdentity(4);
   }, 120_000);
 });

@@ -1,0 +1,17 @@
+/**
+ * The explorer's properties on random scenarios at full size (the unit suite
+ * runs fewer: test/props/explore.test.ts).
+ */
+
+import { describe, it } from 'vitest';
+import { porIdentity, workersIdentity } from '../props/explore-props.js';
+
+describe('explorer on random scenarios, full size', () => {
+  it('POR keeps verdicts, final-state counts and broken design invariants (60 scenarios)', () => {
+    porIdentity(60);
+  });
+
+  it('worker threads give the one-thread result byte for byte (12 scenarios)', () => {
+    workersIdentity(12);
+  });
+});
