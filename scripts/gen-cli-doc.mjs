@@ -37,7 +37,7 @@ const cmds = [
     'REPLAY scenarios/lru/cow-lru-batch-remote-cpu.cow v5.9',
   ],
   [
-    'Which scenarios two eras answer differently, each with the first step where the runs part (the decision point and what each era chose); the exit status is 1 when any differs:',
+    'Which scenarios two eras answer differently over every interleaving (as check does; --sequential compares the sequential runs only), each with the first step where the sequential runs part (the decision point and what each era chose); the exit status is 1 when any differs:',
     'diff v5.9 v6.18 scenarios/cow',
   ],
   [

@@ -7,6 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import type { Policy } from '../core/points.js';
 import { explore } from '../explore/explore.js';
 import { replayToken } from '../explore/replay.js';
 import { ERAS } from '../policy/registry.js';
@@ -16,6 +17,7 @@ import type { DiffRow } from '../report/diff.js';
 import { diffJson, diffText } from '../report/diff.js';
 import { erasJson, erasText } from '../report/eras.js';
 import { traceJson, traceText } from '../report/trace.js';
+import type { Scenario } from '../scenario/ast.js';
 import { StepInterrupted } from '../scenario/machine.js';
 import { runSequential } from '../scenario/run.js';
 import type { Io } from './common.js';
@@ -156,19 +158,27 @@ function cmdDiff(
   eraA: string,
   eraB: string,
   paths: string[],
-  opts: { json?: boolean },
+  opts: { json?: boolean; sequential?: boolean; maxStates?: string; maxMemory?: string },
 ): number {
   const pa = oneEra(eraA, 'diff: each side');
   const pb = oneEra(eraB, 'diff: each side');
+  const maxStates = positiveInt(opts.maxStates, '--max-states');
+  const memory = memoryBudget(opts.maxMemory);
   const { scenarios, errors } = loadScenarios(paths);
   for (const e of errors) io.err(`${e.format()}\n`);
   if (scenarios.length === 0 && errors.length) return EXIT_INPUT;
   const rows: DiffRow[] = [];
+  // The verdicts `check` gives (every interleaving), or with --sequential the one run's.
+  const verdict = (sc: Scenario, p: Policy, seq: ReturnType<typeof runSequential>) => {
+    if (opts.sequential) return seq.kind === 'done' ? seq.verdict : 'tool-bug';
+    const r = explore(sc, p, { ...(maxStates ? { maxStates } : {}), ...memory });
+    return r.kind === 'done' ? r.verdict : r.kind;
+  };
   for (const sc of scenarios) {
     const ra = runSequential(sc, pa, { decisions: true });
     const rb = runSequential(sc, pb, { decisions: true });
-    const va = ra.kind === 'done' ? ra.verdict : 'tool-bug';
-    const vb = rb.kind === 'done' ? rb.verdict : 'tool-bug';
+    const va = verdict(sc, pa, ra);
+    const vb = verdict(sc, pb, rb);
     if (va === vb) continue;
     rows.push({
       scenario: sc.name,
@@ -249,8 +259,16 @@ function program(
     .argument('<eraB>', 'era id')
     .argument('[paths...]', 'scenario files or directories (default: the bundled library)')
     .option('--json', 'print JSON')
-    .action((a: string, b: string, paths: string[], o: { json?: boolean }) =>
-      setCode(cmdDiff(io, a, b, paths, o)),
+    .option('--sequential', "compare the sequential runs' verdicts only (quick; misses races)")
+    .option('--max-states <n>', 'state budget per scenario and era (default 1000000)')
+    .option('--max-memory <mib>', 'memory budget, MiB (default: 85% of the V8 heap limit)')
+    .action(
+      (
+        a: string,
+        b: string,
+        paths: string[],
+        o: { json?: boolean; sequential?: boolean; maxStates?: string; maxMemory?: string },
+      ) => setCode(cmdDiff(io, a, b, paths, o)),
     );
   p.command('run')
     .description('run one scenario sequentially and print every step and what it changed')

@@ -15,9 +15,13 @@ export interface Divergence {
 export interface DiffRow {
   readonly scenario: string;
   readonly file: string;
-  readonly a: { readonly era: string; readonly verdict: Verdict | 'tool-bug' };
-  readonly b: { readonly era: string; readonly verdict: Verdict | 'tool-bug' };
-  /** null when the two runs took the same decisions throughout (the state alone differs). */
+  readonly a: { readonly era: string; readonly verdict: Verdict | 'tool-bug' | 'limit' };
+  readonly b: { readonly era: string; readonly verdict: Verdict | 'tool-bug' | 'limit' };
+  /**
+   * The first step where the two sequential runs decide differently; null
+   * when they decide alike throughout (the state alone differs, or only
+   * other interleavings tell the eras apart).
+   */
   readonly divergence: Divergence | null;
 }
 
@@ -39,7 +43,9 @@ export function diffText(rows: readonly DiffRow[], a: string, b: string, total: 
       lines.push(`    ${a}: ${decisions(d.a)}`);
       lines.push(`    ${b}: ${decisions(d.b)}`);
     } else {
-      lines.push('  no decision point differs: the difference is in state the eras compute alike');
+      lines.push(
+        '  the sequential runs take the same decisions: the difference is in other interleavings, or in state the eras compute alike',
+      );
     }
   }
   lines.push(`${rows.length} of ${total} scenario(s) differ between ${a} and ${b}`);

@@ -244,3 +244,16 @@ describe('budgets inside long steps', () => {
     expect(e.out).toMatch(/memory budget reached: no verdict \(raise --max-memory\)/);
   });
 });
+
+describe('diff', () => {
+  it('explores, as check does: it finds a race the sequential runs miss; --sequential compares those', () => {
+    const f = 'scenarios/bugs/bug-gup-fast-fork-race.cow';
+    const d = cli('diff', 'v5.9', 'v5.18', f);
+    expect(d.code).toBe(1);
+    expect(d.out).toMatch(/bug-gup-fast-fork-race: v5\.9 Sometimes, v5\.18 Never/);
+    expect(d.out).toMatch(/the difference is in other interleavings/);
+    const s = cli('diff', 'v5.9', 'v5.18', f, '--sequential');
+    expect(s.code).toBe(0);
+    expect(s.out).toMatch(/0 of 1 scenario\(s\) differ/);
+  });
+});
