@@ -34,11 +34,19 @@ const budget = {
   maxStates: 400,
   maxSteps: 400,
   clock: () => performance.now(),
+  // Heap and typed arrays: an input that grows past this ends in a budget.
+  maxBytes: 1.5 * 2 ** 30,
+  memory: () => {
+    const u = process.memoryUsage();
+    return u.heapUsed + u.arrayBuffers;
+  },
 };
 const counts = Object.fromEntries(
   ['verdict', 'input-error', 'budget', 'crash', 'tool-bug', 'hang'].map((k) => [k, 0]),
 );
 const out = join(root, '.cache', 'fuzz');
+mkdirSync(out, { recursive: true });
+const current = join(out, 'current.cow');
 const arb = fuzzInputs(library);
 const end = performance.now() + seconds * 1000;
 let total = 0;
@@ -46,6 +54,8 @@ let batch = 0;
 let findings = 0;
 while (performance.now() < end) {
   for (const [text, era] of fc.sample(arb, { numRuns: 200, seed: seed + batch++ })) {
+    // The input under way, for the post-mortem of a crash that takes the fuzzer with it.
+    writeFileSync(current, `# fuzz input under way (era ${era}, seed ${seed})\n${text}`);
     const o = fuzzOne(text, era, budget);
     counts[o.kind]++;
     total++;

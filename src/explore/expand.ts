@@ -18,6 +18,7 @@ import {
   cloneMachine,
   conditionHolds,
   nextStmt,
+  StepInterrupted,
   teardown,
 } from '../scenario/machine.js';
 import { stmtText } from '../scenario/print.js';
@@ -215,6 +216,12 @@ export function expand(
 ): { readonly succs: Successor[]; readonly final: Final | null } {
   const succs: Successor[] = [];
   const run = (mv: Move): { m: Machine; choices: readonly Choice[] } => {
+    // A node can have tens of thousands of successors (reclaim may take any
+    // folio): the budgets are read while they are made, not only after.
+    if ((succs.length & 63) === 63 && node.interrupt) {
+      const budget = node.interrupt();
+      if (budget !== null) throw new StepInterrupted(budget);
+    }
     const { m, step } = stepFrom(node, mv, config);
     succs.push({ m, step });
     return { m, choices: step.choices };

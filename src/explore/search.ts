@@ -134,8 +134,9 @@ export class Search {
       this.stop = { ...this.stats(), kind: 'limit', limit: 'states', finals: this.finals() };
       return -1;
     }
-    // The clock and the memory are read every 256 new states.
-    if (this.seen.size % 256 === 0) {
+    // The clock and the memory are read every 16 new states (a state can be
+    // large: the ghost copies every private page's expected contents).
+    if (this.seen.size % 16 === 0) {
       const out = this.budgetLeft();
       if (out !== null) {
         this.budgetOut(out);

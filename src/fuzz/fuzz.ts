@@ -34,6 +34,9 @@ export interface FuzzBudget {
   readonly maxStates: number;
   readonly maxSteps: number;
   readonly clock: () => number;
+  /** A memory budget (bytes, as `memory()` measures), for run and explore alike. */
+  readonly maxBytes?: number;
+  readonly memory?: () => number;
 }
 
 /** Put one scenario text through parse, check, run and explore under `era`. */
@@ -62,7 +65,12 @@ function stages(text: string, era: string, b: FuzzBudget): FuzzOutcome {
   } catch (e) {
     return failed('parse', e);
   }
-  const deadline = (start: number) => () => (b.clock() - start > b.millis ? 'time' : null);
+  const deadline = (start: number) => () =>
+    b.clock() - start > b.millis
+      ? 'time'
+      : b.memory && b.maxBytes !== undefined && b.memory() > b.maxBytes
+        ? 'memory'
+        : null;
   try {
     const r = runSequential(sc, policy, { maxSteps: b.maxSteps, interrupt: deadline(b.clock()) });
     if (r.kind === 'tool-bug')
@@ -79,6 +87,7 @@ function stages(text: string, era: string, b: FuzzBudget): FuzzOutcome {
       maxStates: b.maxStates,
       maxMillis: b.millis,
       clock: b.clock,
+      ...(b.memory && b.maxBytes !== undefined ? { memory: b.memory, maxBytes: b.maxBytes } : {}),
     });
     if (r.kind === 'tool-bug')
       return {

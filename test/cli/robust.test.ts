@@ -257,3 +257,26 @@ describe('diff', () => {
     expect(s.out).toMatch(/0 of 1 scenario\(s\) differ/);
   });
 });
+
+describe('found by the fuzzer', () => {
+  it('a node with tens of thousands of successors (reclaim may take any of 32,768 folios) ends in the memory budget', () => {
+    // The library's pt-sparse-1t-dontneed with `env reclaim` put in front (seed 42).
+    const f = file(
+      'sparse-reclaim.cow',
+      lines(
+        'env reclaim',
+        'scenario pt-sparse-1t-dontneed',
+        'thread main {',
+        '  mmap a len=1T at=0xff800000000 private rw noreserve',
+        '  write a[0..64G step 2M] = 1',
+        '  madvise a[0..64G] dontneed',
+        '  munmap a',
+        '}',
+        'exists (1)',
+      ),
+    );
+    const r = cli('explore', f, '--era', 'v5.19', '--max-memory', '400');
+    expect(r.code).toBe(4);
+    expect(r.out).toMatch(/memory budget reached/);
+  });
+});

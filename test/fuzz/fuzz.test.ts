@@ -26,6 +26,12 @@ const budget = {
   maxStates: 300,
   maxSteps: 300,
   clock: () => performance.now(),
+  // Heap and typed arrays: an input that grows past this ends in a budget.
+  maxBytes: 1.5 * 2 ** 30,
+  memory: () => {
+    const u = process.memoryUsage();
+    return u.heapUsed + u.arrayBuffers;
+  },
 };
 
 describe('fuzz', () => {
