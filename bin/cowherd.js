@@ -14,5 +14,6 @@ const code = await run(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   detach: true,
+  progress: process.stderr.isTTY === true,
 });
 process.exitCode = code;

@@ -16,6 +16,36 @@ export interface Io {
   err(text: string): void;
   /** The real process (bin/cowherd.js): long runs may go to a worker thread so that signals reach the CLI. */
   readonly detach?: boolean;
+  /** stderr is a terminal: long runs of check and diff show their progress there. */
+  readonly progress?: boolean;
+}
+
+/**
+ * A progress line on stderr for a run over many items (`check`, `diff`):
+ * done / total, the rate and what is left, at most once a second and only
+ * after the first second, only on a terminal (Io.progress).
+ */
+export function itemProgress(io: Io, what: string, total: number, clock: () => number) {
+  const t0 = clock();
+  let last = t0;
+  let shown = false;
+  return {
+    tick(done: number): void {
+      const now = clock();
+      if (!io.progress || now - t0 < 1000 || now - last < 1000) return;
+      last = now;
+      shown = true;
+      const secs = (now - t0) / 1000;
+      const left = done > 0 ? Math.round((secs * (total - done)) / done) : null;
+      io.err(
+        `${what}: ${done}/${total} (${(done / secs).toFixed(1)}/s)${left === null ? '' : `, about ${left} s left`}\r`,
+      );
+    },
+    /** Clear the line, so that the result starts on a clean one. */
+    end(): void {
+      if (shown) io.err(`${' '.repeat(72)}\r`);
+    },
+  };
 }
 
 export const EXIT_OK = 0;

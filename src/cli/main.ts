@@ -28,6 +28,7 @@ import {
   EXIT_OK,
   EXIT_TOOL_BUG,
   expectationFor,
+  itemProgress,
   loadScenarios,
   memoryBudget,
   oneEra,
@@ -60,8 +61,12 @@ function cmdCheck(
   for (const e of errors) io.err(`${e.format()}\n`);
   if (scenarios.length === 0 && errors.length) return EXIT_INPUT;
   const rows: CheckRow[] = [];
+  const progress = itemProgress(io, 'check', scenarios.length * policies.length, () =>
+    performance.now(),
+  );
   for (const sc of scenarios) {
     for (const p of policies) {
+      progress.tick(rows.length);
       const exp = expectationFor(sc, p.id);
       const base = {
         scenario: sc.name,
@@ -114,6 +119,7 @@ function cmdCheck(
       }
     }
   }
+  progress.end();
   io.out(
     opts.json
       ? checkJson(rows)
@@ -174,7 +180,9 @@ function cmdDiff(
     const r = explore(sc, p, { ...(maxStates ? { maxStates } : {}), ...memory });
     return r.kind === 'done' ? r.verdict : r.kind;
   };
-  for (const sc of scenarios) {
+  const progress = itemProgress(io, 'diff', scenarios.length, () => performance.now());
+  for (const [done, sc] of scenarios.entries()) {
+    progress.tick(done);
     const ra = runSequential(sc, pa, { decisions: true });
     const rb = runSequential(sc, pb, { decisions: true });
     const va = verdict(sc, pa, ra);
@@ -188,6 +196,7 @@ function cmdDiff(
       divergence: firstDivergence(ra, rb),
     });
   }
+  progress.end();
   io.out(opts.json ? diffJson(rows, pa.id, pb.id) : diffText(rows, pa.id, pb.id, scenarios.length));
   if (errors.length) return EXIT_INPUT;
   return rows.length === 0 ? EXIT_OK : EXIT_MISMATCH;

@@ -280,3 +280,31 @@ describe('found by the fuzzer', () => {
     expect(r.out).toMatch(/memory budget reached/);
   });
 });
+
+describe('progress of check and diff', () => {
+  it('shows done/total, the rate and what is left, once a second after the first, on a terminal only', async () => {
+    const { itemProgress } = await import('../../src/cli/common.js');
+    let err = '';
+    let t = 0;
+    const io = { out: () => {}, err: (s: string) => (err += s), progress: true };
+    const p = itemProgress(io, 'check', 10, () => t);
+    p.tick(0);
+    t = 500;
+    p.tick(1);
+    expect(err).toBe('');
+    t = 2000;
+    p.tick(4);
+    expect(err).toBe('check: 4/10 (2.0/s), about 3 s left\r');
+    t = 2500;
+    p.tick(5);
+    expect(err).toBe('check: 4/10 (2.0/s), about 3 s left\r');
+    p.end();
+    expect(err.endsWith(' \r')).toBe(true);
+    let quiet = '';
+    const off = itemProgress({ out: () => {}, err: (s) => (quiet += s) }, 'diff', 10, () => t);
+    t = 9000;
+    off.tick(5);
+    off.end();
+    expect(quiet).toBe('');
+  });
+});
