@@ -18,6 +18,7 @@ import { diffJson, diffText } from '../report/diff.js';
 import { erasJson, erasText } from '../report/eras.js';
 import { traceJson, traceText } from '../report/trace.js';
 import type { Scenario } from '../scenario/ast.js';
+import { InputError } from '../scenario/errors.js';
 import { StepInterrupted } from '../scenario/machine.js';
 import { runSequential } from '../scenario/run.js';
 import type { Io } from './common.js';
@@ -38,7 +39,7 @@ import {
 } from './common.js';
 import type { ExploreCliOptions } from './explore.js';
 import { cmdExplore, cmdReplay } from './explore.js';
-import { reportFailure } from './failure.js';
+import { reportFailure, toolBugReport } from './failure.js';
 import type { KernelCliOptions } from './kernel.js';
 import { cmdKernel } from './kernel.js';
 import type { SimCliOptions } from './sim.js';
@@ -75,7 +76,22 @@ function cmdCheck(
         expected: exp?.verdict ?? null,
         provenance: exp?.provenance ?? null,
       };
-      const r = explore(sc, p, { ...(maxStates ? { maxStates } : {}), ...memory });
+      let r: ReturnType<typeof explore>;
+      try {
+        r = explore(sc, p, { ...(maxStates ? { maxStates } : {}), ...memory });
+      } catch (e) {
+        // One pair that cannot run, or a failure of cowherd's, is reported; the others still run.
+        const input = e instanceof InputError;
+        rows.push({
+          ...base,
+          verdict: input ? 'error' : 'tool-bug',
+          ok: false,
+          detail: input
+            ? e.format()
+            : toolBugReport(['check', sc.file, '--era', p.id], e).trimEnd(),
+        });
+        continue;
+      }
       if (r.kind === 'tool-bug') {
         const moves = r.path.map((x) => x.move);
         rows.push({
@@ -130,7 +146,7 @@ function cmdCheck(
         ),
   );
   if (rows.some((r) => r.verdict === 'tool-bug')) return EXIT_TOOL_BUG;
-  if (errors.length) return EXIT_INPUT;
+  if (errors.length || rows.some((r) => r.verdict === 'error')) return EXIT_INPUT;
   if (rows.some((r) => !r.ok && r.verdict !== 'limit')) return EXIT_MISMATCH;
   return rows.some((r) => r.verdict === 'limit') ? EXIT_BUDGET : EXIT_OK;
 }

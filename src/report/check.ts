@@ -8,9 +8,11 @@ export interface CheckRow {
   readonly era: string;
   /**
    * The explorer's verdict; 'tool-bug' when the model broke its own
-   * accounting, 'limit' when the state budget ran out first.
+   * accounting (or cowherd failed), 'limit' when a budget ran out first,
+   * 'error' when the scenario cannot run under this era (a runtime input
+   * error, SC1xx).
    */
-  readonly verdict: Verdict | 'tool-bug' | 'limit';
+  readonly verdict: Verdict | 'tool-bug' | 'limit' | 'error';
   readonly expected: Verdict | null;
   readonly provenance: Provenance | null;
   readonly ok: boolean;
@@ -61,7 +63,7 @@ export function checkText(
   const cell = (r: CheckRow | undefined) => {
     if (!r) return '-';
     const mark =
-      r.verdict === 'tool-bug' || r.verdict === 'limit'
+      r.verdict === 'tool-bug' || r.verdict === 'limit' || r.verdict === 'error'
         ? '!'
         : r.expected === null
           ? '?'
@@ -97,6 +99,7 @@ export function checkText(
       lines.push(`! ${r.scenario} on ${r.era}: tool bug: ${r.detail ?? ''}`);
     else if (r.verdict === 'limit')
       lines.push(`! ${r.scenario} on ${r.era}: ${r.detail ?? 'state limit reached'}`);
+    else if (r.verdict === 'error') lines.push(`! ${r.scenario} on ${r.era}: ${r.detail ?? ''}`);
     else
       lines.push(
         `* ${r.scenario} on ${r.era}: ${r.verdict}, expected ${r.expected}${r.provenance ? ` [${r.provenance}]` : ''} (${r.file})`,

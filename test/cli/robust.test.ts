@@ -308,3 +308,41 @@ describe('progress of check and diff', () => {
     expect(quiet).toBe('');
   });
 });
+
+describe('check goes on', () => {
+  it('reports a scenario that cannot run under an era (SC102 at run time) as a row and checks the others', () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'a-deadlock.cow'),
+      lines(
+        'scenario deadlock',
+        'thread a {',
+        '  fork b',
+        '  await e',
+        '  signal f',
+        '}',
+        'thread b {',
+        '  await f',
+        '  signal e',
+        '}',
+        'exists (1)',
+      ),
+    );
+    writeFileSync(
+      join(dir, 'b-ok.cow'),
+      lines(
+        'scenario fine',
+        'thread a {',
+        '  mmap m pages=1 private rw',
+        '  write m = 1',
+        '}',
+        'exists (1)',
+      ),
+    );
+    const r = cli('check', dir, '--era', 'v6.18');
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/deadlock +error!/);
+    expect(r.out).toMatch(/fine +Always/);
+    expect(r.out).toMatch(/! deadlock on v6\.18: .*a-deadlock\.cow:4:3: error SC102: deadlock/);
+  });
+});
