@@ -65,11 +65,13 @@ function constIndex(e: Expr): number | null {
 
 /**
  * The deepest expression a file may hold (SC010): operators on the longest
- * path from the top to a leaf, or parentheses, calls and unary operators
- * open at once. Far beyond what a scenario needs, far below what the
- * recursive checker and evaluator can take.
+ * path from the top to a leaf (a sum of 1,024 terms), far below what the
+ * recursive checker, evaluator and printers can take.
  */
-export const MAX_EXPR_DEPTH = 256;
+export const MAX_EXPR_DEPTH = 1024;
+
+/** Parentheses, calls and unary operators open at once (SC010): the parser recurses through eight functions for each. */
+export const MAX_EXPR_NEST = 256;
 
 /** The deepest nest of `repeat` blocks a file may hold (SC010). */
 export const MAX_LOOP_DEPTH = 64;
@@ -935,10 +937,10 @@ class Parser {
     return e;
   }
 
-  /** Enter a parenthesis, a call's arguments or a unary operator: refused (SC010) past MAX_EXPR_DEPTH open at once. */
+  /** Enter a parenthesis, a call's arguments or a unary operator: refused (SC010) past MAX_EXPR_NEST open at once. */
   private enter(pos: Pos): void {
-    if (++this.nest > MAX_EXPR_DEPTH)
-      this.err(`expression nested deeper than ${MAX_EXPR_DEPTH} levels`, pos, 'SC010');
+    if (++this.nest > MAX_EXPR_NEST)
+      this.err(`expression nested deeper than ${MAX_EXPR_NEST} levels`, pos, 'SC010');
   }
 
   private not(): Expr {
