@@ -4,7 +4,7 @@
 // of each outcome and writes each finding (crash, tool bug, hang) to
 // .cache/fuzz/ as a scenario file with what happened in a comment. Exit 1 if
 // there was a finding.   (needs `npm run build`)
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,31 +16,12 @@ const arg = (name, dflt) => {
 const seconds = Number(arg('--seconds', '60'));
 const seed = Number(arg('--seed', String(Date.now() % 2 ** 31)));
 const fc = (await import('fast-check')).default;
-const { FINDINGS, fuzzInputs, fuzzOne } = await import(join(root, 'dist', 'fuzz', 'fuzz.js'));
+const { FINDINGS, fuzzBudget, fuzzInputs, fuzzLibrary, fuzzOne } = await import(
+  join(root, 'dist', 'fuzz', 'fuzz.js')
+);
 
-const files = [];
-const walk = (d) => {
-  for (const n of readdirSync(d).sort()) {
-    const p = join(d, n);
-    if (statSync(p).isDirectory()) walk(p);
-    else if (n.endsWith('.cow')) files.push(p);
-  }
-};
-walk(join(root, 'scenarios'));
-const library = files.map((f) => readFileSync(f, 'utf8'));
-const budget = {
-  millis: 300,
-  hangMillis: 5000,
-  maxStates: 400,
-  maxSteps: 400,
-  clock: () => performance.now(),
-  // Heap and typed arrays: an input that grows past this ends in a budget.
-  maxBytes: 1.5 * 2 ** 30,
-  memory: () => {
-    const u = process.memoryUsage();
-    return u.heapUsed + u.arrayBuffers;
-  },
-};
+const library = fuzzLibrary(join(root, 'scenarios'));
+const budget = fuzzBudget();
 const counts = Object.fromEntries(
   ['verdict', 'input-error', 'budget', 'crash', 'tool-bug', 'hang'].map((k) => [k, 0]),
 );

@@ -8,6 +8,8 @@
  * input that caused it.
  */
 
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Policy } from '../core/points.js';
 import { explore } from '../explore/explore.js';
@@ -37,6 +39,41 @@ export interface FuzzBudget {
   /** A memory budget (bytes, as `memory()` measures), for run and explore alike. */
   readonly maxBytes?: number;
   readonly memory?: () => number;
+}
+
+/**
+ * The budgets the fuzzer runs each input with (the script's and the suite's,
+ * which pass a more generous hang limit): 300 ms per stage, 400 states and
+ * steps, and 1.5 GiB of heap and typed arrays.
+ */
+export function fuzzBudget(over: Partial<FuzzBudget> = {}): FuzzBudget {
+  return {
+    millis: 300,
+    hangMillis: 5000,
+    maxStates: 400,
+    maxSteps: 400,
+    clock: () => performance.now(),
+    maxBytes: 1.5 * 2 ** 30,
+    memory: () => {
+      const u = process.memoryUsage();
+      return u.heapUsed + u.arrayBuffers;
+    },
+    ...over,
+  };
+}
+
+/** The texts of every scenario file under `dir` (the library the mutations start from), in path order. */
+export function fuzzLibrary(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (n.endsWith('.cow')) out.push(readFileSync(p, 'utf8'));
+    }
+  };
+  walk(dir);
+  return out;
 }
 
 /** Put one scenario text through parse, check, run and explore under `era`. */

@@ -1,44 +1,25 @@
 // A few thousand fuzz inputs in the suite (npm run fuzz runs more): each must
 // end in a verdict, a coded error or a budget (docs/reliability.md).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FINDINGS, fuzzInputs, fuzzOne, grammarInput, mutate } from '../../src/fuzz/fuzz.js';
+import {
+  FINDINGS,
+  fuzzBudget,
+  fuzzInputs,
+  fuzzLibrary,
+  fuzzOne,
+  grammarInput,
+  mutate,
+} from '../../src/fuzz/fuzz.js';
 
-function library(): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const n of readdirSync(d).sort()) {
-      const p = join(d, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (n.endsWith('.cow')) out.push(readFileSync(p, 'utf8'));
-    }
-  };
-  walk('scenarios');
-  return out;
-}
-
-const budget = {
-  millis: 300,
-  // Generous on a loaded machine: a hang is a run that ignores its budget.
-  hangMillis: 20_000,
-  maxStates: 300,
-  maxSteps: 300,
-  clock: () => performance.now(),
-  // Heap and typed arrays: an input that grows past this ends in a budget.
-  maxBytes: 1.5 * 2 ** 30,
-  memory: () => {
-    const u = process.memoryUsage();
-    return u.heapUsed + u.arrayBuffers;
-  },
-};
+// Generous on a loaded machine: a hang is a run that ignores its budget.
+const budget = fuzzBudget({ hangMillis: 20_000, maxStates: 300, maxSteps: 300 });
 
 describe('fuzz', () => {
   it('2,000 mutated and generated scenarios end in a verdict, a coded error or a budget', () => {
     const seen: Record<string, number> = {};
     fc.assert(
-      fc.property(fuzzInputs(library()), ([text, era]) => {
+      fc.property(fuzzInputs(fuzzLibrary('scenarios')), ([text, era]) => {
         const o = fuzzOne(text, era, budget);
         seen[o.kind] = (seen[o.kind] ?? 0) + 1;
         if (FINDINGS.includes(o.kind)) throw new Error(`${o.kind} under ${era}: ${o.detail}`);
