@@ -9,11 +9,12 @@ if (!existsSync(main)) {
   );
   process.exit(2);
 }
-const { main: run } = await import(main.href);
+const { main: run, terminalIo } = await import(main.href);
 const code = await run(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   detach: true,
   progress: process.stderr.isTTY === true,
+  ...terminalIo(process.stdout, process.env),
 });
 process.exitCode = code;

@@ -18,6 +18,37 @@ export interface Io {
   readonly detach?: boolean;
   /** stderr is a terminal: long runs of check and diff show their progress there. */
   readonly progress?: boolean;
+  /** stdout is a terminal that takes colour (and NO_COLOR is not set). */
+  readonly colour?: boolean;
+  /** The width of stdout when it is a terminal: a matrix wider than this is printed compact. */
+  readonly columns?: number;
+  /**
+   * A signal asked the run to stop (a detached run, detached.ts): 0 while
+   * not, else the exit code it asks for (130 SIGINT, 143 SIGTERM). Long
+   * commands read it inside their steps and print what they have.
+   */
+  readonly interrupted?: () => number;
+}
+
+/**
+ * What a real process's stdout takes: colour only on a terminal whose TERM is
+ * not 'dumb' and when NO_COLOR is unset or empty (no-color.org); the width
+ * only on a terminal. bin/cowherd.js passes this into its Io.
+ */
+export function terminalIo(
+  stdout: { readonly isTTY?: boolean; readonly columns?: number },
+  env: Readonly<Record<string, string | undefined>>,
+): { colour: boolean; columns?: number } {
+  const tty = stdout.isTTY === true;
+  return {
+    colour: tty && !env.NO_COLOR && env.TERM !== 'dumb',
+    ...(tty && stdout.columns ? { columns: stdout.columns } : {}),
+  };
+}
+
+/** The exit code a signal asks for, or 0 (Io.interrupted). */
+export function interruptedCode(io: Io): number {
+  return io.interrupted?.() ?? 0;
 }
 
 /**

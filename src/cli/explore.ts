@@ -18,6 +18,7 @@ import {
   EXIT_OK,
   EXIT_TOOL_BUG,
   expectationFor,
+  interruptedCode,
   memoryBudget,
   oneScenario,
   positiveInt,
@@ -86,6 +87,7 @@ export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): numbe
     progress: (p: ExploreProgress) => progress.tick(p),
     ...(maxSeconds ? { maxMillis: maxSeconds * 1000, clock: () => performance.now() } : {}),
     ...memory,
+    ...(io.interrupted ? { interrupted: () => interruptedCode(io) !== 0 } : {}),
   };
   const r =
     workers > 1 ? exploreParallel(sc, policy, { ...eopts, workers }) : explore(sc, policy, eopts);
@@ -97,7 +99,8 @@ export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): numbe
       : exploreText(sc, policy, r, expected, { full: opts.full === true }),
   );
   if (r.kind === 'tool-bug') return EXIT_TOOL_BUG;
-  if (r.kind === 'limit') return EXIT_BUDGET;
+  if (r.kind === 'limit')
+    return r.limit === 'interrupted' ? interruptedCode(io) || 130 : EXIT_BUDGET;
   return r.kind === 'done' && expected !== null && r.verdict !== expected ? EXIT_MISMATCH : EXIT_OK;
 }
 

@@ -9,18 +9,16 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { Policy } from '../core/points.js';
 import { explore } from '../explore/explore.js';
-import { replayToken } from '../explore/replay.js';
 import { ERAS } from '../policy/registry.js';
-import type { CheckRow } from '../report/check.js';
-import { checkJson, checkText } from '../report/check.js';
 import type { DiffRow } from '../report/diff.js';
 import { diffJson, diffText } from '../report/diff.js';
 import { erasJson, erasText } from '../report/eras.js';
 import { traceJson, traceText } from '../report/trace.js';
 import type { Scenario } from '../scenario/ast.js';
-import { InputError } from '../scenario/errors.js';
 import { StepInterrupted } from '../scenario/machine.js';
 import { runSequential } from '../scenario/run.js';
+import type { CheckCliOptions } from './check.js';
+import { cmdCheck } from './check.js';
 import type { Io } from './common.js';
 import {
   EXIT_BUDGET,
@@ -28,128 +26,25 @@ import {
   EXIT_MISMATCH,
   EXIT_OK,
   EXIT_TOOL_BUG,
-  expectationFor,
+  interruptedCode,
   itemProgress,
   loadScenarios,
   memoryBudget,
   oneEra,
   oneScenario,
   positiveInt,
-  selectEras,
 } from './common.js';
+import { runDetached } from './detached.js';
 import type { ExploreCliOptions } from './explore.js';
 import { cmdExplore, cmdReplay } from './explore.js';
-import { reportFailure, toolBugReport } from './failure.js';
+import { reportFailure } from './failure.js';
 import type { KernelCliOptions } from './kernel.js';
 import { cmdKernel } from './kernel.js';
 import type { SimCliOptions } from './sim.js';
 import { cmdSim } from './sim.js';
-import { runSimDetached } from './sim-detached.js';
 
 export type { Io } from './common.js';
-export { bundledScenarios } from './common.js';
-
-function cmdCheck(
-  io: Io,
-  paths: string[],
-  opts: { era: string; json?: boolean; maxStates?: string; maxMemory?: string },
-): number {
-  const maxStates = positiveInt(opts.maxStates, '--max-states');
-  const memory = memoryBudget(opts.maxMemory);
-  const { policies, skipped } = selectEras(opts.era);
-  const { scenarios, errors } = loadScenarios(paths);
-  // A bad file is reported and the others still run; the exit code says so at the end.
-  for (const e of errors) io.err(`${e.format()}\n`);
-  if (scenarios.length === 0 && errors.length) return EXIT_INPUT;
-  const rows: CheckRow[] = [];
-  const progress = itemProgress(io, 'check', scenarios.length * policies.length, () =>
-    performance.now(),
-  );
-  for (const sc of scenarios) {
-    for (const p of policies) {
-      progress.tick(rows.length);
-      const exp = expectationFor(sc, p.id);
-      const base = {
-        scenario: sc.name,
-        file: sc.file,
-        era: p.id,
-        expected: exp?.verdict ?? null,
-        provenance: exp?.provenance ?? null,
-      };
-      let r: ReturnType<typeof explore>;
-      try {
-        r = explore(sc, p, { ...(maxStates ? { maxStates } : {}), ...memory });
-      } catch (e) {
-        // One pair that cannot run, or a failure of cowherd's, is reported; the others still run.
-        const input = e instanceof InputError;
-        rows.push({
-          ...base,
-          verdict: input ? 'error' : 'tool-bug',
-          ok: false,
-          detail: input
-            ? e.format()
-            : toolBugReport(['check', sc.file, '--era', p.id], e).trimEnd(),
-        });
-        continue;
-      }
-      if (r.kind === 'tool-bug') {
-        const moves = r.path.map((x) => x.move);
-        rows.push({
-          ...base,
-          verdict: 'tool-bug',
-          ok: false,
-          states: r.states,
-          detail: r.violations.map((v) => `${v.code} ${v.detail}`).join('; '),
-          replay: replayToken(sc, p.id, moves),
-        });
-      } else if (r.kind === 'limit') {
-        rows.push({
-          ...base,
-          verdict: 'limit',
-          ok: false,
-          states: r.states,
-          detail:
-            r.limit === 'memory'
-              ? `memory budget reached after ${r.states} states: no verdict (raise --max-memory)`
-              : `state limit reached after ${r.states} states: no verdict (raise --max-states)`,
-        });
-      } else {
-        const ok = exp === null || exp.verdict === r.verdict;
-        const codes = [...new Set(r.findings.map((f) => f.code))].sort();
-        rows.push({
-          ...base,
-          verdict: r.verdict,
-          ok,
-          states: r.states,
-          ...(codes.length ? { findings: codes } : {}),
-          ...(!ok && r.witness
-            ? {
-                replay: replayToken(
-                  sc,
-                  p.id,
-                  r.witness.map((x) => x.move),
-                ),
-              }
-            : {}),
-        });
-      }
-    }
-  }
-  progress.end();
-  io.out(
-    opts.json
-      ? checkJson(rows)
-      : checkText(
-          rows,
-          policies.map((p) => p.id),
-          skipped,
-        ),
-  );
-  if (rows.some((r) => r.verdict === 'tool-bug')) return EXIT_TOOL_BUG;
-  if (errors.length || rows.some((r) => r.verdict === 'error')) return EXIT_INPUT;
-  if (rows.some((r) => !r.ok && r.verdict !== 'limit')) return EXIT_MISMATCH;
-  return rows.some((r) => r.verdict === 'limit') ? EXIT_BUDGET : EXIT_OK;
-}
+export { bundledScenarios, terminalIo } from './common.js';
 
 /** The first step where the two runs' decisions differ. */
 function firstDivergence(
@@ -193,16 +88,23 @@ function cmdDiff(
   // The verdicts `check` gives (every interleaving), or with --sequential the one run's.
   const verdict = (sc: Scenario, p: Policy, seq: ReturnType<typeof runSequential>) => {
     if (opts.sequential) return seq.kind === 'done' ? seq.verdict : 'tool-bug';
-    const r = explore(sc, p, { ...(maxStates ? { maxStates } : {}), ...memory });
+    const r = explore(sc, p, {
+      ...(maxStates ? { maxStates } : {}),
+      ...memory,
+      ...(io.interrupted ? { interrupted: () => interruptedCode(io) !== 0 } : {}),
+    });
     return r.kind === 'done' ? r.verdict : r.kind;
   };
   const progress = itemProgress(io, 'diff', scenarios.length, () => performance.now());
-  for (const [done, sc] of scenarios.entries()) {
+  let done = 0;
+  for (const sc of scenarios) {
     progress.tick(done);
     const ra = runSequential(sc, pa, { decisions: true });
     const rb = runSequential(sc, pb, { decisions: true });
     const va = verdict(sc, pa, ra);
     const vb = verdict(sc, pb, rb);
+    if (interruptedCode(io)) break;
+    done++;
     if (va === vb) continue;
     rows.push({
       scenario: sc.name,
@@ -213,7 +115,16 @@ function cmdDiff(
     });
   }
   progress.end();
-  io.out(opts.json ? diffJson(rows, pa.id, pb.id) : diffText(rows, pa.id, pb.id, scenarios.length));
+  const stopped = interruptedCode(io);
+  io.out(
+    opts.json
+      ? diffJson(rows, pa.id, pb.id)
+      : diffText(rows, pa.id, pb.id, done) +
+          (stopped
+            ? `interrupted after ${done} of ${scenarios.length} scenario(s): the others were not compared\n`
+            : ''),
+  );
+  if (stopped) return stopped;
   if (errors.length) return EXIT_INPUT;
   return rows.length === 0 ? EXIT_OK : EXIT_MISMATCH;
 }
@@ -266,8 +177,24 @@ function program(
       '--max-memory <mib>',
       'memory budget per scenario and era, MiB (default: 85% of the V8 heap limit)',
     )
-    .action((paths: string[], o: { era: string; json?: boolean; maxStates?: string }) =>
-      setCode(cmdCheck(io, paths, o)),
+    .option(
+      '--compact',
+      'one letter per verdict and short era ids (the default on a terminal too narrow for the matrix)',
+    )
+    .option(
+      '--checkpoint <file>',
+      'keep the finished rows in FILE (a new file), so that --resume FILE can go on after a kill',
+    )
+    .option(
+      '--checkpoint-every <secs>',
+      'seconds between checkpoints (default 10; 0: after every scenario/era pair)',
+    )
+    .option(
+      '--resume <file>',
+      'go on from the checkpoint FILE of the same run (same files, eras, --max-states): the output is that of a run never stopped; FILE keeps being updated',
+    )
+    .action((paths: string[], o: CheckCliOptions) =>
+      setCode(io.detach ? runDetached(io, argv) : cmdCheck(io, paths, o)),
     );
   p.command('eras')
     .description('list every era and proposal with its kernels and whether it is modelled')
@@ -293,7 +220,7 @@ function program(
         b: string,
         paths: string[],
         o: { json?: boolean; sequential?: boolean; maxStates?: string; maxMemory?: string },
-      ) => setCode(cmdDiff(io, a, b, paths, o)),
+      ) => setCode(io.detach ? runDetached(io, argv) : cmdDiff(io, a, b, paths, o)),
     );
   p.command('run')
     .description('run one scenario sequentially and print every step and what it changed')
@@ -326,7 +253,9 @@ function program(
       '--max-memory <mib>',
       'stop with a "limit" result once the heap and typed arrays pass this many MiB (default: 85% of the V8 heap limit)',
     )
-    .action((file: string, o: ExploreCliOptions) => setCode(cmdExplore(io, file, o)));
+    .action((file: string, o: ExploreCliOptions) =>
+      setCode(io.detach ? runDetached(io, argv) : cmdExplore(io, file, o)),
+    );
   p.command('replay')
     .description('re-run exactly the interleaving a replay token names, printing every step')
     .argument('<token>', 'a token printed by cowherd explore (FILE:ERA:HASH:MOVES)')
@@ -362,9 +291,7 @@ function program(
       'calibration to predict time with (default: bench/calibration.json, from node bench/calibrate.mjs); none: no prediction',
     )
     .action((paths: string[], o: SimCliOptions) =>
-      setCode(
-        io.detach ? runSimDetached(io, argv, paths, o) : cmdSim(io, paths, o, () => Date.now()),
-      ),
+      setCode(io.detach ? runDetached(io, argv) : cmdSim(io, paths, o, () => Date.now())),
     );
   p.command('kernel')
     .description(

@@ -136,18 +136,12 @@ export function progressLine(name: string, g: SimProgress, secs: number): string
 }
 
 /**
- * `cowherd sim`. `externalStop`, when given, is the only way to stop the run
- * early (sim's worker thread, which signals do not reach: runSimDetached());
- * otherwise SIGINT is listened for here, which only works while the event
- * loop can run (an in-process caller that yields).
+ * `cowherd sim`. A detached run (detached.ts) is stopped through
+ * Io.interrupted, read at every step; otherwise SIGINT is listened for here,
+ * which only works while the event loop can run (an in-process caller that
+ * yields).
  */
-export function cmdSim(
-  io: Io,
-  paths: string[],
-  o: SimCliOptions,
-  now: () => number,
-  externalStop?: () => boolean,
-): number {
+export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => number): number {
   const seed = wholeNumber(o.seed, '--seed', 1, 0);
   const cpus = wholeNumber(o.cpus, '--cpus', 1, 1);
   const writebackEnd = chancePerStep(o.writebackEnd, '--writeback-end', WRITEBACK_END_PER_STEP);
@@ -172,14 +166,14 @@ export function cmdSim(
   });
   for (const e of errors) io.err(`${e.format()}\n`);
   if (scenarios.length === 0) return EXIT_INPUT;
-  let stop = false;
+  let stop = 0;
   const onSigint = () => {
-    stop = true;
+    stop = EXIT_INTERRUPTED;
   };
-  if (!externalStop) process.on('SIGINT', onSigint);
+  if (!io.interrupted) process.on('SIGINT', onSigint);
   const stopped = () => {
-    if (externalStop?.()) stop = true;
-    return stop;
+    if (stop === 0) stop = io.interrupted?.() ?? 0;
+    return stop !== 0;
   };
   const rows: SimRow[] = [];
   try {
@@ -224,7 +218,7 @@ export function cmdSim(
     writeFileSync(join(o.csv, 'counters.csv'), csv.counters, { flag: 'wx' });
     writeFileSync(join(o.csv, 'phases.csv'), csv.phases, { flag: 'wx' });
   }
-  if (stop) return EXIT_INTERRUPTED;
+  if (stop) return stop;
   if (rows.some((r) => r.result.kind === 'tool-bug')) return EXIT_TOOL_BUG;
   return errors.length > 0 ? EXIT_INPUT : EXIT_OK;
 }

@@ -49,6 +49,11 @@ export interface ExploreOptions {
    */
   readonly maxBytes?: number;
   readonly memory?: () => number;
+  /**
+   * Stop with kind 'limit' (limit 'interrupted') once this returns true: a
+   * signal reached the CLI. Read with the clock, and inside long steps.
+   */
+  readonly interrupted?: () => boolean;
   /** Depth-first instead of breadth-first (no shortest-witness guarantee). */
   readonly dfs?: boolean;
   /** Partial-order reduction (default on): see localMove(). */
@@ -73,6 +78,9 @@ export interface PathStep {
   readonly choices: readonly Choice[];
   readonly move: Move;
 }
+
+/** What can end a search before its verdict: --max-states, --max-seconds, --max-memory, a signal. */
+export type Budget = 'states' | 'time' | 'memory' | 'interrupted';
 
 export interface ExploreStats {
   readonly states: number;
@@ -114,8 +122,8 @@ export type ExploreResult = ExploreStats & {
       }
     | {
         readonly kind: 'limit';
-        /** Which budget ran out: distinct states (--max-states) or time (--max-seconds). */
-        readonly limit: 'states' | 'time' | 'memory';
+        /** Which budget ran out: distinct states, time, memory, or a signal stopped the run. */
+        readonly limit: Budget;
         readonly finals: FinalCounts;
       }
     | {
@@ -152,7 +160,7 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
     } catch (e) {
       // A budget ran out inside a long step (statements.ts access()).
       if (!(e instanceof StepInterrupted)) throw e;
-      search.budgetOut(e.budget === 'memory' ? 'memory' : 'time');
+      search.budgetOut(asBudget(e.budget));
       break;
     }
     const { succs, final } = expanded;
@@ -171,4 +179,9 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
     search.final(node.edge, final);
   }
   return search.result();
+}
+
+/** The budget a StepInterrupted names (the search's own names; 'time' for anything else). */
+export function asBudget(name: string): Budget {
+  return name === 'memory' || name === 'interrupted' || name === 'states' ? name : 'time';
 }

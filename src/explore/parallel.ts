@@ -71,7 +71,9 @@ type FromWorker =
       readonly file: string;
       readonly pos: Pos | null;
     }
-  | { readonly type: 'crash'; readonly message: string };
+  | { readonly type: 'crash'; readonly message: string }
+  /** The main thread raised the stop flag (a budget ran out) while this worker expanded. */
+  | { readonly type: 'interrupted' };
 
 interface FrontierNode {
   readonly key: string;
@@ -93,6 +95,8 @@ class Pool {
   private readonly workers: Worker[] = [];
   private readonly ports: MessagePort[] = [];
   private readonly signal = new Int32Array(new SharedArrayBuffer(4 * 64));
+  /** Raised when a budget runs out while the workers expand: they stop inside their steps. */
+  private readonly stop = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(sc: Scenario, policy: Policy, por: boolean, n: number, seen: SharedSeen) {
     for (let i = 0; i < n; i++) {
@@ -105,6 +109,7 @@ class Pool {
           por,
           port: port2,
           signal: this.signal,
+          stop: this.stop,
           index: i,
           seen: seen.buffer,
         },
@@ -120,9 +125,13 @@ class Pool {
     this.ports[i]!.postMessage(msg);
   }
 
-  /** Wait for worker i's answer. */
-  receive(i: number): FromWorker {
+  /**
+   * Wait for worker i's answer; `budget` is polled meanwhile, and once it
+   * names a budget the workers are told to stop.
+   */
+  receive(i: number, budget: () => string | null = () => null): FromWorker {
     for (;;) {
+      if (Atomics.load(this.stop, 0) === 0 && budget() !== null) Atomics.store(this.stop, 0, 1);
       const v = Atomics.load(this.signal, i);
       const r = receiveMessageOnPort(this.ports[i]!);
       if (r) {
@@ -132,7 +141,7 @@ class Pool {
         if (msg.type === 'crash') throw new Error(`explorer worker ${i} failed: ${msg.message}`);
         return msg;
       }
-      Atomics.wait(this.signal, i, v, 1000);
+      Atomics.wait(this.signal, i, v, 100);
     }
   }
 
@@ -178,10 +187,16 @@ export function exploreParallel(
         w: number;
         r: Extract<FromWorker, { type: 'expand' }>['results'][number];
       }[] = [];
+      let interrupted = false;
       for (let w = 0; w < n; w++) {
-        const a = pool.receive(w);
-        if (a.type !== 'expand') throw new Error('worker protocol: expected expand');
-        for (const r of a.results) byIndex[r.index] = { w, r };
+        const a = pool.receive(w, () => search.budgetLeft());
+        if (a.type === 'interrupted') interrupted = true;
+        else if (a.type !== 'expand') throw new Error('worker protocol: expected expand');
+        else for (const r of a.results) byIndex[r.index] = { w, r };
+      }
+      if (interrupted) {
+        search.budgetOut(search.budgetLeft() ?? 'time');
+        break;
       }
       const next: FrontierNode[] = [];
       for (let index = 0; index < frontier.length && search.stop === null; index++) {

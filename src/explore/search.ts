@@ -12,7 +12,7 @@ import type { EraId } from '../core/points.js';
 import type { Scenario, Verdict } from '../scenario/ast.js';
 import type { Finding } from '../scenario/ghost.js';
 import type { Final } from './expand.js';
-import type { ExploreOptions, ExploreResult, FindingPath, PathStep } from './explore.js';
+import type { Budget, ExploreOptions, ExploreResult, FindingPath, PathStep } from './explore.js';
 import type { Move } from './moves.js';
 
 interface Edge {
@@ -80,8 +80,9 @@ export class Search {
     this.stop = { ...this.stats(), kind: 'tool-bug', violations, path: this.pathTo(edge) };
   }
 
-  /** Which budget has run out ('time', 'memory'), or null. */
-  private budgetLeft(): 'time' | 'memory' | null {
+  /** Which budget has run out ('time', 'memory', 'interrupted'), or null. */
+  budgetLeft(): Budget | null {
+    if (this.opts.interrupted?.()) return 'interrupted';
     if (this.deadline !== null && this.opts.clock!() > this.deadline) return 'time';
     const { maxBytes, memory } = this.opts;
     if (maxBytes !== undefined && memory && memory() > maxBytes) return 'memory';
@@ -93,12 +94,13 @@ export class Search {
    * budgets, null when the search has none.
    */
   interrupt(): (() => string | null) | undefined {
-    if (this.deadline === null && this.opts.maxBytes === undefined) return undefined;
+    if (this.deadline === null && this.opts.maxBytes === undefined && !this.opts.interrupted)
+      return undefined;
     return () => this.budgetLeft();
   }
 
   /** End the search: a budget ran out (kind 'limit', with the counts so far). */
-  budgetOut(limit: 'time' | 'memory' | 'states'): void {
+  budgetOut(limit: Budget): void {
     this.stop = { ...this.stats(), kind: 'limit', limit, finals: this.finals() };
   }
 

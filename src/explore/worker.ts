@@ -15,7 +15,7 @@ import { InputError } from '../scenario/errors.js';
 import type { Finding } from '../scenario/ghost.js';
 import { ghostFindings } from '../scenario/ghost.js';
 import type { Machine } from '../scenario/machine.js';
-import { machineRefs, newMachine } from '../scenario/machine.js';
+import { machineRefs, newMachine, StepInterrupted } from '../scenario/machine.js';
 import { parseScenario } from '../scenario/parse.js';
 import { configFor } from '../scenario/run.js';
 import type { MachineData } from '../scenario/wire.js';
@@ -31,6 +31,8 @@ interface Data {
   readonly por: boolean;
   readonly port: MessagePort;
   readonly signal: Int32Array;
+  /** Non-zero once the main thread's budget ran out: stop inside the step. */
+  readonly stop: Int32Array;
   readonly index: number;
   /** Fingerprints of every state of earlier levels (shared-seen.ts). */
   readonly seen: SharedArrayBuffer;
@@ -64,7 +66,10 @@ function handle(msg: ToWorker): unknown {
       ].sort((a, b) => a[0] - b[0]);
       candidates = new Map();
       checked = new Map();
+      const stopped = () => (Atomics.load(d.stop, 0) !== 0 ? 'interrupted' : null);
       const results = owned.map(([index, node]) => {
+        if (stopped()) throw new StepInterrupted('interrupted');
+        node.interrupt = stopped;
         const { succs, final } = expand(node, config, d.por);
         return {
           index,
@@ -96,9 +101,11 @@ d.port.on('message', (msg: ToWorker) => {
     reply = handle(msg);
   } catch (e) {
     reply =
-      e instanceof InputError
-        ? { type: 'input-error', code: e.code, message: e.message, file: e.file, pos: e.pos }
-        : { type: 'crash', message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+      e instanceof StepInterrupted
+        ? { type: 'interrupted' }
+        : e instanceof InputError
+          ? { type: 'input-error', code: e.code, message: e.message, file: e.file, pos: e.pos }
+          : { type: 'crash', message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
   }
   d.port.postMessage(reply);
   Atomics.add(d.signal, d.index, 1);

@@ -25,9 +25,13 @@ export interface CheckRow {
   readonly findings?: readonly string[];
 }
 
-export function checkJson(rows: readonly CheckRow[]): string {
+export function checkJson(
+  rows: readonly CheckRow[],
+  partial: { readonly done: number; readonly total: number } | null = null,
+): string {
   return `${JSON.stringify(
     {
+      ...(partial ? { interrupted: { done: partial.done, total: partial.total } } : {}),
       results: rows.map((r) => ({
         scenario: r.scenario,
         era: r.era,
@@ -50,50 +54,174 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
-/**
- * herd-style matrix: one row per scenario, one column per era. A verdict that
- * differs from the expectation is marked `*`, one without an expectation `?`.
- */
-export function checkText(
-  rows: readonly CheckRow[],
-  eras: readonly string[],
-  skipped: readonly string[],
-): string {
-  const scenarios = [...new Set(rows.map((r) => r.scenario))];
-  const cell = (r: CheckRow | undefined) => {
-    if (!r) return '-';
-    const mark =
-      r.verdict === 'tool-bug' || r.verdict === 'limit' || r.verdict === 'error'
-        ? '!'
-        : r.expected === null
-          ? '?'
-          : r.ok
-            ? ''
-            : '*';
-    return `${r.verdict}${mark}`;
+/** One line of the matrix: which scenario (its file keys the row). */
+export interface MatrixScenario {
+  readonly name: string;
+  readonly file: string;
+}
+
+/** How the matrix is laid out; fixed before the first row so that rows can stream. */
+export interface MatrixLayout {
+  readonly eras: readonly string[];
+  /** Era ids as the header shows them (abbreviated when compact). */
+  readonly heads: readonly string[];
+  readonly compact: boolean;
+  readonly colour: boolean;
+  /** The directory of each file relative to their common directory; null when they share one. */
+  readonly dirs: ReadonlyMap<string, string> | null;
+  readonly widths: {
+    readonly dir: number;
+    readonly name: number;
+    readonly eras: readonly number[];
   };
-  const w0 = Math.max(8, ...scenarios.map((s) => s.length)) + 2;
-  const widths = eras.map((e) => Math.max(e.length, 10) + 2);
-  const lines: string[] = [];
-  lines.push(
-    pad('scenario', w0) +
-      eras
-        .map((e, i) => pad(e, widths[i]!))
-        .join('')
-        .trimEnd(),
+}
+
+export interface MatrixOptions {
+  /** One letter per verdict and abbreviated era ids (`--compact`). */
+  readonly compact?: boolean;
+  /** ANSI colour: mismatches red, tool bugs, errors and budgets magenta, no expectation yellow. */
+  readonly colour?: boolean;
+  /** The terminal's width: a wide matrix that would not fit is laid out compact. */
+  readonly columns?: number;
+}
+
+const LETTER: Record<string, string> = {
+  Never: 'N',
+  Sometimes: 'S',
+  Always: 'A',
+  Hang: 'H',
+  limit: 'L',
+  error: 'E',
+  'tool-bug': 'B',
+};
+
+/** A short era id for a compact header: v5.18 → 5.18, foll-break-cow → fbc. */
+export function eraAbbrev(id: string): string {
+  if (/^v\d/.test(id)) return id.slice(1);
+  return id
+    .split(/[-_]/)
+    .map((w) => w[0] ?? '')
+    .join('');
+}
+
+function dirOf(file: string): string {
+  const i = file.replace(/\\/g, '/').lastIndexOf('/');
+  return i < 0 ? '.' : file.slice(0, i);
+}
+
+/** Each file's directory relative to the directory all of them share; null when there is one. */
+function relativeDirs(files: readonly string[]): Map<string, string> | null {
+  const dirs = [...new Set(files.map(dirOf))];
+  if (dirs.length <= 1) return null;
+  const parts = dirs.map((d) => d.split('/'));
+  let common = 0;
+  while (parts.every((p) => p.length > common && p[common] === parts[0]![common])) common++;
+  return new Map(files.map((f) => [f, dirOf(f).split('/').slice(common).join('/') || '.']));
+}
+
+export function matrixLayout(
+  scenarios: readonly MatrixScenario[],
+  eras: readonly string[],
+  o: MatrixOptions = {},
+): MatrixLayout {
+  const dirs = relativeDirs(scenarios.map((s) => s.file));
+  const dir = dirs ? Math.max(3, ...[...dirs.values()].map((d) => d.length)) + 2 : 0;
+  const name = Math.max(8, ...scenarios.map((s) => s.name.length)) + 2;
+  const wide = eras.map((e) => Math.max(e.length, 10) + 2);
+  const tooWide =
+    o.columns !== undefined && dir + name + wide.reduce((a, b) => a + b, 0) > o.columns;
+  const compact = o.compact === true || tooWide;
+  const heads = compact ? eras.map(eraAbbrev) : eras;
+  return {
+    eras,
+    heads,
+    compact,
+    colour: o.colour === true,
+    dirs,
+    widths: { dir, name, eras: compact ? heads.map((h) => Math.max(h.length, 2) + 1) : wide },
+  };
+}
+
+const PAINT = { red: '\x1b[31m', magenta: '\x1b[35m', yellow: '\x1b[33m', bold: '\x1b[1m' };
+const RESET = '\x1b[0m';
+
+function mark(r: CheckRow): string {
+  if (r.verdict === 'tool-bug' || r.verdict === 'limit' || r.verdict === 'error') return '!';
+  return r.expected === null ? '?' : r.ok ? '' : '*';
+}
+
+const PAINT_OF: Record<string, string> = { '!': PAINT.magenta, '*': PAINT.red, '?': PAINT.yellow };
+
+/** A cell padded to `width`; the colour (if any) wraps the text, not the padding. */
+function cellText(layout: MatrixLayout, r: CheckRow | undefined, width: number): string {
+  if (!r) return pad('-', width);
+  const m = mark(r);
+  const text = `${layout.compact ? (LETTER[r.verdict] ?? r.verdict) : r.verdict}${m}`;
+  const paint = layout.colour ? PAINT_OF[m] : undefined;
+  return paint
+    ? paint + text + RESET + ' '.repeat(Math.max(0, width - text.length))
+    : pad(text, width);
+}
+
+export function matrixHeader(layout: MatrixLayout): string {
+  const { widths } = layout;
+  const line =
+    (layout.dirs ? pad('dir', widths.dir) : '') +
+    pad('scenario', widths.name) +
+    layout.heads.map((h, i) => pad(h, widths.eras[i]!)).join('');
+  return `${layout.colour ? PAINT.bold + line.trimEnd() + RESET : line.trimEnd()}\n`;
+}
+
+/**
+ * The row of one scenario (its cells from `rows`, '-' for an era not run).
+ * `prev` is the scenario on the line above: the directory is printed when it changes.
+ */
+export function matrixRow(
+  layout: MatrixLayout,
+  sc: MatrixScenario,
+  rows: readonly CheckRow[],
+  prev: MatrixScenario | null,
+): string {
+  const { widths } = layout;
+  const dir = layout.dirs?.get(sc.file) ?? '';
+  const shownDir = layout.dirs
+    ? pad(prev && layout.dirs.get(prev.file) === dir ? '' : dir, widths.dir)
+    : '';
+  const cells = layout.eras.map((e, i) =>
+    cellText(
+      layout,
+      rows.find((r) => r.file === sc.file && r.era === e),
+      widths.eras[i]!,
+    ),
   );
-  for (const s of scenarios) {
-    const cells = eras.map((e, i) =>
-      pad(cell(rows.find((r) => r.scenario === s && r.era === e)), widths[i]!),
-    );
-    lines.push((pad(s, w0) + cells.join('')).trimEnd());
-  }
+  return `${(shownDir + pad(sc.name, widths.name) + cells.join('')).trimEnd()}\n`;
+}
+
+/** What a run stopped by a signal had done, for the summary. */
+export interface MatrixPartial {
+  readonly done: number;
+  readonly total: number;
+  readonly checkpoint: string | null;
+}
+
+/** The lines under the matrix: the counts, each verdict that differs, findings, the legend. */
+export function matrixSummary(
+  layout: MatrixLayout,
+  scenarios: number,
+  rows: readonly CheckRow[],
+  skipped: readonly string[],
+  partial: MatrixPartial | null = null,
+): string {
   const bad = rows.filter((r) => !r.ok);
   const noExp = rows.filter((r) => r.expected === null);
-  lines.push('');
+  const lines: string[] = [''];
   lines.push(
-    `${scenarios.length} scenario(s) x ${eras.length} era(s): ${rows.length - bad.length} as expected, ${bad.length} differ${noExp.length ? `, ${noExp.length} without expectation (?)` : ''}`,
+    `${scenarios} scenario(s) x ${layout.eras.length} era(s): ${rows.length - bad.length} as expected, ${bad.length} differ${noExp.length ? `, ${noExp.length} without expectation (?)` : ''}`,
   );
+  if (partial)
+    lines.push(
+      `interrupted after ${partial.done} of ${partial.total} scenario/era pairs: the matrix is partial ('-' not run)${partial.checkpoint ? `; continue with --resume ${partial.checkpoint}` : '; --checkpoint FILE makes a run resumable'}`,
+    );
   for (const r of bad) {
     if (r.verdict === 'tool-bug')
       lines.push(`! ${r.scenario} on ${r.era}: tool bug: ${r.detail ?? ''}`);
@@ -112,5 +240,41 @@ export function checkText(
       `design invariants broken in ${broken.length} scenario/era pair(s) (findings, not verdicts; --json lists them, cowherd explore shows the paths)`,
     );
   if (skipped.length) lines.push(`eras not modelled yet, not checked: ${skipped.join(', ')}`);
+  if (layout.compact) {
+    const abbrevs = layout.eras
+      .map((e, i) => (layout.heads[i] !== e ? `${layout.heads[i]} ${e}` : null))
+      .filter((x) => x !== null);
+    lines.push(
+      `N Never, S Sometimes, A Always, H Hang, L budget, E error, B tool bug${abbrevs.length ? `; ${abbrevs.join(', ')}` : ''}`,
+    );
+  }
   return `${lines.join('\n')}\n`;
+}
+
+/** The scenarios of `rows`, in the order of their first row. */
+function scenariosOf(rows: readonly CheckRow[]): MatrixScenario[] {
+  const seen = new Map<string, MatrixScenario>();
+  for (const r of rows) if (!seen.has(r.file)) seen.set(r.file, { name: r.scenario, file: r.file });
+  return [...seen.values()];
+}
+
+/**
+ * herd-style matrix: one row per scenario, one column per era. A verdict that
+ * differs from the expectation is marked `*`, one without an expectation `?`,
+ * a run without a verdict `!`. With scenarios from several directories, the
+ * first column names each one's directory.
+ */
+export function checkText(
+  rows: readonly CheckRow[],
+  eras: readonly string[],
+  skipped: readonly string[],
+  o: MatrixOptions = {},
+): string {
+  const scenarios = scenariosOf(rows);
+  const layout = matrixLayout(scenarios, eras, o);
+  let out = matrixHeader(layout);
+  scenarios.forEach((s, i) => {
+    out += matrixRow(layout, s, rows, scenarios[i - 1] ?? null);
+  });
+  return out + matrixSummary(layout, scenarios.length, rows, skipped);
 }

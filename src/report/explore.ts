@@ -62,13 +62,13 @@ export function exploreText(
     `distinct final states: ${f.holds} where the condition holds, ${f.fails} where it does not, ${f.hangs} hung`,
   );
   if (r.kind === 'limit') {
-    lines.push(
-      r.limit === 'time'
-        ? 'time limit reached: no verdict (raise --max-seconds)'
-        : r.limit === 'memory'
-          ? 'memory budget reached: no verdict (raise --max-memory)'
-          : 'state limit reached: no verdict (raise --max-states)',
-    );
+    const why = {
+      time: 'time limit reached: no verdict (raise --max-seconds)',
+      memory: 'memory budget reached: no verdict (raise --max-memory)',
+      states: 'state limit reached: no verdict (raise --max-states)',
+      interrupted: 'interrupted by a signal: no verdict',
+    };
+    lines.push(why[r.limit]);
     return `${lines.join('\n')}\n`;
   }
   const mark = expected !== null && expected !== r.verdict ? ` (* expected ${expected})` : '';

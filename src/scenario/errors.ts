@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   CLI001: 'unknown era',
   CLI002: 'cannot read input',
   CLI003: 'era not modelled yet',
+  CLI004: 'a checkpoint that is not one, or is of another run',
   RP001: 'not a replay token',
   RP002: 'replay token does not fit the scenario',
 } as const;

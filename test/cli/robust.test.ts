@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { toolBugReport } from '../../src/cli/main.js';
+import { main, toolBugReport } from '../../src/cli/main.js';
 import { cli, tempDirs } from './run-cli.js';
 
 const tempDir = tempDirs('cowherd-robust-');
@@ -232,6 +232,26 @@ describe('budgets inside long steps', () => {
     expect(r.out).toMatch(/time limit reached: no verdict/);
     // One step of 2^20 faults takes several seconds; the budget is read every 4,096 pages.
     expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+
+  it('explore --workers 2 --max-seconds ends a long step inside a worker too, with exit 4', () => {
+    const t0 = Date.now();
+    const r = cli('explore', huge('4G'), '--era', 'v6.18', '--workers', '2', '--max-seconds', '1');
+    expect(r.code).toBe(4);
+    expect(r.out).toMatch(/time limit reached: no verdict/);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+
+  it('a signal (Io.interrupted) stops explore inside a step: the counts so far, and its exit code', () => {
+    let asked = 0;
+    const out: string[] = [];
+    const code = main(['explore', huge('4G'), '--era', 'v6.18'], {
+      out: (t) => out.push(t),
+      err: () => {},
+      interrupted: () => (++asked > 3 ? 143 : 0),
+    });
+    expect(code).toBe(143);
+    expect(out.join('')).toMatch(/interrupted by a signal: no verdict/);
   });
 
   it('run and explore stop at --max-memory instead of dying in the allocator (a write over 1 TiB)', () => {

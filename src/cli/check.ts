@@ -1,0 +1,224 @@
+/**
+ * `cowherd check`: every scenario against every era, explored, as a matrix.
+ * Rows stream as each scenario's eras finish; a signal (a detached run,
+ * Io.interrupted) stops the pair being explored and prints the partial
+ * matrix; `--checkpoint FILE` keeps the finished rows so that `--resume FILE`
+ * goes on from there, even after a SIGKILL (checkpoint.ts).
+ */
+
+import { existsSync } from 'node:fs';
+import type { Policy } from '../core/points.js';
+import { explore } from '../explore/explore.js';
+import { replayToken } from '../explore/replay.js';
+import type { CheckRow, MatrixScenario } from '../report/check.js';
+import {
+  checkJson,
+  matrixHeader,
+  matrixLayout,
+  matrixRow,
+  matrixSummary,
+} from '../report/check.js';
+import type { Scenario } from '../scenario/ast.js';
+import { InputError } from '../scenario/errors.js';
+import { checkRunKey, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import type { Io } from './common.js';
+import {
+  EXIT_BUDGET,
+  EXIT_INPUT,
+  EXIT_MISMATCH,
+  EXIT_OK,
+  EXIT_TOOL_BUG,
+  expectationFor,
+  interruptedCode,
+  itemProgress,
+  loadScenarios,
+  memoryBudget,
+  positiveInt,
+  selectEras,
+} from './common.js';
+import { toolBugReport } from './failure.js';
+
+/** The options of `cowherd check` as commander passes them. */
+export interface CheckCliOptions {
+  era: string;
+  json?: boolean;
+  maxStates?: string;
+  maxMemory?: string;
+  compact?: boolean;
+  checkpoint?: string;
+  checkpointEvery?: string;
+  resume?: string;
+}
+
+/** Seconds between checkpoints unless --checkpoint-every says otherwise. */
+const CHECKPOINT_EVERY = 10;
+
+/** One scenario under one era: its row, or null when a signal stopped the exploration. */
+function checkPair(
+  io: Io,
+  sc: Scenario,
+  p: Policy,
+  budget: { maxStates: number | undefined; memory: ReturnType<typeof memoryBudget> },
+): CheckRow | null {
+  const exp = expectationFor(sc, p.id);
+  const base = {
+    scenario: sc.name,
+    file: sc.file,
+    era: p.id,
+    expected: exp?.verdict ?? null,
+    provenance: exp?.provenance ?? null,
+  };
+  let r: ReturnType<typeof explore>;
+  try {
+    r = explore(sc, p, {
+      ...(budget.maxStates ? { maxStates: budget.maxStates } : {}),
+      ...budget.memory,
+      ...(io.interrupted ? { interrupted: () => interruptedCode(io) !== 0 } : {}),
+    });
+  } catch (e) {
+    // One pair that cannot run, or a failure of cowherd's, is reported; the others still run.
+    const input = e instanceof InputError;
+    return {
+      ...base,
+      verdict: input ? 'error' : 'tool-bug',
+      ok: false,
+      detail: input ? e.format() : toolBugReport(['check', sc.file, '--era', p.id], e).trimEnd(),
+    };
+  }
+  if (r.kind === 'tool-bug')
+    return {
+      ...base,
+      verdict: 'tool-bug',
+      ok: false,
+      states: r.states,
+      detail: r.violations.map((v) => `${v.code} ${v.detail}`).join('; '),
+      replay: replayToken(
+        sc,
+        p.id,
+        r.path.map((x) => x.move),
+      ),
+    };
+  if (r.kind === 'limit') {
+    if (r.limit === 'interrupted') return null;
+    return {
+      ...base,
+      verdict: 'limit',
+      ok: false,
+      states: r.states,
+      detail:
+        r.limit === 'memory'
+          ? `memory budget reached after ${r.states} states: no verdict (raise --max-memory)`
+          : `state limit reached after ${r.states} states: no verdict (raise --max-states)`,
+    };
+  }
+  const ok = exp === null || exp.verdict === r.verdict;
+  const codes = [...new Set(r.findings.map((f) => f.code))].sort();
+  return {
+    ...base,
+    verdict: r.verdict,
+    ok,
+    states: r.states,
+    ...(codes.length ? { findings: codes } : {}),
+    ...(!ok && r.witness
+      ? {
+          replay: replayToken(
+            sc,
+            p.id,
+            r.witness.map((x) => x.move),
+          ),
+        }
+      : {}),
+  };
+}
+
+/** A whole number of seconds ≥ 0 (CLI001 otherwise). */
+function seconds(text: string | undefined, flag: string, dflt: number): number {
+  if (text === undefined) return dflt;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+    throw new InputError(
+      'CLI001',
+      `${flag} takes a whole number of seconds, not '${text}'`,
+      flag,
+      null,
+    );
+  return Number(text);
+}
+
+export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number {
+  const maxStates = positiveInt(opts.maxStates, '--max-states');
+  const memory = memoryBudget(opts.maxMemory);
+  const every = seconds(opts.checkpointEvery, '--checkpoint-every', CHECKPOINT_EVERY) * 1000;
+  const { policies, skipped } = selectEras(opts.era);
+  if (opts.checkpoint && opts.checkpoint !== opts.resume && existsSync(opts.checkpoint))
+    throw new InputError(
+      'CLI002',
+      `${opts.checkpoint} exists: check does not overwrite files; continue it with --resume ${opts.checkpoint}, or name another file`,
+      opts.checkpoint,
+      null,
+    );
+  const { scenarios, errors } = loadScenarios(paths);
+  // A bad file is reported and the others still run; the exit code says so at the end.
+  for (const e of errors) io.err(`${e.format()}\n`);
+  if (scenarios.length === 0 && errors.length) return EXIT_INPUT;
+  const eras = policies.map((p) => p.id);
+  const run = checkRunKey(scenarios, eras, maxStates ?? null);
+  const restored = new Map<string, CheckRow>();
+  if (opts.resume)
+    for (const r of readCheckpoint(opts.resume, run)) restored.set(`${r.file}\0${r.era}`, r);
+  const checkpointPath = opts.checkpoint ?? opts.resume ?? null;
+  const clock = () => performance.now();
+  let saved = clock();
+  const save = (rows: readonly CheckRow[], force: boolean) => {
+    if (checkpointPath === null || (!force && clock() - saved < every)) return;
+    writeCheckpoint(checkpointPath, run, rows);
+    saved = clock();
+  };
+  // At once, so that a run killed at any moment after this can be resumed.
+  save([...restored.values()], true);
+
+  const layout = matrixLayout(scenarios, eras, {
+    compact: opts.compact === true,
+    colour: io.colour === true,
+    ...(io.columns !== undefined ? { columns: io.columns } : {}),
+  });
+  const text = opts.json !== true;
+  if (text) io.out(matrixHeader(layout));
+  const total = scenarios.length * policies.length;
+  const progress = itemProgress(io, 'check', total - restored.size, clock);
+  const rows: CheckRow[] = [];
+  const shown: MatrixScenario[] = [];
+  let stopped = 0;
+  let ran = 0;
+  for (const sc of scenarios) {
+    for (const p of policies) {
+      stopped = interruptedCode(io);
+      if (stopped) break;
+      const kept = restored.get(`${sc.file}\0${p.id}`);
+      const row = kept ?? checkPair(io, sc, p, { maxStates, memory });
+      if (row === null) {
+        stopped = interruptedCode(io) || 130;
+        break;
+      }
+      rows.push(row);
+      if (!kept) {
+        progress.tick(++ran);
+        save(rows, every === 0);
+      }
+    }
+    if (rows.length === 0 || rows[rows.length - 1]!.file !== sc.file) break;
+    if (text) io.out(matrixRow(layout, sc, rows, shown[shown.length - 1] ?? null));
+    shown.push(sc);
+    if (stopped) break;
+  }
+  progress.end();
+  save(rows, true);
+  const partial = stopped ? { done: rows.length, total, checkpoint: checkpointPath } : null;
+  io.out(
+    text ? matrixSummary(layout, shown.length, rows, skipped, partial) : checkJson(rows, partial),
+  );
+  if (stopped) return stopped;
+  if (rows.some((r) => r.verdict === 'tool-bug')) return EXIT_TOOL_BUG;
+  if (errors.length || rows.some((r) => r.verdict === 'error')) return EXIT_INPUT;
+  if (rows.some((r) => !r.ok && r.verdict !== 'limit')) return EXIT_MISMATCH;
+  return rows.some((r) => r.verdict === 'limit') ? EXIT_BUDGET : EXIT_OK;
+}
