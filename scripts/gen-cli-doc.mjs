@@ -13,6 +13,10 @@ const cmds = [
   ],
   ['The same as JSON, for scripts:', 'check scenarios/cow/cow-anon-fork-basic.cow --json'],
   [
+    'Scenarios from several directories, every era, compact: one letter per verdict and short era ids, as on a terminal too narrow for the wide matrix (`--compact` asks for it anywhere; on a terminal the cells that need a look are coloured, unless NO_COLOR is set):',
+    'check scenarios/bugs scenarios/lru --compact',
+  ],
+  [
     'Every step of one run and what it changed:',
     'run scenarios/anon/anon-zeropage-read-then-write.cow --era v6.18',
   ],

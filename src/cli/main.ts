@@ -281,6 +281,10 @@ function program(
       'chance per step that an `env` actor of the file acts: lru_batches, reclaim, ksmd or khugepaged (default 0.1 each; repeat the option for several)',
       (v: string, prev: string[] = []) => [...prev, v],
     )
+    .option(
+      '--max-memory <mib>',
+      'stop a run, with its counters so far and exit 4, once the heap and typed arrays pass this many MiB (default: 85% of the V8 heap limit)',
+    )
     .option('--json', 'print {"seed", "cpus", "results":[{scenario, era, counters, phases, ...}]}')
     .option(
       '--csv <dir>',

@@ -21,10 +21,12 @@ import {
 import type { Io } from './common.js';
 import {
   bundledCalibration,
+  EXIT_BUDGET,
   EXIT_INPUT,
   EXIT_OK,
   EXIT_TOOL_BUG,
   loadScenarios,
+  memoryBudget,
   selectEras,
 } from './common.js';
 
@@ -37,6 +39,7 @@ export interface SimCliOptions {
   readonly costs?: string;
   readonly writebackEnd?: string;
   readonly envRate?: readonly string[];
+  readonly maxMemory?: string;
 }
 
 /** The calibration file, checked for the fields the cost model reads; null with `none` or no default file. */
@@ -146,6 +149,7 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
   const cpus = wholeNumber(o.cpus, '--cpus', 1, 1);
   const writebackEnd = chancePerStep(o.writebackEnd, '--writeback-end', WRITEBACK_END_PER_STEP);
   const actors = envRates(o.envRate);
+  const memory = memoryBudget(o.maxMemory);
   const { policies } = selectEras(o.era);
   const calibration = loadCalibration(o.costs);
   if (paths.length === 0)
@@ -175,6 +179,10 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
     if (stop === 0) stop = io.interrupted?.() ?? 0;
     return stop !== 0;
   };
+  // The memory is read every 64 calls (each step, and every 4,096 pages inside one).
+  let calls = 0;
+  const overBudget = () =>
+    (++calls & 63) === 0 && memory.memory() > memory.maxBytes ? 'memory' : null;
   const rows: SimRow[] = [];
   try {
     for (const w of scenarios) {
@@ -186,6 +194,7 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
           cpus,
           env: { writebackEnd, actors },
           shouldStop: stopped,
+          interrupt: overBudget,
           // Every step: a step may take a second (a write over 1 GiB); the clock limits the lines.
           tickEvery: 1,
           tick: (g) => {
@@ -219,6 +228,7 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
     writeFileSync(join(o.csv, 'phases.csv'), csv.phases, { flag: 'wx' });
   }
   if (stop) return stop;
+  if (rows.some((r) => r.result.stoppedBy === 'memory')) return EXIT_BUDGET;
   if (rows.some((r) => r.result.kind === 'tool-bug')) return EXIT_TOOL_BUG;
   return errors.length > 0 ? EXIT_INPUT : EXIT_OK;
 }

@@ -241,8 +241,11 @@ export function matrixSummary(
     );
   if (skipped.length) lines.push(`eras not modelled yet, not checked: ${skipped.join(', ')}`);
   if (layout.compact) {
+    // Versions only lose their `v`; the proposals' initials are spelt out.
     const abbrevs = layout.eras
-      .map((e, i) => (layout.heads[i] !== e ? `${layout.heads[i]} ${e}` : null))
+      .map((e, i) =>
+        layout.heads[i] !== e && `v${layout.heads[i]}` !== e ? `${layout.heads[i]} ${e}` : null,
+      )
       .filter((x) => x !== null);
     lines.push(
       `N Never, S Sometimes, A Always, H Hang, L budget, E error, B tool bug${abbrevs.length ? `; ${abbrevs.join(', ')}` : ''}`,

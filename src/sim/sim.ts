@@ -21,6 +21,7 @@ import {
   type Machine,
   newMachine,
   nextStmt,
+  StepInterrupted,
   stepThread,
   stmtAt,
   task,
@@ -55,6 +56,12 @@ export interface SimOptions {
   readonly tickEvery?: number;
   /** Checked every step: true ends the run early with what it counted so far. */
   readonly shouldStop?: () => boolean;
+  /**
+   * Read at every step and inside long steps (every 4,096 pages,
+   * Machine.interrupt): a budget's name ('memory') ends the run with kind
+   * 'stopped' and `stoppedBy`, the counters as far as they got.
+   */
+  readonly interrupt?: () => string | null;
   /** The environment's rates (default: WRITEBACK_END_PER_STEP, ENV_RATE_DEFAULTS, batching on). */
   readonly env?: {
     readonly writebackEnd?: number;
@@ -150,6 +157,8 @@ export interface SimResult {
   readonly hung?: readonly string[];
   readonly violations?: readonly Violation[];
   readonly note?: string;
+  /** What stopped a run of kind 'stopped' early, when not shouldStop: a budget ('memory'). */
+  readonly stoppedBy?: string;
 }
 
 export { ENV_RATE_DEFAULTS, WRITEBACK_END_PER_STEP } from './env.js';
@@ -266,8 +275,16 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
     tasks: tasks(),
     ...extra,
   });
+  if (opts.interrupt) m.interrupt = opts.interrupt;
+  const budgetOut = (budget: string, inside: boolean) =>
+    result('stopped', {
+      stoppedBy: budget,
+      note: `the ${budget} budget ran out ${inside ? 'inside a step (its counts are partial)' : `after ${steps} steps`}${budget === 'memory' ? ': raise --max-memory' : ''}`,
+    });
   for (;;) {
     if (opts.shouldStop?.()) return result('stopped');
+    const out = opts.interrupt?.();
+    if (out) return budgetOut(out, false);
     runnable.length = 0;
     for (let i = 0; i < m.threads.length; i++) if (canStep(m, i)) runnable.push(i);
     if (runnable.length === 0 && m.blocked.size > 0 && mayWake(m, rates)) {
@@ -290,7 +307,13 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
     const faults = m.s.vmstat[PGFAULT] ?? 0;
     const major = m.s.vmstat[PGMAJFAULT] ?? 0;
     if (st.op === 'exit') fig(i)[2] = mmKb(i);
-    const r = stepThread(m, i, k);
+    let r: ReturnType<typeof stepThread>;
+    try {
+      r = stepThread(m, i, k);
+    } catch (e) {
+      if (e instanceof StepInterrupted) return budgetOut(e.budget, true);
+      throw e;
+    }
     if (r.kind === 'error') throw r.error;
     if (r.kind === 'blocked') {
       if (!before)

@@ -242,6 +242,15 @@ describe('budgets inside long steps', () => {
     expect(Date.now() - t0).toBeLessThan(30_000);
   });
 
+  it('sim stops at --max-memory inside a step, prints the counters so far and exits 4', () => {
+    const r = cli('sim', huge('1T'), '--era', 'v6.18', '--max-memory', '100', '--costs', 'none');
+    expect(r.code).toBe(4);
+    expect(r.out).toMatch(/\noutcome +stopped\n/);
+    expect(r.out).toMatch(
+      /v6\.18: the memory budget ran out inside a step \(its counts are partial\): raise --max-memory/,
+    );
+  });
+
   it('a signal (Io.interrupted) stops explore inside a step: the counts so far, and its exit code', () => {
     let asked = 0;
     const out: string[] = [];
