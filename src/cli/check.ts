@@ -6,7 +6,6 @@
  * goes on from there, even after a SIGKILL (checkpoint.ts).
  */
 
-import { existsSync } from 'node:fs';
 import type { Policy } from '../core/points.js';
 import { explore } from '../explore/explore.js';
 import { replayToken } from '../explore/replay.js';
@@ -20,7 +19,8 @@ import {
 } from '../report/check.js';
 import type { Scenario } from '../scenario/ast.js';
 import { InputError } from '../scenario/errors.js';
-import { checkRunKey, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import type { CheckpointOptions } from './checkpoint.js';
+import { checkpointPlan, checkRunKey, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { Io } from './common.js';
 import {
   EXIT_BUDGET,
@@ -39,19 +39,13 @@ import {
 import { toolBugReport } from './failure.js';
 
 /** The options of `cowherd check` as commander passes them. */
-export interface CheckCliOptions {
+export interface CheckCliOptions extends CheckpointOptions {
   era: string;
   json?: boolean;
   maxStates?: string;
   maxMemory?: string;
   compact?: boolean;
-  checkpoint?: string;
-  checkpointEvery?: string;
-  resume?: string;
 }
-
-/** Seconds between checkpoints unless --checkpoint-every says otherwise. */
-const CHECKPOINT_EVERY = 10;
 
 /** One scenario under one era: its row, or null when a signal stopped the exploration. */
 function checkPair(
@@ -131,31 +125,11 @@ function checkPair(
   };
 }
 
-/** A whole number of seconds ≥ 0 (CLI001 otherwise). */
-function seconds(text: string | undefined, flag: string, dflt: number): number {
-  if (text === undefined) return dflt;
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
-    throw new InputError(
-      'CLI001',
-      `${flag} takes a whole number of seconds, not '${text}'`,
-      flag,
-      null,
-    );
-  return Number(text);
-}
-
 export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number {
   const maxStates = positiveInt(opts.maxStates, '--max-states');
   const memory = memoryBudget(opts.maxMemory);
-  const every = seconds(opts.checkpointEvery, '--checkpoint-every', CHECKPOINT_EVERY) * 1000;
+  const { path: checkpointPath, everyMs: every } = checkpointPlan(opts);
   const { policies, skipped } = selectEras(opts.era);
-  if (opts.checkpoint && opts.checkpoint !== opts.resume && existsSync(opts.checkpoint))
-    throw new InputError(
-      'CLI002',
-      `${opts.checkpoint} exists: check does not overwrite files; continue it with --resume ${opts.checkpoint}, or name another file`,
-      opts.checkpoint,
-      null,
-    );
   const { scenarios, errors } = loadScenarios(paths);
   // A bad file is reported and the others still run; the exit code says so at the end.
   for (const e of errors) io.err(`${e.format()}\n`);
@@ -165,7 +139,6 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
   const restored = new Map<string, CheckRow>();
   if (opts.resume)
     for (const r of readCheckpoint(opts.resume, run)) restored.set(`${r.file}\0${r.era}`, r);
-  const checkpointPath = opts.checkpoint ?? opts.resume ?? null;
   const clock = () => performance.now();
   let saved = clock();
   const save = (rows: readonly CheckRow[], force: boolean) => {

@@ -11,6 +11,13 @@ import { replayEnd, replayLines, traceDoc } from '../report/replay.js';
 import { checkScenario } from '../scenario/check.js';
 import { InputError } from '../scenario/errors.js';
 import { parseScenario } from '../scenario/parse.js';
+import type { CheckpointOptions } from './checkpoint.js';
+import {
+  checkpointPlan,
+  exploreRunKey,
+  readExploreCheckpoint,
+  writeExploreCheckpoint,
+} from './checkpoint.js';
 import type { Io } from './common.js';
 import {
   EXIT_BUDGET,
@@ -51,7 +58,7 @@ function progressReporter(io: Io, quiet: boolean) {
 }
 
 /** The options of `cowherd explore` as commander passes them. */
-export interface ExploreCliOptions {
+export interface ExploreCliOptions extends CheckpointOptions {
   era: string;
   json?: boolean;
   maxStates?: string;
@@ -76,9 +83,34 @@ export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): numbe
       '--workers',
       null,
     );
+  const plan = checkpointPlan(opts);
+  if (workers > 1 && plan.path !== null)
+    throw new InputError(
+      'CLI001',
+      '--checkpoint and --resume take one thread (drop --workers)',
+      '--workers',
+      null,
+    );
   const one = oneScenario(io, 'explore', file, opts.era);
   if (typeof one === 'number') return one;
   const { sc, policy } = one;
+  const run = exploreRunKey(sc, policy.id, {
+    por: opts.por !== false,
+    dfs: opts.dfs === true,
+    maxStates: maxStates ?? null,
+  });
+  const resume = opts.resume ? readExploreCheckpoint(opts.resume, run) : undefined;
+  let saved = performance.now();
+  const checkpoint =
+    plan.path === null
+      ? undefined
+      : {
+          due: () => performance.now() - saved >= plan.everyMs,
+          save: (snap: Parameters<typeof writeExploreCheckpoint>[2]) => {
+            writeExploreCheckpoint(plan.path!, run, snap);
+            saved = performance.now();
+          },
+        };
   const progress = progressReporter(io, opts.json === true);
   const eopts = {
     ...(maxStates ? { maxStates } : {}),
@@ -88,6 +120,8 @@ export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): numbe
     ...(maxSeconds ? { maxMillis: maxSeconds * 1000, clock: () => performance.now() } : {}),
     ...memory,
     ...(io.interrupted ? { interrupted: () => interruptedCode(io) !== 0 } : {}),
+    ...(resume ? { resume } : {}),
+    ...(checkpoint ? { checkpoint } : {}),
   };
   const r =
     workers > 1 ? exploreParallel(sc, policy, { ...eopts, workers }) : explore(sc, policy, eopts);

@@ -253,6 +253,18 @@ function program(
       '--max-memory <mib>',
       'stop with a "limit" result once the heap and typed arrays pass this many MiB (default: 85% of the V8 heap limit)',
     )
+    .option(
+      '--checkpoint <file>',
+      'keep the search in FILE (a new file) between two states, so that --resume FILE can go on after a kill (one thread)',
+    )
+    .option(
+      '--checkpoint-every <secs>',
+      'seconds between checkpoints (default 10; 0: before every state is expanded)',
+    )
+    .option(
+      '--resume <file>',
+      'go on from the checkpoint FILE of the same exploration (same file, era, --dfs, --no-por, --max-states): the output is that of a run never stopped; FILE keeps being updated',
+    )
     .action((file: string, o: ExploreCliOptions) =>
       setCode(io.detach ? runDetached(io, argv) : cmdExplore(io, file, o)),
     );

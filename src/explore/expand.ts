@@ -179,6 +179,11 @@ function stepFrom(node: Machine, mv: Move, config: Config): Successor {
   return { m, step };
 }
 
+/** The machine after move `mv` from `node` (left untouched): how a resumed search rebuilds its queue. */
+export function machineAfter(node: Machine, mv: Move, config: Config): Machine {
+  return stepFrom(node, mv, config).m;
+}
+
 /** The steps of a path of moves from the initial machine `root`, as the search reported them. */
 export function stepsOf(root: Machine, moves: readonly Move[], config: Config): PathStep[] {
   let m = root;

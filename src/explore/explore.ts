@@ -23,8 +23,9 @@ import { ghostFindings } from '../scenario/ghost.js';
 import type { Machine } from '../scenario/machine.js';
 import { machineRefs, newMachine, StepInterrupted } from '../scenario/machine.js';
 import { configFor } from '../scenario/run.js';
-import { expand, machineKey } from './expand.js';
+import { expand, machineAfter, machineKey, stepsOf } from './expand.js';
 import type { Choice, Move } from './moves.js';
+import type { SearchSnapshot } from './search.js';
 import { Search } from './search.js';
 
 export interface ExploreProgress {
@@ -58,6 +59,17 @@ export interface ExploreOptions {
   readonly dfs?: boolean;
   /** Partial-order reduction (default on): see localMove(). */
   readonly por?: boolean;
+  /** Go on from a checkpoint's snapshot instead of starting at the initial machine. */
+  readonly resume?: SearchSnapshot;
+  /**
+   * Checkpoints, taken between two nodes: `save` gets a snapshot at the start,
+   * whenever `due()` says so, and at the end of a search that finished.
+   * Sequential search only.
+   */
+  readonly checkpoint?: {
+    due(): boolean;
+    save(snapshot: SearchSnapshot): void;
+  };
   /** Called every `progressEvery` new states (default 4096) with the counts so far. */
   readonly progress?: (p: ExploreProgress) => void;
   readonly progressEvery?: number;
@@ -143,14 +155,34 @@ interface Node {
 /** Explore every interleaving of a checked scenario under one era. Throws InputError (SC1xx) like the runner. */
 export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {}): ExploreResult {
   const config = configFor(sc, policy, { lockBreaks: true });
-  const search = new Search(sc, policy.id, opts);
+  const search = new Search(sc, policy.id, opts, (moves) => stepsOf(newMachine(sc), moves, config));
   const root = newMachine(sc);
   const interrupt = search.interrupt();
   if (interrupt) root.interrupt = interrupt;
-  search.root(machineKey(root));
-  const work: (Node | undefined)[] = [{ m: root, depth: 0, edge: -1 }];
+  let work: (Node | undefined)[];
+  if (opts.resume) {
+    // The queued machines, rebuilt along their paths (shared prefixes once).
+    const at = new Map<number, Machine>([[-1, root]]);
+    const machineAt = (edge: number): Machine => {
+      const known = at.get(edge);
+      if (known) return known;
+      const { parent, move } = search.edgeAt(edge);
+      const m = machineAfter(machineAt(parent), move, config);
+      at.set(edge, m);
+      return m;
+    };
+    work = search
+      .restore(opts.resume)
+      .map((n) => ({ m: machineAt(n.edge), depth: n.depth, edge: n.edge }));
+  } else {
+    search.root(machineKey(root));
+    work = [{ m: root, depth: 0, edge: -1 }];
+  }
   let head = 0;
+  const queued = () => (opts.dfs ? work : work.slice(head)) as Node[];
+  opts.checkpoint?.save(search.snapshot(queued()));
   while (search.stop === null && (opts.dfs ? work.length > 0 : head < work.length)) {
+    if (opts.checkpoint?.due()) opts.checkpoint.save(search.snapshot(queued()));
     const node = (opts.dfs ? work.pop() : work[head++])!;
     if (!opts.dfs) work[head - 1] = undefined; // let the visited machine go
     search.visit(node.depth);
@@ -178,6 +210,7 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
     }
     search.final(node.edge, final);
   }
+  if (search.stop === null) opts.checkpoint?.save(search.snapshot([]));
   return search.result();
 }
 

@@ -14,6 +14,40 @@ import type { Finding } from '../scenario/ghost.js';
 import type { Final } from './expand.js';
 import type { Budget, ExploreOptions, ExploreResult, FindingPath, PathStep } from './explore.js';
 import type { Move } from './moves.js';
+import { moveKey, parseMove } from './moves.js';
+
+/**
+ * A search stopped between two nodes, as data (JSON-safe): what a checkpoint
+ * keeps so that the search can go on to the result it would have given. The
+ * edges are only those on the paths to the nodes still queued, renumbered;
+ * paths keep their moves (moveKey), and their steps are rebuilt on resume.
+ */
+export interface SearchSnapshot {
+  readonly seen: readonly string[];
+  /** [parent edge, move key], parents before children. */
+  readonly edges: readonly (readonly [number, string])[];
+  /** The nodes still to expand, in the order the search takes them: [edge, depth]. */
+  readonly queue: readonly (readonly [number, number])[];
+  readonly findings: readonly {
+    readonly code: FindingPath['code'];
+    readonly detail: string;
+    readonly moves: readonly string[];
+  }[];
+  readonly witness: readonly string[] | null;
+  readonly counts: {
+    readonly holds: number;
+    readonly fails: number;
+    readonly hangs: number;
+    readonly transitions: number;
+    readonly depth: number;
+  };
+}
+
+/** A queued node of a search, as a snapshot records it. */
+export interface QueuedNode {
+  readonly edge: number;
+  readonly depth: number;
+}
 
 interface Edge {
   readonly parent: number;
@@ -67,6 +101,99 @@ export class Search {
   private stats() {
     const { era, transitions, depth, findings } = this;
     return { era, states: this.seen.size, transitions, depth, findings };
+  }
+
+  /** Edge `e`: the edge it continues (-1 from the initial machine) and its move. */
+  edgeAt(e: number): { readonly parent: number; readonly move: Move } {
+    const { parent, step } = this.edges[e]!;
+    return { parent, move: isStep(step) ? step.move : step };
+  }
+
+  /** The moves from the initial machine to the node reached by `edge`. */
+  movesTo(edge: number): Move[] {
+    const out: Move[] = [];
+    for (let e = edge; e >= 0; e = this.edges[e]!.parent) {
+      const st = this.edges[e]!.step;
+      out.push(isStep(st) ? st.move : st);
+    }
+    return out.reverse();
+  }
+
+  /**
+   * The search as data, taken between two nodes: `queue` are the nodes still
+   * to expand, in the order they will be taken. Only their paths' edges are
+   * kept (renumbered): every later path goes through one of them.
+   */
+  snapshot(queue: readonly QueuedNode[]): SearchSnapshot {
+    const keep = new Map<number, number>();
+    const order: number[] = [];
+    const visit = (edge: number): number => {
+      if (edge < 0) return -1;
+      const known = keep.get(edge);
+      if (known !== undefined) return known;
+      const chain: number[] = [];
+      for (let e = edge; e >= 0 && !keep.has(e); e = this.edges[e]!.parent) chain.push(e);
+      for (const e of chain.reverse()) {
+        keep.set(e, order.length);
+        order.push(e);
+      }
+      return keep.get(edge)!;
+    };
+    const q = queue.map((n) => [visit(n.edge), n.depth] as const);
+    const edges = order.map((e) => {
+      const { parent, step } = this.edges[e]!;
+      return [
+        parent < 0 ? -1 : keep.get(parent)!,
+        moveKey(isStep(step) ? step.move : step),
+      ] as const;
+    });
+    return {
+      seen: [...this.seen],
+      edges,
+      queue: q,
+      findings: this.findings.map((f) => ({
+        code: f.code,
+        detail: f.detail,
+        moves: f.path.map((x) => moveKey(x.move)),
+      })),
+      witness: this.witness ? this.witness.map((x) => moveKey(x.move)) : null,
+      counts: {
+        holds: this.holds,
+        fails: this.fails,
+        hangs: this.hangs,
+        transitions: this.transitions,
+        depth: this.depth,
+      },
+    };
+  }
+
+  /**
+   * Go on from a snapshot: the visited set, the edges, the counts, the
+   * witness and findings (their steps rebuilt). Returns the queued nodes with
+   * the edges' new indices (the same as the snapshot's).
+   */
+  restore(snap: SearchSnapshot): QueuedNode[] {
+    const move = (k: string): Move => {
+      const m = parseMove(k);
+      if (m === null) throw new Error(`checkpoint: not a move: ${k}`);
+      return m;
+    };
+    this.seen.clear();
+    for (const k of snap.seen) this.seen.add(k);
+    this.edges.length = 0;
+    for (const [parent, k] of snap.edges) this.edges.push({ parent, step: move(k) });
+    this.findings.length = 0;
+    for (const f of snap.findings)
+      this.findings.push({ code: f.code, detail: f.detail, path: this.rebuild(f.moves.map(move)) });
+    this.witness = snap.witness ? this.rebuild(snap.witness.map(move)) : null;
+    ({
+      holds: this.holds,
+      fails: this.fails,
+      hangs: this.hangs,
+      transitions: this.transitions,
+      depth: this.depth,
+    } = snap.counts);
+    return snap.queue.map(([edge, depth]) => ({ edge, depth }));
   }
 
   private pathTo(edge: number): PathStep[] {

@@ -18,11 +18,33 @@ describe('check --checkpoint and --resume', () => {
     const seed = 20261204;
     const next = moments(seed);
     const delays = [0, 1].map(() => 400 + Math.floor(next() * 2000));
-    const { last, kills } = await killedAndResumed(ARGS, tmp(), delays);
+    const { last, kills } = await killedAndResumed(['check', ...ARGS], tmp(), delays);
     expect(kills, `seed ${seed}: delays ${delays}`).toBeGreaterThan(0);
     expect(last.code).toBe(0);
     expect(last.out, `seed ${seed}: delays ${delays}`).toBe(whole.out);
   }, 120_000);
+
+  it('explore: a checkpoint of another run is refused, --workers too', () => {
+    const dir = tmp();
+    const cp = join(dir, 'cp.json');
+    const f = 'test/fixtures/race-shared-read.cow';
+    const whole = cli('explore', f, '--era', 'v6.18', '--checkpoint', cp);
+    expect(whole.code).toBe(0);
+    // A finished search: the same output again.
+    expect(cli('explore', f, '--era', 'v6.18', '--resume', cp).out).toBe(whole.out);
+    expect(cli('explore', f, '--era', 'v5.9', '--resume', cp).err).toMatch(
+      /CLI004.*it is of era v6\.18, this run explores v5\.9/,
+    );
+    expect(cli('explore', f, '--era', 'v6.18', '--dfs', '--resume', cp).err).toMatch(
+      /CLI004.*run with the defaults, this run with --dfs/,
+    );
+    expect(cli('explore', f, '--era', 'v6.18', '--resume', cp, '--workers', '2').err).toMatch(
+      /CLI001.*one thread/,
+    );
+    expect(cli('check', f, '--era', 'v6.18', '--resume', cp).err).toMatch(
+      /CLI004.*not a checkpoint of cowherd check/,
+    );
+  });
 
   it('SIGINT and SIGTERM print the partial matrix and exit 130 and 143; the checkpoint goes on', async () => {
     const dir = tmp();
@@ -45,7 +67,7 @@ describe('check --checkpoint and --resume', () => {
     writeFileSync(f, 'keep me');
     const a = cli('check', 'scenarios/bugs', '--era', 'v6.18', '--checkpoint', f);
     expect(a.code).toBe(2);
-    expect(a.err).toMatch(/CLI002.*exists: check does not overwrite files/);
+    expect(a.err).toMatch(/CLI002.*exists: cowherd does not overwrite files/);
     expect(readFileSync(f, 'utf8')).toBe('keep me');
     expect(cli('check', 'scenarios/bugs', '--era', 'v6.18', '--resume', f).err).toMatch(
       /CLI004.*is not a checkpoint of cowherd check/,

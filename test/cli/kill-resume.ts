@@ -62,22 +62,23 @@ export function moments(seed: number): () => number {
 }
 
 /**
- * `check ARGS` killed with SIGKILL after each delay in turn, each time
- * resumed from the checkpoint (or started afresh when the kill came before
- * the first one was written), then run to its end: what the last run printed.
+ * `cowherd ARGS` (check or explore) killed with SIGKILL after each delay in
+ * turn, each time resumed from the checkpoint (or started afresh when the
+ * kill came before the first one was written), then run to its end: what
+ * the last run printed.
  */
 export async function killedAndResumed(
   args: readonly string[],
   dir: string,
   delays: readonly number[],
+  every = '0',
 ): Promise<{ last: Ran; kills: number }> {
-  const cp = join(dir, 'check.checkpoint');
+  const cp = join(dir, 'run.checkpoint');
   const next = () => [
-    'check',
     ...args,
     ...(existsSync(cp) ? ['--resume', cp] : ['--checkpoint', cp]),
     '--checkpoint-every',
-    '0',
+    every,
   ];
   let kills = 0;
   for (const d of delays) {

@@ -109,3 +109,42 @@ export function workersIdentity(numRuns: number): void {
     { numRuns, seed: 5 },
   );
 }
+
+/**
+ * A search resumed from any of its checkpoints (through JSON, as the file
+ * keeps it) gives the result of the search never stopped, breadth- and
+ * depth-first.
+ */
+export function checkpointIdentity(numRuns: number): void {
+  fc.assert(
+    fc.property(
+      scenarioArb,
+      fc.constantFrom('v5.9', 'v6.18'),
+      fc.boolean(),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      (src, era, dfs, where) => {
+        const sc = load(src);
+        const policy = eraInfo(era)!.policy!;
+        const whole = explore(sc, policy, { maxStates: 20_000, dfs });
+        // A checkpoint before a node drawn at random (the states bound the nodes expanded).
+        const target = 1 + Math.floor(where * whole.states);
+        let nodes = 0;
+        let snap = '';
+        const again = explore(sc, policy, {
+          maxStates: 20_000,
+          dfs,
+          checkpoint: {
+            due: () => ++nodes === target,
+            save: (s) => {
+              if (nodes <= target) snap = JSON.stringify(s);
+            },
+          },
+        });
+        expect(JSON.stringify(again)).toBe(JSON.stringify(whole));
+        const resumed = explore(sc, policy, { maxStates: 20_000, dfs, resume: JSON.parse(snap) });
+        expect(JSON.stringify(resumed)).toBe(JSON.stringify(whole));
+      },
+    ),
+    { numRuns, seed: 11 },
+  );
+}

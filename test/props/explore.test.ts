@@ -5,13 +5,17 @@
  */
 
 import { describe, it } from 'vitest';
-import { porIdentity, workersIdentity } from './explore-props.js';
+import { checkpointIdentity, porIdentity, workersIdentity } from './explore-props.js';
 
 describe('explorer on random scenarios', () => {
   it('POR keeps verdicts, final-state counts and broken design invariants; witnesses replay; the sequential run is contained', () => {
     porIdentity(20);
     // About 60 s here with two test files at once; the limit is for a loaded machine.
   }, 400_000);
+
+  it('a search resumed from any checkpoint gives the result of one never stopped', () => {
+    checkpointIdentity(4);
+  }, 300_000);
 
   it('worker threads give the one-thread result byte for byte', () => {
     workersIdentity(4);

@@ -4,11 +4,15 @@
  */
 
 import { describe, it } from 'vitest';
-import { porIdentity, workersIdentity } from '../props/explore-props.js';
+import { checkpointIdentity, porIdentity, workersIdentity } from '../props/explore-props.js';
 
 describe('explorer on random scenarios, full size', () => {
   it('POR keeps verdicts, final-state counts and broken design invariants (60 scenarios)', () => {
     porIdentity(60);
+  });
+
+  it('a search resumed from a checkpoint gives the result of one never stopped (40 scenarios)', () => {
+    checkpointIdentity(40);
   });
 
   it('worker threads give the one-thread result byte for byte (12 scenarios)', () => {
