@@ -45,6 +45,7 @@ export interface CheckCliOptions extends CheckpointOptions {
   maxStates?: string;
   maxMemory?: string;
   compact?: boolean;
+  pt?: string;
 }
 
 /** One scenario under one era: its row, or null when a signal stopped the exploration. */
@@ -129,7 +130,7 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
   const maxStates = positiveInt(opts.maxStates, '--max-states');
   const memory = memoryBudget(opts.maxMemory);
   const { path: checkpointPath, everyMs: every } = checkpointPlan(opts);
-  const { policies, skipped } = selectEras(opts.era);
+  const { policies, skipped } = selectEras(opts.era, opts.pt);
   const { scenarios, errors } = loadScenarios(paths);
   // A bad file is reported and the others still run; the exit code says so at the end.
   for (const e of errors) io.err(`${e.format()}\n`);

@@ -5,7 +5,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import type { Policy } from '../core/points.js';
-import { completeEraIds, ERAS, eraInfo } from '../policy/registry.js';
+import { PT_STRATEGIES, splitPolicyId } from '../policy/pt-strategies.js';
+import { completeEraIds, ERAS, lookupPolicy } from '../policy/registry.js';
 import type { Scenario } from '../scenario/ast.js';
 import { checkScenario } from '../scenario/check.js';
 import { InputError } from '../scenario/errors.js';
@@ -160,30 +161,75 @@ export function loadScenarios(
   return { scenarios, errors };
 }
 
-/** The policies `--era` asks for: `all` is every complete era. */
-export function selectEras(era: string): { policies: Policy[]; skipped: string[] } {
-  const policies: Policy[] = [];
+/** The policy an ERA or ERA/STRATEGY id names (ADR 0013), or the input error why none. */
+function policyFor(id: string, flag: string): Policy {
+  const r = lookupPolicy(id);
+  if ('policy' in r) return r.policy;
+  switch (r.error) {
+    case 'era':
+      throw new InputError(
+        'CLI001',
+        `unknown era '${r.name}': cowherd eras lists them (a list is written v5.9,v6.18)`,
+        flag,
+        null,
+      );
+    case 'era-unmodelled':
+      throw new InputError('CLI003', `era '${r.name}' is listed but not modelled yet`, flag, null);
+    case 'pt':
+      throw new InputError(
+        'CLI001',
+        `unknown page-table strategy '${r.name}': cowherd eras lists them (${PT_STRATEGIES.map((x) => x.id).join(', ')})`,
+        flag,
+        null,
+      );
+    case 'pt-unmodelled':
+      throw new InputError(
+        'CLI003',
+        `page-table strategy '${r.name}' is listed but not modelled yet`,
+        flag,
+        null,
+      );
+  }
+}
+
+/**
+ * The policies `--era` asks for (`all` is every complete era; an id may be
+ * ERA/STRATEGY), each taken with every strategy `--pt` names (`all`: every
+ * modelled one) when it is given. `skipped`: what `all` left out because it
+ * is not modelled yet.
+ */
+export function selectEras(era: string, pt?: string): { policies: Policy[]; skipped: string[] } {
+  const eras: Policy[] = [];
   const skipped: string[] = [];
   for (const id of era.split(',').map((x) => x.trim())) {
     if (id === 'all') {
       const ids = completeEraIds();
-      for (const c of ids) policies.push(eraInfo(c)!.policy!);
+      for (const c of ids) eras.push(policyFor(c, '--era'));
       for (const e of ERAS) if (!ids.includes(e.id)) skipped.push(e.id);
       continue;
     }
-    const info = eraInfo(id);
-    if (!info)
+    eras.push(policyFor(id, '--era'));
+  }
+  let policies = eras;
+  if (pt !== undefined) {
+    if (eras.some((p) => p.id.includes('/')))
       throw new InputError(
         'CLI001',
-        `unknown era '${id}': cowherd eras lists them (a list is written v5.9,v6.18)`,
-        '--era',
+        '--pt takes eras without a strategy (write v6.18 --pt S, or v6.18/S without --pt)',
+        '--pt',
         null,
       );
-    if (!info.policy?.complete)
-      throw new InputError('CLI003', `era '${id}' is listed but not modelled yet`, '--era', null);
-    policies.push(info.policy);
+    const strategies: string[] = [];
+    for (const id of pt.split(',').map((x) => x.trim())) {
+      if (id !== 'all') strategies.push(id);
+      else
+        for (const x of PT_STRATEGIES)
+          if (x.modelled) strategies.push(x.id);
+          else skipped.push(x.id);
+    }
+    policies = eras.flatMap((p) => strategies.map((x) => policyFor(`${p.id}/${x}`, '--pt')));
   }
-  // Each era once, in the order first named.
+  // Each policy once, in the order first named.
   const seen = new Set<string>();
   return {
     policies: policies.filter((p) => !seen.has(p.id) && seen.add(p.id)),
@@ -192,15 +238,34 @@ export function selectEras(era: string): { policies: Policy[]; skipped: string[]
 }
 
 /** The one era a command takes (`run`, `explore`, each side of `diff`): CLI001 for `all` or a list. */
-export function oneEra(era: string, what: string): Policy {
-  const { policies } = selectEras(era);
+export function oneEra(era: string, what: string, pt?: string): Policy {
+  if (pt !== undefined && (pt.includes(',') || pt === 'all'))
+    throw new InputError(
+      'CLI001',
+      `${what} takes one page-table strategy, not '${pt}'`,
+      '--pt',
+      null,
+    );
+  const { policies } = selectEras(era, pt);
   if (policies.length !== 1 || era.includes(',') || era === 'all')
     throw new InputError('CLI001', `${what} takes one era, not '${era}'`, '--era', null);
   return policies[0]!;
 }
 
-export function expectationFor(sc: Scenario, era: string) {
-  return sc.expect.find((e) => e.era === era) ?? sc.expect.find((e) => e.era === '*') ?? null;
+/**
+ * The expectation of `id` (ERA or ERA/STRATEGY, ADR 0013): its own row, then
+ * the row of every era with that strategy (`*` slash STRATEGY); a strategy
+ * that is the era's default also takes the era's row and `*`; any other
+ * strategy has none.
+ */
+export function expectationFor(sc: Scenario, id: string) {
+  const row = (name: string) => sc.expect.find((e) => e.era === name);
+  const { era, pt } = splitPolicyId(id);
+  if (pt === null) return row(era) ?? row('*') ?? null;
+  const own = row(id) ?? row(`*/${pt}`);
+  if (own) return own;
+  const r = lookupPolicy(era);
+  return 'policy' in r && r.policy.ptStrategy === pt ? (row(era) ?? row('*') ?? null) : null;
 }
 
 /** The one scenario and the one era that `run` and `explore` take; an exit code after input errors. */
@@ -209,8 +274,9 @@ export function oneScenario(
   cmd: string,
   file: string,
   era: string,
+  pt?: string,
 ): { sc: Scenario; policy: Policy } | number {
-  const policy = oneEra(era, `${cmd} --era`);
+  const policy = oneEra(era, `${cmd} --era`, pt);
   const files = scenarioFiles([file]);
   if (files.length !== 1)
     throw new InputError(

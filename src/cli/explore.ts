@@ -5,7 +5,6 @@ import type { ExploreProgress } from '../explore/explore.js';
 import { explore } from '../explore/explore.js';
 import { exploreParallel } from '../explore/parallel.js';
 import { parseReplayToken, replay, scenarioHash } from '../explore/replay.js';
-import { eraInfo } from '../policy/registry.js';
 import { exploreJson, exploreText } from '../report/explore.js';
 import { replayEnd, replayLines, traceDoc } from '../report/replay.js';
 import { checkScenario } from '../scenario/check.js';
@@ -68,6 +67,7 @@ export interface ExploreCliOptions extends CheckpointOptions {
   workers?: string;
   maxSeconds?: string;
   maxMemory?: string;
+  pt?: string;
 }
 
 export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): number {
@@ -91,7 +91,7 @@ export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): numbe
       '--workers',
       null,
     );
-  const one = oneScenario(io, 'explore', file, opts.era);
+  const one = oneScenario(io, 'explore', file, opts.era, opts.pt);
   if (typeof one === 'number') return one;
   const { sc, policy } = one;
   const run = exploreRunKey(sc, policy.id, {
@@ -164,8 +164,7 @@ export function cmdReplay(
   if (opts.json) {
     io.out(`${JSON.stringify(traceDoc(sc, out, tokenText), null, 2)}\n`);
   } else {
-    const info = eraInfo(policy.id)!;
-    const lines = [`scenario ${sc.name} on ${info.id}: replay of ${token.moves.length} step(s)`];
+    const lines = [`scenario ${sc.name} on ${policy.id}: replay of ${token.moves.length} step(s)`];
     if (sc.env.length) lines.push(`environment: ${sc.env.join(', ')}`);
     lines.push(...replayLines(sc, out, opts.full ? Number.POSITIVE_INFINITY : 8));
     lines.push(replayEnd(sc, out));

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { Policy } from '../core/points.js';
 import { explore } from '../explore/explore.js';
+import { PT_STRATEGIES } from '../policy/pt-strategies.js';
 import { ERAS } from '../policy/registry.js';
 import type { DiffRow } from '../report/diff.js';
 import { diffJson, diffText } from '../report/diff.js';
@@ -75,10 +76,16 @@ function cmdDiff(
   eraA: string,
   eraB: string,
   paths: string[],
-  opts: { json?: boolean; sequential?: boolean; maxStates?: string; maxMemory?: string },
+  opts: {
+    json?: boolean;
+    sequential?: boolean;
+    maxStates?: string;
+    maxMemory?: string;
+    pt?: string;
+  },
 ): number {
-  const pa = oneEra(eraA, 'diff: each side');
-  const pb = oneEra(eraB, 'diff: each side');
+  const pa = oneEra(eraA, 'diff: each side', opts.pt);
+  const pb = oneEra(eraB, 'diff: each side', opts.pt);
   const maxStates = positiveInt(opts.maxStates, '--max-states');
   const memory = memoryBudget(opts.maxMemory);
   const { scenarios, errors } = loadScenarios(paths);
@@ -132,9 +139,9 @@ function cmdDiff(
 function cmdRun(
   io: Io,
   file: string,
-  opts: { era: string; json?: boolean; full?: boolean; maxMemory?: string },
+  opts: { era: string; json?: boolean; full?: boolean; maxMemory?: string; pt?: string },
 ): number {
-  const one = oneScenario(io, 'run', file, opts.era);
+  const one = oneScenario(io, 'run', file, opts.era, opts.pt);
   if (typeof one === 'number') return one;
   const { sc, policy } = one;
   const memory = memoryBudget(opts.maxMemory);
@@ -171,6 +178,10 @@ function program(
     )
     .argument('[paths...]', 'scenario files or directories of *.cow files')
     .addOption(new Option('--era <id>', 'era id, or all').default('all'))
+    .option(
+      '--pt <strategy>',
+      "page-table strategy, a list or all: each era is taken with each (ERA/STRATEGY; default: the era's own; cowherd eras lists them)",
+    )
     .option('--json', 'print {"results":[{scenario, era, verdict, expected, ok}]}')
     .option('--max-states <n>', 'state budget per scenario and era (default 1000000)')
     .option(
@@ -200,7 +211,7 @@ function program(
     .description('list every era and proposal with its kernels and whether it is modelled')
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => {
-      io.out(o.json ? erasJson(ERAS) : erasText(ERAS));
+      io.out(o.json ? erasJson(ERAS, PT_STRATEGIES) : erasText(ERAS, PT_STRATEGIES));
       setCode(EXIT_OK);
     });
   p.command('diff')
@@ -211,6 +222,10 @@ function program(
     .argument('<eraB>', 'era id')
     .argument('[paths...]', 'scenario files or directories (default: the bundled library)')
     .option('--json', 'print JSON')
+    .option(
+      '--pt <strategy>',
+      "page-table strategy (default: the era's own; --era ERA/STRATEGY says the same; cowherd eras lists them)",
+    )
     .option('--sequential', "compare the sequential runs' verdicts only (quick; misses races)")
     .option('--max-states <n>', 'state budget per scenario and era (default 1000000)')
     .option('--max-memory <mib>', 'memory budget, MiB (default: 85% of the V8 heap limit)')
@@ -226,6 +241,10 @@ function program(
     .description('run one scenario sequentially and print every step and what it changed')
     .argument('<file>', 'scenario file')
     .requiredOption('--era <id>', 'era id')
+    .option(
+      '--pt <strategy>',
+      "page-table strategy (default: the era's own; --era ERA/STRATEGY says the same; cowherd eras lists them)",
+    )
     .option('--json', 'print the trace as JSON')
     .option('--full', 'print every change (default: 8 per kind per step)')
     .option(
@@ -242,6 +261,10 @@ function program(
     )
     .argument('<file>', 'scenario file')
     .requiredOption('--era <id>', 'era id')
+    .option(
+      '--pt <strategy>',
+      "page-table strategy (default: the era's own; --era ERA/STRATEGY says the same; cowherd eras lists them)",
+    )
     .option('--json', 'print the result as JSON')
     .option('--max-states <n>', 'stop after this many distinct states (default 1000000)')
     .option('--dfs', 'depth-first (default: breadth-first, shortest witness)')
@@ -282,6 +305,10 @@ function program(
     )
     .argument('<paths...>', 'workload files or directories of *.cow files')
     .addOption(new Option('--era <id>', 'era id, or all').default('all'))
+    .option(
+      '--pt <strategy>',
+      "page-table strategy, a list or all: each era is taken with each (ERA/STRATEGY; default: the era's own; cowherd eras lists them)",
+    )
     .option('--seed <n>', 'seed of the scheduler (default 1); the same seed gives the same output')
     .option('--cpus <n>', 'CPUs the threads are spread over as they start (default 1)')
     .option(

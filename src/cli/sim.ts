@@ -40,6 +40,7 @@ export interface SimCliOptions {
   readonly writebackEnd?: string;
   readonly envRate?: readonly string[];
   readonly maxMemory?: string;
+  readonly pt?: string;
 }
 
 /** The calibration file, checked for the fields the cost model reads; null with `none` or no default file. */
@@ -150,7 +151,7 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
   const writebackEnd = chancePerStep(o.writebackEnd, '--writeback-end', WRITEBACK_END_PER_STEP);
   const actors = envRates(o.envRate);
   const memory = memoryBudget(o.maxMemory);
-  const { policies } = selectEras(o.era);
+  const { policies } = selectEras(o.era, o.pt);
   const calibration = loadCalibration(o.costs);
   if (paths.length === 0)
     throw new InputError('CLI002', 'cowherd sim needs a workload file', 'sim', null);

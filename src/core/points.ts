@@ -35,8 +35,8 @@ export interface KernelRef {
   readonly evidence: 'src' | 'patch' | 'unconf';
 }
 
-/** Page-table lifetime strategies (DESIGN.md, seed 004): orthogonal to the era. */
-export type PtStrategy = 'none' | 'pt-reclaim';
+/** Page-table lifetime strategies (DESIGN.md, seed 004; policy/pt-strategies.ts): orthogonal to the era. */
+export type PtStrategy = 'none' | 'pte-refcount' | 'pt-rwsem' | 'madv-cleanup' | 'pt-reclaim';
 
 /**
  * Why do_wp_page() copied, as a code the counters use: `early` for the

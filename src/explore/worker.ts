@@ -9,7 +9,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { workerData } from 'node:worker_threads';
 import { checkInvariants, type Violation } from '../core/invariants.js';
-import { eraInfo } from '../policy/registry.js';
+import { policyById } from '../policy/registry.js';
 import { checkScenario } from '../scenario/check.js';
 import { InputError } from '../scenario/errors.js';
 import type { Finding } from '../scenario/ghost.js';
@@ -42,7 +42,7 @@ const d = workerData as Data;
 const known = new SharedSeen(d.seen);
 const sc = parseScenario(d.source, d.file);
 checkScenario(sc);
-const config = configFor(sc, eraInfo(d.era)!.policy!, { lockBreaks: true });
+const config = configFor(sc, policyById(d.era), { lockBreaks: true });
 let candidates = new Map<string, Machine>();
 let checked = new Map<string, { violations?: Violation[]; findings?: Finding[] }>();
 

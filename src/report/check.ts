@@ -97,11 +97,17 @@ const LETTER: Record<string, string> = {
 
 /** A short era id for a compact header: v5.18 → 5.18, foll-break-cow → fbc. */
 export function eraAbbrev(id: string): string {
-  if (/^v\d/.test(id)) return id.slice(1);
   return id
-    .split(/[-_]/)
-    .map((w) => w[0] ?? '')
-    .join('');
+    .split('/')
+    .map((part) =>
+      /^v\d/.test(part)
+        ? part.slice(1)
+        : part
+            .split(/[-_]/)
+            .map((w) => w[0] ?? '')
+            .join(''),
+    )
+    .join('/');
 }
 
 function dirOf(file: string): string {
@@ -239,7 +245,7 @@ export function matrixSummary(
     lines.push(
       `design invariants broken in ${broken.length} scenario/era pair(s) (findings, not verdicts; --json lists them, cowherd explore shows the paths)`,
     );
-  if (skipped.length) lines.push(`eras not modelled yet, not checked: ${skipped.join(', ')}`);
+  if (skipped.length) lines.push(`not modelled yet, not checked: ${skipped.join(', ')}`);
   if (layout.compact) {
     // Versions only lose their `v`; the proposals' initials are spelt out.
     const abbrevs = layout.eras

@@ -4,7 +4,7 @@
  * expectations name known eras. The first problem is thrown as an InputError.
  */
 
-import { isEraId } from '../policy/registry.js';
+import { isEraId, isPolicyId } from '../policy/registry.js';
 import type { Pos, Scenario, Stmt } from './ast.js';
 import { InputError } from './errors.js';
 import type { Names } from './expr.js';
@@ -229,8 +229,13 @@ export function checkScenario(sc: Scenario): void {
         fail(sc, 'SC006', c.pos, `claim: unknown era '${era}' (cowherd eras lists them)`);
   const seen = new Set<string>();
   for (const e of sc.expect) {
-    if (e.era !== '*' && !isEraId(e.era))
-      fail(sc, 'SC006', e.pos, `unknown era '${e.era}' (cowherd eras lists them)`);
+    if (!isPolicyId(e.era))
+      fail(
+        sc,
+        'SC006',
+        e.pos,
+        `unknown era or page-table strategy '${e.era}' (cowherd eras lists them; written ERA or ERA/STRATEGY)`,
+      );
     if (seen.has(e.era)) fail(sc, 'SC005', e.pos, `era '${e.era}' has two expectations`);
     seen.add(e.era);
   }

@@ -131,7 +131,7 @@ export class Lexer {
     this.skipSpace();
     const pos = { line: this.line, col: this.col };
     const start = this.i;
-    while (this.i < this.src.length && /[A-Za-z0-9_.+*-]/.test(this.src[this.i]!)) this.advance(1);
+    while (this.i < this.src.length && /[A-Za-z0-9_.+*/-]/.test(this.src[this.i]!)) this.advance(1);
     if (this.i === start) return this.scan();
     return { type: 'ident', text: this.src.slice(start, this.i), pos, start };
   }
