@@ -11,9 +11,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import type { Policy } from '../core/points.js';
 import { explore } from '../explore/explore.js';
-import { completeEraIds, eraInfo } from '../policy/registry.js';
+import { PT_STRATEGIES } from '../policy/pt-strategies.js';
+import { completeEraIds, policyById } from '../policy/registry.js';
 import { checkScenario } from '../scenario/check.js';
 import { InputError } from '../scenario/errors.js';
 import { StepInterrupted } from '../scenario/machine.js';
@@ -87,7 +87,7 @@ export function fuzzOne(text: string, era: string, b: FuzzBudget): FuzzOutcome {
 }
 
 function stages(text: string, era: string, b: FuzzBudget): FuzzOutcome {
-  const policy = eraInfo(era)?.policy as Policy;
+  const policy = policyById(era);
   const failed = (stage: string, e: unknown): FuzzOutcome => {
     if (e instanceof InputError) return { kind: 'input-error', detail: `${stage}: ${e.code}` };
     if (e instanceof StepInterrupted) return { kind: 'budget', detail: `${stage}: ${e.budget}` };
@@ -312,6 +312,7 @@ const statement: fc.Arbitrary<string> = fc.oneof(
         'mergeable',
         'dontfork',
         'collapse',
+        'cleanup_pgtable',
       ),
     )
     .map(([n, a]) => `madvise ${n} ${a}`),
@@ -356,6 +357,16 @@ export function fuzzInputs(library: readonly string[]): fc.Arbitrary<[string, st
       { weight: 3, arbitrary: mutatedInput(library) },
       { weight: 1, arbitrary: grammarInput },
     ),
-    fc.constantFrom(...completeEraIds()),
+    fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom(...completeEraIds()) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          ...completeEraIds().flatMap((e) =>
+            PT_STRATEGIES.filter((s) => s.modelled).map((s) => `${e}/${s.id}`),
+          ),
+        ),
+      },
+    ),
   );
 }

@@ -29,21 +29,21 @@ export const PT_STRATEGIES: readonly PtStrategyInfo[] = [
     title:
       'a pte_refcount on every PTE table, taken around each PTE map; the last put frees the table',
     source: 'Qi Zheng, "[PATCH v3 00/15] Free user PTE page table pages", Nov 2021 (seed 004)',
-    modelled: false,
+    modelled: true,
   },
   {
     id: 'pt-rwsem',
     title:
       'a page-table rwsem beside the PTL: zap takes it for write and frees empty tables at every level, walkers take it for read',
     source: 'Jason Gunthorpe, reply in the same thread (seed 004), a proposal without code',
-    modelled: false,
+    modelled: true,
   },
   {
     id: 'madv-cleanup',
     title:
       'madvise(MADV_CLEANUP_PGTABLE): user space asks for the empty tables of a range to be freed',
     source: 'David Hildenbrand, reply in the same thread (seed 004), a proposal without code',
-    modelled: false,
+    modelled: true,
   },
   {
     id: 'pt-reclaim',

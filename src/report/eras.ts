@@ -47,7 +47,9 @@ export function erasText(eras: readonly EraInfo[], strategies: readonly PtStrate
     ],
   );
   lines.push('');
-  lines.push('page-table strategies (--pt S, or ERA/S wherever an era goes):');
+  lines.push(
+    'page-table strategies (--pt S, or ERA/S wherever an era goes; what each frees is modelled, its walkers race with nothing yet: ADR 0013):',
+  );
   lines.push(
     ...table(
       [16, 12],

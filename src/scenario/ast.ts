@@ -35,7 +35,8 @@ export type Advice =
   | 'unmergeable'
   | 'hugepage'
   | 'nohugepage'
-  | 'collapse';
+  | 'collapse'
+  | 'cleanup_pgtable';
 
 export type Expr =
   | { readonly kind: 'num'; readonly pos: Pos; readonly value: number }

@@ -231,7 +231,8 @@ const MMAP_WRITE_LOCKED = new Set<Stmt['op']>(['mmap', 'munmap', 'mprotect', 'fo
 function takesMmapWriteLock(st: Stmt): boolean {
   return (
     MMAP_WRITE_LOCKED.has(st.op) ||
-    (st.op === 'madvise' && (st.advice === 'dontfork' || st.advice === 'dofork'))
+    (st.op === 'madvise' &&
+      (st.advice === 'dontfork' || st.advice === 'dofork' || st.advice === 'cleanup_pgtable'))
   );
 }
 

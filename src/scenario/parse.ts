@@ -39,6 +39,7 @@ const ADVICE: ReadonlySet<string> = new Set([
   'hugepage',
   'nohugepage',
   'collapse',
+  'cleanup_pgtable',
 ]);
 const PAGE = 4096;
 

@@ -34,6 +34,7 @@ import {
 import { ksm_do_scan, MADV_MERGEABLE, MADV_UNMERGEABLE } from '../core/mm/ksm.js';
 import {
   do_madvise,
+  MADV_CLEANUP_PGTABLE,
   MADV_COLLAPSE,
   MADV_DOFORK,
   MADV_DONTFORK,
@@ -114,6 +115,7 @@ const ADVICE = {
   hugepage: MADV_HUGEPAGE,
   nohugepage: MADV_NOHUGEPAGE,
   collapse: MADV_COLLAPSE,
+  cleanup_pgtable: MADV_CLEANUP_PGTABLE,
 } as const;
 
 /** Pages [from, to) every `step` of a reference, as addresses. */

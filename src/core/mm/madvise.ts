@@ -17,15 +17,22 @@ import {
   VM_PFNMAP,
 } from '../mm_types.js';
 import { PG_ksm } from '../page-flags.js';
-import { PAGE_SIZE, pte_pfn, pte_present } from '../pgtable_types.js';
-import type { Kernel } from '../points.js';
+import { PAGE_SIZE, PMD_SIZE, PT_LEVEL_PTE, pte_pfn, pte_present } from '../pgtable_types.js';
+import type { Kernel, PtStrategy } from '../points.js';
 import { __split_huge_pmd, is_huge_zero_pmd, split_folio } from './huge_memory.js';
 import { madvise_collapse } from './khugepaged.js';
 import { ksmMergeableVma, MADV_MERGEABLE, MADV_UNMERGEABLE, unmerge_ksm_pages } from './ksm.js';
-import { forEachHugePmd, forEachPte, ptep_get } from './memory/pgtable.js';
+import {
+  forEachHugePmd,
+  forEachPte,
+  freeTableIfEmpty,
+  ptep_get,
+  pteTable,
+} from './memory/pgtable.js';
 import { vm_normal_page } from './memory/wp.js';
 import { zap_page_range_single } from './memory/zap.js';
 import { page_folio } from './page_alloc.js';
+import { free_empty_pgtables_locked } from './pt_rwsem.js';
 import { folio_entire_mapcount, folio_test_anon } from './rmap.js';
 import { lru_add_drain } from './swap.js';
 import { split_vma, vmaMergeAll, vmaReplace } from './vma.js';
@@ -39,6 +46,11 @@ export const MADV_HUGEPAGE = 14;
 export const MADV_NOHUGEPAGE = 15;
 export const MADV_PAGEOUT = 21;
 export const MADV_COLLAPSE = 25;
+/**
+ * MADV_CLEANUP_PGTABLE: David Hildenbrand's proposal (seed 004), never
+ * merged and never numbered; a model-only value.
+ */
+export const MADV_CLEANUP_PGTABLE = 1000;
 
 /** The VMAs covering [start, end), and whether a hole was found (-ENOMEM). */
 function vmasIn(mm: Mm, start: number, end: number): { vmas: Vma[]; hole: boolean } {
@@ -75,6 +87,27 @@ function madvise_walk_vmas(
   return ret < 0 ? ret : hole ? -ENOMEM : 0;
 }
 
+/** What MADV_DONTNEED's zap does with the tables it empties, per page-table strategy (ADR 0013). */
+const PT_AFTER_ZAP: Record<PtStrategy, { choice: string; reason: string }> = {
+  none: { choice: 'keep page tables', reason: 'empty PTE tables stay until munmap' },
+  'madv-cleanup': {
+    choice: 'keep page tables',
+    reason: 'empty tables stay until MADV_CLEANUP_PGTABLE or munmap',
+  },
+  'pt-reclaim': {
+    choice: 'reclaim_pt',
+    reason: 'PT_RECLAIM: whole emptied PTE tables are freed',
+  },
+  'pte-refcount': {
+    choice: 'pte_put',
+    reason: 'pte_refcount: the put of the last entry frees its PTE table',
+  },
+  'pt-rwsem': {
+    choice: 'free empty tables',
+    reason: 'page-table rwsem held for write: empty tables of every level are freed',
+  },
+};
+
 /**
  * mm/madvise.c madvise_dontneed_single_vma(): zap the range, with
  * zap_details { .reclaim_pt = true, .even_cows = true } where PT_RECLAIM is on.
@@ -88,15 +121,15 @@ function madvise_dontneed_single_vma(
   end: number,
 ): number {
   if (vma.vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return -EINVAL;
-  const reclaim_pt = k.config.ptStrategy === 'pt-reclaim';
-  k.decide(
-    'madvise_dontneed_single_vma',
-    reclaim_pt ? 'reclaim_pt' : 'keep page tables',
-    reclaim_pt
-      ? 'PT_RECLAIM: whole emptied PTE tables are freed'
-      : 'empty PTE tables stay until munmap',
-  );
-  zap_page_range_single(s, mm, vma, start, end - start, { even_cows: true, reclaim_pt });
+  const pt = k.config.ptStrategy;
+  const reclaim_pt = pt === 'pt-reclaim';
+  k.decide('madvise_dontneed_single_vma', PT_AFTER_ZAP[pt].choice, PT_AFTER_ZAP[pt].reason);
+  zap_page_range_single(s, mm, vma, start, end - start, {
+    even_cows: true,
+    reclaim_pt,
+    pte_refcount: pt === 'pte-refcount',
+  });
+  if (pt === 'pt-rwsem') free_empty_pgtables_locked(s, mm, start, end);
   return 0;
 }
 
@@ -197,6 +230,26 @@ function ksm_madvise(
   return hole ? -ENOMEM : 0;
 }
 
+/**
+ * MADV_CLEANUP_PGTABLE, as proposed in seed 004 ("have a
+ * madvise(MADV_CLEANUP_PGTABLE) mechanism that will get called by user space
+ * explicitly once it's reasonable"): a proposal without code. Assumed here:
+ * it takes the mmap lock for writing and the VMA's rmap lock (the anon_vma
+ * or i_mmap lock), as khugepaged's retract_page_tables() must to remove a
+ * table; it frees PTE tables only ("PTEs are the biggest memory consumer"),
+ * and only those with no entry whose 2 MiB lies inside the range and inside
+ * this one VMA ("reclaiming page tables crossing VMAs is problematic").
+ * -EINVAL where the strategy is not madv-cleanup: the kernel does not know
+ * the advice.
+ */
+function madvise_cleanup_pgtable(s: State, mm: Mm, vma: Vma, start: number, end: number): number {
+  const lo = Math.max(start, vma.vm_start);
+  const hi = Math.min(end, vma.vm_end);
+  for (let a = Math.ceil(lo / PMD_SIZE) * PMD_SIZE; a + PMD_SIZE <= hi; a += PMD_SIZE)
+    if (pteTable(s, mm, a) !== 0) freeTableIfEmpty(s, mm, a, PT_LEVEL_PTE);
+  return 0;
+}
+
 /** The madvise() system call for the advice values the model knows. */
 export function do_madvise(
   s: State,
@@ -214,6 +267,20 @@ export function do_madvise(
     return madvise_walk_vmas(mm, start, end, (vma, a, b) =>
       madvise_dontneed_single_vma(s, k, mm, vma, a, b),
     );
+  if (advice === MADV_CLEANUP_PGTABLE) {
+    const known = k.config.ptStrategy === 'madv-cleanup';
+    k.decide(
+      'madvise_cleanup_pgtable',
+      known ? 'free empty PTE tables' : '-EINVAL',
+      known
+        ? 'MADV_CLEANUP_PGTABLE: the empty PTE tables inside one VMA are freed'
+        : 'this page-table strategy has no MADV_CLEANUP_PGTABLE',
+    );
+    if (!known) return -EINVAL;
+    return madvise_walk_vmas(mm, start, end, (vma, a, b) =>
+      madvise_cleanup_pgtable(s, mm, vma, a, b),
+    );
+  }
   if (advice === MADV_PAGEOUT)
     return madvise_walk_vmas(mm, start, end, (vma, a, b) => madvise_pageout(s, k, mm, vma, a, b));
   if (advice === MADV_COLLAPSE) {

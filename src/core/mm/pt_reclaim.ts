@@ -19,6 +19,11 @@ export interface ZapDetails {
   readonly even_cows: boolean;
   /** Try to free the PTE table once emptied (MADV_DONTNEED with PT_RECLAIM). */
   readonly reclaim_pt: boolean;
+  /**
+   * Model-only: the pte_refcount proposal (pte_ref.ts) is on, so the put of
+   * the last entry a zap clears frees its PTE table, whatever part it zapped.
+   */
+  readonly pte_refcount?: boolean;
 }
 
 /** mm/pt_reclaim.c reclaim_pt_is_enabled() */

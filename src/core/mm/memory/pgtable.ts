@@ -233,6 +233,41 @@ export function pmdClearAndFreePte(s: State, mm: Mm, addr: number): void {
   mmDecNrTables(mm);
 }
 
+/** Whether table `t` has no entry in use at all (every slot none). */
+export function tableEmpty(s: State, t: number): boolean {
+  const tab = s.pt.tables[t]!;
+  let used = false;
+  if (tab.length === PT_DENSE_WORDS) {
+    for (let i = 0; i < 512 && !used; i++) used = tab[2 * i] !== 0 || tab[2 * i + 1] !== 0;
+    return !used;
+  }
+  ptEntries(tab, (i) => {
+    if (ptVal(tab, i) !== 0 || ptBits(tab, i) !== 0) used = true;
+  });
+  return !used;
+}
+
+/**
+ * Free the table of `level` (PT_LEVEL_PTE, _PMD or _PUD) covering `addr` if
+ * it has no entry in use, clearing the entry above it; whether it did. What
+ * the proposals of seed 004 do once nothing maps through a table.
+ */
+export function freeTableIfEmpty(s: State, mm: Mm, addr: number, level: number): boolean {
+  const [parent, shift] =
+    level === PT_LEVEL_PTE
+      ? [pmdTable(s, mm, addr), PmdShift]
+      : level === PT_LEVEL_PMD
+        ? [pudTable(s, mm, addr), PudShift]
+        : [mm.pgd, PGD_SHIFT];
+  if (parent === 0) return false;
+  const t = child(s, parent, idx(addr, shift));
+  if (t === 0 || !tableEmpty(s, t)) return false;
+  setChild(s, parent, idx(addr, shift), 0);
+  ptFreeTable(s, t);
+  mmDecNrTables(mm);
+  return true;
+}
+
 /** Unsigned `x - 1` for the kernel's "0 means the top of the address space" convention. */
 function minus1(x: number): number {
   return x === 0 ? Number.POSITIVE_INFINITY : x - 1;

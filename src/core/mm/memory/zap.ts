@@ -5,7 +5,8 @@
  * A zapped present PTE drops its mapcount and, after the (modelled as
  * immediate) TLB flush, the reference it held. Page tables stay allocated,
  * except that a whole-table MADV_DONTNEED zap frees the emptied PTE table
- * where PT_RECLAIM is on (mm/pt_reclaim.c).
+ * where PT_RECLAIM is on (mm/pt_reclaim.c), and any MADV_DONTNEED zap that
+ * empties a table frees it under the pte_refcount proposal (pte_ref.ts).
  */
 
 import { toolBug } from '../../bug.js';
@@ -25,6 +26,7 @@ import { __split_huge_pmd, zap_huge_pmd } from '../huge_memory.js';
 import { folio_put, page_folio } from '../page_alloc.js';
 import type { ZapDetails } from '../pt_reclaim.js';
 import { free_pte, reclaim_pt_is_enabled } from '../pt_reclaim.js';
+import { pte_put_after_zap } from '../pte_ref.js';
 import { folio_remove_rmap_pte, folio_test_anon, mm_counter_file } from '../rmap.js';
 import { free_swap_cache } from '../swap_state.js';
 import { free_swap_and_cache } from '../swapfile.js';
@@ -89,6 +91,7 @@ function zap_pte_range(
     folio_put(s, folio);
   }
   if (can_reclaim_pt) free_pte(s, mm, start);
+  else if (details?.pte_refcount) pte_put_after_zap(s, mm, start);
 }
 
 /** mm/memory.c unmap_page_range(): zap [addr, end) of one VMA, table by table. */
