@@ -33,6 +33,7 @@ import { vm_normal_page } from './memory/wp.js';
 import { zap_page_range_single } from './memory/zap.js';
 import { page_folio } from './page_alloc.js';
 import { free_empty_pgtables_locked } from './pt_rwsem.js';
+import { ptWalkWork } from './pt_walk.js';
 import { folio_entire_mapcount, folio_test_anon } from './rmap.js';
 import { lru_add_drain } from './swap.js';
 import { split_vma, vmaMergeAll, vmaReplace } from './vma.js';
@@ -124,6 +125,7 @@ function madvise_dontneed_single_vma(
   const pt = k.config.ptStrategy;
   const reclaim_pt = pt === 'pt-reclaim';
   k.decide('madvise_dontneed_single_vma', PT_AFTER_ZAP[pt].choice, PT_AFTER_ZAP[pt].reason);
+  ptWalkWork(s, k.config);
   zap_page_range_single(s, mm, vma, start, end - start, {
     even_cows: true,
     reclaim_pt,

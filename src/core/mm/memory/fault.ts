@@ -63,6 +63,7 @@ import {
   VM_FAULT_FALLBACK,
 } from '../huge_memory.js';
 import { alloc_pages, folio_get } from '../page_alloc.js';
+import { pteEntryRefWork, ptWalkWork } from '../pt_walk.js';
 import {
   anon_vma_prepare,
   folio_add_file_rmap_pte,
@@ -226,6 +227,7 @@ export function handle_mm_fault(
   flags: number,
 ): number {
   const prev = workEnter(s, P_HANDLE_MM_FAULT);
+  ptWalkWork(s, k.config);
   const ret = __handle_mm_fault(s, k, mm, vma, address, flags);
   workLeave(s, prev);
   return ret;
@@ -295,6 +297,7 @@ function __handle_mm_fault(
   if (pte_none(orig_pte)) {
     workEnter(s, vma_is_anonymous(vma) ? P_DO_ANONYMOUS_PAGE : P_DO_FAULT);
     workCharge(s, W_LOCKS); // the PTE lock
+    pteEntryRefWork(s, k.config, 1); // the new entry's reference (pte_refcount)
     if (vma_is_anonymous(vma)) do_anonymous_page(s, k, mm, vma, write, slot);
     else do_fault(s, k, mm, vma, address, write, slot);
     return 0;

@@ -21,7 +21,7 @@ import {
   pte_present,
   swp_offset,
 } from '../../pgtable_types.js';
-import { P_UNMAP, W_TLB_FLUSH, workCharge, workEnter, workLeave } from '../../work.js';
+import { P_UNMAP, W_ATOMICS, W_TLB_FLUSH, workCharge, workEnter, workLeave } from '../../work.js';
 import { __split_huge_pmd, zap_huge_pmd } from '../huge_memory.js';
 import { folio_put, page_folio } from '../page_alloc.js';
 import type { ZapDetails } from '../pt_reclaim.js';
@@ -58,7 +58,9 @@ function zap_pte_range(
   const t = pteTable(s, mm, addr);
   const first = pte_index(addr);
   // The entries in use: a none entry is skipped, as the kernel's loop skips it.
-  for (const i of populatedPtes(s, t, first, first + (end - addr) / 4096)) {
+  const used = populatedPtes(s, t, first, first + (end - addr) / 4096);
+  const cleared = used.length;
+  for (const i of used) {
     const pte = ptep_get(s, t, i);
     if (!pte_present(pte)) {
       // zap_nonpresent_ptes(): a swap entry releases its slot (free_swap_and_cache());
@@ -90,6 +92,8 @@ function zap_pte_range(
     free_swap_cache(s, folio);
     folio_put(s, folio);
   }
+  // pte_refcount: each entry cleared drops its reference (pte_put()).
+  if (details?.pte_refcount) workCharge(s, W_ATOMICS, cleared);
   if (can_reclaim_pt) free_pte(s, mm, start);
   else if (details?.pte_refcount) pte_put_after_zap(s, mm, start);
 }
