@@ -222,7 +222,7 @@ export function matrixSummary(
   const noExp = rows.filter((r) => r.expected === null);
   const lines: string[] = [''];
   lines.push(
-    `${scenarios} scenario(s) x ${layout.eras.length} era(s): ${rows.length - bad.length} as expected, ${bad.length} differ${noExp.length ? `, ${noExp.length} without expectation (?)` : ''}`,
+    `${scenarios} scenario(s) x ${layout.eras.length} ${layout.eras.some((e) => e.includes('/')) ? 'era/strategy pair(s)' : 'era(s)'}: ${rows.length - bad.length} as expected, ${bad.length} differ${noExp.length ? `, ${noExp.length} without expectation (?)` : ''}`,
   );
   if (partial)
     lines.push(
