@@ -73,16 +73,14 @@ describe('page-table strategies', () => {
     );
   });
 
-  it('meets every expectation of scenarios/pgtable under every strategy, for an era of each default', () => {
-    const r = cli('check', 'scenarios/pgtable', '--era', 'v5.9,v6.18', '--pt', 'all');
+  // v6.18 under every strategy is docs/pgtable-designs.md's transcript (test/docs).
+  it('meets every expectation of scenarios/pgtable under every strategy, on an era before PT_RECLAIM', () => {
+    const r = cli('check', 'scenarios/pgtable', '--era', 'v5.9', '--pt', 'all');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).not.toMatch(/[?*!]( |$)/m);
     // What each strategy frees after a 16 KiB MADV_DONTNEED that empties a PTE table.
-    expect(r.out).toMatch(
-      /^pt-dontneed-partial +Never +Always +Always +Never +Never +Never +Always +Always +Never +Never$/m,
-    );
-    expect(r.out).toMatch(/^pt-rwsem-every-level +Never +Never +Always +Never +Never /m);
+    expect(r.out).toMatch(/^pt-dontneed-partial +Never +Always +Always +Never +Never$/m);
   });
 
   it('an ERA/STRATEGY replay token replays; explore --workers takes ERA/STRATEGY', () => {
