@@ -163,11 +163,15 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
   const shown: MatrixScenario[] = [];
   let stopped = 0;
   let ran = 0;
+  // What the checkpoint keeps: the restored rows and every row since (so a
+  // signal that comes before the run has gone past them loses none).
+  const done = new Map(restored);
   for (const sc of scenarios) {
     for (const p of policies) {
-      stopped = interruptedCode(io);
+      const key = `${sc.file}\0${p.id}`;
+      const kept = restored.get(key);
+      if (!kept) stopped = interruptedCode(io);
       if (stopped) break;
-      const kept = restored.get(`${sc.file}\0${p.id}`);
       const row = kept ?? checkPair(io, sc, p, { maxStates, memory });
       if (row === null) {
         stopped = interruptedCode(io) || 130;
@@ -175,8 +179,9 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
       }
       rows.push(row);
       if (!kept) {
+        done.set(key, row);
         progress.tick(++ran);
-        save(rows, every === 0);
+        save([...done.values()], every === 0);
       }
     }
     if (rows.length === 0 || rows[rows.length - 1]!.file !== sc.file) break;
@@ -185,7 +190,7 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
     if (stopped) break;
   }
   progress.end();
-  save(rows, true);
+  save([...done.values()], true);
   const partial = stopped ? { done: rows.length, total, checkpoint: checkpointPath } : null;
   io.out(
     text ? matrixSummary(layout, shown.length, rows, skipped, partial) : checkJson(rows, partial),

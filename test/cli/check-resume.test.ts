@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { killedAndResumed, moments, runBin } from './kill-resume.js';
 import { cli, tempDirs } from './run-cli.js';
 
@@ -60,6 +61,32 @@ describe('check --checkpoint and --resume', () => {
     const done = (s: string) => Number(/interrupted after (\d+)/.exec(s)?.[1]);
     expect(done(b.out)).toBeGreaterThan(done(a.out));
   }, 120_000);
+
+  it('a signal before the resumed run has gone past its restored rows loses none of them', () => {
+    const dir = tmp();
+    const cp = join(dir, 'cp.json');
+    const args = ['check', 'scenarios/bugs', '--era', 'v5.7,v6.18'];
+    const run = (extra: string[], stopAfter: number) => {
+      let asked = 0;
+      let out = '';
+      const code = main([...args, ...extra], {
+        out: (t) => (out += t),
+        err: () => {},
+        interrupted: () => (++asked > stopAfter ? 130 : 0),
+      });
+      return { code, out };
+    };
+    const whole = cli(...args);
+    // Stopped after a few pairs, then resumed and stopped again at once.
+    expect(run(['--checkpoint', cp], 5).code).toBe(130);
+    const kept = JSON.parse(readFileSync(cp, 'utf8')).data.length;
+    expect(kept).toBeGreaterThan(0);
+    expect(run(['--resume', cp], 0).code).toBe(130);
+    expect(JSON.parse(readFileSync(cp, 'utf8')).data.length).toBe(kept);
+    const last = run(['--resume', cp], Number.POSITIVE_INFINITY);
+    expect(last.code).toBe(0);
+    expect(last.out).toBe(whole.out);
+  });
 
   it('refuses to overwrite a file, and to resume a checkpoint of another run (CLI004)', () => {
     const dir = tmp();
