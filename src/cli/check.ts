@@ -140,15 +140,18 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
   const restored = new Map<string, CheckRow>();
   if (opts.resume)
     for (const r of readCheckpoint(opts.resume, run)) restored.set(`${r.file}\0${r.era}`, r);
+  // What the checkpoint keeps: the restored rows and every row since (so a
+  // signal that comes before the run has gone past them loses none).
+  const done = new Map(restored);
   const clock = () => performance.now();
   let saved = clock();
-  const save = (rows: readonly CheckRow[], force: boolean) => {
+  const save = (force: boolean) => {
     if (checkpointPath === null || (!force && clock() - saved < every)) return;
-    writeCheckpoint(checkpointPath, run, rows);
+    writeCheckpoint(checkpointPath, run, [...done.values()]);
     saved = clock();
   };
   // At once, so that a run killed at any moment after this can be resumed.
-  save([...restored.values()], true);
+  save(true);
 
   const layout = matrixLayout(scenarios, eras, {
     compact: opts.compact === true,
@@ -163,9 +166,6 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
   const shown: MatrixScenario[] = [];
   let stopped = 0;
   let ran = 0;
-  // What the checkpoint keeps: the restored rows and every row since (so a
-  // signal that comes before the run has gone past them loses none).
-  const done = new Map(restored);
   for (const sc of scenarios) {
     for (const p of policies) {
       const key = `${sc.file}\0${p.id}`;
@@ -181,7 +181,7 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
       if (!kept) {
         done.set(key, row);
         progress.tick(++ran);
-        save([...done.values()], every === 0);
+        save(every === 0);
       }
     }
     if (rows.length === 0 || rows[rows.length - 1]!.file !== sc.file) break;
@@ -190,7 +190,7 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
     if (stopped) break;
   }
   progress.end();
-  save([...done.values()], true);
+  save(true);
   const partial = stopped ? { done: rows.length, total, checkpoint: checkpointPath } : null;
   io.out(
     text ? matrixSummary(layout, shown.length, rows, skipped, partial) : checkJson(rows, partial),
