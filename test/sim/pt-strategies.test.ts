@@ -1,7 +1,7 @@
 // The page-table strategies in sim (ADR 0013, issue 17): what each frees
 // over an allocator's churn, and what it pays per walk, in the work account.
 import { describe, expect, it } from 'vitest';
-import { cli } from '../cli/run-cli.js';
+import { simByStrategy } from './pt-run.js';
 
 interface Row {
   era: string;
@@ -13,23 +13,10 @@ const total = (r: Row, kind: string) =>
   Object.values(r.work).reduce((a, w) => a + (w[kind] ?? 0), 0);
 
 describe('page-table strategies priced in sim', () => {
-  const out = cli(
-    'sim',
-    'workloads/malloc-churn-small.cow',
-    '--era',
-    'v6.18',
-    '--pt',
-    'all',
-    '--json',
-    '--costs',
-    'none',
-  );
-  const rows = new Map<string, Row>(
-    (JSON.parse(out.out).results as Row[]).map((r) => [r.era.split('/')[1]!, r]),
-  );
+  const { code, byStrategy: rows } = simByStrategy<Row>('workloads/malloc-churn-small.cow');
 
   it('frees the tables the churn empties under pte-refcount and the rwsem, and no others', () => {
-    expect(out.code).toBe(0);
+    expect(code).toBe(0);
     const none = rows.get('none')!;
     for (const s of ['pt-reclaim', 'madv-cleanup']) expect(rows.get(s)!.vmpte).toEqual(none.vmpte);
     for (const s of ['pte-refcount', 'pt-rwsem']) {

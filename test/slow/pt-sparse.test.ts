@@ -5,30 +5,21 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { cli } from '../cli/run-cli.js';
+import { simByStrategy } from '../sim/pt-run.js';
 
 describe('page-table strategies on sparse-1t-seed004', () => {
   it("meets seed 004's arithmetic on sparse-1t-seed004: 2 GiB of PTE tables, 4 MiB of PMD tables, and what each design frees", () => {
-    const r = cli(
-      'sim',
+    const r = simByStrategy<{ era: string; phases: { phase: string; vmpte: number }[] }>(
       'workloads/sparse-1t-seed004.cow',
-      '--era',
-      'v6.18',
-      '--pt',
-      'all',
-      '--json',
-      '--costs',
-      'none',
     );
     expect(r.code).toBe(0);
     const after = Object.fromEntries(
-      (
-        JSON.parse(r.out).results as { era: string; phases: { phase: string; vmpte: number }[] }[]
-      ).map((x) => [
-        x.era.split('/')[1]!,
+      [...r.byStrategy].map(([s, x]) => [
+        s,
         Object.fromEntries(x.phases.map((p) => [p.phase, p.vmpte])),
       ]),
     );
+    expect(Object.keys(after)).toHaveLength(5);
     for (const s of Object.keys(after)) expect(after[s]!.touched).toBe(2_097_152 + 4_096 + 8);
     expect(Object.fromEntries(Object.entries(after).map(([s, p]) => [s, p.dontneed]))).toEqual({
       none: 2_101_256,
