@@ -9,7 +9,7 @@
 import type { Policy } from '../core/points.js';
 import { explore } from '../explore/explore.js';
 import { replayToken } from '../explore/replay.js';
-import type { CheckRow, MatrixScenario } from '../report/check.js';
+import type { CheckRow, FindingTrace, MatrixScenario } from '../report/check.js';
 import {
   checkJson,
   matrixHeader,
@@ -106,14 +106,34 @@ function checkPair(
           : `state limit reached after ${r.states} states: no verdict (raise --max-states)`,
     };
   }
-  const ok = exp === null || exp.verdict === r.verdict;
   const codes = [...new Set(r.findings.map((f) => f.code))].sort();
+  const breaks = exp?.breaks ?? null;
+  const ok =
+    exp === null ||
+    (exp.verdict === r.verdict && (breaks === null || breaks.join() === codes.join()));
+  const traces: FindingTrace[] =
+    breaks === null
+      ? []
+      : [...r.findings]
+          .sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0))
+          .map((f) => ({
+            code: f.code,
+            detail: f.detail,
+            steps: f.path.map((x) => `${x.thread}: ${x.stmt} => ${x.note}`),
+            replay: replayToken(
+              sc,
+              p.id,
+              f.path.map((x) => x.move),
+            ),
+          }));
   return {
     ...base,
     verdict: r.verdict,
     ok,
     states: r.states,
     ...(codes.length ? { findings: codes } : {}),
+    ...(breaks !== null ? { expectedBreaks: breaks } : {}),
+    ...(traces.length ? { findingTraces: traces } : {}),
     ...(!ok && r.witness
       ? {
           replay: replayToken(

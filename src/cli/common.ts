@@ -5,9 +5,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import type { Policy } from '../core/points.js';
-import { PT_STRATEGIES, splitPolicyId } from '../policy/pt-strategies.js';
+import { PT_STRATEGIES, ptStrategyInfo, splitPolicyId } from '../policy/pt-strategies.js';
 import { completeEraIds, ERAS, lookupPolicy } from '../policy/registry.js';
-import type { Scenario } from '../scenario/ast.js';
+import type { Expectation, Scenario } from '../scenario/ast.js';
 import { checkScenario } from '../scenario/check.js';
 import { InputError } from '../scenario/errors.js';
 import { parseScenario } from '../scenario/parse.js';
@@ -198,7 +198,12 @@ function policyFor(id: string, flag: string): Policy {
  * modelled one) when it is given. `skipped`: what `all` left out because it
  * is not modelled yet.
  */
-export function selectEras(era: string, pt?: string): { policies: Policy[]; skipped: string[] } {
+export function selectEras(
+  era: string,
+  pt?: string,
+  /** Whether `--pt all` takes the unsafe variants too (sim prices designs only). */
+  unsafe = true,
+): { policies: Policy[]; skipped: string[] } {
   const eras: Policy[] = [];
   const skipped: string[] = [];
   for (const id of era.split(',').map((x) => x.trim())) {
@@ -224,7 +229,8 @@ export function selectEras(era: string, pt?: string): { policies: Policy[]; skip
       if (id !== 'all') strategies.push(id);
       else
         for (const x of PT_STRATEGIES)
-          if (x.modelled) strategies.push(x.id);
+          if (x.unsafe && !unsafe) continue;
+          else if (x.modelled) strategies.push(x.id);
           else skipped.push(x.id);
     }
     policies = eras.flatMap((p) => strategies.map((x) => policyFor(`${p.id}/${x}`, '--pt')));
@@ -254,16 +260,20 @@ export function oneEra(era: string, what: string, pt?: string): Policy {
 
 /**
  * The expectation of `id` (ERA or ERA/STRATEGY, ADR 0013): its own row, then
- * the row of every era with that strategy (`*` slash STRATEGY); a strategy
+ * the row of every era with that strategy (`*` slash STRATEGY); an unsafe
+ * variant then takes its design's expectation (it differs only where a
+ * walker races, which a scenario says with a row of its own); a strategy
  * that is the era's default also takes the era's row and `*`; any other
  * strategy has none.
  */
-export function expectationFor(sc: Scenario, id: string) {
+export function expectationFor(sc: Scenario, id: string): Expectation | null {
   const row = (name: string) => sc.expect.find((e) => e.era === name);
   const { era, pt } = splitPolicyId(id);
   if (pt === null) return row(era) ?? row('*') ?? null;
   const own = row(id) ?? row(`*/${pt}`);
   if (own) return own;
+  const unsafe = ptStrategyInfo(pt)?.unsafe;
+  if (unsafe) return expectationFor(sc, `${era}/${unsafe.design}`);
   const r = lookupPolicy(era);
   return 'policy' in r && r.policy.ptStrategy === pt ? (row(era) ?? row('*') ?? null) : null;
 }

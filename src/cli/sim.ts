@@ -151,7 +151,7 @@ export function cmdSim(io: Io, paths: string[], o: SimCliOptions, now: () => num
   const writebackEnd = chancePerStep(o.writebackEnd, '--writeback-end', WRITEBACK_END_PER_STEP);
   const actors = envRates(o.envRate);
   const memory = memoryBudget(o.maxMemory);
-  const { policies } = selectEras(o.era, o.pt);
+  const { policies } = selectEras(o.era, o.pt, false);
   const calibration = loadCalibration(o.costs);
   if (paths.length === 0)
     throw new InputError('CLI002', 'cowherd sim needs a workload file', 'sim', null);

@@ -140,6 +140,22 @@ export function hashState(s: State, h: Fingerprint, counters?: readonly number[]
     h.word(d[1]);
   }
   h.words(pt.free, pt.free.length);
+  // Deferred frees, the walkers holding them off, pte_tryget() references and
+  // broken page-table invariants (pt.gen is not hashed: a walker's record
+  // carries whether its table is still the one it read; machineKey()).
+  h.words(pt.deferred, pt.deferred.length);
+  h.word(pt.readers);
+  for (let id = 0; id < pt.visitors.length; id++)
+    if (pt.visitors[id]) {
+      h.word(id);
+      h.word(pt.visitors[id]!);
+    }
+  h.word(-1);
+  for (const b of pt.bugs) {
+    h.word(b.code === 'PT001' ? 1 : 2);
+    h.word(b.detail.length);
+    for (let i = 0; i < b.detail.length; i++) h.word(b.detail.charCodeAt(i));
+  }
   h.word(s.mms.length);
   for (const mm of s.mms) {
     if (!mm) {

@@ -326,6 +326,33 @@ export interface PageTables {
   /** Level per table id: 1 PTE, 2 PMD, 3 PUD, 4 PGD. */
   level: number[];
   free: number[];
+  /**
+   * How many times each table id was freed: a walker that read a table's id
+   * before a step boundary compares it to tell a freed (maybe reused) table.
+   * Not in the fingerprint (canon.ts): what a walker's record makes of it is.
+   */
+  gen: number[];
+  /**
+   * Tables unlinked from their mm whose free waits until no lockless walker
+   * (an RCU read-side section, interrupts off) can still be in them:
+   * mm/mmu_gather.c tlb_remove_table() (mmu_gather.ts).
+   */
+  deferred: number[];
+  /** Walkers inside such a section now (pending records hold them). */
+  readers: number;
+  /** pte_tryget() references walkers hold, by PTE table id (the pte_refcount proposal). */
+  visitors: number[];
+  /**
+   * Page-table invariants a walker or a free broke (PT001, PT002): kept in
+   * the state so that the explorer's invariant check reports them.
+   */
+  bugs: PtBug[];
+}
+
+/** A broken page-table invariant, as observed where it happened. */
+export interface PtBug {
+  readonly code: 'PT001' | 'PT002';
+  readonly detail: string;
 }
 
 /**
@@ -424,7 +451,17 @@ export function newState(): State {
   mem.refcount[ZERO_PFN] = 1;
   return {
     mem,
-    pt: { tables: [null], owner: [null], level: [0], free: [] },
+    pt: {
+      tables: [null],
+      owner: [null],
+      level: [0],
+      free: [],
+      gen: [0],
+      deferred: [],
+      readers: 0,
+      visitors: [],
+      bugs: [],
+    },
     mms: [null],
     tasks: [null],
     pipes: [null],
@@ -483,6 +520,11 @@ export function cloneState(s: State): State {
       owner: s.pt.owner.slice(),
       level: s.pt.level.slice(),
       free: s.pt.free.slice(),
+      gen: s.pt.gen.slice(),
+      deferred: s.pt.deferred.slice(),
+      readers: s.pt.readers,
+      visitors: s.pt.visitors.slice(),
+      bugs: s.pt.bugs.slice(),
     },
     mms: s.mms.map(cloneMm),
     tasks: s.tasks.map((t) => (t === null ? null : { ...t, files: t.files.slice() })),
@@ -553,6 +595,17 @@ export function ptEntries(
   }
   const n = tab[0]!;
   for (let k = 0; k < n; k++) fn(tab[1 + 3 * k]!, tab[2 + 3 * k]!, tab[3 + 3 * k]!);
+}
+
+/** Whether a table has no entry in use at all (every slot none). */
+export function ptEmpty(tab: Uint32Array): boolean {
+  if (tab.length === PT_DENSE_WORDS) {
+    for (let i = 0; i < 2 * PTRS_PER_PTE; i++) if (tab[i] !== 0) return false;
+    return true;
+  }
+  const n = tab[0]!;
+  for (let k = 0; k < n; k++) if (tab[2 + 3 * k] !== 0 || tab[3 + 3 * k] !== 0) return false;
+  return true;
 }
 
 /** Store entry `i` of table `id` (copying the table first if it is shared copy-on-write). */
@@ -631,6 +684,8 @@ export function ptFreeTable(s: State, id: number): void {
   s.pt.tables[id] = null;
   s.pt.owner[id] = null;
   s.pt.level[id] = 0;
+  s.pt.gen[id] = (s.pt.gen[id] ?? 0) + 1;
+  if (s.pt.visitors[id]) s.pt.visitors[id] = 0;
   s.pt.free.push(id);
   workCharge(s, W_PT_FREE);
 }

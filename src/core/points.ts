@@ -36,7 +36,18 @@ export interface KernelRef {
 }
 
 /** Page-table lifetime strategies (DESIGN.md, seed 004; policy/pt-strategies.ts): orthogonal to the era. */
-export type PtStrategy = 'none' | 'pte-refcount' | 'pt-rwsem' | 'madv-cleanup' | 'pt-reclaim';
+export type PtDesign = 'none' | 'pte-refcount' | 'pt-rwsem' | 'madv-cleanup' | 'pt-reclaim';
+
+/**
+ * A design, or one of its unsafe variants: the design without the one detail
+ * that keeps its walkers safe (ADR 0013), to show with a shortest trace why
+ * the detail is there.
+ */
+export type PtStrategy =
+  | PtDesign
+  | 'pt-reclaim-norecheck'
+  | 'pt-reclaim-norcu'
+  | 'pte-refcount-notryget';
 
 /**
  * Why do_wp_page() copied, as a code the counters use: `early` for the
@@ -399,6 +410,13 @@ export interface Config {
    */
   readonly lockBreaks: boolean;
   /**
+   * Page-table walkers (the fault's pte_offset_map_lock(), GUP-fast) stop
+   * between reading a PMD entry and using its table, so that a table free
+   * can come between (ADR 0013). Set under the explorer when the scenario
+   * has a statement that may free a page table while another thread walks.
+   */
+  readonly ptWalkSteps: boolean;
+  /**
    * A reclaim scan on another CPU may take a folio (a reference and its lock)
    * in the window before a folio trylock (`env reclaim` under the explorer).
    */
@@ -437,6 +455,49 @@ export interface WpCopyPending {
   readonly unshare: boolean;
 }
 
+/**
+ * A fault stopped inside pte_offset_map_lock() (mm/pgtable-generic.c): it
+ * has read the PMD entry (the PTE table `table`, of generation `gen`) and
+ * not yet taken that table's PTE lock. What it holds across the boundary
+ * depends on the strategy's walk rules (pt_walk.ts). Its next step takes the
+ * lock and maps the page (pgtable-generic.ts).
+ */
+export interface PteMapPending {
+  readonly kind: 'pte_map';
+  readonly mm: number;
+  readonly address: number;
+  readonly write: boolean;
+  /** Where the PMD entry lives, and that PMD table's generation. */
+  readonly pmd_table: number;
+  readonly pmd_index: number;
+  readonly pmd_gen: number;
+  readonly table: number;
+  readonly gen: number;
+  /** Held: rcu_read_lock(), a pte_tryget() reference, the page-table rwsem for read. */
+  readonly rcu: boolean;
+  readonly tryget: boolean;
+  readonly rwsem: boolean;
+}
+
+/**
+ * GUP-fast stopped with interrupts off after reading the PMD entry of its
+ * first page (the PTE table `table`), before reading the PTE through it
+ * (mm/gup.c gup_fast_pmd_range() → gup_fast_pte_range()). Its next step
+ * reads the PTE, rechecks and restores interrupts.
+ */
+export interface GupFastPending {
+  readonly kind: 'gup_fast';
+  readonly mm: number;
+  readonly address: number;
+  readonly pmd_table: number;
+  readonly pmd_gen: number;
+  readonly table: number;
+  readonly gen: number;
+}
+
+/** A page-table walker stopped between reading a PMD entry and using the table it names. */
+export type PtWalkPending = PteMapPending | GupFastPending;
+
 /** What kernel paths run with: the era, the configuration, choices and the decision log. */
 export interface Kernel {
   readonly config: Config;
@@ -451,7 +512,7 @@ export interface Kernel {
   /** The CPU the current task runs on (per-CPU LRU batches). */
   cpu: number;
   /** Set by a kernel path that stopped at a lock boundary (Config.lockBreaks); the caller takes it. */
-  pending: WpCopyPending | null;
+  pending: WpCopyPending | PtWalkPending | null;
   /**
    * Set by handle_userfault() when a fault sleeps until a userfaultfd handler
    * resolves it: the context and the faulting address (the message the

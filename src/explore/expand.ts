@@ -7,6 +7,7 @@
 
 import { Fingerprint, hashState } from '../core/canon.js';
 import { checkInvariants, type Violation } from '../core/invariants.js';
+import { ptLive } from '../core/mm/mmu_gather.js';
 import type { Config } from '../core/points.js';
 import { countersRead } from '../scenario/counters.js';
 import { actorsPossible, envSteps } from '../scenario/env.js';
@@ -53,6 +54,21 @@ export function machineKey(m: Machine): string {
       h.word(2);
       h.word(kp.pending.child);
       h.words(kp.pending.addresses, kp.pending.addresses.length);
+    } else if (kp?.pending.kind === 'pte_map' || kp?.pending.kind === 'gup_fast') {
+      // The table ids it read, and whether each is still the table it read (pt.gen is not hashed).
+      const p = kp.pending;
+      h.word(p.kind === 'pte_map' ? 4 : 5);
+      h.num(p.address);
+      h.word(p.pmd_table);
+      h.word(ptLive(m.s, p.pmd_table, p.pmd_gen) ? 1 : 0);
+      h.word(p.table);
+      h.word(ptLive(m.s, p.table, p.gen) ? 1 : 0);
+      if (p.kind === 'pte_map') {
+        h.word(p.pmd_index);
+        h.word((p.write ? 1 : 0) | (p.rcu ? 2 : 0) | (p.tryget ? 4 : 0) | (p.rwsem ? 8 : 0));
+        h.word(kp.page);
+        h.num(kp.value === undefined ? -1 : kp.value);
+      }
     } else if (kp?.pending.kind === 'uffd_fork_event') {
       h.word(3);
       h.word(kp.pending.child);

@@ -15,6 +15,11 @@ export interface PtStrategyInfo {
   readonly source: string;
   /** Whether cowherd models it yet (the others are refused, CLI003). */
   readonly modelled: boolean;
+  /**
+   * An unsafe variant: the design named by `design` without one detail
+   * (`without`), to show with a shortest trace why the detail is there.
+   */
+  readonly unsafe?: { readonly design: PtStrategy; readonly without: string };
 }
 
 export const PT_STRATEGIES: readonly PtStrategyInfo[] = [
@@ -51,6 +56,29 @@ export const PT_STRATEGIES: readonly PtStrategyInfo[] = [
       'MADV_DONTNEED frees each whole PTE table it emptied, the free deferred through RCU (mm/pt_reclaim.c)',
     source: 'CONFIG_PT_RECLAIM, Linux 6.14+',
     modelled: true,
+  },
+  {
+    id: 'pt-reclaim-norecheck',
+    title: 'unsafe: PT_RECLAIM, but pte_offset_map_lock() does not recheck the PMD entry',
+    source:
+      'pt-reclaim without pmd_same() in __pte_offset_map_lock() (mm/pgtable-generic.c, v6.5+)',
+    modelled: true,
+    unsafe: { design: 'pt-reclaim', without: 'the PMD recheck under the PTE lock' },
+  },
+  {
+    id: 'pt-reclaim-norcu',
+    title: 'unsafe: PT_RECLAIM, but the emptied table is freed at once, not through RCU',
+    source: 'pt-reclaim without tlb_remove_table() (mm/pt_reclaim.c free_pte(), mm/mmu_gather.c)',
+    modelled: true,
+    unsafe: { design: 'pt-reclaim', without: 'the RCU-deferred free' },
+  },
+  {
+    id: 'pte-refcount-notryget',
+    title: 'unsafe: pte_refcount, but the fault takes no pte_tryget() reference',
+    source:
+      'pte-refcount without the visitor reference of Documentation/vm/pte_ref.rst (v3 series)',
+    modelled: true,
+    unsafe: { design: 'pte-refcount', without: "the fault's pte_tryget()" },
   },
 ];
 

@@ -21,8 +21,20 @@ export interface CheckRow {
   readonly states?: number;
   /** A replay token of the witness (exists: a path where the condition holds; forall: where it fails). */
   readonly replay?: string;
-  /** Codes of the design invariants broken in some reachable state (ISO001, PIN001, DMA001). */
+  /** Codes of the design invariants broken in some reachable state (ISO001, PIN001, DMA001, PT001…). */
   readonly findings?: readonly string[];
+  /** The codes the expectation says are broken (`breaks …`); absent when it does not say. */
+  readonly expectedBreaks?: readonly string[];
+  /** Each broken invariant with its shortest trace, when the expectation names what it breaks. */
+  readonly findingTraces?: readonly FindingTrace[];
+}
+
+/** A broken design invariant and the shortest path to it, one line per step. */
+export interface FindingTrace {
+  readonly code: string;
+  readonly detail: string;
+  readonly steps: readonly string[];
+  readonly replay: string;
 }
 
 export function checkJson(
@@ -43,6 +55,7 @@ export function checkJson(
         ...(r.states !== undefined ? { states: r.states } : {}),
         ...(r.replay ? { replay: r.replay } : {}),
         ...(r.findings?.length ? { findings: r.findings } : {}),
+        ...(r.expectedBreaks ? { expectedBreaks: r.expectedBreaks } : {}),
       })),
     },
     null,
@@ -151,6 +164,10 @@ export function matrixLayout(
 const PAINT = { red: '\x1b[31m', magenta: '\x1b[35m', yellow: '\x1b[33m', bold: '\x1b[1m' };
 const RESET = '\x1b[0m';
 
+function codesText(codes: readonly string[] | undefined): string {
+  return codes?.length ? codes.join(', ') : 'nothing';
+}
+
 function mark(r: CheckRow): string {
   if (r.verdict === 'tool-bug' || r.verdict === 'limit' || r.verdict === 'error') return '!';
   return r.expected === null ? '?' : r.ok ? '' : '*';
@@ -234,9 +251,13 @@ export function matrixSummary(
     else if (r.verdict === 'limit')
       lines.push(`! ${r.scenario} on ${r.era}: ${r.detail ?? 'state limit reached'}`);
     else if (r.verdict === 'error') lines.push(`! ${r.scenario} on ${r.era}: ${r.detail ?? ''}`);
-    else
+    else if (r.verdict !== r.expected)
       lines.push(
         `* ${r.scenario} on ${r.era}: ${r.verdict}, expected ${r.expected}${r.provenance ? ` [${r.provenance}]` : ''} (${r.file})`,
+      );
+    else
+      lines.push(
+        `* ${r.scenario} on ${r.era}: breaks ${codesText(r.findings)}, expected ${codesText(r.expectedBreaks)}${r.provenance ? ` [${r.provenance}]` : ''} (${r.file})`,
       );
     if (r.replay) lines.push(`    replay: cowherd replay ${r.replay}`);
   }
@@ -245,6 +266,14 @@ export function matrixSummary(
     lines.push(
       `design invariants broken in ${broken.length} scenario/era pair(s) (findings, not verdicts; --json lists them, cowherd explore shows the paths)`,
     );
+  for (const r of rows)
+    for (const f of r.findingTraces ?? []) {
+      lines.push(
+        `+ ${r.scenario} on ${r.era}: ${f.code} broken after ${f.steps.length} step(s): ${f.detail}`,
+      );
+      for (const [i, step] of f.steps.entries()) lines.push(`    #${i} ${step}`);
+      lines.push(`    replay: cowherd replay ${f.replay}`);
+    }
   if (skipped.length) lines.push(`not modelled yet, not checked: ${skipped.join(', ')}`);
   if (layout.compact) {
     // Versions only lose their `v`; the proposals' initials are spelt out.

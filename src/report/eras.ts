@@ -22,6 +22,7 @@ export function erasJson(eras: readonly EraInfo[], strategies: readonly PtStrate
         title: s.title,
         source: s.source,
         modelled: s.modelled,
+        ...(s.unsafe ? { unsafe: s.unsafe } : {}),
       })),
     },
     null,
@@ -48,11 +49,11 @@ export function erasText(eras: readonly EraInfo[], strategies: readonly PtStrate
   );
   lines.push('');
   lines.push(
-    'page-table strategies (--pt S, or ERA/S wherever an era goes; what each frees is modelled, its walkers race with nothing yet: ADR 0013):',
+    'page-table strategies (--pt S, or ERA/S wherever an era goes; a fault and GUP-fast race with their frees; an unsafe variant is its design without one detail: ADR 0013):',
   );
   lines.push(
     ...table(
-      [16, 12],
+      [Math.max(16, ...strategies.map((s) => s.id.length + 2)), 12],
       [
         ['strategy', 'modelled', 'summary'],
         ...strategies.map((s) => {

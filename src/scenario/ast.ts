@@ -256,6 +256,12 @@ export interface Expectation {
   readonly era: string;
   readonly verdict: Verdict;
   readonly provenance: Provenance | null;
+  /**
+   * `breaks CODE, …` or `breaks nothing`: the design invariants (ghost.ts,
+   * e.g. PT001) the era or strategy is expected to break in some state;
+   * null when the line does not say, and then they are not compared.
+   */
+  readonly breaks: readonly string[] | null;
 }
 
 /**

@@ -14,6 +14,9 @@
  * DMA001 no lost DMA write: what a device wrote through a GUP reference is
  *        what the process sees at the address the reference was taken
  *        through, until the process writes there itself.
+ * PT001 no walker uses a freed page table (a page-table strategy's finding,
+ *        recorded in the state where it happens: core/mm/mmu_gather.ts).
+ * PT002 no PTE is installed into a page table after it was unlinked.
  */
 
 import { pteView } from '../core/mm/memory/pgtable.js';
@@ -22,12 +25,15 @@ import type { State } from '../core/mm_types.js';
 import { VM_SHARED } from '../core/mm_types.js';
 import { pte_pfn, pte_present } from '../core/pgtable_types.js';
 
-export type GhostCode = 'ISO001' | 'PIN001' | 'DMA001';
+export type GhostCode = 'ISO001' | 'PIN001' | 'DMA001' | 'PT001' | 'PT002';
 
 export const GHOST_INVARIANTS: Readonly<Record<GhostCode, string>> = {
   ISO001: 'isolation: no process sees a write another process made after fork',
   PIN001: 'pin coherence: a pinned page stays the page mapped where it was pinned',
   DMA001: 'no lost DMA write: a device write through a GUP reference reaches the process',
+  PT001:
+    'no walker uses a freed page table: a table stays allocated while a walker holds its address',
+  PT002: 'no PTE is installed into a page table after it was unlinked (its page would leak)',
 };
 
 export interface Finding {
@@ -229,7 +235,8 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 
 /** Check the design invariants on state `s`; returns every violation found. */
 export function ghostFindings(s: State, g: Ghost): Finding[] {
-  const out: Finding[] = [];
+  // The page-table design's invariants, recorded where a walker or a free broke them (mmu_gather.ts).
+  const out: Finding[] = s.pt.bugs.map((b) => ({ code: b.code, detail: b.detail }));
   for (const [key, v] of g.mem) {
     const mm = keyMm(key);
     const addr = keyAddr(key);

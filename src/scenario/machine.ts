@@ -17,7 +17,7 @@ import { reclaimOrphanedSwapCache } from '../core/mm/swap_state.js';
 import { reclaimRelease } from '../core/mm/vmscan.js';
 import type { State, Task } from '../core/mm_types.js';
 import { cloneState, newState, TASK_RUNNING } from '../core/mm_types.js';
-import type { ForkPending, WpCopyPending } from '../core/points.js';
+import type { ForkPending, PtWalkPending, WpCopyPending } from '../core/points.js';
 import type { Scenario, Stmt } from './ast.js';
 import type { InputError } from './errors.js';
 import { evalExpr } from './expr.js';
@@ -48,7 +48,7 @@ export interface ThreadRt {
  * instruction after a fault).
  */
 export interface KernelPath {
-  readonly pending: WpCopyPending | ForkPending | UffdForkPending;
+  readonly pending: WpCopyPending | ForkPending | UffdForkPending | PtWalkPending;
   readonly page: number;
   /** The value a `write` stores (evaluated once, when the statement started). */
   readonly value: number | undefined;
@@ -239,9 +239,22 @@ function takesMmapWriteLock(st: Stmt): boolean {
 /** Is another thread of `t`'s mm stopped inside a fault (holding the mmap lock for reading)? */
 function mmapReadHeld(m: Machine, t: ThreadRt): boolean {
   const mm = task(m, t).mm;
-  return m.threads.some(
-    (o) => o !== t && o.kpath?.pending.kind === 'wp_page_copy' && o.kpath.pending.mm === mm,
-  );
+  return m.threads.some((o) => {
+    const p = o.kpath?.pending;
+    return o !== t && (p?.kind === 'wp_page_copy' || p?.kind === 'pte_map') && p.mm === mm;
+  });
+}
+
+/**
+ * Is another thread of `t`'s mm stopped inside a walk holding the page-table
+ * rwsem for reading (pt-rwsem)? A zap, which takes it for writing, waits.
+ */
+function ptRwsemReadHeld(m: Machine, t: ThreadRt): boolean {
+  const mm = task(m, t).mm;
+  return m.threads.some((o) => {
+    const p = o.kpath?.pending;
+    return o !== t && p?.kind === 'pte_map' && p.rwsem && p.mm === mm;
+  });
 }
 
 /** Is another thread of `t`'s mm in the middle of a fork() (holding the mmap lock for writing)? */
@@ -275,6 +288,7 @@ export function canStep(m: Machine, i: number): boolean {
   if (t.kpath) return t.kpath.pending.kind !== 'uffd_fork_event' || t.kpath.pending.read;
   if (forkInProgress(m, t) && !mayRunDuringFork(st)) return false;
   if (takesMmapWriteLock(st) && mmapReadHeld(m, t)) return false;
+  if (st.op === 'madvise' && st.advice === 'dontneed' && ptRwsemReadHeld(m, t)) return false;
   switch (st.op) {
     case 'await':
       return m.events.has(st.event);

@@ -22,6 +22,7 @@ import type {
 } from './ast.js';
 import { ENV_ACTORS, MAX_CPU } from './ast.js';
 import { InputError } from './errors.js';
+import { GHOST_INVARIANTS } from './ghost.js';
 import type { Token } from './lexer.js';
 import { Lexer } from './lexer.js';
 import { expandScenario } from './unroll.js';
@@ -872,6 +873,26 @@ class Parser {
       const v = this.ident('a verdict (Never, Sometimes, Always, Hang)');
       if (!VERDICTS.has(v.text))
         this.err(`bad verdict '${v.text}': use Never, Sometimes, Always or Hang`, v.pos, 'SC004');
+      let breaks: string[] | null = null;
+      const bw = this.lx.peek();
+      if (bw.type === 'ident' && bw.text === 'breaks') {
+        this.lx.next();
+        breaks = [];
+        for (;;) {
+          const c = this.ident('an invariant code (PT001, PIN001, ...) or nothing');
+          if (c.text === 'nothing' && breaks.length === 0) break;
+          if (!(c.text in GHOST_INVARIANTS))
+            this.err(
+              `unknown invariant '${c.text}': use ${Object.keys(GHOST_INVARIANTS).join(', ')} or nothing`,
+              c.pos,
+              'SC004',
+            );
+          breaks.push(c.text);
+          if (!this.isPunct(',')) break;
+          this.lx.next();
+        }
+        breaks.sort();
+      }
       let provenance: Provenance | null = null;
       if (this.isPunct('[')) {
         this.lx.next();
@@ -882,7 +903,7 @@ class Parser {
         this.expectPunct(']');
       }
       for (const e of eras)
-        out.push({ pos: e.pos, era: e.text, verdict: v.text as Verdict, provenance });
+        out.push({ pos: e.pos, era: e.text, verdict: v.text as Verdict, provenance, breaks });
       const t = this.lx.peek();
       if (!(t.type === 'nl' || this.isPunct(';') || this.isPunct('}')))
         this.err(`expected ';' or end of line, found ${this.describe(t)}`, t.pos);

@@ -13,7 +13,7 @@ import type { State } from '../core/mm_types.js';
 import { cloneState } from '../core/mm_types.js';
 import type { Config, DecisionRecord, EraId, Policy } from '../core/points.js';
 import { sequentialKernel } from '../core/points.js';
-import type { Pos, Scenario, Verdict } from './ast.js';
+import type { Pos, Scenario, Stmt, Verdict } from './ast.js';
 import type { StateDiff } from './diff.js';
 import { diffStates } from './diff.js';
 import { InputError } from './errors.js';
@@ -80,8 +80,29 @@ export function configFor(sc: Scenario, policy: Policy, opts: RunOptions = {}): 
     ptStrategy: opts.ptStrategy ?? policy.ptStrategy,
     lruBatching: sc.env.includes('lru_batches'),
     lockBreaks: opts.lockBreaks === true,
+    ptWalkSteps: opts.lockBreaks === true && freesTablesWhileWalked(sc),
     reclaimRaces: opts.lockBreaks === true && sc.env.includes('reclaim'),
   };
+}
+
+/** Statements that may free a page table of an mm while another thread of it walks it. */
+function freesTables(st: Stmt): boolean {
+  return (
+    st.op === 'munmap' ||
+    (st.op === 'madvise' && (st.advice === 'dontneed' || st.advice === 'cleanup_pgtable'))
+  );
+}
+
+/**
+ * Whether page-table walkers must stop between reading a PMD entry and using
+ * its table (Config.ptWalkSteps): only when a second thread exists to walk
+ * while a statement frees tables. Elsewhere the stop could change no
+ * outcome and would only multiply the states (ADR 0013).
+ */
+export function freesTablesWhileWalked(sc: Scenario): boolean {
+  if (sc.threads.length < 2) return false;
+  const all = [...sc.setup, ...sc.threads.flatMap((t) => t.body)];
+  return all.some(freesTables);
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   FOLL_PIN,
   FOLL_WRITE,
   get_user_pages_fast,
+  gup_fast_resume,
   gupHold,
   gupRelease,
 } from '../core/mm/gup.js';
@@ -43,6 +44,7 @@ import {
   MADV_NOHUGEPAGE,
   MADV_PAGEOUT,
 } from '../core/mm/madvise.js';
+import { do_pte_missing_resume } from '../core/mm/memory/fault.js';
 import { wp_page_copy_abort, wp_page_copy_resume } from '../core/mm/memory/wp.js';
 import {
   do_mmap,
@@ -55,8 +57,10 @@ import {
   MAP_SHARED,
   vm_munmap,
 } from '../core/mm/mmap.js';
+import { pt_walker_exit } from '../core/mm/mmu_gather.js';
 import { do_mprotect_pkey } from '../core/mm/mprotect.js';
 import { mremap_fixed } from '../core/mm/mremap.js';
+import { pte_offset_map_end } from '../core/mm/pgtable-generic.js';
 import { memfd_create } from '../core/mm/shmem.js';
 import { lru_add_drain_all } from '../core/mm/swap.js';
 import { EXIT_DEAD, mmOf, TASK_RUNNING } from '../core/mm_types.js';
@@ -163,6 +167,8 @@ export function markGroupDone(m: Machine, tgid: number, except: ThreadRt | null 
     if (m.s.tasks[t.pid]!.tgid !== tgid || t === except) continue;
     t.done = true;
     if (t.kpath?.pending.kind === 'wp_page_copy') wp_page_copy_abort(m.s, t.kpath.pending);
+    if (t.kpath?.pending.kind === 'pte_map') pte_offset_map_end(m.s, null, t.kpath.pending);
+    if (t.kpath?.pending.kind === 'gup_fast') pt_walker_exit(m.s);
     if (t.kpath?.pending.kind === 'fork_wrprotect') {
       const p = t.kpath.pending;
       fork_wrprotect_finish(m.s, p.mm, p.addresses);
@@ -217,6 +223,15 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
       t.kpath = null;
       startThread(m, t, st, path.pending.child);
       note = `fork() returns: its UFFD_EVENT_FORK message was read; pid ${path.pending.child}`;
+    } else if (path?.pending.kind === 'pte_map') {
+      t.kpath = null;
+      const mapped = do_pte_missing_resume(m.s, k, path.pending);
+      const how = mapped ? 'maps the page' : 'maps nothing, the access faults again';
+      note = `pte_offset_map_lock() continues: ${how}; ${access(m, t, st, k, path.page, path.value, path.faults)}`;
+    } else if (path?.pending.kind === 'gup_fast') {
+      t.kpath = null;
+      gup_fast_resume(m.s, path.pending);
+      note = `GUP-fast continues: reads the PTE, rechecks, restores interrupts; ${execute(m, t, st, k, true)}`;
     } else if (path?.pending.kind === 'wp_page_copy') {
       t.kpath = null;
       const mapped = wp_page_copy_resume(m.s, k, path.pending);
@@ -246,9 +261,13 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
         note:
           e.path.pending.kind === 'fork_wrprotect'
             ? `fork() copied the page tables; ${e.path.pending.addresses.length} parent PTE(s) still writable (write-protected in a later step)`
-            : e.path.pending.kind === 'uffd_fork_event'
-              ? `fork() copied the mm (child context ${e.path.pending.child_ctx}) and waits in dup_userfaultfd_complete() until a reader of context ${e.path.pending.ctx} reads UFFD_EVENT_FORK`
-              : 'do_wp_page() decided to copy and dropped the PTE lock (wp_page_copy() continues in a later step)',
+            : e.path.pending.kind === 'pte_map'
+              ? `the fault read the PMD entry (PTE table ${e.path.pending.table}) and stops before taking its PTE lock`
+              : e.path.pending.kind === 'gup_fast'
+                ? `GUP-fast, interrupts off, read the PMD entry (PTE table ${e.path.pending.table}) and stops before reading the PTE`
+                : e.path.pending.kind === 'uffd_fork_event'
+                  ? `fork() copied the mm (child context ${e.path.pending.child_ctx}) and waits in dup_userfaultfd_complete() until a reader of context ${e.path.pending.ctx} reads UFFD_EVENT_FORK`
+                  : 'do_wp_page() decided to copy and dropped the PTE lock (wp_page_copy() continues in a later step)',
       };
     }
     throw e;
@@ -352,7 +371,7 @@ function setReg(m: Machine, reg: string | null, value: number): string {
   return ` -> ${reg} = ${value}`;
 }
 
-function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
+function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false): string {
   const s = m.s;
   const me = task(m, t);
   const mm = () => mmOf(s, me.mm);
@@ -539,8 +558,14 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel): string {
         (st.write ? FOLL_WRITE : 0) |
         (st.longterm ? FOLL_LONGTERM : 0) |
         (st.force ? FOLL_FORCE : 0);
-      const gup = st.fast ? get_user_pages_fast : __get_user_pages;
-      const pages = gup(s, k, mm(), addr, len / PAGE, flags);
+      const pages = st.fast
+        ? get_user_pages_fast(s, k, mm(), addr, len / PAGE, flags, !resumed)
+        : __get_user_pages(s, k, mm(), addr, len / PAGE, flags);
+      if (k.pending?.kind === 'gup_fast') {
+        const pending = k.pending;
+        k.pending = null;
+        throw new Stops({ pending, page: 0, value: undefined, faults: 0 });
+      }
       if (pages === -ERESTARTSYS)
         throw new Sleeps('GUP faulted and sleeps (VM_FAULT_RETRY)', k.userfault);
       if (typeof pages === 'number') {

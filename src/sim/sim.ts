@@ -225,6 +225,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
     // The kernel always batches fresh folios per CPU; a batch drains when full.
     lruBatching: opts.env?.lruBatching ?? true,
     lockBreaks: false,
+    ptWalkSteps: false,
     reclaimRaces: false,
   };
   const m = simMachine(w);

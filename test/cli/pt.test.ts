@@ -34,7 +34,12 @@ describe('page-table strategies', () => {
       'v6.18/pt-rwsem',
       'v6.18/madv-cleanup',
       'v6.18/pt-reclaim',
+      'v6.18/pt-reclaim-norecheck',
+      'v6.18/pt-reclaim-norcu',
+      'v6.18/pte-refcount-notryget',
     ]);
+    // sim prices the designs: an unsafe variant costs what its design costs.
+    expect(selectEras('v6.18', 'all', false).policies.map((p) => p.id)).toHaveLength(5);
     const p = selectEras('v5.9/pt-reclaim').policies[0]!;
     expect(p.ptStrategy).toBe('pt-reclaim');
     expect(p.GUP_PIN_COUNTING_BIAS).toBe(selectEras('v5.9').policies[0]!.GUP_PIN_COUNTING_BIAS);
@@ -80,7 +85,10 @@ describe('page-table strategies', () => {
     expect(r.code).toBe(0);
     expect(r.out).not.toMatch(/[?*!]( |$)/m);
     // What each strategy frees after a 16 KiB MADV_DONTNEED that empties a PTE table.
-    expect(r.out).toMatch(/^pt-dontneed-partial +Never +Always +Always +Never +Never$/m);
+    // The unsafe variants free as their designs do: pt-reclaim (twice), then pte-refcount.
+    expect(r.out).toMatch(
+      /^pt-dontneed-partial +Never +Always +Always +Never +Never +Never +Never +Always$/m,
+    );
   });
 
   it('an ERA/STRATEGY replay token replays; explore --workers takes ERA/STRATEGY', () => {
@@ -132,6 +140,16 @@ describe('page-table strategies', () => {
       'pt-rwsem',
       'madv-cleanup',
       'pt-reclaim',
+      'pt-reclaim-norecheck',
+      'pt-reclaim-norcu',
+      'pte-refcount-notryget',
     ]);
+    expect(j.ptStrategies.at(-1).unsafe).toEqual({
+      design: 'pte-refcount',
+      without: "the fault's pte_tryget()",
+    });
+    expect(r.out).toMatch(
+      /^pt-reclaim-norcu +yes +unsafe: PT_RECLAIM, but the emptied table is freed at once/m,
+    );
   });
 });

@@ -35,6 +35,7 @@ export function world(config: Partial<Config> = {}): World {
       ptStrategy: 'pt-reclaim',
       lruBatching: false,
       lockBreaks: false,
+      ptWalkSteps: false,
       reclaimRaces: false,
       ...config,
     },

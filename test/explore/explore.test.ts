@@ -288,12 +288,14 @@ thread child {
 exists (value(parent, mem[0]) == 2)
 `);
     const moves = (t: string) => t.split('-').map((x) => parseMove(x)!);
-    // parent: mmap, write, fork, spawn, then the write stops in wp_page_copy(); the sibling (thread 2) must wait.
-    expect(() => replay(sc, policy('v6.18'), moves('0-0-0-0-0-2'))).toThrow(
+    // parent: mmap, write (two steps: the munmap makes page-table walks stop at
+    // pte_offset_map_lock()), fork, spawn, then the write stops in
+    // wp_page_copy(); the sibling (thread 2) must wait.
+    expect(() => replay(sc, policy('v6.18'), moves('0-0-0-0-0-0-2'))).toThrow(
       /RP002|cannot be taken/,
     );
     // Once the fault is done the munmap may run.
-    const out = replay(sc, policy('v6.18'), moves('0-0-0-0-0-0-2'));
+    const out = replay(sc, policy('v6.18'), moves('0-0-0-0-0-0-0-2'));
     expect(out.steps.at(-1)!.stmt).toBe('munmap mem');
   });
 });

@@ -24,7 +24,7 @@ import {
   ZERO_PFN,
 } from '../mm_types.js';
 import { pte_present, pte_protnone, pte_special, type pte_t, pte_write } from '../pgtable_types.js';
-import type { GupPte, Kernel } from '../points.js';
+import type { GupFastPending, GupPte, Kernel } from '../points.js';
 import {
   FAULT_FLAG_BREAK_COW,
   FAULT_FLAG_UNSHARE,
@@ -33,8 +33,9 @@ import {
   VM_FAULT_RETRY,
   vma_is_accessible,
 } from './memory/fault.js';
-import { pteView } from './memory/pgtable.js';
+import { pmd_present_table, pmdSlot, ptep_get, pteView } from './memory/pgtable.js';
 import { vm_normal_page } from './memory/wp.js';
+import { pt_walker_enter, pt_walker_exit, ptBug, ptGen, ptLive } from './mmu_gather.js';
 import { folio_put, page_folio } from './page_alloc.js';
 import { vma_lookup } from './vma.js';
 
@@ -273,6 +274,46 @@ function gup_fast_pte(s: State, k: Kernel, mm: Mm, addr: number, flags: number):
 }
 
 /**
+ * The first half of GUP-fast's walk for the first page (ADR 0013): with
+ * interrupts off (local_irq_save() in gup_fast()), read the PMD entry
+ * (gup_fast_pmd_range()); null when it names no PTE table, as the walk then
+ * never reads one. The caller stops; gup_fast_resume() continues.
+ */
+function gup_fast_begin(s: State, mm: Mm, address: number): GupFastPending | null {
+  const at = pmdSlot(s, mm, address);
+  const table = at ? pmd_present_table(ptep_get(s, at.table, at.index)) : 0;
+  if (!at || table === 0) return null;
+  pt_walker_enter(s);
+  return {
+    kind: 'gup_fast',
+    mm: mm.id,
+    address,
+    pmd_table: at.table,
+    pmd_gen: ptGen(s, at.table),
+    table,
+    gen: ptGen(s, table),
+  };
+}
+
+/**
+ * The second half: gup_fast_pte_range() reads the PTE through the table it
+ * read (PT001 if that table was freed meanwhile), rechecks the PMD entry,
+ * and interrupts come back on (local_irq_restore()), which lets a deferred
+ * table free proceed. The walk itself is then redone in one step from the
+ * mm (get_user_pages_fast()): a table unlinked meanwhile had only none
+ * entries left, so its PTE read fails and the walk falls back to the slow
+ * path, as the fresh walk does.
+ */
+export function gup_fast_resume(s: State, p: GupFastPending): void {
+  if (!ptLive(s, p.table, p.gen))
+    ptBug(s, {
+      code: 'PT001',
+      detail: `GUP-fast at 0x${p.address.toString(16)} read a PTE in page table ${p.table}, freed after it read the PMD entry`,
+    });
+  pt_walker_exit(s);
+}
+
+/**
  * mm/gup.c get_user_pages_fast() / pin_user_pages_fast(): GUP-fast for every
  * page it can take, the slow path for the rest.
  */
@@ -283,7 +324,15 @@ export function get_user_pages_fast(
   start: number,
   nr: number,
   gup_flags: number,
+  stepwise = false,
 ): number[] | number {
+  if (stepwise && k.config.ptWalkSteps) {
+    const p = gup_fast_begin(s, mm, start);
+    if (p) {
+      k.pending = p;
+      return [];
+    }
+  }
   if (gup_flags & FOLL_PIN) mm.flags |= MMF_HAS_PINNED;
   // gup_fast(): a FOLL_PIN walk backs off while fork() write-protects (the seqcount is odd).
   if (gup_flags & FOLL_PIN && k.policy.write_protect_seq && mm.write_protect_seq % 2 === 1) {

@@ -24,7 +24,7 @@
 
 import { EAGAIN, EINVAL } from '../errno.js';
 import type { Mm, State, Vma } from '../mm_types.js';
-import { MM_ANONPAGES, ptFreeTable, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SHARED } from '../mm_types.js';
+import { MM_ANONPAGES, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SHARED } from '../mm_types.js';
 import { PG_ksm, PG_swapcache } from '../page-flags.js';
 import {
   HPAGE_PMD_NR,
@@ -40,6 +40,7 @@ import type { Kernel } from '../points.js';
 import { count_vm_event, vmEventIndex } from '../vmstat.js';
 import { hpageAlign, mapCollapsedThp } from './huge_memory.js';
 import { pmdSlot, ptep_get, pteTable } from './memory/pgtable.js';
+import { tlb_remove_table } from './mmu_gather.js';
 import { alloc_pages, folio_put, page_folio } from './page_alloc.js';
 import { folio_mapcount, folio_remove_rmap_pte, folio_test_anon } from './rmap.js';
 import { lru_add_drain_all } from './swap.js';
@@ -156,7 +157,7 @@ function collapse_huge_page(s: State, k: Kernel, mm: Mm, vma: Vma, haddr: number
   }
   // The old PTE table is deposited for the new THP: freed here, counted as before.
   const at = pmdSlot(s, mm, haddr)!;
-  ptFreeTable(s, t);
+  tlb_remove_table(s, t); // after pmdp_collapse_flush(): GUP-fast is out of it
   mapCollapsedThp(s, k, mm, vma, at, thp);
   return 0;
 }

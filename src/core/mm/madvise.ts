@@ -18,7 +18,7 @@ import {
 } from '../mm_types.js';
 import { PG_ksm } from '../page-flags.js';
 import { PAGE_SIZE, PMD_SIZE, PT_LEVEL_PTE, pte_pfn, pte_present } from '../pgtable_types.js';
-import type { Kernel, PtStrategy } from '../points.js';
+import type { Kernel, PtDesign } from '../points.js';
 import { __split_huge_pmd, is_huge_zero_pmd, split_folio } from './huge_memory.js';
 import { madvise_collapse } from './khugepaged.js';
 import { ksmMergeableVma, MADV_MERGEABLE, MADV_UNMERGEABLE, unmerge_ksm_pages } from './ksm.js';
@@ -33,7 +33,7 @@ import { vm_normal_page } from './memory/wp.js';
 import { zap_page_range_single } from './memory/zap.js';
 import { page_folio } from './page_alloc.js';
 import { free_empty_pgtables_locked } from './pt_rwsem.js';
-import { ptWalkWork } from './pt_walk.js';
+import { ptWalkRules, ptWalkWork } from './pt_walk.js';
 import { folio_entire_mapcount, folio_test_anon } from './rmap.js';
 import { lru_add_drain } from './swap.js';
 import { split_vma, vmaMergeAll, vmaReplace } from './vma.js';
@@ -89,7 +89,7 @@ function madvise_walk_vmas(
 }
 
 /** What MADV_DONTNEED's zap does with the tables it empties, per page-table strategy (ADR 0013). */
-const PT_AFTER_ZAP: Record<PtStrategy, { choice: string; reason: string }> = {
+const PT_AFTER_ZAP: Record<PtDesign, { choice: string; reason: string }> = {
   none: { choice: 'keep page tables', reason: 'empty PTE tables stay until munmap' },
   'madv-cleanup': {
     choice: 'keep page tables',
@@ -122,13 +122,15 @@ function madvise_dontneed_single_vma(
   end: number,
 ): number {
   if (vma.vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return -EINVAL;
-  const pt = k.config.ptStrategy;
+  const rules = ptWalkRules(k.config);
+  const pt = rules.design;
   const reclaim_pt = pt === 'pt-reclaim';
   k.decide('madvise_dontneed_single_vma', PT_AFTER_ZAP[pt].choice, PT_AFTER_ZAP[pt].reason);
   ptWalkWork(s, k.config);
   zap_page_range_single(s, mm, vma, start, end - start, {
     even_cows: true,
     reclaim_pt,
+    reclaim_pt_rcu: rules.deferredFree,
     pte_refcount: pt === 'pte-refcount',
   });
   if (pt === 'pt-rwsem') free_empty_pgtables_locked(s, mm, start, end);
@@ -270,7 +272,7 @@ export function do_madvise(
       madvise_dontneed_single_vma(s, k, mm, vma, a, b),
     );
   if (advice === MADV_CLEANUP_PGTABLE) {
-    const known = k.config.ptStrategy === 'madv-cleanup';
+    const known = ptWalkRules(k.config).design === 'madv-cleanup';
     k.decide(
       'madvise_cleanup_pgtable',
       known ? 'free empty PTE tables' : '-EINVAL',

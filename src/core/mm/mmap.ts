@@ -10,7 +10,6 @@ import { dup_userfaultfd } from '../fs/userfaultfd.js';
 import type { Mm, State, Vma } from '../mm_types.js';
 import {
   MMF_VM_MERGE_ANY,
-  ptFreeTable,
   VM_ACCOUNT,
   VM_DONTCOPY,
   VM_EXEC,
@@ -40,6 +39,7 @@ import { copy_page_range } from './memory/copy.js';
 import { FAULT_FLAG_WRITE, handle_mm_fault } from './memory/fault.js';
 import { free_pgtables } from './memory/pgtable.js';
 import { unmap_vmas } from './memory/zap.js';
+import { tlb_remove_table } from './mmu_gather.js';
 import { shmem_zero_setup } from './shmem.js';
 import { do_vmi_munmap, vmaInsert, vmaMergeAll } from './vma.js';
 
@@ -198,7 +198,7 @@ export function exit_mmap(s: State, mm: Mm): void {
   free_pgtables(s, mm, vmas, 0, 0);
   for (const v of vmas) if (v.vm_file !== 0) iput(s, v.vm_file);
   mm.vmas = [];
-  ptFreeTable(s, mm.pgd);
+  tlb_remove_table(s, mm.pgd);
   mm.pgd = 0;
   workLeave(s, prev);
 }

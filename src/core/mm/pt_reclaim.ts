@@ -20,6 +20,12 @@ export interface ZapDetails {
   /** Try to free the PTE table once emptied (MADV_DONTNEED with PT_RECLAIM). */
   readonly reclaim_pt: boolean;
   /**
+   * Model-only, true unless asked otherwise: the emptied table is freed
+   * through tlb_remove_table() (RCU); false frees it at once (the unsafe
+   * variant `pt-reclaim-norcu`).
+   */
+  readonly reclaim_pt_rcu?: boolean;
+  /**
    * Model-only: the pte_refcount proposal (pte_ref.ts) is on, so the put of
    * the last entry a zap clears frees its PTE table, whatever part it zapped.
    */
@@ -40,7 +46,7 @@ export function reclaim_pt_is_enabled(
  * try_to_free_pte(), which re-checks every entry is none; in one atomic step
  * both end the same way): clear the PMD entry and free the PTE table.
  */
-export function free_pte(s: State, mm: Mm, addr: number): void {
-  pmdClearAndFreePte(s, mm, addr);
+export function free_pte(s: State, mm: Mm, addr: number, rcu = true): void {
+  pmdClearAndFreePte(s, mm, addr, rcu);
   count_vm_event(s.vmstat, PT_RECLAIM_PTE);
 }

@@ -16,16 +16,62 @@
  */
 
 import type { State } from '../mm_types.js';
-import type { Config } from '../points.js';
+import type { Config, PtDesign, PtStrategy } from '../points.js';
 import { W_ATOMICS, workCharge } from '../work.js';
+
+/**
+ * What keeps a walker that read a PMD entry from using a freed PTE table,
+ * per strategy (ADR 0013): the rules a fault stopped at pte_offset_map_lock()
+ * and GUP-fast follow (pgtable-generic.ts, gup.ts). An unsafe variant is its
+ * design with one of them off.
+ */
+export interface PtWalkRules {
+  /** The design; a variant is priced and frees as its design does. */
+  readonly design: PtDesign;
+  /**
+   * pte_offset_map_lock() compares the PMD entry with the value it read once
+   * it holds the PTE lock, and starts over when it changed (Hugh Dickins,
+   * "mm: allow pte_offset_map[_lock]() to fail", v6.5; what PT_RECLAIM rests on).
+   */
+  readonly pmdRecheck: boolean;
+  /** The walk holds rcu_read_lock() from reading the PMD entry to taking the PTE lock (__pte_offset_map(), v6.5+). */
+  readonly rcuWalk: boolean;
+  /** The design's own frees go through tlb_remove_table() (RCU), not at once. */
+  readonly deferredFree: boolean;
+  /** The fault holds pte_tryget() on the PTE table around pte_offset_map_lock() (pte_refcount). */
+  readonly tryget: boolean;
+  /** The fault holds the page-table rwsem for read across its walk (pt-rwsem): a zap waits. */
+  readonly rwsem: boolean;
+}
+
+const SAFE = { pmdRecheck: false, rcuWalk: false, deferredFree: true, tryget: false, rwsem: false };
+const PT_RECLAIM = { ...SAFE, design: 'pt-reclaim', pmdRecheck: true, rcuWalk: true } as const;
+const PTE_REFCOUNT = { ...SAFE, design: 'pte-refcount', tryget: true } as const;
+
+export const PT_WALK_RULES: Readonly<Record<PtStrategy, PtWalkRules>> = {
+  // Nothing frees a PTE table without the mmap lock for writing, which a fault's read lock excludes.
+  none: { ...SAFE, design: 'none' },
+  'madv-cleanup': { ...SAFE, design: 'madv-cleanup' },
+  'pt-rwsem': { ...SAFE, design: 'pt-rwsem', rwsem: true },
+  'pte-refcount': PTE_REFCOUNT,
+  'pt-reclaim': PT_RECLAIM,
+  'pt-reclaim-norecheck': { ...PT_RECLAIM, pmdRecheck: false },
+  'pt-reclaim-norcu': { ...PT_RECLAIM, deferredFree: false },
+  'pte-refcount-notryget': { ...PTE_REFCOUNT, tryget: false },
+};
+
+/** The walk rules of the configuration's strategy. */
+export function ptWalkRules(config: Config): PtWalkRules {
+  return PT_WALK_RULES[config.ptStrategy];
+}
 
 /** One walk (a fault, a GUP walk, a zap) of the page tables. */
 export function ptWalkWork(s: State, config: Config): void {
-  if (config.ptStrategy === 'pte-refcount' || config.ptStrategy === 'pt-rwsem')
-    workCharge(s, W_ATOMICS, 2);
+  const d = ptWalkRules(config).design;
+  if (d === 'pte-refcount' || d === 'pt-rwsem') workCharge(s, W_ATOMICS, 2);
 }
 
 /** `n` entries of PTE tables turned from none to in use, or back: pte_refcount's pte_get()/pte_put(). */
 export function pteEntryRefWork(s: State, config: Config, n: number): void {
-  if (config.ptStrategy === 'pte-refcount' && n > 0) workCharge(s, W_ATOMICS, n);
+  if (ptWalkRules(config).design === 'pte-refcount' && n > 0) workCharge(s, W_ATOMICS, n);
 }

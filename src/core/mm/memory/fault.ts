@@ -39,7 +39,7 @@ import {
   pte_wrprotect,
   pteBits,
 } from '../../pgtable_types.js';
-import type { Kernel } from '../../points.js';
+import type { Kernel, PteMapPending } from '../../points.js';
 import { count_vm_event, PGFAULT } from '../../vmstat.js';
 import {
   P_DO_ANONYMOUS_PAGE,
@@ -62,7 +62,13 @@ import {
   thp_vma_allowable,
   VM_FAULT_FALLBACK,
 } from '../huge_memory.js';
+import { ptBug } from '../mmu_gather.js';
 import { alloc_pages, folio_get } from '../page_alloc.js';
+import {
+  pte_offset_map_begin,
+  pte_offset_map_end,
+  pte_offset_map_lock_resume,
+} from '../pgtable-generic.js';
 import { pteEntryRefWork, ptWalkWork } from '../pt_walk.js';
 import {
   anon_vma_prepare,
@@ -71,8 +77,17 @@ import {
   mm_counter_file,
 } from '../rmap.js';
 import { folio_add_lru_vma } from '../swap.js';
+import { vma_lookup } from '../vma.js';
 import type { PmdSlot } from './pgtable.js';
-import { pmd_index, pmdAllocWalk, pte_index, pteAllocAt, ptep_get, set_pte_at } from './pgtable.js';
+import {
+  pmd_index,
+  pmd_present_table,
+  pmdAllocWalk,
+  pte_index,
+  pteAllocAt,
+  ptep_get,
+  set_pte_at,
+} from './pgtable.js';
 import { do_swap_page } from './swapin.js';
 import type { PteSlot } from './wp.js';
 import { do_wp_page } from './wp.js';
@@ -214,6 +229,39 @@ function do_fault(
 }
 
 /**
+ * The fault's second step after pte_offset_map_begin(): take the PTE lock
+ * (pgtable-generic.ts) and, if the entry is still none (vmf_pte_changed()
+ * says no one else mapped it meanwhile), map the page as
+ * do_anonymous_page() or do_fault() do. Whether it mapped; if not, the
+ * access retries as after the kernel's `goto release`.
+ */
+export function do_pte_missing_resume(s: State, k: Kernel, p: PteMapPending): boolean {
+  const mm = s.mms[p.mm] ?? null;
+  const table = pte_offset_map_lock_resume(s, k, p);
+  let mapped = false;
+  if (mm && table !== 0) {
+    const vma = vma_lookup(mm, p.address);
+    if (!vma) toolBug('a fault stopped in pte_offset_map_lock() lost its VMA');
+    const slot: PteSlot = { table, index: pte_index(p.address) };
+    if (pte_none(ptep_get(s, table, slot.index))) {
+      if (pmd_present_table(ptep_get(s, p.pmd_table, p.pmd_index)) !== table) {
+        k.decide('pte_offset_map_lock', 'map', 'no PMD recheck: maps into the table it read');
+        ptBug(s, {
+          code: 'PT002',
+          detail: `the fault at 0x${p.address.toString(16)} installed a PTE into page table ${table}, unlinked after it read the PMD entry`,
+        });
+      }
+      pteEntryRefWork(s, k.config, 1);
+      if (vma_is_anonymous(vma)) do_anonymous_page(s, k, mm, vma, p.write, slot);
+      else do_fault(s, k, mm, vma, p.address, p.write, slot);
+      mapped = true;
+    }
+  }
+  pte_offset_map_end(s, mm, p);
+  return mapped;
+}
+
+/**
  * mm/memory.c handle_mm_fault() → __handle_mm_fault() → handle_pte_fault().
  * The caller (the x86 fault handler) has checked the VMA permits the access.
  * Returns 0 or VM_FAULT_* error bits.
@@ -294,6 +342,12 @@ function __handle_mm_fault(
   }
   const slot: PteSlot = { table: pteAllocAt(s, mm, pmdT, address), index: pte_index(address) };
   const orig_pte = ptep_get(s, slot.table, slot.index);
+  if (pte_none(orig_pte) && flags & FAULT_FLAG_STEPWISE && k.config.ptWalkSteps) {
+    // do_pte_missing(): the page is allocated, then pte_offset_map_lock() reads the PMD entry.
+    const index = pmd_index(address);
+    k.pending = pte_offset_map_begin(s, k, mm, address, write, pmdT, index, slot.table);
+    return VM_FAULT_STEPPED;
+  }
   if (pte_none(orig_pte)) {
     workEnter(s, vma_is_anonymous(vma) ? P_DO_ANONYMOUS_PAGE : P_DO_FAULT);
     workCharge(s, W_LOCKS); // the PTE lock

@@ -14,8 +14,8 @@ import {
   PT_DENSE_WORDS,
   ptAllocTable,
   ptBits,
+  ptEmpty,
   ptEntries,
-  ptFreeTable,
   ptSet,
   ptVal,
 } from '../../mm_types.js';
@@ -36,6 +36,7 @@ import {
   pteBits,
 } from '../../pgtable_types.js';
 import { W_PT_ALLOC, W_PT_FREE, W_PTE_WRITES, workCharge } from '../../work.js';
+import { freeUnlinkedTable, tlb_remove_table } from '../mmu_gather.js';
 
 const TABLE_ENTRY_BITS = _PAGE_PRESENT | _PAGE_RW;
 
@@ -223,28 +224,21 @@ export function pudAllocWalk(s: State, mm: Mm, addr: number): number {
 
 /**
  * mm/pt_reclaim.c free_pte() after try_get_and_clear_pmd(): clear the PMD
- * entry covering `addr` and free the PTE table it pointed to.
+ * entry covering `addr` and free the PTE table it pointed to, through
+ * tlb_remove_table() (`rcu`) or at once (a design without the deferral).
  */
-export function pmdClearAndFreePte(s: State, mm: Mm, addr: number): void {
+export function pmdClearAndFreePte(s: State, mm: Mm, addr: number, rcu = true): void {
   const pmd = pmdTable(s, mm, addr);
   const pte = child(s, pmd, idx(addr, PmdShift));
   setChild(s, pmd, idx(addr, PmdShift), 0);
-  ptFreeTable(s, pte);
+  if (rcu) tlb_remove_table(s, pte);
+  else freeUnlinkedTable(s, pte);
   mmDecNrTables(mm);
 }
 
 /** Whether table `t` has no entry in use at all (every slot none). */
 export function tableEmpty(s: State, t: number): boolean {
-  const tab = s.pt.tables[t]!;
-  let used = false;
-  if (tab.length === PT_DENSE_WORDS) {
-    for (let i = 0; i < 512 && !used; i++) used = tab[2 * i] !== 0 || tab[2 * i + 1] !== 0;
-    return !used;
-  }
-  ptEntries(tab, (i) => {
-    if (ptVal(tab, i) !== 0 || ptBits(tab, i) !== 0) used = true;
-  });
-  return !used;
+  return ptEmpty(s.pt.tables[t]!);
 }
 
 /**
@@ -263,7 +257,7 @@ export function freeTableIfEmpty(s: State, mm: Mm, addr: number, level: number):
   const t = child(s, parent, idx(addr, shift));
   if (t === 0 || !tableEmpty(s, t)) return false;
   setChild(s, parent, idx(addr, shift), 0);
-  ptFreeTable(s, t);
+  tlb_remove_table(s, t);
   mmDecNrTables(mm);
   return true;
 }
@@ -281,7 +275,7 @@ function alignDown(x: number, size: number): number {
 function free_pte_range(s: State, mm: Mm, pmd: number, i: number): void {
   const pte = child(s, pmd, i);
   setChild(s, pmd, i, 0);
-  ptFreeTable(s, pte);
+  tlb_remove_table(s, pte);
   mmDecNrTables(mm);
 }
 
@@ -310,7 +304,7 @@ function free_pmd_range(
   }
   if (minus1(end) > minus1(ceiling)) return;
   setChild(s, pud, pudIdx, 0);
-  ptFreeTable(s, pmd);
+  tlb_remove_table(s, pmd);
   mmDecNrTables(mm);
 }
 
@@ -340,7 +334,7 @@ function free_pud_range(
   }
   if (minus1(end) > minus1(ceiling)) return;
   setChild(s, mm.pgd, pgdIdx, 0);
-  ptFreeTable(s, pud);
+  tlb_remove_table(s, pud);
   mmDecNrTables(mm);
 }
 

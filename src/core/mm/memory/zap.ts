@@ -94,7 +94,7 @@ function zap_pte_range(
   }
   // pte_refcount: each entry cleared drops its reference (pte_put()).
   if (details?.pte_refcount) workCharge(s, W_ATOMICS, cleared);
-  if (can_reclaim_pt) free_pte(s, mm, start);
+  if (can_reclaim_pt) free_pte(s, mm, start, details?.reclaim_pt_rcu !== false);
   else if (details?.pte_refcount) pte_put_after_zap(s, mm, start);
 }
 
