@@ -183,10 +183,14 @@ const FD_OPS = new Set<Stmt['op']>([
  * threads, and the descriptors of pipes, userfaultfds, pins and files made
  * before it, which the new image does not know by name.
  */
+function spawns(sc: Scenario): boolean {
+  return sc.threads.some((t) => t.body.some((st) => st.op === 'spawn'));
+}
+
 function checkExec(sc: Scenario, list: readonly Stmt[]): void {
   const at = list.findIndex((st) => st.op === 'exec');
   if (at < 0) return;
-  if (sc.threads.some((t) => t.body.some((st) => st.op === 'spawn')))
+  if (spawns(sc))
     unsupported(
       'exec in a scenario with spawn: de_thread() of a multi-threaded process is not in the probe',
     );
@@ -793,6 +797,10 @@ class Compiler {
     const named = first?.kind === 'ident' && this.threads.includes(first.name);
     const thread = named ? this.threads.indexOf((first as { name: string }).name) : self;
     const rest = named ? args.slice(1) : args;
+    if ((e.fn === 'RssAnon' || e.fn === 'RssShmem') && spawns(this.sc))
+      unsupported(
+        `${e.fn}() in a scenario with spawn: the stacks of real threads count in it, and the per-CPU RSS counters of a threaded process are read approximately`,
+      );
     if (PROCESS_PRIMS.has(e.fn)) return { kind: e.fn, thread, map: -1, page: 0, name: '' };
     if (Object.hasOwn(KPF_BITS, e.fn)) {
       // probe.c reads /proc/kpageflags of the PFN the register holds when the value is needed.

@@ -179,7 +179,8 @@ const PAINT_OF: Record<string, string> = { '!': PAINT.magenta, '*': PAINT.red, '
 function cellText(layout: MatrixLayout, r: CheckRow | undefined, width: number): string {
   if (!r) return pad('-', width);
   const m = mark(r);
-  const text = `${layout.compact ? (LETTER[r.verdict] ?? r.verdict) : r.verdict}${m}`;
+  const broke = r.findings?.length ? '+' : '';
+  const text = `${layout.compact ? (LETTER[r.verdict] ?? r.verdict) : r.verdict}${broke}${m}`;
   const paint = layout.colour ? PAINT_OF[m] : undefined;
   return paint
     ? paint + text + RESET + ' '.repeat(Math.max(0, width - text.length))
@@ -264,7 +265,7 @@ export function matrixSummary(
   const broken = rows.filter((r) => r.findings?.length);
   if (broken.length)
     lines.push(
-      `design invariants broken in ${broken.length} scenario/era pair(s) (findings, not verdicts; --json lists them, cowherd explore shows the paths)`,
+      `+ design invariants broken in ${broken.length} scenario/era pair(s) (findings, not verdicts; --json lists them, cowherd explore shows the paths)`,
     );
   for (const r of rows)
     for (const f of r.findingTraces ?? []) {

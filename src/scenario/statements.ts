@@ -209,6 +209,8 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
   if (!st) throw new Error(`tool bug: thread ${t.name} has no statement to run`);
   t.pc += 1;
   let note: string;
+  /** What a continued kernel path did before the statement stopped again, for the step's note. */
+  let resumed = '';
   const path = t.kpath;
   try {
     if (path?.pending.kind === 'fork_wrprotect') {
@@ -227,7 +229,8 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
       t.kpath = null;
       const mapped = do_pte_missing_resume(m.s, k, path.pending);
       const how = mapped ? 'maps the page' : 'maps nothing, the access faults again';
-      note = `pte_offset_map_lock() continues: ${how}; ${access(m, t, st, k, path.page, path.value, path.faults)}`;
+      resumed = `pte_offset_map_lock() continues: ${how}; `;
+      note = resumed + access(m, t, st, k, path.page, path.value, path.faults);
     } else if (path?.pending.kind === 'gup_fast') {
       t.kpath = null;
       gup_fast_resume(m.s, path.pending);
@@ -259,7 +262,8 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
       return {
         kind: 'ok',
         note:
-          e.path.pending.kind === 'fork_wrprotect'
+          resumed +
+          (e.path.pending.kind === 'fork_wrprotect'
             ? `fork() copied the page tables; ${e.path.pending.addresses.length} parent PTE(s) still writable (write-protected in a later step)`
             : e.path.pending.kind === 'pte_map'
               ? `the fault read the PMD entry (PTE table ${e.path.pending.table}) and stops before taking its PTE lock`
@@ -267,7 +271,7 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
                 ? `GUP-fast, interrupts off, read the PMD entry (PTE table ${e.path.pending.table}) and stops before reading the PTE`
                 : e.path.pending.kind === 'uffd_fork_event'
                   ? `fork() copied the mm (child context ${e.path.pending.child_ctx}) and waits in dup_userfaultfd_complete() until a reader of context ${e.path.pending.ctx} reads UFFD_EVENT_FORK`
-                  : 'do_wp_page() decided to copy and dropped the PTE lock (wp_page_copy() continues in a later step)',
+                  : 'do_wp_page() decided to copy and dropped the PTE lock (wp_page_copy() continues in a later step)'),
       };
     }
     throw e;

@@ -40,7 +40,7 @@ import type { Kernel } from '../points.js';
 import { count_vm_event, vmEventIndex } from '../vmstat.js';
 import { hpageAlign, mapCollapsedThp } from './huge_memory.js';
 import { pmdSlot, ptep_get, pteTable } from './memory/pgtable.js';
-import { tlb_remove_table } from './mmu_gather.js';
+import { tlb_remove_table_taken } from './mmu_gather.js';
 import { alloc_pages, folio_put, page_folio } from './page_alloc.js';
 import { folio_mapcount, folio_remove_rmap_pte, folio_test_anon } from './rmap.js';
 import { lru_add_drain_all } from './swap.js';
@@ -157,7 +157,7 @@ function collapse_huge_page(s: State, k: Kernel, mm: Mm, vma: Vma, haddr: number
   }
   // The old PTE table is deposited for the new THP: freed here, counted as before.
   const at = pmdSlot(s, mm, haddr)!;
-  tlb_remove_table(s, t); // after pmdp_collapse_flush(): GUP-fast is out of it
+  tlb_remove_table_taken(s, t); // after pmdp_collapse_flush(): GUP-fast is out of it
   mapCollapsedThp(s, k, mm, vma, at, thp);
   return 0;
 }

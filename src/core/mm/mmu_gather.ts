@@ -16,7 +16,7 @@
  */
 
 import type { PtBug, State } from '../mm_types.js';
-import { ptEmpty, ptFreeTable } from '../mm_types.js';
+import { ptEmpty, ptFreeTable, ptWritable } from '../mm_types.js';
 
 /** A walker enters rcu_read_lock() or local_irq_save() with a table's address in hand. */
 export function pt_walker_enter(s: State): void {
@@ -37,6 +37,16 @@ export function pt_walker_exit(s: State): void {
 export function tlb_remove_table(s: State, id: number): void {
   if (s.pt.readers > 0) s.pt.deferred.push(id);
   else freeUnlinkedTable(s, id);
+}
+
+/**
+ * A table whose entries the caller has already taken over (khugepaged's
+ * collapse: each page's reference went to the THP): cleared, then freed as
+ * tlb_remove_table() frees.
+ */
+export function tlb_remove_table_taken(s: State, id: number): void {
+  ptWritable(s, id).fill(0); // dense: every entry none; sparse: no entry
+  tlb_remove_table(s, id);
 }
 
 /** tlb_remove_table_rcu(): the grace period is over; free every deferred table. */
