@@ -248,6 +248,18 @@ export function hashState(s: State, h: Fingerprint, counters?: readonly number[]
   for (const b of s.lru_batch) h.words(b, b.length);
   h.word(s.isolated.length);
   h.words(s.isolated, s.isolated.length);
+  const w = s.rmap_walk;
+  h.word(w ? w.folio : 0);
+  if (w) {
+    h.word((w.rcu ? 1 : 0) | (w.tryget ? 2 : 0) | (w.rwsem ? 4 : 0));
+    for (const x of w.tables) {
+      h.word(x.mm);
+      h.num(x.address);
+      h.word(x.table);
+      // Whether the table is still the one the walk read (pt.gen itself is not hashed).
+      h.word(s.pt.tables[x.table] != null && (s.pt.gen[x.table] ?? 0) === x.gen ? 1 : 0);
+    }
+  }
   const sw = s.swap;
   h.word(sw.map.length);
   h.words(sw.map, sw.map.length);

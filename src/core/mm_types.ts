@@ -349,6 +349,25 @@ export interface PageTables {
   bugs: PtBug[];
 }
 
+/**
+ * An rmap walk stopped between reading PMD entries and using the PTE tables
+ * they name, with what it holds per the strategy's walk rules: RCU, a
+ * pte_tryget() reference on each table, the page-table rwsem of each mm for
+ * read.
+ */
+export interface RmapWalk {
+  readonly folio: number;
+  readonly tables: readonly {
+    readonly mm: number;
+    readonly address: number;
+    readonly table: number;
+    readonly gen: number;
+  }[];
+  readonly rcu: boolean;
+  readonly tryget: boolean;
+  readonly rwsem: boolean;
+}
+
 /** A broken page-table invariant, as observed where it happened. */
 export interface PtBug {
   readonly code: 'PT001' | 'PT002';
@@ -408,6 +427,12 @@ export interface State {
   lru_batch: number[][];
   /** Folios isolated from the LRU by reclaim (mm/vmscan.c folio_isolate_lru()), each holding a reference. */
   isolated: number[];
+  /**
+   * Reclaim's try_to_unmap() stopped inside page_vma_mapped_walk() after
+   * reading the PMD entries of the folio's mappings, before taking their
+   * PTE locks (vmscan.ts, ADR 0013); null when no walk is stopped.
+   */
+  rmap_walk: RmapWalk | null;
   /** GUP references held by their users, by id (null once released). */
   gup: (GupRef | null)[];
   /** userfaultfd contexts by id (0 unused). */
@@ -471,6 +496,7 @@ export function newState(): State {
     next_anon_vma: 1,
     lru_batch: [],
     isolated: [],
+    rmap_walk: null,
     gup: [null],
     uffd: [null],
     huge_zero: 0,
@@ -541,6 +567,7 @@ export function cloneState(s: State): State {
     next_anon_vma: s.next_anon_vma,
     lru_batch: s.lru_batch.map((b) => b.slice()),
     isolated: s.isolated.slice(),
+    rmap_walk: s.rmap_walk,
     gup: s.gup.slice(),
     uffd: s.uffd.slice(),
     huge_zero: s.huge_zero,

@@ -74,11 +74,12 @@ export const PT_STRATEGIES: readonly PtStrategyInfo[] = [
   },
   {
     id: 'pte-refcount-notryget',
-    title: 'unsafe: pte_refcount, but the fault takes no pte_tryget() reference',
+    title:
+      'unsafe: pte_refcount, but walkers (the fault, the rmap walk) take no pte_tryget() reference',
     source:
       'pte-refcount without the visitor reference of Documentation/vm/pte_ref.rst (v3 series)',
     modelled: true,
-    unsafe: { design: 'pte-refcount', without: "the fault's pte_tryget()" },
+    unsafe: { design: 'pte-refcount', without: "the walkers' pte_tryget()" },
   },
 ];
 

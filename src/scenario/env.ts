@@ -65,7 +65,8 @@ export function envSteps(m: Machine): EnvStep[] {
     // One reclaim scan at a time, holding at most one folio (enough for a litmus test).
     const held = m.s.isolated[0];
     if (held !== undefined) {
-      out.push({ actor: 'reclaim', action: 'keep', folio: held });
+      // A stopped rmap walk (try_to_unmap()) can only go on.
+      if (m.s.rmap_walk === null) out.push({ actor: 'reclaim', action: 'keep', folio: held });
       out.push({ actor: 'reclaim', action: 'pageout', folio: held });
     } else
       for (const folio of reclaimCandidates(m.s))
@@ -110,7 +111,7 @@ export function stepEnv(m: Machine, e: EnvStep, k: Kernel): string {
           reclaimRelease(m.s, e.folio);
           return `shrink_folio_list: folio ${e.folio} is referenced: unlocks it and puts it back`;
         case 'pageout': {
-          const r = shrink_folio_list(m.s, k, e.folio);
+          const r = shrink_folio_list(m.s, k, e.folio, true);
           return `shrink_folio_list: folio ${e.folio}: ${r.why}`;
         }
       }

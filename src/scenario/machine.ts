@@ -14,7 +14,7 @@ import { folio_end_writeback, foliosUnderWriteback } from '../core/mm/filemap.js
 import { gupRelease } from '../core/mm/gup.js';
 import { lru_add_drain_cpu } from '../core/mm/swap.js';
 import { reclaimOrphanedSwapCache } from '../core/mm/swap_state.js';
-import { reclaimRelease } from '../core/mm/vmscan.js';
+import { reclaimRelease, rmap_walk_end } from '../core/mm/vmscan.js';
 import type { State, Task } from '../core/mm_types.js';
 import { cloneState, newState, TASK_RUNNING } from '../core/mm_types.js';
 import type { ForkPending, PtWalkPending, WpCopyPending } from '../core/points.js';
@@ -87,10 +87,14 @@ export function forkEventUnread(m: Machine, ctx: number): boolean {
   return forkEventWaiter(m, ctx) !== undefined;
 }
 
-/** Is thread `i` asleep in the kernel: its last attempt slept, or its fork() waits for a reader? */
+/** Is thread `i` asleep in the kernel: its last attempt slept, its fork() waits for a reader, or it waits for reclaim's rmap walk? */
 export function asleepInKernel(m: Machine, i: number): boolean {
-  const p = m.threads[i]!.kpath?.pending;
-  return m.blocked.has(i) || (p?.kind === 'uffd_fork_event' && !p.read);
+  const t = m.threads[i]!;
+  const p = t.kpath?.pending;
+  if (m.blocked.has(i) || (p?.kind === 'uffd_fork_event' && !p.read)) return true;
+  // Waiting for a lock reclaim's stopped rmap walk holds: reclaim goes on first.
+  const st = p ? undefined : nextStmt(m, t);
+  return st !== undefined && waitsForRmapWalk(m, t, st);
 }
 
 export interface Mapping {
@@ -246,6 +250,23 @@ function mmapReadHeld(m: Machine, t: ThreadRt): boolean {
 }
 
 /**
+ * Does `st` wait for reclaim's stopped rmap walk (core/mm/vmscan.ts)? The
+ * walk holds the anon_vma lock, which munmap and exit take to unlink the
+ * VMAs it visits (unlink_anon_vmas()) before their tables go, and
+ * MADV_CLEANUP_PGTABLE takes as the rmap lock; under pt-rwsem it holds each
+ * visited mm's rwsem for read, which MADV_DONTNEED takes for writing.
+ */
+function waitsForRmapWalk(m: Machine, t: ThreadRt, st: Stmt): boolean {
+  const w = m.s.rmap_walk;
+  if (!w) return false;
+  const mm = task(m, t).mm;
+  if (!w.tables.some((x) => x.mm === mm)) return false;
+  if (st.op === 'munmap' || st.op === 'exit' || st.op === 'exec') return true;
+  if (st.op !== 'madvise') return false;
+  return st.advice === 'cleanup_pgtable' || (st.advice === 'dontneed' && w.rwsem);
+}
+
+/**
  * Is another thread of `t`'s mm stopped inside a walk holding the page-table
  * rwsem for reading (pt-rwsem)? A zap, which takes it for writing, waits.
  */
@@ -289,6 +310,7 @@ export function canStep(m: Machine, i: number): boolean {
   if (forkInProgress(m, t) && !mayRunDuringFork(st)) return false;
   if (takesMmapWriteLock(st) && mmapReadHeld(m, t)) return false;
   if (st.op === 'madvise' && st.advice === 'dontneed' && ptRwsemReadHeld(m, t)) return false;
+  if (waitsForRmapWalk(m, t, st)) return false;
   switch (st.op) {
     case 'await':
       return m.events.has(st.event);
@@ -335,6 +357,7 @@ export function teardown(m: Machine): void {
   m.files.clear();
   for (const t of m.s.tasks) if (t && t.state === TASK_RUNNING) do_group_exit(m.s, t, 0);
   for (const t of m.threads) t.done = true;
+  rmap_walk_end(m.s, false); // a stopped rmap walk is abandoned with its folio
   for (const folio of m.s.isolated.slice()) reclaimRelease(m.s, folio);
   // The swap device finishes every write it started.
   for (const folio of foliosUnderWriteback(m.s)) folio_end_writeback(m.s, folio);

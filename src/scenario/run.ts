@@ -95,12 +95,13 @@ function freesTables(st: Stmt): boolean {
 
 /**
  * Whether page-table walkers must stop between reading a PMD entry and using
- * its table (Config.ptWalkSteps): only when a second thread exists to walk
- * while a statement frees tables. Elsewhere the stop could change no
+ * its table (Config.ptWalkSteps): only when a second walker exists (a
+ * thread, or reclaim's rmap walk) while a statement frees tables. Elsewhere the stop could change no
  * outcome and would only multiply the states (ADR 0013).
  */
 export function freesTablesWhileWalked(sc: Scenario): boolean {
-  if (sc.threads.length < 2) return false;
+  // Another walker: a second thread, or reclaim's rmap walk.
+  if (sc.threads.length < 2 && !sc.env.includes('reclaim')) return false;
   const all = [...sc.setup, ...sc.threads.flatMap((t) => t.body)];
   return all.some(freesTables);
 }

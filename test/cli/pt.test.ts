@@ -146,7 +146,7 @@ describe('page-table strategies', () => {
     ]);
     expect(j.ptStrategies.at(-1).unsafe).toEqual({
       design: 'pte-refcount',
-      without: "the fault's pte_tryget()",
+      without: "the walkers' pte_tryget()",
     });
     expect(r.out).toMatch(
       /^pt-reclaim-norcu +yes +unsafe: PT_RECLAIM, but the emptied table is freed at once/m,

@@ -1,136 +1,18 @@
 /**
- * Page-table strategies on random two-thread programs of faults, GUP-fast
- * pins and MADV_DONTNEED over two PTE tables (issue 17, ADR 0013):
- *  - under every design, every interleaving keeps the kernel's accounting
- *    (VmPTE included: MM004) and breaks no page-table invariant;
- *  - an unsafe variant breaks nothing but PT001/PT002, and never the
- *    model's own accounting;
- *  - at the end of a random interleaving, pte-refcount has freed every PTE
- *    table it emptied (the last put frees) and pt-rwsem every empty table of
- *    every level its zaps covered: no empty table is left linked.
+ * Page-table strategies on random programs (pt-walkers-props.ts), at a size
+ * the unit suite can afford; test/slow/pt-walkers.test.ts adds reclaim's
+ * rmap walk to the exploration.
  */
 
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { tableEmpty } from '../../src/core/mm/memory/pgtable.js';
-import type { Config } from '../../src/core/points.js';
-import { expand } from '../../src/explore/expand.js';
-import { explore } from '../../src/explore/explore.js';
-import { policyById } from '../../src/policy/registry.js';
-import { checkScenario } from '../../src/scenario/check.js';
-import { newMachine } from '../../src/scenario/machine.js';
-import { parseScenario } from '../../src/scenario/parse.js';
-import { configFor } from '../../src/scenario/run.js';
-
-const DESIGNS = ['none', 'pte-refcount', 'pt-rwsem', 'madv-cleanup', 'pt-reclaim'] as const;
-const UNSAFE = ['pt-reclaim-norecheck', 'pt-reclaim-norcu', 'pte-refcount-notryget'] as const;
-
-/** Pages in both PTE tables of the 4 MiB arena, and ranges: whole PMDs, part of one, both. */
-const page = fc.constantFrom(0, 1, 511, 512, 700);
-const range = fc.constantFrom('0..512', '0..4', '512..1024', '0..1024', '1..2');
-
-const stmtArb = (thread: string, n: number) =>
-  fc.oneof(
-    fc.tuple(page, fc.integer({ min: 2, max: 9 })).map(([p, v]) => `write arena[${p}] = ${v}`),
-    page.map((p) => `read arena[${p}] -> ${thread}r${n}`),
-    range.map((r) => `madvise arena[${r}] dontneed`),
-    page.map((p) => `pin arena[${p}] rw fast -> ${thread}p${n}`),
-  );
-
-const program = (thread: string) =>
-  fc
-    .array(fc.nat(3), { minLength: 1, maxLength: 3 })
-    .chain((ns) => fc.tuple(...ns.map((_, i) => stmtArb(thread, i))));
-
-const scenarioArb = fc
-  .record({ main: program('m'), other: program('o') })
-  .map((g) =>
-    [
-      'scenario random-pt',
-      'setup {',
-      '  mmap arena len=4M at=0x7e0000200000 private rw',
-      '  write arena[0] = 1',
-      '}',
-      'thread main {',
-      '  spawn other',
-      ...g.main.map((s) => `  ${s}`),
-      '}',
-      'thread other {',
-      ...g.other.map((s) => `  ${s}`),
-      '}',
-      'exists (1 == 1)',
-    ].join('\n'),
-  );
-
-function load(src: string) {
-  const sc = parseScenario(src, 'random-pt.cow');
-  checkScenario(sc);
-  return sc;
-}
-
-/**
- * The empty PUD, PMD and PTE tables still linked, as "level:id" (every
- * allocated table but those waiting for their grace period is linked: MM004).
- */
-function emptyLinked(s: ReturnType<typeof newMachine>['s']): string[] {
-  const out: string[] = [];
-  for (let id = 1; id < s.pt.tables.length; id++) {
-    const level = s.pt.level[id]!;
-    if (s.pt.tables[id] && level < 4 && !s.pt.deferred.includes(id) && tableEmpty(s, id))
-      out.push(`${level}:${id}`);
-  }
-  return out;
-}
+import { describe, it } from 'vitest';
+import { exploreAll, promisedFrees } from './pt-walkers-props.js';
 
 describe('page-table strategies on random fault / GUP-fast / MADV_DONTNEED programs', () => {
   it('designs keep the accounting and break nothing; unsafe variants break only PT001/PT002', () => {
-    const broken = new Set<string>();
-    fc.assert(
-      fc.property(scenarioArb, (src) => {
-        const sc = load(src);
-        for (const pt of [...DESIGNS, ...UNSAFE]) {
-          const r = explore(sc, policyById(`v6.18/${pt}`), { maxStates: 50_000 });
-          expect(r.kind, `${pt}\n${src}`).toBe('done');
-          const codes = new Set(r.findings.map((f) => f.code));
-          if ((DESIGNS as readonly string[]).includes(pt)) expect([...codes], pt).toEqual([]);
-          else
-            for (const c of codes) {
-              expect(['PT001', 'PT002']).toContain(c);
-              broken.add(`${pt} ${c}`);
-            }
-        }
-      }),
-      { numRuns: 40, seed: 17 },
-    );
-    // The programs are racy enough for every variant to break what it should somewhere.
-    expect([...broken].sort()).toEqual([
-      'pt-reclaim-norcu PT001',
-      'pt-reclaim-norecheck PT002',
-      'pte-refcount-notryget PT001',
-    ]);
+    exploreAll([''], 40, 17, true);
   }, 300_000);
 
   it('pte-refcount and pt-rwsem leave no empty table linked at the end of an interleaving', () => {
-    fc.assert(
-      fc.property(
-        scenarioArb,
-        fc.array(fc.nat(), { minLength: 64, maxLength: 64 }),
-        (src, picks) => {
-          const sc = load(src);
-          for (const pt of ['pte-refcount', 'pt-rwsem'] as const) {
-            const config: Config = configFor(sc, policyById(`v6.18/${pt}`), { lockBreaks: true });
-            let m = newMachine(sc);
-            for (let i = 0; ; i++) {
-              const { succs, final } = expand(m, config, false);
-              if (final) break;
-              m = succs[picks[i % picks.length]! % succs.length]!.m;
-            }
-            const left = emptyLinked(m.s).filter((x) => pt === 'pt-rwsem' || x.startsWith('1:'));
-            expect(left, `${pt}\n${src}`).toEqual([]);
-          }
-        },
-      ),
-      { numRuns: 30, seed: 4 },
-    );
+    promisedFrees(['', 'env reclaim'], 40, 4);
   }, 300_000);
 });

@@ -22,8 +22,8 @@ import { W_ATOMICS, workCharge } from '../work.js';
 /**
  * What keeps a walker that read a PMD entry from using a freed PTE table,
  * per strategy (ADR 0013): the rules a fault stopped at pte_offset_map_lock()
- * and GUP-fast follow (pgtable-generic.ts, gup.ts). An unsafe variant is its
- * design with one of them off.
+ * (pgtable-generic.ts), GUP-fast (gup.ts) and reclaim's rmap walk
+ * (vmscan.ts) follow. An unsafe variant is its design with one of them off.
  */
 export interface PtWalkRules {
   /** The design; a variant is priced and frees as its design does. */
@@ -38,9 +38,9 @@ export interface PtWalkRules {
   readonly rcuWalk: boolean;
   /** The design's own frees go through tlb_remove_table() (RCU), not at once. */
   readonly deferredFree: boolean;
-  /** The fault holds pte_tryget() on the PTE table around pte_offset_map_lock() (pte_refcount). */
+  /** Walkers (the fault, the rmap walk) hold pte_tryget() on the PTE table around pte_offset_map_lock() (pte_refcount). */
   readonly tryget: boolean;
-  /** The fault holds the page-table rwsem for read across its walk (pt-rwsem): a zap waits. */
+  /** Walkers hold the page-table rwsem for read across their walk (pt-rwsem): a zap waits. */
   readonly rwsem: boolean;
 }
 

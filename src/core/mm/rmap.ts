@@ -253,22 +253,35 @@ export function anon_vma_prepare(s: State, vmas: Vma[], vma: Vma): Vma {
 function forEachAnonMapping(
   s: State,
   folio: number,
-  fn: (mm: Mm, t: number, i: number, pte: pte_t) => boolean | undefined,
+  fn: (mm: Mm, t: number, i: number, pte: pte_t, addr: number) => boolean | undefined,
 ): void {
   for (const mm of s.mms) {
     if (!mm) continue;
     for (const vma of mm.vmas) {
       if (vma.anon_vma === 0) continue;
       let stop = false;
-      forEachPte(s, mm, vma.vm_start, vma.vm_end, (t, i) => {
+      forEachPte(s, mm, vma.vm_start, vma.vm_end, (t, i, addr) => {
         if (stop) return;
         const pte = ptep_get(s, t, i);
         if (pte_present(pte) && !pte_special(pte) && pte_pfn(pte) === folio)
-          stop = fn(mm, t, i, pte) === false;
+          stop = fn(mm, t, i, pte, addr) === false;
       });
       if (stop) return;
     }
   }
+}
+
+/** The PTE tables through which the rmap walk reaches `folio`: each mapping's mm, address and table. */
+export function anonMappingTables(
+  s: State,
+  folio: number,
+): { mm: number; address: number; table: number }[] {
+  const out: { mm: number; address: number; table: number }[] = [];
+  forEachAnonMapping(s, folio, (mm, t, _i, _pte, addr) => {
+    out.push({ mm: mm.id, address: addr, table: t });
+    return true;
+  });
+  return out;
 }
 
 /** Write-protect every PTE mapping the folio (as mm/rmap.c folio_mkclean() does for file folios). */

@@ -29,8 +29,11 @@ import type { Kernel } from '../points.js';
 import { count_vm_event, PSWPOUT } from '../vmstat.js';
 import { P_RECLAIM, workEnter, workLeave } from '../work.js';
 import { folio_start_writeback, folio_trylock, folio_unlock } from './filemap.js';
+import { pt_walker_enter, pt_walker_exit, ptBug, ptGen, ptLive } from './mmu_gather.js';
 import { folio_get, folio_put } from './page_alloc.js';
-import { try_to_unmap } from './rmap.js';
+import { ptWalkRules } from './pt_walk.js';
+import { pte_put, pte_tryget } from './pte_ref.js';
+import { anonMappingTables, try_to_unmap } from './rmap.js';
 import { add_to_swap, delete_from_swap_cache } from './swap_state.js';
 import { folio_swap_offset } from './swapfile.js';
 
@@ -121,6 +124,57 @@ const WRITING: ShrinkResult = {
   why: 'pageout() started the write to its swap slot (PG_writeback): unlocked, it stays in the swap cache until a later pass frees it',
 };
 const FREED: ShrinkResult = { freed: true, held: false, why: 'swapped out and freed' };
+const WALKING: ShrinkResult = {
+  freed: false,
+  held: true,
+  why: "try_to_unmap(): page_vma_mapped_walk() read the PMD entries of the folio's mappings; their PTE locks come next",
+};
+
+/**
+ * The first half of try_to_unmap()'s rmap walk (ADR 0013): under the
+ * anon_vma lock, without any mm's mmap lock, page_vma_mapped_walk() reads
+ * the PMD entry of each mapping of `folio` and takes what the strategy has
+ * walkers hold (pt_walk.ts). Whether it stopped (false: nothing to walk).
+ */
+function rmap_walk_begin(s: State, k: Kernel, folio: number): boolean {
+  const found = anonMappingTables(s, folio);
+  if (found.length === 0) return false;
+  const rules = ptWalkRules(k.config);
+  if (rules.rcuWalk) pt_walker_enter(s);
+  if (rules.tryget) for (const x of found) pte_tryget(s, x.table);
+  s.rmap_walk = {
+    folio,
+    tables: found.map((x) => ({ ...x, gen: ptGen(s, x.table) })),
+    rcu: rules.rcuWalk,
+    tryget: rules.tryget,
+    rwsem: rules.rwsem,
+  };
+  return true;
+}
+
+/**
+ * The second half: each PTE lock is taken in the table the walk read (PT001
+ * if it was freed meanwhile; where the strategy rechecks, a table unlinked
+ * meanwhile is skipped, and its mappings are gone with it), then what the
+ * first half took is dropped. With `check` false the walk is abandoned
+ * (the machine is torn down).
+ */
+export function rmap_walk_end(s: State, check: boolean): void {
+  const w = s.rmap_walk;
+  if (!w) return;
+  s.rmap_walk = null;
+  for (const x of w.tables) {
+    const live = ptLive(s, x.table, x.gen);
+    if (check && !live)
+      ptBug(s, {
+        code: 'PT001',
+        detail: `reclaim's rmap walk (try_to_unmap) took the PTE lock of page table ${x.table}, freed after it read the PMD entry of mm ${x.mm} at 0x${x.address.toString(16)}`,
+      });
+    const mm = s.mms[x.mm];
+    if (w.tryget && live && mm) pte_put(s, mm, x.address, x.table);
+  }
+  if (w.rcu) pt_walker_exit(s);
+}
 
 /**
  * mm/vmscan.c shrink_folio_list() for one isolated, locked anonymous folio,
@@ -134,14 +188,29 @@ const FREED: ShrinkResult = { freed: true, held: false, why: 'swapped out and fr
  * left. A folio under writeback is kept as it is. A folio that is kept is
  * unlocked and put back on the LRU.
  */
-export function shrink_folio_list(s: State, k: Kernel, folio: number): ShrinkResult {
+export function shrink_folio_list(
+  s: State,
+  k: Kernel,
+  folio: number,
+  /** A reclaim scan on another CPU (the explorer's actor): its rmap walk may stop (ADR 0013). */
+  stepwise = false,
+): ShrinkResult {
   let r: ShrinkResult;
   if (s.mem.flags[folio]! & PG_writeback) {
     r = KEPT_WRITEBACK;
   } else if ((s.mem.flags[folio]! & PG_swapcache) === 0) {
     r = k.policy.shrink_folio_list(s, k, folio) ? ADDED : KEPT_PINNED;
     if (r === ADDED) add_to_swap(s, folio);
+  } else if (
+    stepwise &&
+    k.config.ptWalkSteps &&
+    s.rmap_walk === null &&
+    s.mem.mapcount[folio]! > 0 &&
+    rmap_walk_begin(s, k, folio)
+  ) {
+    r = WALKING;
   } else {
+    if (s.rmap_walk?.folio === folio) rmap_walk_end(s, true);
     const slot = folio_swap_offset(s, folio);
     r = FREED;
     if (s.mem.mapcount[folio]! > 0 && !try_to_unmap(s, folio, slot)) r = KEPT_MAPPED;
