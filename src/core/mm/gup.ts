@@ -34,6 +34,7 @@ import {
   vma_is_accessible,
 } from './memory/fault.js';
 import { pmd_present_table, pmdSlot, ptep_get, pteView } from './memory/pgtable.js';
+import { ptWalkWork } from './pt_walk.js';
 import { vm_normal_page } from './memory/wp.js';
 import { pt_walker_enter, pt_walker_exit, ptBug, ptGen, ptLive } from './mmu_gather.js';
 import { folio_put, page_folio } from './page_alloc.js';
@@ -231,6 +232,8 @@ export function __get_user_pages(
     let got = 0;
     for (let tries = 0; tries < 4 && got === 0; tries++) {
       const v = vma_lookup(mm, addr)!;
+      // follow_page_mask(): a locked walk of the page tables, priced per design (pt_walk.ts).
+      ptWalkWork(s, k.config);
       const f = follow_page_pte(s, k, mm, v, addr, flags);
       if (f.kind === 'page') {
         got = f.page;

@@ -6,10 +6,13 @@
  * (on his rwsem). Each is read as the thread states it:
  *
  * - pte-refcount: pte_tryget() and pte_put() around each walk that maps a
- *   PTE table (2 atomics), and one more each time an entry turns !pte_none()
- *   (its reference, pte_get()) or back (pte_put()): Documentation/vm/
- *   pte_ref.rst of the v3 series counts entries and visitors alike;
- * - pt-rwsem: down_read() and up_read() around each walk, down_write() and
+ *   PTE table (2 atomics): a fault, a zap, each page GUP's slow path looks
+ *   up (GUP-fast takes no reference); and one more each time an entry
+ *   turns !pte_none() (its reference, pte_get()) or back (pte_put()):
+ *   Documentation/vm/pte_ref.rst of the v3 series counts entries and
+ *   visitors alike;
+ * - pt-rwsem: down_read() and up_read() around each walk (the fault, each
+ *   page of GUP's slow path; GUP-fast stays lockless), down_write() and
  *   up_write() around each zap (2 atomics);
  * - none, pt-reclaim, madv-cleanup: nothing per walk (PT_RECLAIM's own work
  *   is its free, priced as pt_free).

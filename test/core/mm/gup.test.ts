@@ -15,6 +15,7 @@ import {
 } from '../../../src/core/mm/gup.js';
 import { MMF_HAS_PINNED, ZERO_PFN } from '../../../src/core/mm_types.js';
 import { PG_anon_exclusive } from '../../../src/core/page-flags.js';
+import { newWork, workTotals } from '../../../src/core/work.js';
 import { expectSound, mapAnon, mmOfTask, read, world, write } from '../helpers.js';
 
 const A = 0x10000000;
@@ -127,5 +128,28 @@ describe('GUP (v6.18)', () => {
     expect(w.s.mem.flags[p!]! & PG_anon_exclusive).toBe(PG_anon_exclusive);
     gupHold(w.s, w.k, p!, FOLL_GET);
     expect(checkInvariants(w.s)).toEqual([]);
+  });
+});
+
+describe('GUP walks priced per page-table design (pt_walk.ts)', () => {
+  const atomics = (ptStrategy: 'none' | 'pte-refcount' | 'pt-rwsem', fast: boolean) => {
+    const w = world({ ptStrategy });
+    mapAnon(w, w.init, A, 4 * 4096);
+    for (let i = 0; i < 4; i++) write(w, w.init, A + i * 4096, 1);
+    const mm = mmOfTask(w, w.init);
+    w.s.work = newWork();
+    const gup = fast ? get_user_pages_fast : __get_user_pages;
+    expect(gup(w.s, w.k, mm, A, 4, FOLL_GET)).toHaveLength(4);
+    return workTotals(w.s.work).atomics!;
+  };
+
+  it('the slow path walks each page under pte_tryget() or the rwsem: 2 atomics a page more', () => {
+    expect(atomics('pte-refcount', false) - atomics('none', false)).toBe(8);
+    expect(atomics('pt-rwsem', false) - atomics('none', false)).toBe(8);
+  });
+
+  it('GUP-fast takes neither', () => {
+    expect(atomics('pte-refcount', true)).toBe(atomics('none', true));
+    expect(atomics('pt-rwsem', true)).toBe(atomics('none', true));
   });
 });
