@@ -431,7 +431,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
     }
     case 'munmap': {
       const [addr, len] = refRange(m, st.ref, st);
-      const ret = vm_munmap(s, mm(), addr, len);
+      const ret = vm_munmap(s, mm(), addr, len, k);
       if (ret === 0) m.ghost.remap(me.mm, addr, len);
       return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
     }

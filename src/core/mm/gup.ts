@@ -34,10 +34,10 @@ import {
   vma_is_accessible,
 } from './memory/fault.js';
 import { pmd_present_table, pmdSlot, ptep_get, pteView } from './memory/pgtable.js';
-import { ptWalkWork } from './pt_walk.js';
 import { vm_normal_page } from './memory/wp.js';
 import { pt_walker_enter, pt_walker_exit, ptBug, ptGen, ptLive } from './mmu_gather.js';
 import { folio_put, page_folio } from './page_alloc.js';
+import { ptWalkWork } from './pt_walk.js';
 import { vma_lookup } from './vma.js';
 
 /* include/linux/mm_types.h enum foll_flags (values as in v6.x; only their combinations matter here). */

@@ -40,6 +40,9 @@ import { FAULT_FLAG_WRITE, handle_mm_fault } from './memory/fault.js';
 import { free_pgtables } from './memory/pgtable.js';
 import { unmap_vmas } from './memory/zap.js';
 import { tlb_remove_table } from './mmu_gather.js';
+import { free_empty_pgtables_locked } from './pt_rwsem.js';
+import { ptWalkRules } from './pt_walk.js';
+import { pte_put_after_zap } from './pte_ref.js';
 import { shmem_zero_setup } from './shmem.js';
 import { do_vmi_munmap, vmaInsert, vmaMergeAll } from './vma.js';
 
@@ -203,13 +206,24 @@ export function exit_mmap(s: State, mm: Mm): void {
   workLeave(s, prev);
 }
 
-/** The munmap() system call: -EINVAL for a bad range, else 0. */
-export function vm_munmap(s: State, mm: Mm, start: number, len: number): number {
+/**
+ * The munmap() system call: -EINVAL for a bad range, else 0. With a kernel
+ * context, the page-table design frees what free_pgtables() leaves to a
+ * neighbouring VMA (ADR 0013): pte_refcount's put of the last entry frees an
+ * emptied PTE table, the rwsem design every emptied table of the range at
+ * every level.
+ */
+export function vm_munmap(s: State, mm: Mm, start: number, len: number, k?: Kernel): number {
   if (start % PAGE_SIZE !== 0 || len <= 0 || start + len > TASK_SIZE) return -EINVAL;
   const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
   const prev = workEnter(s, P_UNMAP);
   workCharge(s, W_TLB_FLUSH); // tlb_finish_mmu()
   do_vmi_munmap(s, mm, start, end);
+  const design = k ? ptWalkRules(k.config).design : 'none';
+  if (design === 'pte-refcount')
+    for (let a = Math.floor(start / PMD_SIZE) * PMD_SIZE; a < end; a += PMD_SIZE)
+      pte_put_after_zap(s, mm, a);
+  else if (design === 'pt-rwsem') free_empty_pgtables_locked(s, mm, start, end);
   workLeave(s, prev);
   return 0;
 }
