@@ -307,7 +307,7 @@ function program(
     .addOption(new Option('--era <id>', 'era id, or all').default('all'))
     .option(
       '--pt <strategy>',
-      "page-table strategy, a list or all: each era is taken with each (ERA/STRATEGY; default: the era's own; cowherd eras lists them)",
+      "page-table strategy, a list or all: each era is taken with each (ERA/STRATEGY; default: the era's own; all: the designs, not their unsafe variants, which cost what their design costs; cowherd eras lists them)",
     )
     .option('--seed <n>', 'seed of the scheduler (default 1); the same seed gives the same output')
     .option('--cpus <n>', 'CPUs the threads are spread over as they start (default 1)')

@@ -49,7 +49,7 @@ export function erasText(eras: readonly EraInfo[], strategies: readonly PtStrate
   );
   lines.push('');
   lines.push(
-    'page-table strategies (--pt S, or ERA/S wherever an era goes; a fault and GUP-fast race with their frees; an unsafe variant is its design without one detail: ADR 0013):',
+    "page-table strategies (--pt S, or ERA/S wherever an era goes; the fault, GUP-fast and reclaim's rmap walk race with their frees; an unsafe variant is its design without one detail: ADR 0013):",
   );
   lines.push(
     ...table(

@@ -210,7 +210,7 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
   t.pc += 1;
   let note: string;
   /** What a continued kernel path did before the statement stopped again, for the step's note. */
-  let resumed = '';
+  let continued = '';
   const path = t.kpath;
   try {
     if (path?.pending.kind === 'fork_wrprotect') {
@@ -229,8 +229,8 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
       t.kpath = null;
       const mapped = do_pte_missing_resume(m.s, k, path.pending);
       const how = mapped ? 'maps the page' : 'maps nothing, the access faults again';
-      resumed = `pte_offset_map_lock() continues: ${how}; `;
-      note = resumed + access(m, t, st, k, path.page, path.value, path.faults);
+      continued = `pte_offset_map_lock() continues: ${how}; `;
+      note = continued + access(m, t, st, k, path.page, path.value, path.faults);
     } else if (path?.pending.kind === 'gup_fast') {
       t.kpath = null;
       gup_fast_resume(m.s, path.pending);
@@ -262,7 +262,7 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
       return {
         kind: 'ok',
         note:
-          resumed +
+          continued +
           (e.path.pending.kind === 'fork_wrprotect'
             ? `fork() copied the page tables; ${e.path.pending.addresses.length} parent PTE(s) still writable (write-protected in a later step)`
             : e.path.pending.kind === 'pte_map'
