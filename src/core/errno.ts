@@ -11,6 +11,8 @@ export const EPIPE = 32;
 export const EAGAIN = 11;
 export const EBADF = 9;
 export const EBUSY = 16;
+/** include/uapi/asm-generic/errno.h */
+export const EOPNOTSUPP = 95;
 /** Kernel-internal: the call slept and is restarted (the model's "blocked, retry later"). */
 export const ERESTARTSYS = 512;
 
@@ -27,6 +29,7 @@ const NAMES: Record<number, string> = {
   17: 'EEXIST',
   22: 'EINVAL',
   32: 'EPIPE',
+  95: 'EOPNOTSUPP',
 };
 
 /** "-EINVAL" for -22, the number itself otherwise. */

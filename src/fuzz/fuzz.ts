@@ -313,6 +313,7 @@ const statement: fc.Arbitrary<string> = fc.oneof(
         'dontfork',
         'collapse',
         'cleanup_pgtable',
+        'remove',
       ),
     )
     .map(([n, a]) => `madvise ${n} ${a}`),

@@ -52,6 +52,7 @@ const MADV: Readonly<Record<string, number>> = {
   nohugepage: 15,
   pageout: 21,
   collapse: 25,
+  remove: 9,
 };
 const PR_SET_MEMORY_MERGE = 67;
 const PR_GET_MEMORY_MERGE = 68;

@@ -36,7 +36,8 @@ export type Advice =
   | 'hugepage'
   | 'nohugepage'
   | 'collapse'
-  | 'cleanup_pgtable';
+  | 'cleanup_pgtable'
+  | 'remove';
 
 export type Expr =
   | { readonly kind: 'num'; readonly pos: Pos; readonly value: number }

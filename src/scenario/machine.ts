@@ -249,6 +249,16 @@ function mmapReadHeld(m: Machine, t: ThreadRt): boolean {
   });
 }
 
+/** Is any walker stopped holding some mm's page-table rwsem for reading (pt-rwsem)? */
+function ptRwsemReadHeldAnywhere(m: Machine): boolean {
+  return (
+    m.threads.some((o) => {
+      const p = o.kpath?.pending;
+      return p?.kind === 'pte_map' && p.rwsem;
+    }) || m.s.rmap_walk?.rwsem === true
+  );
+}
+
 /**
  * Does `st` wait for reclaim's stopped rmap walk (core/mm/vmscan.ts)? The
  * walk holds the anon_vma lock, which munmap and exit take to unlink the
@@ -310,6 +320,8 @@ export function canStep(m: Machine, i: number): boolean {
   if (forkInProgress(m, t) && !mayRunDuringFork(st)) return false;
   if (takesMmapWriteLock(st) && mmapReadHeld(m, t)) return false;
   if (st.op === 'madvise' && st.advice === 'dontneed' && ptRwsemReadHeld(m, t)) return false;
+  // A hole punch zaps every mm mapping the file (the rwsem of each, for writing).
+  if (st.op === 'madvise' && st.advice === 'remove' && ptRwsemReadHeldAnywhere(m)) return false;
   if (waitsForRmapWalk(m, t, st)) return false;
   switch (st.op) {
     case 'await':

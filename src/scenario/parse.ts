@@ -41,6 +41,7 @@ const ADVICE: ReadonlySet<string> = new Set([
   'nohugepage',
   'collapse',
   'cleanup_pgtable',
+  'remove',
 ]);
 const PAGE = 4096;
 

@@ -89,7 +89,8 @@ export function configFor(sc: Scenario, policy: Policy, opts: RunOptions = {}): 
 function freesTables(st: Stmt): boolean {
   return (
     st.op === 'munmap' ||
-    (st.op === 'madvise' && (st.advice === 'dontneed' || st.advice === 'cleanup_pgtable'))
+    (st.op === 'madvise' &&
+      (st.advice === 'dontneed' || st.advice === 'cleanup_pgtable' || st.advice === 'remove'))
   );
 }
 

@@ -43,6 +43,7 @@ import {
   MADV_HUGEPAGE,
   MADV_NOHUGEPAGE,
   MADV_PAGEOUT,
+  MADV_REMOVE,
 } from '../core/mm/madvise.js';
 import { do_pte_missing_resume } from '../core/mm/memory/fault.js';
 import { wp_page_copy_abort, wp_page_copy_resume } from '../core/mm/memory/wp.js';
@@ -120,6 +121,7 @@ const ADVICE = {
   nohugepage: MADV_NOHUGEPAGE,
   collapse: MADV_COLLAPSE,
   cleanup_pgtable: MADV_CLEANUP_PGTABLE,
+  remove: MADV_REMOVE,
 } as const;
 
 /** Pages [from, to) every `step` of a reference, as addresses. */

@@ -4,7 +4,7 @@
  * (madvise_update_vma()).
  */
 
-import { EINVAL, ENOMEM } from '../errno.js';
+import { EACCES, EINVAL, ENOMEM, EOPNOTSUPP } from '../errno.js';
 import type { Mm, State, Vma } from '../mm_types.js';
 import {
   folioLarge,
@@ -12,9 +12,11 @@ import {
   VM_HUGEPAGE,
   VM_HUGETLB,
   VM_LOCKED,
+  VM_MAYWRITE,
   VM_MERGEABLE,
   VM_NOHUGEPAGE,
   VM_PFNMAP,
+  VM_SHARED,
 } from '../mm_types.js';
 import { PG_ksm } from '../page-flags.js';
 import { PAGE_SIZE, PMD_SIZE, PT_LEVEL_PTE, pte_pfn, pte_present } from '../pgtable_types.js';
@@ -35,6 +37,7 @@ import { page_folio } from './page_alloc.js';
 import { free_empty_pgtables_locked } from './pt_rwsem.js';
 import { ptWalkRules, ptWalkWork } from './pt_walk.js';
 import { folio_entire_mapcount, folio_test_anon } from './rmap.js';
+import { shmem_punch_hole } from './shmem.js';
 import { lru_add_drain } from './swap.js';
 import { split_vma, vmaMergeAll, vmaReplace } from './vma.js';
 import { folio_isolate_lru, reclaim_pages } from './vmscan.js';
@@ -52,6 +55,8 @@ export const MADV_COLLAPSE = 25;
  * merged and never numbered; a model-only value.
  */
 export const MADV_CLEANUP_PGTABLE = 1000;
+/** include/uapi/asm-generic/mman-common.h MADV_REMOVE: punch a hole in the backing file. */
+export const MADV_REMOVE = 9;
 
 /** The VMAs covering [start, end), and whether a hole was found (-ENOMEM). */
 function vmasIn(mm: Mm, start: number, end: number): { vmas: Vma[]; hole: boolean } {
@@ -254,6 +259,23 @@ function madvise_cleanup_pgtable(s: State, mm: Mm, vma: Vma, start: number, end:
   return 0;
 }
 
+/**
+ * mm/madvise.c madvise_remove() (6.18): -EINVAL for a locked VMA or one with
+ * no file, -EACCES unless shared and writable (vma_is_shared_maywrite());
+ * then, the mmap lock dropped, vfs_fallocate(FALLOC_FL_PUNCH_HOLE |
+ * FALLOC_FL_KEEP_SIZE) of the file range behind [start, end). Only shmem
+ * files (tmpfs, memfd) punch holes in the model; others -EOPNOTSUPP.
+ */
+function madvise_remove(s: State, k: Kernel, vma: Vma, start: number, end: number): number {
+  if (vma.vm_flags & VM_LOCKED) return -EINVAL;
+  if (vma.vm_file === 0) return -EINVAL;
+  if ((vma.vm_flags & (VM_SHARED | VM_MAYWRITE)) !== (VM_SHARED | VM_MAYWRITE)) return -EACCES;
+  if (s.inodes[vma.vm_file]?.fs !== 'tmpfs') return -EOPNOTSUPP;
+  const first = vma.vm_pgoff + (start - vma.vm_start) / PAGE_SIZE;
+  shmem_punch_hole(s, k, vma.vm_file, first, first + (end - start) / PAGE_SIZE);
+  return 0;
+}
+
 /** The madvise() system call for the advice values the model knows. */
 export function do_madvise(
   s: State,
@@ -285,6 +307,8 @@ export function do_madvise(
       madvise_cleanup_pgtable(s, mm, vma, a, b),
     );
   }
+  if (advice === MADV_REMOVE)
+    return madvise_walk_vmas(mm, start, end, (vma, a, b) => madvise_remove(s, k, vma, a, b));
   if (advice === MADV_PAGEOUT)
     return madvise_walk_vmas(mm, start, end, (vma, a, b) => madvise_pageout(s, k, mm, vma, a, b));
   if (advice === MADV_COLLAPSE) {

@@ -9,10 +9,12 @@
  * - every page-table walker but GUP-fast (the fault, GUP, the rmap walkers
  *   under their anon_vma or i_mmap lock) takes the rwsem for read around its
  *   walk; GUP-fast stays lockless with interrupts off, as today;
- * - a zap (MADV_DONTNEED, munmap, exit) takes it for write, and before
- *   dropping it frees every table of the zapped range left with no entry, at
- *   every level (PTE, then PMD, then PUD), whichever VMAs the table spans:
- *   with the rwsem held for write no walker can be inside it;
+ * - a zap (MADV_DONTNEED, munmap, a hole punch's unmap_mapping_range() in
+ *   each mm it reaches) takes it for write, and before dropping it frees
+ *   every table of the zapped range left with no entry, at every level
+ *   (PTE, then PMD, then PUD), whichever VMAs the table spans: with the
+ *   rwsem held for write no walker can be inside it (exit frees everything
+ *   through free_pgtables() anyway);
  * - reclaim's try_to_unmap() is a walker (read), not a zap: it frees nothing.
  *
  * The rwsem's own ordering against the inode and rmap locks (David

@@ -12,6 +12,7 @@
 import { toolBug } from '../../bug.js';
 import type { Mm, State, Vma } from '../../mm_types.js';
 import { MM_ANONPAGES, MM_SWAPENTS } from '../../mm_types.js';
+import type { pte_t } from '../../pgtable_types.js';
 import {
   is_swap_entry_pte,
   PGDIR_SIZE,
@@ -59,9 +60,17 @@ function zap_pte_range(
   const first = pte_index(addr);
   // The entries in use: a none entry is skipped, as the kernel's loop skips it.
   const used = populatedPtes(s, t, first, first + (end - addr) / 4096);
-  const cleared = used.length;
+  let cleared = used.length;
+  const evenCows = details === null || details.even_cows;
   for (const i of used) {
     const pte = ptep_get(s, t, i);
+    // should_zap_cows() / should_zap_folio(): a truncation or hole punch
+    // (even_cows false) keeps a private mapping's anonymous copies and swap entries.
+    if (!evenCows && (!pte_present(pte) || isAnonPte(s, pte))) {
+      can_reclaim_pt = false;
+      cleared--;
+      continue;
+    }
     if (!pte_present(pte)) {
       // zap_nonpresent_ptes(): a swap entry releases its slot (free_swap_and_cache());
       // PT_RECLAIM's any_skipped is set for every non-present entry.
@@ -96,6 +105,45 @@ function zap_pte_range(
   if (details?.pte_refcount) workCharge(s, W_ATOMICS, cleared);
   if (can_reclaim_pt) free_pte(s, mm, start, details?.reclaim_pt_rcu !== false);
   else if (details?.pte_refcount) pte_put_after_zap(s, mm, start);
+}
+
+/** Does a present PTE map an anonymous page (not the zero page, not page cache)? */
+function isAnonPte(s: State, pte: pte_t): boolean {
+  const page = vm_normal_page(pte);
+  return page !== 0 && folio_test_anon(s, page_folio(s, page));
+}
+
+/**
+ * mm/memory.c unmap_mapping_range() → unmap_mapping_range_tree(): zap the
+ * pages [first, last) of file `inode` in every VMA of every mm that maps
+ * them (the i_mmap side of the rmap, without any mm's mmap lock), keeping
+ * private anonymous copies (even_cows false). The page-table design then
+ * frees what the zaps emptied as it frees after any zap (ADR 0013): the
+ * refcount's last put, the rwsem's every level (assumed: its zaps take it
+ * for write whoever calls them).
+ */
+export function unmap_mapping_range(
+  s: State,
+  inode: number,
+  first: number,
+  last: number,
+  details: ZapDetails,
+  freeEmpty: ((mm: Mm, start: number, end: number) => void) | null,
+): void {
+  for (const mm of s.mms) {
+    if (!mm) continue;
+    for (const vma of mm.vmas.slice()) {
+      if (vma.vm_file !== inode) continue;
+      const vfirst = vma.vm_pgoff;
+      const vlast = vma.vm_pgoff + (vma.vm_end - vma.vm_start) / 4096;
+      const lo = Math.max(first, vfirst);
+      const hi = Math.min(last, vlast);
+      if (lo >= hi) continue;
+      const start = vma.vm_start + (lo - vfirst) * 4096;
+      zap_page_range_single(s, mm, vma, start, (hi - lo) * 4096, details);
+      freeEmpty?.(mm, start, start + (hi - lo) * 4096);
+    }
+  }
 }
 
 /** mm/memory.c unmap_page_range(): zap [addr, end) of one VMA, table by table. */
