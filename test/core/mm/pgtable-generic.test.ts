@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { do_madvise, MADV_DONTNEED } from '../../../src/core/mm/madvise.js';
+import { pmdSlot, pteTable } from '../../../src/core/mm/memory/pgtable.js';
+import {
+  pte_offset_map_begin,
+  pte_offset_map_end,
+  pte_offset_map_lock_resume,
+} from '../../../src/core/mm/pgtable-generic.js';
+import type { PtStrategy } from '../../../src/core/points.js';
+import { expectSound, mapAnon, mmOfTask, world, write } from '../helpers.js';
+
+/** A 2 MiB-aligned arena with one page touched: its PTE table exists. */
+const A = 0x7e0000200000;
+const MB2 = 2 * 1024 * 1024;
+
+function arena(ptStrategy: PtStrategy) {
+  const w = world({ ptStrategy });
+  mapAnon(w, w.init, A, MB2);
+  write(w, w.init, A, 1);
+  const mm = mmOfTask(w, w.init);
+  return { w, mm, table: pteTable(w.s, mm, A) };
+}
+
+describe('pte_offset_map_lock() in two steps, per strategy', () => {
+  const race = (pt: PtStrategy) => {
+    const { w, mm, table } = arena(pt);
+    const at = pmdSlot(w.s, mm, A)!;
+    const p = pte_offset_map_begin(w.s, w.k, mm, A + 4096, true, at.table, at.index, table);
+    do_madvise(w.s, w.k, mm, A, MB2, MADV_DONTNEED);
+    const got = pte_offset_map_lock_resume(w.s, w.k, p);
+    const linked = pteTable(w.s, mm, A); // under the PTE lock, before the walk ends
+    pte_offset_map_end(w.s, mm, p);
+    return { got, table, linked, bugs: w.s.pt.bugs.map((b) => b.code), w, mm };
+  };
+
+  it('pt-reclaim: the PMD recheck sees the table gone and the walk starts over', () => {
+    const r = race('pt-reclaim');
+    expect(r.got).toBe(0);
+    expect(r.bugs).toEqual([]);
+    expect(r.w.s.pt.deferred).toEqual([]); // freed once the walker left RCU
+  });
+
+  it('pt-reclaim-norecheck: the walk goes on into the unlinked table', () => {
+    const r = race('pt-reclaim-norecheck');
+    expect(r.got).toBe(r.table);
+    expect(pteTable(r.w.s, r.mm, A)).toBe(0);
+  });
+
+  it('pte-refcount: the pte_tryget() reference keeps the table; its pte_put() frees it', () => {
+    const r = race('pte-refcount');
+    expect(r.got).toBe(r.table);
+    expect(r.linked).toBe(r.table); // the zap left the emptied table to the walker
+    // The walker mapped nothing here: its put was the last and freed the table.
+    expect(pteTable(r.w.s, r.mm, A)).toBe(0);
+    expect(r.bugs).toEqual([]);
+    expectSound(r.w);
+  });
+
+  it('pte-refcount-notryget and pt-reclaim-norcu: the lock is taken in a freed table (PT001)', () => {
+    expect(race('pte-refcount-notryget').bugs).toEqual(['PT001']);
+    expect(race('pt-reclaim-norcu').bugs).toEqual(['PT001']);
+  });
+});
