@@ -459,12 +459,10 @@ class Parser {
       }
       case 'madvise': {
         const ref = this.ref();
-        const a = this.ident(
-          'an advice (dontneed, dontfork, dofork, pageout, mergeable, unmergeable, hugepage, nohugepage, collapse)',
-        );
+        const a = this.ident(`an advice (${[...ADVICE].join(', ')})`);
         if (!ADVICE.has(a.text))
           this.err(
-            `unknown advice '${a.text}': use dontneed, dontfork, dofork, pageout, mergeable, unmergeable, hugepage, nohugepage or collapse`,
+            `unknown advice '${a.text}': use ${[...ADVICE].slice(0, -1).join(', ')} or ${[...ADVICE].at(-1)}`,
             a.pos,
             'SC004',
           );
