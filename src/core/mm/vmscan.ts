@@ -165,7 +165,9 @@ export function rmap_walk_end(s: State, check: boolean): void {
   s.rmap_walk = null;
   for (const x of w.tables) {
     const live = ptLive(s, x.table, x.gen);
-    if (check && !live)
+    // An mm that died meanwhile (a fatal signal) would have waited for the
+    // anon_vma lock in exit_mmap(): its tables are not the walk's concern.
+    if (check && !live && s.mms[x.mm])
       ptBug(s, {
         code: 'PT001',
         detail: `reclaim's rmap walk (try_to_unmap) took the PTE lock of page table ${x.table}, freed after it read the PMD entry of mm ${x.mm} at 0x${x.address.toString(16)}`,
