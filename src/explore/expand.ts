@@ -8,10 +8,12 @@
 import { Fingerprint, hashState } from '../core/canon.js';
 import { checkInvariants, type Violation } from '../core/invariants.js';
 import { ptLive } from '../core/mm/mmu_gather.js';
+import { ptPromiseBroken } from '../core/mm/pt_walk.js';
 import type { Config } from '../core/points.js';
 import { countersRead } from '../scenario/counters.js';
 import { actorsPossible, envSteps } from '../scenario/env.js';
 import { InputError } from '../scenario/errors.js';
+import { type Finding, ghostFindings } from '../scenario/ghost.js';
 import type { Machine } from '../scenario/machine.js';
 import {
   asleepInKernel,
@@ -29,6 +31,19 @@ import { applyMove } from './moves.js';
 
 function byKey<V>(m: ReadonlyMap<string, V>): [string, V][] {
   return [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * The design invariants broken in machine `m` (scenario/ghost.ts), with the
+ * page-table design's promised frees once every thread is done (PT003).
+ */
+export function machineFindings(m: Machine, config: Config): Finding[] {
+  const out = ghostFindings(m.s, m.ghost);
+  if (m.threads.every((t) => t.done)) {
+    const broken = ptPromiseBroken(m.s, config);
+    if (broken) out.push({ code: 'PT003', detail: broken });
+  }
+  return out;
 }
 
 /** Fingerprint of everything that determines a machine's future. */

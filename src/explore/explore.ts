@@ -19,11 +19,10 @@ import { checkInvariants, type Violation } from '../core/invariants.js';
 import type { EraId, Policy } from '../core/points.js';
 import type { Pos, Scenario, Verdict } from '../scenario/ast.js';
 import type { GhostCode } from '../scenario/ghost.js';
-import { ghostFindings } from '../scenario/ghost.js';
 import type { Machine } from '../scenario/machine.js';
 import { machineRefs, newMachine, StepInterrupted } from '../scenario/machine.js';
 import { configFor } from '../scenario/run.js';
-import { expand, machineAfter, machineKey, stepsOf } from './expand.js';
+import { expand, machineAfter, machineFindings, machineKey, stepsOf } from './expand.js';
 import type { Choice, Move } from './moves.js';
 import type { SearchSnapshot } from './search.js';
 import { Search } from './search.js';
@@ -200,7 +199,7 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
       // Invariants are a function of the state: checked once, when it is new.
       const edge = search.successor(node.edge, machineKey(m), step, () => ({
         violations: checkInvariants(m.s, machineRefs(m)),
-        findings: ghostFindings(m.s, m.ghost),
+        findings: machineFindings(m, config),
       }));
       if (edge >= 0) {
         work.push({ m, depth: node.depth + 1, edge });

@@ -18,7 +18,6 @@ import { diffStates } from '../scenario/diff.js';
 import { envStepKey, envSteps } from '../scenario/env.js';
 import { InputError } from '../scenario/errors.js';
 import type { Finding } from '../scenario/ghost.js';
-import { ghostFindings } from '../scenario/ghost.js';
 import type { Machine } from '../scenario/machine.js';
 import {
   canStep,
@@ -29,6 +28,7 @@ import {
   teardown,
 } from '../scenario/machine.js';
 import { configFor } from '../scenario/run.js';
+import { machineFindings } from './expand.js';
 import type { Choice, Move } from './moves.js';
 import { applyMove, moveKey, parseMove } from './moves.js';
 
@@ -173,7 +173,7 @@ export function replay(sc: Scenario, policy: Policy, moves: readonly Move[]): Re
       choices: r.choices,
       decisions: log,
       changes: diffStates(before, m.s),
-      findings: ghostFindings(m.s, m.ghost),
+      findings: machineFindings(m, config),
       threads: threadViews(m),
       regs: Object.fromEntries([...m.regs].sort(([a], [b]) => (a < b ? -1 : 1))),
       events: [...m.events].sort(),

@@ -13,14 +13,13 @@ import { policyById } from '../policy/registry.js';
 import { checkScenario } from '../scenario/check.js';
 import { InputError } from '../scenario/errors.js';
 import type { Finding } from '../scenario/ghost.js';
-import { ghostFindings } from '../scenario/ghost.js';
 import type { Machine } from '../scenario/machine.js';
 import { machineRefs, newMachine, StepInterrupted } from '../scenario/machine.js';
 import { parseScenario } from '../scenario/parse.js';
 import { configFor } from '../scenario/run.js';
 import type { MachineData } from '../scenario/wire.js';
 import { machineFromData, machineToData } from '../scenario/wire.js';
-import { expand, machineKey } from './expand.js';
+import { expand, machineFindings, machineKey } from './expand.js';
 import type { ToWorker } from './parallel.js';
 import { SharedSeen } from './shared-seen.js';
 
@@ -82,7 +81,7 @@ function handle(msg: ToWorker): unknown {
             if (!c) {
               candidates.set(key, m);
               const violations = checkInvariants(m.s, machineRefs(m));
-              const findings = ghostFindings(m.s, m.ghost);
+              const findings = machineFindings(m, config);
               c = violations.length + findings.length > 0 ? { violations, findings } : {};
               checked.set(key, c);
             }

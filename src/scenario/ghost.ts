@@ -17,6 +17,8 @@
  * PT001 no walker uses a freed page table (a page-table strategy's finding,
  *        recorded in the state where it happens: core/mm/mmu_gather.ts).
  * PT002 no PTE is installed into a page table after it was unlinked.
+ * PT003 a table the page-table design promises to free is freed once every
+ *        thread is done (explore/expand.ts machineFindings()).
  */
 
 import { pteView } from '../core/mm/memory/pgtable.js';
@@ -25,7 +27,7 @@ import type { State } from '../core/mm_types.js';
 import { VM_SHARED } from '../core/mm_types.js';
 import { pte_pfn, pte_present } from '../core/pgtable_types.js';
 
-export type GhostCode = 'ISO001' | 'PIN001' | 'DMA001' | 'PT001' | 'PT002';
+export type GhostCode = 'ISO001' | 'PIN001' | 'DMA001' | 'PT001' | 'PT002' | 'PT003';
 
 export const GHOST_INVARIANTS: Readonly<Record<GhostCode, string>> = {
   ISO001: 'isolation: no process sees a write another process made after fork',
@@ -34,6 +36,7 @@ export const GHOST_INVARIANTS: Readonly<Record<GhostCode, string>> = {
   PT001:
     'no walker uses a freed page table: a table stays allocated while a walker holds its address',
   PT002: 'no PTE is installed into a page table after it was unlinked (its page would leak)',
+  PT003: 'a page table the design promises to free is freed once every thread is done',
 };
 
 export interface Finding {

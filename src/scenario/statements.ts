@@ -419,7 +419,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
     case 'mremap': {
       const [addr, len] = refRange(m, st.ref, st);
       const onto = mappingOf(m, st.onto, st);
-      const ret = mremap_fixed(s, mm(), addr, len, onto.addr);
+      const ret = mremap_fixed(s, mm(), addr, len, onto.addr, k);
       if (ret >= 0) {
         // The moved range is now the mapping `onto`; a moved tail shortens its old mapping.
         const from = mappingOf(m, st.ref.map, st);

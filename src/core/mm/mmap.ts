@@ -40,9 +40,7 @@ import { FAULT_FLAG_WRITE, handle_mm_fault } from './memory/fault.js';
 import { free_pgtables } from './memory/pgtable.js';
 import { unmap_vmas } from './memory/zap.js';
 import { tlb_remove_table } from './mmu_gather.js';
-import { free_empty_pgtables_locked } from './pt_rwsem.js';
-import { ptWalkRules } from './pt_walk.js';
-import { pte_put_after_zap } from './pte_ref.js';
+import { ptFreeAfterUnmap } from './pt_walk.js';
 import { shmem_zero_setup } from './shmem.js';
 import { do_vmi_munmap, vmaInsert, vmaMergeAll } from './vma.js';
 
@@ -125,7 +123,10 @@ export function do_mmap(
     if (addr % PAGE_SIZE !== 0 || addr + len > TASK_SIZE || addr < MMAP_MIN_ADDR) return -EINVAL;
     const overlaps = mm.vmas.some((v) => v.vm_start < addr + len && addr < v.vm_end);
     if (overlaps && flags & MAP_FIXED_NOREPLACE) return -EEXIST;
-    if (overlaps) do_vmi_munmap(s, mm, addr, addr + len);
+    if (overlaps) {
+      do_vmi_munmap(s, mm, addr, addr + len);
+      ptFreeAfterUnmap(s, k.config, mm, addr, addr + len);
+    }
   } else {
     addr = get_unmapped_area(mm, len);
     if (addr < 0) return addr;
@@ -219,11 +220,7 @@ export function vm_munmap(s: State, mm: Mm, start: number, len: number, k?: Kern
   const prev = workEnter(s, P_UNMAP);
   workCharge(s, W_TLB_FLUSH); // tlb_finish_mmu()
   do_vmi_munmap(s, mm, start, end);
-  const design = k ? ptWalkRules(k.config).design : 'none';
-  if (design === 'pte-refcount')
-    for (let a = Math.floor(start / PMD_SIZE) * PMD_SIZE; a < end; a += PMD_SIZE)
-      pte_put_after_zap(s, mm, a);
-  else if (design === 'pt-rwsem') free_empty_pgtables_locked(s, mm, start, end);
+  if (k) ptFreeAfterUnmap(s, k.config, mm, start, end);
   workLeave(s, prev);
   return 0;
 }

@@ -14,6 +14,7 @@
 import { EFAULT, EINVAL } from '../errno.js';
 import type { Mm, State } from '../mm_types.js';
 import { HPAGE_PMD_SIZE, PAGE_SIZE } from '../pgtable_types.js';
+import type { Kernel } from '../points.js';
 import { __split_huge_pmd } from './huge_memory.js';
 import {
   pmdAllocWalk,
@@ -25,6 +26,7 @@ import {
   pteTable,
   set_pte_at,
 } from './memory/pgtable.js';
+import { ptFreeAfterUnmap } from './pt_walk.js';
 import { do_vmi_munmap, split_vma, vma_lookup, vmaInsert, vmaMergeAll } from './vma.js';
 
 /** Move [old, old + len) of one VMA to new_addr; returns new_addr or -errno. */
@@ -34,12 +36,14 @@ export function mremap_fixed(
   old_addr: number,
   len: number,
   new_addr: number,
+  k?: Kernel,
 ): number {
   if (old_addr % PAGE_SIZE || new_addr % PAGE_SIZE || len <= 0 || len % PAGE_SIZE) return -EINVAL;
   if (new_addr < old_addr + len && old_addr < new_addr + len) return -EINVAL; // overlap
   const vma = vma_lookup(mm, old_addr);
   if (!vma || old_addr + len > vma.vm_end) return -EFAULT;
   do_vmi_munmap(s, mm, new_addr, new_addr + len);
+  if (k) ptFreeAfterUnmap(s, k.config, mm, new_addr, new_addr + len);
   split_vma(s, mm, old_addr);
   split_vma(s, mm, old_addr + len);
   const src = mm.vmas.find((v) => v.vm_start === old_addr)!;
@@ -70,6 +74,7 @@ export function mremap_fixed(
   }
   // The old range is empty now; unmapping it frees the tables nothing uses.
   do_vmi_munmap(s, mm, old_addr, old_addr + len);
+  if (k) ptFreeAfterUnmap(s, k.config, mm, old_addr, old_addr + len);
   vmaMergeAll(s, mm);
   return new_addr;
 }

@@ -18,9 +18,13 @@
  *   is its free, priced as pt_free).
  */
 
-import type { State } from '../mm_types.js';
+import type { Mm, State } from '../mm_types.js';
+import { ptEmpty } from '../mm_types.js';
+import { PMD_SIZE, PT_LEVEL_PTE } from '../pgtable_types.js';
 import type { Config, PtDesign, PtStrategy } from '../points.js';
 import { W_ATOMICS, workCharge } from '../work.js';
+import { free_empty_pgtables_locked } from './pt_rwsem.js';
+import { pte_put_after_zap } from './pte_ref.js';
 
 /**
  * What keeps a walker that read a PMD entry from using a freed PTE table,
@@ -77,4 +81,43 @@ export function ptWalkWork(s: State, config: Config): void {
 /** `n` entries of PTE tables turned from none to in use, or back: pte_refcount's pte_get()/pte_put(). */
 export function pteEntryRefWork(s: State, config: Config, n: number): void {
   if (ptWalkRules(config).design === 'pte-refcount' && n > 0) workCharge(s, W_ATOMICS, n);
+}
+
+/**
+ * After [start, end) of `mm` was unmapped (munmap, the destination and the
+ * source of mremap, mmap(MAP_FIXED) over a mapping), free what
+ * free_pgtables() left to a neighbouring VMA as the design does (ADR 0013):
+ * pte_refcount's last put frees each emptied PTE table, the rwsem design
+ * every emptied table of the range at every level.
+ */
+export function ptFreeAfterUnmap(
+  s: State,
+  config: Config,
+  mm: Mm,
+  start: number,
+  end: number,
+): void {
+  const design = ptWalkRules(config).design;
+  if (design === 'pte-refcount')
+    for (let a = Math.floor(start / PMD_SIZE) * PMD_SIZE; a < end; a += PMD_SIZE)
+      pte_put_after_zap(s, mm, a);
+  else if (design === 'pt-rwsem') free_empty_pgtables_locked(s, mm, start, end);
+}
+
+/**
+ * The free a design promises, checked once every thread is done (PT003):
+ * under pte_refcount a PTE table whose count is 0 — no entry, no visitor —
+ * has been freed by its last put. The first linked one that has not, or
+ * null. The other designs promise nothing a state can show: PT_RECLAIM's
+ * free may fail its trylock, the rwsem design frees inside the zap itself.
+ */
+export function ptPromiseBroken(s: State, config: Config): string | null {
+  if (ptWalkRules(config).design !== 'pte-refcount') return null;
+  for (let id = 1; id < s.pt.tables.length; id++) {
+    const tab = s.pt.tables[id];
+    if (!tab || s.pt.level[id] !== PT_LEVEL_PTE || s.pt.deferred.includes(id)) continue;
+    if ((s.pt.visitors[id] ?? 0) === 0 && ptEmpty(tab))
+      return `PTE table ${id} has no entry and no visitor, and is still linked: its last pte_put() did not free it`;
+  }
+  return null;
 }

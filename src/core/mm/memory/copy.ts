@@ -44,6 +44,8 @@ import {
 import type { Kernel } from '../../points.js';
 import { copy_huge_pmd } from '../huge_memory.js';
 import { alloc_pages, folio_get, folio_put, page_folio } from '../page_alloc.js';
+import { ptWalkRules } from '../pt_walk.js';
+import { pte_put_after_zap } from '../pte_ref.js';
 import {
   folio_add_new_anon_rmap,
   folio_dup_rmap_pte,
@@ -239,6 +241,9 @@ export function copy_page_range(
             }
             copy_present_pte(s, k, dst_mm, dst, src_mm, src, x, [dstT, i], [srcT, i], pte);
           }
+          // pte_refcount: the allocation's own reference is put; a table this
+          // VMA's range left empty is freed (Documentation/vm/pte_ref.rst).
+          if (ptWalkRules(k.config).design === 'pte-refcount') pte_put_after_zap(s, dst_mm, a);
         }
         a = pmdNext;
       }
