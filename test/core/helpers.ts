@@ -3,6 +3,7 @@
 import { userAccess } from '../../src/core/arch/x86/mm/fault.js';
 import { checkInvariants } from '../../src/core/invariants.js';
 import { spawnInit } from '../../src/core/kernel/fork.js';
+import { pteTable } from '../../src/core/mm/memory/pgtable.js';
 import {
   do_mmap,
   MAP_ANONYMOUS,
@@ -14,7 +15,7 @@ import {
 } from '../../src/core/mm/mmap.js';
 import type { Mm, State, Task } from '../../src/core/mm_types.js';
 import { mmOf, newState } from '../../src/core/mm_types.js';
-import type { Config, DecisionRecord, EraId, Kernel } from '../../src/core/points.js';
+import type { Config, DecisionRecord, EraId, Kernel, PtStrategy } from '../../src/core/points.js';
 import { sequentialKernel } from '../../src/core/points.js';
 import { v6_18 } from '../../src/policy/eras/v6.18.js';
 import { eraInfo } from '../../src/policy/registry.js';
@@ -88,4 +89,17 @@ export function expectSound(w: World): void {
 export function eraWorld(id: EraId): World {
   const policy = eraInfo(id)!.policy!;
   return world({ policy, ptStrategy: policy.ptStrategy });
+}
+
+/** The 2 MiB-aligned arena of the page-table tests. */
+export const ARENA = 0x7e0000200000;
+export const ARENA_LEN = 2 * 1024 * 1024;
+
+/** A world under `ptStrategy` with the arena mapped and its first page touched: its PTE table exists. */
+export function ptArena(ptStrategy: PtStrategy) {
+  const w = world({ ptStrategy });
+  mapAnon(w, w.init, ARENA, ARENA_LEN);
+  write(w, w.init, ARENA, 1);
+  const mm = mmOfTask(w, w.init);
+  return { w, mm, table: pteTable(w.s, mm, ARENA) };
 }

@@ -3,24 +3,14 @@ import { do_madvise, MADV_DONTNEED } from '../../../src/core/mm/madvise.js';
 import { pteTable } from '../../../src/core/mm/memory/pgtable.js';
 import { pt_walker_enter, pt_walker_exit, ptGen, ptLive } from '../../../src/core/mm/mmu_gather.js';
 import { ptSet } from '../../../src/core/mm_types.js';
-import type { PtStrategy } from '../../../src/core/points.js';
-import { expectSound, mapAnon, mmOfTask, world, write } from '../helpers.js';
+import { ARENA, ARENA_LEN, expectSound, ptArena } from '../helpers.js';
 
-/** A 2 MiB-aligned arena with one page touched: its PTE table exists. */
-const A = 0x7e0000200000;
-const MB2 = 2 * 1024 * 1024;
-
-function arena(ptStrategy: PtStrategy) {
-  const w = world({ ptStrategy });
-  mapAnon(w, w.init, A, MB2);
-  write(w, w.init, A, 1);
-  const mm = mmOfTask(w, w.init);
-  return { w, mm, table: pteTable(w.s, mm, A) };
-}
+const A = ARENA;
+const MB2 = ARENA_LEN;
 
 describe('tlb_remove_table(): the free of an unlinked table waits for lockless walkers', () => {
   it('is deferred while a walker is inside, and done when the last one leaves', () => {
-    const { w, mm, table } = arena('pt-reclaim');
+    const { w, mm, table } = ptArena('pt-reclaim');
     const gen = ptGen(w.s, table);
     pt_walker_enter(w.s);
     expect(do_madvise(w.s, w.k, mm, A, MB2, MADV_DONTNEED)).toBe(0);
@@ -35,7 +25,7 @@ describe('tlb_remove_table(): the free of an unlinked table waits for lockless w
   });
 
   it('pt-reclaim-norcu frees at once, walker or not', () => {
-    const { w, mm, table } = arena('pt-reclaim-norcu');
+    const { w, mm, table } = ptArena('pt-reclaim-norcu');
     const gen = ptGen(w.s, table);
     pt_walker_enter(w.s);
     do_madvise(w.s, w.k, mm, A, MB2, MADV_DONTNEED);
@@ -44,7 +34,7 @@ describe('tlb_remove_table(): the free of an unlinked table waits for lockless w
   });
 
   it('a table freed with an entry in use is PT002', () => {
-    const { w, mm, table } = arena('pt-reclaim');
+    const { w, mm, table } = ptArena('pt-reclaim');
     pt_walker_enter(w.s);
     do_madvise(w.s, w.k, mm, A, MB2, MADV_DONTNEED);
     ptSet(w.s, table, 3, 2, 1); // a PTE installed after the unlink

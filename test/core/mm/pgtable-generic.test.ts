@@ -7,23 +7,14 @@ import {
   pte_offset_map_lock_resume,
 } from '../../../src/core/mm/pgtable-generic.js';
 import type { PtStrategy } from '../../../src/core/points.js';
-import { expectSound, mapAnon, mmOfTask, world, write } from '../helpers.js';
+import { ARENA, ARENA_LEN, expectSound, ptArena } from '../helpers.js';
 
-/** A 2 MiB-aligned arena with one page touched: its PTE table exists. */
-const A = 0x7e0000200000;
-const MB2 = 2 * 1024 * 1024;
-
-function arena(ptStrategy: PtStrategy) {
-  const w = world({ ptStrategy });
-  mapAnon(w, w.init, A, MB2);
-  write(w, w.init, A, 1);
-  const mm = mmOfTask(w, w.init);
-  return { w, mm, table: pteTable(w.s, mm, A) };
-}
+const A = ARENA;
+const MB2 = ARENA_LEN;
 
 describe('pte_offset_map_lock() in two steps, per strategy', () => {
   const race = (pt: PtStrategy) => {
-    const { w, mm, table } = arena(pt);
+    const { w, mm, table } = ptArena(pt);
     const at = pmdSlot(w.s, mm, A)!;
     const p = pte_offset_map_begin(w.s, w.k, mm, A + 4096, true, at.table, at.index, table);
     do_madvise(w.s, w.k, mm, A, MB2, MADV_DONTNEED);

@@ -6,16 +6,13 @@ import { PROT_READ } from '../../../src/core/mm/mmap.js';
 import { mremap_fixed } from '../../../src/core/mm/mremap.js';
 import { ptPromiseBroken, ptWalkRules } from '../../../src/core/mm/pt_walk.js';
 import type { PtStrategy } from '../../../src/core/points.js';
-import { expectSound, mapAnon, mmOfTask, world, write } from '../helpers.js';
+import { ARENA, expectSound, mapAnon, mmOfTask, ptArena, world, write } from '../helpers.js';
 
-const A = 0x7e0000200000;
+const A = ARENA;
 
 /** A PTE table whose only entry was cleared behind the design's back (no put). */
 function emptiedBehindItsBack(ptStrategy: PtStrategy) {
-  const w = world({ ptStrategy });
-  mapAnon(w, w.init, A, 2 << 20);
-  write(w, w.init, A, 1);
-  const t = pteTable(w.s, mmOfTask(w, w.init), A);
+  const { w, table: t } = ptArena(ptStrategy);
   pte_clear(w.s, t, pte_index(A));
   return { w, t };
 }
