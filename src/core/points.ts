@@ -495,8 +495,35 @@ export interface GupFastPending {
   readonly gen: number;
 }
 
+/**
+ * A hole punch stopped in unmap_mapping_range() (mm/memory.c, under the
+ * file's i_mmap lock for reading, with no mm's mmap lock): zap_pmd_range()
+ * read the PMD entry of each mapping of the punched pages, and the PTE locks
+ * of the tables they name come next (shmem.ts). One entry per PTE table: the
+ * part [start, end) of `mm`'s mapping inside it.
+ */
+export interface UnmapMappingPending {
+  readonly kind: 'unmap_mapping';
+  /** The punching task's mm (madvise_remove() dropped its mmap lock). */
+  readonly mm: number;
+  readonly inode: number;
+  /** The file pages [first, last) being punched. */
+  readonly first: number;
+  readonly last: number;
+  readonly tables: readonly {
+    readonly mm: number;
+    readonly start: number;
+    readonly end: number;
+    readonly table: number;
+    readonly gen: number;
+  }[];
+  /** Held: rcu_read_lock(), a pte_tryget() reference on each table. */
+  readonly rcu: boolean;
+  readonly tryget: boolean;
+}
+
 /** A page-table walker stopped between reading a PMD entry and using the table it names. */
-export type PtWalkPending = PteMapPending | GupFastPending;
+export type PtWalkPending = PteMapPending | GupFastPending | UnmapMappingPending;
 
 /** What kernel paths run with: the era, the configuration, choices and the decision log. */
 export interface Kernel {

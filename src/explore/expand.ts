@@ -84,6 +84,21 @@ export function machineKey(m: Machine): string {
         h.word(kp.page);
         h.num(kp.value === undefined ? -1 : kp.value);
       }
+    } else if (kp?.pending.kind === 'unmap_mapping') {
+      const p = kp.pending;
+      h.word(6);
+      h.word(p.inode);
+      h.word(p.first);
+      h.word(p.last);
+      h.word((p.rcu ? 1 : 0) | (p.tryget ? 2 : 0));
+      h.word(p.tables.length);
+      for (const x of p.tables) {
+        h.word(x.mm);
+        h.num(x.start);
+        h.num(x.end);
+        h.word(x.table);
+        h.word(ptLive(m.s, x.table, x.gen) ? 1 : 0);
+      }
     } else if (kp?.pending.kind === 'uffd_fork_event') {
       h.word(3);
       h.word(kp.pending.child);

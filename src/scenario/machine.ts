@@ -249,16 +249,6 @@ function mmapReadHeld(m: Machine, t: ThreadRt): boolean {
   });
 }
 
-/** Is any walker stopped holding some mm's page-table rwsem for reading (pt-rwsem)? */
-function ptRwsemReadHeldAnywhere(m: Machine): boolean {
-  return (
-    m.threads.some((o) => {
-      const p = o.kpath?.pending;
-      return p?.kind === 'pte_map' && p.rwsem;
-    }) || m.s.rmap_walk?.rwsem === true
-  );
-}
-
 /**
  * Does `st` wait for reclaim's stopped rmap walk (core/mm/vmscan.ts)? The
  * walk holds the anon_vma lock, which munmap and exit take to unlink the
@@ -267,6 +257,7 @@ function ptRwsemReadHeldAnywhere(m: Machine): boolean {
  * visited mm's rwsem for read, which MADV_DONTNEED takes for writing.
  */
 function waitsForRmapWalk(m: Machine, t: ThreadRt, st: Stmt): boolean {
+  if (m.threads.some((o) => o !== t && waitsForPunch(m, t, st, o.kpath?.pending))) return true;
   const w = m.s.rmap_walk;
   if (!w) return false;
   const mm = task(m, t).mm;
@@ -277,15 +268,54 @@ function waitsForRmapWalk(m: Machine, t: ThreadRt, st: Stmt): boolean {
 }
 
 /**
- * Is another thread of `t`'s mm stopped inside a walk holding the page-table
- * rwsem for reading (pt-rwsem)? A zap, which takes it for writing, waits.
+ * Does `st` wait for a hole punch stopped in its rmap walk (`p`, from
+ * another thread; core/mm/shmem.ts)? The punch holds the file's inode lock,
+ * which another punch of the file takes, and its i_mmap lock for reading,
+ * which whatever links, splits or unlinks a VMA of the file takes for
+ * writing (vma_prepare(), unlink_file_vma(), dup_mmap()): an mmap of the
+ * file, a munmap, mremap, mprotect or madvise of one of its VMAs, fork,
+ * exit and exec of an mm that maps it, and MADV_CLEANUP_PGTABLE (the rmap
+ * locks) there.
  */
-function ptRwsemReadHeld(m: Machine, t: ThreadRt): boolean {
+function waitsForPunch(
+  m: Machine,
+  t: ThreadRt,
+  st: Stmt,
+  p: KernelPath['pending'] | undefined,
+): boolean {
+  if (p?.kind !== 'unmap_mapping') return false;
+  const mm = m.s.mms[task(m, t).mm];
+  if (!mm) return false;
+  if (st.op === 'mmap') return st.file !== null && m.files.get(st.file) === p.inode;
+  const mapsFile = mm.vmas.some((v) => v.vm_file === p.inode);
+  if (st.op === 'fork' || st.op === 'exit' || st.op === 'exec') return mapsFile;
+  if (st.op === 'madvise' && st.advice === 'cleanup_pgtable') return mapsFile;
+  if (st.op !== 'munmap' && st.op !== 'mremap' && st.op !== 'mprotect' && st.op !== 'madvise')
+    return false;
+  const at = m.maps.get(st.ref.map)?.addr;
+  const vma = mm.vmas.find((v) => at !== undefined && v.vm_start <= at && at < v.vm_end);
+  if (vma?.vm_file !== p.inode) return false;
+  return (
+    st.op !== 'madvise' ||
+    st.advice === 'remove' ||
+    st.advice === 'dontfork' ||
+    st.advice === 'dofork'
+  );
+}
+
+/**
+ * Is a walker stopped holding the page-table rwsem for reading (pt-rwsem)
+ * of `t`'s mm, or with `anyMm` of any mm: another thread's fault, or
+ * reclaim's rmap walk? A zap, which takes it for writing, waits: MADV_DONTNEED
+ * for its own mm, a hole punch for every mm mapping the file.
+ */
+function ptRwsemReadHeld(m: Machine, t: ThreadRt, anyMm = false): boolean {
   const mm = task(m, t).mm;
-  return m.threads.some((o) => {
+  const faults = m.threads.some((o) => {
     const p = o.kpath?.pending;
-    return o !== t && p?.kind === 'pte_map' && p.rwsem && p.mm === mm;
+    return o !== t && p?.kind === 'pte_map' && p.rwsem && (anyMm || p.mm === mm);
   });
+  return faults || (anyMm && m.s.rmap_walk?.rwsem === true);
 }
 
 /** Is another thread of `t`'s mm in the middle of a fork() (holding the mmap lock for writing)? */
@@ -321,7 +351,7 @@ export function canStep(m: Machine, i: number): boolean {
   if (takesMmapWriteLock(st) && mmapReadHeld(m, t)) return false;
   if (st.op === 'madvise' && st.advice === 'dontneed' && ptRwsemReadHeld(m, t)) return false;
   // A hole punch zaps every mm mapping the file (the rwsem of each, for writing).
-  if (st.op === 'madvise' && st.advice === 'remove' && ptRwsemReadHeldAnywhere(m)) return false;
+  if (st.op === 'madvise' && st.advice === 'remove' && ptRwsemReadHeld(m, t, true)) return false;
   if (waitsForRmapWalk(m, t, st)) return false;
   switch (st.op) {
     case 'await':

@@ -62,7 +62,11 @@ import { pt_walker_exit } from '../core/mm/mmu_gather.js';
 import { do_mprotect_pkey } from '../core/mm/mprotect.js';
 import { mremap_fixed } from '../core/mm/mremap.js';
 import { pte_offset_map_end } from '../core/mm/pgtable-generic.js';
-import { memfd_create } from '../core/mm/shmem.js';
+import {
+  memfd_create,
+  shmem_punch_hole_abandon,
+  shmem_punch_hole_resume,
+} from '../core/mm/shmem.js';
 import { lru_add_drain_all } from '../core/mm/swap.js';
 import { EXIT_DEAD, mmOf, TASK_RUNNING } from '../core/mm_types.js';
 import type { ForkPending, Kernel } from '../core/points.js';
@@ -171,6 +175,7 @@ export function markGroupDone(m: Machine, tgid: number, except: ThreadRt | null 
     if (t.kpath?.pending.kind === 'wp_page_copy') wp_page_copy_abort(m.s, t.kpath.pending);
     if (t.kpath?.pending.kind === 'pte_map') pte_offset_map_end(m.s, null, t.kpath.pending);
     if (t.kpath?.pending.kind === 'gup_fast') pt_walker_exit(m.s);
+    if (t.kpath?.pending.kind === 'unmap_mapping') shmem_punch_hole_abandon(m.s, t.kpath.pending);
     if (t.kpath?.pending.kind === 'fork_wrprotect') {
       const p = t.kpath.pending;
       fork_wrprotect_finish(m.s, p.mm, p.addresses);
@@ -237,6 +242,11 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
       t.kpath = null;
       gup_fast_resume(m.s, path.pending);
       note = `GUP-fast continues: reads the PTE, rechecks, restores interrupts; ${execute(m, t, st, k, true)}`;
+    } else if (path?.pending.kind === 'unmap_mapping') {
+      t.kpath = null;
+      shmem_punch_hole_resume(m.s, k, path.pending);
+      if (st.op !== 'madvise') throw new Error(`tool bug: a hole punch resumed by ${st.op}`);
+      note = `the hole punch continues: takes the PTE locks, zaps, truncates the page cache; ${errnoName(0)}${setReg(m, st.ret, 0)}`;
     } else if (path?.pending.kind === 'wp_page_copy') {
       t.kpath = null;
       const mapped = wp_page_copy_resume(m.s, k, path.pending);
@@ -271,9 +281,11 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
               ? `the fault read the PMD entry (PTE table ${e.path.pending.table}) and stops before taking its PTE lock`
               : e.path.pending.kind === 'gup_fast'
                 ? `GUP-fast, interrupts off, read the PMD entry (PTE table ${e.path.pending.table}) and stops before reading the PTE`
-                : e.path.pending.kind === 'uffd_fork_event'
-                  ? `fork() copied the mm (child context ${e.path.pending.child_ctx}) and waits in dup_userfaultfd_complete() until a reader of context ${e.path.pending.ctx} reads UFFD_EVENT_FORK`
-                  : 'do_wp_page() decided to copy and dropped the PTE lock (wp_page_copy() continues in a later step)'),
+                : e.path.pending.kind === 'unmap_mapping'
+                  ? `the hole punch, under the i_mmap lock, read the PMD entries of ${e.path.pending.tables.length} mapping(s) (PTE table ${e.path.pending.tables.map((x) => x.table).join(', ')}) and stops before taking their PTE locks`
+                  : e.path.pending.kind === 'uffd_fork_event'
+                    ? `fork() copied the mm (child context ${e.path.pending.child_ctx}) and waits in dup_userfaultfd_complete() until a reader of context ${e.path.pending.ctx} reads UFFD_EVENT_FORK`
+                    : 'do_wp_page() decided to copy and dropped the PTE lock (wp_page_copy() continues in a later step)'),
       };
     }
     throw e;
@@ -450,8 +462,13 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
       else for (let a = addr; a < addr + len; a += st.ref.step * PAGE) calls.push([a, PAGE]);
       let ret = 0;
       for (const [a, l] of calls) {
-        ret = do_madvise(s, k, mm(), a, l, ADVICE[st.advice]);
+        ret = do_madvise(s, k, mm(), a, l, ADVICE[st.advice], calls.length === 1);
         if (ret === 0 && st.advice === 'dontneed') m.ghost.remap(me.mm, a, l);
+      }
+      if (k.pending?.kind === 'unmap_mapping') {
+        const pending = { ...k.pending, mm: me.mm };
+        k.pending = null;
+        throw new Stops({ pending, page: 0, value: undefined, faults: 0 });
       }
       return `${errnoName(ret)}${setReg(m, st.ret, ret)}`;
     }

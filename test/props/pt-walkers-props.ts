@@ -1,7 +1,8 @@
 /**
  * Properties of the page-table strategies on random two-thread programs of faults, GUP-fast
  * pins and MADV_DONTNEED over two PTE tables, with or without reclaim's
- * rmap walk (issue 17, ADR 0013):
+ * rmap walk, over anonymous memory or a shared memfd mapping with hole
+ * punches (MADV_REMOVE, whose zap walks the i_mmap tree) (issue 17, ADR 0013):
  *  - under every design, every interleaving keeps the kernel's accounting
  *    (VmPTE included: MM004) and breaks no page-table invariant;
  *  - an unsafe variant breaks nothing but PT001/PT002, and never the
@@ -30,12 +31,14 @@ const UNSAFE = ['pt-reclaim-norecheck', 'pt-reclaim-norcu', 'pte-refcount-notryg
 const page = fc.constantFrom(0, 1, 511, 512, 700);
 const range = fc.constantFrom('0..512', '0..4', '512..1024', '0..1024', '1..2');
 
-const stmtArb = (thread: string, n: number, pins: boolean) =>
+const stmtArb = (thread: string, n: number, pins: boolean, file: boolean) =>
   fc.oneof(
     fc.tuple(page, fc.integer({ min: 2, max: 9 })).map(([p, v]) => `write arena[${p}] = ${v}`),
     page.map((p) => `read arena[${p}] -> ${thread}r${n}`),
     range.map((r) => `madvise arena[${r}] dontneed`),
     ...(pins ? [page.map((p) => `pin arena[${p}] rw fast -> ${thread}p${n}`)] : []),
+    // A hole punch zaps both threads' mappings of the file through the i_mmap tree.
+    ...(file ? [range.map((r) => `madvise arena[${r}] remove`)] : []),
   );
 
 /**
@@ -43,19 +46,23 @@ const stmtArb = (thread: string, n: number, pins: boolean) =>
  * any two steps, programs are shorter and pin nothing, so that every
  * exploration ends well inside its budget.
  */
-const program = (thread: string, reclaim: boolean) =>
+const program = (thread: string, reclaim: boolean, file: boolean) =>
   fc
     .array(fc.nat(3), { minLength: 1, maxLength: reclaim ? 2 : 3 })
-    .chain((ns) => fc.tuple(...ns.map((_, i) => stmtArb(thread, i, !reclaim))));
+    .chain((ns) => fc.tuple(...ns.map((_, i) => stmtArb(thread, i, !reclaim, file))));
 
-/** Programs with reclaim's rmap walk (`env reclaim`) among the walkers, or without. */
-const scenarioArb = (envs: readonly string[]) =>
+/**
+ * Programs with reclaim's rmap walk (`env reclaim`) among the walkers, or
+ * without; over private anonymous memory, or (`file`) a shared mapping of a
+ * memfd, where `madvise remove` punches holes.
+ */
+const scenarioArb = (envs: readonly string[], file = false) =>
   fc
     .constantFrom(...envs)
     .chain((env) =>
       fc.record({
-        main: program('m', env !== ''),
-        other: program('o', env !== ''),
+        main: program('m', env !== '', file),
+        other: program('o', env !== '', file),
         env: fc.constant(env),
       }),
     )
@@ -64,7 +71,9 @@ const scenarioArb = (envs: readonly string[]) =>
         'scenario random-pt',
         g.env,
         'setup {',
-        '  mmap arena len=4M at=0x7e0000200000 private rw',
+        ...(file
+          ? ['  memfd f pages=1024', '  mmap arena len=4M at=0x7e0000200000 shared rw file=f']
+          : ['  mmap arena len=4M at=0x7e0000200000 private rw']),
         '  write arena[0] = 1',
         '}',
         'thread main {',
@@ -112,10 +121,11 @@ export function exploreAll(
   numRuns: number,
   seed: number,
   variantsBreak: boolean,
+  file = false,
 ): void {
   const broken = new Set<string>();
   fc.assert(
-    fc.property(scenarioArb(envs), (src) => {
+    fc.property(scenarioArb(envs, file), (src) => {
       const sc = load(src);
       for (const pt of [...DESIGNS, ...UNSAFE]) {
         const r = explore(sc, policyById(`v6.18/${pt}`), { maxStates: 50_000 });
@@ -141,10 +151,15 @@ export function exploreAll(
 }
 
 /** At the end of a random interleaving, pte-refcount and pt-rwsem left no empty table linked. */
-export function promisedFrees(envs: readonly string[], numRuns: number, seed: number): void {
+export function promisedFrees(
+  envs: readonly string[],
+  numRuns: number,
+  seed: number,
+  file = false,
+): void {
   fc.assert(
     fc.property(
-      scenarioArb(envs),
+      scenarioArb(envs, file),
       fc.array(fc.nat(), { minLength: 64, maxLength: 64 }),
       (src, picks) => {
         const sc = load(src);

@@ -12,7 +12,12 @@ describe('page-table strategies on random fault / GUP-fast / MADV_DONTNEED progr
     exploreAll([''], 40, 17, true);
   }, 300_000);
 
+  it('the same over a shared memfd mapping with hole punches among the walkers', () => {
+    exploreAll([''], 60, 23, true, true);
+  }, 300_000);
+
   it('pte-refcount and pt-rwsem leave no empty table linked at the end of an interleaving', () => {
+    promisedFrees([''], 20, 6, true);
     promisedFrees(['', 'env reclaim'], 40, 4);
   }, 300_000);
 });

@@ -266,13 +266,20 @@ function madvise_cleanup_pgtable(s: State, mm: Mm, vma: Vma, start: number, end:
  * FALLOC_FL_KEEP_SIZE) of the file range behind [start, end). Only shmem
  * files (tmpfs, memfd) punch holes in the model; others -EOPNOTSUPP.
  */
-function madvise_remove(s: State, k: Kernel, vma: Vma, start: number, end: number): number {
+function madvise_remove(
+  s: State,
+  k: Kernel,
+  vma: Vma,
+  start: number,
+  end: number,
+  stepwise: boolean,
+): number {
   if (vma.vm_flags & VM_LOCKED) return -EINVAL;
   if (vma.vm_file === 0) return -EINVAL;
   if ((vma.vm_flags & (VM_SHARED | VM_MAYWRITE)) !== (VM_SHARED | VM_MAYWRITE)) return -EACCES;
   if (s.inodes[vma.vm_file]?.fs !== 'tmpfs') return -EOPNOTSUPP;
   const first = vma.vm_pgoff + (start - vma.vm_start) / PAGE_SIZE;
-  shmem_punch_hole(s, k, vma.vm_file, first, first + (end - start) / PAGE_SIZE);
+  shmem_punch_hole(s, k, vma.vm_file, first, first + (end - start) / PAGE_SIZE, stepwise);
   return 0;
 }
 
@@ -284,6 +291,11 @@ export function do_madvise(
   start: number,
   len: number,
   advice: number,
+  /**
+   * The caller (a scenario thread) takes a stop at a lock boundary (ADR
+   * 0013): a hole punch inside one VMA may stop in its rmap walk (k.pending).
+   */
+  stepwise = false,
 ): number {
   if (start % PAGE_SIZE !== 0) return -EINVAL;
   const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
@@ -307,8 +319,10 @@ export function do_madvise(
       madvise_cleanup_pgtable(s, mm, vma, a, b),
     );
   }
-  if (advice === MADV_REMOVE)
-    return madvise_walk_vmas(mm, start, end, (vma, a, b) => madvise_remove(s, k, vma, a, b));
+  if (advice === MADV_REMOVE) {
+    const one = stepwise && mm.vmas.some((v) => v.vm_start <= start && end <= v.vm_end);
+    return madvise_walk_vmas(mm, start, end, (vma, a, b) => madvise_remove(s, k, vma, a, b, one));
+  }
   if (advice === MADV_PAGEOUT)
     return madvise_walk_vmas(mm, start, end, (vma, a, b) => madvise_pageout(s, k, mm, vma, a, b));
   if (advice === MADV_COLLAPSE) {

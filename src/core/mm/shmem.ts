@@ -7,11 +7,16 @@
 
 import { new_inode } from '../fs/inode.js';
 import type { Mm, State } from '../mm_types.js';
-import type { Kernel } from '../points.js';
-import { unmap_mapping_range } from './memory/zap.js';
+import { PMD_SIZE } from '../pgtable_types.js';
+import type { Kernel, UnmapMappingPending } from '../points.js';
+import { pteTable } from './memory/pgtable.js';
+import { mappingRanges, unmap_mapping_range, zap_page_range_single } from './memory/zap.js';
+import { pt_walker_enter, pt_walker_exit, ptBug, ptGen, ptLive } from './mmu_gather.js';
 import { folio_put } from './page_alloc.js';
+import type { ZapDetails } from './pt_reclaim.js';
 import { free_empty_pgtables_locked } from './pt_rwsem.js';
 import { ptWalkRules } from './pt_walk.js';
+import { pte_put, pte_tryget } from './pte_ref.js';
 
 /** mm/shmem.c shmem_zero_setup(): the file behind one mmap(MAP_SHARED|MAP_ANONYMOUS). */
 export function shmem_zero_setup(s: State, pages: number): number {
@@ -25,9 +30,21 @@ export function memfd_create(s: State, pages: number): number {
 
 /**
  * mm/shmem.c shmem_fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) of
- * pages [first, last): unmap_mapping_range() zaps them from every mapping
- * (private anonymous copies stay), then shmem_truncate_range() drops them
- * from the page cache. Read in torvalds/linux v6.18 mm/shmem.c.
+ * pages [first, last), under the inode lock: unmap_mapping_range() zaps them
+ * from every mapping (private anonymous copies stay), then
+ * shmem_truncate_range() drops them from the page cache, unmapping first
+ * any page mapped again meanwhile (truncate_inode_folio() →
+ * unmap_mapping_folio()). Read in torvalds/linux v6.18 mm/shmem.c.
+ *
+ * With `stepwise` (the explorer, ADR 0013), the walk stops once
+ * zap_pmd_range() read the PMD entries of the mappings, before the PTE locks
+ * (k.pending; shmem_punch_hole_resume() goes on), holding what the design
+ * has walkers hold. Not modelled: shmem_fault() waiting for the punch
+ * (inode->i_private, shmem_falloc_wait()); a fault meanwhile maps a page the
+ * truncation unmaps again, as it would unmap one a fault mapped just before.
+ * Under pt-rwsem the punch does not stop: it holds each mm's rwsem for
+ * writing through its zap, so no other walker of that mm (GUP-fast aside,
+ * which the deferred free covers) can run in between.
  */
 export function shmem_punch_hole(
   s: State,
@@ -35,23 +52,131 @@ export function shmem_punch_hole(
   inode: number,
   first: number,
   last: number,
+  stepwise = false,
 ): void {
-  const design = ptWalkRules(k.config).design;
-  unmap_mapping_range(
-    s,
-    inode,
-    first,
-    last,
-    { even_cows: false, reclaim_pt: false, pte_refcount: design === 'pte-refcount' },
-    design === 'pt-rwsem'
-      ? (mm: Mm, a: number, b: number) => free_empty_pgtables_locked(s, mm, a, b)
-      : null,
-  );
+  const rules = ptWalkRules(k.config);
+  if (stepwise && k.config.ptWalkSteps && !rules.rwsem) {
+    const tables = mappingTables(s, inode, first, last);
+    if (tables.length > 0) {
+      if (rules.rcuWalk) pt_walker_enter(s);
+      if (rules.tryget) for (const x of tables) pte_tryget(s, x.table);
+      k.pending = {
+        kind: 'unmap_mapping',
+        mm: 0,
+        inode,
+        first,
+        last,
+        tables,
+        rcu: rules.rcuWalk,
+        tryget: rules.tryget,
+      };
+      return;
+    }
+  }
+  unmap_mapping_range(s, inode, first, last, punchDetails(k), punchFreeEmpty(s, k));
+  shmem_truncate_range(s, k, inode, first, last);
+}
+
+/** The PTE tables under the mappings of [first, last): one per PMD of each mapping. */
+function mappingTables(
+  s: State,
+  inode: number,
+  first: number,
+  last: number,
+): UnmapMappingPending['tables'] {
+  const out: UnmapMappingPending['tables'][number][] = [];
+  for (const r of mappingRanges(s, inode, first, last))
+    for (let a = r.start; a < r.end; a = Math.floor(a / PMD_SIZE) * PMD_SIZE + PMD_SIZE) {
+      const table = pteTable(s, r.mm, a);
+      const end = Math.min(r.end, Math.floor(a / PMD_SIZE) * PMD_SIZE + PMD_SIZE);
+      if (table !== 0) out.push({ mm: r.mm.id, start: a, end, table, gen: ptGen(s, table) });
+    }
+  return out;
+}
+
+/**
+ * The punch's walk goes on (zap_pte_range() → pte_offset_map_lock() in each
+ * table it read): a table freed meanwhile is PT001; where the design
+ * rechecks, a table no longer linked is skipped and the PMD read again
+ * (zap_pmd_range()'s retry); then what the first step took is dropped and
+ * the pages leave the page cache.
+ */
+export function shmem_punch_hole_resume(s: State, k: Kernel, p: UnmapMappingPending): void {
+  const rules = ptWalkRules(k.config);
+  const details = punchDetails(k);
+  const freeEmpty = punchFreeEmpty(s, k);
+  for (const x of p.tables) {
+    const mm = s.mms[x.mm];
+    // An mm killed meanwhile would have waited for the i_mmap lock in exit_mmap().
+    if (!mm) continue;
+    const live = ptLive(s, x.table, x.gen);
+    if (!live) {
+      ptBug(s, {
+        code: 'PT001',
+        detail: `the hole punch's zap (unmap_mapping_range) took the PTE lock of page table ${x.table}, freed after it read the PMD entry of mm ${x.mm} at 0x${x.start.toString(16)}`,
+      });
+      continue;
+    }
+    const now = pteTable(s, mm, x.start);
+    if (now !== x.table && !rules.pmdRecheck) {
+      // Without the recheck the zap clears the entries of the table it read,
+      // unlinked meanwhile: none are left in it (a free takes empty tables only).
+      if (p.tryget) pte_put(s, mm, x.start, x.table);
+      continue;
+    }
+    if (now !== x.table)
+      k.decide('zap_pte_range', 'retry', 'the PMD entry changed: zap_pmd_range() reads it again');
+    const vma = mm.vmas.find((v) => v.vm_start <= x.start && x.start < v.vm_end);
+    if (vma && now !== 0) {
+      zap_page_range_single(s, mm, vma, x.start, x.end - x.start, details);
+      freeEmpty?.(mm, x.start, x.end);
+    }
+    if (p.tryget) pte_put(s, mm, x.start, x.table);
+  }
+  if (p.rcu) pt_walker_exit(s);
+  shmem_truncate_range(s, k, p.inode, p.first, p.last);
+}
+
+/** The punching task was killed while stopped: drop what the walk held (the punch is abandoned). */
+export function shmem_punch_hole_abandon(s: State, p: UnmapMappingPending): void {
+  for (const x of p.tables) {
+    const mm = s.mms[x.mm];
+    if (p.tryget && mm && ptLive(s, x.table, x.gen)) pte_put(s, mm, x.start, x.table);
+  }
+  if (p.rcu) pt_walker_exit(s);
+}
+
+/**
+ * mm/shmem.c shmem_truncate_range() of pages [first, last): a page still
+ * mapped (mapped again since the zap) is unmapped from every mapping first
+ * (truncate_inode_folio() → unmap_mapping_folio()); then the page cache's
+ * reference goes.
+ */
+function shmem_truncate_range(
+  s: State,
+  k: Kernel,
+  inode: number,
+  first: number,
+  last: number,
+): void {
   const f = s.inodes[inode]!;
   for (let pgoff = first; pgoff < Math.min(last, f.pages.length); pgoff++) {
     const pfn = f.pages[pgoff];
     if (!pfn) continue;
+    if (s.mem.mapcount[pfn]! > 0)
+      unmap_mapping_range(s, inode, pgoff, pgoff + 1, punchDetails(k), punchFreeEmpty(s, k));
     f.pages[pgoff] = 0;
     folio_put(s, pfn); // the page cache's reference
   }
+}
+
+function punchDetails(k: Kernel): ZapDetails {
+  const design = ptWalkRules(k.config).design;
+  return { even_cows: false, reclaim_pt: false, pte_refcount: design === 'pte-refcount' };
+}
+
+function punchFreeEmpty(s: State, k: Kernel): ((mm: Mm, a: number, b: number) => void) | null {
+  return ptWalkRules(k.config).design === 'pt-rwsem'
+    ? (mm: Mm, a: number, b: number) => free_empty_pgtables_locked(s, mm, a, b)
+    : null;
 }

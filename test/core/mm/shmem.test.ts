@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EACCES } from '../../../src/core/errno.js';
 import { copy_process } from '../../../src/core/kernel/fork.js';
-import { do_madvise, MADV_REMOVE } from '../../../src/core/mm/madvise.js';
+import { do_madvise, MADV_DONTNEED, MADV_REMOVE } from '../../../src/core/mm/madvise.js';
 import { pteTable } from '../../../src/core/mm/memory/pgtable.js';
 import {
   do_mmap,
@@ -11,8 +11,13 @@ import {
   PROT_READ,
   PROT_WRITE,
 } from '../../../src/core/mm/mmap.js';
-import { memfd_create, shmem_punch_hole } from '../../../src/core/mm/shmem.js';
-import type { PtStrategy } from '../../../src/core/points.js';
+import {
+  memfd_create,
+  shmem_punch_hole,
+  shmem_punch_hole_resume,
+} from '../../../src/core/mm/shmem.js';
+import type { PtStrategy, UnmapMappingPending } from '../../../src/core/points.js';
+import { sequentialKernel } from '../../../src/core/points.js';
 import { expectSound, mmOfTask, read, world, write } from '../helpers.js';
 
 const S = 0x7e0000200000; // a shared mapping of the memfd
@@ -62,5 +67,71 @@ describe('MADV_REMOVE: a hole punched in a shmem file (shmem_fallocate())', () =
     expect(left('none')).toBe(true);
     expect(left('pte-refcount')).toBe(false); // the last put frees it
     expect(left('pt-rwsem')).toBe(false);
+  });
+});
+
+describe("the hole punch's rmap walk in two steps (ADR 0013)", () => {
+  /**
+   * The parent punches the file while its child, which mapped page 1 in its
+   * own table, frees its whole 2 MiB with MADV_DONTNEED between the walk's
+   * PMD reads and its PTE locks.
+   */
+  const race = (pt: PtStrategy, between: 'dontneed' | 'fault' = 'dontneed') => {
+    const { w, inode } = setup(pt);
+    write(w, w.init, S, 5);
+    const child = copy_process(w.s, w.k, w.init, false);
+    const cmm = mmOfTask(w, child);
+    read(w, child, S + 4096);
+    const table = pteTable(w.s, cmm, S);
+    const k = sequentialKernel({ ...w.k.config, ptWalkSteps: true });
+    shmem_punch_hole(w.s, k, inode, 0, 512, true);
+    const p = k.pending as UnmapMappingPending | null;
+    k.pending = null;
+    if (between === 'dontneed') do_madvise(w.s, w.k, cmm, S, 2 << 20, MADV_DONTNEED);
+    // A fault maps page 0 from the page cache meanwhile, in a table the walk did not read.
+    else read(w, child, P);
+    if (p) shmem_punch_hole_resume(w.s, k, p);
+    return { w, inode, child, cmm, table, p, bugs: w.s.pt.bugs.map((b) => b.code) };
+  };
+
+  it('stops after reading the PMD entries of every mapping, holding what the design says', () => {
+    const r = race('pt-reclaim');
+    expect(r.p?.tables.map((x) => x.mm)).toHaveLength(2); // the parent's table and the child's
+    expect(r.p?.rcu).toBe(true);
+    expect(r.p?.tryget).toBe(false);
+    expect(race('pte-refcount').p?.tryget).toBe(true);
+    expect(race('pt-rwsem').p).toBeNull(); // its zap holds the rwsem for writing: one step
+  });
+
+  it('pt-reclaim: the child frees the table under RCU; the punch rechecks and goes on', () => {
+    const r = race('pt-reclaim');
+    expect(r.bugs).toEqual([]);
+    expect(pteTable(r.w.s, r.cmm, S)).toBe(0);
+    expect(r.w.s.pt.deferred).toEqual([]); // freed once the walk left RCU
+    expect(r.w.s.inodes[r.inode]!.pages.filter((x) => x)).toEqual([]);
+    expectSound(r.w);
+  });
+
+  it("pte-refcount: the child's zap leaves the emptied table to the punch's put, which frees it", () => {
+    const r = race('pte-refcount');
+    expect(r.bugs).toEqual([]);
+    expect(pteTable(r.w.s, r.cmm, S)).toBe(0);
+    expectSound(r.w);
+  });
+
+  it('without RCU or without the reference, the punch locks a freed table (PT001)', () => {
+    expect(race('pt-reclaim-norcu').bugs).toEqual(['PT001']);
+    expect(race('pte-refcount-notryget').bugs).toEqual(['PT001']);
+    expect(race('pt-reclaim-norecheck').bugs).toEqual([]); // a zap of an empty, unlinked table
+  });
+
+  it('a page mapped after the PMD reads is unmapped by the truncation (unmap_mapping_folio())', () => {
+    const r = race('none', 'fault');
+    expect(r.p?.tables).toHaveLength(2); // the shared mappings' tables; the private one had none
+    expect(r.bugs).toEqual([]);
+    expect(r.w.s.inodes[r.inode]!.pages.filter((x) => x)).toEqual([]);
+    expectSound(r.w);
+    // The child's private mapping no longer maps the page the cache dropped: a hole reads 0.
+    expect(read(r.w, r.child, P)).toMatchObject({ value: 0 });
   });
 });

@@ -113,6 +113,42 @@ function isAnonPte(s: State, pte: pte_t): boolean {
   return page !== 0 && folio_test_anon(s, page_folio(s, page));
 }
 
+/** One VMA's part of a file range: [start, end) of `vma` in `mm` maps pages of it. */
+export interface MappingRange {
+  readonly mm: Mm;
+  readonly vma: Vma;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * mm/memory.c unmap_mapping_range_tree(): the VMAs of every mm that map
+ * pages [first, last) of file `inode` (the i_mmap side of the rmap), with
+ * the part of each that maps them.
+ */
+export function mappingRanges(
+  s: State,
+  inode: number,
+  first: number,
+  last: number,
+): MappingRange[] {
+  const out: MappingRange[] = [];
+  for (const mm of s.mms) {
+    if (!mm) continue;
+    for (const vma of mm.vmas) {
+      if (vma.vm_file !== inode) continue;
+      const vfirst = vma.vm_pgoff;
+      const vlast = vma.vm_pgoff + (vma.vm_end - vma.vm_start) / 4096;
+      const lo = Math.max(first, vfirst);
+      const hi = Math.min(last, vlast);
+      if (lo >= hi) continue;
+      const start = vma.vm_start + (lo - vfirst) * 4096;
+      out.push({ mm, vma, start, end: start + (hi - lo) * 4096 });
+    }
+  }
+  return out;
+}
+
 /**
  * mm/memory.c unmap_mapping_range() → unmap_mapping_range_tree(): zap the
  * pages [first, last) of file `inode` in every VMA of every mm that maps
@@ -130,19 +166,9 @@ export function unmap_mapping_range(
   details: ZapDetails,
   freeEmpty: ((mm: Mm, start: number, end: number) => void) | null,
 ): void {
-  for (const mm of s.mms) {
-    if (!mm) continue;
-    for (const vma of mm.vmas.slice()) {
-      if (vma.vm_file !== inode) continue;
-      const vfirst = vma.vm_pgoff;
-      const vlast = vma.vm_pgoff + (vma.vm_end - vma.vm_start) / 4096;
-      const lo = Math.max(first, vfirst);
-      const hi = Math.min(last, vlast);
-      if (lo >= hi) continue;
-      const start = vma.vm_start + (lo - vfirst) * 4096;
-      zap_page_range_single(s, mm, vma, start, (hi - lo) * 4096, details);
-      freeEmpty?.(mm, start, start + (hi - lo) * 4096);
-    }
+  for (const r of mappingRanges(s, inode, first, last)) {
+    zap_page_range_single(s, r.mm, r.vma, r.start, r.end - r.start, details);
+    freeEmpty?.(r.mm, r.start, r.end);
   }
 }
 
