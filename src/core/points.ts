@@ -271,6 +271,17 @@ export interface Policy {
   readonly collapse_scan_page_ro: boolean;
 
   /**
+   * Walkers that map a PTE table do it under rcu_read_lock() and recheck
+   * the PMD entry under the PTE lock, starting over when it changed
+   * (mm/pgtable-generic.c __pte_offset_map(), __pte_offset_map_lock():
+   * Hugh Dickins, "mm: allow pte_offset_map[_lock]() to fail" and "mm/pgtable:
+   * add rcu_read_lock() and rcu_read_unlock()s", v6.5; read in torvalds/linux
+   * v6.18). A property of the kernel, whatever frees page tables: the
+   * page-table strategy's walk rules start from it (pt_walk.ts).
+   */
+  readonly pte_map_rcu: boolean;
+
+  /**
    * Peter Xu's FOLL_BREAK_COW (Aug 2020, v3, on v5.8): where
    * should_force_cow_break() asks for it, GUP adds FOLL_BREAK_COW instead of
    * FOLL_WRITE. follow_page_pte() tests only FOLL_WRITE, so a present

@@ -49,6 +49,7 @@ export function erasDecisionTable(policies: readonly Policy[]): string {
     `| PR_SET_MEMORY_MERGE | ${policies.map((p) => (p.prctl_memory_merge ? 'yes' : 'no')).join(' | ')} |`,
     `| UFFD_FEATURE_WP_UNPOPULATED | ${policies.map((p) => (p.uffd_wp_unpopulated ? 'yes' : 'no')).join(' | ')} |`,
     `| collapse needs a writable PTE (SCAN_PAGE_RO) | ${policies.map((p) => (p.collapse_scan_page_ro ? 'yes' : 'no')).join(' | ')} |`,
+    `| pte_offset_map() under RCU, PMD rechecked | ${policies.map((p) => (p.pte_map_rcu ? 'yes' : 'no')).join(' | ')} |`,
     `| MADV_COLLAPSE | ${policies.map((p) => (p.madv_collapse ? 'yes' : 'no')).join(' | ')} |`,
     `| huge zero PMD write | ${policies.map((p) => (p.huge_zero_wp_alloc ? 'alloc THP' : 'split')).join(' | ')} |`,
     `| forced COW break by FOLL_BREAK_COW, not FOLL_WRITE | ${policies.map((p) => (p.foll_break_cow ? 'yes' : 'no')).join(' | ')} |`,

@@ -15,7 +15,14 @@ import {
 } from '../../src/core/mm/mmap.js';
 import type { Mm, State, Task } from '../../src/core/mm_types.js';
 import { mmOf, newState } from '../../src/core/mm_types.js';
-import type { Config, DecisionRecord, EraId, Kernel, PtStrategy } from '../../src/core/points.js';
+import type {
+  Config,
+  DecisionRecord,
+  EraId,
+  Kernel,
+  Policy,
+  PtStrategy,
+} from '../../src/core/points.js';
 import { sequentialKernel } from '../../src/core/points.js';
 import { v6_18 } from '../../src/policy/eras/v6.18.js';
 import { eraInfo } from '../../src/policy/registry.js';
@@ -95,9 +102,9 @@ export function eraWorld(id: EraId): World {
 export const ARENA = 0x7e0000200000;
 export const ARENA_LEN = 2 * 1024 * 1024;
 
-/** A world under `ptStrategy` with the arena mapped and its first page touched: its PTE table exists. */
-export function ptArena(ptStrategy: PtStrategy) {
-  const w = world({ ptStrategy });
+/** A world under `ptStrategy` (on `policy`'s era) with the arena mapped and its first page touched: its PTE table exists. */
+export function ptArena(ptStrategy: PtStrategy, policy: Policy = v6_18) {
+  const w = world({ ptStrategy, policy });
   mapAnon(w, w.init, ARENA, ARENA_LEN);
   write(w, w.init, ARENA, 1);
   const mm = mmOfTask(w, w.init);

@@ -19,7 +19,7 @@ const blocks = PAGES.flatMap((page) =>
 describe('CLI transcripts in the docs', () => {
   it('has transcripts', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(5);
-    expect(blocks.filter((b) => b[0] === 'docs/pgtable-designs.md').length).toBe(3);
+    expect(blocks.filter((b) => b[0] === 'docs/pgtable-designs.md').length).toBe(4);
   });
   for (const [page, args, body] of blocks) {
     it(`${page}: cowherd ${args}`, () => {

@@ -67,9 +67,22 @@ export const PT_WALK_RULES: Readonly<Record<PtStrategy, PtWalkRules>> = {
   'pte-refcount-notryget': { ...PTE_REFCOUNT, tryget: false },
 };
 
-/** The walk rules of the configuration's strategy. */
+/**
+ * The same on a kernel whose walkers map PTE tables under RCU and recheck
+ * the PMD entry (Policy.pte_map_rcu, v6.5+), whatever the strategy frees:
+ * an unsafe variant still goes without what it is named after
+ * (`pt-reclaim-norecheck` without the recheck).
+ */
+export const PT_WALK_RULES_RCU: Readonly<Record<PtStrategy, PtWalkRules>> = Object.fromEntries(
+  Object.entries(PT_WALK_RULES).map(([id, r]) => [
+    id,
+    { ...r, rcuWalk: true, pmdRecheck: id !== 'pt-reclaim-norecheck' },
+  ]),
+) as Record<PtStrategy, PtWalkRules>;
+
+/** The walk rules of the configuration's strategy on its era's kernel. */
 export function ptWalkRules(config: Config): PtWalkRules {
-  return PT_WALK_RULES[config.ptStrategy];
+  return (config.policy.pte_map_rcu ? PT_WALK_RULES_RCU : PT_WALK_RULES)[config.ptStrategy];
 }
 
 /** One walk (a fault, a GUP walk, a zap) of the page tables. */

@@ -14,6 +14,11 @@
  * - GUP-fast takes no reference: it runs with interrupts off, and the free
  *   waits for the TLB-flush IPI that CPU cannot take until it is done.
  *
+ * The series predates 6.5's RCU walk (Policy.pte_map_rcu): on an era that
+ * has it the model frees through tlb_remove_table() after a grace period,
+ * as PT_RECLAIM does (assumed), so a walker's RCU read side and PMD recheck
+ * cover it even without its reference (pte-refcount-notryget on v6.18).
+ *
  * Modelled: the free by the last entry's put when a zap (MADV_DONTNEED)
  * clears it, whatever part of the table the zap covered, unless a visitor
  * still holds the table; the fault's pte_tryget()/pte_put() around

@@ -39,6 +39,7 @@ export const v5_19: Policy = {
   huge_zero_wp_alloc: false,
   madv_collapse: false,
   collapse_scan_page_ro: true,
+  pte_map_rcu: false,
   foll_break_cow: false,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,

@@ -6,15 +6,17 @@ import {
   pte_offset_map_end,
   pte_offset_map_lock_resume,
 } from '../../../src/core/mm/pgtable-generic.js';
-import type { PtStrategy } from '../../../src/core/points.js';
+import type { Policy, PtStrategy } from '../../../src/core/points.js';
+import { v5_18 } from '../../../src/policy/eras/v5.18.js';
+import { v6_18 } from '../../../src/policy/eras/v6.18.js';
 import { ARENA, ARENA_LEN, expectSound, ptArena } from '../helpers.js';
 
 const A = ARENA;
 const MB2 = ARENA_LEN;
 
 describe('pte_offset_map_lock() in two steps, per strategy', () => {
-  const race = (pt: PtStrategy) => {
-    const { w, mm, table } = ptArena(pt);
+  const race = (pt: PtStrategy, policy: Policy = v6_18) => {
+    const { w, mm, table } = ptArena(pt, policy);
     const at = pmdSlot(w.s, mm, A)!;
     const p = pte_offset_map_begin(w.s, w.k, mm, A + 4096, true, at.table, at.index, table);
     do_madvise(w.s, w.k, mm, A, MB2, MADV_DONTNEED);
@@ -48,7 +50,14 @@ describe('pte_offset_map_lock() in two steps, per strategy', () => {
   });
 
   it('pte-refcount-notryget and pt-reclaim-norcu: the lock is taken in a freed table (PT001)', () => {
-    expect(race('pte-refcount-notryget').bugs).toEqual(['PT001']);
+    expect(race('pte-refcount-notryget', v5_18).bugs).toEqual(['PT001']);
     expect(race('pt-reclaim-norcu').bugs).toEqual(['PT001']);
+  });
+
+  it('since 6.5 every walker maps under RCU and rechecks: pte-refcount-notryget retries', () => {
+    const r = race('pte-refcount-notryget');
+    expect(r.bugs).toEqual([]);
+    expect(r.got).toBe(0); // the PMD entry changed: the walk starts over
+    expect(r.w.s.pt.deferred).toEqual([]); // the zap's free waited for the walker's RCU
   });
 });
