@@ -56,6 +56,7 @@ import {
   workEnter,
   workLeave,
 } from '../../work.js';
+import { filemap_map_pages } from '../filemap.js';
 import {
   do_huge_pmd_anonymous_page,
   do_huge_pmd_wp_page,
@@ -218,6 +219,7 @@ function do_fault(
     set_pte_at(s, slot.table, slot.index, entry);
     return;
   }
+  if (!write) do_fault_around(s, k, mm, vma, address, slot);
   folio_get(s, page); // the mapping's reference (finish_fault() consumes the lookup's)
   let entry = mk_pte(page, vmPageProtBits(s, vma) | _PAGE_ACCESSED);
   if (write) entry = pte_mkdirty(pte_mkwrite(entry));
@@ -226,6 +228,54 @@ function do_fault(
   const c = mm_counter_file(s, page);
   mm.rss[c] = mm.rss[c]! + 1;
   set_pte_at(s, slot.table, slot.index, entry);
+}
+
+/** fault_around_bytes' default, 64 KiB (mm/memory.c), in pages. */
+export const FAULT_AROUND_PAGES = 16;
+
+/**
+ * mm/memory.c do_read_fault() → do_fault_around(): before a read fault maps
+ * its own page, ->map_pages() (filemap_map_pages() for shmem and regular
+ * files alike) maps the pages already cached around it, in the
+ * FAULT_AROUND_PAGES-aligned window that holds the address, clamped to the
+ * VMA and the PTE table. Not in a VMA registered with userfaultfd-wp
+ * (uffd_disable_fault_around()). Read in torvalds/linux v6.18; every era
+ * modelled has it (since v3.15, with the same window).
+ */
+function do_fault_around(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  address: number,
+  slot: PteSlot,
+): void {
+  if (vma.vm_flags & VM_UFFD_WP) return;
+  const pte_off = slot.index;
+  const vma_off = (address - vma.vm_start) / 4096;
+  const from = Math.max(
+    pte_off - (pte_off % FAULT_AROUND_PAGES),
+    pte_off - Math.min(pte_off, vma_off),
+  );
+  const to =
+    Math.min(
+      from + FAULT_AROUND_PAGES,
+      512,
+      pte_off + (vma.vm_end - vma.vm_start) / 4096 - vma_off,
+    ) - 1;
+  const pgoff = vma.vm_pgoff + vma_off - (pte_off - from);
+  const n = filemap_map_pages(
+    s,
+    mm,
+    vma,
+    slot.table,
+    from,
+    to,
+    pgoff,
+    pte_off,
+    vmPageProtBits(s, vma),
+  );
+  pteEntryRefWork(s, k.config, n);
 }
 
 /**
