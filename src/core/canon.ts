@@ -234,6 +234,10 @@ export function hashState(s: State, h: Fingerprint, counters?: readonly number[]
       f.pages.map((x) => x ?? 0),
       f.pages.length,
     );
+    if (f.falloc) {
+      h.word(f.falloc.start);
+      h.word(f.falloc.next);
+    }
   }
   h.word(s.gup.length);
   for (const g of s.gup) {

@@ -217,6 +217,12 @@ export interface Inode {
   pages: number[];
   /** References: VMAs mapping it and open file descriptors; freed at 0. */
   refs: number;
+  /**
+   * A hole punch in progress (shmem's inode->i_private, struct
+   * shmem_falloc): faults of pages [start, next) wait for it
+   * (shmem_falloc_wait()). Set only while a punch is stopped (ADR 0013).
+   */
+  falloc: { readonly start: number; readonly next: number } | null;
 }
 
 /**

@@ -16,7 +16,7 @@ import type { Kernel } from '../points.js';
 /** fs/inode.c new_inode(): a file of `size` pages on `fs`, held once by its creator. */
 export function new_inode(s: State, fs: Inode['fs'], size: number): number {
   const id = s.inodes.length;
-  s.inodes[id] = { id, fs, size, pages: [], refs: 1 };
+  s.inodes[id] = { id, fs, size, pages: [], refs: 1, falloc: null };
   return id;
 }
 

@@ -6,8 +6,10 @@
  */
 
 import { new_inode } from '../fs/inode.js';
-import type { Mm, State } from '../mm_types.js';
-import { PMD_SIZE } from '../pgtable_types.js';
+import type { Mm, State, Vma } from '../mm_types.js';
+import { VM_UFFD_WP } from '../mm_types.js';
+import { PG_locked, PG_uptodate } from '../page-flags.js';
+import { PAGE_SIZE, PMD_SIZE } from '../pgtable_types.js';
 import type { Kernel, UnmapMappingPending } from '../points.js';
 import { pteTable } from './memory/pgtable.js';
 import { mappingRanges, unmap_mapping_range, zap_page_range_single } from './memory/zap.js';
@@ -39,9 +41,10 @@ export function memfd_create(s: State, pages: number): number {
  * With `stepwise` (the explorer, ADR 0013), the walk stops once
  * zap_pmd_range() read the PMD entries of the mappings, before the PTE locks
  * (k.pending; shmem_punch_hole_resume() goes on), holding what the design
- * has walkers hold. Not modelled: shmem_fault() waiting for the punch
- * (inode->i_private, shmem_falloc_wait()); a fault meanwhile maps a page the
- * truncation unmaps again, as it would unmap one a fault mapped just before.
+ * has walkers hold, and marks the punch in progress on the inode
+ * (inode->i_private): a fault of a punched page waits for it
+ * (shmem_falloc_wait()), but fault-around may still map a cached one, which
+ * the truncation unmaps again.
  * Under pt-rwsem the punch does not stop: it holds each mm's rwsem for
  * writing through its zap, so no other walker of that mm (GUP-fast aside,
  * which the deferred free covers) can run in between.
@@ -60,6 +63,7 @@ export function shmem_punch_hole(
     if (tables.length > 0) {
       if (rules.rcuWalk) pt_walker_enter(s);
       if (rules.tryget) for (const x of tables) pte_tryget(s, x.table);
+      s.inodes[inode]!.falloc = { start: first, next: last };
       k.pending = {
         kind: 'unmap_mapping',
         mm: 0,
@@ -135,6 +139,7 @@ export function shmem_punch_hole_resume(s: State, k: Kernel, p: UnmapMappingPend
   }
   if (p.rcu) pt_walker_exit(s);
   shmem_truncate_range(s, k, p.inode, p.first, p.last);
+  s.inodes[p.inode]!.falloc = null; // wake_up_all(): the faults that waited retry
 }
 
 /** The punching task was killed while stopped: drop what the walk held (the punch is abandoned). */
@@ -144,6 +149,27 @@ export function shmem_punch_hole_abandon(s: State, p: UnmapMappingPending): void
     if (p.tryget && mm && ptLive(s, x.table, x.gen)) pte_put(s, mm, x.start, x.table);
   }
   if (p.rcu) pt_walker_exit(s);
+  const f = s.inodes[p.inode];
+  if (f) f.falloc = null;
+}
+
+/**
+ * mm/shmem.c shmem_fault() → shmem_falloc_wait(): a fault of a page a hole
+ * punch in progress covers sleeps until the punch is done, then retries
+ * (VM_FAULT_RETRY). A read of a page still cached, up to date and unlocked
+ * does not get there: fault-around (filemap_map_pages(), which does not
+ * look at the punch) maps it first (do_read_fault()). Read in
+ * torvalds/linux v6.18 mm/shmem.c and mm/memory.c.
+ */
+export function shmem_falloc_wait(s: State, vma: Vma, address: number, write: boolean): boolean {
+  const f = s.inodes[vma.vm_file];
+  if (!f?.falloc) return false;
+  const pgoff = vma.vm_pgoff + (address - vma.vm_start) / PAGE_SIZE;
+  if (pgoff < f.falloc.start || pgoff >= f.falloc.next) return false;
+  const page = f.pages[pgoff] ?? 0;
+  const flags = s.mem.flags[page]!;
+  const aroundMaps = page !== 0 && flags & PG_uptodate && !(flags & PG_locked);
+  return !(aroundMaps && !write && !(vma.vm_flags & VM_UFFD_WP));
 }
 
 /**

@@ -143,3 +143,25 @@ describe("the hole punch's rmap walk in two steps (ADR 0013)", () => {
     expect(read(r.w, r.child, P)).toMatchObject({ value: 0 });
   });
 });
+
+describe('shmem_falloc_wait(): faults wait for a punch in progress', () => {
+  it('a fault of a punched page sleeps; a cached page is mapped by fault-around; the punch wakes them', () => {
+    const { w, inode, mm } = setup('none');
+    write(w, w.init, S, 5); // page 0 cached
+    const k = sequentialKernel({ ...w.k.config, ptWalkSteps: true });
+    shmem_punch_hole(w.s, k, inode, 0, 512, true);
+    const p = k.pending as UnmapMappingPending;
+    k.pending = null;
+    expect(w.s.inodes[inode]!.falloc).toEqual({ start: 0, next: 512 });
+    expect(write(w, w.init, S + 3 * 4096, 1)).toMatchObject({ ok: false, blocked: true });
+    expect(read(w, w.init, P + 4096)).toMatchObject({ ok: false, blocked: true }); // not cached
+    // Page 0 is still cached: do_read_fault()'s fault-around maps it before shmem_fault().
+    do_madvise(w.s, w.k, mm, P, 4096, MADV_DONTNEED);
+    expect(read(w, w.init, P)).toMatchObject({ ok: true, value: 5 });
+    shmem_punch_hole_resume(w.s, k, p);
+    expect(w.s.inodes[inode]!.falloc).toBeNull();
+    expect(write(w, w.init, S + 3 * 4096, 1)).toMatchObject({ ok: true });
+    expect(read(w, w.init, P)).toMatchObject({ value: 0 }); // the truncation unmapped it
+    expectSound(w);
+  });
+});

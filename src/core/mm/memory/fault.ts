@@ -77,6 +77,7 @@ import {
   folio_add_new_anon_rmap,
   mm_counter_file,
 } from '../rmap.js';
+import { shmem_falloc_wait } from '../shmem.js';
 import { folio_add_lru_vma } from '../swap.js';
 import { vma_lookup } from '../vma.js';
 import type { PmdSlot } from './pgtable.js';
@@ -392,6 +393,14 @@ function __handle_mm_fault(
   }
   const slot: PteSlot = { table: pteAllocAt(s, mm, pmdT, address), index: pte_index(address) };
   const orig_pte = ptep_get(s, slot.table, slot.index);
+  if (pte_none(orig_pte) && !vma_is_anonymous(vma) && shmem_falloc_wait(s, vma, address, write)) {
+    k.decide(
+      'shmem_fault',
+      'wait',
+      'a hole punch in progress covers the page (shmem_falloc_wait())',
+    );
+    return VM_FAULT_RETRY;
+  }
   if (pte_none(orig_pte) && flags & FAULT_FLAG_STEPWISE && k.config.ptWalkSteps) {
     // do_pte_missing(): the page is allocated, then pte_offset_map_lock() reads the PMD entry.
     const index = pmd_index(address);
