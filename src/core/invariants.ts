@@ -103,8 +103,13 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     reachable.add(mm.pgd);
     const t = mmTables(s, mm);
     for (const id of [...t.pud, ...t.pmd, ...t.pte]) reachable.add(id);
-    // Each huge PMD keeps a deposited PTE table, counted in pgtables_bytes.
-    const bytes = (t.pud.length + t.pmd.length + t.pte.length + t.huge.length) * PT_TABLE_BYTES;
+    // Each huge PMD of anonymous memory keeps a deposited PTE table, counted
+    // in pgtables_bytes; a page-cache THP's has none (x86).
+    const deposited = t.huge.filter((h) => {
+      const head = ptVal(s.pt.tables[h.table]!, h.index);
+      return head === s.huge_zero || head >= mem.end || (mem.flags[head]! & PG_anon) !== 0;
+    }).length;
+    const bytes = (t.pud.length + t.pmd.length + t.pte.length + deposited) * PT_TABLE_BYTES;
     if (bytes !== mm.pgtables_bytes) {
       out.push({
         code: 'MM004',
@@ -151,7 +156,10 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       add(entireMaps, head);
       add(refs, head);
       addLarge(head, mm.id);
-      anon += 2 ** mem.order[head]!;
+      const nr = 2 ** mem.order[head]!;
+      if (mem.flags[head]! & PG_anon) anon += nr;
+      else if (mem.flags[head]! & PG_swapbacked) shmem += nr;
+      else file += nr;
     }
     if (
       anon !== mm.rss[MM_ANONPAGES] ||
@@ -178,7 +186,8 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       else add(refs, page_folio(s, b.pfn));
     }
   }
-  for (const f of s.inodes) if (f) for (const pfn of f.pages) if (pfn) add(refs, pfn);
+  for (const f of s.inodes)
+    if (f) for (const pfn of f.pages) if (pfn) add(refs, page_folio(s, pfn));
   for (const batch of s.lru_batch) for (const folio of batch) add(refs, folio);
   for (const folio of s.isolated) add(refs, folio);
   for (const g of s.gup) {
@@ -256,7 +265,11 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     // So is the page cache of a file still open (the scenario's `memfd` and
     // `tmpfile` files stay open until the end of the run): one reference each.
     for (const inode of s.inodes)
-      for (const pfn of inode?.pages ?? []) if (pfn) pending.set(pfn, (pending.get(pfn) ?? 0) + 1);
+      for (const pfn of inode?.pages ?? []) {
+        if (!pfn) continue;
+        const f = page_folio(s, pfn);
+        pending.set(f, (pending.get(f) ?? 0) + 1);
+      }
     const heldByKernel = (pfn: number) => {
       const n = pending.get(pfn);
       if (n === undefined) return false;
@@ -264,6 +277,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       return mem.refcount[pfn] === n + swapcache;
     };
     for (let pfn = ZERO_PFN + 1; pfn < mem.end; pfn++) {
+      if (mem.flags[pfn]! & PG_tail) continue; // its folio's head answers for it
       if (!(mem.flags[pfn]! & PG_buddy) && !isHugeZero(pfn) && !orphan(pfn) && !heldByKernel(pfn))
         out.push({ code: 'MM006', detail: `page ${pfn} still in use after everything exited` });
     }

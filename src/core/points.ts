@@ -282,6 +282,15 @@ export interface Policy {
   readonly pte_map_rcu: boolean;
 
   /**
+   * MADV_COLLAPSE of a shmem mapping (mm/khugepaged.c
+   * hpage_collapse_scan_file() → collapse_file() → retract_page_tables(),
+   * then collapse_pte_mapped_thp() maps the caller's range by PMD). Modelled
+   * as 6.18 does it (retract without the mmap lock); false where the era's
+   * form is not modelled (v6.2's retract took mmap_write_trylock()): -EINVAL.
+   */
+  readonly madv_collapse_file: boolean;
+
+  /**
    * Peter Xu's FOLL_BREAK_COW (Aug 2020, v3, on v5.8): where
    * should_force_cow_break() asks for it, GUP adds FOLL_BREAK_COW instead of
    * FOLL_WRITE. follow_page_pte() tests only FOLL_WRITE, so a present

@@ -50,6 +50,7 @@ export function erasDecisionTable(policies: readonly Policy[]): string {
     `| UFFD_FEATURE_WP_UNPOPULATED | ${policies.map((p) => (p.uffd_wp_unpopulated ? 'yes' : 'no')).join(' | ')} |`,
     `| collapse needs a writable PTE (SCAN_PAGE_RO) | ${policies.map((p) => (p.collapse_scan_page_ro ? 'yes' : 'no')).join(' | ')} |`,
     `| pte_offset_map() under RCU, PMD rechecked | ${policies.map((p) => (p.pte_map_rcu ? 'yes' : 'no')).join(' | ')} |`,
+    `| MADV_COLLAPSE of shmem | ${policies.map((p) => (p.madv_collapse_file ? 'yes' : 'no')).join(' | ')} |`,
     `| MADV_COLLAPSE | ${policies.map((p) => (p.madv_collapse ? 'yes' : 'no')).join(' | ')} |`,
     `| huge zero PMD write | ${policies.map((p) => (p.huge_zero_wp_alloc ? 'alloc THP' : 'split')).join(' | ')} |`,
     `| forced COW break by FOLL_BREAK_COW, not FOLL_WRITE | ${policies.map((p) => (p.foll_break_cow ? 'yes' : 'no')).join(' | ')} |`,

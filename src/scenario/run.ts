@@ -86,11 +86,15 @@ export function configFor(sc: Scenario, policy: Policy, opts: RunOptions = {}): 
 }
 
 /** Statements that may free a page table of an mm while another thread of it walks it. */
-function freesTables(st: Stmt): boolean {
+function freesTables(st: Stmt, fileMaps: ReadonlySet<string>): boolean {
   return (
     st.op === 'munmap' ||
     (st.op === 'madvise' &&
-      (st.advice === 'dontneed' || st.advice === 'cleanup_pgtable' || st.advice === 'remove'))
+      (st.advice === 'dontneed' ||
+        st.advice === 'cleanup_pgtable' ||
+        st.advice === 'remove' ||
+        // MADV_COLLAPSE of a file mapping retracts tables without the mmap lock.
+        (st.advice === 'collapse' && fileMaps.has(st.ref.map))))
   );
 }
 
@@ -104,7 +108,10 @@ export function freesTablesWhileWalked(sc: Scenario): boolean {
   // Another walker: a second thread, or reclaim's rmap walk.
   if (sc.threads.length < 2 && !sc.env.includes('reclaim')) return false;
   const all = [...sc.setup, ...sc.threads.flatMap((t) => t.body)];
-  return all.some(freesTables);
+  const fileMaps = new Set(
+    all.flatMap((st) => (st.op === 'mmap' && st.file !== null ? [st.name] : [])),
+  );
+  return all.some((st) => freesTables(st, fileMaps));
 }
 
 /**

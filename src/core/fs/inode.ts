@@ -7,7 +7,7 @@
  * with zeros (the files are created by ftruncate() + fallocate()).
  */
 
-import { alloc_pages, folio_put } from '../mm/page_alloc.js';
+import { alloc_pages, folio_put, page_folio } from '../mm/page_alloc.js';
 import { folio_add_lru_vma } from '../mm/swap.js';
 import type { Inode, State } from '../mm_types.js';
 import { PG_shmem, PG_swapbacked, PG_uptodate } from '../page-flags.js';
@@ -30,7 +30,8 @@ export function iput(s: State, inode: number): void {
   const f = s.inodes[inode]!;
   f.refs -= 1;
   if (f.refs > 0) return;
-  for (const pfn of f.pages) if (pfn) folio_put(s, pfn);
+  // The page cache holds one reference per page, so a large folio's 512 (folio_ref_add()).
+  for (const pfn of f.pages) if (pfn) folio_put(s, page_folio(s, pfn));
   s.inodes[inode] = null;
 }
 

@@ -12,7 +12,7 @@ import type { pte_t } from '../pgtable_types.js';
 import { mk_pte, pte_mkdirty, pte_none, pte_write } from '../pgtable_types.js';
 import { W_ATOMICS, W_LOCKS, W_PAGE_LINES, W_TRYLOCK_FAIL, workCharge } from '../work.js';
 import { ptep_get, set_pte_at } from './memory/pgtable.js';
-import { folio_get } from './page_alloc.js';
+import { folio_get, page_folio } from './page_alloc.js';
 import { folio_add_file_rmap_pte, mm_counter_file } from './rmap.js';
 
 export function folio_test_locked(s: State, folio: number): boolean {
@@ -105,14 +105,15 @@ export function filemap_map_pages(
     if (i === skip || index >= f.size) continue;
     const page = f.pages[index];
     if (!page) continue;
-    const flags = s.mem.flags[page]!;
+    const folio = page_folio(s, page);
+    const flags = s.mem.flags[folio]!;
     if (!(flags & PG_uptodate) || flags & PG_locked) continue;
     if (!pte_none(ptep_get(s, table, i))) continue;
-    folio_get(s, page);
+    folio_get(s, folio);
     let entry: pte_t = mk_pte(page, prot);
     if (pte_write(entry)) entry = pte_mkdirty(entry);
-    folio_add_file_rmap_pte(s, page, page, mm.id); // small page-cache folios only
-    const c = mm_counter_file(s, page);
+    folio_add_file_rmap_pte(s, folio, page, mm.id);
+    const c = mm_counter_file(s, folio);
     mm.rss[c] = mm.rss[c]! + 1;
     set_pte_at(s, table, i, entry);
     mapped++;

@@ -87,7 +87,9 @@ import {
   folio_add_anon_rmap_ptes,
   folio_add_new_anon_rmap_pmd,
   folio_mapcount,
+  folio_test_anon,
   folioEntireMapcountAdd,
+  mm_counter_file,
   PageAnonExclusive,
   SetPageAnonExclusive,
 } from './rmap.js';
@@ -223,6 +225,13 @@ export function do_huge_pmd_wp_page(
   breakCow = false,
 ): number {
   const folio = pte_pfn(at.pmd);
+  if (!is_huge_zero_pmd(s, at.pmd) && !folio_test_anon(s, folio)) {
+    // wp_huge_pmd() of a page-cache THP: no ->huge_fault for shmem, so the PMD
+    // is split (unmapped) and the fault goes on at the PTE level.
+    k.decide('do_huge_pmd_wp_page', 'split', 'a page-cache THP: wp_huge_pmd() splits the PMD');
+    __split_huge_pmd(s, mm, address);
+    return VM_FAULT_FALLBACK;
+  }
   if (is_huge_zero_pmd(s, at.pmd)) {
     if (!k.policy.huge_zero_wp_alloc) {
       k.decide('do_huge_pmd_wp_page', 'split', 'huge zero page: split into zero-page PTEs');
@@ -283,6 +292,13 @@ export function __split_huge_pmd(s: State, mm: Mm, address: number): void {
   const leaf = pmdLeaf(s, mm, address);
   if (!leaf) return;
   const folio = pte_pfn(leaf.pmd);
+  if (!is_huge_zero_pmd(s, leaf.pmd) && !folio_test_anon(s, folio)) {
+    // __split_huge_pmd_locked() of a file PMD only unmaps it: the pages refault by PTE.
+    workCharge(s, W_TLB_FLUSH); // pmdp_huge_clear_flush()
+    zap_huge_pmd(s, mm, leaf);
+    count_vm_event(s.vmstat, THP_SPLIT_PMD);
+    return;
+  }
   const bits = pteBits(leaf.pmd) & ~_PAGE_PSE;
   const table = ptAllocTable(s, PT_LEVEL_PTE); // pgtable_trans_huge_withdraw()
   workCharge(s, W_TLB_FLUSH); // pmdp_invalidate()
@@ -314,6 +330,14 @@ export function __split_huge_pmd(s: State, mm: Mm, address: number): void {
 export function zap_huge_pmd(s: State, mm: Mm, at: PmdSlot & { pmd: pte_t }): void {
   const folio = pte_pfn(at.pmd);
   pte_clear(s, at.table, at.index);
+  if (!is_huge_zero_pmd(s, at.pmd) && !folio_test_anon(s, folio)) {
+    // A page-cache THP: no deposited table on x86 (arch_needs_pgtable_deposit()).
+    const c = mm_counter_file(s, folio);
+    mm.rss[c] = mm.rss[c]! - HPAGE_PMD_NR;
+    folioEntireMapcountAdd(s, folio, -1, mm.id); // folio_remove_rmap_pmd()
+    folio_put(s, folio);
+    return;
+  }
   mm_dec_nr_ptes(s, mm);
   if (is_huge_zero_pmd(s, at.pmd)) return;
   mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! - HPAGE_PMD_NR;
@@ -339,6 +363,8 @@ export function copy_huge_pmd(
 ): number {
   const leaf = pmdLeaf(s, src_mm, address)!;
   const folio = pte_pfn(leaf.pmd);
+  // A page-cache THP is not copied: the child refaults it (copy_huge_pmd(), !vma_is_anonymous()).
+  if (!is_huge_zero_pmd(s, leaf.pmd) && !folio_test_anon(s, folio)) return 0;
   if (is_huge_zero_pmd(s, leaf.pmd)) {
     // The child maps the huge zero folio too (mm_get_huge_zero_folio()).
     mm_inc_nr_ptes(s, dst_mm);
@@ -378,6 +404,39 @@ export function copy_huge_pmd(
   const dstPmd = pmdAllocWalk(s, dst_mm, address);
   set_pte_at(s, dstPmd, Math.floor(address / HPAGE_PMD_SIZE) % 512, pmd);
   return 0;
+}
+
+/**
+ * mm/memory.c do_set_pmd(): map the page-cache THP `folio` by the empty PMD
+ * at `at` of a fault at `address`, if the VMA allows THPs there
+ * (vma_thp_disabled(), thp_vma_suitable_order()): the whole folio, writable
+ * only for a write fault where the VMA allows it (a shared writable VMA's
+ * vm_page_prot is writable already), one reference, 512 pages of
+ * RssShmem/RssFile, no deposited table on x86. Whether it mapped (else
+ * VM_FAULT_FALLBACK: the caller maps by PTE). Read in torvalds/linux v6.18.
+ */
+export function do_set_pmd(
+  s: State,
+  mm: Mm,
+  vma: Vma,
+  address: number,
+  at: PmdSlot,
+  folio: number,
+  write: boolean,
+): boolean {
+  if (vma.vm_flags & VM_NOHUGEPAGE || s.mem.order[folio] !== HPAGE_PMD_ORDER) return false;
+  const haddr = hpageAlign(address);
+  if (haddr < vma.vm_start || haddr + HPAGE_PMD_SIZE > vma.vm_end) return false;
+  // thp_vma_suitable_order(): the folio's first page sits at haddr.
+  if ((vma.vm_start / 4096 - vma.vm_pgoff) % HPAGE_PMD_NR !== 0) return false;
+  folio_get(s, folio);
+  folioEntireMapcountAdd(s, folio, 1, mm.id); // folio_add_file_rmap_pmd()
+  const c = mm_counter_file(s, folio);
+  mm.rss[c] = mm.rss[c]! + HPAGE_PMD_NR;
+  let entry = mk_pte(folio, vmPageProtBits(s, vma) | _PAGE_PSE | _PAGE_ACCESSED);
+  if (write) entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+  set_pte_at(s, at.table, at.index, entry);
+  return true;
 }
 
 /** The bytes of `mm` mapped by anonymous PMD-mapped THPs (smaps AnonHugePages, in bytes). */

@@ -20,16 +20,33 @@
  * (511) none or zero entries, max_ptes_shared (256) pages mapped elsewhere,
  * and at least one young (referenced) PTE. It swaps nothing in: a range with
  * a swap PTE is left alone (the kernel swaps in up to max_ptes_swap, 64).
+ *
+ * MADV_COLLAPSE of a shared shmem VMA (6.18, Policy.madv_collapse_file)
+ * collapses the page cache instead (collapse_file()), retracts the PTE
+ * tables of every mapping (retract_page_tables()) and maps the caller's
+ * range by PMD; the background scan collapses anonymous memory only.
  */
 
+import { toolBug } from '../bug.js';
 import { EAGAIN, EINVAL } from '../errno.js';
 import type { Mm, State, Vma } from '../mm_types.js';
-import { MM_ANONPAGES, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SHARED } from '../mm_types.js';
-import { PG_ksm, PG_swapcache } from '../page-flags.js';
+import { MM_ANONPAGES, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SHARED, VM_UFFD_WP } from '../mm_types.js';
+import {
+  PG_dirty,
+  PG_ksm,
+  PG_locked,
+  PG_lru,
+  PG_shmem,
+  PG_swapbacked,
+  PG_swapcache,
+  PG_uptodate,
+} from '../page-flags.js';
 import {
   HPAGE_PMD_NR,
   HPAGE_PMD_ORDER,
   HPAGE_PMD_SIZE,
+  PAGE_SIZE,
+  pmd_trans_huge,
   pte_pfn,
   pte_present,
   pte_special,
@@ -38,12 +55,13 @@ import {
 } from '../pgtable_types.js';
 import type { Kernel } from '../points.js';
 import { count_vm_event, vmEventIndex } from '../vmstat.js';
-import { hpageAlign, mapCollapsedThp } from './huge_memory.js';
-import { pmdSlot, ptep_get, pteTable } from './memory/pgtable.js';
+import { do_set_pmd, hpageAlign, mapCollapsedThp } from './huge_memory.js';
+import { pmdClearAndFreePte, pmdSlot, ptep_get, pteTable, tableEmpty } from './memory/pgtable.js';
+import { mappingRanges, unmap_mapping_range } from './memory/zap.js';
 import { tlb_remove_table_taken } from './mmu_gather.js';
 import { alloc_pages, folio_put, page_folio } from './page_alloc.js';
 import { folio_mapcount, folio_remove_rmap_pte, folio_test_anon } from './rmap.js';
-import { lru_add_drain_all } from './swap.js';
+import { folio_add_lru_vma, lru_add_drain_all } from './swap.js';
 
 const THP_COLLAPSE_ALLOC = vmEventIndex('thp_collapse_alloc')!;
 
@@ -162,6 +180,127 @@ function collapse_huge_page(s: State, k: Kernel, mm: Mm, vma: Vma, haddr: number
   return 0;
 }
 
+/** madvise_collapse()'s SCAN_PTE_MAPPED_HUGEPAGE: the page cache holds the THP; map it by PMD. */
+const SCAN_PTE_MAPPED_HUGEPAGE = 1;
+
+/**
+ * mm/khugepaged.c hpage_collapse_scan_file() → collapse_file() for shmem
+ * (MADV_COLLAPSE, 6.18): the 512 page-cache pages from `start` (holes
+ * allowed) become one PMD-sized folio. Each old page must be on the LRU and
+ * have no reference but the page cache's and its mappings' (else -EAGAIN,
+ * SCAN_PAGE_LRU / SCAN_PAGE_COUNT), and not be locked (SCAN_PAGE_LOCK); it
+ * is unmapped from every mapping (try_to_unmap()), copied, and freed; holes
+ * become zeroed pages. Then retract_page_tables(). An empty range is
+ * SCAN_TRUNCATED (-EINVAL); a range the page cache already holds as one THP
+ * is SCAN_PTE_MAPPED_HUGEPAGE at once. Read in torvalds/linux (00f58104).
+ */
+function collapse_file(s: State, k: Kernel, inode: number, start: number): number {
+  const f = s.inodes[inode]!;
+  const old: number[] = [];
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    const pfn = f.pages[start + i] ?? 0;
+    if (pfn === 0) continue;
+    const folio = page_folio(s, pfn);
+    if (s.mem.order[folio]! > 0)
+      return s.mem.order[folio] === HPAGE_PMD_ORDER && folio === f.pages[start]
+        ? SCAN_PTE_MAPPED_HUGEPAGE
+        : -EINVAL; // SCAN_PAGE_COMPOUND
+    const flags = s.mem.flags[folio]!;
+    if (!(flags & PG_lru)) return -EAGAIN; // SCAN_PAGE_LRU
+    if (s.mem.refcount[folio] !== 1 + folio_mapcount(s, folio)) return -EAGAIN; // SCAN_PAGE_COUNT
+    if (flags & PG_locked) return -EAGAIN; // SCAN_PAGE_LOCK
+    old.push(start + i);
+  }
+  if (old.length === 0) return -EINVAL; // SCAN_TRUNCATED
+  const details = { even_cows: false, reclaim_pt: false };
+  for (const pgoff of old) {
+    // try_to_unmap(): every PTE mapping the page goes; private copies are other folios.
+    unmap_mapping_range(s, inode, pgoff, pgoff + 1, details, null);
+    if (s.mem.refcount[f.pages[pgoff]!] !== 1) return -EAGAIN; // SCAN_PAGE_COUNT, rolled back
+  }
+  const thp = alloc_pages(s, HPAGE_PMD_ORDER);
+  count_vm_event(s.vmstat, THP_COLLAPSE_ALLOC);
+  s.mem.flags[thp] = s.mem.flags[thp]! | PG_uptodate | PG_shmem | PG_swapbacked | PG_dirty;
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    const pfn = f.pages[start + i] ?? 0;
+    s.mem.content[thp + i] = pfn === 0 ? 0 : s.mem.content[pfn]!;
+    f.pages[start + i] = thp + i;
+    if (pfn !== 0) folio_put(s, pfn); // the old page's page-cache reference: freed
+  }
+  s.mem.refcount[thp] = HPAGE_PMD_NR; // folio_ref_add(): one per page-cache entry
+  folio_add_lru_vma(s, k, thp);
+  retract_page_tables(s, inode, start);
+  return SCAN_PTE_MAPPED_HUGEPAGE;
+}
+
+/**
+ * mm/khugepaged.c retract_page_tables() (6.5+): for each VMA mapping file
+ * page `pgoff` at a 2 MiB-aligned address over a whole PMD, without an
+ * anon_vma or userfaultfd-wp, the PTE table there (empty: collapse_file()
+ * unmapped its pages, and the new folio stays locked) is unlinked under the
+ * PMD and PTE locks (pmdp_collapse_flush()) and freed by RCU
+ * (pte_free_defer()), without that mm's mmap lock: a walker that read the
+ * PMD entry before holds RCU and rechecks it (Policy.pte_map_rcu).
+ */
+function retract_page_tables(s: State, inode: number, pgoff: number): void {
+  for (const r of mappingRanges(s, inode, pgoff, pgoff + 1)) {
+    const { mm, vma } = r;
+    if (vma.anon_vma !== 0 || vma.vm_flags & VM_UFFD_WP) continue;
+    const addr = vma.vm_start + (pgoff - vma.vm_pgoff) * PAGE_SIZE;
+    if (addr % HPAGE_PMD_SIZE !== 0 || vma.vm_end < addr + HPAGE_PMD_SIZE) continue;
+    const t = pteTable(s, mm, addr);
+    if (t === 0) continue;
+    if (!tableEmpty(s, t))
+      toolBug('retract_page_tables(): a PTE table collapse_file() emptied is in use');
+    pmdClearAndFreePte(s, mm, addr, true);
+  }
+}
+
+/**
+ * MADV_COLLAPSE of a shared shmem VMA over [start, end) (madvise_collapse(),
+ * 6.18): collapse_file() each 2 MiB, then collapse_pte_mapped_thp(install_pmd)
+ * maps the caller's range by PMD (set_huge_pmd() → do_set_pmd()). 0, or the
+ * errno of the last range that failed.
+ */
+function madvise_collapse_file(
+  s: State,
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  start: number,
+  end: number,
+): number {
+  if ((vma.vm_start / PAGE_SIZE - vma.vm_pgoff) % HPAGE_PMD_NR !== 0) return -EINVAL;
+  let ret = 0;
+  for (
+    let haddr = hpageAlign(start + HPAGE_PMD_SIZE - 1);
+    haddr + HPAGE_PMD_SIZE <= end;
+    haddr += HPAGE_PMD_SIZE
+  ) {
+    if (haddr < vma.vm_start || haddr + HPAGE_PMD_SIZE > vma.vm_end) continue;
+    let r = collapse_file(s, k, vma.vm_file, vma.vm_pgoff + (haddr - vma.vm_start) / PAGE_SIZE);
+    if (r === SCAN_PTE_MAPPED_HUGEPAGE) {
+      const at = pmdSlot(s, mm, haddr);
+      const pmd = at ? ptep_get(s, at.table, at.index) : 0;
+      const folio = page_folio(
+        s,
+        s.inodes[vma.vm_file]!.pages[vma.vm_pgoff + (haddr - vma.vm_start) / PAGE_SIZE]!,
+      );
+      if (!at)
+        r = -EINVAL; // SCAN_PMD_NULL
+      else if (pmd === 0) r = do_set_pmd(s, mm, vma, haddr, at, folio, false) ? 0 : -EINVAL;
+      else r = pmd_trans_huge(pmd) ? 0 : -EINVAL; // already PMD-mapped, or a table left (SCAN_FAIL)
+    }
+    k.decide(
+      'madvise_collapse',
+      r === 0 ? 'collapsed' : 'failed',
+      `2 MiB at 0x${haddr.toString(16)}: ${r}`,
+    );
+    if (r < 0) ret = r;
+  }
+  return ret;
+}
+
 /** mm/khugepaged.c madvise_collapse() over [start, end) of one VMA. */
 export function madvise_collapse(
   s: State,
@@ -171,7 +310,14 @@ export function madvise_collapse(
   start: number,
   end: number,
 ): number {
-  if (vma.vm_file !== 0 || vma.vm_flags & (VM_SHARED | VM_NOHUGEPAGE)) return -EINVAL;
+  if (vma.vm_flags & VM_NOHUGEPAGE) return -EINVAL;
+  if (vma.vm_file !== 0) {
+    const shmem = s.inodes[vma.vm_file]?.fs === 'tmpfs' && (vma.vm_flags & VM_SHARED) !== 0;
+    if (!k.policy.madv_collapse_file || !shmem) return -EINVAL;
+    lru_add_drain_all(s);
+    return madvise_collapse_file(s, k, mm, vma, start, end);
+  }
+  if (vma.vm_flags & VM_SHARED) return -EINVAL;
   lru_add_drain_all(s);
   let ret = 0;
   for (

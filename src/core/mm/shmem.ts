@@ -8,17 +8,25 @@
 import { new_inode } from '../fs/inode.js';
 import type { Mm, State, Vma } from '../mm_types.js';
 import { VM_UFFD_WP } from '../mm_types.js';
-import { PG_locked, PG_uptodate } from '../page-flags.js';
+import {
+  PG_dirty,
+  PG_locked,
+  PG_lru,
+  PG_shmem,
+  PG_swapbacked,
+  PG_uptodate,
+} from '../page-flags.js';
 import { PAGE_SIZE, PMD_SIZE } from '../pgtable_types.js';
 import type { Kernel, UnmapMappingPending } from '../points.js';
 import { pteTable } from './memory/pgtable.js';
 import { mappingRanges, unmap_mapping_range, zap_page_range_single } from './memory/zap.js';
 import { pt_walker_enter, pt_walker_exit, ptBug, ptGen, ptLive } from './mmu_gather.js';
-import { folio_put } from './page_alloc.js';
+import { folio_put, page_folio } from './page_alloc.js';
 import type { ZapDetails } from './pt_reclaim.js';
 import { free_empty_pgtables_locked } from './pt_rwsem.js';
 import { ptWalkRules } from './pt_walk.js';
 import { pte_put, pte_tryget } from './pte_ref.js';
+import { folio_entire_mapcount, folio_mapcount } from './rmap.js';
 
 /** mm/shmem.c shmem_zero_setup(): the file behind one mmap(MAP_SHARED|MAP_ANONYMOUS). */
 export function shmem_zero_setup(s: State, pages: number): number {
@@ -167,7 +175,7 @@ export function shmem_falloc_wait(s: State, vma: Vma, address: number, write: bo
   const pgoff = vma.vm_pgoff + (address - vma.vm_start) / PAGE_SIZE;
   if (pgoff < f.falloc.start || pgoff >= f.falloc.next) return false;
   const page = f.pages[pgoff] ?? 0;
-  const flags = s.mem.flags[page]!;
+  const flags = s.mem.flags[page === 0 ? 0 : page_folio(s, page)]!;
   const aroundMaps = page !== 0 && flags & PG_uptodate && !(flags & PG_locked);
   return !(aroundMaps && !write && !(vma.vm_flags & VM_UFFD_WP));
 }
@@ -189,11 +197,47 @@ function shmem_truncate_range(
   for (let pgoff = first; pgoff < Math.min(last, f.pages.length); pgoff++) {
     const pfn = f.pages[pgoff];
     if (!pfn) continue;
-    if (s.mem.mapcount[pfn]! > 0)
+    const folio = page_folio(s, pfn);
+    const nr = 2 ** s.mem.order[folio]!;
+    const start = pgoff - (pfn - folio);
+    if (nr > 1 && (start < first || start + nr > last)) {
+      // truncate_inode_partial_folio(): a large folio the hole covers in part is
+      // split (its PMD mappings went with the punch's zap; its PTE mappings
+      // stay), and its punched pages go below; pinned, it keeps its pages and
+      // the punched range is zeroed.
+      if (!split_folio_file(s, folio, nr)) {
+        for (let i = Math.max(first, start); i < Math.min(last, start + nr); i++)
+          s.mem.content[folio + (i - start)] = 0;
+        pgoff = start + nr - 1;
+        continue;
+      }
+    }
+    const now = page_folio(s, pfn);
+    if (folio_mapcount(s, now) > 0)
       unmap_mapping_range(s, inode, pgoff, pgoff + 1, punchDetails(k), punchFreeEmpty(s, k));
     f.pages[pgoff] = 0;
-    folio_put(s, pfn); // the page cache's reference
+    folio_put(s, now); // the page cache's reference to this page
   }
+}
+
+/**
+ * split_folio() of a page-cache THP no PMD maps any more
+ * (__split_huge_page() for shmem): each page becomes a small folio with the
+ * folio's flags, holding the page cache's reference and one per PTE mapping
+ * it. Refused (false) with other references (GUP, pins: can_split_folio()).
+ */
+function split_folio_file(s: State, folio: number, nr: number): boolean {
+  const mem = s.mem;
+  if (folio_entire_mapcount(s, folio) !== 0) return false;
+  if (mem.refcount[folio] !== folio_mapcount(s, folio) + nr) return false;
+  const keep = mem.flags[folio]! & (PG_uptodate | PG_shmem | PG_swapbacked | PG_lru | PG_dirty);
+  for (let i = 0; i < nr; i++) {
+    mem.flags[folio + i] = keep;
+    mem.order[folio + i] = 0;
+    mem.refcount[folio + i] = mem.mapcount[folio + i]! + 1;
+  }
+  mem.large.delete(folio);
+  return true;
 }
 
 function punchDetails(k: Kernel): ZapDetails {

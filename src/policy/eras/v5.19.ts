@@ -40,6 +40,7 @@ export const v5_19: Policy = {
   madv_collapse: false,
   collapse_scan_page_ro: true,
   pte_map_rcu: false,
+  madv_collapse_file: false,
   foll_break_cow: false,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,

@@ -39,6 +39,7 @@ export const v5_9: Policy = {
   madv_collapse: false,
   collapse_scan_page_ro: true,
   pte_map_rcu: false,
+  madv_collapse_file: false,
   foll_break_cow: false,
   write_protect_seq: false,
   GUP_PIN_COUNTING_BIAS: 1024,

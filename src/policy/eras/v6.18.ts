@@ -44,6 +44,7 @@ export const v6_18: Policy = {
   madv_collapse: true,
   collapse_scan_page_ro: false,
   pte_map_rcu: true,
+  madv_collapse_file: true,
   foll_break_cow: false,
   write_protect_seq: true,
   GUP_PIN_COUNTING_BIAS: 1024,

@@ -25,6 +25,7 @@ import {
   _PAGE_RW,
   _PAGE_SPECIAL,
   _PAGE_UFFD_WP,
+  HPAGE_PMD_ORDER,
   is_swap_entry_pte,
   mk_pte,
   pmd_trans_huge,
@@ -60,11 +61,12 @@ import { filemap_map_pages } from '../filemap.js';
 import {
   do_huge_pmd_anonymous_page,
   do_huge_pmd_wp_page,
+  do_set_pmd,
   thp_vma_allowable,
   VM_FAULT_FALLBACK,
 } from '../huge_memory.js';
 import { ptBug } from '../mmu_gather.js';
-import { alloc_pages, folio_get } from '../page_alloc.js';
+import { alloc_pages, folio_get, page_folio } from '../page_alloc.js';
 import {
   pte_offset_map_begin,
   pte_offset_map_end,
@@ -221,14 +223,23 @@ function do_fault(
     return;
   }
   if (!write) do_fault_around(s, k, mm, vma, address, slot);
-  folio_get(s, page); // the mapping's reference (finish_fault() consumes the lookup's)
+  const folio = page_folio(s, page);
+  folio_get(s, folio); // the mapping's reference (finish_fault() consumes the lookup's)
   let entry = mk_pte(page, vmPageProtBits(s, vma) | _PAGE_ACCESSED);
   if (write) entry = pte_mkdirty(pte_mkwrite(entry));
   else if (pte_write(entry)) entry = pte_mkdirty(entry);
-  folio_add_file_rmap_pte(s, page, page, mm.id); // a small page-cache folio
-  const c = mm_counter_file(s, page);
+  folio_add_file_rmap_pte(s, folio, page, mm.id);
+  const c = mm_counter_file(s, folio);
   mm.rss[c] = mm.rss[c]! + 1;
   set_pte_at(s, slot.table, slot.index, entry);
+}
+
+/** The PMD-sized page-cache folio holding the file page `address` maps, or 0. */
+function filemapThpAt(s: State, vma: Vma, address: number): number {
+  const page = s.inodes[vma.vm_file]?.pages[vma.vm_pgoff + (address - vma.vm_start) / 4096] ?? 0;
+  if (page === 0) return 0;
+  const folio = page_folio(s, page);
+  return s.mem.order[folio] === HPAGE_PMD_ORDER ? folio : 0;
 }
 
 /** fault_around_bytes' default, 64 KiB (mm/memory.c), in pages. */
@@ -389,6 +400,16 @@ function __handle_mm_fault(
         write ? pte_mkdirty(pte_mkyoung(pmd)) : pte_mkyoung(pmd),
       );
       return 0;
+    }
+  }
+  if (ptep_get(s, pmdT, pmd_index(address)) === 0 && !vma_is_anonymous(vma)) {
+    // finish_fault() (or fault-around's filemap_map_pmd()) of an empty PMD: a
+    // page-cache THP is mapped whole (do_set_pmd()); a private write copies by PTE.
+    const folio = filemapThpAt(s, vma, address);
+    const pmdAt: PmdSlot = { table: pmdT, index: pmd_index(address) };
+    const cow = write && !(vma.vm_flags & VM_SHARED);
+    if (folio !== 0 && !cow && !shmem_falloc_wait(s, vma, address, write)) {
+      if (do_set_pmd(s, mm, vma, address, pmdAt, folio, write)) return 0;
     }
   }
   const slot: PteSlot = { table: pteAllocAt(s, mm, pmdT, address), index: pte_index(address) };
