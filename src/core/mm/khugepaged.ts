@@ -257,51 +257,27 @@ function retract_page_tables(s: State, inode: number, pgoff: number): void {
 }
 
 /**
- * MADV_COLLAPSE of a shared shmem VMA over [start, end) (madvise_collapse(),
- * 6.18): collapse_file() each 2 MiB, then collapse_pte_mapped_thp(install_pmd)
- * maps the caller's range by PMD (set_huge_pmd() → do_set_pmd()). 0, or the
- * errno of the last range that failed.
+ * MADV_COLLAPSE of one 2 MiB of a shared shmem VMA (madvise_collapse(),
+ * 6.18): collapse_file(), then collapse_pte_mapped_thp(install_pmd) maps
+ * the caller's range by PMD (set_huge_pmd() → do_set_pmd()). 0 or -errno.
  */
-function madvise_collapse_file(
-  s: State,
-  k: Kernel,
-  mm: Mm,
-  vma: Vma,
-  start: number,
-  end: number,
-): number {
-  if ((vma.vm_start / PAGE_SIZE - vma.vm_pgoff) % HPAGE_PMD_NR !== 0) return -EINVAL;
-  let ret = 0;
-  for (
-    let haddr = hpageAlign(start + HPAGE_PMD_SIZE - 1);
-    haddr + HPAGE_PMD_SIZE <= end;
-    haddr += HPAGE_PMD_SIZE
-  ) {
-    if (haddr < vma.vm_start || haddr + HPAGE_PMD_SIZE > vma.vm_end) continue;
-    let r = collapse_file(s, k, vma.vm_file, vma.vm_pgoff + (haddr - vma.vm_start) / PAGE_SIZE);
-    if (r === SCAN_PTE_MAPPED_HUGEPAGE) {
-      const at = pmdSlot(s, mm, haddr);
-      const pmd = at ? ptep_get(s, at.table, at.index) : 0;
-      const folio = page_folio(
-        s,
-        s.inodes[vma.vm_file]!.pages[vma.vm_pgoff + (haddr - vma.vm_start) / PAGE_SIZE]!,
-      );
-      if (!at)
-        r = -EINVAL; // SCAN_PMD_NULL
-      else if (pmd === 0) r = do_set_pmd(s, mm, vma, haddr, at, folio, false) ? 0 : -EINVAL;
-      else r = pmd_trans_huge(pmd) ? 0 : -EINVAL; // already PMD-mapped, or a table left (SCAN_FAIL)
-    }
-    k.decide(
-      'madvise_collapse',
-      r === 0 ? 'collapsed' : 'failed',
-      `2 MiB at 0x${haddr.toString(16)}: ${r}`,
-    );
-    if (r < 0) ret = r;
-  }
-  return ret;
+function collapse_file_range(s: State, k: Kernel, mm: Mm, vma: Vma, haddr: number): number {
+  const pgoff = vma.vm_pgoff + (haddr - vma.vm_start) / PAGE_SIZE;
+  const r = collapse_file(s, k, vma.vm_file, pgoff);
+  if (r !== SCAN_PTE_MAPPED_HUGEPAGE) return r;
+  const at = pmdSlot(s, mm, haddr);
+  if (!at) return -EINVAL; // SCAN_PMD_NULL
+  const pmd = ptep_get(s, at.table, at.index);
+  const folio = page_folio(s, s.inodes[vma.vm_file]!.pages[pgoff]!);
+  if (pmd === 0) return do_set_pmd(s, mm, vma, haddr, at, folio, false) ? 0 : -EINVAL;
+  return pmd_trans_huge(pmd) ? 0 : -EINVAL; // already PMD-mapped, or a table left (SCAN_FAIL)
 }
 
-/** mm/khugepaged.c madvise_collapse() over [start, end) of one VMA. */
+/**
+ * mm/khugepaged.c madvise_collapse() over [start, end) of one VMA: each
+ * 2 MiB inside it, anonymous (collapse_huge_page()) or, where the era has
+ * it, shared shmem (collapse_file()); 0 or the errno of the last failure.
+ */
 export function madvise_collapse(
   s: State,
   k: Kernel,
@@ -311,13 +287,12 @@ export function madvise_collapse(
   end: number,
 ): number {
   if (vma.vm_flags & VM_NOHUGEPAGE) return -EINVAL;
-  if (vma.vm_file !== 0) {
+  const file = vma.vm_file !== 0;
+  if (file) {
     const shmem = s.inodes[vma.vm_file]?.fs === 'tmpfs' && (vma.vm_flags & VM_SHARED) !== 0;
     if (!k.policy.madv_collapse_file || !shmem) return -EINVAL;
-    lru_add_drain_all(s);
-    return madvise_collapse_file(s, k, mm, vma, start, end);
-  }
-  if (vma.vm_flags & VM_SHARED) return -EINVAL;
+    if ((vma.vm_start / PAGE_SIZE - vma.vm_pgoff) % HPAGE_PMD_NR !== 0) return -EINVAL;
+  } else if (vma.vm_flags & VM_SHARED) return -EINVAL;
   lru_add_drain_all(s);
   let ret = 0;
   for (
@@ -326,7 +301,9 @@ export function madvise_collapse(
     haddr += HPAGE_PMD_SIZE
   ) {
     if (haddr < vma.vm_start || haddr + HPAGE_PMD_SIZE > vma.vm_end) continue;
-    const r = collapse_huge_page(s, k, mm, vma, haddr);
+    const r = file
+      ? collapse_file_range(s, k, mm, vma, haddr)
+      : collapse_huge_page(s, k, mm, vma, haddr);
     k.decide(
       'madvise_collapse',
       r === 0 ? 'collapsed' : 'failed',
