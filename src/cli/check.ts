@@ -7,6 +7,7 @@
  */
 
 import type { Policy } from '../core/points.js';
+import type { ExploreProgress } from '../explore/explore.js';
 import { explore } from '../explore/explore.js';
 import { replayToken } from '../explore/replay.js';
 import type { CheckRow, FindingTrace, MatrixScenario } from '../report/check.js';
@@ -48,12 +49,17 @@ export interface CheckCliOptions extends CheckpointOptions {
   pt?: string;
 }
 
+function sortedByCode<T extends { readonly code: string }>(list: readonly T[]): T[] {
+  return [...list].sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+}
+
 /** One scenario under one era: its row, or null when a signal stopped the exploration. */
-function checkPair(
+export function checkPair(
   io: Io,
   sc: Scenario,
   p: Policy,
   budget: { maxStates: number | undefined; memory: ReturnType<typeof memoryBudget> },
+  progress?: (p: ExploreProgress) => void,
 ): CheckRow | null {
   const exp = expectationFor(sc, p.id);
   const base = {
@@ -69,6 +75,7 @@ function checkPair(
       ...(budget.maxStates ? { maxStates: budget.maxStates } : {}),
       ...budget.memory,
       ...(io.interrupted ? { interrupted: () => interruptedCode(io) !== 0 } : {}),
+      ...(progress ? { progress, progressEvery: 1024 } : {}),
     });
   } catch (e) {
     // One pair that cannot run, or a failure of cowherd's, is reported; the others still run.
@@ -134,6 +141,27 @@ function checkPair(
     ...(codes.length ? { findings: codes } : {}),
     ...(breaks !== null ? { expectedBreaks: breaks } : {}),
     ...(traces.length ? { findingTraces: traces } : {}),
+    ...(r.witness
+      ? {
+          witness: replayToken(
+            sc,
+            p.id,
+            r.witness.map((x) => x.move),
+          ),
+        }
+      : {}),
+    ...(r.findings.length
+      ? {
+          findingPaths: sortedByCode(r.findings).map((f) => ({
+            code: f.code,
+            replay: replayToken(
+              sc,
+              p.id,
+              f.path.map((x) => x.move),
+            ),
+          })),
+        }
+      : {}),
     ...(!ok && r.witness
       ? {
           replay: replayToken(

@@ -41,8 +41,12 @@ import { cmdExplore, cmdReplay } from './explore.js';
 import { reportFailure } from './failure.js';
 import type { KernelCliOptions } from './kernel.js';
 import { cmdKernel } from './kernel.js';
+import type { ReportCliOptions } from './report.js';
+import { cmdReport } from './report.js';
 import type { SimCliOptions } from './sim.js';
 import { cmdSim } from './sim.js';
+import type { ViewCliOptions } from './view.js';
+import { cmdView } from './view.js';
 
 export type { Io } from './common.js';
 export { bundledScenarios, terminalIo } from './common.js';
@@ -335,6 +339,47 @@ function program(
     )
     .action((paths: string[], o: SimCliOptions) =>
       setCode(io.detach ? runDetached(io, argv) : cmdSim(io, paths, o, () => Date.now())),
+    );
+  p.command('view')
+    .description(
+      'serve the viewer on this machine: the verdict matrix, scenarios, traces with the state at every step, era diffs and simulations (default: the bundled library)',
+    )
+    .argument(
+      '[paths...]',
+      'scenario files or directories, trace files (explore --json, replay --json), sim results (sim --json)',
+    )
+    .addOption(
+      new Option('--era <id>', 'era id, a list, or all: the matrix columns').default('all'),
+    )
+    .option('--pt <strategy>', 'page-table strategy, a list or all: each era is taken with each')
+    .option('--port <n>', 'TCP port (default: a free one, printed)')
+    .option(
+      '--host <addr>',
+      'loopback address to serve on (default 127.0.0.1; nothing else is taken)',
+    )
+    .action((paths: string[], o: ViewCliOptions) => setCode(cmdView(io, paths, o)));
+  p.command('report')
+    .description(
+      'write the viewer as a static site (or single HTML files) that opens from the file system with no server and no network',
+    )
+    .argument(
+      '[paths...]',
+      'scenario files or directories, trace files (explore --json, replay --json), sim results (sim --json)',
+    )
+    .option('--html <dir>', 'the directory to write (new, empty, or an earlier report)')
+    .option(
+      '--single-file',
+      'one self-contained HTML file per trace (the witness of each scenario and era, each broken invariant, each trace given)',
+    )
+    .addOption(new Option('--era <id>', 'era id, a list, or all').default('all'))
+    .option('--pt <strategy>', 'page-table strategy, a list or all: each era is taken with each')
+    .option(
+      '--diff <a,b>',
+      'also write the era diff of A and B for each scenario whose verdicts differ (repeat for several pairs)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .action((paths: string[], o: ReportCliOptions) =>
+      setCode(io.detach ? runDetached(io, argv) : cmdReport(io, paths, o)),
     );
   p.command('kernel')
     .description(

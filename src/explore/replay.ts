@@ -28,6 +28,8 @@ import {
   teardown,
 } from '../scenario/machine.js';
 import { configFor } from '../scenario/run.js';
+import type { StateSnap } from '../scenario/snapshot.js';
+import { snapshotState } from '../scenario/snapshot.js';
 import { machineFindings } from './expand.js';
 import type { Choice, Move } from './moves.js';
 import { applyMove, moveKey, parseMove } from './moves.js';
@@ -104,6 +106,8 @@ export interface ReplayStep {
   readonly threads: readonly ThreadView[];
   readonly regs: Readonly<Record<string, number>>;
   readonly events: readonly string[];
+  /** The whole state after the step, for the viewer (replay's `snapshots` option). */
+  readonly state?: StateSnap;
 }
 
 export interface ThreadView {
@@ -118,6 +122,8 @@ export interface ReplayOutcome {
   readonly era: string;
   /** The threads before the first step. */
   readonly initial: readonly ThreadView[];
+  /** The state before the first step (replay's `snapshots` option). */
+  readonly initialState?: StateSnap;
   readonly steps: readonly ReplayStep[];
   /** finished: every thread ran to its end; stopped: the path ends earlier (a tool-bug path, a prefix). */
   readonly end: 'finished' | 'hung' | 'stopped';
@@ -139,10 +145,16 @@ function threadViews(m: Machine): ThreadView[] {
 }
 
 /** Re-run `moves` on scenario `sc` under `policy`, tracing every step. Throws RP002 for a move that cannot be taken. */
-export function replay(sc: Scenario, policy: Policy, moves: readonly Move[]): ReplayOutcome {
+export function replay(
+  sc: Scenario,
+  policy: Policy,
+  moves: readonly Move[],
+  opts: { readonly snapshots?: boolean } = {},
+): ReplayOutcome {
   const config = configFor(sc, policy, { lockBreaks: true });
   const m = newMachine(sc);
   const initial = threadViews(m);
+  const initialState = opts.snapshots ? snapshotState(m.s) : undefined;
   const steps: ReplayStep[] = [];
   let violations: Violation[] = [];
   for (const mv of moves) {
@@ -177,6 +189,7 @@ export function replay(sc: Scenario, policy: Policy, moves: readonly Move[]): Re
       threads: threadViews(m),
       regs: Object.fromEntries([...m.regs].sort(([a], [b]) => (a < b ? -1 : 1))),
       events: [...m.events].sort(),
+      ...(opts.snapshots ? { state: snapshotState(m.s) } : {}),
     });
     violations = checkInvariants(m.s, machineRefs(m));
     if (violations.length > 0) break;
@@ -191,10 +204,35 @@ export function replay(sc: Scenario, policy: Policy, moves: readonly Move[]): Re
   return {
     era: policy.id,
     initial,
+    ...(initialState ? { initialState } : {}),
     steps,
     end: finished ? 'finished' : stuck && m.blocked.size > 0 ? 'hung' : 'stopped',
     holds,
     regs: m.regs,
     violations,
   };
+}
+
+/**
+ * The moves of the run `cowherd run` and `cowherd diff` make: the current
+ * thread goes on while it can, else the first that can (its sleeping
+ * attempts included, as replay() re-runs them), each kernel choice its
+ * default. At most `maxSteps` moves.
+ */
+export function sequentialMoves(sc: Scenario, policy: Policy, maxSteps = 100_000): Move[] {
+  const config = configFor(sc, policy, { lockBreaks: true });
+  const m = newMachine(sc);
+  const moves: Move[] = [];
+  let current = 0;
+  while (moves.length < maxSteps) {
+    let i = current >= 0 && canStep(m, current) ? current : -1;
+    for (let j = 0; i < 0 && j < m.threads.length; j++) if (canStep(m, j)) i = j;
+    if (i < 0) break;
+    current = i;
+    const mv: Move = { kind: 'thread', index: i, picks: [] };
+    applyMove(m, mv, config);
+    moves.push(mv);
+    if (checkInvariants(m.s, machineRefs(m)).length > 0) break;
+  }
+  return moves;
 }

@@ -25,6 +25,10 @@ export interface CheckRow {
   readonly findings?: readonly string[];
   /** The codes the expectation says are broken (`breaks …`); absent when it does not say. */
   readonly expectedBreaks?: readonly string[];
+  /** A replay token of the shortest witness, whether or not the verdict was expected (the viewer's). */
+  readonly witness?: string;
+  /** The shortest path to each broken design invariant (the viewer's). */
+  readonly findingPaths?: readonly { readonly code: string; readonly replay: string }[];
   /** Each broken invariant with its shortest trace, when the expectation names what it breaks. */
   readonly findingTraces?: readonly FindingTrace[];
 }

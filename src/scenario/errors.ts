@@ -24,6 +24,10 @@ export const ERROR_CODES = {
   CLI002: 'cannot read input',
   CLI003: 'era not modelled yet',
   CLI004: 'a checkpoint that is not one, or is of another run',
+  VW001: 'the viewer cannot serve there',
+  VW002: 'not a trace or a simulation result',
+  VW003: 'the output directory holds files of something else',
+  VW004: 'not among the inputs of this viewer',
   RP001: 'not a replay token',
   RP002: 'replay token does not fit the scenario',
 } as const;

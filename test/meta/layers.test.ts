@@ -70,6 +70,24 @@ describe('layering', () => {
     expect(bad).toEqual([]);
   });
 
+  it("the viewer (web/) knows cowherd only through report's data: view-types and view-keys", () => {
+    const allowed = new Set(['src/report/view-types.ts', 'src/report/view-keys.ts']);
+    const web = (function all(dir: string): string[] {
+      return readdirSync(dir).flatMap((n) => {
+        const p = join(dir, n);
+        return statSync(p).isDirectory() ? all(p) : /\.tsx?$/.test(p) ? [p] : [];
+      });
+    })(join('web', 'src'));
+    expect(web.length).toBeGreaterThan(3);
+    const bad: string[] = [];
+    for (const f of web)
+      for (const m of readFileSync(f, 'utf8').matchAll(/from '(\.[^']+)'/g)) {
+        const target = relative('.', join(f, '..', m[1]!)).replace(/\.js$/, '.ts');
+        if (target.startsWith('src/') && !allowed.has(target)) bad.push(`${f} imports ${m[1]}`);
+      }
+    expect(bad).toEqual([]);
+  });
+
   it('core is pure: no fs, process, console, clock or ambient randomness', () => {
     const impure =
       /from ['"](node:)?(fs|path|child_process|os|worker_threads|process)['"]|\bconsole\.|\bprocess\.|Math\.random|Date\.now|new Date\(|performance\.now/;

@@ -19,6 +19,11 @@ describe('static checks', () => {
     expect(r.out.trim() === '' || r.status === 0 ? '' : r.out).toBe('');
   });
 
+  it('type-checks the viewer (web/, DOM and Preact)', () => {
+    const r = run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'web/tsconfig.json']);
+    expect(r.out.trim() === '' || r.status === 0 ? '' : r.out).toBe('');
+  });
+
   it('lints and is formatted (biome check)', () => {
     const r = run('node_modules/.bin/biome', ['check', '--max-diagnostics=20', '.']);
     expect(r.status === 0 ? '' : r.out).toBe('');
