@@ -14,7 +14,7 @@ import {
   scenarioHash,
   sequentialMoves,
 } from '../explore/replay.js';
-import { lookupPolicy } from '../policy/registry.js';
+import { completeEraIds, lookupPolicy } from '../policy/registry.js';
 import type { CheckRow } from '../report/check.js';
 import { viewDiff, viewScenario, viewTrace } from '../report/view.js';
 import { viewKey } from '../report/view-keys.js';
@@ -200,6 +200,7 @@ export class ViewStore {
       total: files.length * this.eras.length,
       traces: this.inputs.traces.map((t) => ({ id: t.id, title: t.title, replay: t.token })),
       sims: this.inputs.sims.map((s) => ({ id: s.id, title: s.title })),
+      otherEras: this.live ? completeEraIds().filter((e) => !this.eras.includes(e)) : [],
       diffs: this.diffs,
     };
   }

@@ -79,6 +79,8 @@ export interface ViewIndex {
   readonly total: number;
   readonly traces: readonly ViewTraceInfo[];
   readonly sims: readonly ViewSimInfo[];
+  /** Modelled eras outside the matrix that a page can ask the server to explore (live only). */
+  readonly otherEras: readonly string[];
   /** Era pairs a static report has diffs for (every pair when live). */
   readonly diffs: readonly (readonly [string, string])[] | null;
 }

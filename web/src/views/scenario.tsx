@@ -65,11 +65,13 @@ export function ScenarioPage({ file, era }: { file: string; era: string | null }
   const [extra, setExtra] = useState<Record<string, ViewCell>>({});
   const [a, setA] = useState('');
   const [b, setB] = useState('');
+  const [pickedOther, setOther] = useState('');
   if (sr.state !== 'ok') return <Status r={sr} what={file} />;
   const sc = sr.data;
   const idx = ir.state === 'ok' ? ir.data : null;
   const eras = idx?.eras ?? [];
   const cellOf = (e: string) => extra[e] ?? idx?.cells.find((c) => c.file === file && c.era === e);
+  const other = pickedOther || idx?.otherEras[0] || '';
   const diffA = a || eras[0] || '';
   const diffB = b || eras[eras.length - 1] || '';
   const canDiff =
@@ -141,6 +143,36 @@ export function ScenarioPage({ file, era }: { file: string; era: string | null }
               })}
             </tbody>
           </table>
+          {idx?.live && idx.otherEras.length ? (
+            <p class="other" data-testid="other-era">
+              another era{' '}
+              <select
+                value={other}
+                onChange={(e) => setOther(e.currentTarget.value)}
+                data-testid="other-era-pick"
+              >
+                {idx.otherEras.map((e) => (
+                  <option value={e}>{e}</option>
+                ))}
+              </select>{' '}
+              {extra[other] ? (
+                extra[other]!.witness ? (
+                  <a href={href('trace', extra[other]!.witness!)} data-testid={`witness-${other}`}>
+                    {extra[other]!.verdict}: shortest witness
+                  </a>
+                ) : (
+                  <span data-testid={`verdict-${other}`}>{extra[other]!.verdict}: no witness</span>
+                )
+              ) : (
+                <Explore
+                  key={other}
+                  file={file}
+                  era={other}
+                  onCell={(x) => setExtra({ ...extra, [other]: x })}
+                />
+              )}
+            </p>
+          ) : null}
           {eras.length > 1 ? (
             <p class="diffpick">
               compare{' '}

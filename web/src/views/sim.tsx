@@ -80,7 +80,8 @@ function lines(
   end: (r: SimRun) => number | null,
 ): uPlot.AlignedData {
   const pts = runs.map((r) => {
-    const m = new Map<number, number>();
+    // Nothing is mapped and nothing counted before the first step.
+    const m = new Map<number, number>([[0, 0]]);
     for (const p of r.phases) m.set(p.step, y(p));
     const e = end(r);
     if (e !== null) m.set(r.steps, e);
@@ -99,7 +100,7 @@ function lineOpts(
     title,
     height: 260,
     scales: { x: { time: false } },
-    axes: [{ label: 'step' }, { label: unit }],
+    axes: [{ label: 'step' }, { label: unit, size: 80 }],
     series: [
       { label: 'step' },
       ...runs.map((r, i) => ({
@@ -131,7 +132,7 @@ function barOpts(
         values: (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? (runs[t]?.era ?? '') : '')),
         splits: () => runs.map((_, i) => i),
       },
-      { label: unit },
+      { label: unit, size: 80 },
     ],
     series: [
       { label: 'era' },

@@ -161,11 +161,14 @@ export function TraceView({
 }) {
   const n = t.steps.length;
   const [cur, setCur] = useState(Math.min(Math.max(initial, 0), Math.max(n - 1, 0)));
+  // Keys pressed faster than the page renders each move from the last one.
+  const curRef = useRef(cur);
   const scroller = useRef<HTMLDivElement>(null);
   const v = useVirtual(n, scroller);
   const go = (i: number) => {
     if (n === 0) return;
     const j = Math.min(Math.max(i, 0), n - 1);
+    curRef.current = j;
     setCur(j);
     v.scrollToIndex(j, { align: 'auto' });
     onStep?.(j);
@@ -179,6 +182,7 @@ export function TraceView({
       return from;
     };
     const onKey = (e: KeyboardEvent) => {
+      const cur = curRef.current;
       if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       const k = e.key;
