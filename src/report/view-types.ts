@@ -5,7 +5,7 @@
  * view-keys.ts, nothing else.
  */
 
-import type { StateSnap } from '../scenario/snapshot.js';
+import type { MmSnap, PtEntrySnap, PtTableSnap, StateSnap } from '../scenario/snapshot.js';
 
 export type {
   FolioSnap,
@@ -151,8 +151,10 @@ export interface ViewStep {
  * stores each version of each part once.
  */
 export interface ViewStateRef {
+  /** Each mm with `pgd` the pool index of its PooledTable (or null). */
   readonly mms: readonly number[];
   readonly folios: readonly number[];
+  readonly omittedFolios?: number;
   readonly swap: number;
   readonly pipes: number;
   readonly gup: number;
@@ -187,13 +189,39 @@ export interface ViewDiff {
   readonly divergence: number | null;
 }
 
+/** An entry of a pooled table: its child table a pool index (`childRef`) instead of the table. */
+export type PooledEntry = Omit<PtEntrySnap, 'child'> & { readonly childRef?: number };
+
+/** A page table in the pool: its entries as pool indices of chunks (arrays of PooledEntry). */
+export interface PooledTable extends Omit<PtTableSnap, 'entries'> {
+  readonly entries: readonly number[];
+}
+
+function resolveTable(pool: readonly unknown[], i: number): PtTableSnap {
+  const t = pool[i] as PooledTable;
+  return {
+    ...t,
+    entries: t.entries
+      .flatMap((c) => pool[c] as PooledEntry[])
+      .map((e) => {
+        if (e.childRef === undefined) return e;
+        const { childRef, ...rest } = e;
+        return { ...rest, child: resolveTable(pool, childRef) };
+      }),
+  };
+}
+
 /** Resolve a state of a trace into its parts. */
 export function resolveState(t: ViewTrace, i: number): StateSnap | null {
   const r = t.states[i];
   if (!r) return null;
   const p = t.pool;
   return {
-    mms: r.mms.map((x) => p[x]) as StateSnap['mms'],
+    mms: r.mms.map((x) => {
+      const m = p[x] as Omit<MmSnap, 'pgd'> & { readonly pgd: number | null };
+      return { ...m, pgd: m.pgd === null ? null : resolveTable(p, m.pgd) };
+    }),
+    ...(r.omittedFolios ? { omittedFolios: r.omittedFolios } : {}),
     folios: r.folios.map((x) => p[x]) as StateSnap['folios'],
     swap: p[r.swap] as StateSnap['swap'],
     pipes: p[r.pipes] as StateSnap['pipes'],

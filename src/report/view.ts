@@ -6,7 +6,7 @@
 
 import type { ReplayOutcome } from '../explore/replay.js';
 import type { Scenario } from '../scenario/ast.js';
-import type { StateSnap } from '../scenario/snapshot.js';
+import type { PtTableSnap, StateSnap } from '../scenario/snapshot.js';
 import { replayEnd } from './replay.js';
 import { changeLines } from './trace.js';
 import type { ViewDiff, ViewScenario, ViewStateRef, ViewStep, ViewTrace } from './view-types.js';
@@ -27,6 +27,12 @@ export function viewScenario(sc: Scenario): ViewScenario {
   };
 }
 
+/** Changes listed per kind per step (the text trace's default is 8; the rest are counted). */
+const CHANGE_LINES = 256;
+
+/** Entries per chunk of a pooled table (PooledTable). */
+const TABLE_CHUNK = 32;
+
 /** Parts of states, each stored once (ViewStateRef). */
 class Pool {
   readonly items: unknown[] = [];
@@ -41,10 +47,24 @@ class Pool {
     }
     return i;
   }
+  /** A table with its children replaced by their pool indices (PooledTable), so that a step shares every table it did not change. */
+  private table(t: PtTableSnap): number {
+    const entries = t.entries.map((e) => {
+      if (!e.child) return e;
+      const { child, ...rest } = e;
+      return { ...rest, childRef: this.table(child) };
+    });
+    // Entries in chunks, so that a step that changes one PTE of a full table stores one chunk anew.
+    const chunks: number[] = [];
+    for (let i = 0; i < entries.length; i += TABLE_CHUNK)
+      chunks.push(this.add(entries.slice(i, i + TABLE_CHUNK)));
+    return this.add({ ...t, entries: chunks });
+  }
   state(s: StateSnap): ViewStateRef {
     return {
-      mms: s.mms.map((x) => this.add(x)),
+      mms: s.mms.map((x) => this.add({ ...x, pgd: x.pgd ? this.table(x.pgd) : null })),
       folios: s.folios.map((x) => this.add(x)),
+      ...(s.omittedFolios ? { omittedFolios: s.omittedFolios } : {}),
       swap: this.add(s.swap),
       pipes: this.add(s.pipes),
       gup: this.add(s.gup),
@@ -87,7 +107,7 @@ export function viewTrace(sc: Scenario, r: ReplayOutcome, token: string | null):
       changed: {
         ptes: st.changes.ptes.map((p) => ({ mm: p.mm, addr: p.addr })),
         pfns: st.changes.folios.map((f) => f.pfn),
-        lines: changeLines(st.changes, Number.POSITIVE_INFINITY),
+        lines: changeLines(st.changes, CHANGE_LINES),
       },
     };
   });

@@ -30,7 +30,16 @@ export interface PtTableSnap {
   readonly id: number;
   readonly base: number;
   readonly entries: readonly PtEntrySnap[];
+  /** Entries in use past the mm's budget (SNAPSHOT_LIMITS), not shown. */
+  readonly omitted?: number;
 }
+
+/**
+ * What a snapshot shows at most: leaf entries and tables per mm, folios. A
+ * person reads a few hundred; a 1 TiB sparse mapping has millions, whose
+ * counts (VmPTE, rss) the mm's line still gives.
+ */
+export const SNAPSHOT_LIMITS = { entries: 1024, tables: 256, folios: 1024 } as const;
 
 export interface VmaSnap {
   readonly start: number;
@@ -75,6 +84,8 @@ export interface FolioSnap {
 export interface StateSnap {
   readonly mms: readonly MmSnap[];
   readonly folios: readonly FolioSnap[];
+  /** Folios in use past SNAPSHOT_LIMITS.folios, not shown. */
+  readonly omittedFolios?: number;
   readonly swap: readonly {
     readonly slot: number;
     readonly count: number;
@@ -124,24 +135,39 @@ function entrySnap(index: number, addr: number, e: number, pmd: boolean): PtEntr
   };
 }
 
-function tableSnap(s: State, id: number, level: number, base: number): PtTableSnap {
+interface Budget {
+  entries: number;
+  tables: number;
+}
+
+function tableSnap(s: State, id: number, level: number, base: number, budget: Budget): PtTableSnap {
   const t = s.pt.tables[id]!;
   const span = 2 ** (12 + 9 * (level - 1));
   const entries: PtEntrySnap[] = [];
+  let omitted = 0;
+  budget.tables--;
   ptEntries(t, (i, v, bits) => {
     const addr = base + i * span;
-    if (level > 1 && bits & 1 && !(bits & _PAGE_PSE))
+    const table = level > 1 && bits & 1 && !(bits & _PAGE_PSE);
+    if (table ? budget.tables <= 0 : budget.entries <= 0) {
+      omitted++;
+      return;
+    }
+    if (table)
       entries.push({
         index: i,
         addr,
         kind: 'table',
         target: v,
         bits: [],
-        child: tableSnap(s, v, level - 1, addr),
+        child: tableSnap(s, v, level - 1, addr, budget),
       });
-    else entries.push(entrySnap(i, addr, mk_pte(ptVal(t, i), ptBits(t, i)), level === 2));
+    else {
+      budget.entries--;
+      entries.push(entrySnap(i, addr, mk_pte(ptVal(t, i), ptBits(t, i)), level === 2));
+    }
   });
-  return { level: ptLevelName(level), id, base, entries };
+  return { level: ptLevelName(level), id, base, entries, ...(omitted ? { omitted } : {}) };
 }
 
 function holders(s: State): Map<number, string[]> {
@@ -184,15 +210,26 @@ export function snapshotState(s: State): StateSnap {
       })),
       pgtables_bytes: mm.pgtables_bytes,
       rss: [...mm.rss],
-      pgd: mm.pgd !== 0 ? tableSnap(s, mm.pgd, 4, 0) : null,
+      pgd:
+        mm.pgd !== 0
+          ? tableSnap(s, mm.pgd, 4, 0, {
+              entries: SNAPSHOT_LIMITS.entries,
+              tables: SNAPSHOT_LIMITS.tables,
+            })
+          : null,
     });
   }
   const held = holders(s);
   const m = s.mem;
   const folios: FolioSnap[] = [];
+  let omittedFolios = 0;
   for (let pfn = 2; pfn < m.end; pfn++) {
     const flags = pageFlagNames(m.flags[pfn]!);
     if (flags.includes('buddy') || flags.includes('tail') || m.refcount[pfn] === 0) continue;
+    if (folios.length >= SNAPSHOT_LIMITS.folios) {
+      omittedFolios++;
+      continue;
+    }
     const order = m.order[pfn]!;
     const lf = order > 0 ? m.large.get(pfn) : undefined;
     const slot = s.swap.slot_of.get(pfn);
@@ -227,6 +264,7 @@ export function snapshotState(s: State): StateSnap {
   return {
     mms,
     folios,
+    ...(omittedFolios ? { omittedFolios } : {}),
     swap,
     pipes: s.pipes
       .filter((p) => p !== null)

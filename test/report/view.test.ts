@@ -13,7 +13,7 @@ import { alignSteps, viewDiff, viewTrace } from '../../src/report/view.js';
 import { resolveState, type ViewStep } from '../../src/report/view-types.js';
 import { checkScenario } from '../../src/scenario/check.js';
 import { parseScenario } from '../../src/scenario/parse.js';
-import type { PtTableSnap } from '../../src/scenario/snapshot.js';
+import { type PtTableSnap, SNAPSHOT_LIMITS } from '../../src/scenario/snapshot.js';
 
 function load(file: string) {
   const sc = parseScenario(readFileSync(file, 'utf8'), file);
@@ -107,6 +107,28 @@ describe('snapshotState', () => {
       }
     }
     expect(swapped).toBeGreaterThan(0);
+  });
+});
+
+describe('snapshot limits', () => {
+  it('a 1 TiB sparse mapping shows at most the limits, counts the rest, and still round-trips', () => {
+    const sc = load('scenarios/pgtable/pt-sparse-1t-dontneed.cow');
+    const p = policy('v6.18');
+    const r = replay(sc, p, sequentialMoves(sc, p), { snapshots: true });
+    let omitted = 0;
+    for (const st of r.steps) {
+      const s = st.state!;
+      expect(s.folios.length).toBeLessThanOrEqual(SNAPSHOT_LIMITS.folios);
+      for (const m of s.mms)
+        expect(leaves(m.pgd).length).toBeLessThanOrEqual(SNAPSHOT_LIMITS.entries);
+      omitted += s.omittedFolios ?? 0;
+    }
+    expect(omitted).toBeGreaterThan(0);
+    const t = viewTrace(sc, r, null);
+    r.steps.forEach((st, i) => {
+      expect(resolveState(t, i + 1)).toEqual(st.state);
+    });
+    expect(JSON.stringify(t).length).toBeLessThan(5_000_000);
   });
 });
 

@@ -58,6 +58,11 @@ function Table({ t, mm, changed }: { t: PtTableSnap; mm: number; changed: Readon
             </li>
           ),
         )}
+        {t.omitted ? (
+          <li class="muted" data-testid="omitted">
+            … {t.omitted} more entries in use, not shown (the mm's counts above include them)
+          </li>
+        ) : null}
       </ul>
     </details>
   );
@@ -169,6 +174,9 @@ export function StatePanel({ s, step }: { s: StateSnap; step: ViewStep | null })
             ))}
           </tbody>
         </table>
+        {s.omittedFolios ? (
+          <p class="muted">… {s.omittedFolios} more folios in use, not shown</p>
+        ) : null}
       </section>
       {s.swap.length ? (
         <section>
