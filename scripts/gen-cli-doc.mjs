@@ -61,6 +61,14 @@ const cmds = [
     'kernel --help',
   ],
   [
+    'The viewer (docs/viewer.md): the matrix, scenarios, traces with the state after every step, era diffs and simulations in a browser, served on a loopback address until Ctrl-C:',
+    'view --help',
+  ],
+  [
+    'The same pages written as files that open with no server and no network, or one self-contained page per trace to attach to a mail:',
+    'report --help',
+  ],
+  [
     "A workload once per era, at full scale, with the kernel's counters (docs/sim.md): eight children each write every page of a prefaulted 1 MiB range; the loops run without being expanded, the same seed gives the same output:",
     'sim workloads/usemem-small.cow --era v6.18',
   ],

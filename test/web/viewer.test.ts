@@ -65,6 +65,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
     let srv: ViewServer;
     let dir: string;
     let simFile: string;
+    let traceFile: string;
     const errors: string[] = [];
 
     beforeAll(async () => {
@@ -73,9 +74,12 @@ describe.skipIf(!HAVE_CHROMIUM)(
       expect(sim.code).toBe(0);
       simFile = join(dir, 'sim.json');
       writeFileSync(simFile, sim.out);
+      const ex = run(['explore', VMSPLICE, '--era', 'v5.7', '--json']);
+      traceFile = join(dir, 'witness.json');
+      writeFileSync(traceFile, ex.out);
       [browser, srv] = await Promise.all([
         launch(),
-        startViewServer({ out: () => {}, err: () => {} }, ['scenarios/bugs', simFile], {
+        startViewServer({ out: () => {}, err: () => {} }, ['scenarios/bugs', simFile, traceFile], {
           era: 'v5.7,v6.18',
         }),
       ]);
@@ -180,6 +184,16 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await p.click('[data-testid="explore-v5.8"]');
       await p.waitForSelector('[data-testid="verdict-v5.8"]');
       expect(await p.locator('[data-testid="verdict-v5.8"]').innerText()).toContain('Never');
+      await p.close();
+    });
+
+    it('a trace file given on the command line opens with its states', async () => {
+      const p = await page();
+      await p.goto(srv.url);
+      await p.click('text=witness.json');
+      await p.waitForSelector('[data-testid="state"]');
+      const token = JSON.parse(readFileSync(traceFile, 'utf8')).replay as string;
+      expect(await p.locator('[data-testid="replay"]').innerText()).toBe(`cowherd replay ${token}`);
       await p.close();
     });
 
