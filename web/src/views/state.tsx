@@ -5,6 +5,7 @@
  * changed is highlighted.
  */
 
+import { useState } from 'preact/hooks';
 import type {
   FolioSnap,
   MmSnap,
@@ -24,40 +25,71 @@ function Bits({ bits }: { bits: readonly string[] }) {
   );
 }
 
+/** A table with more leaf entries than this shows the entries around what the step changed, unless asked for all. */
+const BIG = 64;
+const AROUND = 4;
+
+function Leaf({ e, mm, hot }: { e: PtTableSnap['entries'][number]; mm: number; hot: boolean }) {
+  return (
+    <li
+      class={`pte kind-${e.kind}${hot ? ' changed' : ''}`}
+      data-testid="pte"
+      data-mm={mm}
+      data-addr={hex(e.addr)}
+      data-kind={e.kind}
+      data-target={e.target}
+      data-bits={e.bits.join(' ')}
+    >
+      <span class="addr">{hex(e.addr)}</span>{' '}
+      <span class="kind">{e.kind === 'huge' ? 'huge PMD' : e.kind}</span>{' '}
+      {e.kind === 'swap' ? `slot ${e.target}` : e.kind === 'marker' ? '' : `pfn ${e.target}`}{' '}
+      <Bits bits={e.bits} />
+    </li>
+  );
+}
+
 function Table({ t, mm, changed }: { t: PtTableSnap; mm: number; changed: ReadonlySet<string> }) {
+  const [all, setAll] = useState(false);
+  const hot = t.entries.map((e) => !e.child && changed.has(`${mm}:${e.addr}`));
+  const big = t.entries.length > BIG && !all;
+  const near = (i: number) => hot.some((h, j) => h && Math.abs(i - j) <= AROUND);
+  const rows: preact.JSX.Element[] = [];
+  let skipped = 0;
+  const gap = (key: number) => {
+    if (!skipped) return;
+    rows.push(
+      <li class="muted gap" key={`gap-${key}`}>
+        … {skipped} entries{' '}
+        <button type="button" class="linkish" onClick={() => setAll(true)}>
+          show all
+        </button>
+      </li>,
+    );
+    skipped = 0;
+  };
+  t.entries.forEach((e, i) => {
+    if (e.child) {
+      gap(i);
+      rows.push(
+        <li key={e.index}>
+          <Table t={e.child} mm={mm} changed={changed} />
+        </li>,
+      );
+    } else if (big && !near(i)) skipped++;
+    else {
+      gap(i);
+      rows.push(<Leaf e={e} mm={mm} hot={hot[i]!} key={e.index} />);
+    }
+  });
+  gap(t.entries.length);
   return (
     <details open class={`pt pt-${t.level}`}>
       <summary>
         {t.level} table #{t.id} <span class="muted">for {hex(t.base)}</span>
+        {t.entries.length > BIG ? <span class="muted"> · {t.entries.length} entries</span> : null}
       </summary>
       <ul>
-        {t.entries.map((e) =>
-          e.child ? (
-            <li key={e.index}>
-              <Table t={e.child} mm={mm} changed={changed} />
-            </li>
-          ) : (
-            <li
-              key={e.index}
-              class={`pte kind-${e.kind}${changed.has(`${mm}:${e.addr}`) ? ' changed' : ''}`}
-              data-testid="pte"
-              data-mm={mm}
-              data-addr={hex(e.addr)}
-              data-kind={e.kind}
-              data-target={e.target}
-              data-bits={e.bits.join(' ')}
-            >
-              <span class="addr">{hex(e.addr)}</span>{' '}
-              <span class="kind">{e.kind === 'huge' ? 'huge PMD' : e.kind}</span>{' '}
-              {e.kind === 'swap'
-                ? `slot ${e.target}`
-                : e.kind === 'marker'
-                  ? ''
-                  : `pfn ${e.target}`}{' '}
-              <Bits bits={e.bits} />
-            </li>
-          ),
-        )}
+        {rows}
         {t.omitted ? (
           <li class="muted" data-testid="omitted">
             … {t.omitted} more entries in use, not shown (the mm's counts above include them)
@@ -120,6 +152,38 @@ function Folio({ f, changed }: { f: FolioSnap; changed: boolean }) {
   );
 }
 
+/** The folios; past BIG of them, those the step changed and their neighbours, unless asked for all. */
+function FolioRows({ folios, pfns }: { folios: StateSnap['folios']; pfns: ReadonlySet<number> }) {
+  const [all, setAll] = useState(false);
+  const hot = folios.map((f) => pfns.has(f.pfn));
+  const big = folios.length > BIG && !all;
+  const rows: preact.JSX.Element[] = [];
+  let skipped = 0;
+  const gap = (key: number) => {
+    if (!skipped) return;
+    rows.push(
+      <tr class="muted gap" key={`gap-${key}`}>
+        <td colSpan={10}>
+          … {skipped} folios{' '}
+          <button type="button" class="linkish" onClick={() => setAll(true)}>
+            show all
+          </button>
+        </td>
+      </tr>,
+    );
+    skipped = 0;
+  };
+  folios.forEach((f, i) => {
+    if (big && !hot.some((h, j) => h && Math.abs(i - j) <= AROUND)) skipped++;
+    else {
+      gap(i);
+      rows.push(<Folio f={f} changed={hot[i]!} key={f.pfn} />);
+    }
+  });
+  gap(folios.length);
+  return <>{rows}</>;
+}
+
 export function StatePanel({ s, step }: { s: StateSnap; step: ViewStep | null }) {
   const changed = new Set((step?.changed.ptes ?? []).map((p) => `${p.mm}:${p.addr}`));
   const pfns = new Set(step?.changed.pfns ?? []);
@@ -169,9 +233,7 @@ export function StatePanel({ s, step }: { s: StateSnap; step: ViewStep | null })
             </tr>
           </thead>
           <tbody>
-            {s.folios.map((f) => (
-              <Folio f={f} changed={pfns.has(f.pfn)} key={f.pfn} />
-            ))}
+            <FolioRows folios={s.folios} pfns={pfns} />
           </tbody>
         </table>
         {s.omittedFolios ? (
