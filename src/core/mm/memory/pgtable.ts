@@ -408,20 +408,20 @@ export function mmTables(
     pte: [] as number[],
     huge: [] as PmdSlot[],
   };
-  for (let i = 0; i < 512; i++) {
-    const pud = child(s, mm.pgd, i);
-    if (pud === 0) continue;
+  // The entries in use only (ptEntries(), in index order), not 512 × 512 lookups.
+  const table = (bits: number) => (bits & _PAGE_PRESENT) !== 0 && (bits & _PAGE_PSE) === 0;
+  ptEntries(s.pt.tables[mm.pgd]!, (_i, pud, pgdBits) => {
+    if (!table(pgdBits)) return;
     out.pud.push(pud);
-    for (let j = 0; j < 512; j++) {
-      const pmd = child(s, pud, j);
-      if (pmd === 0) continue;
+    ptEntries(s.pt.tables[pud]!, (_j, pmd, pudBits) => {
+      if (!table(pudBits)) return;
       out.pmd.push(pmd);
       ptEntries(s.pt.tables[pmd]!, (k, v, bits) => {
-        if ((bits & _PAGE_PRESENT) !== 0 && (bits & _PAGE_PSE) === 0) out.pte.push(v);
+        if (table(bits)) out.pte.push(v);
         else if ((bits & _PAGE_PSE) !== 0) out.huge.push({ table: pmd, index: k });
       });
-    }
-  }
+    });
+  });
   return out;
 }
 
