@@ -61,7 +61,8 @@ function StepRow({
       data-step={st.index}
       onClick={onPick}
     >
-      <span class="idx">#{st.index}</span> <span class="actor">{st.actor}</span>{' '}
+      <span class="idx">#{st.index}</span> <span class="actor">{st.actor}</span>
+      {st.cpu >= 0 ? <span class="cpu">cpu{st.cpu}</span> : null}{' '}
       <span class="stmt">{st.stmt}</span>
       {st.decisions.length ? (
         <span class="badge decide">{st.decisions.length} decision(s)</span>
