@@ -19,6 +19,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cowThreads } from './programs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => join(root, 'dist', p);
@@ -89,18 +90,6 @@ if (!skipLibrary) {
 }
 
 // ---- 2. beside SPIN -------------------------------------------------------
-/** The cowherd twin of bench/promela/cow-{own,same}-page.pml. */
-function cowThreads(k, same) {
-  const pages = same ? 1 : k;
-  let s = `scenario bench-cow-${same ? 'same' : 'own'}-page-${k}\n`;
-  s += `setup {\n  mmap mem pages=${pages} private rw\n  write mem[0..${pages}] = 1\n}\n`;
-  s += 'thread parent {\n  fork child\n';
-  for (let i = 0; i < k; i++) s += `  spawn t${i}\n`;
-  s += '}\n';
-  for (let i = 0; i < k; i++) s += `thread t${i} {\n  write mem[${same ? 0 : i}] = ${i + 2}\n}\n`;
-  s += `thread child {\n}\nexists (anon_wp_copy_count == ${k})\n`;
-  return s;
-}
 
 function haveSpin() {
   if (spawnSync('spin', ['-V']).status === 0) return null;

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cowThreads } from './programs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => join(root, 'dist', p);
@@ -22,19 +23,6 @@ const { explore } = await import(dist('explore/explore.js'));
 const { parseScenario } = await import(dist('scenario/parse.js'));
 const { checkScenario } = await import(dist('scenario/check.js'));
 const { lookupPolicy } = await import(dist('policy/registry.js'));
-
-/** The cowherd twin of bench/promela/cow-{own,same}-page.pml (as bench/explore.mjs writes it). */
-export function cowThreads(k, same) {
-  const pages = same ? 1 : k;
-  let s = `scenario bench-cow-${same ? 'same' : 'own'}-page-${k}\n`;
-  s += `setup {\n  mmap mem pages=${pages} private rw\n  write mem[0..${pages}] = 1\n}\n`;
-  s += 'thread parent {\n  fork child\n';
-  for (let i = 0; i < k; i++) s += `  spawn t${i}\n`;
-  s += '}\n';
-  for (let i = 0; i < k; i++) s += `thread t${i} {\n  write mem[${same ? 0 : i}] = ${i + 2}\n}\n`;
-  s += `thread child {\n}\nexists (anon_wp_copy_count == ${k})\n`;
-  return s;
-}
 
 const args = process.argv.slice(2);
 let era = 'v6.18';

@@ -15,22 +15,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { dataFile, viewKey } from '../../src/report/view-keys.js';
-
-function run(argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = main(argv, {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-  });
-  return { code, out, err };
-}
+import { cli as run } from './run-cli.js';
 
 function tree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -48,7 +34,7 @@ const BUGS = 'scenarios/bugs/bug-cve-2020-29374-vmsplice.cow';
 describe('cowherd report --html', () => {
   it('writes the page, the bundle and one data file per record, the same bytes every time', () => {
     const base = mkdtempSync(join(tmpdir(), 'cowherd-report-'));
-    const a = run([
+    const a = run(
       'report',
       '--html',
       join(base, 'a'),
@@ -57,9 +43,9 @@ describe('cowherd report --html', () => {
       'v5.7,v6.18',
       '--diff',
       'v5.7,v6.18',
-    ]);
+    );
     expect(a.code, a.err).toBe(0);
-    const b = run([
+    const b = run(
       'report',
       '--html',
       join(base, 'b'),
@@ -68,7 +54,7 @@ describe('cowherd report --html', () => {
       'v5.7,v6.18',
       '--diff',
       'v5.7,v6.18',
-    ]);
+    );
     expect(b.code).toBe(0);
     const ta = tree(join(base, 'a'));
     expect(tree(join(base, 'b'))).toEqual(ta);
@@ -86,7 +72,7 @@ describe('cowherd report --html', () => {
   it('refuses a directory that holds other files, and leaves it as it was (VW003)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cowherd-report-'));
     writeFileSync(join(dir, 'notes.txt'), 'mine');
-    const r = run(['report', '--html', dir, BUGS, '--era', 'v6.18']);
+    const r = run('report', '--html', dir, BUGS, '--era', 'v6.18');
     expect(r.code).toBe(2);
     expect(r.err).toContain('VW003');
     expect(tree(dir)).toEqual({ 'notes.txt': 'mine' });
@@ -94,10 +80,10 @@ describe('cowherd report --html', () => {
 
   it('replaces an earlier report, and keeps a file someone put beside it', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'cowherd-report-')), 'r');
-    expect(run(['report', '--html', dir, BUGS, '--era', 'v5.7,v6.18']).code).toBe(0);
+    expect(run('report', '--html', dir, BUGS, '--era', 'v5.7,v6.18').code).toBe(0);
     const before = tree(dir);
     writeFileSync(join(dir, 'README.txt'), 'kept');
-    expect(run(['report', '--html', dir, BUGS, '--era', 'v6.18']).code).toBe(0);
+    expect(run('report', '--html', dir, BUGS, '--era', 'v6.18').code).toBe(0);
     const after = tree(dir);
     expect(after['README.txt']).toBe('kept');
     // The v5.7 witness's trace belonged to the first report only.
@@ -107,7 +93,7 @@ describe('cowherd report --html', () => {
 
   it('single files: one self-contained page per trace', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'cowherd-report-')), 's');
-    const r = run(['report', '--html', dir, '--single-file', BUGS, '--era', 'v5.7']);
+    const r = run('report', '--html', dir, '--single-file', BUGS, '--era', 'v5.7');
     expect(r.code, r.err).toBe(0);
     const files = readdirSync(dir).sort();
     expect(files).toEqual([
@@ -122,11 +108,11 @@ describe('cowherd report --html', () => {
 
   it('bad options are input errors (exit 2) and write nothing', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'cowherd-report-')), 'x');
-    expect(run(['report', BUGS]).code).toBe(2);
-    const d = run(['report', '--html', dir, BUGS, '--era', 'v6.18', '--diff', 'v5.7,v6.18']);
+    expect(run('report', BUGS).code).toBe(2);
+    const d = run('report', '--html', dir, BUGS, '--era', 'v6.18', '--diff', 'v5.7,v6.18');
     expect(d.code).toBe(2);
     expect(d.err).toContain('CLI001');
-    const e = run(['report', '--html', dir, BUGS, '--era', 'v9.99']);
+    const e = run('report', '--html', dir, BUGS, '--era', 'v9.99');
     expect(e.code).toBe(2);
     expect(existsSync(dir)).toBe(false);
     mkdirSync(dir);

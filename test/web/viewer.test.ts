@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { startViewServer, type ViewServer } from '../../src/cli/view.js';
 import { viewKey } from '../../src/report/view-keys.js';
 import {
@@ -24,25 +23,18 @@ import {
   type ViewIndex,
   type ViewTrace,
 } from '../../src/report/view-types.js';
+import { cli } from '../cli/run-cli.js';
 import { BROWSER_REQUIRED, HAVE_CHROMIUM, launch, NO_CHROMIUM, shotPath } from './browser.js';
+
+/** The CLI in-process, for a command that finishes synchronously. */
+function run(argv: string[]): { code: number; out: string; err: string } {
+  const r = cli(...argv);
+  if (typeof r.code !== 'number') throw new Error('expected a synchronous command');
+  return r as { code: number; out: string; err: string };
+}
 
 const VMSPLICE = 'scenarios/bugs/bug-cve-2020-29374-vmsplice.cow';
 const hex = (n: number) => `0x${n.toString(16)}`;
-
-function run(argv: string[]): { code: number; out: string; err: string } {
-  let out = '';
-  let err = '';
-  const code = main(argv, {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-  });
-  if (typeof code !== 'number') throw new Error('expected a synchronous command');
-  return { code, out, err };
-}
 
 /** Every request the page makes, to check that a report stays on the file system. */
 function requests(page: Page): string[] {

@@ -85,3 +85,36 @@ export function Status<T>({ r, what }: { r: Loaded<T>; what: string }) {
     );
   return null;
 }
+
+/** A labelled drop-down of `options` (value, or [value, text]), with a first "any" entry when `none` names it. */
+export function Pick({
+  label,
+  value,
+  set,
+  options,
+  none,
+  testid,
+}: {
+  label: string;
+  value: string;
+  set: (v: string) => void;
+  options: readonly (string | readonly [string, string])[];
+  none?: string;
+  testid: string;
+}) {
+  return (
+    <label>
+      {label}{' '}
+      <select value={value} onChange={(e) => set(e.currentTarget.value)} data-testid={testid}>
+        {none !== undefined ? <option value="">{none}</option> : null}
+        {options.map((o) =>
+          typeof o === 'string' ? (
+            <option value={o}>{o}</option>
+          ) : (
+            <option value={o[0]}>{o[1]}</option>
+          ),
+        )}
+      </select>
+    </label>
+  );
+}

@@ -2,7 +2,7 @@
 
 import { useMemo, useState } from 'preact/hooks';
 import type { ViewCell, ViewIndex } from '../../../src/report/view-types.js';
-import { href, Status, useRecord } from '../util.js';
+import { href, Pick, Status, useRecord } from '../util.js';
 
 const LETTER: Record<string, string> = {
   Never: 'N',
@@ -75,58 +75,38 @@ export function Matrix() {
         )}
       </p>
       <div class="filters">
-        <label>
-          folder{' '}
-          <select
-            value={folder}
-            onChange={(e) => setFolder(e.currentTarget.value)}
-            data-testid="filter-folder"
-          >
-            <option value="">all</option>
-            {folders.map((f) => (
-              <option value={f}>{f || '(top)'}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          era{' '}
-          <select
-            value={era}
-            onChange={(e) => setEra(e.currentTarget.value)}
-            data-testid="filter-era"
-          >
-            <option value="">all</option>
-            {idx.eras.map((e) => (
-              <option value={e}>{e}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          verdict{' '}
-          <select
-            value={verdict}
-            onChange={(e) => setVerdict(e.currentTarget.value)}
-            data-testid="filter-verdict"
-          >
-            <option value="">any</option>
-            {Object.keys(LETTER).map((v) => (
-              <option value={v}>{v}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          breaks{' '}
-          <select
-            value={code}
-            onChange={(e) => setCode(e.currentTarget.value)}
-            data-testid="filter-code"
-          >
-            <option value="">any</option>
-            {codes.map((c) => (
-              <option value={c}>{c}</option>
-            ))}
-          </select>
-        </label>
+        <Pick
+          label="folder"
+          value={folder}
+          set={setFolder}
+          options={folders.map((f) => [f, f || '(top)'] as const)}
+          none="all"
+          testid="filter-folder"
+        />
+        <Pick
+          label="era"
+          value={era}
+          set={setEra}
+          options={idx.eras}
+          none="all"
+          testid="filter-era"
+        />
+        <Pick
+          label="verdict"
+          value={verdict}
+          set={setVerdict}
+          options={Object.keys(LETTER)}
+          none="any"
+          testid="filter-verdict"
+        />
+        <Pick
+          label="breaks"
+          value={code}
+          set={setCode}
+          options={codes}
+          none="any"
+          testid="filter-code"
+        />
         <label>
           <input
             type="checkbox"

@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { viewKey } from '../../../src/report/view-keys.js';
 import type { ViewCell, ViewIndex, ViewScenario } from '../../../src/report/view-types.js';
 import type { Exploration } from '../source.js';
-import { href, Status, useRecord, useSource } from '../util.js';
+import { href, Pick, Status, useRecord, useSource } from '../util.js';
 import { verdictClass } from './matrix.js';
 import { SourceView } from './source.js';
 
@@ -145,16 +145,13 @@ export function ScenarioPage({ file, era }: { file: string; era: string | null }
           </table>
           {idx?.live && idx.otherEras.length ? (
             <p class="other" data-testid="other-era">
-              another era{' '}
-              <select
+              <Pick
+                label="another era"
                 value={other}
-                onChange={(e) => setOther(e.currentTarget.value)}
-                data-testid="other-era-pick"
-              >
-                {idx.otherEras.map((e) => (
-                  <option value={e}>{e}</option>
-                ))}
-              </select>{' '}
+                set={setOther}
+                options={idx.otherEras}
+                testid="other-era-pick"
+              />{' '}
               {extra[other] ? (
                 extra[other]!.witness ? (
                   <a href={href('trace', extra[other]!.witness!)} data-testid={`witness-${other}`}>
@@ -175,26 +172,8 @@ export function ScenarioPage({ file, era }: { file: string; era: string | null }
           ) : null}
           {eras.length > 1 ? (
             <p class="diffpick">
-              compare{' '}
-              <select
-                value={diffA}
-                onChange={(e) => setA(e.currentTarget.value)}
-                data-testid="diff-a"
-              >
-                {eras.map((e) => (
-                  <option value={e}>{e}</option>
-                ))}
-              </select>{' '}
-              with{' '}
-              <select
-                value={diffB}
-                onChange={(e) => setB(e.currentTarget.value)}
-                data-testid="diff-b"
-              >
-                {eras.map((e) => (
-                  <option value={e}>{e}</option>
-                ))}
-              </select>{' '}
+              <Pick label="compare" value={diffA} set={setA} options={eras} testid="diff-a" />{' '}
+              <Pick label="with" value={diffB} set={setB} options={eras} testid="diff-b" />{' '}
               {canDiff ? (
                 <a href={href('diff', file, diffA, diffB)} data-testid="diff-link">
                   era diff

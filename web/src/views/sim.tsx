@@ -8,7 +8,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { viewKey } from '../../../src/report/view-keys.js';
-import { Status, useRecord } from '../util.js';
+import { Pick, Status, useRecord } from '../util.js';
 
 interface Phase {
   readonly phase: string;
@@ -199,18 +199,7 @@ function Workload({ name, runs }: { name: string; runs: readonly SimRun[] }) {
           (r) => r.vmpte.final,
         )}
       />
-      <label>
-        counter{' '}
-        <select
-          value={counter}
-          onChange={(e) => setCounter(e.currentTarget.value)}
-          data-testid="counter"
-        >
-          {names.map((c) => (
-            <option value={c}>{c}</option>
-          ))}
-        </select>
-      </label>
+      <Pick label="counter" value={counter} set={setCounter} options={names} testid="counter" />
       <Chart
         testid="chart-counter"
         opts={lineOpts(`${counter} over the run`, runs, counter)}
@@ -220,18 +209,7 @@ function Workload({ name, runs }: { name: string; runs: readonly SimRun[] }) {
           (r) => r.counters[counter] ?? null,
         )}
       />
-      <label>
-        work of kind{' '}
-        <select
-          value={kind}
-          onChange={(e) => setKind(e.currentTarget.value)}
-          data-testid="work-kind"
-        >
-          {kinds.map((c) => (
-            <option value={c}>{c}</option>
-          ))}
-        </select>
-      </label>
+      <Pick label="work of kind" value={kind} set={setKind} options={kinds} testid="work-kind" />
       <Chart
         testid="chart-work"
         opts={barOpts(`work: ${kind}, every kernel path`, runs, kind)}

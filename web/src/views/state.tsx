@@ -48,40 +48,70 @@ function Leaf({ e, mm, hot }: { e: PtTableSnap['entries'][number]; mm: number; h
   );
 }
 
+/**
+ * The rows of a long list: past BIG items, only those the step changed and
+ * their neighbours (AROUND either side), each run of the others as one gap
+ * row, unless `all`. Items that must always show (a child table) say so.
+ */
+function windowed<T>(
+  items: readonly T[],
+  hot: readonly boolean[],
+  all: boolean,
+  show: (x: T, i: number) => preact.JSX.Element,
+  gap: (skipped: number, at: number) => preact.JSX.Element,
+  always: (x: T) => boolean = () => false,
+): preact.JSX.Element[] {
+  const visible = new Array<boolean>(items.length).fill(all || items.length <= BIG);
+  hot.forEach((h, i) => {
+    if (!h) return;
+    for (let j = Math.max(0, i - AROUND); j <= Math.min(items.length - 1, i + AROUND); j++)
+      visible[j] = true;
+  });
+  const rows: preact.JSX.Element[] = [];
+  let skipped = 0;
+  items.forEach((x, i) => {
+    if (!visible[i] && !always(x)) {
+      skipped++;
+      return;
+    }
+    if (skipped) rows.push(gap(skipped, i));
+    skipped = 0;
+    rows.push(show(x, i));
+  });
+  if (skipped) rows.push(gap(skipped, items.length));
+  return rows;
+}
+
+function ShowAll({ onClick }: { onClick: () => void }) {
+  return (
+    <button type="button" class="linkish" onClick={onClick}>
+      show all
+    </button>
+  );
+}
+
 function Table({ t, mm, changed }: { t: PtTableSnap; mm: number; changed: ReadonlySet<string> }) {
   const [all, setAll] = useState(false);
   const hot = t.entries.map((e) => !e.child && changed.has(`${mm}:${e.addr}`));
-  const big = t.entries.length > BIG && !all;
-  const near = (i: number) => hot.some((h, j) => h && Math.abs(i - j) <= AROUND);
-  const rows: preact.JSX.Element[] = [];
-  let skipped = 0;
-  const gap = (key: number) => {
-    if (!skipped) return;
-    rows.push(
-      <li class="muted gap" key={`gap-${key}`}>
-        … {skipped} entries{' '}
-        <button type="button" class="linkish" onClick={() => setAll(true)}>
-          show all
-        </button>
-      </li>,
-    );
-    skipped = 0;
-  };
-  t.entries.forEach((e, i) => {
-    if (e.child) {
-      gap(i);
-      rows.push(
+  const rows = windowed(
+    t.entries,
+    hot,
+    all,
+    (e, i) =>
+      e.child ? (
         <li key={e.index}>
           <Table t={e.child} mm={mm} changed={changed} />
-        </li>,
-      );
-    } else if (big && !near(i)) skipped++;
-    else {
-      gap(i);
-      rows.push(<Leaf e={e} mm={mm} hot={hot[i]!} key={e.index} />);
-    }
-  });
-  gap(t.entries.length);
+        </li>
+      ) : (
+        <Leaf e={e} mm={mm} hot={hot[i]!} key={e.index} />
+      ),
+    (n, at) => (
+      <li class="muted gap" key={`gap-${at}`}>
+        … {n} entries <ShowAll onClick={() => setAll(true)} />
+      </li>
+    ),
+    (e) => e.child !== undefined,
+  );
   return (
     <details open class={`pt pt-${t.level}`}>
       <summary>
@@ -156,32 +186,48 @@ function Folio({ f, changed }: { f: FolioSnap; changed: boolean }) {
 function FolioRows({ folios, pfns }: { folios: StateSnap['folios']; pfns: ReadonlySet<number> }) {
   const [all, setAll] = useState(false);
   const hot = folios.map((f) => pfns.has(f.pfn));
-  const big = folios.length > BIG && !all;
-  const rows: preact.JSX.Element[] = [];
-  let skipped = 0;
-  const gap = (key: number) => {
-    if (!skipped) return;
-    rows.push(
-      <tr class="muted gap" key={`gap-${key}`}>
-        <td colSpan={10}>
-          … {skipped} folios{' '}
-          <button type="button" class="linkish" onClick={() => setAll(true)}>
-            show all
-          </button>
-        </td>
-      </tr>,
-    );
-    skipped = 0;
-  };
-  folios.forEach((f, i) => {
-    if (big && !hot.some((h, j) => h && Math.abs(i - j) <= AROUND)) skipped++;
-    else {
-      gap(i);
-      rows.push(<Folio f={f} changed={hot[i]!} key={f.pfn} />);
-    }
-  });
-  gap(folios.length);
-  return <>{rows}</>;
+  return (
+    <>
+      {windowed(
+        folios,
+        hot,
+        all,
+        (f, i) => (
+          <Folio f={f} changed={hot[i]!} key={f.pfn} />
+        ),
+        (n, at) => (
+          <tr class="muted gap" key={`gap-${at}`}>
+            <td colSpan={10}>
+              … {n} folios <ShowAll onClick={() => setAll(true)} />
+            </td>
+          </tr>
+        ),
+      )}
+    </>
+  );
+}
+
+/** A titled list of the state's smaller parts (swap, pipes, GUP references, files), when there are any. */
+function Listed<T>({
+  title,
+  items,
+  line,
+}: {
+  title: string;
+  items: readonly T[];
+  line: (x: T) => string;
+}) {
+  if (items.length === 0) return null;
+  return (
+    <section>
+      <h3>{title}</h3>
+      <ul>
+        {items.map((x) => (
+          <li>{line(x)}</li>
+        ))}
+      </ul>
+    </section>
+  );
 }
 
 export function StatePanel({ s, step }: { s: StateSnap; step: ViewStep | null }) {
@@ -240,56 +286,32 @@ export function StatePanel({ s, step }: { s: StateSnap; step: ViewStep | null })
           <p class="muted">… {s.omittedFolios} more folios in use, not shown</p>
         ) : null}
       </section>
-      {s.swap.length ? (
-        <section>
-          <h3>swap</h3>
-          <ul>
-            {s.swap.map((x) => (
-              <li>
-                slot {x.slot}: {x.count} swap PTE(s){x.cache ? `, cached by pfn ${x.cache}` : ''},
-                data {hex(x.data)}
-              </li>
-            ))}
-          </ul>
-        </section>
-      ) : null}
-      {s.pipes.length ? (
-        <section>
-          <h3>pipes</h3>
-          <ul>
-            {s.pipes.map((p) => (
-              <li>
-                pipe {p.id}: {p.bufs.map((b) => `pfn ${b.pfn} (${b.ops})`).join(', ') || 'empty'}
-              </li>
-            ))}
-          </ul>
-        </section>
-      ) : null}
-      {s.gup.length ? (
-        <section>
-          <h3>GUP references</h3>
-          <ul>
-            {s.gup.map((g) => (
-              <li>
-                #{g.id}: {g.pin ? 'FOLL_PIN' : 'FOLL_GET'} on pfn {g.folio} (+{g.refs})
-              </li>
-            ))}
-          </ul>
-        </section>
-      ) : null}
-      {s.files.length ? (
-        <section>
-          <h3>files</h3>
-          <ul>
-            {s.files.map((f) => (
-              <li>
-                file {f.id} ({f.fs}, {f.size} pages):{' '}
-                {f.pages.map(([o, p]) => `@${o}→pfn ${p}`).join(' ') || 'nothing cached'}
-              </li>
-            ))}
-          </ul>
-        </section>
-      ) : null}
+      <Listed
+        title="swap"
+        items={s.swap}
+        line={(x) =>
+          `slot ${x.slot}: ${x.count} swap PTE(s)${x.cache ? `, cached by pfn ${x.cache}` : ''}, data ${hex(x.data)}`
+        }
+      />
+      <Listed
+        title="pipes"
+        items={s.pipes}
+        line={(p) =>
+          `pipe ${p.id}: ${p.bufs.map((b) => `pfn ${b.pfn} (${b.ops})`).join(', ') || 'empty'}`
+        }
+      />
+      <Listed
+        title="GUP references"
+        items={s.gup}
+        line={(g) => `#${g.id}: ${g.pin ? 'FOLL_PIN' : 'FOLL_GET'} on pfn ${g.folio} (+${g.refs})`}
+      />
+      <Listed
+        title="files"
+        items={s.files}
+        line={(f) =>
+          `file ${f.id} (${f.fs}, ${f.size} pages): ${f.pages.map(([o, p]) => `@${o}→pfn ${p}`).join(' ') || 'nothing cached'}`
+        }
+      />
     </div>
   );
 }
