@@ -46,8 +46,17 @@ export function machineFindings(m: Machine, config: Config): Finding[] {
   return out;
 }
 
-/** Fingerprint of everything that determines a machine's future. */
+/** Fingerprint of everything that determines a machine's future, as 16 hex digits. */
 export function machineKey(m: Machine): string {
+  return machineFingerprint(m).hex();
+}
+
+/** The same fingerprint as its two 32-bit lanes (the visited set's key). */
+export function machineLanes(m: Machine): [number, number] {
+  return machineFingerprint(m).lanes();
+}
+
+function machineFingerprint(m: Machine): Fingerprint {
   const h = new Fingerprint();
   hashState(m.s, h, countersRead(m.sc));
   for (const t of m.threads) {
@@ -165,7 +174,7 @@ export function machineKey(m: Machine): string {
       h.num(b.key + 1);
     }
   }
-  return h.hex();
+  return h;
 }
 
 /** Every move thread `i` can make: one per combination of the kernel's choices. */

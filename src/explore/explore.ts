@@ -22,7 +22,7 @@ import type { GhostCode } from '../scenario/ghost.js';
 import type { Machine } from '../scenario/machine.js';
 import { machineRefs, newMachine, StepInterrupted } from '../scenario/machine.js';
 import { configFor } from '../scenario/run.js';
-import { expand, machineAfter, machineFindings, machineKey, stepsOf } from './expand.js';
+import { expand, machineAfter, machineFindings, machineLanes, stepsOf } from './expand.js';
 import type { Choice, Move } from './moves.js';
 import type { SearchSnapshot } from './search.js';
 import { Search } from './search.js';
@@ -174,7 +174,7 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
       .restore(opts.resume)
       .map((n) => ({ m: machineAt(n.edge), depth: n.depth, edge: n.edge }));
   } else {
-    search.root(machineKey(root));
+    search.root(machineLanes(root));
     work = [{ m: root, depth: 0, edge: -1 }];
   }
   let head = 0;
@@ -197,7 +197,7 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
     const { succs, final } = expanded;
     for (const { m, step } of succs) {
       // Invariants are a function of the state: checked once, when it is new.
-      const edge = search.successor(node.edge, machineKey(m), step, () => ({
+      const edge = search.successor(node.edge, machineLanes(m), step.move, () => ({
         violations: checkInvariants(m.s, machineRefs(m)),
         findings: machineFindings(m, config),
       }));

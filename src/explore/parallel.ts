@@ -28,6 +28,7 @@ import type { MachineData } from '../scenario/wire.js';
 import type { Final } from './expand.js';
 import { stepsOf } from './expand.js';
 import type { ExploreOptions, ExploreResult } from './explore.js';
+import { lanesOf } from './fingerprint-set.js';
 import type { Move } from './moves.js';
 import { Search } from './search.js';
 import { SharedSeen } from './shared-seen.js';
@@ -170,7 +171,7 @@ export function exploreParallel(
     pool.send(0, { type: 'init' });
     const init = pool.receive(0);
     if (init.type !== 'init') throw new Error('worker protocol: expected init');
-    search.root(init.key);
+    search.root(lanesOf(init.key));
     shared.add(init.key);
     let frontier: FrontierNode[] = [{ key: init.key, depth: 0, edge: -1, owner: 0 }];
     while (frontier.length > 0 && search.stop === null) {
@@ -208,7 +209,7 @@ export function exploreParallel(
             search.seenSuccessor();
             continue;
           }
-          const edge = search.successor(node.edge, sr.key, sr.move, () => ({
+          const edge = search.successor(node.edge, lanesOf(sr.key), sr.move, () => ({
             violations: sr.violations ?? [],
             findings: sr.findings ?? [],
           }));

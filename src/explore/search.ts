@@ -13,6 +13,7 @@ import type { Scenario, Verdict } from '../scenario/ast.js';
 import type { Finding } from '../scenario/ghost.js';
 import type { Final } from './expand.js';
 import type { Budget, ExploreOptions, ExploreResult, FindingPath, PathStep } from './explore.js';
+import { FingerprintSet, type Lanes, lanesOf } from './fingerprint-set.js';
 import type { Move } from './moves.js';
 import { moveKey, parseMove } from './moves.js';
 
@@ -49,20 +50,69 @@ export interface QueuedNode {
   readonly depth: number;
 }
 
-interface Edge {
-  readonly parent: number;
-  /** The step, or only its move when the steps are rebuilt on demand (the parallel search). */
-  readonly step: PathStep | Move;
+/** What the search keeps of a finding until it reports it: the moves to it. */
+interface FoundPath {
+  readonly code: FindingPath['code'];
+  readonly detail: string;
+  readonly moves: readonly Move[];
 }
 
-function isStep(x: PathStep | Move): x is PathStep {
-  return 'move' in x;
+/**
+ * The edges of the search tree, one per distinct state but the initial one:
+ * the edge it continues and its move (an index into a table of the distinct
+ * moves), in two growable Int32Arrays. A transition to a state already seen
+ * keeps nothing. Paths are rebuilt into steps on demand (witness, findings).
+ */
+class Edges {
+  private parents = new Int32Array(1024);
+  private moveIds = new Int32Array(1024);
+  private n = 0;
+  private readonly moves: Move[] = [];
+  private readonly moveIndex = new Map<string, number>();
+
+  get length(): number {
+    return this.n;
+  }
+
+  push(parent: number, move: Move): number {
+    if (this.n === this.parents.length) {
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(2 * a.length);
+        b.set(a);
+        return b;
+      };
+      this.parents = grow(this.parents);
+      this.moveIds = grow(this.moveIds);
+    }
+    const key = moveKey(move);
+    let id = this.moveIndex.get(key);
+    if (id === undefined) {
+      id = this.moves.length;
+      this.moves.push(move);
+      this.moveIndex.set(key, id);
+    }
+    this.parents[this.n] = parent;
+    this.moveIds[this.n] = id;
+    return this.n++;
+  }
+
+  parent(e: number): number {
+    return this.parents[e]!;
+  }
+
+  move(e: number): Move {
+    return this.moves[this.moveIds[e]!]!;
+  }
+
+  clear(): void {
+    this.n = 0;
+  }
 }
 
 export class Search {
-  private readonly seen = new Set<string>();
-  private readonly edges: Edge[] = [];
-  private readonly findings: FindingPath[] = [];
+  private readonly seen = new FingerprintSet();
+  private readonly edges = new Edges();
+  private readonly findings: FoundPath[] = [];
   private readonly maxStates: number;
   private readonly deadline: number | null;
   private readonly every: number;
@@ -72,7 +122,7 @@ export class Search {
   private hangs = 0;
   private transitions = 0;
   private depth = 0;
-  private witness: PathStep[] | null = null;
+  private witness: readonly Move[] | null = null;
   /** Set once the search must end early (tool bug, state limit). */
   stop: ExploreResult | null = null;
 
@@ -80,8 +130,8 @@ export class Search {
     sc: Scenario,
     private readonly era: EraId,
     private readonly opts: ExploreOptions,
-    /** Turns a path of moves into its steps, for searches that record moves only. */
-    private readonly rebuild: (moves: readonly Move[]) => PathStep[] = () => [],
+    /** Turns a path of moves into its steps (replayed from the initial machine). */
+    private readonly rebuild: (moves: readonly Move[]) => PathStep[],
   ) {
     this.maxStates = opts.maxStates ?? 1_000_000;
     this.deadline =
@@ -90,8 +140,8 @@ export class Search {
     this.wantHolds = sc.quantifier === 'exists';
   }
 
-  root(key: string): void {
-    this.seen.add(key);
+  root(key: Lanes): void {
+    this.seen.add(key[0], key[1]);
   }
 
   get states(): number {
@@ -99,23 +149,24 @@ export class Search {
   }
 
   private stats() {
-    const { era, transitions, depth, findings } = this;
+    const { era, transitions, depth } = this;
+    const findings: FindingPath[] = this.findings.map((f) => ({
+      code: f.code,
+      detail: f.detail,
+      path: this.rebuild(f.moves),
+    }));
     return { era, states: this.seen.size, transitions, depth, findings };
   }
 
   /** Edge `e`: the edge it continues (-1 from the initial machine) and its move. */
   edgeAt(e: number): { readonly parent: number; readonly move: Move } {
-    const { parent, step } = this.edges[e]!;
-    return { parent, move: isStep(step) ? step.move : step };
+    return { parent: this.edges.parent(e), move: this.edges.move(e) };
   }
 
   /** The moves from the initial machine to the node reached by `edge`. */
   movesTo(edge: number): Move[] {
     const out: Move[] = [];
-    for (let e = edge; e >= 0; e = this.edges[e]!.parent) {
-      const st = this.edges[e]!.step;
-      out.push(isStep(st) ? st.move : st);
-    }
+    for (let e = edge; e >= 0; e = this.edges.parent(e)) out.push(this.edges.move(e));
     return out.reverse();
   }
 
@@ -132,7 +183,7 @@ export class Search {
       const known = keep.get(edge);
       if (known !== undefined) return known;
       const chain: number[] = [];
-      for (let e = edge; e >= 0 && !keep.has(e); e = this.edges[e]!.parent) chain.push(e);
+      for (let e = edge; e >= 0 && !keep.has(e); e = this.edges.parent(e)) chain.push(e);
       for (const e of chain.reverse()) {
         keep.set(e, order.length);
         order.push(e);
@@ -141,22 +192,19 @@ export class Search {
     };
     const q = queue.map((n) => [visit(n.edge), n.depth] as const);
     const edges = order.map((e) => {
-      const { parent, step } = this.edges[e]!;
-      return [
-        parent < 0 ? -1 : keep.get(parent)!,
-        moveKey(isStep(step) ? step.move : step),
-      ] as const;
+      const parent = this.edges.parent(e);
+      return [parent < 0 ? -1 : keep.get(parent)!, moveKey(this.edges.move(e))] as const;
     });
     return {
-      seen: [...this.seen],
+      seen: this.seen.hexes(),
       edges,
       queue: q,
       findings: this.findings.map((f) => ({
         code: f.code,
         detail: f.detail,
-        moves: f.path.map((x) => moveKey(x.move)),
+        moves: f.moves.map(moveKey),
       })),
-      witness: this.witness ? this.witness.map((x) => moveKey(x.move)) : null,
+      witness: this.witness ? this.witness.map(moveKey) : null,
       counts: {
         holds: this.holds,
         fails: this.fails,
@@ -179,13 +227,16 @@ export class Search {
       return m;
     };
     this.seen.clear();
-    for (const k of snap.seen) this.seen.add(k);
-    this.edges.length = 0;
-    for (const [parent, k] of snap.edges) this.edges.push({ parent, step: move(k) });
+    for (const k of snap.seen) {
+      const [a, b] = lanesOf(k);
+      this.seen.add(a, b);
+    }
+    this.edges.clear();
+    for (const [parent, k] of snap.edges) this.edges.push(parent, move(k));
     this.findings.length = 0;
     for (const f of snap.findings)
-      this.findings.push({ code: f.code, detail: f.detail, path: this.rebuild(f.moves.map(move)) });
-    this.witness = snap.witness ? this.rebuild(snap.witness.map(move)) : null;
+      this.findings.push({ code: f.code, detail: f.detail, moves: f.moves.map(move) });
+    this.witness = snap.witness ? snap.witness.map(move) : null;
     ({
       holds: this.holds,
       fails: this.fails,
@@ -196,15 +247,9 @@ export class Search {
     return snap.queue.map(([edge, depth]) => ({ edge, depth }));
   }
 
-  private pathTo(edge: number): PathStep[] {
-    const out: (PathStep | Move)[] = [];
-    for (let e = edge; e >= 0; e = this.edges[e]!.parent) out.push(this.edges[e]!.step);
-    out.reverse();
-    return out.every(isStep) ? out : this.rebuild(out.map((x) => (isStep(x) ? x.move : x)));
-  }
-
   private bug(violations: readonly Violation[], edge: number): void {
-    this.stop = { ...this.stats(), kind: 'tool-bug', violations, path: this.pathTo(edge) };
+    const path = this.rebuild(this.movesTo(edge));
+    this.stop = { ...this.stats(), kind: 'tool-bug', violations, path };
   }
 
   /** Which budget has run out ('time', 'memory', 'interrupted'), or null. */
@@ -243,14 +288,13 @@ export class Search {
    */
   successor(
     parentEdge: number,
-    key: string,
-    step: PathStep | Move,
+    key: Lanes,
+    move: Move,
     check: () => { violations: readonly Violation[]; findings: readonly Finding[] },
   ): number {
     this.transitions++;
-    this.edges.push({ parent: parentEdge, step });
-    const edge = this.edges.length - 1;
-    if (this.seen.has(key)) return -1;
+    if (this.seen.has(key[0], key[1])) return -1;
+    const edge = this.edges.push(parentEdge, move);
     const c = check();
     if (c.violations.length > 0) {
       this.bug(c.violations, edge);
@@ -258,7 +302,7 @@ export class Search {
     }
     for (const f of c.findings)
       if (!this.findings.some((x) => x.code === f.code))
-        this.findings.push({ ...f, path: this.pathTo(edge) });
+        this.findings.push({ code: f.code, detail: f.detail, moves: this.movesTo(edge) });
     if (this.seen.size >= this.maxStates) {
       this.stop = { ...this.stats(), kind: 'limit', limit: 'states', finals: this.finals() };
       return -1;
@@ -272,7 +316,7 @@ export class Search {
         return -1;
       }
     }
-    this.seen.add(key);
+    this.seen.add(key[0], key[1]);
     return edge;
   }
 
@@ -302,7 +346,7 @@ export class Search {
     if (final.holds) this.holds++;
     else this.fails++;
     if (this.witness === null && final.holds === this.wantHolds && edge >= 0)
-      this.witness = this.pathTo(edge);
+      this.witness = this.movesTo(edge);
     if (final.violations.length > 0) this.bug(final.violations, edge);
   }
 
@@ -315,6 +359,7 @@ export class Search {
     const { holds, fails } = this;
     const verdict: Verdict =
       holds + fails === 0 ? 'Hang' : holds === 0 ? 'Never' : fails === 0 ? 'Always' : 'Sometimes';
-    return { ...this.stats(), kind: 'done', verdict, finals: this.finals(), witness: this.witness };
+    const witness = this.witness ? this.rebuild(this.witness) : null;
+    return { ...this.stats(), kind: 'done', verdict, finals: this.finals(), witness };
   }
 }

@@ -6,6 +6,8 @@
  * thread adds, between search levels, so readers need no locks.
  */
 
+import { fingerprintSlot, lanesOf } from './fingerprint-set.js';
+
 export class SharedSeen {
   readonly words: Int32Array;
   private readonly mask: number;
@@ -26,19 +28,9 @@ export class SharedSeen {
     return this.words.buffer as SharedArrayBuffer;
   }
 
-  private static split(hex: string): [number, number] {
-    const a = Number.parseInt(hex.slice(0, 8), 16) | 0;
-    const b = Number.parseInt(hex.slice(8, 16), 16) | 0;
-    return a === 0 && b === 0 ? [0, 1] : [a, b];
-  }
-
-  private slot(a: number, b: number): number {
-    return (Math.imul(a ^ (b >>> 7), 0x9e3779b1) >>> 0) & this.mask;
-  }
-
   has(hex: string): boolean {
-    const [a, b] = SharedSeen.split(hex);
-    for (let i = this.slot(a, b); ; i = (i + 1) & this.mask) {
+    const [a, b] = lanesOf(hex);
+    for (let i = fingerprintSlot(a, b, this.mask); ; i = (i + 1) & this.mask) {
       const x = this.words[2 * i]!;
       const y = this.words[2 * i + 1]!;
       if (x === 0 && y === 0) return false;
@@ -47,8 +39,8 @@ export class SharedSeen {
   }
 
   add(hex: string): void {
-    const [a, b] = SharedSeen.split(hex);
-    for (let i = this.slot(a, b); ; i = (i + 1) & this.mask) {
+    const [a, b] = lanesOf(hex);
+    for (let i = fingerprintSlot(a, b, this.mask); ; i = (i + 1) & this.mask) {
       const x = this.words[2 * i]!;
       const y = this.words[2 * i + 1]!;
       if (x === a && y === b) return;
