@@ -184,11 +184,24 @@ export function newMachine(sc: Scenario): Machine {
   };
 }
 
+/** A thread's copy, every field named (an object spread is several times slower in V8). */
+function cloneThread(t: ThreadRt): ThreadRt {
+  return {
+    name: t.name,
+    decl: t.decl,
+    pid: t.pid,
+    pc: t.pc,
+    cpu: t.cpu,
+    done: t.done,
+    kpath: t.kpath,
+  };
+}
+
 export function cloneMachine(m: Machine): Machine {
   return {
     sc: m.sc,
     s: cloneState(m.s),
-    threads: m.threads.map((t) => ({ ...t })),
+    threads: m.threads.map(cloneThread),
     regs: new Map(m.regs),
     events: new Set(m.events),
     maps: new Map(m.maps),
@@ -197,7 +210,9 @@ export function cloneMachine(m: Machine): Machine {
     files: new Map(m.files),
     blocked: new Set(m.blocked),
     uffds: new Map(m.uffds),
-    userfaults: new Map([...m.userfaults].map(([i, u]) => [i, { ...u }])),
+    userfaults: new Map(
+      [...m.userfaults].map(([i, u]) => [i, { ctx: u.ctx, address: u.address, read: u.read }]),
+    ),
     ghost: new Ghost(m.ghost),
     ...(m.lazy ? { lazy: m.lazy } : {}),
     ...(m.interrupt ? { interrupt: m.interrupt } : {}),
