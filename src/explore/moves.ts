@@ -13,7 +13,7 @@ import type { Config, DecisionRecord, Kernel } from '../core/points.js';
 import type { EnvStep } from '../scenario/env.js';
 import { envActorName, envStepKey, reclaimActionOf, stepEnv } from '../scenario/env.js';
 import type { Machine } from '../scenario/machine.js';
-import { nextStmt, stepThread } from '../scenario/machine.js';
+import { NONE_BLOCKED, nextStmt, stepThread, withMember } from '../scenario/machine.js';
 import { stmtText } from '../scenario/print.js';
 
 export type Move =
@@ -103,7 +103,7 @@ export function applyMove(
     const note = stepEnv(m, mv.step, choiceKernel(config, 0, [], [], opts.log));
     // Reclaim letting go of a folio may wake a thread asleep on its lock.
     if ((mv.step.actor === 'reclaim' && mv.step.action !== 'take') || mv.step.actor === 'writeback')
-      m.blocked.clear();
+      m.blocked = NONE_BLOCKED;
     const what = ENV_WHAT[mv.step.actor];
     const cpu = mv.step.actor === 'lru_add_drain' ? mv.step.cpu : -1;
     return { kind: 'ok', actor: envActorName(mv.step), cpu, what, note, choices: [] };
@@ -118,9 +118,9 @@ export function applyMove(
   if (r.kind === 'error') throw r.error;
   if (r.kind === 'blocked') {
     m.s = before; // the sleeping attempt did not happen
-    m.blocked.add(mv.index);
+    m.blocked = withMember(m.blocked, mv.index);
   } else {
-    m.blocked.clear();
+    m.blocked = NONE_BLOCKED;
   }
   return {
     kind: r.kind,

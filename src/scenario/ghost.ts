@@ -74,30 +74,101 @@ export interface PipeExpect {
 export interface GhostData {
   readonly mem: ReadonlyMap<number, number>;
   readonly origin: ReadonlyMap<number, Origin>;
-  readonly pipes: ReadonlyMap<number, PipeExpect[]>;
+  readonly pipes: ReadonlyMap<number, readonly PipeExpect[]>;
   readonly d1: number;
   readonly d2: number;
 }
 
+/** Which of a Ghost's tables it may write in place (the others are shared with a copy). */
+const OWN_MEM = 1;
+const OWN_ORIGIN = 2;
+const OWN_PIPES = 4;
+const OWN_ALL = OWN_MEM | OWN_ORIGIN | OWN_PIPES;
+
 export class Ghost {
   /** False for NoGhost: nothing is tracked (`cowherd sim` checks no design invariant per step). */
   readonly tracking: boolean = true;
-  /** Expected contents per page: value * 2 + 1 when a device wrote it. */
-  readonly mem: Map<number, number>;
-  /** Where each held GUP reference (by id) was taken; deleted once the user remaps the address. */
-  readonly origin: Map<number, Origin>;
-  /** Per pipe id, each buffer in order: its expected contents (-1: none) and the page it was spliced from (-1: none). */
-  readonly pipes: Map<number, PipeExpect[]>;
+  // The tables are shared with copies (new Ghost(from)) until either side
+  // writes one: the writer copies it first (its bit in `owned` says it need
+  // not). Values are never changed in place.
+  private memMap: Map<number, number>;
+  private originMap: Map<number, Origin>;
+  private pipesMap: Map<number, readonly PipeExpect[]>;
+  private owned: number;
   /** Order-independent running digest of `mem` (two lanes), so fingerprints need not sort it. */
   private d1: number;
   private d2: number;
 
   constructor(from?: Ghost) {
-    this.mem = new Map(from?.mem);
-    this.origin = new Map(from?.origin);
-    this.pipes = new Map([...(from?.pipes ?? [])].map(([k, v]) => [k, v.slice()]));
-    this.d1 = from?.d1 ?? 0;
-    this.d2 = from?.d2 ?? 0;
+    if (from) {
+      this.memMap = from.memMap;
+      this.originMap = from.originMap;
+      this.pipesMap = from.pipesMap;
+      from.owned = 0;
+      this.owned = 0;
+      this.d1 = from.d1;
+      this.d2 = from.d2;
+    } else {
+      this.memMap = new Map();
+      this.originMap = new Map();
+      this.pipesMap = new Map();
+      this.owned = OWN_ALL;
+      this.d1 = 0;
+      this.d2 = 0;
+    }
+  }
+
+  /** Expected contents per page: value * 2 + 1 when a device wrote it. */
+  get mem(): ReadonlyMap<number, number> {
+    return this.memMap;
+  }
+
+  /** Where each held GUP reference (by id) was taken; deleted once the user remaps the address. */
+  get origin(): ReadonlyMap<number, Origin> {
+    return this.originMap;
+  }
+
+  /** Per pipe id, each buffer in order: its expected contents (-1: none) and the page it was spliced from (-1: none). */
+  get pipes(): ReadonlyMap<number, readonly PipeExpect[]> {
+    return this.pipesMap;
+  }
+
+  private memW(): Map<number, number> {
+    if (!(this.owned & OWN_MEM)) {
+      this.memMap = new Map(this.memMap);
+      this.owned |= OWN_MEM;
+    }
+    return this.memMap;
+  }
+
+  private originW(): Map<number, Origin> {
+    if (!(this.owned & OWN_ORIGIN)) {
+      this.originMap = new Map(this.originMap);
+      this.owned |= OWN_ORIGIN;
+    }
+    return this.originMap;
+  }
+
+  private pipesW(): Map<number, readonly PipeExpect[]> {
+    if (!(this.owned & OWN_PIPES)) {
+      this.pipesMap = new Map(this.pipesMap);
+      this.owned |= OWN_PIPES;
+    }
+    return this.pipesMap;
+  }
+
+  /** A GUP reference `id` was taken through the page at `o.key`. */
+  setOrigin(id: number, o: Origin): void {
+    this.originW().set(id, o);
+  }
+
+  deleteOrigin(id: number): void {
+    if (this.originMap.has(id)) this.originW().delete(id);
+  }
+
+  /** Pipe `pipe`'s buffers' expectations, in order. */
+  setPipe(pipe: number, bufs: readonly PipeExpect[]): void {
+    this.pipesW().set(pipe, bufs);
   }
 
   /** A per-entry hash (two lanes) for the running digest. */
@@ -123,9 +194,9 @@ export class Ghost {
 
   static fromData(d: GhostData): Ghost {
     const g = new Ghost();
-    for (const [k, v] of d.mem) g.mem.set(k, v);
-    for (const [k, v] of d.origin) g.origin.set(k, v);
-    for (const [k, v] of d.pipes) g.pipes.set(k, v);
+    g.memMap = new Map(d.mem);
+    g.originMap = new Map(d.origin);
+    g.pipesMap = new Map(d.pipes);
     g.d1 = d.d1;
     g.d2 = d.d2;
     return g;
@@ -138,14 +209,14 @@ export class Ghost {
   expect(key: number, value: number, dma: boolean): void {
     this.drop(key);
     const v = (value >>> 0) * 2 + (dma ? 1 : 0);
-    this.mem.set(key, v);
+    this.memW().set(key, v);
     this.mix(key, v, 1);
   }
 
   drop(key: number): void {
     const old = this.mem.get(key);
     if (old === undefined) return;
-    this.mem.delete(key);
+    this.memW().delete(key);
     this.mix(key, old, -1);
   }
 
@@ -154,12 +225,13 @@ export class Ghost {
     const lo = ghostKey(mm, addr);
     const hi = ghostKey(mm, addr + len);
     for (const key of [...this.mem.keys()]) if (key >= lo && key < hi) this.drop(key);
-    for (const [id, o] of [...this.origin]) if (o.key >= lo && o.key < hi) this.origin.delete(id);
-    for (const [pipe, bufs] of this.pipes)
-      this.pipes.set(
-        pipe,
-        bufs.map((b) => (b.key >= lo && b.key < hi ? { want: b.want, key: -1 } : b)),
-      );
+    for (const [id, o] of [...this.origin]) if (o.key >= lo && o.key < hi) this.deleteOrigin(id);
+    for (const [pipe, bufs] of [...this.pipes])
+      if (bufs.some((b) => b.key >= lo && b.key < hi))
+        this.setPipe(
+          pipe,
+          bufs.map((b) => (b.key >= lo && b.key < hi ? { want: b.want, key: -1 } : b)),
+        );
   }
 
   /**
@@ -168,10 +240,10 @@ export class Ghost {
    */
   wrote(s: State, key: number, value: number, pfn: number): void {
     this.expect(key, value, false);
-    for (const [pipe, bufs] of this.pipes) {
+    for (const [pipe, bufs] of [...this.pipes]) {
       const real = s.pipes[pipe]?.bufs ?? [];
       if (bufs.some((b, i) => b.key === key && real[i]?.pfn === pfn))
-        this.pipes.set(
+        this.setPipe(
           pipe,
           bufs.map((b, i) =>
             b.key === key && real[i]?.pfn === pfn ? { want: value >>> 0, key } : b,

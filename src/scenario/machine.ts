@@ -97,33 +97,67 @@ export function asleepInKernel(m: Machine, i: number): boolean {
   return st !== undefined && waitsForRmapWalk(m, t, st);
 }
 
+/** A userfault message queued for a thread asleep in handle_userfault(). */
+export interface UserfaultMsg {
+  readonly ctx: number;
+  readonly address: number;
+  readonly read: boolean;
+}
+
+/** `map` with key `k` set to `v`: a new table (the old one may be shared with other machines). */
+export function withEntry<K, V>(map: ReadonlyMap<K, V>, k: K, v: V): ReadonlyMap<K, V> {
+  return new Map(map).set(k, v);
+}
+
+/** `map` without key `k`: the same table when it has no such key. */
+export function withoutEntry<K, V>(map: ReadonlyMap<K, V>, k: K): ReadonlyMap<K, V> {
+  if (!map.has(k)) return map;
+  const out = new Map(map);
+  out.delete(k);
+  return out;
+}
+
+/** `set` with member `x`: the same set when it has it. */
+export function withMember<T>(set: ReadonlySet<T>, x: T): ReadonlySet<T> {
+  return set.has(x) ? set : new Set(set).add(x);
+}
+
+/** The empty set machines share (nobody blocked). */
+export const NONE_BLOCKED: ReadonlySet<number> = new Set();
+
 export interface Mapping {
   readonly addr: number;
   readonly len: number;
 }
 
+/**
+ * The machine's name tables are persistent: a copy shares them, and a writer
+ * replaces the table it changes (withEntry(), withoutEntry(), withMember()),
+ * which the Readonly types enforce. Statements change them seldom; every
+ * explored transition copies a machine.
+ */
 export interface Machine {
   readonly sc: Scenario;
   s: State;
   threads: ThreadRt[];
-  regs: Map<string, number>;
-  events: Set<string>;
-  maps: Map<string, Mapping>;
-  pipes: Map<string, number>;
+  regs: ReadonlyMap<string, number>;
+  events: ReadonlySet<string>;
+  maps: ReadonlyMap<string, Mapping>;
+  pipes: ReadonlyMap<string, number>;
   /** Pinned pages by name: the ids of the GUP references the name holds. */
-  pins: Map<string, number[]>;
+  pins: ReadonlyMap<string, readonly number[]>;
   /** Files by name: the inode, whose creator's reference the machine holds until teardown. */
-  files: Map<string, number>;
+  files: ReadonlyMap<string, number>;
   /** Threads whose last attempt slept in the kernel; they retry once another thread has run. */
-  blocked: Set<number>;
+  blocked: ReadonlySet<number>;
   /** userfaultfd contexts by name. */
-  uffds: Map<string, number>;
+  uffds: ReadonlyMap<string, number>;
   /**
    * The userfaultfd message queue: per thread asleep in handle_userfault(),
    * the context, the faulting address, and whether a handler has read it.
    * Kept here because a sleeping attempt leaves no trace in the kernel state.
    */
-  userfaults: Map<number, { readonly ctx: number; readonly address: number; read: boolean }>;
+  userfaults: ReadonlyMap<number, UserfaultMsg>;
   /** What each process is entitled to see (the design invariants, ghost.ts). */
   ghost: Ghost;
   /**
@@ -202,17 +236,15 @@ export function cloneMachine(m: Machine): Machine {
     sc: m.sc,
     s: cloneState(m.s),
     threads: m.threads.map(cloneThread),
-    regs: new Map(m.regs),
-    events: new Set(m.events),
-    maps: new Map(m.maps),
-    pipes: new Map(m.pipes),
-    pins: new Map(m.pins),
-    files: new Map(m.files),
-    blocked: new Set(m.blocked),
-    uffds: new Map(m.uffds),
-    userfaults: new Map(
-      [...m.userfaults].map(([i, u]) => [i, { ctx: u.ctx, address: u.address, read: u.read }]),
-    ),
+    regs: m.regs,
+    events: m.events,
+    maps: m.maps,
+    pipes: m.pipes,
+    pins: m.pins,
+    files: m.files,
+    blocked: m.blocked,
+    uffds: m.uffds,
+    userfaults: m.userfaults,
     ghost: new Ghost(m.ghost),
     ...(m.lazy ? { lazy: m.lazy } : {}),
     ...(m.interrupt ? { interrupt: m.interrupt } : {}),
@@ -409,9 +441,9 @@ export function conditionHolds(m: Machine): boolean {
 /** After the condition: pins are released and every process still alive exits, so that leaks show. */
 export function teardown(m: Machine): void {
   for (const ids of m.pins.values()) for (const id of ids) gupRelease(m.s, id);
-  m.pins.clear();
+  m.pins = new Map();
   for (const inode of m.files.values()) iput(m.s, inode);
-  m.files.clear();
+  m.files = new Map();
   for (const t of m.s.tasks) if (t && t.state === TASK_RUNNING) do_group_exit(m.s, t, 0);
   for (const t of m.threads) t.done = true;
   rmap_walk_end(m.s, false); // a stopped rmap walk is abandoned with its folio

@@ -22,10 +22,12 @@ import {
   asleepInKernel,
   canStep,
   conditionHolds,
+  NONE_BLOCKED,
   newMachine,
   nextStmt,
   stepThread,
   teardown,
+  withMember,
 } from './machine.js';
 import { stmtText } from './print.js';
 
@@ -180,9 +182,9 @@ export function runSequential(
     if (r.kind === 'error') throw r.error;
     if (r.kind === 'blocked') {
       m.s = before; // the statement did not happen; it is retried once another thread has run
-      m.blocked.add(i);
+      m.blocked = withMember(m.blocked, i);
     } else {
-      m.blocked.clear();
+      m.blocked = NONE_BLOCKED;
     }
     steps.push({
       index: steps.length,

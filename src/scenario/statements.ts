@@ -92,6 +92,9 @@ import {
   stmtAt,
   task,
   threadByName,
+  withEntry,
+  withMember,
+  withoutEntry,
 } from './machine.js';
 
 const PAGE = 4096;
@@ -264,8 +267,8 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
       if (e.userfault) {
         const before = m.userfaults.get(i);
         const read = before?.address === e.userfault.address && before.ctx === e.userfault.ctx;
-        m.userfaults.set(i, { ...e.userfault, read: read && before.read });
-      } else m.userfaults.delete(i);
+        m.userfaults = withEntry(m.userfaults, i, { ...e.userfault, read: read && before.read });
+      } else m.userfaults = withoutEntry(m.userfaults, i);
       return { kind: 'blocked', note: e.why };
     }
     if (e instanceof Stops) {
@@ -290,7 +293,7 @@ export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
     }
     throw e;
   }
-  m.userfaults.delete(i); // the statement ran: a fault it waited in is resolved
+  m.userfaults = withoutEntry(m.userfaults, i); // the statement ran: a fault it waited in is resolved
   if (!t.done && stmtAt(m, t.decl, t.pc) === undefined) t.done = true;
   return { kind: 'ok', note };
 }
@@ -379,13 +382,13 @@ function readForkEvent(m: Machine, ctx: number, name: string | null, reg: string
     throw new Error('tool bug: uffd read with no message');
   const p = t.kpath.pending;
   t.kpath = { ...t.kpath, pending: { ...p, read: true } };
-  if (name !== null) m.uffds.set(name, p.child_ctx);
+  if (name !== null) m.uffds = withEntry(m.uffds, name, p.child_ctx);
   return `UFFD_EVENT_FORK from ${t.name}: the child's context ${p.child_ctx}${name === null ? '' : ` is ${name}`}${setReg(m, reg, 0)}`;
 }
 
 function setReg(m: Machine, reg: string | null, value: number): string {
   if (reg === null) return '';
-  m.regs.set(reg, value);
+  m.regs = withEntry(m.regs, reg, value);
   return ` -> ${reg} = ${value}`;
 }
 
@@ -423,7 +426,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
           st.pos,
         );
       if (ret >= 0) {
-        m.maps.set(st.name, { addr: ret, len: st.len });
+        m.maps = withEntry(m.maps, st.name, { addr: ret, len: st.len });
         m.ghost.remap(me.mm, ret, st.len);
       }
       return `${ret < 0 ? errnoName(ret) : `at 0x${ret.toString(16)}`}${setReg(m, st.ret, ret)}`;
@@ -436,8 +439,8 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
         // The moved range is now the mapping `onto`; a moved tail shortens its old mapping.
         const from = mappingOf(m, st.ref.map, st);
         if (addr + len === from.addr + from.len)
-          m.maps.set(st.ref.map, { addr: from.addr, len: addr - from.addr });
-        m.maps.set(st.onto, { addr: onto.addr, len });
+          m.maps = withEntry(m.maps, st.ref.map, { addr: from.addr, len: addr - from.addr });
+        m.maps = withEntry(m.maps, st.onto, { addr: onto.addr, len });
         m.ghost.remap(me.mm, addr, len);
         m.ghost.remap(me.mm, onto.addr, len);
       }
@@ -538,13 +541,13 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
       return `new mm ${me.mm}${killed > 0 ? `; de_thread() killed ${killed} other thread(s)` : ''}`;
     }
     case 'signal':
-      m.events.add(st.event);
+      m.events = withMember(m.events, st.event);
       return '';
     case 'await':
       return '';
     case 'pipe': {
       const id = do_pipe2(s, s.tasks[me.tgid] ?? me);
-      m.pipes.set(st.name, id);
+      m.pipes = withEntry(m.pipes, st.name, id);
       return `pipe ${id}`;
     }
     case 'pipe-write': {
@@ -552,21 +555,21 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
       const pipe = pipeOf(m, st.pipe, st);
       const ret = pipe_write(s, s.tasks[me.tgid] ?? me, pipe, value);
       if (ret >= 0)
-        m.ghost.pipes.set(pipe, [...(m.ghost.pipes.get(pipe) ?? []), { want: -1, key: -1 }]);
+        m.ghost.setPipe(pipe, [...(m.ghost.pipes.get(pipe) ?? []), { want: -1, key: -1 }]);
       return errnoName(ret);
     }
     case 'pipe-read': {
       const pipe = pipeOf(m, st.pipe, st);
       const ret = pipe_read(s, s.tasks[me.tgid] ?? me, pipe);
-      if (ret >= 0) m.ghost.pipes.set(pipe, (m.ghost.pipes.get(pipe) ?? []).slice(1));
+      if (ret >= 0) m.ghost.setPipe(pipe, (m.ghost.pipes.get(pipe) ?? []).slice(1));
       // An empty pipe with no writer left reads end-of-file.
       const value = ret === -11 ? -1 : ret;
-      if (st.reg !== null) m.regs.set(st.reg, value);
+      if (st.reg !== null) m.regs = withEntry(m.regs, st.reg, value);
       return st.reg === null ? `value ${value}` : `${st.reg} = ${value}`;
     }
     case 'observe': {
       const v = evalExpr(evalEnv(m, t.name), st.expr);
-      m.regs.set(st.reg, v);
+      m.regs = withEntry(m.regs, st.reg, v);
       return `${st.reg} = ${v}`;
     }
     case 'pin': {
@@ -592,13 +595,13 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
       if (pages === -ERESTARTSYS)
         throw new Sleeps('GUP faulted and sleeps (VM_FAULT_RETRY)', k.userfault);
       if (typeof pages === 'number') {
-        m.pins.set(st.name, []);
+        m.pins = withEntry(m.pins, st.name, []);
         return `${errnoName(pages)}${setReg(m, st.ret, pages)}`;
       }
       const ids = pages.map((p) => gupHold(s, k, p, flags));
-      m.pins.set(st.name, ids);
+      m.pins = withEntry(m.pins, st.name, ids);
       ids.forEach((id, i) => {
-        m.ghost.origin.set(id, {
+        m.ghost.setOrigin(id, {
           key: ghostKey(me.mm, addr + i * PAGE),
           pin: (kind & FOLL_PIN) !== 0,
         });
@@ -607,14 +610,14 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
     }
     case 'file': {
       const inode = st.kind === 'memfd' ? memfd_create(s, st.pages) : new_inode(s, st.fs, st.pages);
-      m.files.set(st.name, inode);
+      m.files = withEntry(m.files, st.name, inode);
       return `inode ${inode} (${s.inodes[inode]!.fs})`;
     }
     case 'userfaultfd': {
       // UFFDIO_API refuses a feature the era does not know; the model goes on without it.
       const unpopulated = st.wp_unpopulated && k.policy.uffd_wp_unpopulated;
       const id = userfaultfd(s, mm(), st.event_fork, unpopulated);
-      m.uffds.set(st.name, id);
+      m.uffds = withEntry(m.uffds, st.name, id);
       const features = [
         st.event_fork ? 'UFFD_FEATURE_EVENT_FORK' : '',
         unpopulated ? 'UFFD_FEATURE_WP_UNPOPULATED' : '',
@@ -652,7 +655,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
       const first = waiting.sort(([a], [b]) => a - b)[0];
       // fs/userfaultfd.c userfaultfd_ctx_read(): pending faults first, then events.
       if (!first) return readForkEvent(m, ctx, st.fork, st.reg);
-      first[1].read = true;
+      m.userfaults = withEntry(m.userfaults, first[0], { ...first[1], read: true });
       const who = m.threads[first[0]]!.name;
       return `UFFD_EVENT_PAGEFAULT (WP) at 0x${first[1].address.toString(16)} from ${who}${setReg(m, st.reg, first[1].address)}`;
     }
@@ -684,15 +687,15 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
       const ids = m.pins.get(st.name) ?? [];
       for (const id of ids) {
         gupRelease(s, id);
-        m.ghost.origin.delete(id);
+        m.ghost.deleteOrigin(id);
       }
-      m.pins.set(st.name, []);
+      m.pins = withEntry(m.pins, st.name, []);
       return `${ids.length} reference(s) released`;
     }
     case 'pin-read': {
       const page = pinnedPages(m, st.name, st)[0]!;
       const v = s.mem.content[page]!;
-      if (st.reg !== null) m.regs.set(st.reg, v);
+      if (st.reg !== null) m.regs = withEntry(m.regs, st.reg, v);
       return `pfn ${page}: ${st.reg ?? 'value'} = ${v}`;
     }
     case 'pin-write': {
@@ -716,7 +719,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
       if (ret > 0) {
         const bufs = s.pipes[pipe]!.bufs;
         const n = ret / PAGE;
-        const mine = m.ghost.pipes.get(pipe) ?? [];
+        const mine = [...(m.ghost.pipes.get(pipe) ?? [])];
         for (let i = 0; i < n; i++) {
           const a = addr + i * PAGE;
           const b = bufs[bufs.length - n + i]!;
@@ -726,7 +729,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
             key: priv ? ghostKey(me.mm, a) : -1,
           });
         }
-        m.ghost.pipes.set(pipe, mine);
+        m.ghost.setPipe(pipe, mine);
       }
       return `${ret < 0 ? errnoName(ret) : `${ret / PAGE} page(s) referenced by the pipe`}${setReg(m, st.ret, ret)}`;
     }

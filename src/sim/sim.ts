@@ -19,6 +19,7 @@ import {
   canStep,
   conditionHolds,
   type Machine,
+  NONE_BLOCKED,
   newMachine,
   nextStmt,
   StepInterrupted,
@@ -26,6 +27,7 @@ import {
   stmtAt,
   task,
   teardown,
+  withMember,
 } from '../scenario/machine.js';
 import { stmtText } from '../scenario/print.js';
 import { whenNoneCanStep } from '../scenario/run.js';
@@ -290,7 +292,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
     for (let i = 0; i < m.threads.length; i++) if (canStep(m, i)) runnable.push(i);
     if (runnable.length === 0 && m.blocked.size > 0 && mayWake(m, rates)) {
       // Every thread sleeps on what the environment holds: it acts alone.
-      if (environment(m, rng, rates, envKernel)) m.blocked.clear();
+      if (environment(m, rng, rates, envKernel)) m.blocked = NONE_BLOCKED;
       continue;
     }
     if (runnable.length === 0) {
@@ -322,9 +324,9 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
           note: `${t.name} slept in the kernel at '${stmtText(st)}', in a workload without GUP references or userfaultfd, which sim does not copy its state for`,
         });
       m.s = before;
-      m.blocked.add(i);
+      m.blocked = withMember(m.blocked, i);
     } else {
-      m.blocked.clear();
+      m.blocked = NONE_BLOCKED;
       // Faults are the task's own: minflt counts the minor ones (mm_account_fault()).
       const nMajor = (m.s.vmstat[PGMAJFAULT] ?? 0) - major;
       const f = fig(i);
@@ -335,7 +337,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
       if (st.op === 'fork') f[3]!++;
     }
     steps++;
-    if (environment(m, rng, rates, envKernel)) m.blocked.clear();
+    if (environment(m, rng, rates, envKernel)) m.blocked = NONE_BLOCKED;
     // Threads are spread over the CPUs as they start (the scheduler's fork balancing).
     for (; started < m.threads.length; started++)
       m.threads[started]!.cpu = started % Math.max(1, opts.cpus);
