@@ -225,18 +225,33 @@ export interface Inode {
   falloc: { readonly start: number; readonly next: number } | null;
 }
 
+/** A memmap array as readers see it: indexing writes do not compile (write through flagsW() and its kin). */
+export type PageArray<T extends Uint32Array | Int32Array | Uint8Array> = Omit<
+  T,
+  number | 'set' | 'fill' | 'copyWithin' | 'reverse' | 'sort'
+> & { readonly [pfn: number]: number };
+
 /**
  * The memmap: one slot per PFN. Folio-wide fields are meaningful on the head
  * PFN; `mapcount` is per page (the kernel's _mapcount + 1).
+ *
+ * The five arrays are shared copy-on-write between a state and its copies
+ * (cloneState()): a writer asks for the writable array (flagsW(),
+ * refcountW(), mapcountW(), contentW(), orderW()), which copies it the first
+ * time after a copy was taken. Most explored transitions write one or two of
+ * them: a refcount change in four out of five, flags and mapcount in about
+ * one in three, the order almost never (measured on the bench programs).
  */
 export interface MemMap {
-  flags: Uint32Array;
-  refcount: Int32Array;
-  mapcount: Int32Array;
+  flags: PageArray<Uint32Array>;
+  refcount: PageArray<Int32Array>;
+  mapcount: PageArray<Int32Array>;
   /** The page's contents: one value stands for the whole page. */
-  content: Uint32Array;
+  content: PageArray<Uint32Array>;
   /** Folio order, on the head PFN. */
-  order: Uint8Array;
+  order: PageArray<Uint8Array>;
+  /** Which arrays this memmap may write in place (OWN_* bits); 0 right after a copy. */
+  own: number;
   /**
    * The folio-wide fields of each large folio (order > 0), by head PFN: what
    * the kernel keeps in the folio's first tail pages. Small folios, the
@@ -462,6 +477,59 @@ export const ZERO_PFN = 1;
 
 const INITIAL_PFNS = 64;
 
+const OWN_FLAGS = 1;
+const OWN_REFCOUNT = 2;
+const OWN_MAPCOUNT = 4;
+const OWN_CONTENT = 8;
+const OWN_ORDER = 16;
+/** Every memmap array owned: a new memmap, or one whose arrays were all just replaced (page_alloc.ts grow()). */
+export const OWN_MEMMAP = 31;
+
+/** The flags array of `mem`, writable (copied first when shared with a copy of the state). */
+export function flagsW(mem: MemMap): Uint32Array {
+  if (!(mem.own & OWN_FLAGS)) {
+    mem.flags = (mem.flags as Uint32Array).slice();
+    mem.own |= OWN_FLAGS;
+  }
+  return mem.flags as Uint32Array;
+}
+
+/** The refcount array of `mem`, writable. */
+export function refcountW(mem: MemMap): Int32Array {
+  if (!(mem.own & OWN_REFCOUNT)) {
+    mem.refcount = (mem.refcount as Int32Array).slice();
+    mem.own |= OWN_REFCOUNT;
+  }
+  return mem.refcount as Int32Array;
+}
+
+/** The mapcount array of `mem`, writable. */
+export function mapcountW(mem: MemMap): Int32Array {
+  if (!(mem.own & OWN_MAPCOUNT)) {
+    mem.mapcount = (mem.mapcount as Int32Array).slice();
+    mem.own |= OWN_MAPCOUNT;
+  }
+  return mem.mapcount as Int32Array;
+}
+
+/** The content array of `mem`, writable. */
+export function contentW(mem: MemMap): Uint32Array {
+  if (!(mem.own & OWN_CONTENT)) {
+    mem.content = (mem.content as Uint32Array).slice();
+    mem.own |= OWN_CONTENT;
+  }
+  return mem.content as Uint32Array;
+}
+
+/** The order array of `mem`, writable. */
+export function orderW(mem: MemMap): Uint8Array {
+  if (!(mem.own & OWN_ORDER)) {
+    mem.order = (mem.order as Uint8Array).slice();
+    mem.own |= OWN_ORDER;
+  }
+  return mem.order as Uint8Array;
+}
+
 function newMemMap(): MemMap {
   return {
     flags: new Uint32Array(INITIAL_PFNS),
@@ -469,6 +537,7 @@ function newMemMap(): MemMap {
     mapcount: new Int32Array(INITIAL_PFNS),
     content: new Uint32Array(INITIAL_PFNS),
     order: new Uint8Array(INITIAL_PFNS),
+    own: OWN_MEMMAP,
     large: new Map(),
     end: ZERO_PFN + 1,
     free: 0,
@@ -482,8 +551,8 @@ function newMemMap(): MemMap {
 export function newState(): State {
   const mem = newMemMap();
   // The zero page is reserved memory: never freed, never counted in a mapping's refcount.
-  mem.flags[ZERO_PFN] = 0x400 /* PG_reserved */ | 0x4 /* PG_uptodate */;
-  mem.refcount[ZERO_PFN] = 1;
+  flagsW(mem)[ZERO_PFN] = 0x400 /* PG_reserved */ | 0x4 /* PG_uptodate */;
+  refcountW(mem)[ZERO_PFN] = 1;
   return {
     mem,
     pt: {
@@ -574,13 +643,15 @@ function cloneInode(f: Inode | null): Inode | null {
 export function cloneState(s: State): State {
   s.cow = {};
   const m = s.mem;
+  m.own = 0; // the arrays are shared from here on: each side copies what it writes
   return {
     mem: {
-      flags: m.flags.slice(),
-      refcount: m.refcount.slice(),
-      mapcount: m.mapcount.slice(),
-      content: m.content.slice(),
-      order: m.order.slice(),
+      flags: m.flags,
+      refcount: m.refcount,
+      mapcount: m.mapcount,
+      content: m.content,
+      order: m.order,
+      own: 0,
       large: cloneLarge(m.large),
       end: m.end,
       free: m.free,

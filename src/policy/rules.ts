@@ -32,6 +32,7 @@ import {
 } from '../core/mm/swapfile.js';
 import type { Mm, State } from '../core/mm_types.js';
 import {
+  flagsW,
   is_cow_mapping,
   VM_MAYSHARE,
   VM_MAYWRITE,
@@ -113,7 +114,7 @@ export function do_wp_page_mapcount(s: State, _k: Kernel, vmf: WpFault): WpDecis
   if (test(s, folio, PG_ksm)) {
     if (test(s, folio, PG_swapcache) || ref(s, folio) !== 1) return A_COPY_KSM;
     // reuse_ksm_page() → page_move_anon_rmap(): an ordinary anonymous page again.
-    s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_ksm;
+    flagsW(s.mem)[folio] = s.mem.flags[folio]! & ~PG_ksm;
     return A_REUSE_KSM;
   }
   // trylock_page() (or a sleeping lock_page()) and unlock_page() around the test.

@@ -68,7 +68,7 @@ import {
   shmem_punch_hole_resume,
 } from '../core/mm/shmem.js';
 import { lru_add_drain_all } from '../core/mm/swap.js';
-import { EXIT_DEAD, mmOf, TASK_RUNNING } from '../core/mm_types.js';
+import { contentW, EXIT_DEAD, mmOf, TASK_RUNNING } from '../core/mm_types.js';
 import type { ForkPending, Kernel } from '../core/points.js';
 import type { Prot, Ref, Stmt } from './ast.js';
 import { InputError } from './errors.js';
@@ -701,7 +701,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
     case 'pin-write': {
       const value = evalExpr(evalEnv(m, t.name), st.value) >>> 0;
       const pages = pinnedPages(m, st.name, st);
-      for (const page of pages) s.mem.content[page] = value;
+      for (const page of pages) contentW(s.mem)[page] = value;
       for (const id of m.pins.get(st.name) ?? []) {
         const o = m.ghost.origin.get(id);
         if (o && isPrivate(s, Math.floor(o.key / 2 ** 36), (o.key % 2 ** 36) * PAGE))

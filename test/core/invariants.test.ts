@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkInvariants, INVARIANTS } from '../../src/core/invariants.js';
 import { free_pages } from '../../src/core/mm/page_alloc.js';
+import { mapcountW, refcountW } from '../../src/core/mm_types.js';
 import { mapAnon, mmOfTask, world, write } from './helpers.js';
 
 const A = 0x10000000;
@@ -28,13 +29,13 @@ describe('invariant checker', () => {
 
   it('detects a refcount that does not match the holders (MM001)', () => {
     const { w, pfn } = setup();
-    w.s.mem.refcount[pfn] = 2;
+    refcountW(w.s.mem)[pfn] = 2;
     expect(checkInvariants(w.s).map((v) => v.code)).toEqual(['MM001']);
   });
 
   it('detects a wrong mapcount (MM002) and RSS (MM005)', () => {
     const { w, pfn } = setup();
-    w.s.mem.mapcount[pfn] = 0;
+    mapcountW(w.s.mem)[pfn] = 0;
     expect(checkInvariants(w.s).map((v) => v.code)).toContain('MM002');
     mmOfTask(w, w.init).rss[1] = 5;
     expect(checkInvariants(w.s).map((v) => v.code)).toContain('MM005');

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { Fingerprint, hashState } from '../../src/core/canon.js';
 import {
   cloneState,
+  contentW,
+  flagsW,
+  mapcountW,
   newState,
+  orderW,
   PT_DENSE_WORDS,
   PT_SPARSE_MAX,
   ptAllocTable,
@@ -11,6 +15,7 @@ import {
   ptEntries,
   ptSet,
   ptVal,
+  refcountW,
 } from '../../src/core/mm_types.js';
 import { PT_LEVEL_PTE } from '../../src/core/pgtable_types.js';
 
@@ -79,5 +84,65 @@ describe('page tables, sparse and dense (mm_types.ts ptSet)', () => {
     expect(ptVal(s.pt.tables[id]!, 7)).toBe(70);
     expect(ptVal(s.pt.tables[id]!, 9)).toBe(0);
     expect(ptVal(c.pt.tables[id]!, 7)).toBe(71);
+  });
+});
+
+describe('the memmap, shared copy-on-write (mm_types.ts flagsW() and its kin)', () => {
+  const fields = ['flags', 'refcount', 'mapcount', 'content', 'order'] as const;
+  const writable = {
+    flags: flagsW,
+    refcount: refcountW,
+    mapcount: mapcountW,
+    content: contentW,
+    order: orderW,
+  } as const;
+
+  it('a write on either side of a copy, or of a copy of a copy, is seen on that side only (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 2 }), // which state: the original, a copy, a copy of the copy
+            fc.constantFrom(...fields),
+            fc.integer({ min: 0, max: 63 }),
+            fc.integer({ min: 0, max: 200 }),
+          ),
+          { maxLength: 60 },
+        ),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 0, max: 60 }),
+        (ws, copyAt, copy2At) => {
+          const states = [newState()];
+          const model = [fields.map((f) => Array.from(states[0]!.mem[f]))];
+          ws.forEach(([who, f, pfn, v], i) => {
+            if (i === copyAt || i === copy2At) {
+              const from = states.length - 1;
+              states.push(cloneState(states[from]!));
+              model.push(model[from]!.map((a) => a.slice()));
+            }
+            const at = Math.min(who, states.length - 1);
+            writable[f](states[at]!.mem)[pfn] = v;
+            model[at]![fields.indexOf(f)]![pfn] = v;
+          });
+          for (const [i, s] of states.entries())
+            for (const [j, f] of fields.entries())
+              expect(Array.from(s.mem[f])).toEqual(model[i]![j]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a copy shares the arrays until it writes, and then copies only the array it writes', () => {
+    const s = newState();
+    const c = cloneState(s);
+    for (const f of fields) expect(c.mem[f]).toBe(s.mem[f]);
+    refcountW(c.mem)[5] = 3;
+    expect(c.mem.refcount).not.toBe(s.mem.refcount);
+    expect(s.mem.refcount[5]).toBe(0);
+    for (const f of fields) if (f !== 'refcount') expect(c.mem[f]).toBe(s.mem[f]);
+    const again = c.mem.refcount;
+    refcountW(c.mem)[6] = 1; // owned now: written in place
+    expect(c.mem.refcount).toBe(again);
   });
 });

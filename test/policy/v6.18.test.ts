@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { copy_process } from '../../src/core/kernel/fork.js';
 import { GUP_PIN_COUNTING_BIAS } from '../../src/core/mm/gup.js';
 import { pte_index, ptep_get, pteTable, set_pte_at } from '../../src/core/mm/memory/pgtable.js';
-import { MMF_HAS_PINNED } from '../../src/core/mm_types.js';
+import { flagsW, MMF_HAS_PINNED, refcountW } from '../../src/core/mm_types.js';
 import { PG_locked } from '../../src/core/page-flags.js';
 import { pte_wrprotect } from '../../src/core/pgtable_types.js';
 import { ANON_WP_COPY_COUNT, vmEventIndex } from '../../src/core/vmstat.js';
@@ -36,7 +36,7 @@ describe('v6.18 decision points', () => {
   it('do_wp_page copies when another holder has the folio locked (trylock), counted as anon_wp_copy_lock', () => {
     const { w, child, pfn } = sharedPage();
     write(w, child, A, 3); // the child copies; the parent is the sole mapper again
-    w.s.mem.flags[pfn] = w.s.mem.flags[pfn]! | PG_locked; // e.g. reclaim holds the lock
+    flagsW(w.s.mem)[pfn] = w.s.mem.flags[pfn]! | PG_locked; // e.g. reclaim holds the lock
     write(w, w.init, A, 2);
     expect(w.log.at(-1)).toMatchObject({
       point: 'do_wp_page',
@@ -55,7 +55,7 @@ describe('v6.18 decision points', () => {
     const mm = mmOfTask(w, w.init);
     const t = pteTable(w.s, mm, A);
     set_pte_at(w.s, t, pte_index(A), pte_wrprotect(ptep_get(w.s, t, pte_index(A))));
-    w.s.mem.refcount[r.pfn]! += 2;
+    refcountW(w.s.mem)[r.pfn]! += 2;
     expect(write(w, w.init, A, 2)).toMatchObject({ ok: true, pfn: r.pfn, faults: 1 });
     expect(w.log.at(-1)).toEqual({
       point: 'do_wp_page',
@@ -71,14 +71,14 @@ describe('v6.18 decision points', () => {
     if (!r.ok) throw new Error('write');
     const mm = mmOfTask(w, w.init);
     mm.flags |= MMF_HAS_PINNED;
-    w.s.mem.refcount[r.pfn]! += GUP_PIN_COUNTING_BIAS; // what pin_user_pages() adds
+    refcountW(w.s.mem)[r.pfn]! += GUP_PIN_COUNTING_BIAS; // what pin_user_pages() adds
     const child = copy_process(w.s, w.k, w.init, false);
     expect(w.log.at(-1)).toMatchObject({ point: 'copy_present_pte', choice: 'copy' });
     const c = read(w, child, A);
     expect(c.ok && c.pfn !== r.pfn && c.value === 5).toBe(true);
     // The parent's PTE stays writable and exclusive: the pin stays coherent.
     expect(write(w, w.init, A, 6)).toMatchObject({ ok: true, pfn: r.pfn, faults: 0 });
-    w.s.mem.refcount[r.pfn]! -= GUP_PIN_COUNTING_BIAS;
+    refcountW(w.s.mem)[r.pfn]! -= GUP_PIN_COUNTING_BIAS;
     expectSound(w);
   });
 });

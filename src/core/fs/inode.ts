@@ -10,6 +10,7 @@
 import { alloc_pages, folio_put, page_folio } from '../mm/page_alloc.js';
 import { folio_add_lru_vma } from '../mm/swap.js';
 import type { Inode, State } from '../mm_types.js';
+import { flagsW } from '../mm_types.js';
 import { PG_shmem, PG_swapbacked, PG_uptodate } from '../page-flags.js';
 import type { Kernel } from '../points.js';
 
@@ -44,7 +45,7 @@ export function filemap_get_folio(s: State, k: Kernel, inode: number, pgoff: num
   const have = f.pages[pgoff];
   if (have) return have;
   const folio = alloc_pages(s, 0);
-  s.mem.flags[folio] =
+  flagsW(s.mem)[folio] =
     s.mem.flags[folio]! | PG_uptodate | (f.fs === 'tmpfs' ? PG_shmem | PG_swapbacked : 0);
   folio_add_lru_vma(s, k, folio);
   f.pages[pgoff] = folio;

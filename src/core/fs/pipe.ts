@@ -9,7 +9,7 @@ import { EAGAIN, EBADF, EPIPE } from '../errno.js';
 import { FOLL_GET, get_user_pages_fast, gup_put_page } from '../mm/gup.js';
 import { alloc_pages, folio_put } from '../mm/page_alloc.js';
 import type { Mm, State, Task } from '../mm_types.js';
-import { ZERO_PFN } from '../mm_types.js';
+import { contentW, ZERO_PFN } from '../mm_types.js';
 import type { Kernel } from '../points.js';
 
 export const PIPE_READ_END = 0;
@@ -33,7 +33,7 @@ export function pipe_write(s: State, task: Task, pipe: number, value: number): n
   if (!p || !holds(task, pipe, PIPE_WRITE_END)) return -EBADF;
   if (p.readers === 0) return -EPIPE;
   const pfn = alloc_pages(s, 0);
-  s.mem.content[pfn] = value;
+  contentW(s.mem)[pfn] = value;
   p.bufs.push({ pfn, ops: 'anon' });
   return 0;
 }

@@ -7,6 +7,7 @@
  */
 
 import type { Mm, State, Vma } from '../mm_types.js';
+import { flagsW } from '../mm_types.js';
 import { PG_locked, PG_uptodate, PG_writeback } from '../page-flags.js';
 import type { pte_t } from '../pgtable_types.js';
 import { mk_pte, pte_mkdirty, pte_none, pte_write } from '../pgtable_types.js';
@@ -27,14 +28,14 @@ export function folio_trylock(s: State, folio: number): boolean {
     workCharge(s, W_TRYLOCK_FAIL);
     return false;
   }
-  s.mem.flags[folio] = s.mem.flags[folio]! | PG_locked;
+  flagsW(s.mem)[folio] = s.mem.flags[folio]! | PG_locked;
   workCharge(s, W_LOCKS);
   return true;
 }
 
 /** folio_unlock() */
 export function folio_unlock(s: State, folio: number): void {
-  s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_locked;
+  flagsW(s.mem)[folio] = s.mem.flags[folio]! & ~PG_locked;
   workCharge(s, W_ATOMICS);
 }
 
@@ -55,7 +56,7 @@ export function folio_start_writeback(s: State, folio: number): void {
     s.mem.nr_writeback++;
     s.mem.writeback.push(folio);
   }
-  s.mem.flags[folio] = s.mem.flags[folio]! | PG_writeback;
+  flagsW(s.mem)[folio] = s.mem.flags[folio]! | PG_writeback;
 }
 
 /**
@@ -68,7 +69,7 @@ export function folio_end_writeback(s: State, folio: number): void {
     s.mem.nr_writeback--;
     s.mem.writeback.splice(s.mem.writeback.indexOf(folio), 1);
   }
-  s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_writeback;
+  flagsW(s.mem)[folio] = s.mem.flags[folio]! & ~PG_writeback;
 }
 
 /** Folios whose write has started and not ended, in PFN order. */

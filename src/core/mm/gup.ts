@@ -16,6 +16,7 @@ import {
   folioLarge,
   is_cow_mapping,
   MMF_HAS_PINNED,
+  refcountW,
   VM_MAYREAD,
   VM_PFNMAP,
   VM_READ,
@@ -101,7 +102,7 @@ export function gupRefs(s: State, k: Kernel, folio: number, flags: number): numb
  * adds GUP_PIN_COUNTING_BIAS to a small folio.
  */
 export function try_grab_folio(s: State, k: Kernel, folio: number, flags: number): void {
-  s.mem.refcount[folio]! += gupRefs(s, k, folio, flags);
+  refcountW(s.mem)[folio]! += gupRefs(s, k, folio, flags);
   // A large folio counts pins in folio->_pincount and takes one reference per pin.
   if (flags & FOLL_PIN && s.mem.order[folio]! > 0) folioLarge(s, folio).pincount += 1;
 }
@@ -111,7 +112,7 @@ export function gup_put_page(s: State, page: number, refs: number, pin = false):
   const folio = page_folio(s, page);
   if (refs === 0) return;
   if (pin && s.mem.order[folio]! > 0) folioLarge(s, folio).pincount -= 1;
-  s.mem.refcount[folio]! -= refs - 1;
+  refcountW(s.mem)[folio]! -= refs - 1;
   folio_put(s, folio);
 }
 

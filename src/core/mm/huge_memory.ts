@@ -19,10 +19,14 @@
 
 import type { Mm, State, Vma } from '../mm_types.js';
 import {
+  contentW,
+  flagsW,
   folioLarge,
   is_cow_mapping,
   MM_ANONPAGES,
+  orderW,
   ptAllocTable,
+  refcountW,
   VM_HUGEPAGE,
   VM_NOHUGEPAGE,
   VM_SHARED,
@@ -119,7 +123,7 @@ function mm_get_huge_zero_folio(s: State): number {
   if (s.huge_zero === 0) {
     const folio = alloc_pages(s, HPAGE_PMD_ORDER);
     workCharge(s, W_PAGES_ZEROED, HPAGE_PMD_NR);
-    s.mem.flags[folio] = s.mem.flags[folio]! | PG_reserved;
+    flagsW(s.mem)[folio] = s.mem.flags[folio]! | PG_reserved;
     s.huge_zero = folio;
   }
   return s.huge_zero;
@@ -173,7 +177,7 @@ export function mapCollapsedThp(
 ): void {
   folio_add_new_anon_rmap_pmd(s, folio, true, mm.id); // RMAP_EXCLUSIVE where the era has the flag
   if (!k.policy.folio_add_new_anon_rmap(s, k, folio).exclusive)
-    s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_anon_exclusive;
+    flagsW(s.mem)[folio] = s.mem.flags[folio]! & ~PG_anon_exclusive;
   folio_add_lru_vma(s, k, folio);
   set_pte_at(s, at.table, at.index, mk_huge_pmd(s, vma, folio));
 }
@@ -272,7 +276,7 @@ export function do_huge_pmd_wp_page(
   }
   // Before v5.8: a new THP with a copy of all 512 pages replaces the shared one.
   const nw = alloc_pages(s, HPAGE_PMD_ORDER);
-  for (let i = 0; i < HPAGE_PMD_NR; i++) s.mem.content[nw + i] = s.mem.content[folio + i]!;
+  for (let i = 0; i < HPAGE_PMD_NR; i++) contentW(s.mem)[nw + i] = s.mem.content[folio + i]!;
   workCharge(s, W_PAGES_COPIED, HPAGE_PMD_NR); // copy_user_huge_page()
   workCharge(s, W_TLB_FLUSH); // pmdp_huge_clear_flush()
   mapNewThp(s, k, mm, anon_vma_prepare(s, mm.vmas, vma), at, nw);
@@ -317,7 +321,7 @@ export function __split_huge_pmd(s: State, mm: Mm, address: number): void {
   }
   // folio_add_anon_rmap_ptes() for the 512 PTEs, then the PMD's mapping goes.
   folio_add_anon_rmap_ptes(s, folio, folio, HPAGE_PMD_NR, mm.id);
-  s.mem.refcount[folio] = s.mem.refcount[folio]! + HPAGE_PMD_NR - 1;
+  refcountW(s.mem)[folio] = s.mem.refcount[folio]! + HPAGE_PMD_NR - 1;
   folioEntireMapcountAdd(s, folio, -1, mm.id);
   pmd_populate(s, leaf, table);
   count_vm_event(s.vmstat, THP_SPLIT_PMD);
@@ -473,9 +477,9 @@ export function split_folio(s: State, folio: number): boolean {
   const keep = mem.flags[folio]! & (PG_anon | PG_swapbacked | PG_lru | PG_dirty);
   for (let i = 0; i < nr; i++) {
     const page = folio + i;
-    mem.flags[page] = keep | (mem.flags[page]! & PG_anon_exclusive);
-    mem.order[page] = 0;
-    mem.refcount[page] = mem.mapcount[page]!;
+    flagsW(mem)[page] = keep | (mem.flags[page]! & PG_anon_exclusive);
+    orderW(mem)[page] = 0;
+    refcountW(mem)[page] = mem.mapcount[page]!;
   }
   mem.large.delete(folio); // every page is a small folio now
   workCharge(s, W_SUBPAGE_ITER, nr);
@@ -483,7 +487,8 @@ export function split_folio(s: State, folio: number): boolean {
   for (let i = 0; i < nr; i++) {
     const page = folio + i;
     if (mem.refcount[page] === 0) {
-      mem.flags[page] = mem.flags[page]! & ~(PG_lru | PG_anon | PG_swapbacked | PG_anon_exclusive);
+      flagsW(mem)[page] =
+        mem.flags[page]! & ~(PG_lru | PG_anon | PG_swapbacked | PG_anon_exclusive);
       free_pages(s, page);
     }
   }

@@ -30,7 +30,16 @@
 import { toolBug } from '../bug.js';
 import { EAGAIN, EINVAL } from '../errno.js';
 import type { Mm, State, Vma } from '../mm_types.js';
-import { MM_ANONPAGES, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SHARED, VM_UFFD_WP } from '../mm_types.js';
+import {
+  contentW,
+  flagsW,
+  MM_ANONPAGES,
+  refcountW,
+  VM_HUGEPAGE,
+  VM_NOHUGEPAGE,
+  VM_SHARED,
+  VM_UFFD_WP,
+} from '../mm_types.js';
 import {
   PG_dirty,
   PG_ksm,
@@ -168,7 +177,7 @@ function collapse_huge_page(s: State, k: Kernel, mm: Mm, vma: Vma, haddr: number
       continue;
     }
     const page = pte % 2 ** 32;
-    s.mem.content[thp + i] = s.mem.content[page]!;
+    contentW(s.mem)[thp + i] = s.mem.content[page]!;
     const folio = page_folio(s, page);
     folio_remove_rmap_pte(s, folio, page, mm.id);
     folio_put(s, folio);
@@ -220,14 +229,14 @@ function collapse_file(s: State, k: Kernel, inode: number, start: number): numbe
   }
   const thp = alloc_pages(s, HPAGE_PMD_ORDER);
   count_vm_event(s.vmstat, THP_COLLAPSE_ALLOC);
-  s.mem.flags[thp] = s.mem.flags[thp]! | PG_uptodate | PG_shmem | PG_swapbacked | PG_dirty;
+  flagsW(s.mem)[thp] = s.mem.flags[thp]! | PG_uptodate | PG_shmem | PG_swapbacked | PG_dirty;
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
     const pfn = f.pages[start + i] ?? 0;
-    s.mem.content[thp + i] = pfn === 0 ? 0 : s.mem.content[pfn]!;
+    contentW(s.mem)[thp + i] = pfn === 0 ? 0 : s.mem.content[pfn]!;
     f.pages[start + i] = thp + i;
     if (pfn !== 0) folio_put(s, pfn); // the old page's page-cache reference: freed
   }
-  s.mem.refcount[thp] = HPAGE_PMD_NR; // folio_ref_add(): one per page-cache entry
+  refcountW(s.mem)[thp] = HPAGE_PMD_NR; // folio_ref_add(): one per page-cache entry
   folio_add_lru_vma(s, k, thp);
   retract_page_tables(s, inode, start);
   return SCAN_PTE_MAPPED_HUGEPAGE;

@@ -21,8 +21,10 @@
 
 import type { Mm, State, Vma } from '../mm_types.js';
 import {
+  flagsW,
   MM_ANONPAGES,
   MMF_VM_MERGE_ANY,
+  mapcountW,
   VM_HUGETLB,
   VM_MAYSHARE,
   VM_MERGEABLE,
@@ -250,7 +252,7 @@ function replace_page(s: State, k: Kernel, item: KsmItem, kpage: number): void {
     at.mm.rss[MM_ANONPAGES] = at.mm.rss[MM_ANONPAGES]! - 1;
   } else {
     folio_get(s, kpage);
-    s.mem.mapcount[kpage] = s.mem.mapcount[kpage]! + 1;
+    mapcountW(s.mem)[kpage] = s.mem.mapcount[kpage]! + 1;
   }
   set_pte_at(s, at.t, at.i, mk_pte(kpage, bits));
   folio_remove_rmap_pte(s, item.pfn, item.pfn, at.mm.id);
@@ -312,7 +314,7 @@ function try_to_merge_two_pages(s: State, k: Kernel, item: KsmItem, tree: KsmIte
     k.decide('try_to_merge_two_pages', 'refused', `page ${item.pfn}: ${why}`);
     return { merged: false, text: `page ${item.pfn} not merged: ${why}` };
   }
-  s.mem.flags[item.pfn] = s.mem.flags[item.pfn]! | PG_ksm; // set_page_stable_node(page, NULL)
+  flagsW(s.mem)[item.pfn] = s.mem.flags[item.pfn]! | PG_ksm; // set_page_stable_node(page, NULL)
   const why2 = write_protect_page(s, tree);
   if (why2) {
     k.decide(

@@ -9,7 +9,16 @@
 
 import { toolBug } from '../bug.js';
 import type { MemMap, State } from '../mm_types.js';
-import { newLargeFolio, ZERO_PFN } from '../mm_types.js';
+import {
+  contentW,
+  flagsW,
+  mapcountW,
+  newLargeFolio,
+  OWN_MEMMAP,
+  orderW,
+  refcountW,
+  ZERO_PFN,
+} from '../mm_types.js';
 import {
   PG_anon,
   PG_anon_exclusive,
@@ -40,9 +49,13 @@ function grow(mem: MemMap, need: number): void {
   mem.mapcount = regrow(mem.mapcount, new Int32Array(cap));
   mem.content = regrow(mem.content, new Uint32Array(cap));
   mem.order = regrow(mem.order, new Uint8Array(cap));
+  mem.own = OWN_MEMMAP; // every array is new, this memmap's alone
 }
 
-function regrow<T extends Uint32Array | Int32Array | Uint8Array>(old: T, next: T): T {
+function regrow<T extends Uint32Array | Int32Array | Uint8Array>(
+  old: ArrayLike<number>,
+  next: T,
+): T {
   next.set(old);
   return next;
 }
@@ -69,21 +82,21 @@ export function alloc_pages(s: State, order: number): number {
     grow(mem, pfn + nr);
     // PFNs skipped to align a large folio become free order-0 pages.
     for (let gap = pfn - 1; gap >= mem.end; gap--) {
-      mem.flags[gap] = PG_buddy;
+      flagsW(mem)[gap] = PG_buddy;
       pushFree(mem, gap);
     }
     mem.end = pfn + nr;
   }
   const nr = 2 ** order;
   for (let i = 0; i < nr; i++) {
-    mem.flags[pfn + i] = i === 0 ? (order > 0 ? PG_head : 0) : PG_tail;
-    mem.refcount[pfn + i] = 0;
-    mem.mapcount[pfn + i] = 0;
-    mem.content[pfn + i] = 0;
-    mem.order[pfn + i] = 0;
+    flagsW(mem)[pfn + i] = i === 0 ? (order > 0 ? PG_head : 0) : PG_tail;
+    refcountW(mem)[pfn + i] = 0;
+    mapcountW(mem)[pfn + i] = 0;
+    contentW(mem)[pfn + i] = 0;
+    orderW(mem)[pfn + i] = 0;
   }
-  mem.refcount[pfn] = 1;
-  mem.order[pfn] = order;
+  refcountW(mem)[pfn] = 1;
+  orderW(mem)[pfn] = order;
   if (order > 0) mem.large.set(pfn, newLargeFolio()); // prep_compound_head()
   workCharge(s, W_PAGES_ALLOC, nr);
   workCharge(s, W_PAGE_LINES, nr);
@@ -97,10 +110,10 @@ export function free_pages(s: State, pfn: number): void {
     toolBug(`freeing reserved page ${pfn}`);
   const nr = 2 ** mem.order[pfn]!;
   for (let i = 0; i < nr; i++) {
-    mem.flags[pfn + i] = PG_buddy;
-    mem.refcount[pfn + i] = 0;
-    mem.order[pfn + i] = 0;
-    mem.content[pfn + i] = 0;
+    flagsW(mem)[pfn + i] = PG_buddy;
+    refcountW(mem)[pfn + i] = 0;
+    orderW(mem)[pfn + i] = 0;
+    contentW(mem)[pfn + i] = 0;
   }
   mem.large.delete(pfn);
   workCharge(s, W_PAGES_FREE, nr);
@@ -111,7 +124,7 @@ export function free_pages(s: State, pfn: number): void {
 
 /** Put a free page on top of the free stack (its mapcount slot links to the one below). */
 function pushFree(mem: MemMap, pfn: number): void {
-  mem.mapcount[pfn] = mem.free;
+  mapcountW(mem)[pfn] = mem.free;
   mem.free = pfn;
   mem.nr_free++;
 }
@@ -140,14 +153,14 @@ export function folio_ref_count(s: State, folio: number): number {
 
 /** folio_get() */
 export function folio_get(s: State, folio: number): void {
-  s.mem.refcount[folio]! += 1;
+  refcountW(s.mem)[folio]! += 1;
   workCharge(s, W_ATOMICS);
   workCharge(s, W_PAGE_LINES);
 }
 
 /** folio_ref_add() */
 export function folio_ref_add(s: State, folio: number, nr: number): void {
-  s.mem.refcount[folio]! += nr;
+  refcountW(s.mem)[folio]! += nr;
   workCharge(s, W_ATOMICS);
   workCharge(s, W_PAGE_LINES);
 }
@@ -163,9 +176,10 @@ export function folio_put(s: State, folio: number): void {
   if (ref < 0) toolBug(`folio ${folio} refcount underflow`);
   workCharge(s, W_ATOMICS);
   workCharge(s, W_PAGE_LINES);
-  mem.refcount[folio] = ref;
+  refcountW(mem)[folio] = ref;
   if (ref === 0) {
-    mem.flags[folio] = mem.flags[folio]! & ~(PG_lru | PG_anon | PG_swapbacked | PG_anon_exclusive);
+    flagsW(mem)[folio] =
+      mem.flags[folio]! & ~(PG_lru | PG_anon | PG_swapbacked | PG_anon_exclusive);
     free_pages(s, folio);
   }
 }

@@ -5,7 +5,15 @@
  */
 
 import type { LargeFolio, Mm, State, Vma } from '../mm_types.js';
-import { folioLarge, MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS } from '../mm_types.js';
+import {
+  flagsW,
+  folioLarge,
+  MM_ANONPAGES,
+  MM_FILEPAGES,
+  MM_SHMEMPAGES,
+  MM_SWAPENTS,
+  mapcountW,
+} from '../mm_types.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_swapbacked } from '../page-flags.js';
 import {
   mk_pte,
@@ -33,9 +41,9 @@ import { swap_duplicate } from './swapfile.js';
  */
 export function folio_add_new_anon_rmap(s: State, folio: number, exclusive: boolean): void {
   const mem = s.mem;
-  mem.flags[folio] = (mem.flags[folio]! | PG_anon | PG_swapbacked) & ~PG_anon_exclusive;
-  if (exclusive) mem.flags[folio] = mem.flags[folio]! | PG_anon_exclusive;
-  mem.mapcount[folio] = 1;
+  flagsW(mem)[folio] = (mem.flags[folio]! | PG_anon | PG_swapbacked) & ~PG_anon_exclusive;
+  if (exclusive) flagsW(mem)[folio] = mem.flags[folio]! | PG_anon_exclusive;
+  mapcountW(mem)[folio] = 1;
   workCharge(s, W_PAGE_LINES);
 }
 
@@ -117,7 +125,7 @@ function countMulti(f: LargeFolio, old: number, now: number): void {
  */
 function pageMapcountAdd(s: State, folio: number, page: number, diff: number, mm: number): void {
   const old = s.mem.mapcount[page]!;
-  s.mem.mapcount[page] = old + diff;
+  mapcountW(s.mem)[page] = old + diff;
   workCharge(s, W_ATOMICS);
   workCharge(s, W_PAGE_LINES);
   if (s.mem.order[folio] === 0) return;
@@ -159,7 +167,7 @@ export function folio_add_anon_rmap_ptes(
   const f = folioLarge(s, folio);
   for (let i = 0; i < nr; i++) {
     const old = s.mem.mapcount[first + i]!;
-    s.mem.mapcount[first + i] = old + 1;
+    mapcountW(s.mem)[first + i] = old + 1;
     countMulti(f, old, old + 1);
   }
   workCharge(s, W_SUBPAGE_ITER, nr);
@@ -182,10 +190,10 @@ export function PageAnonExclusive(s: State, page: number): boolean {
   return (s.mem.flags[page]! & PG_anon_exclusive) !== 0;
 }
 export function SetPageAnonExclusive(s: State, page: number): void {
-  s.mem.flags[page] = s.mem.flags[page]! | PG_anon_exclusive;
+  flagsW(s.mem)[page] = s.mem.flags[page]! | PG_anon_exclusive;
 }
 export function ClearPageAnonExclusive(s: State, page: number): void {
-  s.mem.flags[page] = s.mem.flags[page]! & ~PG_anon_exclusive;
+  flagsW(s.mem)[page] = s.mem.flags[page]! & ~PG_anon_exclusive;
 }
 
 /** include/linux/mm.h mm_counter_file(): the RSS counter of a page-cache page. */
@@ -223,8 +231,8 @@ export function folio_add_new_anon_rmap_pmd(
   mm: number,
 ): void {
   const mem = s.mem;
-  mem.flags[folio] = (mem.flags[folio]! | PG_anon | PG_swapbacked) & ~PG_anon_exclusive;
-  if (exclusive) mem.flags[folio] = mem.flags[folio]! | PG_anon_exclusive;
+  flagsW(mem)[folio] = (mem.flags[folio]! | PG_anon | PG_swapbacked) & ~PG_anon_exclusive;
+  if (exclusive) flagsW(mem)[folio] = mem.flags[folio]! | PG_anon_exclusive;
   const f = folioLarge(s, folio);
   f.entire = 1;
   f.mapcount = 1;
@@ -323,7 +331,7 @@ export function try_to_unmap(s: State, folio: number, slot: number): boolean {
     swap_duplicate(s, slot);
     let swp = mk_pte(slot, pteBits(swp_entry_to_pte(slot)) | pteCarriedBits(pte));
     if (exclusive) swp = pte_swp_mkexclusive(swp);
-    if (pte_dirty(pte)) s.mem.flags[folio] = s.mem.flags[folio]! | PG_dirty;
+    if (pte_dirty(pte)) flagsW(s.mem)[folio] = s.mem.flags[folio]! | PG_dirty;
     set_pte_at(s, t, i, swp);
     mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! - 1;
     mm.rss[MM_SWAPENTS] = mm.rss[MM_SWAPENTS]! + 1;

@@ -7,7 +7,7 @@
 
 import { new_inode } from '../fs/inode.js';
 import type { Mm, State, Vma } from '../mm_types.js';
-import { VM_UFFD_WP } from '../mm_types.js';
+import { contentW, flagsW, orderW, refcountW, VM_UFFD_WP } from '../mm_types.js';
 import {
   PG_dirty,
   PG_locked,
@@ -207,7 +207,7 @@ function shmem_truncate_range(
       // the punched range is zeroed.
       if (!split_folio_file(s, folio, nr)) {
         for (let i = Math.max(first, start); i < Math.min(last, start + nr); i++)
-          s.mem.content[folio + (i - start)] = 0;
+          contentW(s.mem)[folio + (i - start)] = 0;
         pgoff = start + nr - 1;
         continue;
       }
@@ -232,9 +232,9 @@ function split_folio_file(s: State, folio: number, nr: number): boolean {
   if (mem.refcount[folio] !== folio_mapcount(s, folio) + nr) return false;
   const keep = mem.flags[folio]! & (PG_uptodate | PG_shmem | PG_swapbacked | PG_lru | PG_dirty);
   for (let i = 0; i < nr; i++) {
-    mem.flags[folio + i] = keep;
-    mem.order[folio + i] = 0;
-    mem.refcount[folio + i] = mem.mapcount[folio + i]! + 1;
+    flagsW(mem)[folio + i] = keep;
+    orderW(mem)[folio + i] = 0;
+    refcountW(mem)[folio + i] = mem.mapcount[folio + i]! + 1;
   }
   mem.large.delete(folio);
   return true;

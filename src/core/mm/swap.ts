@@ -9,6 +9,7 @@
  */
 
 import type { State } from '../mm_types.js';
+import { flagsW } from '../mm_types.js';
 import { PG_lru } from '../page-flags.js';
 import type { Kernel } from '../points.js';
 import { folio_get, folio_put } from './page_alloc.js';
@@ -27,7 +28,7 @@ function batchOf(s: State, cpu: number): number[] {
 
 /** lru_add(): put one folio on the LRU and drop the batch's reference. */
 function lru_add(s: State, folio: number): void {
-  s.mem.flags[folio] = s.mem.flags[folio]! | PG_lru;
+  flagsW(s.mem)[folio] = s.mem.flags[folio]! | PG_lru;
 }
 
 /** mm/swap.c folio_add_lru_vma() → folio_add_lru() */

@@ -9,6 +9,7 @@
 
 import { toolBug } from '../bug.js';
 import type { State } from '../mm_types.js';
+import { contentW, flagsW } from '../mm_types.js';
 import { PG_dirty, PG_locked, PG_swapbacked, PG_swapcache, PG_uptodate } from '../page-flags.js';
 import type { Kernel } from '../points.js';
 import { count_vm_event, PGMAJFAULT, PSWPIN } from '../vmstat.js';
@@ -21,7 +22,7 @@ function add_to_swap_cache(s: State, folio: number, slot: number): void {
   if (s.swap.cache[slot] !== 0) toolBug(`swap slot ${slot} is cached twice`);
   s.swap.cache[slot] = folio;
   s.swap.slot_of.set(folio, slot);
-  s.mem.flags[folio] = s.mem.flags[folio]! | PG_swapcache;
+  flagsW(s.mem)[folio] = s.mem.flags[folio]! | PG_swapcache;
   folio_get(s, folio);
 }
 
@@ -33,7 +34,7 @@ function add_to_swap_cache(s: State, folio: number, slot: number): void {
 export function add_to_swap(s: State, folio: number): number {
   const slot = folio_alloc_swap(s);
   add_to_swap_cache(s, folio, slot);
-  s.mem.flags[folio] = s.mem.flags[folio]! | PG_dirty;
+  flagsW(s.mem)[folio] = s.mem.flags[folio]! | PG_dirty;
   return slot;
 }
 
@@ -43,7 +44,7 @@ export function delete_from_swap_cache(s: State, folio: number): void {
   if (slot === 0) toolBug(`folio ${folio} is not in the swap cache`);
   s.swap.cache[slot] = 0;
   s.swap.slot_of.delete(folio);
-  s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_swapcache;
+  flagsW(s.mem)[folio] = s.mem.flags[folio]! & ~PG_swapcache;
   if (s.swap.map[slot] === 0) {
     s.swap.data[slot] = 0;
     if (slot < s.swap.free_hint) s.swap.free_hint = slot;
@@ -66,8 +67,8 @@ export function swap_cache_get_folio(s: State, slot: number): number {
  */
 export function swapin_read(s: State, k: Kernel, slot: number): number {
   const folio = alloc_pages(s, 0);
-  s.mem.content[folio] = s.swap.data[slot]!;
-  s.mem.flags[folio] = s.mem.flags[folio]! | PG_swapbacked | PG_uptodate;
+  contentW(s.mem)[folio] = s.swap.data[slot]!;
+  flagsW(s.mem)[folio] = s.mem.flags[folio]! | PG_swapbacked | PG_uptodate;
   add_to_swap_cache(s, folio, slot);
   folio_add_lru_vma(s, k, folio);
   count_vm_event(s.vmstat, PSWPIN);
@@ -85,9 +86,9 @@ export function swapin_read(s: State, k: Kernel, slot: number): number {
 export function free_swap_cache(s: State, folio: number): void {
   const f = s.mem.flags[folio]!;
   if ((f & PG_swapcache) === 0 || (f & PG_locked) !== 0 || s.mem.mapcount[folio]! > 0) return;
-  s.mem.flags[folio] = f | PG_locked;
+  flagsW(s.mem)[folio] = f | PG_locked;
   folio_free_swap(s, folio);
-  s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_locked;
+  flagsW(s.mem)[folio] = s.mem.flags[folio]! & ~PG_locked;
 }
 
 /**

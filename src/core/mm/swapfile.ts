@@ -12,7 +12,7 @@
 
 import { toolBug } from '../bug.js';
 import type { State } from '../mm_types.js';
-import { folioLarge } from '../mm_types.js';
+import { flagsW, folioLarge } from '../mm_types.js';
 import { PG_dirty, PG_locked, PG_swapcache, PG_writeback } from '../page-flags.js';
 import { W_PAGE_LINES, W_SUBPAGE_ITER, workCharge } from '../work.js';
 import { delete_from_swap_cache } from './swap_state.js';
@@ -83,7 +83,7 @@ export function folio_free_swap(s: State, folio: number): boolean {
   const slot = folio_swap_offset(s, folio);
   if (__swap_count(s, slot) > 0) return false;
   delete_from_swap_cache(s, folio);
-  s.mem.flags[folio] = s.mem.flags[folio]! | PG_dirty;
+  flagsW(s.mem)[folio] = s.mem.flags[folio]! | PG_dirty;
   return true;
 }
 
@@ -99,9 +99,9 @@ export function free_swap_and_cache(s: State, slot: number): void {
   if (folio === 0 || __swap_count(s, slot) > 0) return;
   const f = s.mem.flags[folio]!;
   if ((f & PG_locked) !== 0 || s.mem.mapcount[folio]! > 0) return;
-  s.mem.flags[folio] = f | PG_locked;
+  flagsW(s.mem)[folio] = f | PG_locked;
   folio_free_swap(s, folio);
-  s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_locked;
+  flagsW(s.mem)[folio] = s.mem.flags[folio]! & ~PG_locked;
 }
 
 /**

@@ -14,6 +14,7 @@
  */
 
 import type { State } from '../mm_types.js';
+import { flagsW } from '../mm_types.js';
 import {
   PG_anon,
   PG_buddy,
@@ -58,7 +59,7 @@ export function reclaimCandidates(s: State): number[] {
 export function folio_isolate_lru(s: State, folio: number): boolean {
   if ((s.mem.flags[folio]! & PG_lru) === 0) return false;
   folio_get(s, folio);
-  s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_lru;
+  flagsW(s.mem)[folio] = s.mem.flags[folio]! & ~PG_lru;
   s.isolated.push(folio);
   return true;
 }
@@ -69,7 +70,7 @@ export function folio_putback_lru(s: State, folio: number): void {
   if (i < 0) throw new Error(`tool bug: folio ${folio} is not isolated`);
   s.isolated.splice(i, 1);
   // The last reference may be this one (the owner unmapped it meanwhile): folio_put() frees it.
-  if (s.mem.refcount[folio]! > 1) s.mem.flags[folio] = s.mem.flags[folio]! | PG_lru;
+  if (s.mem.refcount[folio]! > 1) flagsW(s.mem)[folio] = s.mem.flags[folio]! | PG_lru;
   folio_put(s, folio);
 }
 
@@ -220,7 +221,7 @@ export function shrink_folio_list(
       // pageout() → swap_writepage(): the contents go to the slot as the write
       // starts (nothing writes to an unmapped folio before it ends).
       s.swap.data[slot] = s.mem.content[folio]!;
-      s.mem.flags[folio] = s.mem.flags[folio]! & ~PG_dirty;
+      flagsW(s.mem)[folio] = s.mem.flags[folio]! & ~PG_dirty;
       folio_start_writeback(s, folio);
       count_vm_event(s.vmstat, PSWPOUT);
       r = WRITING;

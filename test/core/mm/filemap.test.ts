@@ -9,7 +9,7 @@ import {
   PROT_WRITE,
 } from '../../../src/core/mm/mmap.js';
 import { memfd_create } from '../../../src/core/mm/shmem.js';
-import { MM_SHMEMPAGES } from '../../../src/core/mm_types.js';
+import { flagsW, MM_SHMEMPAGES } from '../../../src/core/mm_types.js';
 import { PG_locked } from '../../../src/core/page-flags.js';
 import { _PAGE_ACCESSED, pte_none, pteBits } from '../../../src/core/pgtable_types.js';
 import { expectSound, mmOfTask, read, world, write } from '../helpers.js';
@@ -45,12 +45,12 @@ describe('fault-around (do_fault_around() → filemap_map_pages())', () => {
   it('skips pages not cached and locked ones, and maps nothing on a write fault', () => {
     const { w, mm, inode } = cachedFile(20);
     const locked = w.s.inodes[inode]!.pages[18]!;
-    w.s.mem.flags[locked] = w.s.mem.flags[locked]! | PG_locked;
+    flagsW(w.s.mem)[locked] = w.s.mem.flags[locked]! | PG_locked;
     read(w, w.init, M + 16 * 4096);
     const t = pteTable(w.s, mm, M);
     const mapped = [...Array(64).keys()].filter((i) => !pte_none(ptep_get(w.s, t, i)));
     expect(mapped).toEqual([16, 17, 19]);
-    w.s.mem.flags[locked] = w.s.mem.flags[locked]! & ~PG_locked;
+    flagsW(w.s.mem)[locked] = w.s.mem.flags[locked]! & ~PG_locked;
     write(w, w.init, M + 5 * 4096, 2); // do_shared_fault(): no fault-around
     expect(pte_none(ptep_get(w.s, t, 4))).toBe(true);
     expectSound(w);

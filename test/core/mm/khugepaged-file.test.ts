@@ -18,7 +18,7 @@ import {
 } from '../../../src/core/mm/mmap.js';
 import { page_folio } from '../../../src/core/mm/page_alloc.js';
 import { memfd_create } from '../../../src/core/mm/shmem.js';
-import { MM_SHMEMPAGES } from '../../../src/core/mm_types.js';
+import { MM_SHMEMPAGES, refcountW } from '../../../src/core/mm_types.js';
 import { eraWorld, expectSound, mmOfTask, read, write } from '../helpers.js';
 
 const M = 0x7e0000200000;
@@ -71,9 +71,9 @@ describe('MADV_COLLAPSE of a shmem mapping (collapse_file(), retract_page_tables
   it('refuses a range with a page referenced besides its mappings (-EAGAIN), and where the era has no file collapse', () => {
     const { w, inode, mm } = memfd(2);
     const page = w.s.inodes[inode]!.pages[1]!;
-    w.s.mem.refcount[page] = w.s.mem.refcount[page]! + 1; // as a GUP reference would
+    refcountW(w.s.mem)[page] = w.s.mem.refcount[page]! + 1; // as a GUP reference would
     expect(do_madvise(w.s, w.k, mm, M, THP, MADV_COLLAPSE)).toBe(-EAGAIN);
-    w.s.mem.refcount[page] = w.s.mem.refcount[page]! - 1;
+    refcountW(w.s.mem)[page] = w.s.mem.refcount[page]! - 1;
     const old = memfd(2, 'v6.2');
     expect(do_madvise(old.w.s, old.w.k, old.mm, M, THP, MADV_COLLAPSE)).toBe(-EINVAL);
   });

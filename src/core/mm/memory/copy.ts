@@ -12,6 +12,7 @@
 import { toolBug } from '../../bug.js';
 import type { Mm, State, Vma } from '../../mm_types.js';
 import {
+  contentW,
   is_cow_mapping,
   MM_ANONPAGES,
   MM_SWAPENTS,
@@ -106,7 +107,7 @@ function copy_present_page(
   page: number,
 ): void {
   const nw = alloc_pages(s, 0);
-  s.mem.content[nw] = s.mem.content[page]!;
+  contentW(s.mem)[nw] = s.mem.content[page]!;
   folio_add_new_anon_rmap(s, nw, k.policy.folio_add_new_anon_rmap(s, k, nw).exclusive);
   folio_add_lru_vma(s, k, nw);
   dst_mm.rss[MM_ANONPAGES] = dst_mm.rss[MM_ANONPAGES]! + 1;

@@ -9,6 +9,7 @@ import { filemap_get_folio } from '../../fs/inode.js';
 import { handle_userfault, userfaultfd_pte_wp } from '../../fs/userfaultfd.js';
 import type { Mm, State, Vma } from '../../mm_types.js';
 import {
+  contentW,
   MM_ANONPAGES,
   VM_EXEC,
   VM_READ,
@@ -212,7 +213,7 @@ function do_fault(
     // do_cow_fault(): the private write never maps the page-cache page.
     vma = anon_vma_prepare(s, mm.vmas, vma);
     const folio = alloc_pages(s, 0);
-    s.mem.content[folio] = s.mem.content[page]!;
+    contentW(s.mem)[folio] = s.mem.content[page]!;
     workCharge(s, W_PAGES_COPIED);
     let entry = mk_pte(folio, vmPageProtBits(s, vma) | _PAGE_ACCESSED);
     if (vma.vm_flags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry));

@@ -12,7 +12,7 @@
 
 import { handle_userfault, userfaultfd_pte_wp } from '../../fs/userfaultfd.js';
 import type { State, Vma } from '../../mm_types.js';
-import { MM_ANONPAGES, VM_MAYSHARE, VM_SHARED, VM_WRITE } from '../../mm_types.js';
+import { contentW, MM_ANONPAGES, VM_MAYSHARE, VM_SHARED, VM_WRITE } from '../../mm_types.js';
 import { PG_ksm } from '../../page-flags.js';
 import type { pte_t } from '../../pgtable_types.js';
 import {
@@ -90,7 +90,7 @@ export function wp_page_copy(s: State, k: Kernel, vmf: WpFault, slot: PteSlot): 
   const vma = anon_vma_prepare(s, vmf.mm.vmas, vmf.vma);
   const old = vmf.folio;
   const nw = alloc_pages(s, 0);
-  if (old !== 0) s.mem.content[nw] = s.mem.content[vmf.page]!;
+  if (old !== 0) contentW(s.mem)[nw] = s.mem.content[vmf.page]!;
   // copy_user_highpage(), or a zeroed page for the zero page; then
   // ptep_clear_flush() flushes the old translation.
   workCharge(s, old !== 0 ? W_PAGES_COPIED : W_PAGES_ZEROED);

@@ -26,7 +26,7 @@ import {
 } from '../../../mm/memory/pgtable.js';
 import { vma_lookup } from '../../../mm/vma.js';
 import type { Mm, State } from '../../../mm_types.js';
-import { VM_EXEC, VM_READ, VM_WRITE } from '../../../mm_types.js';
+import { contentW, VM_EXEC, VM_READ, VM_WRITE } from '../../../mm_types.js';
 import {
   _PAGE_ACCESSED,
   _PAGE_DIRTY,
@@ -80,7 +80,7 @@ export function userAccess(
         if (nb !== b) pteSetHwBits(s, t, i, mk_pte(pte_pfn(pte), nb));
         // A huge PMD maps the page: the MMU uses it directly.
         const pfn = pte_pfn(pte) + (huge ? Math.floor((addr % PMD_SIZE) / 4096) : 0);
-        if (write) s.mem.content[pfn] = value >>> 0;
+        if (write) contentW(s.mem)[pfn] = value >>> 0;
         return { ok: true, value: s.mem.content[pfn]!, pfn, faults };
       }
     }
