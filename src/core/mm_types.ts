@@ -165,12 +165,45 @@ export interface Task {
   readonly tgid: number;
   readonly parent: number;
   /** mm id, 0 once the task exited and dropped it. */
-  mm: number;
-  state: number;
+  readonly mm: number;
+  readonly state: number;
   /** Exit status: the code passed to exit, or 128 + signal number when killed. */
-  exit_code: number;
+  readonly exit_code: number;
   /** Open pipe ends: pipe id * 2 + (0 read, 1 write). */
-  files: number[];
+  readonly files: readonly number[];
+  /**
+   * Not the kernel's: the copy-on-write token of the one state that may
+   * write this record in place (State.cow). A copy of the state shares its
+   * tasks; taskW() copies a task the first time a state writes it.
+   */
+  readonly own: object;
+}
+
+/** A task as its writer sees it (taskW()). */
+export type TaskW = { -readonly [K in keyof Task]: Task[K] } & { files: number[] };
+
+/**
+ * Task `pid` of `s`, writable: copied first unless `s` made it (a state
+ * shares its tasks with its copies). The copy replaces the shared record in
+ * `s.tasks`: a reference taken before is the other states' task, so read
+ * the task again after writing it.
+ */
+export function taskW(s: State, pid: number): TaskW {
+  const t = s.tasks[pid];
+  if (!t) throw new Error(`tool bug: no task ${pid}`);
+  if (t.own === s.cow) return t as TaskW;
+  const w: TaskW = {
+    pid: t.pid,
+    tgid: t.tgid,
+    parent: t.parent,
+    mm: t.mm,
+    state: t.state,
+    exit_code: t.exit_code,
+    files: t.files.slice(),
+    own: s.cow,
+  };
+  s.tasks[pid] = w;
+  return w;
 }
 
 /** A pipe buffer: a reference to one page (struct pipe_buffer). */
@@ -609,20 +642,6 @@ function cloneMm(mm: Mm | null): Mm | null {
       };
 }
 
-function cloneTask(t: Task | null): Task | null {
-  return t === null
-    ? null
-    : {
-        pid: t.pid,
-        tgid: t.tgid,
-        parent: t.parent,
-        mm: t.mm,
-        state: t.state,
-        exit_code: t.exit_code,
-        files: t.files.slice(),
-      };
-}
-
 function clonePipe(p: Pipe | null): Pipe | null {
   return p === null
     ? null
@@ -671,7 +690,7 @@ export function cloneState(s: State): State {
       bugs: s.pt.bugs.slice(),
     },
     mms: s.mms.map(cloneMm),
-    tasks: s.tasks.map(cloneTask),
+    tasks: s.tasks.slice(), // shared records, copied by their writer (taskW())
     pipes: s.pipes.map(clonePipe),
     inodes: s.inodes.map(cloneInode),
     swap: {

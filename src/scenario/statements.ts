@@ -395,7 +395,7 @@ function setReg(m: Machine, reg: string | null, value: number): string {
 function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false): string {
   const s = m.s;
   const me = task(m, t);
-  const mm = () => mmOf(s, me.mm);
+  const mm = () => mmOf(s, s.tasks[me.pid]!.mm); // read again: an exec replaces the task (taskW())
   switch (st.op) {
     case 'mmap': {
       const flags =
@@ -516,7 +516,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
           st.pos,
         );
       }
-      const code = tt.state === EXIT_DEAD ? tt.exit_code : release_task(tt);
+      const code = tt.state === EXIT_DEAD ? tt.exit_code : release_task(s, tt.pid);
       return `exit status ${code}${setReg(m, st.reg, code)}`;
     }
     case 'exit': {
@@ -538,7 +538,7 @@ function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false):
       const old = do_execve(s, me);
       if (!s.mms[old]) m.ghost.dropMm(old);
       markGroupDone(m, me.tgid, t);
-      return `new mm ${me.mm}${killed > 0 ? `; de_thread() killed ${killed} other thread(s)` : ''}`;
+      return `new mm ${s.tasks[me.pid]!.mm}${killed > 0 ? `; de_thread() killed ${killed} other thread(s)` : ''}`;
     }
     case 'signal':
       m.events = withMember(m.events, st.event);

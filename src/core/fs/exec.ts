@@ -12,7 +12,7 @@
 
 import { do_exit, mmput } from '../kernel/exit.js';
 import type { State, Task } from '../mm_types.js';
-import { MMF_INIT_MASK, mm_alloc, mmOf } from '../mm_types.js';
+import { MMF_INIT_MASK, mm_alloc, mmOf, taskW } from '../mm_types.js';
 
 /** SIGKILL: what de_thread() sends the other threads (exit status 128 + 9). */
 const KILLED = 128 + 9;
@@ -20,10 +20,10 @@ const KILLED = 128 + 9;
 /** execve() by task `t`; returns the id of the mm it dropped. */
 export function do_execve(s: State, t: Task): number {
   const old = mmOf(s, t.mm);
-  for (const o of s.tasks) if (o && o !== t && o.tgid === t.tgid) do_exit(s, o, KILLED);
+  for (const o of s.tasks) if (o && o.pid !== t.pid && o.tgid === t.tgid) do_exit(s, o, KILLED);
   const mm = mm_alloc(s);
   mm.flags = old.flags & MMF_INIT_MASK;
-  t.mm = mm.id;
+  taskW(s, t.pid).mm = mm.id;
   mmput(s, old.id);
   return old.id;
 }

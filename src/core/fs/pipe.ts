@@ -9,7 +9,7 @@ import { EAGAIN, EBADF, EPIPE } from '../errno.js';
 import { FOLL_GET, get_user_pages_fast, gup_put_page } from '../mm/gup.js';
 import { alloc_pages, folio_put } from '../mm/page_alloc.js';
 import type { Mm, State, Task } from '../mm_types.js';
-import { contentW, ZERO_PFN } from '../mm_types.js';
+import { contentW, taskW, ZERO_PFN } from '../mm_types.js';
 import type { Kernel } from '../points.js';
 
 export const PIPE_READ_END = 0;
@@ -19,7 +19,7 @@ export const PIPE_WRITE_END = 1;
 export function do_pipe2(s: State, task: Task): number {
   const id = s.pipes.length;
   s.pipes[id] = { id, bufs: [], readers: 1, writers: 1 };
-  task.files.push(2 * id + PIPE_READ_END, 2 * id + PIPE_WRITE_END);
+  taskW(s, task.pid).files.push(2 * id + PIPE_READ_END, 2 * id + PIPE_WRITE_END);
   return id;
 }
 
@@ -82,7 +82,7 @@ export function pipe_read(s: State, task: Task, pipe: number): number {
 export function pipe_close(s: State, task: Task, fd: number): void {
   const at = task.files.indexOf(fd);
   if (at < 0) return;
-  task.files.splice(at, 1);
+  taskW(s, task.pid).files.splice(at, 1);
   const p = s.pipes[Math.floor(fd / 2)];
   if (!p) return;
   if (fd % 2 === PIPE_READ_END) p.readers -= 1;

@@ -23,6 +23,7 @@ export function spawnInit(s: State): Task {
     state: TASK_RUNNING,
     exit_code: 0,
     files: [],
+    own: s.cow,
   };
   s.tasks[pid] = t;
   return t;
@@ -45,6 +46,7 @@ export function copy_process(s: State, k: Kernel, parent: Task, clone_vm: boolea
       state: TASK_RUNNING,
       exit_code: 0,
       files: [],
+      own: s.cow,
     };
     s.tasks[pid] = t;
     return t;
@@ -68,6 +70,7 @@ export function copy_process(s: State, k: Kernel, parent: Task, clone_vm: boolea
     state: TASK_RUNNING,
     exit_code: 0,
     files: dup_fd(s, leader.files),
+    own: s.cow,
   };
   s.tasks[pid] = t;
   return t;

@@ -15,7 +15,7 @@ import {
   vm_munmap,
 } from '../../../src/core/mm/mmap.js';
 import { do_mprotect_pkey } from '../../../src/core/mm/mprotect.js';
-import { VM_DONTCOPY, VM_WRITE } from '../../../src/core/mm_types.js';
+import { taskW, VM_DONTCOPY, VM_WRITE } from '../../../src/core/mm_types.js';
 import { eraInfo } from '../../../src/policy/registry.js';
 import { expectSound, mapAnon, mmOfTask, world, write } from '../helpers.js';
 
@@ -71,7 +71,7 @@ describe('VMAs: mmap placement, split, merge', () => {
     write(w, w.init, A, 4);
     expect(do_mprotect_pkey(w.s, w.k, mm, A, P, 0)).toBe(0);
     expect(write(w, w.init, A, 5)).toEqual({ ok: false, signal: 11 });
-    w.init.state = 0; // the test keeps using the task after its simulated SIGSEGV
+    taskW(w.s, w.init.pid).state = 0; // the test keeps using the task after its simulated SIGSEGV
     expect(do_mprotect_pkey(w.s, w.k, mm, A, P, 3)).toBe(0);
     expect(write(w, w.init, A, 5)).toMatchObject({ ok: true, faults: 0 });
     expectSound(w);
