@@ -125,7 +125,7 @@ export function applyMove(
   return {
     kind: r.kind,
     actor: t.name,
-    cpu: t.cpu,
+    cpu: m.threads[mv.index]!.cpu, // read again: the step wrote a copy of the thread (threadW())
     what: resumes ? `${stmtText(st)} (continued)` : stmtText(st),
     note: r.kind === 'blocked' ? `blocked: ${r.note}` : r.note,
     choices,

@@ -32,13 +32,45 @@ export interface ThreadRt {
   /** Index of the thread's declaration in scenario.threads. */
   readonly decl: number;
   readonly pid: number;
-  pc: number;
+  readonly pc: number;
   /** The CPU the thread runs on (sched_setaffinity; a child inherits its parent's). */
-  cpu: number;
+  readonly cpu: number;
   /** Ran its last statement, exited, or was killed. */
-  done: boolean;
+  readonly done: boolean;
   /** A kernel path stopped at a lock boundary inside the current statement (explorer only). */
-  kpath: KernelPath | null;
+  readonly kpath: KernelPath | null;
+  /**
+   * The copy-on-write token of the one machine that may write this record
+   * in place (Machine.cow): copies of a machine share their threads, and
+   * threadW() copies one the first time a machine writes it.
+   */
+  readonly own: object;
+}
+
+/** A thread as its writer sees it (threadW()). */
+export type ThreadW = { -readonly [K in keyof ThreadRt]: ThreadRt[K] };
+
+/**
+ * Thread `i` of `m`, writable: copied first unless `m` made it. The copy
+ * replaces the shared record in `m.threads`: a reference taken before is the
+ * other machines' thread.
+ */
+export function threadW(m: Machine, i: number): ThreadW {
+  const t = m.threads[i];
+  if (!t) throw new Error(`tool bug: no thread ${i}`);
+  if (t.own === m.cow) return t as ThreadW;
+  const w: ThreadW = {
+    name: t.name,
+    decl: t.decl,
+    pid: t.pid,
+    pc: t.pc,
+    cpu: t.cpu,
+    done: t.done,
+    kpath: t.kpath,
+    own: m.cow,
+  };
+  m.threads[i] = w;
+  return w;
 }
 
 /**
@@ -140,6 +172,8 @@ export interface Machine {
   readonly sc: Scenario;
   s: State;
   threads: ThreadRt[];
+  /** Copy-on-write token: a thread record whose `own` is this token may be written in place. */
+  cow: object;
   regs: ReadonlyMap<string, number>;
   events: ReadonlySet<string>;
   maps: ReadonlyMap<string, Mapping>;
@@ -190,9 +224,11 @@ const _PAGE = 4096;
 export function newMachine(sc: Scenario): Machine {
   const s = newState();
   const init = spawnInit(s);
+  const cow = {};
   return {
     sc,
     s,
+    cow,
     threads: [
       {
         name: sc.threads[0]!.name,
@@ -203,6 +239,7 @@ export function newMachine(sc: Scenario): Machine {
         // A first thread with no statements (and no setup) has nothing to run.
         done: sc.setup.length === 0 && sc.threads[0]!.body.length === 0,
         kpath: null,
+        own: cow,
       },
     ],
     regs: new Map(),
@@ -218,24 +255,13 @@ export function newMachine(sc: Scenario): Machine {
   };
 }
 
-/** A thread's copy, every field named (an object spread is several times slower in V8). */
-function cloneThread(t: ThreadRt): ThreadRt {
-  return {
-    name: t.name,
-    decl: t.decl,
-    pid: t.pid,
-    pc: t.pc,
-    cpu: t.cpu,
-    done: t.done,
-    kpath: t.kpath,
-  };
-}
-
 export function cloneMachine(m: Machine): Machine {
+  m.cow = {}; // the thread records are shared from here on: each side copies what it writes
   return {
     sc: m.sc,
     s: cloneState(m.s),
-    threads: m.threads.map(cloneThread),
+    threads: m.threads.slice(),
+    cow: {},
     regs: m.regs,
     events: m.events,
     maps: m.maps,
@@ -445,7 +471,7 @@ export function teardown(m: Machine): void {
   for (const inode of m.files.values()) iput(m.s, inode);
   m.files = new Map();
   for (const t of m.s.tasks) if (t && t.state === TASK_RUNNING) do_group_exit(m.s, t, 0);
-  for (const t of m.threads) t.done = true;
+  for (let i = 0; i < m.threads.length; i++) threadW(m, i).done = true;
   rmap_walk_end(m.s, false); // a stopped rmap walk is abandoned with its folio
   for (const folio of m.s.isolated.slice()) reclaimRelease(m.s, folio);
   // The swap device finishes every write it started.

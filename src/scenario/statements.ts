@@ -82,6 +82,7 @@ import type {
   Mapping,
   StepResult,
   ThreadRt,
+  ThreadW,
   UffdForkPending,
 } from './machine.js';
 import {
@@ -92,6 +93,7 @@ import {
   stmtAt,
   task,
   threadByName,
+  threadW,
   withEntry,
   withMember,
   withoutEntry,
@@ -172,8 +174,10 @@ function refRange(m: Machine, ref: Ref, st: Stmt): [number, number] {
 export function markGroupDone(m: Machine, tgid: number, except: ThreadRt | null = null): void {
   const mm = m.s.tasks[tgid]?.mm ?? 0;
   if (mm !== 0 && !m.s.mms[mm]) m.ghost.dropMm(mm);
-  for (const t of m.threads) {
-    if (m.s.tasks[t.pid]!.tgid !== tgid || t === except) continue;
+  for (let i = 0; i < m.threads.length; i++) {
+    const r = m.threads[i]!;
+    if (m.s.tasks[r.pid]!.tgid !== tgid || r === except) continue;
+    const t = threadW(m, i);
     t.done = true;
     if (t.kpath?.pending.kind === 'wp_page_copy') wp_page_copy_abort(m.s, t.kpath.pending);
     if (t.kpath?.pending.kind === 'pte_map') pte_offset_map_end(m.s, null, t.kpath.pending);
@@ -214,7 +218,7 @@ function kill(m: Machine, t: ThreadRt, signal: number): string {
 
 /** Run the next statement of thread `i`. The kernel context carries the era and the decision log. */
 export function stepThread(m: Machine, i: number, k: Kernel): StepResult {
-  const t = m.threads[i]!;
+  const t = threadW(m, i);
   const st = nextStmt(m, t);
   if (!st) throw new Error(`tool bug: thread ${t.name} has no statement to run`);
   t.pc += 1;
@@ -324,6 +328,7 @@ function startThread(m: Machine, t: ThreadRt, st: Stmt, pid: number): void {
     cpu: t.cpu,
     kpath: null,
     done: stmtAt(m, decl, 0) === undefined,
+    own: m.cow,
   });
 }
 
@@ -377,11 +382,12 @@ function access(
 
 /** read() returns a UFFD_EVENT_FORK message: the fork it held returns; `name` gets the child's context. */
 function readForkEvent(m: Machine, ctx: number, name: string | null, reg: string | null): string {
-  const t = forkEventWaiter(m, ctx);
-  if (t?.kpath?.pending.kind !== 'uffd_fork_event')
+  const waiter = forkEventWaiter(m, ctx);
+  if (waiter?.kpath?.pending.kind !== 'uffd_fork_event')
     throw new Error('tool bug: uffd read with no message');
-  const p = t.kpath.pending;
-  t.kpath = { ...t.kpath, pending: { ...p, read: true } };
+  const p = waiter.kpath.pending;
+  const t = threadW(m, m.threads.indexOf(waiter));
+  t.kpath = { ...waiter.kpath, pending: { ...p, read: true } };
   if (name !== null) m.uffds = withEntry(m.uffds, name, p.child_ctx);
   return `UFFD_EVENT_FORK from ${t.name}: the child's context ${p.child_ctx}${name === null ? '' : ` is ${name}`}${setReg(m, reg, 0)}`;
 }
@@ -392,7 +398,7 @@ function setReg(m: Machine, reg: string | null, value: number): string {
   return ` -> ${reg} = ${value}`;
 }
 
-function execute(m: Machine, t: ThreadRt, st: Stmt, k: Kernel, resumed = false): string {
+function execute(m: Machine, t: ThreadW, st: Stmt, k: Kernel, resumed = false): string {
   const s = m.s;
   const me = task(m, t);
   const mm = () => mmOf(s, s.tasks[me.pid]!.mm); // read again: an exec replaces the task (taskW())

@@ -56,7 +56,8 @@ export function machineFromData(sc: Machine['sc'], d: MachineData): Machine {
   return {
     sc,
     s,
-    threads: d.threads.map((t) => ({ ...t })),
+    cow: {},
+    threads: d.threads.slice(), // their tokens are structured-clone copies: written, they are copied
     regs: new Map(d.regs),
     events: new Set(d.events),
     maps: new Map(d.maps),

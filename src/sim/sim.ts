@@ -27,6 +27,7 @@ import {
   stmtAt,
   task,
   teardown,
+  threadW,
   withMember,
 } from '../scenario/machine.js';
 import { stmtText } from '../scenario/print.js';
@@ -215,7 +216,7 @@ function simMachine(w: Scenario): Machine {
   const m = newMachine(sc);
   m.ghost = new NoGhost();
   m.lazy = decls.map((d) => new LoopCursor(w, d.body, d.env, arrays));
-  m.threads[0]!.done = stmtAt(m, 0, 0) === undefined;
+  threadW(m, 0).done = stmtAt(m, 0, 0) === undefined;
   return m;
 }
 
@@ -340,7 +341,7 @@ export function simulate(w: Scenario, policy: Policy, opts: SimOptions): SimResu
     if (environment(m, rng, rates, envKernel)) m.blocked = NONE_BLOCKED;
     // Threads are spread over the CPUs as they start (the scheduler's fork balancing).
     for (; started < m.threads.length; started++)
-      m.threads[started]!.cpu = started % Math.max(1, opts.cpus);
+      threadW(m, started).cpu = started % Math.max(1, opts.cpus);
     const pte = vmpteKb(m);
     if (pte > peak) peak = pte;
     if (st.op === 'phase' && r.kind === 'ok')
