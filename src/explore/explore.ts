@@ -197,7 +197,7 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
     const { succs, final } = expanded;
     for (const { m, step } of succs) {
       // Invariants are a function of the state: checked once, when it is new.
-      const edge = search.successor(node.edge, machineLanes(m), step.move, () => ({
+      const edge = search.successor(node.edge, machineLanes(m), step, () => ({
         violations: checkInvariants(m.s, machineRefs(m)),
         findings: machineFindings(m, config),
       }));

@@ -50,12 +50,27 @@ export interface QueuedNode {
   readonly depth: number;
 }
 
-/** What the search keeps of a finding until it reports it: the moves to it. */
-interface FoundPath {
+/** A path the search found: its moves, and its steps when they were kept (else replayed). */
+interface Found {
+  readonly moves: readonly Move[];
+  readonly steps: readonly PathStep[] | null;
+}
+
+/** What the search keeps of a finding until it reports it. */
+interface FoundPath extends Found {
   readonly code: FindingPath['code'];
   readonly detail: string;
-  readonly moves: readonly Move[];
 }
+
+/**
+ * The sequential search keeps the steps of its first STEP_CACHE edges as it
+ * made them, so that a witness among them is not replayed: in the library's
+ * costliest scenarios (a terabyte mapping, THP collapse) one step takes
+ * milliseconds and a replay of the witness was a third of the search. Past
+ * that many states, steps cost memory the search needs, and a replay is
+ * cheap beside the search.
+ */
+const STEP_CACHE = 1 << 16;
 
 /**
  * The edges of the search tree, one per distinct state but the initial one:
@@ -122,7 +137,9 @@ export class Search {
   private hangs = 0;
   private transitions = 0;
   private depth = 0;
-  private witness: readonly Move[] | null = null;
+  private witness: Found | null = null;
+  /** The steps of edges below STEP_CACHE, when the caller gave them. */
+  private readonly steps: PathStep[] = [];
   /** Set once the search must end early (tool bug, state limit). */
   stop: ExploreResult | null = null;
 
@@ -153,7 +170,7 @@ export class Search {
     const findings: FindingPath[] = this.findings.map((f) => ({
       code: f.code,
       detail: f.detail,
-      path: this.rebuild(f.moves),
+      path: this.stepsOf(f),
     }));
     return { era, states: this.seen.size, transitions, depth, findings };
   }
@@ -161,6 +178,19 @@ export class Search {
   /** Edge `e`: the edge it continues (-1 from the initial machine) and its move. */
   edgeAt(e: number): { readonly parent: number; readonly move: Move } {
     return { parent: this.edges.parent(e), move: this.edges.move(e) };
+  }
+
+  private stepsOf(f: Found): readonly PathStep[] {
+    return f.steps ?? this.rebuild(f.moves);
+  }
+
+  /** The path to the node reached by `edge`: its moves, and its steps when every one was kept. */
+  private found(edge: number): Found {
+    const moves = this.movesTo(edge);
+    if (edge >= this.steps.length) return { moves, steps: null };
+    const steps: PathStep[] = [];
+    for (let e = edge; e >= 0; e = this.edges.parent(e)) steps.push(this.steps[e]!);
+    return { moves, steps: steps.reverse() };
   }
 
   /** The moves from the initial machine to the node reached by `edge`. */
@@ -204,7 +234,7 @@ export class Search {
         detail: f.detail,
         moves: f.moves.map(moveKey),
       })),
-      witness: this.witness ? this.witness.map(moveKey) : null,
+      witness: this.witness ? this.witness.moves.map(moveKey) : null,
       counts: {
         holds: this.holds,
         fails: this.fails,
@@ -232,11 +262,12 @@ export class Search {
       this.seen.add(a, b);
     }
     this.edges.clear();
+    this.steps.length = 0;
     for (const [parent, k] of snap.edges) this.edges.push(parent, move(k));
     this.findings.length = 0;
     for (const f of snap.findings)
-      this.findings.push({ code: f.code, detail: f.detail, moves: f.moves.map(move) });
-    this.witness = snap.witness ? snap.witness.map(move) : null;
+      this.findings.push({ code: f.code, detail: f.detail, moves: f.moves.map(move), steps: null });
+    this.witness = snap.witness ? { moves: snap.witness.map(move), steps: null } : null;
     ({
       holds: this.holds,
       fails: this.fails,
@@ -248,7 +279,7 @@ export class Search {
   }
 
   private bug(violations: readonly Violation[], edge: number): void {
-    const path = this.rebuild(this.movesTo(edge));
+    const path = this.stepsOf(this.found(edge));
     this.stop = { ...this.stats(), kind: 'tool-bug', violations, path };
   }
 
@@ -285,16 +316,21 @@ export class Search {
    * One successor of the node reached by `parentEdge`. Returns the new
    * edge's index when the state is new (the caller enqueues it), else -1.
    * `check` gives the state's accounting violations and design findings.
+   * `step` is the step that reached it, or only its move (the parallel
+   * search, whose paths are replayed).
    */
   successor(
     parentEdge: number,
     key: Lanes,
-    move: Move,
+    step: PathStep | Move,
     check: () => { violations: readonly Violation[]; findings: readonly Finding[] },
   ): number {
     this.transitions++;
     if (this.seen.has(key[0], key[1])) return -1;
-    const edge = this.edges.push(parentEdge, move);
+    const isStep = 'move' in step;
+    const edge = this.edges.push(parentEdge, isStep ? step.move : step);
+    // Kept while every earlier edge's step was (paths need all of theirs).
+    if (isStep && edge === this.steps.length && edge < STEP_CACHE) this.steps.push(step);
     const c = check();
     if (c.violations.length > 0) {
       this.bug(c.violations, edge);
@@ -302,7 +338,7 @@ export class Search {
     }
     for (const f of c.findings)
       if (!this.findings.some((x) => x.code === f.code))
-        this.findings.push({ code: f.code, detail: f.detail, moves: this.movesTo(edge) });
+        this.findings.push({ code: f.code, detail: f.detail, ...this.found(edge) });
     if (this.seen.size >= this.maxStates) {
       this.stop = { ...this.stats(), kind: 'limit', limit: 'states', finals: this.finals() };
       return -1;
@@ -346,7 +382,7 @@ export class Search {
     if (final.holds) this.holds++;
     else this.fails++;
     if (this.witness === null && final.holds === this.wantHolds && edge >= 0)
-      this.witness = this.movesTo(edge);
+      this.witness = this.found(edge);
     if (final.violations.length > 0) this.bug(final.violations, edge);
   }
 
@@ -359,7 +395,7 @@ export class Search {
     const { holds, fails } = this;
     const verdict: Verdict =
       holds + fails === 0 ? 'Hang' : holds === 0 ? 'Never' : fails === 0 ? 'Always' : 'Sometimes';
-    const witness = this.witness ? this.rebuild(this.witness) : null;
+    const witness = this.witness ? this.stepsOf(this.witness) : null;
     return { ...this.stats(), kind: 'done', verdict, finals: this.finals(), witness };
   }
 }
