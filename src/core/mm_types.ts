@@ -442,15 +442,45 @@ export interface PtBug {
  */
 export interface SwapInfo {
   /** swap_map without SWAP_HAS_CACHE: the swap entries (swap PTEs) referring to each slot. */
-  map: number[];
+  readonly map: readonly number[];
   /** What swap-out wrote to each slot (one value per page, as the memmap's content). */
-  data: number[];
+  readonly data: readonly number[];
   /** The swap cache: the folio that caches each slot, 0 if none (SWAP_HAS_CACHE). */
-  cache: number[];
+  readonly cache: readonly number[];
   /** The slot each swap-cache folio caches (folio->swap), the inverse of `cache`. */
-  slot_of: Map<number, number>;
+  readonly slot_of: ReadonlyMap<number, number>;
   /** No slot below this one is free (folio_alloc_swap() starts looking here). */
+  readonly free_hint: number;
+  /** Not the kernel's: the token of the one state that may write this record in place (swapW()). */
+  readonly own: object;
+}
+
+/** The swap device as its writer sees it (swapW()). */
+export interface SwapInfoW extends SwapInfo {
+  map: number[];
+  data: number[];
+  cache: number[];
+  slot_of: Map<number, number>;
   free_hint: number;
+}
+
+/**
+ * The swap device of `s`, writable: copied first unless `s` made it (a
+ * state shares it with its copies until one of them swaps).
+ */
+export function swapW(s: State): SwapInfoW {
+  const w = s.swap;
+  if (w.own === s.cow) return w as SwapInfoW;
+  const c: SwapInfoW = {
+    map: w.map.slice(),
+    data: w.data.slice(),
+    cache: w.cache.slice(),
+    slot_of: new Map(w.slot_of),
+    free_hint: w.free_hint,
+    own: s.cow,
+  };
+  s.swap = c;
+  return c;
 }
 
 /**
@@ -479,7 +509,8 @@ export interface State {
   /** By inode id (0 unused). */
   inodes: (Inode | null)[];
   /** /proc/vmstat events, see vmstat.ts. */
-  vmstat: Float64Array;
+  /** The /proc/vmstat event counters (vmstat.ts), a plain array: 17 numbers copy far faster than a Float64Array. */
+  vmstat: number[];
   next_anon_vma: number;
   /** Per-CPU LRU add batches (mm/swap.c cpu_fbatches.lru_add): folios holding an extra reference. */
   lru_batch: number[][];
@@ -586,6 +617,7 @@ export function newState(): State {
   // The zero page is reserved memory: never freed, never counted in a mapping's refcount.
   flagsW(mem)[ZERO_PFN] = 0x400 /* PG_reserved */ | 0x4 /* PG_uptodate */;
   refcountW(mem)[ZERO_PFN] = 1;
+  const cow = {};
   return {
     mem,
     pt: {
@@ -603,7 +635,7 @@ export function newState(): State {
     tasks: [null],
     pipes: [null],
     inodes: [null],
-    swap: { map: [0], data: [0], cache: [0], slot_of: new Map(), free_hint: 1 },
+    swap: { map: [0], data: [0], cache: [0], slot_of: new Map(), free_hint: 1, own: cow },
     vmstat: newVmstat(),
     next_anon_vma: 1,
     lru_batch: [],
@@ -612,7 +644,7 @@ export function newState(): State {
     gup: [null],
     uffd: [null],
     huge_zero: 0,
-    cow: {},
+    cow,
     work: null,
     workBase: 0,
   };
@@ -693,13 +725,7 @@ export function cloneState(s: State): State {
     tasks: s.tasks.slice(), // shared records, copied by their writer (taskW())
     pipes: s.pipes.map(clonePipe),
     inodes: s.inodes.map(cloneInode),
-    swap: {
-      map: s.swap.map.slice(),
-      data: s.swap.data.slice(),
-      cache: s.swap.cache.slice(),
-      slot_of: new Map(s.swap.slot_of),
-      free_hint: s.swap.free_hint,
-    },
+    swap: s.swap, // shared until a state writes it (swapW())
     vmstat: s.vmstat.slice(),
     next_anon_vma: s.next_anon_vma,
     lru_batch: s.lru_batch.map((b) => b.slice()),

@@ -1,7 +1,7 @@
 /**
  * Event counters with the names /proc/vmstat prints (include/linux/vm_event_item.h,
  * mm/vmstat.c vmstat_text), plus the counters seed 003 added to its kernel for
- * the forceswap study. Counters are a Float64Array in the state, indexed by the
+ * the forceswap study. Counters are a plain array of numbers in the state, indexed by the
  * position of the name in VM_EVENT_NAMES.
  */
 
@@ -43,16 +43,16 @@ export function vmEventIndex(name: string): number | undefined {
   return INDEX.get(name);
 }
 
-export function newVmstat(): Float64Array {
-  return new Float64Array(VM_EVENT_NAMES.length);
+export function newVmstat(): number[] {
+  return new Array<number>(VM_EVENT_NAMES.length).fill(0);
 }
 
 /** include/linux/vmstat.h count_vm_event() */
-export function count_vm_event(vmstat: Float64Array, item: number): void {
+export function count_vm_event(vmstat: number[], item: number): void {
   vmstat[item] = (vmstat[item] ?? 0) + 1;
 }
 
 /** include/linux/vmstat.h count_vm_events() */
-export function count_vm_events(vmstat: Float64Array, item: number, delta: number): void {
+export function count_vm_events(vmstat: number[], item: number, delta: number): void {
   vmstat[item] = (vmstat[item] ?? 0) + delta;
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Fingerprint, hashState } from '../../src/core/canon.js';
+import { spawnInit } from '../../src/core/kernel/fork.js';
 import {
   cloneState,
   contentW,
@@ -16,6 +17,8 @@ import {
   ptSet,
   ptVal,
   refcountW,
+  swapW,
+  taskW,
 } from '../../src/core/mm_types.js';
 import { PT_LEVEL_PTE } from '../../src/core/pgtable_types.js';
 
@@ -144,5 +147,32 @@ describe('the memmap, shared copy-on-write (mm_types.ts flagsW() and its kin)', 
     const again = c.mem.refcount;
     refcountW(c.mem)[6] = 1; // owned now: written in place
     expect(c.mem.refcount).toBe(again);
+  });
+});
+
+describe('records shared between a state and its copies (taskW(), swapW())', () => {
+  it('a task is copied by its first writer in a state, and written in place after that', () => {
+    const s = newState();
+    const init = spawnInit(s);
+    const c = cloneState(s);
+    expect(c.tasks[init.pid]).toBe(s.tasks[init.pid]);
+    const w = taskW(c, init.pid);
+    w.exit_code = 7;
+    expect(s.tasks[init.pid]!.exit_code).toBe(0);
+    expect(c.tasks[init.pid]!.exit_code).toBe(7);
+    expect(taskW(c, init.pid)).toBe(w); // owned now
+    taskW(s, init.pid).state = 3; // the original copies too: its record is shared
+    expect(c.tasks[init.pid]!.state).not.toBe(3);
+  });
+
+  it("the swap device is copied by a state's first write, on either side", () => {
+    const s = newState();
+    const c = cloneState(s);
+    expect(c.swap).toBe(s.swap);
+    swapW(c).map.push(1);
+    expect(s.swap.map).toEqual([0]);
+    expect(c.swap.map).toEqual([0, 1]);
+    swapW(s).free_hint = 5;
+    expect(c.swap.free_hint).toBe(1);
   });
 });

@@ -9,7 +9,7 @@
 
 import { toolBug } from '../bug.js';
 import type { State } from '../mm_types.js';
-import { contentW, flagsW } from '../mm_types.js';
+import { contentW, flagsW, swapW } from '../mm_types.js';
 import { PG_dirty, PG_locked, PG_swapbacked, PG_swapcache, PG_uptodate } from '../page-flags.js';
 import type { Kernel } from '../points.js';
 import { count_vm_event, PGMAJFAULT, PSWPIN } from '../vmstat.js';
@@ -20,8 +20,9 @@ import { folio_alloc_swap, folio_free_swap, folio_swap_offset } from './swapfile
 /** Make `folio` cache `slot`: the swap cache's reference and PG_swapcache. */
 function add_to_swap_cache(s: State, folio: number, slot: number): void {
   if (s.swap.cache[slot] !== 0) toolBug(`swap slot ${slot} is cached twice`);
-  s.swap.cache[slot] = folio;
-  s.swap.slot_of.set(folio, slot);
+  const sw = swapW(s);
+  sw.cache[slot] = folio;
+  sw.slot_of.set(folio, slot);
   flagsW(s.mem)[folio] = s.mem.flags[folio]! | PG_swapcache;
   folio_get(s, folio);
 }
@@ -42,12 +43,13 @@ export function add_to_swap(s: State, folio: number): number {
 export function delete_from_swap_cache(s: State, folio: number): void {
   const slot = folio_swap_offset(s, folio);
   if (slot === 0) toolBug(`folio ${folio} is not in the swap cache`);
-  s.swap.cache[slot] = 0;
-  s.swap.slot_of.delete(folio);
+  const sw = swapW(s);
+  sw.cache[slot] = 0;
+  sw.slot_of.delete(folio);
   flagsW(s.mem)[folio] = s.mem.flags[folio]! & ~PG_swapcache;
-  if (s.swap.map[slot] === 0) {
-    s.swap.data[slot] = 0;
-    if (slot < s.swap.free_hint) s.swap.free_hint = slot;
+  if (sw.map[slot] === 0) {
+    sw.data[slot] = 0;
+    if (slot < sw.free_hint) sw.free_hint = slot;
   }
   folio_put(s, folio);
 }

@@ -12,7 +12,7 @@
 
 import { toolBug } from '../bug.js';
 import type { State } from '../mm_types.js';
-import { flagsW, folioLarge } from '../mm_types.js';
+import { flagsW, folioLarge, swapW } from '../mm_types.js';
 import { PG_dirty, PG_locked, PG_swapcache, PG_writeback } from '../page-flags.js';
 import { W_PAGE_LINES, W_SUBPAGE_ITER, workCharge } from '../work.js';
 import { delete_from_swap_cache } from './swap_state.js';
@@ -35,7 +35,7 @@ function slotFree(s: State, slot: number): boolean {
  * deterministic. The count starts at 0; the caller makes the folio cache it.
  */
 export function folio_alloc_swap(s: State): number {
-  const sw = s.swap;
+  const sw = swapW(s);
   for (let slot = sw.free_hint; slot < sw.map.length; slot++)
     if (slotFree(s, slot)) {
       sw.free_hint = slot + 1;
@@ -52,17 +52,18 @@ export function folio_alloc_swap(s: State): number {
 export function swap_duplicate(s: State, slot: number): void {
   if (slot <= 0 || slot >= s.swap.map.length || slotFree(s, slot))
     toolBug(`swap_duplicate() of free swap slot ${slot}`);
-  s.swap.map[slot] = s.swap.map[slot]! + 1;
+  swapW(s).map[slot] = s.swap.map[slot]! + 1;
 }
 
 /** swap_free(): a swap PTE referring to the slot is gone. */
 export function swap_free(s: State, slot: number): void {
   const n = s.swap.map[slot] ?? 0;
   if (n <= 0) toolBug(`swap_free() of swap slot ${slot} with count ${n}`);
-  s.swap.map[slot] = n - 1;
-  if (n === 1 && s.swap.cache[slot] === 0) {
-    s.swap.data[slot] = 0;
-    if (slot < s.swap.free_hint) s.swap.free_hint = slot;
+  const sw = swapW(s);
+  sw.map[slot] = n - 1;
+  if (n === 1 && sw.cache[slot] === 0) {
+    sw.data[slot] = 0;
+    if (slot < sw.free_hint) sw.free_hint = slot;
   }
 }
 

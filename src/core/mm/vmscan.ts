@@ -14,7 +14,7 @@
  */
 
 import type { State } from '../mm_types.js';
-import { flagsW } from '../mm_types.js';
+import { flagsW, swapW } from '../mm_types.js';
 import {
   PG_anon,
   PG_buddy,
@@ -220,7 +220,7 @@ export function shrink_folio_list(
     else if (s.mem.flags[folio]! & PG_dirty) {
       // pageout() → swap_writepage(): the contents go to the slot as the write
       // starts (nothing writes to an unmapped folio before it ends).
-      s.swap.data[slot] = s.mem.content[folio]!;
+      swapW(s).data[slot] = s.mem.content[folio]!;
       flagsW(s.mem)[folio] = s.mem.flags[folio]! & ~PG_dirty;
       folio_start_writeback(s, folio);
       count_vm_event(s.vmstat, PSWPOUT);

@@ -13,7 +13,7 @@ import {
   gupRelease,
 } from '../../../src/core/mm/gup.js';
 import { do_madvise, MADV_PAGEOUT } from '../../../src/core/mm/madvise.js';
-import { MM_ANONPAGES, MM_SWAPENTS } from '../../../src/core/mm_types.js';
+import { MM_ANONPAGES, MM_SWAPENTS, swapW } from '../../../src/core/mm_types.js';
 import { PG_swapcache, PG_writeback } from '../../../src/core/page-flags.js';
 import type { EraId } from '../../../src/core/points.js';
 import { eraWorld, expectSound, mapAnon, mmOfTask, read, type world, write } from '../helpers.js';
@@ -188,7 +188,7 @@ describe('swap-out and swap-in (MADV_PAGEOUT, do_swap_page)', () => {
     mapAnon(w, w.init, A, 4096);
     write(w, w.init, A, 1);
     pageout(w);
-    w.s.swap.map[1] = 2;
+    swapW(w.s).map[1] = 2;
     expect(checkInvariants(w.s).map((v) => v.code)).toContain('MM007');
   });
 });
