@@ -8,7 +8,14 @@
  */
 
 import type { State } from './mm_types.js';
-import { ptEntries } from './mm_types.js';
+import {
+  OWN_CONTENT,
+  OWN_FLAGS,
+  OWN_MAPCOUNT,
+  OWN_ORDER,
+  OWN_REFCOUNT,
+  ptEntries,
+} from './mm_types.js';
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
@@ -94,6 +101,29 @@ function tableDigest(t: Uint32Array, frozen: boolean): readonly [number, number]
 }
 
 /**
+ * Digests of memmap arrays that can no longer change: an array a state does
+ * not own (MemMap.own) is shared copy-on-write and never written again, so
+ * its digest over the first `end` PFNs is computed once, and kept with that
+ * `end` (alloc_pages() writes every array of a PFN it hands out for the
+ * first time, so a frozen array never meets a later end; the check is cheap).
+ */
+const frozenPages = new WeakMap<object, { end: number; d: readonly [number, number] }>();
+
+/** Feed the digest of a memmap array's first `end` PFNs into `h`. */
+function pages(h: Fingerprint, a: ArrayLike<number>, end: number, frozen: boolean): void {
+  const cached = frozen ? frozenPages.get(a) : undefined;
+  let d = cached && cached.end === end ? cached.d : null;
+  if (d === null) {
+    const f = new Fingerprint();
+    f.words(a, end);
+    d = f.lanes();
+    if (frozen) frozenPages.set(a, { end, d });
+  }
+  h.word(d[0]);
+  h.word(d[1]);
+}
+
+/**
  * Feed the whole kernel state into `h` in canonical order. `counters`, when
  * given, lists the /proc/vmstat events to include (those a scenario reads);
  * the others do not change what the kernel does, and leaving them out keeps
@@ -102,11 +132,12 @@ function tableDigest(t: Uint32Array, frozen: boolean): readonly [number, number]
  */
 export function hashState(s: State, h: Fingerprint, counters?: readonly number[]): void {
   const m = s.mem;
-  h.words(m.flags, m.end);
-  h.words(m.refcount, m.end);
-  h.words(m.mapcount, m.end);
-  h.words(m.content, m.end);
-  h.words(m.order, m.end);
+  // Each array by its digest (cached for arrays shared with other states).
+  pages(h, m.flags, m.end, !(m.own & OWN_FLAGS));
+  pages(h, m.refcount, m.end, !(m.own & OWN_REFCOUNT));
+  pages(h, m.mapcount, m.end, !(m.own & OWN_MAPCOUNT));
+  pages(h, m.content, m.end, !(m.own & OWN_CONTENT));
+  pages(h, m.order, m.end, !(m.own & OWN_ORDER));
   // Large folios' fields, in PFN order (the map's insertion order depends on history).
   const large = [...m.large.keys()].sort((a, b) => a - b);
   h.word(large.length);

@@ -541,11 +541,11 @@ export const ZERO_PFN = 1;
 
 const INITIAL_PFNS = 64;
 
-const OWN_FLAGS = 1;
-const OWN_REFCOUNT = 2;
-const OWN_MAPCOUNT = 4;
-const OWN_CONTENT = 8;
-const OWN_ORDER = 16;
+export const OWN_FLAGS = 1;
+export const OWN_REFCOUNT = 2;
+export const OWN_MAPCOUNT = 4;
+export const OWN_CONTENT = 8;
+export const OWN_ORDER = 16;
 /** Every memmap array owned: a new memmap, or one whose arrays were all just replaced (page_alloc.ts grow()). */
 export const OWN_MEMMAP = 31;
 

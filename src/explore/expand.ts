@@ -46,6 +46,89 @@ export function machineFindings(m: Machine, config: Config): Finding[] {
   return out;
 }
 
+/** Digests of persistent name tables, by feeder (one table object could serve two kinds). */
+const namedDigests = new Map<unknown, WeakMap<object, readonly [number, number]>>();
+
+/** Feed a persistent name table into `h` by its digest, computed by `feed` once per table. */
+function named<T extends object>(
+  h: Fingerprint,
+  table: T,
+  feed: (f: Fingerprint, t: T) => void,
+): void {
+  let cache = namedDigests.get(feed);
+  if (cache === undefined) {
+    cache = new WeakMap();
+    namedDigests.set(feed, cache);
+  }
+  let d = cache.get(table);
+  if (d === undefined) {
+    const f = new Fingerprint();
+    feed(f, table);
+    d = f.lanes();
+    cache.set(table, d);
+  }
+  h.word(d[0]);
+  h.word(d[1]);
+}
+
+function text(h: Fingerprint, x: string): void {
+  h.word(x.length);
+  for (let i = 0; i < x.length; i++) h.word(x.charCodeAt(i));
+}
+
+function feedBlocked(h: Fingerprint, blocked: ReadonlySet<number>): void {
+  h.word(-1);
+  for (const b of [...blocked].sort((a, b) => a - b)) h.word(b);
+}
+
+function feedRegs(h: Fingerprint, regs: ReadonlyMap<string, number>): void {
+  h.word(-2);
+  for (const [k, v] of byKey(regs)) {
+    text(h, k);
+    h.num(v >>> 0);
+  }
+}
+
+function feedEvents(h: Fingerprint, events: ReadonlySet<string>): void {
+  h.word(-3);
+  for (const e of [...events].sort()) text(h, e);
+}
+
+function feedPins(h: Fingerprint, pins: Machine['pins']): void {
+  h.word(-4);
+  for (const [k, ids] of byKey(pins)) {
+    text(h, k);
+    h.words(ids, ids.length);
+  }
+}
+
+function feedMaps(h: Fingerprint, maps: Machine['maps']): void {
+  h.word(-5);
+  for (const [k, v] of byKey(maps)) {
+    text(h, k);
+    h.num(v.addr);
+    h.num(v.len);
+  }
+}
+
+function feedUserfaults(h: Fingerprint, userfaults: Machine['userfaults']): void {
+  h.word(-8);
+  for (const [i, u] of [...userfaults].sort(([a], [b]) => a - b)) {
+    h.word(i);
+    h.word(u.ctx);
+    h.num(u.address);
+    h.word(u.read ? 1 : 0);
+  }
+}
+
+function feedIds(h: Fingerprint, ids: ReadonlyMap<string, number>): void {
+  h.word(-9);
+  for (const [k, v] of byKey(ids)) {
+    text(h, k);
+    h.word(v);
+  }
+}
+
 /** Fingerprint of everything that determines a machine's future, as 16 hex digits. */
 export function machineKey(m: Machine): string {
   return machineFingerprint(m).hex();
@@ -118,43 +201,19 @@ function machineFingerprint(m: Machine): Fingerprint {
       h.word(0);
     }
   }
-  const text = (x: string) => {
-    h.word(x.length);
-    for (let i = 0; i < x.length; i++) h.word(x.charCodeAt(i));
-  };
-  for (const b of [...m.blocked].sort((a, b) => a - b)) h.word(b);
-  h.word(-1);
-  for (const [k, v] of byKey(m.regs)) {
-    text(k);
-    h.num(v >>> 0);
-  }
-  h.word(-2);
-  for (const e of [...m.events].sort()) text(e);
-  h.word(-3);
-  for (const [k, ids] of byKey(m.pins)) {
-    text(k);
-    h.words(ids, ids.length);
-  }
+  // The name tables, each by its digest: they are persistent (a writer
+  // replaces a table, machine.ts withEntry()), so a table's digest is
+  // computed once however many machines share it.
+  named(h, m.blocked, feedBlocked);
+  named(h, m.regs, feedRegs);
+  named(h, m.events, feedEvents);
+  named(h, m.pins, feedPins);
   // Name bindings: two orders of the same mmaps can leave the same VMAs bound to other names.
-  h.word(-4);
-  for (const [k, v] of byKey(m.maps)) {
-    text(k);
-    h.num(v.addr);
-    h.num(v.len);
-  }
-  h.word(-5);
-  for (const [i, u] of [...m.userfaults].sort(([a], [b]) => a - b)) {
-    h.word(i);
-    h.word(u.ctx);
-    h.num(u.address);
-    h.word(u.read ? 1 : 0);
-  }
-  h.word(-8);
-  for (const named of [m.pipes, m.files, m.uffds])
-    for (const [k, v] of byKey(named)) {
-      text(k);
-      h.word(v);
-    }
+  named(h, m.maps, feedMaps);
+  named(h, m.userfaults, feedUserfaults);
+  named(h, m.pipes, feedIds);
+  named(h, m.files, feedIds);
+  named(h, m.uffds, feedIds);
   // Ghost state of the design invariants: what each process is entitled to see.
   h.word(-6);
   const [d1, d2] = m.ghost.digest();

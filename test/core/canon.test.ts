@@ -4,10 +4,25 @@ import { userAccess } from '../../src/core/arch/x86/mm/fault.js';
 import { fingerprint } from '../../src/core/canon.js';
 import { checkInvariants } from '../../src/core/invariants.js';
 import { copy_process } from '../../src/core/kernel/fork.js';
-import { cloneState, mmOf } from '../../src/core/mm_types.js';
+import { cloneState, mmOf, OWN_MEMMAP, type State } from '../../src/core/mm_types.js';
 import { mapAnon, world } from './helpers.js';
 
 const A = 0x10000000;
+
+/** A copy of `s` whose memmap arrays are new objects, owned (nothing cached about them). */
+function unshared(s: State): State {
+  const c = cloneState(s);
+  const m = c.mem;
+  Object.assign(m, {
+    flags: m.flags.slice(),
+    refcount: m.refcount.slice(),
+    mapcount: m.mapcount.slice(),
+    content: m.content.slice(),
+    order: m.order.slice(),
+    own: OWN_MEMMAP,
+  });
+  return c;
+}
 
 function build(values: number[]) {
   const w = world();
@@ -28,7 +43,7 @@ describe('fingerprint and cloning', () => {
     );
   });
 
-  it('hashes a page table the same whether it is still writable or frozen (cached digest)', () => {
+  it('hashes a page table and the memmap arrays the same whether still writable or frozen (cached digests)', () => {
     fc.assert(
       fc.property(
         fc.array(fc.nat(9), { minLength: 1, maxLength: 10 }),
@@ -45,6 +60,9 @@ describe('fingerprint and cloning', () => {
           expect(fingerprint(w.s)).toBe(live);
           expect(fingerprint(copy)).not.toBe(live);
           expect(fingerprint(copy)).toBe(fingerprint(cloneState(copy)));
+          // A cached digest is the one computed afresh (over arrays no cache has seen).
+          expect(fingerprint(copy)).toBe(fingerprint(unshared(copy)));
+          expect(fingerprint(w.s)).toBe(fingerprint(unshared(w.s)));
         },
       ),
       { numRuns: 60, seed: 3 },
