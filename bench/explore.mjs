@@ -1,4 +1,4 @@
-// Explorer benchmark: `npm run build && node bench/explore.mjs [--k N] [--skip-library]`.
+// Explorer benchmark: `npm run build && node bench/explore.mjs [--k N | --k A..B] [--skip-library]`.
 //
 // 1. The scenario library: every scenario under every modelled era, explored
 //    as `cowherd check` does; states, transitions, states/s.
@@ -38,8 +38,15 @@ if (args[0] === '--solo') {
   explore(sc, eraInfo('v6.18').policy);
   process.exit(0);
 }
-const K = args.includes('--k') ? Number(args[args.indexOf('--k') + 1]) : 7;
-if (!(Number.isInteger(K) && K >= 1 && K <= 8)) throw new Error('--k takes 1..8');
+// --k N, or --k A..B for the growth with K (a table at the end of part 2).
+const kArg = args.includes('--k') ? args[args.indexOf('--k') + 1] : '7';
+const kRange = /^(\d+)(?:\.\.(\d+))?$/.exec(kArg ?? '');
+const Ks = [];
+if (kRange) for (let k = Number(kRange[1]); k <= Number(kRange[2] ?? kRange[1]); k++) Ks.push(k);
+if (Ks.length === 0 || Ks.some((k) => k < 1 || k > 8))
+  throw new Error('--k takes N or A..B in 1..8');
+// Part 3 (worker threads) uses the largest K of the range, at most 7.
+const K = Math.min(7, Ks[Ks.length - 1]);
 const skipLibrary = args.includes('--skip-library');
 const policy = (id) => eraInfo(id).policy;
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
@@ -121,6 +128,7 @@ function runSpin(model, k) {
     const errors = num(/errors: (\d+)/);
     if (errors !== 0) throw new Error(`pan reported errors:\n${out}`);
     return {
+      vector: num(/State-vector (\d+) byte/),
       states: num(/(\d+) states, stored/),
       transitions: num(/(\d+) transitions \(= stored\+matched\)/),
       s: best,
@@ -136,34 +144,48 @@ if (why) {
   console.log(`SPIN comparison skipped: ${why}`);
 } else {
   console.log(
-    `\nbeside SPIN, K = ${K} threads (cowherd v6.18; SPIN -DSAFETY -DNOREDUCE, best of 3):`,
+    `\nbeside SPIN, K = ${Ks.join(', ')} threads (cowherd v6.18; SPIN -DSAFETY -DNOREDUCE, best of 3):`,
   );
   const ratios = [];
-  for (const same of [false, true]) {
-    const model = same ? 'cow-same-page.pml' : 'cow-own-page.pml';
-    const sc = scenario(cowThreads(K, same), `bench-${model.replace('.pml', '')}-${K}.cow`);
-    explore(scenario(cowThreads(Math.max(2, K - 2), same), 'warmup.cow'), policy('v6.18'));
-    const { r, s } = timed(() => explore(sc, policy('v6.18'), { maxStates: 5_000_000 }));
-    if (r.kind !== 'done') throw new Error(`cowherd: ${r.kind}`);
-    const sp = runSpin(model, K);
-    const tr = s / sp.s;
-    const rr = sp.states / sp.s / (r.states / s);
-    ratios.push(
-      `${model.replace('.pml', '')}: ${tr.toFixed(1)}x the time, ${rr.toFixed(0)}x fewer states/s`,
-    );
-    console.log(`  ${model}`);
-    console.log(
-      `    cowherd: ${fmt(r.states)} states, ${fmt(r.transitions)} transitions, ${s.toFixed(2)} s, ${fmt(r.states / s)} states/s (verdict ${r.verdict})`,
-    );
-    console.log(
-      `    SPIN:    ${fmt(sp.states)} states, ${fmt(sp.transitions)} transitions, ${sp.s.toFixed(3)} s, ${fmt(sp.states / sp.s)} states/s`,
-    );
-    console.log(`    ratio cowherd/SPIN: time ${tr.toFixed(1)}, states/s ${(1 / rr).toFixed(4)}`);
-  }
+  const growth = [];
+  for (const k of Ks)
+    for (const same of [false, true]) {
+      const model = same ? 'cow-same-page.pml' : 'cow-own-page.pml';
+      const sc = scenario(cowThreads(k, same), `bench-${model.replace('.pml', '')}-${k}.cow`);
+      explore(scenario(cowThreads(Math.max(2, k - 2), same), 'warmup.cow'), policy('v6.18'));
+      const { r, s } = timed(() => explore(sc, policy('v6.18'), { maxStates: 5_000_000 }));
+      if (r.kind !== 'done') throw new Error(`cowherd: ${r.kind}`);
+      const sp = runSpin(model, k);
+      growth.push({ model, k, r, s, sp });
+      const tr = s / sp.s;
+      const rr = sp.states / sp.s / (r.states / s);
+      ratios.push(
+        `${model.replace('.pml', '')} K=${k}: ${tr.toFixed(1)}x the time, ${rr.toFixed(0)}x fewer states/s`,
+      );
+      console.log(`  ${model}, K = ${k}`);
+      console.log(
+        `    cowherd: ${fmt(r.states)} states, ${fmt(r.transitions)} transitions, ${s.toFixed(2)} s, ${fmt(r.states / s)} states/s (verdict ${r.verdict})`,
+      );
+      console.log(
+        `    SPIN:    ${fmt(sp.states)} states, ${fmt(sp.transitions)} transitions, ${sp.s.toFixed(3)} s, ${fmt(sp.states / sp.s)} states/s`,
+      );
+      console.log(`    ratio cowherd/SPIN: time ${tr.toFixed(1)}, states/s ${(1 / rr).toFixed(4)}`);
+    }
   console.log(
     "  (SPIN also counts each process's exit as a step, so it stores more states for the same program.)",
   );
   console.log(`ratio: ${ratios.join('; ')}`);
+  if (Ks.length > 1) {
+    // The growth with K, as a Markdown table (docs/performance.md).
+    console.log(
+      '\n| program | K | cowherd states | cowherd s | cowherd states/s | SPIN states | SPIN s | SPIN states/s | time ratio | SPIN state vector |',
+    );
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const g of growth)
+      console.log(
+        `| ${g.model.replace('.pml', '')} | ${g.k} | ${fmt(g.r.states)} | ${g.s.toFixed(2)} | ${fmt(g.r.states / g.s)} | ${fmt(g.sp.states)} | ${g.sp.s.toFixed(3)} | ${fmt(g.sp.states / g.sp.s)} | ${(g.s / g.sp.s).toFixed(1)} | ${g.sp.vector} B |`,
+      );
+  }
 }
 
 // ---- 3. worker threads ----------------------------------------------------

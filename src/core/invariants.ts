@@ -81,8 +81,13 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   // accounting below no longer describes a kernel that could exist.
   if (s.pt.bugs.length > 0) return out;
   const mem = s.mem;
-  const refs = new Map<number, number>();
-  const maps = new Map<number, number>();
+  // Per PFN below mem.end: the references and the PTE mappings the walk
+  // accounts (arrays, not Maps: a gigabyte mapping counts 262,144 pages per state).
+  const refs = new Array<number>(mem.end).fill(0);
+  const maps = new Array<number>(mem.end).fill(0);
+  const ref = (folio: number, n = 1) => {
+    if (folio < refs.length) refs[folio]! += n;
+  };
   /** Mappings of each large folio, per mm. */
   const largeMaps = new Map<number, Map<number, number>>();
   const addLarge = (folio: number, mm: number): void => {
@@ -137,9 +142,9 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
           out.push({ code: 'MM003', detail: `mm ${mm.id}: PTE maps freed page ${val}` });
           continue;
         }
-        add(maps, val);
+        maps[val]! += 1;
         const folio = page_folio(s, val);
-        add(refs, folio);
+        ref(folio);
         if (mem.order[folio]! > 0) addLarge(folio, mm.id);
         if (mem.flags[folio]! & PG_anon) anon++;
         else if (mem.flags[folio]! & PG_swapbacked) shmem++;
@@ -154,7 +159,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
         continue;
       }
       add(entireMaps, head);
-      add(refs, head);
+      ref(head);
       addLarge(head, mm.id);
       const nr = 2 ** mem.order[head]!;
       if (mem.flags[head]! & PG_anon) anon += nr;
@@ -183,25 +188,24 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     for (const b of p.bufs) {
       if (mem.flags[b.pfn]! & PG_buddy)
         out.push({ code: 'MM003', detail: `pipe ${p.id}: buffer refers to freed page ${b.pfn}` });
-      else add(refs, page_folio(s, b.pfn));
+      else ref(page_folio(s, b.pfn));
     }
   }
-  for (const f of s.inodes)
-    if (f) for (const pfn of f.pages) if (pfn) add(refs, page_folio(s, pfn));
-  for (const batch of s.lru_batch) for (const folio of batch) add(refs, folio);
-  for (const folio of s.isolated) add(refs, folio);
+  for (const f of s.inodes) if (f) for (const pfn of f.pages) if (pfn) ref(page_folio(s, pfn));
+  for (const batch of s.lru_batch) for (const folio of batch) ref(folio);
+  for (const folio of s.isolated) ref(folio);
   for (const g of s.gup) {
     if (!g) continue;
     if (mem.flags[g.folio]! & PG_buddy) {
       out.push({ code: 'MM003', detail: `GUP reference ${g.id} to freed page ${g.page}` });
       continue;
     }
-    add(refs, g.folio, g.refs);
+    ref(g.folio, g.refs);
     if (g.pin && mem.order[g.folio]! > 0) add(pins, g.folio);
   }
-  for (const [folio, n] of extra) add(refs, folio, n);
+  for (const [folio, n] of extra) ref(folio, n);
   out.push(...checkSwap(s, swapRefs));
-  for (const folio of s.swap.cache) if (folio) add(refs, folio);
+  for (const folio of s.swap.cache) if (folio) ref(folio);
 
   for (let id = 1; id < s.pt.tables.length; id++) {
     // A table unlinked and waiting for its grace period (mmu_gather.ts) is not leaked.
@@ -217,10 +221,10 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     const f = mem.flags[pfn]!;
     if (f & PG_writeback) writeback++;
     if (f & PG_buddy || isHugeZero(pfn)) continue;
-    if ((maps.get(pfn) ?? 0) !== mem.mapcount[pfn]) {
+    if (maps[pfn] !== mem.mapcount[pfn]) {
       out.push({
         code: 'MM002',
-        detail: `page ${pfn}: mapcount ${mem.mapcount[pfn]}, mapped by ${maps.get(pfn) ?? 0} PTEs`,
+        detail: `page ${pfn}: mapcount ${mem.mapcount[pfn]}, mapped by ${maps[pfn]} PTEs`,
       });
     }
     if (f & PG_tail) continue;
@@ -230,7 +234,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       for (let i = 0; i < 2 ** mem.order[pfn]!; i++) if (mem.mapcount[pfn + i]! >= 2) multi++;
       out.push(...checkLargeFolio(pfn, multi, large, entireMaps, pins, largeMaps));
     }
-    const expect = refs.get(pfn) ?? 0;
+    const expect = refs[pfn]!;
     if (expect !== mem.refcount[pfn]) {
       out.push({
         code: 'MM001',
