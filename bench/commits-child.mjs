@@ -1,15 +1,17 @@
 // One measurement for bench/commits.mjs: node commits-child.mjs DIST own:K|same:K|library
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { cowThreads } from './programs.mjs';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { cowThreads, libraryFiles } from './programs.mjs';
 
-const [dist, what] = process.argv.slice(2);
-const { explore } = await import(join(dist, 'explore/explore.js'));
-const { parseScenario } = await import(join(dist, 'scenario/parse.js'));
-const { checkScenario } = await import(join(dist, 'scenario/check.js'));
-const { eraInfo, completeEraIds } = await import(join(dist, 'policy/registry.js'));
+const [distArg, what] = process.argv.slice(2);
+// DIST may be relative to the working directory.
+const dist = pathToFileURL(resolve(distArg)).href;
+const { explore } = await import(`${dist}/explore/explore.js`);
+const { parseScenario } = await import(`${dist}/scenario/parse.js`);
+const { checkScenario } = await import(`${dist}/scenario/check.js`);
+const { eraInfo, completeEraIds } = await import(`${dist}/policy/registry.js`);
 
 function scenario(text, file) {
   const sc = parseScenario(text, file);
@@ -18,15 +20,7 @@ function scenario(text, file) {
 }
 
 if (what === 'library') {
-  const files = [];
-  const walk = (p) => {
-    for (const n of readdirSync(p).sort()) {
-      const q = join(p, n);
-      if (statSync(q).isDirectory()) walk(q);
-      else if (n.endsWith('.cow')) files.push(q);
-    }
-  };
-  walk(join(dirname(fileURLToPath(import.meta.url)), '..', 'scenarios'));
+  const files = libraryFiles();
   const h = createHash('sha256');
   const t = performance.now();
   for (const f of files) {

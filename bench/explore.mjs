@@ -15,11 +15,11 @@
 // Figures vary with the machine's load; the ratio is measured in one run.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cowThreads } from './programs.mjs';
+import { cowThreads, libraryFiles } from './programs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => join(root, 'dist', p);
@@ -65,15 +65,7 @@ function timed(fn) {
 
 // ---- 1. the library -------------------------------------------------------
 if (!skipLibrary) {
-  const files = [];
-  const walk = (p) => {
-    for (const n of readdirSync(p).sort()) {
-      const q = join(p, n);
-      if (statSync(q).isDirectory()) walk(q);
-      else if (n.endsWith('.cow')) files.push(q);
-    }
-  };
-  walk(join(root, 'scenarios'));
+  const files = libraryFiles();
   let states = 0;
   let transitions = 0;
   let secs = 0;

@@ -1,5 +1,9 @@
 // The programs the explorer benchmarks share (bench/explore.mjs, bench/profile.mjs).
 
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 /**
  * The cowherd twin of bench/promela/cow-{own,same}-page.pml: K threads of a
  * process that forked write their own COW page, or the same one.
@@ -14,4 +18,18 @@ export function cowThreads(k, same) {
   for (let i = 0; i < k; i++) s += `thread t${i} {\n  write mem[${same ? 0 : i}] = ${i + 2}\n}\n`;
   s += `thread child {\n}\nexists (anon_wp_copy_count == ${k})\n`;
   return s;
+}
+
+/** Every scenario file of the bundled library (scenarios/), in a fixed order. */
+export function libraryFiles() {
+  const files = [];
+  const walk = (p) => {
+    for (const n of readdirSync(p).sort()) {
+      const q = join(p, n);
+      if (statSync(q).isDirectory()) walk(q);
+      else if (n.endsWith('.cow')) files.push(q);
+    }
+  };
+  walk(join(dirname(fileURLToPath(import.meta.url)), '..', 'scenarios'));
+  return files;
 }
