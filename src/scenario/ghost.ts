@@ -21,7 +21,7 @@
  *        thread is done (explore/expand.ts machineFindings()).
  */
 
-import { pteView } from '../core/mm/memory/pgtable.js';
+import { pmdLeaf, pte_index, ptep_get, pteTable, pteView } from '../core/mm/memory/pgtable.js';
 import { vma_lookup } from '../core/mm/vma.js';
 import type { State } from '../core/mm_types.js';
 import { VM_SHARED } from '../core/mm_types.js';
@@ -72,7 +72,7 @@ export interface PipeExpect {
 }
 
 export interface GhostData {
-  readonly mem: ReadonlyMap<number, number>;
+  readonly mem: ReadonlyMap<number, Float64Array>;
   readonly origin: ReadonlyMap<number, Origin>;
   readonly pipes: ReadonlyMap<number, readonly PipeExpect[]>;
   readonly d1: number;
@@ -85,31 +85,62 @@ const OWN_ORIGIN = 2;
 const OWN_PIPES = 4;
 const OWN_ALL = OWN_MEM | OWN_ORIGIN | OWN_PIPES;
 
+/**
+ * The expectations are kept per 64 pages of one mm (an eighth of a PTE
+ * table's span): 64 slots, -1 where there is none. A chunk is shared with
+ * copies of the ghost and copied by its first writer (its `own` is the
+ * writer's token), so a step that writes one page copies 512 bytes, not every
+ * expectation of the process; and the check walks each chunk against one page
+ * table.
+ */
+const CHUNK_PAGES = 64;
+const CHUNK_SHIFT = 2 ** 30; // chunks per mm (2^36 pages / 64)
+
+interface Chunk {
+  readonly own: object;
+  readonly v: Float64Array;
+  /** Slots that hold an expectation. */
+  n: number;
+}
+
+function chunkKey(key: number): number {
+  return keyMm(key) * CHUNK_SHIFT + Math.floor((key % MM_SHIFT) / CHUNK_PAGES);
+}
+
+/** The ghost key of slot `i` of chunk `ck`. */
+function slotKey(ck: number, i: number): number {
+  return Math.floor(ck / CHUNK_SHIFT) * MM_SHIFT + (ck % CHUNK_SHIFT) * CHUNK_PAGES + i;
+}
+
 export class Ghost {
   /** False for NoGhost: nothing is tracked (`cowherd sim` checks no design invariant per step). */
   readonly tracking: boolean = true;
   // The tables are shared with copies (new Ghost(from)) until either side
   // writes one: the writer copies it first (its bit in `owned` says it need
-  // not). Values are never changed in place.
-  private memMap: Map<number, number>;
+  // not). Values are never changed in place, but for the chunks of `chunks`
+  // whose `own` is this ghost's `token`.
+  private chunks: Map<number, Chunk>;
   private originMap: Map<number, Origin>;
   private pipesMap: Map<number, readonly PipeExpect[]>;
   private owned: number;
-  /** Order-independent running digest of `mem` (two lanes), so fingerprints need not sort it. */
+  private token: object;
+  /** Order-independent running digest of the expectations (two lanes), so fingerprints need not sort them. */
   private d1: number;
   private d2: number;
 
   constructor(from?: Ghost) {
+    this.token = {};
     if (from) {
-      this.memMap = from.memMap;
+      this.chunks = from.chunks;
       this.originMap = from.originMap;
       this.pipesMap = from.pipesMap;
       from.owned = 0;
+      from.token = {};
       this.owned = 0;
       this.d1 = from.d1;
       this.d2 = from.d2;
     } else {
-      this.memMap = new Map();
+      this.chunks = new Map();
       this.originMap = new Map();
       this.pipesMap = new Map();
       this.owned = OWN_ALL;
@@ -118,9 +149,12 @@ export class Ghost {
     }
   }
 
-  /** Expected contents per page: value * 2 + 1 when a device wrote it. */
-  get mem(): ReadonlyMap<number, number> {
-    return this.memMap;
+  /** Expected contents per page, by ghost key in ascending order: value * 2 + 1 when a device wrote it. */
+  *mem(): Generator<readonly [number, number]> {
+    for (const ck of [...this.chunks.keys()].sort((a, b) => a - b)) {
+      const v = this.chunks.get(ck)!.v;
+      for (let i = 0; i < CHUNK_PAGES; i++) if (v[i]! >= 0) yield [slotKey(ck, i), v[i]!];
+    }
   }
 
   /** Where each held GUP reference (by id) was taken; deleted once the user remaps the address. */
@@ -133,12 +167,19 @@ export class Ghost {
     return this.pipesMap;
   }
 
-  private memW(): Map<number, number> {
+  /** The chunk holding `ck`'s slots, writable (copied first when shared); created when `create`. */
+  private chunkW(ck: number, create: boolean): Chunk | undefined {
+    let c = this.chunks.get(ck);
+    if (c?.own === this.token) return c;
+    if (c === undefined && !create) return undefined;
     if (!(this.owned & OWN_MEM)) {
-      this.memMap = new Map(this.memMap);
+      this.chunks = new Map(this.chunks);
       this.owned |= OWN_MEM;
     }
-    return this.memMap;
+    const v = c ? c.v.slice() : new Float64Array(CHUNK_PAGES).fill(-1);
+    c = { own: this.token, v, n: c ? c.n : 0 };
+    this.chunks.set(ck, c);
+    return c;
   }
 
   private originW(): Map<number, Origin> {
@@ -189,12 +230,18 @@ export class Ghost {
 
   /** Plain data for another thread (structured clone); fromData() rebuilds the Ghost. */
   toData(): GhostData {
-    return { mem: this.mem, origin: this.origin, pipes: this.pipes, d1: this.d1, d2: this.d2 };
+    const mem = new Map<number, Float64Array>();
+    for (const [ck, c] of this.chunks) mem.set(ck, c.v);
+    return { mem, origin: this.origin, pipes: this.pipes, d1: this.d1, d2: this.d2 };
   }
 
   static fromData(d: GhostData): Ghost {
     const g = new Ghost();
-    g.memMap = new Map(d.mem);
+    for (const [ck, v] of d.mem) {
+      let n = 0;
+      for (let i = 0; i < CHUNK_PAGES; i++) if (v[i]! >= 0) n++;
+      g.chunks.set(ck, { own: g.token, v: v.slice(), n });
+    }
     g.originMap = new Map(d.origin);
     g.pipesMap = new Map(d.pipes);
     g.d1 = d.d1;
@@ -207,24 +254,52 @@ export class Ghost {
   }
 
   expect(key: number, value: number, dma: boolean): void {
-    this.drop(key);
+    const c = this.chunkW(chunkKey(key), true)!;
+    const i = (key % MM_SHIFT) % CHUNK_PAGES;
+    const old = c.v[i]!;
+    if (old >= 0) this.mix(key, old, -1);
+    else c.n++;
     const v = (value >>> 0) * 2 + (dma ? 1 : 0);
-    this.memW().set(key, v);
+    c.v[i] = v;
     this.mix(key, v, 1);
   }
 
   drop(key: number): void {
-    const old = this.mem.get(key);
-    if (old === undefined) return;
-    this.memW().delete(key);
-    this.mix(key, old, -1);
+    const ck = chunkKey(key);
+    const i = (key % MM_SHIFT) % CHUNK_PAGES;
+    const shared = this.chunks.get(ck);
+    if (shared === undefined || shared.v[i]! < 0) return;
+    const c = this.chunkW(ck, false)!;
+    this.mix(key, c.v[i]!, -1);
+    c.v[i] = -1;
+    if (--c.n === 0) this.chunks.delete(ck);
   }
 
   /** The user remapped [addr, addr+len) of `mm` (munmap, MAP_FIXED, MADV_DONTNEED): no expectations left there. */
   remap(mm: number, addr: number, len: number): void {
     const lo = ghostKey(mm, addr);
     const hi = ghostKey(mm, addr + len);
-    for (const key of [...this.mem.keys()]) if (key >= lo && key < hi) this.drop(key);
+    const clo = chunkKey(lo);
+    const chi = chunkKey(hi - 1);
+    for (const ck of [...this.chunks.keys()]) {
+      if (ck < clo || ck > chi) continue;
+      const first = slotKey(ck, 0);
+      const from = Math.max(lo, first) - first;
+      const to = Math.min(hi, first + CHUNK_PAGES) - first;
+      let c: Chunk | undefined;
+      for (let i = from; i < to; i++) {
+        const shared = c ?? this.chunks.get(ck)!;
+        const old = shared.v[i]!;
+        if (old < 0) continue;
+        c ??= this.chunkW(ck, false)!;
+        this.mix(first + i, old, -1);
+        c.v[i] = -1;
+        if (--c.n === 0) {
+          this.chunks.delete(ck);
+          break;
+        }
+      }
+    }
     for (const [id, o] of [...this.origin]) if (o.key >= lo && o.key < hi) this.deleteOrigin(id);
     for (const [pipe, bufs] of [...this.pipes])
       if (bufs.some((b) => b.key >= lo && b.key < hi))
@@ -240,6 +315,7 @@ export class Ghost {
    */
   wrote(s: State, key: number, value: number, pfn: number): void {
     this.expect(key, value, false);
+    if (this.pipesMap.size === 0) return;
     for (const [pipe, bufs] of [...this.pipes]) {
       const real = s.pipes[pipe]?.bufs ?? [];
       if (bufs.some((b, i) => b.key === key && real[i]?.pfn === pfn))
@@ -261,7 +337,7 @@ export class Ghost {
   fork(s: State, parent: number, child: number): void {
     const cmm = s.mms[child];
     if (!cmm) return;
-    for (const [key, v] of [...this.mem]) {
+    for (const [key, v] of [...this.mem()]) {
       if (keyMm(key) !== parent) continue;
       const addr = keyAddr(key);
       const vma = vma_lookup(cmm, addr);
@@ -272,8 +348,16 @@ export class Ghost {
 
   /** What the page at key is expected to hold, or null. */
   expected(key: number): number | null {
-    const v = this.mem.get(key);
-    return v === undefined ? null : Math.floor(v / 2);
+    const v = this.chunks.get(chunkKey(key))?.v[(key % MM_SHIFT) % CHUNK_PAGES];
+    return v === undefined || v < 0 ? null : Math.floor(v / 2);
+  }
+
+  /**
+   * Call `fn(ck, v)` for every chunk with an expectation, by key in
+   * ascending order: `v` holds its 512 slots (read only).
+   */
+  forEachChunk(fn: (ck: number, v: Float64Array) => void): void {
+    for (const ck of [...this.chunks.keys()].sort((a, b) => a - b)) fn(ck, this.chunks.get(ck)!.v);
   }
 }
 
@@ -312,25 +396,42 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 export function ghostFindings(s: State, g: Ghost): Finding[] {
   // The page-table design's invariants, recorded where a walker or a free broke them (mmu_gather.ts).
   const out: Finding[] = s.pt.bugs.map((b) => ({ code: b.code, detail: b.detail }));
-  for (const [key, v] of g.mem) {
-    const mm = keyMm(key);
-    const addr = keyAddr(key);
-    const pfn = mappedPfn(s, mm, addr);
-    if (pfn === 0) continue;
-    const want = Math.floor(v / 2);
-    const have = s.mem.content[pfn]!;
-    if (have === want) continue;
-    if (v & 1)
-      out.push({
-        code: 'DMA001',
-        detail: `mm ${mm} ${hex(addr)} maps pfn ${pfn} holding ${have}, but a device wrote ${want} there through a GUP reference`,
-      });
-    else
-      out.push({
-        code: 'ISO001',
-        detail: `mm ${mm} ${hex(addr)} maps pfn ${pfn} holding ${have}, but the process last wrote or inherited ${want}`,
-      });
-  }
+  g.forEachChunk((ck, v) => {
+    const id = Math.floor(ck / CHUNK_SHIFT);
+    const mm = s.mms[id];
+    if (!mm) return;
+    const base = (ck % CHUNK_SHIFT) * CHUNK_PAGES * PAGE;
+    // The chunk lies in one PMD entry's span: a huge leaf maps its pages in order, else one PTE table.
+    const leaf = pmdLeaf(s, mm, base);
+    const table = leaf ? 0 : pteTable(s, mm, base);
+    if (!leaf && table === 0) return;
+    const first = pte_index(base);
+    for (let i = 0; i < CHUNK_PAGES; i++) {
+      const e = v[i]!;
+      if (e < 0) continue;
+      let pfn = 0;
+      if (leaf) pfn = pte_pfn(leaf.pmd) + first + i;
+      else {
+        const pte = ptep_get(s, table, first + i);
+        if (pte_present(pte)) pfn = pte_pfn(pte);
+      }
+      if (pfn === 0) continue;
+      const want = Math.floor(e / 2);
+      const have = s.mem.content[pfn]!;
+      if (have === want) continue;
+      const addr = base + i * PAGE;
+      if (e % 2 === 1)
+        out.push({
+          code: 'DMA001',
+          detail: `mm ${id} ${hex(addr)} maps pfn ${pfn} holding ${have}, but a device wrote ${want} there through a GUP reference`,
+        });
+      else
+        out.push({
+          code: 'ISO001',
+          detail: `mm ${id} ${hex(addr)} maps pfn ${pfn} holding ${have}, but the process last wrote or inherited ${want}`,
+        });
+    }
+  });
   for (const [pipe, wants] of g.pipes) {
     const bufs = s.pipes[pipe]?.bufs ?? [];
     wants.forEach(({ want }, i) => {
