@@ -21,7 +21,7 @@
  *        thread is done (explore/expand.ts machineFindings()).
  */
 
-import { pmdLeaf, pte_index, ptep_get, pteTable, pteView } from '../core/mm/memory/pgtable.js';
+import { pmdLeaf, ptep_get, pteTable, pteView } from '../core/mm/memory/pgtable.js';
 import { vma_lookup } from '../core/mm/vma.js';
 import type { State } from '../core/mm_types.js';
 import { VM_SHARED } from '../core/mm_types.js';
@@ -72,7 +72,7 @@ export interface PipeExpect {
 }
 
 export interface GhostData {
-  readonly mem: ReadonlyMap<number, Float64Array>;
+  readonly mem: ReadonlyMap<number, readonly number[]>;
   readonly origin: ReadonlyMap<number, Origin>;
   readonly pipes: ReadonlyMap<number, readonly PipeExpect[]>;
   readonly d1: number;
@@ -86,19 +86,24 @@ const OWN_PIPES = 4;
 const OWN_ALL = OWN_MEM | OWN_ORIGIN | OWN_PIPES;
 
 /**
- * The expectations are kept per 64 pages of one mm (an eighth of a PTE
- * table's span): 64 slots, -1 where there is none. A chunk is shared with
- * copies of the ghost and copied by its first writer (its `own` is the
- * writer's token), so a step that writes one page copies 512 bytes, not every
- * expectation of the process; and the check walks each chunk against one page
- * table.
+ * The expectations are kept per 2 MiB of one mm (a PTE table's span), in an
+ * array of up to 512 slots that is only as long as its last expectation (a
+ * hole or -1 where there is none). A chunk is shared with copies of the
+ * ghost and copied by its first writer (its `own` is the writer's token), so
+ * a step that writes one page copies one chunk, not every expectation of the
+ * process; and the check walks each chunk against one page table.
  */
-const CHUNK_PAGES = 64;
-const CHUNK_SHIFT = 2 ** 30; // chunks per mm (2^36 pages / 64)
+const CHUNK_PAGES = 512;
+const CHUNK_SHIFT = 2 ** 27; // chunks per mm (2^36 pages / 512): small-integer keys
+
+/** Does a chunk's slot hold an expectation (not a hole, not -1)? */
+function holds(x: number | undefined): x is number {
+  return x !== undefined && x >= 0;
+}
 
 interface Chunk {
   readonly own: object;
-  readonly v: Float64Array;
+  readonly v: number[];
   /** Slots that hold an expectation. */
   n: number;
 }
@@ -153,7 +158,7 @@ export class Ghost {
   *mem(): Generator<readonly [number, number]> {
     for (const ck of [...this.chunks.keys()].sort((a, b) => a - b)) {
       const v = this.chunks.get(ck)!.v;
-      for (let i = 0; i < CHUNK_PAGES; i++) if (v[i]! >= 0) yield [slotKey(ck, i), v[i]!];
+      for (let i = 0; i < v.length; i++) if (holds(v[i])) yield [slotKey(ck, i), v[i]!];
     }
   }
 
@@ -176,7 +181,7 @@ export class Ghost {
       this.chunks = new Map(this.chunks);
       this.owned |= OWN_MEM;
     }
-    const v = c ? c.v.slice() : new Float64Array(CHUNK_PAGES).fill(-1);
+    const v = c ? c.v.slice() : [];
     c = { own: this.token, v, n: c ? c.n : 0 };
     this.chunks.set(ck, c);
     return c;
@@ -230,7 +235,7 @@ export class Ghost {
 
   /** Plain data for another thread (structured clone); fromData() rebuilds the Ghost. */
   toData(): GhostData {
-    const mem = new Map<number, Float64Array>();
+    const mem = new Map<number, readonly number[]>();
     for (const [ck, c] of this.chunks) mem.set(ck, c.v);
     return { mem, origin: this.origin, pipes: this.pipes, d1: this.d1, d2: this.d2 };
   }
@@ -238,9 +243,15 @@ export class Ghost {
   static fromData(d: GhostData): Ghost {
     const g = new Ghost();
     for (const [ck, v] of d.mem) {
+      // Rebuilt slot by slot: a structured clone may have made the array sparse.
+      const w: number[] = [];
       let n = 0;
-      for (let i = 0; i < CHUNK_PAGES; i++) if (v[i]! >= 0) n++;
-      g.chunks.set(ck, { own: g.token, v: v.slice(), n });
+      for (let i = 0; i < v.length; i++)
+        if (holds(v[i])) {
+          w[i] = v[i]!;
+          n++;
+        }
+      g.chunks.set(ck, { own: g.token, v: w, n });
     }
     g.originMap = new Map(d.origin);
     g.pipesMap = new Map(d.pipes);
@@ -256,8 +267,8 @@ export class Ghost {
   expect(key: number, value: number, dma: boolean): void {
     const c = this.chunkW(chunkKey(key), true)!;
     const i = (key % MM_SHIFT) % CHUNK_PAGES;
-    const old = c.v[i]!;
-    if (old >= 0) this.mix(key, old, -1);
+    const old = c.v[i];
+    if (holds(old)) this.mix(key, old, -1);
     else c.n++;
     const v = (value >>> 0) * 2 + (dma ? 1 : 0);
     c.v[i] = v;
@@ -268,7 +279,7 @@ export class Ghost {
     const ck = chunkKey(key);
     const i = (key % MM_SHIFT) % CHUNK_PAGES;
     const shared = this.chunks.get(ck);
-    if (shared === undefined || shared.v[i]! < 0) return;
+    if (shared === undefined || !holds(shared.v[i])) return;
     const c = this.chunkW(ck, false)!;
     this.mix(key, c.v[i]!, -1);
     c.v[i] = -1;
@@ -285,12 +296,25 @@ export class Ghost {
       if (ck < clo || ck > chi) continue;
       const first = slotKey(ck, 0);
       const from = Math.max(lo, first) - first;
-      const to = Math.min(hi, first + CHUNK_PAGES) - first;
+      const whole = this.chunks.get(ck)!;
+      const to = Math.min(hi - first, whole.v.length);
+      let inRange = 0;
+      for (let i = from; i < to; i++) if (holds(whole.v[i])) inRange++;
+      if (inRange === whole.n) {
+        // Every expectation of the chunk goes: drop it without a copy.
+        for (let i = from; i < to; i++) if (holds(whole.v[i])) this.mix(first + i, whole.v[i]!, -1);
+        if (!(this.owned & OWN_MEM)) {
+          this.chunks = new Map(this.chunks);
+          this.owned |= OWN_MEM;
+        }
+        this.chunks.delete(ck);
+        continue;
+      }
       let c: Chunk | undefined;
       for (let i = from; i < to; i++) {
         const shared = c ?? this.chunks.get(ck)!;
-        const old = shared.v[i]!;
-        if (old < 0) continue;
+        const old = shared.v[i];
+        if (!holds(old)) continue;
         c ??= this.chunkW(ck, false)!;
         this.mix(first + i, old, -1);
         c.v[i] = -1;
@@ -349,15 +373,17 @@ export class Ghost {
   /** What the page at key is expected to hold, or null. */
   expected(key: number): number | null {
     const v = this.chunks.get(chunkKey(key))?.v[(key % MM_SHIFT) % CHUNK_PAGES];
-    return v === undefined || v < 0 ? null : Math.floor(v / 2);
+    return holds(v) ? Math.floor(v / 2) : null;
   }
 
   /**
-   * Call `fn(ck, v)` for every chunk with an expectation, by key in
-   * ascending order: `v` holds its 512 slots (read only).
+   * Call `fn(mm, addr, v)` for every chunk with an expectation, in no
+   * particular order: `v` holds the slots of the pages from `addr` on (read
+   * only; a hole or -1 where there is none), within one PTE table's span.
    */
-  forEachChunk(fn: (ck: number, v: Float64Array) => void): void {
-    for (const ck of [...this.chunks.keys()].sort((a, b) => a - b)) fn(ck, this.chunks.get(ck)!.v);
+  forEachChunk(fn: (mm: number, addr: number, v: readonly number[]) => void): void {
+    for (const [ck, c] of this.chunks)
+      fn(Math.floor(ck / CHUNK_SHIFT), (ck % CHUNK_SHIFT) * CHUNK_PAGES * PAGE, c.v);
   }
 }
 
@@ -396,23 +422,21 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 export function ghostFindings(s: State, g: Ghost): Finding[] {
   // The page-table design's invariants, recorded where a walker or a free broke them (mmu_gather.ts).
   const out: Finding[] = s.pt.bugs.map((b) => ({ code: b.code, detail: b.detail }));
-  g.forEachChunk((ck, v) => {
-    const id = Math.floor(ck / CHUNK_SHIFT);
+  const mem: (Finding & { key: number })[] = [];
+  g.forEachChunk((id, base, v) => {
     const mm = s.mms[id];
     if (!mm) return;
-    const base = (ck % CHUNK_SHIFT) * CHUNK_PAGES * PAGE;
-    // The chunk lies in one PMD entry's span: a huge leaf maps its pages in order, else one PTE table.
+    // A chunk spans one PMD entry: a huge leaf maps its pages in order, else one PTE table.
     const leaf = pmdLeaf(s, mm, base);
     const table = leaf ? 0 : pteTable(s, mm, base);
     if (!leaf && table === 0) return;
-    const first = pte_index(base);
-    for (let i = 0; i < CHUNK_PAGES; i++) {
-      const e = v[i]!;
-      if (e < 0) continue;
+    for (let i = 0; i < v.length; i++) {
+      const e = v[i];
+      if (!holds(e)) continue;
       let pfn = 0;
-      if (leaf) pfn = pte_pfn(leaf.pmd) + first + i;
+      if (leaf) pfn = pte_pfn(leaf.pmd) + i;
       else {
-        const pte = ptep_get(s, table, first + i);
+        const pte = ptep_get(s, table, i);
         if (pte_present(pte)) pfn = pte_pfn(pte);
       }
       if (pfn === 0) continue;
@@ -420,18 +444,23 @@ export function ghostFindings(s: State, g: Ghost): Finding[] {
       const have = s.mem.content[pfn]!;
       if (have === want) continue;
       const addr = base + i * PAGE;
+      const key = ghostKey(id, addr);
       if (e % 2 === 1)
-        out.push({
+        mem.push({
+          key,
           code: 'DMA001',
           detail: `mm ${id} ${hex(addr)} maps pfn ${pfn} holding ${have}, but a device wrote ${want} there through a GUP reference`,
         });
       else
-        out.push({
+        mem.push({
+          key,
           code: 'ISO001',
           detail: `mm ${id} ${hex(addr)} maps pfn ${pfn} holding ${have}, but the process last wrote or inherited ${want}`,
         });
     }
   });
+  // By address, whatever order the chunks were made in.
+  for (const f of mem.sort((a, b) => a.key - b.key)) out.push({ code: f.code, detail: f.detail });
   for (const [pipe, wants] of g.pipes) {
     const bufs = s.pipes[pipe]?.bufs ?? [];
     wants.forEach(({ want }, i) => {

@@ -76,6 +76,7 @@ import {
 import { vmPageProtBits } from './memory/fault.js';
 import type { PmdSlot } from './memory/pgtable.js';
 import {
+  forEachHugePmd,
   mm_dec_nr_ptes,
   mm_inc_nr_ptes,
   pmd_populate,
@@ -448,10 +449,9 @@ export function anonHugeBytes(s: State, mm: Mm): number {
   let n = 0;
   for (const vma of mm.vmas) {
     if (vma.vm_file !== 0) continue;
-    for (let a = hpageAlign(vma.vm_start); a < vma.vm_end; a += HPAGE_PMD_SIZE) {
-      const leaf = pmdLeaf(s, mm, a);
-      if (leaf && !is_huge_zero_pmd(s, leaf.pmd)) n += HPAGE_PMD_SIZE;
-    }
+    forEachHugePmd(s, mm, hpageAlign(vma.vm_start), vma.vm_end, (leaf) => {
+      if (!is_huge_zero_pmd(s, leaf.pmd)) n += HPAGE_PMD_SIZE;
+    });
   }
   return n;
 }

@@ -506,7 +506,11 @@ export function pteView(s: State, mm: Mm, addr: number): pte_t {
   return t === 0 ? 0 : ptep_get(s, t, pte_index(addr));
 }
 
-/** Call `fn(leaf, addr)` for every huge PMD of `mm` in [start, end) (2 MiB-aligned leaves). */
+/**
+ * Call `fn(leaf, addr)` for every huge PMD of `mm` in [start, end) (2 MiB-aligned
+ * leaves). Ranges without a PUD or PMD table are skipped whole, and a PMD table's
+ * entries are read in place: a terabyte mapping costs its tables, not 2^19 walks.
+ */
 export function forEachHugePmd(
   s: State,
   mm: Mm,
@@ -514,8 +518,23 @@ export function forEachHugePmd(
   end: number,
   fn: (leaf: PmdSlot & { pmd: pte_t }, addr: number) => void,
 ): void {
-  for (let a = alignDown(start, PMD_SIZE); a < end; a += PMD_SIZE) {
-    const leaf = pmdLeaf(s, mm, a);
-    if (leaf) fn(leaf, a);
+  for (let a = alignDown(start, PMD_SIZE); a < end; ) {
+    const pmd = pmdTable(s, mm, a);
+    if (pmd === 0) {
+      const span = pudTable(s, mm, a) === 0 ? PGDIR_SIZE : PUD_SIZE;
+      a = alignDown(a, span) + span;
+      continue;
+    }
+    const tableEnd = Math.min(alignDown(a, PUD_SIZE) + PUD_SIZE, end);
+    const tab = s.pt.tables[pmd]!;
+    for (; a < tableEnd; a += PMD_SIZE) {
+      const index = idx(a, PmdShift);
+      const bits = ptBits(tab, index);
+      if ((bits & _PAGE_PRESENT) === 0 || (bits & _PAGE_PSE) === 0) continue;
+      fn({ table: pmd, index, pmd: mk_pte(ptVal(tab, index), bits) }, a);
+      // fn may have split, copied or freed tables: walk again from the next entry.
+      a += PMD_SIZE;
+      break;
+    }
   }
 }
