@@ -231,7 +231,8 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     const large = mem.order[pfn]! > 0 ? mem.large.get(pfn) : undefined;
     if (mem.order[pfn]! > 0) {
       let multi = 0;
-      for (let i = 0; i < 2 ** mem.order[pfn]!; i++) if (mem.mapcount[pfn + i]! >= 2) multi++;
+      const nr = 2 ** mem.order[pfn]!;
+      for (let i = 0; i < nr; i++) if (mem.mapcount[pfn + i]! >= 2) multi++;
       out.push(...checkLargeFolio(pfn, multi, large, entireMaps, pins, largeMaps));
     }
     const expect = refs[pfn]!;

@@ -13,6 +13,7 @@ import {
   MM_SHMEMPAGES,
   MM_SWAPENTS,
   mapcountW,
+  ptVal,
 } from '../mm_types.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_swapbacked } from '../page-flags.js';
 import {
@@ -269,7 +270,8 @@ function forEachAnonMapping(
       if (vma.anon_vma === 0) continue;
       let stop = false;
       forEachPte(s, mm, vma.vm_start, vma.vm_end, (t, i, addr) => {
-        if (stop) return;
+        // The entry's first word first: a PTE of another page costs no pte_t.
+        if (stop || ptVal(s.pt.tables[t]!, i) !== folio) return;
         const pte = ptep_get(s, t, i);
         if (pte_present(pte) && !pte_special(pte) && pte_pfn(pte) === folio)
           stop = fn(mm, t, i, pte, addr) === false;
@@ -317,8 +319,10 @@ export function folioMappedWritable(s: State, folio: number): boolean {
  * mapping's reference goes. A PG_anon_exclusive page keeps that fact in the
  * swap PTE (SWP_EXCLUSIVE) after page_try_share_anon_rmap() cleared it, which
  * fails, leaving the page mapped, when the folio may be pinned (v5.19+: the
- * only eras that set PG_anon_exclusive). Returns whether the folio is
- * unmapped everywhere.
+ * only eras that set PG_anon_exclusive). The walk stops once the folio is
+ * mapped nowhere (mm/rmap.c try_to_unmap(): rmap_walk_control .done is
+ * page_mapcount_is_zero() or page_not_mapped() in v5.x, folio_not_mapped() in
+ * v6.18). Returns whether the folio is unmapped everywhere.
  */
 export function try_to_unmap(s: State, folio: number, slot: number): boolean {
   forEachAnonMapping(s, folio, (mm, t, i, pte) => {
@@ -337,7 +341,8 @@ export function try_to_unmap(s: State, folio: number, slot: number): boolean {
     mm.rss[MM_SWAPENTS] = mm.rss[MM_SWAPENTS]! + 1;
     folio_remove_rmap_pte(s, folio, folio, mm.id);
     folio_put(s, folio);
-    return true;
+    // The walk is done once the folio is mapped nowhere (rwc.done = folio_not_mapped).
+    return s.mem.mapcount[folio] !== 0;
   });
   return s.mem.mapcount[folio] === 0;
 }
