@@ -97,7 +97,9 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   };
   const add = (m: Map<number, number>, k: number, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
   const reachable = new Set<number>();
-  const swapRefs = new Map<number, number>();
+  // Swap PTEs per slot; the slots named that do not exist, each once, in the order met.
+  const swapRefs = new Array<number>(s.swap.map.length).fill(0);
+  const noSlot: number[] = [];
   const entireMaps = new Map<number, number>();
   const isHugeZero = (pfn: number) =>
     s.huge_zero !== 0 && pfn >= s.huge_zero && pfn < s.huge_zero + 512;
@@ -134,7 +136,8 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
         const pte = mk_pte(val, bits);
         if (is_swap_entry_pte(pte)) {
           swapents++;
-          add(swapRefs, val);
+          if (val > 0 && val < swapRefs.length) swapRefs[val]! += 1;
+          else if (!noSlot.includes(val)) noSlot.push(val);
           continue;
         }
         if (!pte_present(pte) || bits & _PAGE_SPECIAL) continue;
@@ -204,7 +207,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     if (g.pin && mem.order[g.folio]! > 0) add(pins, g.folio);
   }
   for (const [folio, n] of extra) ref(folio, n);
-  out.push(...checkSwap(s, swapRefs));
+  out.push(...checkSwap(s, swapRefs, noSlot));
   for (const folio of s.swap.cache) if (folio) ref(folio);
 
   for (let id = 1; id < s.pt.tables.length; id++) {
@@ -305,15 +308,18 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
 }
 
 /** MM007: swap counts against the swap PTEs found, and the swap cache against PG_swapcache. */
-function checkSwap(s: State, swapRefs: ReadonlyMap<number, number>): Violation[] {
+function checkSwap(
+  s: State,
+  swapRefs: readonly number[],
+  noSlot: readonly number[],
+): Violation[] {
   const out: Violation[] = [];
   const sw = s.swap;
-  for (const [slot] of swapRefs)
-    if (slot <= 0 || slot >= sw.map.length)
-      out.push({ code: 'MM007', detail: `a swap PTE names slot ${slot}, which does not exist` });
+  for (const slot of noSlot)
+    out.push({ code: 'MM007', detail: `a swap PTE names slot ${slot}, which does not exist` });
   const cached = new Set<number>();
   for (let slot = 1; slot < sw.map.length; slot++) {
-    const n = swapRefs.get(slot) ?? 0;
+    const n = swapRefs[slot]!;
     if (n !== sw.map[slot])
       out.push({
         code: 'MM007',

@@ -13,7 +13,6 @@ import {
   MM_SHMEMPAGES,
   MM_SWAPENTS,
   mapcountW,
-  ptVal,
 } from '../mm_types.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_swapbacked } from '../page-flags.js';
 import {
@@ -269,13 +268,20 @@ function forEachAnonMapping(
     for (const vma of mm.vmas) {
       if (vma.anon_vma === 0) continue;
       let stop = false;
-      forEachPte(s, mm, vma.vm_start, vma.vm_end, (t, i, addr) => {
-        // The entry's first word first: a PTE of another page costs no pte_t.
-        if (stop || ptVal(s.pt.tables[t]!, i) !== folio) return;
-        const pte = ptep_get(s, t, i);
-        if (pte_present(pte) && !pte_special(pte) && pte_pfn(pte) === folio)
-          stop = fn(mm, t, i, pte, addr) === false;
-      });
+      // Only the entries whose first word is the folio's PFN reach the callback.
+      forEachPte(
+        s,
+        mm,
+        vma.vm_start,
+        vma.vm_end,
+        (t, i, addr) => {
+          if (stop) return;
+          const pte = ptep_get(s, t, i);
+          if (pte_present(pte) && !pte_special(pte) && pte_pfn(pte) === folio)
+            stop = fn(mm, t, i, pte, addr) === false;
+        },
+        folio,
+      );
       if (stop) return;
     }
   }

@@ -13,7 +13,8 @@ import {
   gupRelease,
 } from '../../../src/core/mm/gup.js';
 import { do_madvise, MADV_PAGEOUT } from '../../../src/core/mm/madvise.js';
-import { MM_ANONPAGES, MM_SWAPENTS, swapW } from '../../../src/core/mm_types.js';
+import { pte_index, pteTable } from '../../../src/core/mm/memory/pgtable.js';
+import { MM_ANONPAGES, MM_SWAPENTS, ptBits, ptSet, swapW } from '../../../src/core/mm_types.js';
 import { PG_swapcache, PG_writeback } from '../../../src/core/page-flags.js';
 import type { EraId } from '../../../src/core/points.js';
 import { eraWorld, expectSound, mapAnon, mmOfTask, read, type world, write } from '../helpers.js';
@@ -190,5 +191,22 @@ describe('swap-out and swap-in (MADV_PAGEOUT, do_swap_page)', () => {
     pageout(w);
     swapW(w.s).map[1] = 2;
     expect(checkInvariants(w.s).map((v) => v.code)).toContain('MM007');
+  });
+
+  it('MM007 names, once, a slot that swap PTEs name but that does not exist', () => {
+    const w = eraWorld('v6.18');
+    mapAnon(w, w.init, A, 2 * 4096);
+    write(w, w.init, A, 1);
+    write(w, w.init, A + 4096, 2);
+    pageout(w);
+    const mm = mmOfTask(w, w.init);
+    const t = pteTable(w.s, mm, A);
+    // Both swap PTEs now name slot 99 (past the device's end).
+    for (const i of [pte_index(A), pte_index(A + 4096)])
+      ptSet(w.s, t, i, 99, ptBits(w.s.pt.tables[t]!, i));
+    const bad = checkInvariants(w.s).filter((v) => v.detail.includes('does not exist'));
+    expect(bad).toEqual([
+      { code: 'MM007', detail: 'a swap PTE names slot 99, which does not exist' },
+    ]);
   });
 });

@@ -425,13 +425,18 @@ export function mmTables(
   return out;
 }
 
-/** Call `fn(tableId, index, addr)` for every non-none PTE of `mm` in [start, end). */
+/**
+ * Call `fn(tableId, index, addr)` for every non-none PTE of `mm` in [start,
+ * end); with `pfn` (not 0), only for those whose first word is `pfn` (a PTE
+ * mapping that page, or a swap entry of that offset): an rmap walk's scan.
+ */
 export function forEachPte(
   s: State,
   mm: Mm,
   start: number,
   end: number,
   fn: (t: number, i: number, addr: number) => void,
+  pfn = 0,
 ): void {
   for (let a = start; a < end; ) {
     const pmdEnd = Math.min(alignDown(a, PMD_SIZE) + PMD_SIZE, end);
@@ -456,18 +461,23 @@ export function forEachPte(
     const base = a - first * 4096;
     a = pmdEnd;
     if (tab.length === PT_DENSE_WORDS) {
-      for (let i = first; i < last; i++)
-        if (tab[2 * i] !== 0 || tab[2 * i + 1] !== 0) fn(t, i, base + i * 4096);
+      if (pfn !== 0) {
+        for (let i = first; i < last; i++) if (tab[2 * i] === pfn) fn(t, i, base + i * 4096);
+      } else {
+        for (let i = first; i < last; i++)
+          if (tab[2 * i] !== 0 || tab[2 * i + 1] !== 0) fn(t, i, base + i * 4096);
+      }
       continue;
     }
     // A sparse table: its entries first (fn may change the table).
     const hits: number[] = [];
-    ptEntries(tab, (i) => {
-      if (i >= first && i < last) hits.push(i);
+    ptEntries(tab, (i, v) => {
+      if (i >= first && i < last && (pfn === 0 || v === pfn)) hits.push(i);
     });
     for (const i of hits) {
       const now = s.pt.tables[t]!; // fn may have copied or grown the table
-      if (ptVal(now, i) !== 0 || ptBits(now, i) !== 0) fn(t, i, base + i * 4096);
+      if (pfn !== 0 ? ptVal(now, i) === pfn : ptVal(now, i) !== 0 || ptBits(now, i) !== 0)
+        fn(t, i, base + i * 4096);
     }
   }
 }
