@@ -101,23 +101,91 @@ function tableDigest(t: Uint32Array, frozen: boolean): readonly [number, number]
 }
 
 /**
+ * The digest of a memmap array is a sum over its PFNs of a two-lane hash of
+ * (PFN, value), 0 for a 0 value: so it can be updated by the PFNs where two
+ * arrays differ, and PFNs past `end` (never handed out, all 0) add nothing.
+ */
+function slotA(i: number, x: number): number {
+  let k = Math.imul(x ^ Math.imul(i, 0x9e3779b1), C1);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k ^ i, C2);
+  k ^= k >>> 16;
+  return Math.imul(k, 0x85ebca6b) ^ (k >>> 13);
+}
+
+function slotB(i: number, x: number): number {
+  let k = Math.imul(x + Math.imul(i, 0x85ebca6b), C2);
+  k = (k << 17) | (k >>> 15);
+  k = Math.imul(k ^ (i >>> 3), C1);
+  k ^= k >>> 15;
+  return Math.imul(k, 0xc2b2ae35) ^ (k >>> 16);
+}
+
+/** The digest of `a`'s first `end` PFNs, PFN by PFN. */
+function arrayDigest(a: ArrayLike<number>, end: number): [number, number] {
+  let d0 = 0;
+  let d1 = 0;
+  for (let i = 0; i < end; i++) {
+    const x = a[i]!;
+    if (x === 0) continue;
+    d0 = (d0 + slotA(i, x)) | 0;
+    d1 = (d1 + slotB(i, x)) | 0;
+  }
+  return [d0, d1];
+}
+
+/**
  * Digests of memmap arrays that can no longer change: an array a state does
  * not own (MemMap.own) is shared copy-on-write and never written again, so
- * its digest over the first `end` PFNs is computed once, and kept with that
- * `end` (alloc_pages() writes every array of a PFN it hands out for the
- * first time, so a frozen array never meets a later end; the check is cheap).
+ * its digest is computed once (over every PFN it holds: past the `end` of its
+ * state they are all 0 and add nothing).
  */
-const frozenPages = new WeakMap<object, { end: number; d: readonly [number, number] }>();
+const frozenPages = new WeakMap<object, readonly [number, number]>();
 
-/** Feed the digest of a memmap array's first `end` PFNs into `h`. */
-function pages(h: Fingerprint, a: ArrayLike<number>, end: number, frozen: boolean): void {
-  const cached = frozen ? frozenPages.get(a) : undefined;
-  let d = cached && cached.end === end ? cached.d : null;
-  if (d === null) {
-    const f = new Fingerprint();
-    f.words(a, end);
-    d = f.lanes();
-    if (frozen) frozenPages.set(a, { end, d });
+function frozenDigest(a: ArrayLike<number>): readonly [number, number] {
+  let d = frozenPages.get(a);
+  if (d === undefined) {
+    d = arrayDigest(a, a.length);
+    frozenPages.set(a, d);
+  }
+  return d;
+}
+
+/**
+ * Feed the digest of a memmap array's first `end` PFNs into `h`. A frozen
+ * array's is cached; an array its state wrote after copying it from a frozen
+ * one (MemMap.flagsFrom and its kin) is digested as the source's digest plus the PFNs
+ * where the two differ, so a step costs a comparison of the arrays, not a
+ * hash of every PFN.
+ */
+function pages(
+  h: Fingerprint,
+  a: ArrayLike<number>,
+  src: ArrayLike<number> | null,
+  end: number,
+  frozen: boolean,
+): void {
+  let d: readonly [number, number];
+  if (frozen) d = frozenDigest(a);
+  else if (src === null || src.length !== a.length) d = arrayDigest(a, end);
+  else {
+    const base = frozenDigest(src);
+    let d0 = base[0];
+    let d1 = base[1];
+    for (let i = 0; i < end; i++) {
+      const x = a[i]!;
+      const y = src[i]!;
+      if (x === y) continue;
+      if (y !== 0) {
+        d0 = (d0 - slotA(i, y)) | 0;
+        d1 = (d1 - slotB(i, y)) | 0;
+      }
+      if (x !== 0) {
+        d0 = (d0 + slotA(i, x)) | 0;
+        d1 = (d1 + slotB(i, x)) | 0;
+      }
+    }
+    d = [d0, d1];
   }
   h.word(d[0]);
   h.word(d[1]);
@@ -132,12 +200,13 @@ function pages(h: Fingerprint, a: ArrayLike<number>, end: number, frozen: boolea
  */
 export function hashState(s: State, h: Fingerprint, counters?: readonly number[]): void {
   const m = s.mem;
+  h.word(m.end);
   // Each array by its digest (cached for arrays shared with other states).
-  pages(h, m.flags, m.end, !(m.own & OWN_FLAGS));
-  pages(h, m.refcount, m.end, !(m.own & OWN_REFCOUNT));
-  pages(h, m.mapcount, m.end, !(m.own & OWN_MAPCOUNT));
-  pages(h, m.content, m.end, !(m.own & OWN_CONTENT));
-  pages(h, m.order, m.end, !(m.own & OWN_ORDER));
+  pages(h, m.flags, m.flagsFrom, m.end, !(m.own & OWN_FLAGS));
+  pages(h, m.refcount, m.refcountFrom, m.end, !(m.own & OWN_REFCOUNT));
+  pages(h, m.mapcount, m.mapcountFrom, m.end, !(m.own & OWN_MAPCOUNT));
+  pages(h, m.content, m.contentFrom, m.end, !(m.own & OWN_CONTENT));
+  pages(h, m.order, m.orderFrom, m.end, !(m.own & OWN_ORDER));
   // Large folios' fields, in PFN order (the map's insertion order depends on history).
   const large = [...m.large.keys()].sort((a, b) => a - b);
   h.word(large.length);

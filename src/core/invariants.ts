@@ -308,11 +308,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
 }
 
 /** MM007: swap counts against the swap PTEs found, and the swap cache against PG_swapcache. */
-function checkSwap(
-  s: State,
-  swapRefs: readonly number[],
-  noSlot: readonly number[],
-): Violation[] {
+function checkSwap(s: State, swapRefs: readonly number[], noSlot: readonly number[]): Violation[] {
   const out: Violation[] = [];
   const sw = s.swap;
   for (const slot of noSlot)

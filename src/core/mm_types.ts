@@ -286,6 +286,17 @@ export interface MemMap {
   /** Which arrays this memmap may write in place (OWN_* bits); 0 right after a copy. */
   own: number;
   /**
+   * Not the kernel's: the shared (frozen) array each array this memmap owns
+   * was copied from by its first writer (flagsW() and its kin), null when
+   * none. The fingerprint digests a written array as its source's cached
+   * digest plus the PFNs where the two differ (canon.ts pages()).
+   */
+  flagsFrom: ArrayLike<number> | null;
+  refcountFrom: ArrayLike<number> | null;
+  mapcountFrom: ArrayLike<number> | null;
+  contentFrom: ArrayLike<number> | null;
+  orderFrom: ArrayLike<number> | null;
+  /**
    * The folio-wide fields of each large folio (order > 0), by head PFN: what
    * the kernel keeps in the folio's first tail pages. Small folios, the
    * overwhelming majority, have no record, which keeps the memmap at 17
@@ -552,6 +563,7 @@ export const OWN_MEMMAP = 31;
 /** The flags array of `mem`, writable (copied first when shared with a copy of the state). */
 export function flagsW(mem: MemMap): Uint32Array {
   if (!(mem.own & OWN_FLAGS)) {
+    mem.flagsFrom = mem.flags;
     mem.flags = (mem.flags as Uint32Array).slice();
     mem.own |= OWN_FLAGS;
   }
@@ -561,6 +573,7 @@ export function flagsW(mem: MemMap): Uint32Array {
 /** The refcount array of `mem`, writable. */
 export function refcountW(mem: MemMap): Int32Array {
   if (!(mem.own & OWN_REFCOUNT)) {
+    mem.refcountFrom = mem.refcount;
     mem.refcount = (mem.refcount as Int32Array).slice();
     mem.own |= OWN_REFCOUNT;
   }
@@ -570,6 +583,7 @@ export function refcountW(mem: MemMap): Int32Array {
 /** The mapcount array of `mem`, writable. */
 export function mapcountW(mem: MemMap): Int32Array {
   if (!(mem.own & OWN_MAPCOUNT)) {
+    mem.mapcountFrom = mem.mapcount;
     mem.mapcount = (mem.mapcount as Int32Array).slice();
     mem.own |= OWN_MAPCOUNT;
   }
@@ -579,6 +593,7 @@ export function mapcountW(mem: MemMap): Int32Array {
 /** The content array of `mem`, writable. */
 export function contentW(mem: MemMap): Uint32Array {
   if (!(mem.own & OWN_CONTENT)) {
+    mem.contentFrom = mem.content;
     mem.content = (mem.content as Uint32Array).slice();
     mem.own |= OWN_CONTENT;
   }
@@ -588,6 +603,7 @@ export function contentW(mem: MemMap): Uint32Array {
 /** The order array of `mem`, writable. */
 export function orderW(mem: MemMap): Uint8Array {
   if (!(mem.own & OWN_ORDER)) {
+    mem.orderFrom = mem.order;
     mem.order = (mem.order as Uint8Array).slice();
     mem.own |= OWN_ORDER;
   }
@@ -602,6 +618,11 @@ function newMemMap(): MemMap {
     content: new Uint32Array(INITIAL_PFNS),
     order: new Uint8Array(INITIAL_PFNS),
     own: OWN_MEMMAP,
+    flagsFrom: null,
+    refcountFrom: null,
+    mapcountFrom: null,
+    contentFrom: null,
+    orderFrom: null,
     large: new Map(),
     end: ZERO_PFN + 1,
     free: 0,
@@ -703,6 +724,11 @@ export function cloneState(s: State): State {
       content: m.content,
       order: m.order,
       own: 0,
+      flagsFrom: null,
+      refcountFrom: null,
+      mapcountFrom: null,
+      contentFrom: null,
+      orderFrom: null,
       large: cloneLarge(m.large),
       end: m.end,
       free: m.free,

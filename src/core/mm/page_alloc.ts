@@ -50,6 +50,7 @@ function grow(mem: MemMap, need: number): void {
   mem.content = regrow(mem.content, new Uint32Array(cap));
   mem.order = regrow(mem.order, new Uint8Array(cap));
   mem.own = OWN_MEMMAP; // every array is new, this memmap's alone
+  mem.flagsFrom = mem.refcountFrom = mem.mapcountFrom = mem.contentFrom = mem.orderFrom = null;
 }
 
 function regrow<T extends Uint32Array | Int32Array | Uint8Array>(
