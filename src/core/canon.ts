@@ -137,15 +137,16 @@ function arrayDigest(a: ArrayLike<number>, end: number): [number, number] {
 /**
  * Digests of memmap arrays that can no longer change: an array a state does
  * not own (MemMap.own) is shared copy-on-write and never written again, so
- * its digest is computed once (over every PFN it holds: past the `end` of its
- * state they are all 0 and add nothing).
+ * its digest is computed once, over the first `end` PFNs of the first state
+ * that asks. Every state that shares the array descends from the one that
+ * last wrote it, so its `end` is no lower, and the PFNs past that are 0.
  */
 const frozenPages = new WeakMap<object, readonly [number, number]>();
 
-function frozenDigest(a: ArrayLike<number>): readonly [number, number] {
+function frozenDigest(a: ArrayLike<number>, end: number): readonly [number, number] {
   let d = frozenPages.get(a);
   if (d === undefined) {
-    d = arrayDigest(a, a.length);
+    d = arrayDigest(a, Math.min(end, a.length));
     frozenPages.set(a, d);
   }
   return d;
@@ -166,10 +167,10 @@ function pages(
   frozen: boolean,
 ): void {
   let d: readonly [number, number];
-  if (frozen) d = frozenDigest(a);
+  if (frozen) d = frozenDigest(a, end);
   else if (src === null || src.length !== a.length) d = arrayDigest(a, end);
   else {
-    const base = frozenDigest(src);
+    const base = frozenDigest(src, end);
     let d0 = base[0];
     let d1 = base[1];
     for (let i = 0; i < end; i++) {

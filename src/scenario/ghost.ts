@@ -26,6 +26,7 @@ import { vma_lookup } from '../core/mm/vma.js';
 import type { State } from '../core/mm_types.js';
 import { VM_SHARED } from '../core/mm_types.js';
 import { pte_pfn, pte_present } from '../core/pgtable_types.js';
+import { type ChunkData, GhostMem, ghostKey, keyAddr, keyMm } from './ghost-mem.js';
 
 export type GhostCode = 'ISO001' | 'PIN001' | 'DMA001' | 'PT001' | 'PT002' | 'PT003';
 
@@ -47,18 +48,7 @@ export interface Finding {
 const PAGE = 4096;
 const MM_SHIFT = 2 ** 36;
 
-/** The ghost key of one page of one mm. */
-export function ghostKey(mm: number, addr: number): number {
-  return mm * MM_SHIFT + Math.floor(addr / PAGE);
-}
-
-function keyMm(key: number): number {
-  return Math.floor(key / MM_SHIFT);
-}
-
-function keyAddr(key: number): number {
-  return (key % MM_SHIFT) * PAGE;
-}
+export { ghostKey };
 
 export interface Origin {
   /** The page the reference was taken through. */
@@ -72,7 +62,7 @@ export interface PipeExpect {
 }
 
 export interface GhostData {
-  readonly mem: ReadonlyMap<number, readonly number[]>;
+  readonly mem: ReadonlyMap<number, ChunkData>;
   readonly origin: ReadonlyMap<number, Origin>;
   readonly pipes: ReadonlyMap<number, readonly PipeExpect[]>;
   readonly d1: number;
@@ -80,86 +70,40 @@ export interface GhostData {
 }
 
 /** Which of a Ghost's tables it may write in place (the others are shared with a copy). */
-const OWN_MEM = 1;
 const OWN_ORIGIN = 2;
 const OWN_PIPES = 4;
-const OWN_ALL = OWN_MEM | OWN_ORIGIN | OWN_PIPES;
-
-/**
- * The expectations are kept per 2 MiB of one mm (a PTE table's span), in an
- * array of up to 512 slots that is only as long as its last expectation (a
- * hole or -1 where there is none). A chunk is shared with copies of the
- * ghost and copied by its first writer (its `own` is the writer's token), so
- * a step that writes one page copies one chunk, not every expectation of the
- * process; and the check walks each chunk against one page table.
- */
-const CHUNK_PAGES = 512;
-const CHUNK_SHIFT = 2 ** 27; // chunks per mm (2^36 pages / 512): small-integer keys
-
-/** Does a chunk's slot hold an expectation (not a hole, not -1)? */
-function holds(x: number | undefined): x is number {
-  return x !== undefined && x >= 0;
-}
-
-interface Chunk {
-  readonly own: object;
-  readonly v: number[];
-  /** Slots that hold an expectation. */
-  n: number;
-}
-
-function chunkKey(key: number): number {
-  return keyMm(key) * CHUNK_SHIFT + Math.floor((key % MM_SHIFT) / CHUNK_PAGES);
-}
-
-/** The ghost key of slot `i` of chunk `ck`. */
-function slotKey(ck: number, i: number): number {
-  return Math.floor(ck / CHUNK_SHIFT) * MM_SHIFT + (ck % CHUNK_SHIFT) * CHUNK_PAGES + i;
-}
+const OWN_ALL = OWN_ORIGIN | OWN_PIPES;
 
 export class Ghost {
   /** False for NoGhost: nothing is tracked (`cowherd sim` checks no design invariant per step). */
   readonly tracking: boolean = true;
-  // The tables are shared with copies (new Ghost(from)) until either side
-  // writes one: the writer copies it first (its bit in `owned` says it need
-  // not). Values are never changed in place, but for the chunks of `chunks`
-  // whose `own` is this ghost's `token`.
-  private chunks: Map<number, Chunk>;
+  /** The expected page contents, shared with copies chunk by chunk (ghost-mem.ts). */
+  private memT: GhostMem;
+  // The other tables are shared with copies (new Ghost(from)) until either
+  // side writes one: the writer copies it first (its bit in `owned` says it
+  // need not). Their values are never changed in place.
   private originMap: Map<number, Origin>;
   private pipesMap: Map<number, readonly PipeExpect[]>;
   private owned: number;
-  private token: object;
-  /** Order-independent running digest of the expectations (two lanes), so fingerprints need not sort them. */
-  private d1: number;
-  private d2: number;
 
   constructor(from?: Ghost) {
-    this.token = {};
     if (from) {
-      this.chunks = from.chunks;
+      this.memT = new GhostMem(from.memT);
       this.originMap = from.originMap;
       this.pipesMap = from.pipesMap;
       from.owned = 0;
-      from.token = {};
       this.owned = 0;
-      this.d1 = from.d1;
-      this.d2 = from.d2;
     } else {
-      this.chunks = new Map();
+      this.memT = new GhostMem();
       this.originMap = new Map();
       this.pipesMap = new Map();
       this.owned = OWN_ALL;
-      this.d1 = 0;
-      this.d2 = 0;
     }
   }
 
   /** Expected contents per page, by ghost key in ascending order: value * 2 + 1 when a device wrote it. */
-  *mem(): Generator<readonly [number, number]> {
-    for (const ck of [...this.chunks.keys()].sort((a, b) => a - b)) {
-      const v = this.chunks.get(ck)!.v;
-      for (let i = 0; i < v.length; i++) if (holds(v[i])) yield [slotKey(ck, i), v[i]!];
-    }
+  mem(): Generator<readonly [number, number]> {
+    return this.memT.entries();
   }
 
   /** Where each held GUP reference (by id) was taken; deleted once the user remaps the address. */
@@ -170,21 +114,6 @@ export class Ghost {
   /** Per pipe id, each buffer in order: its expected contents (-1: none) and the page it was spliced from (-1: none). */
   get pipes(): ReadonlyMap<number, readonly PipeExpect[]> {
     return this.pipesMap;
-  }
-
-  /** The chunk holding `ck`'s slots, writable (copied first when shared); created when `create`. */
-  private chunkW(ck: number, create: boolean): Chunk | undefined {
-    let c = this.chunks.get(ck);
-    if (c?.own === this.token) return c;
-    if (c === undefined && !create) return undefined;
-    if (!(this.owned & OWN_MEM)) {
-      this.chunks = new Map(this.chunks);
-      this.owned |= OWN_MEM;
-    }
-    const v = c ? c.v.slice() : [];
-    c = { own: this.token, v, n: c ? c.n : 0 };
-    this.chunks.set(ck, c);
-    return c;
   }
 
   private originW(): Map<number, Origin> {
@@ -217,113 +146,38 @@ export class Ghost {
     this.pipesW().set(pipe, bufs);
   }
 
-  /** A per-entry hash (two lanes) for the running digest. */
-  private static entry(key: number, v: number): [number, number] {
-    let a = Math.imul((key % 2 ** 32) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.floor(key / 2 ** 32);
-    a = Math.imul(a ^ (a >>> 15), 0xc2b2ae35) ^ Math.imul(v % 2 ** 32, 0x27d4eb2f);
-    a ^= a >>> 13;
-    let b = Math.imul(a ^ Math.floor(v / 2 ** 32), 0x165667b1) ^ 0x5bd1e995;
-    b ^= b >>> 16;
-    return [a, b];
-  }
-
-  private mix(key: number, v: number, sign: 1 | -1): void {
-    const [a, b] = Ghost.entry(key, v);
-    this.d1 = (this.d1 + sign * a) | 0;
-    this.d2 = (this.d2 + sign * b) | 0;
-  }
-
   /** Plain data for another thread (structured clone); fromData() rebuilds the Ghost. */
   toData(): GhostData {
-    const mem = new Map<number, readonly number[]>();
-    for (const [ck, c] of this.chunks) mem.set(ck, c.v);
-    return { mem, origin: this.origin, pipes: this.pipes, d1: this.d1, d2: this.d2 };
+    const [d1, d2] = this.memT.digest();
+    return { mem: this.memT.toData(), origin: this.origin, pipes: this.pipes, d1, d2 };
   }
 
   static fromData(d: GhostData): Ghost {
     const g = new Ghost();
-    for (const [ck, v] of d.mem) {
-      // Rebuilt slot by slot: a structured clone may have made the array sparse.
-      const w: number[] = [];
-      let n = 0;
-      for (let i = 0; i < v.length; i++)
-        if (holds(v[i])) {
-          w[i] = v[i]!;
-          n++;
-        }
-      g.chunks.set(ck, { own: g.token, v: w, n });
-    }
+    g.memT = GhostMem.fromData(d.mem, d.d1, d.d2);
     g.originMap = new Map(d.origin);
     g.pipesMap = new Map(d.pipes);
-    g.d1 = d.d1;
-    g.d2 = d.d2;
     return g;
   }
 
+  /** Order-independent running digest of the expectations (two lanes), so fingerprints need not sort them. */
   digest(): readonly [number, number] {
-    return [this.d1, this.d2];
+    return this.memT.digest();
   }
 
   expect(key: number, value: number, dma: boolean): void {
-    const c = this.chunkW(chunkKey(key), true)!;
-    const i = (key % MM_SHIFT) % CHUNK_PAGES;
-    const old = c.v[i];
-    if (holds(old)) this.mix(key, old, -1);
-    else c.n++;
-    const v = (value >>> 0) * 2 + (dma ? 1 : 0);
-    c.v[i] = v;
-    this.mix(key, v, 1);
+    this.memT.set(key, (value >>> 0) * 2 + (dma ? 1 : 0));
   }
 
   drop(key: number): void {
-    const ck = chunkKey(key);
-    const i = (key % MM_SHIFT) % CHUNK_PAGES;
-    const shared = this.chunks.get(ck);
-    if (shared === undefined || !holds(shared.v[i])) return;
-    const c = this.chunkW(ck, false)!;
-    this.mix(key, c.v[i]!, -1);
-    c.v[i] = -1;
-    if (--c.n === 0) this.chunks.delete(ck);
+    this.memT.delete(key);
   }
 
   /** The user remapped [addr, addr+len) of `mm` (munmap, MAP_FIXED, MADV_DONTNEED): no expectations left there. */
   remap(mm: number, addr: number, len: number): void {
     const lo = ghostKey(mm, addr);
     const hi = ghostKey(mm, addr + len);
-    const clo = chunkKey(lo);
-    const chi = chunkKey(hi - 1);
-    for (const ck of [...this.chunks.keys()]) {
-      if (ck < clo || ck > chi) continue;
-      const first = slotKey(ck, 0);
-      const from = Math.max(lo, first) - first;
-      const whole = this.chunks.get(ck)!;
-      const to = Math.min(hi - first, whole.v.length);
-      let inRange = 0;
-      for (let i = from; i < to; i++) if (holds(whole.v[i])) inRange++;
-      if (inRange === whole.n) {
-        // Every expectation of the chunk goes: drop it without a copy.
-        for (let i = from; i < to; i++) if (holds(whole.v[i])) this.mix(first + i, whole.v[i]!, -1);
-        if (!(this.owned & OWN_MEM)) {
-          this.chunks = new Map(this.chunks);
-          this.owned |= OWN_MEM;
-        }
-        this.chunks.delete(ck);
-        continue;
-      }
-      let c: Chunk | undefined;
-      for (let i = from; i < to; i++) {
-        const shared = c ?? this.chunks.get(ck)!;
-        const old = shared.v[i];
-        if (!holds(old)) continue;
-        c ??= this.chunkW(ck, false)!;
-        this.mix(first + i, old, -1);
-        c.v[i] = -1;
-        if (--c.n === 0) {
-          this.chunks.delete(ck);
-          break;
-        }
-      }
-    }
+    this.memT.deleteRange(lo, hi);
     for (const [id, o] of [...this.origin]) if (o.key >= lo && o.key < hi) this.deleteOrigin(id);
     for (const [pipe, bufs] of [...this.pipes])
       if (bufs.some((b) => b.key >= lo && b.key < hi))
@@ -372,18 +226,13 @@ export class Ghost {
 
   /** What the page at key is expected to hold, or null. */
   expected(key: number): number | null {
-    const v = this.chunks.get(chunkKey(key))?.v[(key % MM_SHIFT) % CHUNK_PAGES];
-    return holds(v) ? Math.floor(v / 2) : null;
+    const v = this.memT.raw(key);
+    return v < 0 ? null : Math.floor(v / 2);
   }
 
-  /**
-   * Call `fn(mm, addr, v)` for every chunk with an expectation, in no
-   * particular order: `v` holds the slots of the pages from `addr` on (read
-   * only; a hole or -1 where there is none), within one PTE table's span.
-   */
-  forEachChunk(fn: (mm: number, addr: number, v: readonly number[]) => void): void {
-    for (const [ck, c] of this.chunks)
-      fn(Math.floor(ck / CHUNK_SHIFT), (ck % CHUNK_SHIFT) * CHUNK_PAGES * PAGE, c.v);
+  /** The expectations chunk by chunk, for the check (GhostMem.forEachChunk()). */
+  forEachChunk(fn: (mm: number, addr: number, first: number, v: readonly number[]) => void): void {
+    this.memT.forEachChunk(fn);
   }
 }
 
@@ -423,16 +272,17 @@ export function ghostFindings(s: State, g: Ghost): Finding[] {
   // The page-table design's invariants, recorded where a walker or a free broke them (mmu_gather.ts).
   const out: Finding[] = s.pt.bugs.map((b) => ({ code: b.code, detail: b.detail }));
   const mem: (Finding & { key: number })[] = [];
-  g.forEachChunk((id, base, v) => {
+  g.forEachChunk((id, base, first, v) => {
     const mm = s.mms[id];
     if (!mm) return;
     // A chunk spans one PMD entry: a huge leaf maps its pages in order, else one PTE table.
     const leaf = pmdLeaf(s, mm, base);
     const table = leaf ? 0 : pteTable(s, mm, base);
     if (!leaf && table === 0) return;
-    for (let i = 0; i < v.length; i++) {
-      const e = v[i];
-      if (!holds(e)) continue;
+    for (let j = 0; j < v.length; j++) {
+      const e = v[j]!;
+      if (e < 0) continue;
+      const i = first + j;
       let pfn = 0;
       if (leaf) pfn = pte_pfn(leaf.pmd) + i;
       else {
