@@ -32,6 +32,7 @@ import {
   MM_FILEPAGES,
   MM_SHMEMPAGES,
   MM_SWAPENTS,
+  PT_DENSE_WORDS,
   ptEntries,
   ptVal,
   ZERO_PFN,
@@ -90,10 +91,10 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   };
   /** Mappings of each large folio, per mm. */
   const largeMaps = new Map<number, Map<number, number>>();
-  const addLarge = (folio: number, mm: number): void => {
+  const addLarge = (folio: number, mm: number, n = 1): void => {
     const per = largeMaps.get(folio) ?? new Map<number, number>();
     largeMaps.set(folio, per);
-    add(per, mm);
+    add(per, mm, n);
   };
   const add = (m: Map<number, number>, k: number, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
   const reachable = new Set<number>();
@@ -104,6 +105,8 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   const isHugeZero = (pfn: number) =>
     s.huge_zero !== 0 && pfn >= s.huge_zero && pfn < s.huge_zero + 512;
   const pins = new Map<number, number>();
+  /** One PTE table's populated entries, (val, bits) pairs: filled per table. */
+  const entries: number[] = [];
 
   for (const mm of s.mms) {
     if (!mm) continue;
@@ -127,9 +130,16 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     let shmem = 0;
     let file = 0;
     let swapents = 0;
+    // A PTE-mapped large folio's PTEs come in runs: counted per run, not per PTE.
+    let runFolio = 0;
+    let run = 0;
     for (const id of t.pte) {
-      const entries: number[] = [];
-      ptEntries(s.pt.tables[id]!, (_i, v, b) => entries.push(v, b));
+      entries.length = 0;
+      const tab = s.pt.tables[id]!;
+      if (tab.length === PT_DENSE_WORDS) {
+        for (let w = 0; w < PT_DENSE_WORDS; w += 2)
+          if (tab[w] !== 0 || tab[w + 1] !== 0) entries.push(tab[w]!, tab[w + 1]!);
+      } else ptEntries(tab, (_i, v, b) => entries.push(v, b));
       for (let e = 0; e < entries.length; e += 2) {
         const val = entries[e]!;
         const bits = entries[e + 1]!;
@@ -148,12 +158,20 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
         maps[val]! += 1;
         const folio = page_folio(s, val);
         ref(folio);
-        if (mem.order[folio]! > 0) addLarge(folio, mm.id);
+        if (mem.order[folio]! > 0) {
+          if (folio !== runFolio) {
+            if (run > 0) addLarge(runFolio, mm.id, run);
+            runFolio = folio;
+            run = 0;
+          }
+          run++;
+        }
         if (mem.flags[folio]! & PG_anon) anon++;
         else if (mem.flags[folio]! & PG_swapbacked) shmem++;
         else file++;
       }
     }
+    if (run > 0) addLarge(runFolio, mm.id, run);
     for (const h of t.huge) {
       const head = ptVal(s.pt.tables[h.table]!, h.index);
       if (head === s.huge_zero) continue; // like the zero page: no rss, mapcount or reference
