@@ -117,8 +117,11 @@ export interface Mm {
   readonly id: number;
   /** Table id of the PGD page (allocated with the mm, never counted in pgtables_bytes). */
   pgd: number;
-  /** VMAs sorted by vm_start, non-overlapping. */
-  vmas: Vma[];
+  /**
+   * VMAs sorted by vm_start, non-overlapping. Never changed in place (a
+   * writer replaces the list): copies of the state share it.
+   */
+  vmas: readonly Vma[];
   /** mm->pgtables_bytes: PTE, PMD and PUD table pages (VmPTE = this >> 10). */
   pgtables_bytes: number;
   /** mm->rss_stat, indexed by MM_* counters. */
@@ -137,15 +140,16 @@ export interface Mm {
    * the item stale (mm/ksm.c stable_tree_append(), remove_rmap_item_from_tree()).
    */
   ksm_merging_pages: number;
-  /** The rmap_items of this mm in the stable tree: [address, KSM pfn] pairs, in address order. */
-  ksm_rmap: number[];
+  /** The rmap_items of this mm in the stable tree: [address, KSM pfn] pairs, in address order (replaced, never changed in place). */
+  ksm_rmap: readonly number[];
   /**
    * rmap_item->oldchecksum of every rmap_item of this mm: [address, checksum]
    * pairs in address order (the checksum is the page's value + 1, so that 0
    * is a new rmap_item's). A page enters the unstable tree only when its
    * checksum did not change since the previous scan (cmp_and_merge_page()).
+   * Replaced, never changed in place.
    */
-  ksm_checksum: number[];
+  ksm_checksum: readonly number[];
   /**
    * This mm's rmap_items flagged UNSTABLE_FLAG: inserted in the unstable tree
    * of the scan that last met them and not merged since. They count in
@@ -682,15 +686,15 @@ function cloneMm(mm: Mm | null): Mm | null {
     : {
         id: mm.id,
         pgd: mm.pgd,
-        vmas: mm.vmas.slice(),
+        vmas: mm.vmas, // shared: never changed in place
         pgtables_bytes: mm.pgtables_bytes,
         rss: mm.rss.slice(),
         flags: mm.flags,
         mm_users: mm.mm_users,
         write_protect_seq: mm.write_protect_seq,
         ksm_merging_pages: mm.ksm_merging_pages,
-        ksm_rmap: mm.ksm_rmap.slice(),
-        ksm_checksum: mm.ksm_checksum.slice(),
+        ksm_rmap: mm.ksm_rmap, // shared, as vmas
+        ksm_checksum: mm.ksm_checksum,
         ksm_unstable: mm.ksm_unstable,
       };
 }

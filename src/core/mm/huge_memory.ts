@@ -205,7 +205,7 @@ export function do_huge_pmd_anonymous_page(
     set_pte_at(s, at.table, at.index, mk_pte(zero, bits));
     return 0;
   }
-  vma = anon_vma_prepare(s, mm.vmas, vma);
+  vma = anon_vma_prepare(s, mm, vma);
   const folio = alloc_pages(s, HPAGE_PMD_ORDER);
   workCharge(s, W_PAGES_ZEROED, HPAGE_PMD_NR); // clear_huge_page()
   mm_inc_nr_ptes(s, mm); // pgtable_trans_huge_deposit()
@@ -246,7 +246,7 @@ export function do_huge_pmd_wp_page(
     // A zeroed THP replaces the huge zero PMD; its deposited table stays.
     k.decide('do_huge_pmd_wp_page', 'alloc', 'huge zero page: a new THP (do_huge_zero_wp_pmd)');
     mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + HPAGE_PMD_NR;
-    mapNewThp(s, k, mm, anon_vma_prepare(s, mm.vmas, vma), at, alloc_pages(s, HPAGE_PMD_ORDER));
+    mapNewThp(s, k, mm, anon_vma_prepare(s, mm, vma), at, alloc_pages(s, HPAGE_PMD_ORDER));
     return 0;
   }
   const d = k.policy.do_huge_pmd_wp_page(s, k, {
@@ -280,7 +280,7 @@ export function do_huge_pmd_wp_page(
   for (let i = 0; i < HPAGE_PMD_NR; i++) contentW(s.mem)[nw + i] = s.mem.content[folio + i]!;
   workCharge(s, W_PAGES_COPIED, HPAGE_PMD_NR); // copy_user_huge_page()
   workCharge(s, W_TLB_FLUSH); // pmdp_huge_clear_flush()
-  mapNewThp(s, k, mm, anon_vma_prepare(s, mm.vmas, vma), at, nw);
+  mapNewThp(s, k, mm, anon_vma_prepare(s, mm, vma), at, nw);
   folioEntireMapcountAdd(s, folio, -1, mm.id); // page_remove_rmap(compound)
   folio_put(s, folio);
   return 0;

@@ -134,7 +134,7 @@ function rmapHlistLen(s: State): Map<number, number> {
 function stable_tree_append(mm: Mm, address: number, kpfn: number): void {
   let at = 0;
   while (at < mm.ksm_rmap.length && mm.ksm_rmap[at]! < address) at += 2;
-  mm.ksm_rmap.splice(at, 0, address, kpfn);
+  mm.ksm_rmap = mm.ksm_rmap.toSpliced(at, 0, address, kpfn);
   mm.ksm_merging_pages += 1;
 }
 

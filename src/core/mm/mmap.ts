@@ -184,7 +184,7 @@ export function dup_mmap(s: State, k: Kernel, mm: Mm, oldmm: Mm): void {
       anon_vma: src.anon_vma === 0 ? 0 : s.next_anon_vma++,
     });
     if (dst.vm_file !== 0) igrab(s, dst.vm_file);
-    mm.vmas.push(dst);
+    mm.vmas = [...mm.vmas, dst];
     copy_page_range(s, k, mm, dst, oldmm, src);
   }
   workLeave(s, prev);

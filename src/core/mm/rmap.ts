@@ -245,11 +245,11 @@ export function folio_add_new_anon_rmap_pmd(
  * mm/rmap.c __anon_vma_prepare(): give the VMA an anon_vma before its first
  * anonymous page (replaces the VMA object in mm.vmas). Returns the new VMA.
  */
-export function anon_vma_prepare(s: State, vmas: Vma[], vma: Vma): Vma {
+export function anon_vma_prepare(s: State, mm: Mm, vma: Vma): Vma {
   if (vma.anon_vma !== 0) return vma;
   const next: Vma = { ...vma, anon_vma: s.next_anon_vma++ };
-  const i = vmas.indexOf(vma);
-  if (i >= 0) vmas[i] = next;
+  const i = mm.vmas.indexOf(vma);
+  if (i >= 0) mm.vmas = mm.vmas.with(i, next); // a new list: copies of the state share the old one
   return next;
 }
 

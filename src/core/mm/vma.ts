@@ -66,20 +66,20 @@ export function split_vma(s: State, mm: Mm, addr: number): void {
   const lo: Vma = { ...v, vm_end: addr };
   const hi: Vma = { ...v, vm_start: addr, vm_pgoff: v.vm_pgoff + (addr - v.vm_start) / 4096 };
   if (v.vm_file !== 0) igrab(s, v.vm_file);
-  mm.vmas.splice(i, 1, lo, hi);
+  mm.vmas = mm.vmas.toSpliced(i, 1, lo, hi);
 }
 
 /** Insert a VMA keeping mm.vmas sorted. */
 export function vmaInsert(mm: Mm, vma: Vma): void {
   let i = 0;
   while (i < mm.vmas.length && mm.vmas[i]!.vm_start < vma.vm_start) i++;
-  mm.vmas.splice(i, 0, vma);
+  mm.vmas = mm.vmas.toSpliced(i, 0, vma);
 }
 
 /** Replace VMA `old` (by identity) with `next`. */
 export function vmaReplace(mm: Mm, old: Vma, next: Vma): void {
   const i = mm.vmas.indexOf(old);
-  if (i >= 0) mm.vmas[i] = next;
+  if (i >= 0) mm.vmas = mm.vmas.with(i, next);
 }
 
 /**
@@ -96,6 +96,6 @@ export function do_vmi_munmap(s: State, mm: Mm, start: number, end: number): voi
   const next = mm.vmas[first + gone.length];
   unmap_vmas(s, mm, gone);
   free_pgtables(s, mm, gone, prev ? prev.vm_end : 0, next ? next.vm_start : 0);
-  mm.vmas.splice(first, gone.length);
+  mm.vmas = mm.vmas.toSpliced(first, gone.length);
   for (const v of gone) if (v.vm_file !== 0) iput(s, v.vm_file);
 }

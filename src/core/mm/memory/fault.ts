@@ -168,7 +168,7 @@ export function do_anonymous_page(
     );
     return;
   }
-  vma = anon_vma_prepare(s, mm.vmas, vma);
+  vma = anon_vma_prepare(s, mm, vma);
   const folio = alloc_pages(s, 0);
   workCharge(s, W_PAGES_ZEROED); // alloc_anon_folio(): a zeroed page
   let entry = mk_pte(folio, vmPageProtBits(s, vma));
@@ -211,7 +211,7 @@ function do_fault(
   const page = filemap_get_folio(s, k, vma.vm_file, pgoff);
   if (write && !(vma.vm_flags & VM_SHARED)) {
     // do_cow_fault(): the private write never maps the page-cache page.
-    vma = anon_vma_prepare(s, mm.vmas, vma);
+    vma = anon_vma_prepare(s, mm, vma);
     const folio = alloc_pages(s, 0);
     contentW(s.mem)[folio] = s.mem.content[page]!;
     workCharge(s, W_PAGES_COPIED);

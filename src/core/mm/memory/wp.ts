@@ -87,7 +87,7 @@ export function wp_page_reuse(s: State, vmf: WpFault, slot: PteSlot): void {
  * reference on the old folio, which this drops.
  */
 export function wp_page_copy(s: State, k: Kernel, vmf: WpFault, slot: PteSlot): void {
-  const vma = anon_vma_prepare(s, vmf.mm.vmas, vmf.vma);
+  const vma = anon_vma_prepare(s, vmf.mm, vmf.vma);
   const old = vmf.folio;
   const nw = alloc_pages(s, 0);
   if (old !== 0) contentW(s.mem)[nw] = s.mem.content[vmf.page]!;
