@@ -124,8 +124,13 @@ export interface Mm {
   vmas: readonly Vma[];
   /** mm->pgtables_bytes: PTE, PMD and PUD table pages (VmPTE = this >> 10). */
   pgtables_bytes: number;
-  /** mm->rss_stat, indexed by MM_* counters. */
-  rss: number[];
+  /** mm->rss_stat, indexed by MM_* counters: changed through add_mm_counter() only. */
+  rss: readonly number[];
+  /**
+   * Not the kernel's: may add_mm_counter() write `rss` in place? False after
+   * a copy of the state, whose mm shares the array until either side writes.
+   */
+  rssOwn: boolean;
   flags: number;
   /** mm->mm_users: tasks using this mm. */
   mm_users: number;
@@ -681,22 +686,35 @@ export function newState(): State {
 // transition. The compiler checks that no required field is left out.
 
 function cloneMm(mm: Mm | null): Mm | null {
-  return mm === null
-    ? null
-    : {
-        id: mm.id,
-        pgd: mm.pgd,
-        vmas: mm.vmas, // shared: never changed in place
-        pgtables_bytes: mm.pgtables_bytes,
-        rss: mm.rss.slice(),
-        flags: mm.flags,
-        mm_users: mm.mm_users,
-        write_protect_seq: mm.write_protect_seq,
-        ksm_merging_pages: mm.ksm_merging_pages,
-        ksm_rmap: mm.ksm_rmap, // shared, as vmas
-        ksm_checksum: mm.ksm_checksum,
-        ksm_unstable: mm.ksm_unstable,
-      };
+  if (mm === null) return null;
+  mm.rssOwn = false; // the copy shares the counters from here on
+  return {
+    id: mm.id,
+    pgd: mm.pgd,
+    vmas: mm.vmas, // shared: never changed in place
+    pgtables_bytes: mm.pgtables_bytes,
+    rss: mm.rss, // shared until a counter changes (add_mm_counter())
+    rssOwn: false,
+    flags: mm.flags,
+    mm_users: mm.mm_users,
+    write_protect_seq: mm.write_protect_seq,
+    ksm_merging_pages: mm.ksm_merging_pages,
+    ksm_rmap: mm.ksm_rmap, // shared, as vmas
+    ksm_checksum: mm.ksm_checksum,
+    ksm_unstable: mm.ksm_unstable,
+  };
+}
+
+/**
+ * include/linux/mm.h add_mm_counter(): mm->rss_stat[member] += value. The
+ * counters are copied first when a copy of the state shares them.
+ */
+export function add_mm_counter(mm: Mm, member: number, value: number): void {
+  if (!mm.rssOwn) {
+    mm.rss = mm.rss.slice();
+    mm.rssOwn = true;
+  }
+  (mm.rss as number[])[member]! += value;
 }
 
 function clonePipe(p: Pipe | null): Pipe | null {
@@ -919,6 +937,7 @@ export function mm_alloc(s: State): Mm {
     vmas: [],
     pgtables_bytes: 0,
     rss: [0, 0, 0, 0],
+    rssOwn: true,
     flags: 0,
     mm_users: 1,
     write_protect_seq: 0,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkInvariants, INVARIANTS } from '../../src/core/invariants.js';
 import { free_pages } from '../../src/core/mm/page_alloc.js';
-import { mapcountW, refcountW } from '../../src/core/mm_types.js';
+import { add_mm_counter, mapcountW, refcountW } from '../../src/core/mm_types.js';
 import { mapAnon, mmOfTask, world, write } from './helpers.js';
 
 const A = 0x10000000;
@@ -37,7 +37,7 @@ describe('invariant checker', () => {
     const { w, pfn } = setup();
     mapcountW(w.s.mem)[pfn] = 0;
     expect(checkInvariants(w.s).map((v) => v.code)).toContain('MM002');
-    mmOfTask(w, w.init).rss[1] = 5;
+    add_mm_counter(mmOfTask(w, w.init), 1, 5);
     expect(checkInvariants(w.s).map((v) => v.code)).toContain('MM005');
   });
 

@@ -7,7 +7,7 @@
  */
 
 import type { Mm, State, Vma } from '../mm_types.js';
-import { flagsW } from '../mm_types.js';
+import { add_mm_counter, flagsW } from '../mm_types.js';
 import { PG_locked, PG_uptodate, PG_writeback } from '../page-flags.js';
 import type { pte_t } from '../pgtable_types.js';
 import { mk_pte, pte_mkdirty, pte_none, pte_write } from '../pgtable_types.js';
@@ -115,7 +115,7 @@ export function filemap_map_pages(
     if (pte_write(entry)) entry = pte_mkdirty(entry);
     folio_add_file_rmap_pte(s, folio, page, mm.id);
     const c = mm_counter_file(s, folio);
-    mm.rss[c] = mm.rss[c]! + 1;
+    add_mm_counter(mm, c, 1);
     set_pte_at(s, table, i, entry);
     mapped++;
   }

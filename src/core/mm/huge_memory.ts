@@ -19,6 +19,7 @@
 
 import type { Mm, State, Vma } from '../mm_types.js';
 import {
+  add_mm_counter,
   contentW,
   flagsW,
   folioLarge,
@@ -209,7 +210,7 @@ export function do_huge_pmd_anonymous_page(
   const folio = alloc_pages(s, HPAGE_PMD_ORDER);
   workCharge(s, W_PAGES_ZEROED, HPAGE_PMD_NR); // clear_huge_page()
   mm_inc_nr_ptes(s, mm); // pgtable_trans_huge_deposit()
-  mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + HPAGE_PMD_NR;
+  add_mm_counter(mm, MM_ANONPAGES, HPAGE_PMD_NR);
   mapNewThp(s, k, mm, vma, at, folio);
   return 0;
 }
@@ -245,7 +246,7 @@ export function do_huge_pmd_wp_page(
     }
     // A zeroed THP replaces the huge zero PMD; its deposited table stays.
     k.decide('do_huge_pmd_wp_page', 'alloc', 'huge zero page: a new THP (do_huge_zero_wp_pmd)');
-    mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + HPAGE_PMD_NR;
+    add_mm_counter(mm, MM_ANONPAGES, HPAGE_PMD_NR);
     mapNewThp(s, k, mm, anon_vma_prepare(s, mm, vma), at, alloc_pages(s, HPAGE_PMD_ORDER));
     return 0;
   }
@@ -338,14 +339,14 @@ export function zap_huge_pmd(s: State, mm: Mm, at: PmdSlot & { pmd: pte_t }): vo
   if (!is_huge_zero_pmd(s, at.pmd) && !folio_test_anon(s, folio)) {
     // A page-cache THP: no deposited table on x86 (arch_needs_pgtable_deposit()).
     const c = mm_counter_file(s, folio);
-    mm.rss[c] = mm.rss[c]! - HPAGE_PMD_NR;
+    add_mm_counter(mm, c, -HPAGE_PMD_NR);
     folioEntireMapcountAdd(s, folio, -1, mm.id); // folio_remove_rmap_pmd()
     folio_put(s, folio);
     return;
   }
   mm_dec_nr_ptes(s, mm);
   if (is_huge_zero_pmd(s, at.pmd)) return;
-  mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! - HPAGE_PMD_NR;
+  add_mm_counter(mm, MM_ANONPAGES, -HPAGE_PMD_NR);
   folioEntireMapcountAdd(s, folio, -1, mm.id); // folio_remove_rmap_pmd()
   folio_put(s, folio);
 }
@@ -397,7 +398,7 @@ export function copy_huge_pmd(
   }
   k.decide('copy_huge_pmd', 'share', d.why);
   folioEntireMapcountAdd(s, folio, 1, dst_mm.id); // folio_dup_anon_rmap_pmd()
-  dst_mm.rss[MM_ANONPAGES] = dst_mm.rss[MM_ANONPAGES]! + HPAGE_PMD_NR;
+  add_mm_counter(dst_mm, MM_ANONPAGES, HPAGE_PMD_NR);
   mm_inc_nr_ptes(s, dst_mm);
   let pmd = leaf.pmd;
   if (is_cow_mapping(src.vm_flags) && pte_write(pmd)) {
@@ -437,7 +438,7 @@ export function do_set_pmd(
   folio_get(s, folio);
   folioEntireMapcountAdd(s, folio, 1, mm.id); // folio_add_file_rmap_pmd()
   const c = mm_counter_file(s, folio);
-  mm.rss[c] = mm.rss[c]! + HPAGE_PMD_NR;
+  add_mm_counter(mm, c, HPAGE_PMD_NR);
   let entry = mk_pte(folio, vmPageProtBits(s, vma) | _PAGE_PSE | _PAGE_ACCESSED);
   if (write) entry = maybe_mkwrite(pte_mkdirty(entry), vma);
   set_pte_at(s, at.table, at.index, entry);

@@ -31,6 +31,7 @@ import { toolBug } from '../bug.js';
 import { EAGAIN, EINVAL } from '../errno.js';
 import type { Mm, State, Vma } from '../mm_types.js';
 import {
+  add_mm_counter,
   contentW,
   flagsW,
   MM_ANONPAGES,
@@ -173,7 +174,7 @@ function collapse_huge_page(s: State, k: Kernel, mm: Mm, vma: Vma, haddr: number
   for (let i = 0; i < HPAGE_PMD_NR; i++) {
     const pte = ptep_get(s, t, i);
     if (pte === 0 || pte_special(pte)) {
-      mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + 1;
+      add_mm_counter(mm, MM_ANONPAGES, 1);
       continue;
     }
     const page = pte % 2 ** 32;

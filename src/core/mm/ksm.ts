@@ -21,6 +21,7 @@
 
 import type { Mm, State, Vma } from '../mm_types.js';
 import {
+  add_mm_counter,
   flagsW,
   MM_ANONPAGES,
   MMF_VM_MERGE_ANY,
@@ -249,7 +250,7 @@ function replace_page(s: State, k: Kernel, item: KsmItem, kpage: number): void {
     bits |= _PAGE_SPECIAL;
     if (k.policy.ksm_zero_pte_marked) bits |= _PAGE_DIRTY;
     // The zero page is not an anonymous page: dec_mm_counter(mm, MM_ANONPAGES).
-    at.mm.rss[MM_ANONPAGES] = at.mm.rss[MM_ANONPAGES]! - 1;
+    add_mm_counter(at.mm, MM_ANONPAGES, -1);
   } else {
     folio_get(s, kpage);
     mapcountW(s.mem)[kpage] = s.mem.mapcount[kpage]! + 1;

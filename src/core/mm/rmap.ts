@@ -6,6 +6,7 @@
 
 import type { LargeFolio, Mm, State, Vma } from '../mm_types.js';
 import {
+  add_mm_counter,
   flagsW,
   folioLarge,
   MM_ANONPAGES,
@@ -343,8 +344,8 @@ export function try_to_unmap(s: State, folio: number, slot: number): boolean {
     if (exclusive) swp = pte_swp_mkexclusive(swp);
     if (pte_dirty(pte)) flagsW(s.mem)[folio] = s.mem.flags[folio]! | PG_dirty;
     set_pte_at(s, t, i, swp);
-    mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! - 1;
-    mm.rss[MM_SWAPENTS] = mm.rss[MM_SWAPENTS]! + 1;
+    add_mm_counter(mm, MM_ANONPAGES, -1);
+    add_mm_counter(mm, MM_SWAPENTS, 1);
     folio_remove_rmap_pte(s, folio, folio, mm.id);
     folio_put(s, folio);
     // The walk is done once the folio is mapped nowhere (rwc.done = folio_not_mapped).

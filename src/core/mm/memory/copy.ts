@@ -12,6 +12,7 @@
 import { toolBug } from '../../bug.js';
 import type { Mm, State, Vma } from '../../mm_types.js';
 import {
+  add_mm_counter,
   contentW,
   is_cow_mapping,
   MM_ANONPAGES,
@@ -110,7 +111,7 @@ function copy_present_page(
   contentW(s.mem)[nw] = s.mem.content[page]!;
   folio_add_new_anon_rmap(s, nw, k.policy.folio_add_new_anon_rmap(s, k, nw).exclusive);
   folio_add_lru_vma(s, k, nw);
-  dst_mm.rss[MM_ANONPAGES] = dst_mm.rss[MM_ANONPAGES]! + 1;
+  add_mm_counter(dst_mm, MM_ANONPAGES, 1);
   let pte = maybe_mkwrite(pte_mkdirty(mk_pte(nw, _PAGE_PRESENT)), dst);
   if (k.policy.copy_present_page_uffd_wp && dst.vm_flags & VM_UFFD_WP && pte_uffd_wp(srcPte))
     pte = pte_wrprotect(mk_pte(nw, pteBits(pte) | _PAGE_UFFD_WP));
@@ -154,11 +155,11 @@ function copy_present_pte(
       return;
     }
     folio_dup_rmap_pte(s, folio, page, dst_mm.id);
-    dst_mm.rss[MM_ANONPAGES] = dst_mm.rss[MM_ANONPAGES]! + 1;
+    add_mm_counter(dst_mm, MM_ANONPAGES, 1);
   } else {
     folio_dup_rmap_pte(s, folio, page, dst_mm.id);
     const c = mm_counter_file(s, folio);
-    dst_mm.rss[c] = dst_mm.rss[c]! + 1;
+    add_mm_counter(dst_mm, c, 1);
   }
   CopyPresentPte(s, k, dst, src, address, dstSlot, srcSlot, pte);
 }
@@ -188,7 +189,7 @@ function copy_nonpresent_pte(
   if (!is_swap_entry_pte(pte))
     toolBug('copy_nonpresent_pte(): migration entries are not modelled yet');
   swap_duplicate(s, swp_offset(pte));
-  dst_mm.rss[MM_SWAPENTS] = dst_mm.rss[MM_SWAPENTS]! + 1;
+  add_mm_counter(dst_mm, MM_SWAPENTS, 1);
   if (pte_swp_exclusive(pte)) {
     pte = pte_swp_clear_exclusive(pte);
     set_pte_at(s, srcT, si, pte);

@@ -9,6 +9,7 @@ import { filemap_get_folio } from '../../fs/inode.js';
 import { handle_userfault, userfaultfd_pte_wp } from '../../fs/userfaultfd.js';
 import type { Mm, State, Vma } from '../../mm_types.js';
 import {
+  add_mm_counter,
   contentW,
   MM_ANONPAGES,
   VM_EXEC,
@@ -173,7 +174,7 @@ export function do_anonymous_page(
   workCharge(s, W_PAGES_ZEROED); // alloc_anon_folio(): a zeroed page
   let entry = mk_pte(folio, vmPageProtBits(s, vma));
   if (vma.vm_flags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry));
-  mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + 1;
+  add_mm_counter(mm, MM_ANONPAGES, 1);
   folio_add_new_anon_rmap(s, folio, k.policy.folio_add_new_anon_rmap(s, k, folio).exclusive);
   folio_add_lru_vma(s, k, folio);
   set_pte_at(s, slot.table, slot.index, wp(entry));
@@ -219,7 +220,7 @@ function do_fault(
     if (vma.vm_flags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry));
     folio_add_new_anon_rmap(s, folio, k.policy.folio_add_new_anon_rmap(s, k, folio).exclusive);
     folio_add_lru_vma(s, k, folio);
-    mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + 1;
+    add_mm_counter(mm, MM_ANONPAGES, 1);
     set_pte_at(s, slot.table, slot.index, entry);
     return;
   }
@@ -231,7 +232,7 @@ function do_fault(
   else if (pte_write(entry)) entry = pte_mkdirty(entry);
   folio_add_file_rmap_pte(s, folio, page, mm.id);
   const c = mm_counter_file(s, folio);
-  mm.rss[c] = mm.rss[c]! + 1;
+  add_mm_counter(mm, c, 1);
   set_pte_at(s, slot.table, slot.index, entry);
 }
 

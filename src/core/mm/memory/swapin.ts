@@ -7,7 +7,7 @@
  */
 
 import type { Mm, State, Vma } from '../../mm_types.js';
-import { MM_ANONPAGES, MM_SWAPENTS } from '../../mm_types.js';
+import { add_mm_counter, MM_ANONPAGES, MM_SWAPENTS } from '../../mm_types.js';
 import {
   _PAGE_ACCESSED,
   mk_pte,
@@ -62,8 +62,8 @@ export function do_swap_page(
   }
   folio_trylock(s, folio); // free, as just checked: held across the decision
   swap_free(s, entry);
-  mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! + 1;
-  mm.rss[MM_SWAPENTS] = mm.rss[MM_SWAPENTS]! - 1;
+  add_mm_counter(mm, MM_ANONPAGES, 1);
+  add_mm_counter(mm, MM_SWAPENTS, -1);
   const d = k.policy.do_swap_page(s, k, { vma, orig_pte, folio, slot: entry, write });
   k.decide('do_swap_page', d.writable ? 'map writable' : 'map read-only', d.why);
   let pte = mk_pte(folio, vmPageProtBits(s, vma) | _PAGE_ACCESSED | pteCarriedBits(orig_pte));

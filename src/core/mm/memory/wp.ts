@@ -12,7 +12,14 @@
 
 import { handle_userfault, userfaultfd_pte_wp } from '../../fs/userfaultfd.js';
 import type { State, Vma } from '../../mm_types.js';
-import { contentW, MM_ANONPAGES, VM_MAYSHARE, VM_SHARED, VM_WRITE } from '../../mm_types.js';
+import {
+  add_mm_counter,
+  contentW,
+  MM_ANONPAGES,
+  VM_MAYSHARE,
+  VM_SHARED,
+  VM_WRITE,
+} from '../../mm_types.js';
 import { PG_ksm } from '../../page-flags.js';
 import type { pte_t } from '../../pgtable_types.js';
 import {
@@ -98,11 +105,11 @@ export function wp_page_copy(s: State, k: Kernel, vmf: WpFault, slot: PteSlot): 
   if (old !== 0) {
     if (!folio_test_anon(s, old)) {
       const c = mm_counter_file(s, old);
-      vmf.mm.rss[c] = vmf.mm.rss[c]! - 1;
-      vmf.mm.rss[MM_ANONPAGES] = vmf.mm.rss[MM_ANONPAGES]! + 1;
+      add_mm_counter(vmf.mm, c, -1);
+      add_mm_counter(vmf.mm, MM_ANONPAGES, 1);
     }
   } else {
-    vmf.mm.rss[MM_ANONPAGES] = vmf.mm.rss[MM_ANONPAGES]! + 1;
+    add_mm_counter(vmf.mm, MM_ANONPAGES, 1);
   }
   // vma->vm_page_prot: PAGE_COPY, or PAGE_NONE where a FOLL_FORCE write reached a PROT_NONE VMA.
   let entry = mk_pte(nw, (vmPageProtBits(s, vma) & ~_PAGE_RW) | _PAGE_ACCESSED);

@@ -11,7 +11,7 @@
 
 import { toolBug } from '../../bug.js';
 import type { Mm, State, Vma } from '../../mm_types.js';
-import { MM_ANONPAGES, MM_SWAPENTS } from '../../mm_types.js';
+import { add_mm_counter, MM_ANONPAGES, MM_SWAPENTS } from '../../mm_types.js';
 import type { pte_t } from '../../pgtable_types.js';
 import {
   is_swap_entry_pte,
@@ -83,7 +83,7 @@ function zap_pte_range(
       if (!is_swap_entry_pte(pte))
         toolBug('zap of a migration entry: not modelled in this version');
       pte_clear(s, t, i);
-      mm.rss[MM_SWAPENTS] = mm.rss[MM_SWAPENTS]! - 1;
+      add_mm_counter(mm, MM_SWAPENTS, -1);
       free_swap_and_cache(s, swp_offset(pte));
       continue;
     }
@@ -91,10 +91,10 @@ function zap_pte_range(
     pte_clear(s, t, i);
     if (page === 0) continue; // the zero page: nothing to drop
     const folio = page_folio(s, page);
-    if (folio_test_anon(s, folio)) mm.rss[MM_ANONPAGES] = mm.rss[MM_ANONPAGES]! - 1;
+    if (folio_test_anon(s, folio)) add_mm_counter(mm, MM_ANONPAGES, -1);
     else {
       const c = mm_counter_file(s, folio);
-      mm.rss[c] = mm.rss[c]! - 1;
+      add_mm_counter(mm, c, -1);
     }
     folio_remove_rmap_pte(s, folio, page, mm.id);
     // __tlb_remove_folio_pages(), after the flush: free_pages_and_swap_cache().
