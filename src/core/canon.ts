@@ -7,15 +7,8 @@
  * or as the pair of lanes.
  */
 
-import type { State } from './mm_types.js';
-import {
-  OWN_CONTENT,
-  OWN_FLAGS,
-  OWN_MAPCOUNT,
-  OWN_ORDER,
-  OWN_REFCOUNT,
-  ptEntries,
-} from './mm_types.js';
+import type { MemDigest, State } from './mm_types.js';
+import { ptEntries } from './mm_types.js';
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
@@ -135,59 +128,40 @@ function arrayDigest(a: ArrayLike<number>, end: number): [number, number] {
 }
 
 /**
- * Digests of memmap arrays that can no longer change: an array a state does
- * not own (MemMap.own) is shared copy-on-write and never written again, so
- * its digest is computed once, over the first `end` PFNs of the first state
- * that asks. Every state that shares the array descends from the one that
- * last wrote it, so its `end` is no lower, and the PFNs past that are 0.
+ * The digest of a memmap array: `d` when the state still knows it (no writer
+ * asked for the array since it was computed, MemMap.flagsD and its kin);
+ * else, for an array copied from a shared one whose digest is known, that
+ * digest plus the PFNs where the two differ, so that a step costs a
+ * comparison of the arrays, not a hash of every PFN; else from scratch.
  */
-const frozenPages = new WeakMap<object, readonly [number, number]>();
-
-function frozenDigest(a: ArrayLike<number>, end: number): readonly [number, number] {
-  let d = frozenPages.get(a);
-  if (d === undefined) {
-    d = arrayDigest(a, Math.min(end, a.length));
-    frozenPages.set(a, d);
+function digestOf(
+  a: ArrayLike<number>,
+  d: MemDigest | null,
+  src: ArrayLike<number> | null,
+  srcD: MemDigest | null,
+  end: number,
+): MemDigest {
+  if (d !== null) return d;
+  if (src === null || srcD === null || src.length !== a.length) return arrayDigest(a, end);
+  let d0 = srcD[0];
+  let d1 = srcD[1];
+  for (let i = 0; i < end; i++) {
+    const x = a[i]!;
+    const y = src[i]!;
+    if (x === y) continue;
+    if (y !== 0) {
+      d0 = (d0 - slotA(i, y)) | 0;
+      d1 = (d1 - slotB(i, y)) | 0;
+    }
+    if (x !== 0) {
+      d0 = (d0 + slotA(i, x)) | 0;
+      d1 = (d1 + slotB(i, x)) | 0;
+    }
   }
-  return d;
+  return [d0, d1];
 }
 
-/**
- * Feed the digest of a memmap array's first `end` PFNs into `h`. A frozen
- * array's is cached; an array its state wrote after copying it from a frozen
- * one (MemMap.flagsFrom and its kin) is digested as the source's digest plus the PFNs
- * where the two differ, so a step costs a comparison of the arrays, not a
- * hash of every PFN.
- */
-function pages(
-  h: Fingerprint,
-  a: ArrayLike<number>,
-  src: ArrayLike<number> | null,
-  end: number,
-  frozen: boolean,
-): void {
-  let d: readonly [number, number];
-  if (frozen) d = frozenDigest(a, end);
-  else if (src === null || src.length !== a.length) d = arrayDigest(a, end);
-  else {
-    const base = frozenDigest(src, end);
-    let d0 = base[0];
-    let d1 = base[1];
-    for (let i = 0; i < end; i++) {
-      const x = a[i]!;
-      const y = src[i]!;
-      if (x === y) continue;
-      if (y !== 0) {
-        d0 = (d0 - slotA(i, y)) | 0;
-        d1 = (d1 - slotB(i, y)) | 0;
-      }
-      if (x !== 0) {
-        d0 = (d0 + slotA(i, x)) | 0;
-        d1 = (d1 + slotB(i, x)) | 0;
-      }
-    }
-    d = [d0, d1];
-  }
+function feed(h: Fingerprint, d: MemDigest): void {
   h.word(d[0]);
   h.word(d[1]);
 }
@@ -202,12 +176,17 @@ function pages(
 export function hashState(s: State, h: Fingerprint, counters?: readonly number[]): void {
   const m = s.mem;
   h.word(m.end);
-  // Each array by its digest (cached for arrays shared with other states).
-  pages(h, m.flags, m.flagsFrom, m.end, !(m.own & OWN_FLAGS));
-  pages(h, m.refcount, m.refcountFrom, m.end, !(m.own & OWN_REFCOUNT));
-  pages(h, m.mapcount, m.mapcountFrom, m.end, !(m.own & OWN_MAPCOUNT));
-  pages(h, m.content, m.contentFrom, m.end, !(m.own & OWN_CONTENT));
-  pages(h, m.order, m.orderFrom, m.end, !(m.own & OWN_ORDER));
+  // Each array by its digest, kept in the memmap until a writer asks for the array.
+  m.flagsD = digestOf(m.flags, m.flagsD, m.flagsFrom, m.flagsFromD, m.end);
+  feed(h, m.flagsD);
+  m.refcountD = digestOf(m.refcount, m.refcountD, m.refcountFrom, m.refcountFromD, m.end);
+  feed(h, m.refcountD);
+  m.mapcountD = digestOf(m.mapcount, m.mapcountD, m.mapcountFrom, m.mapcountFromD, m.end);
+  feed(h, m.mapcountD);
+  m.contentD = digestOf(m.content, m.contentD, m.contentFrom, m.contentFromD, m.end);
+  feed(h, m.contentD);
+  m.orderD = digestOf(m.order, m.orderD, m.orderFrom, m.orderFromD, m.end);
+  feed(h, m.orderD);
   // Large folios' fields, in PFN order (the map's insertion order depends on history).
   const large = [...m.large.keys()].sort((a, b) => a - b);
   h.word(large.length);

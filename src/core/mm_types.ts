@@ -284,6 +284,9 @@ export type PageArray<T extends Uint32Array | Int32Array | Uint8Array> = Omit<
  * them: a refcount change in four out of five, flags and mapcount in about
  * one in three, the order almost never (measured on the bench programs).
  */
+/** The two lanes of a memmap array's digest (canon.ts). */
+export type MemDigest = readonly [number, number];
+
 export interface MemMap {
   flags: PageArray<Uint32Array>;
   refcount: PageArray<Int32Array>;
@@ -295,16 +298,29 @@ export interface MemMap {
   /** Which arrays this memmap may write in place (OWN_* bits); 0 right after a copy. */
   own: number;
   /**
-   * Not the kernel's: the shared (frozen) array each array this memmap owns
-   * was copied from by its first writer (flagsW() and its kin), null when
-   * none. The fingerprint digests a written array as its source's cached
-   * digest plus the PFNs where the two differ (canon.ts pages()).
+   * Not the kernel's: what the fingerprint knows of each array (canon.ts
+   * pages()). `flagsD` is the digest of `flags` as it is, null once a writer
+   * asked for it (flagsW() clears it); a copy of the state shares the array
+   * and its digest. `flagsFrom` is the shared array the first writer copied
+   * `flags` from, with its digest (`flagsFromD`, null when not known), so
+   * that the written array is digested as the source's digest plus the PFNs
+   * where the two differ. The same for each array.
    */
+  flagsD: MemDigest | null;
   flagsFrom: ArrayLike<number> | null;
+  flagsFromD: MemDigest | null;
+  refcountD: MemDigest | null;
   refcountFrom: ArrayLike<number> | null;
+  refcountFromD: MemDigest | null;
+  mapcountD: MemDigest | null;
   mapcountFrom: ArrayLike<number> | null;
+  mapcountFromD: MemDigest | null;
+  contentD: MemDigest | null;
   contentFrom: ArrayLike<number> | null;
+  contentFromD: MemDigest | null;
+  orderD: MemDigest | null;
   orderFrom: ArrayLike<number> | null;
+  orderFromD: MemDigest | null;
   /**
    * The folio-wide fields of each large folio (order > 0), by head PFN: what
    * the kernel keeps in the folio's first tail pages. Small folios, the
@@ -573,9 +589,11 @@ export const OWN_MEMMAP = 31;
 export function flagsW(mem: MemMap): Uint32Array {
   if (!(mem.own & OWN_FLAGS)) {
     mem.flagsFrom = mem.flags;
+    mem.flagsFromD = mem.flagsD;
     mem.flags = (mem.flags as Uint32Array).slice();
     mem.own |= OWN_FLAGS;
   }
+  mem.flagsD = null; // the caller writes it
   return mem.flags as Uint32Array;
 }
 
@@ -583,9 +601,11 @@ export function flagsW(mem: MemMap): Uint32Array {
 export function refcountW(mem: MemMap): Int32Array {
   if (!(mem.own & OWN_REFCOUNT)) {
     mem.refcountFrom = mem.refcount;
+    mem.refcountFromD = mem.refcountD;
     mem.refcount = (mem.refcount as Int32Array).slice();
     mem.own |= OWN_REFCOUNT;
   }
+  mem.refcountD = null; // the caller writes it
   return mem.refcount as Int32Array;
 }
 
@@ -593,9 +613,11 @@ export function refcountW(mem: MemMap): Int32Array {
 export function mapcountW(mem: MemMap): Int32Array {
   if (!(mem.own & OWN_MAPCOUNT)) {
     mem.mapcountFrom = mem.mapcount;
+    mem.mapcountFromD = mem.mapcountD;
     mem.mapcount = (mem.mapcount as Int32Array).slice();
     mem.own |= OWN_MAPCOUNT;
   }
+  mem.mapcountD = null; // the caller writes it
   return mem.mapcount as Int32Array;
 }
 
@@ -603,9 +625,11 @@ export function mapcountW(mem: MemMap): Int32Array {
 export function contentW(mem: MemMap): Uint32Array {
   if (!(mem.own & OWN_CONTENT)) {
     mem.contentFrom = mem.content;
+    mem.contentFromD = mem.contentD;
     mem.content = (mem.content as Uint32Array).slice();
     mem.own |= OWN_CONTENT;
   }
+  mem.contentD = null; // the caller writes it
   return mem.content as Uint32Array;
 }
 
@@ -613,9 +637,11 @@ export function contentW(mem: MemMap): Uint32Array {
 export function orderW(mem: MemMap): Uint8Array {
   if (!(mem.own & OWN_ORDER)) {
     mem.orderFrom = mem.order;
+    mem.orderFromD = mem.orderD;
     mem.order = (mem.order as Uint8Array).slice();
     mem.own |= OWN_ORDER;
   }
+  mem.orderD = null; // the caller writes it
   return mem.order as Uint8Array;
 }
 
@@ -627,11 +653,21 @@ function newMemMap(): MemMap {
     content: new Uint32Array(INITIAL_PFNS),
     order: new Uint8Array(INITIAL_PFNS),
     own: OWN_MEMMAP,
+    flagsD: null,
     flagsFrom: null,
+    flagsFromD: null,
+    refcountD: null,
     refcountFrom: null,
+    refcountFromD: null,
+    mapcountD: null,
     mapcountFrom: null,
+    mapcountFromD: null,
+    contentD: null,
     contentFrom: null,
+    contentFromD: null,
+    orderD: null,
     orderFrom: null,
+    orderFromD: null,
     large: new Map(),
     end: ZERO_PFN + 1,
     free: 0,
@@ -746,11 +782,21 @@ export function cloneState(s: State): State {
       content: m.content,
       order: m.order,
       own: 0,
+      flagsD: m.flagsD,
       flagsFrom: null,
+      flagsFromD: null,
+      refcountD: m.refcountD,
       refcountFrom: null,
+      refcountFromD: null,
+      mapcountD: m.mapcountD,
       mapcountFrom: null,
+      mapcountFromD: null,
+      contentD: m.contentD,
       contentFrom: null,
+      contentFromD: null,
+      orderD: m.orderD,
       orderFrom: null,
+      orderFromD: null,
       large: cloneLarge(m.large),
       end: m.end,
       free: m.free,

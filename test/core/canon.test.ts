@@ -9,7 +9,7 @@ import { mapAnon, world } from './helpers.js';
 
 const A = 0x10000000;
 
-/** A copy of `s` whose memmap arrays are new objects, owned (nothing cached about them). */
+/** A copy of `s` whose memmap arrays are new objects, owned, with no digest known (hashed from scratch). */
 function unshared(s: State): State {
   const c = cloneState(s);
   const m = c.mem;
@@ -20,6 +20,16 @@ function unshared(s: State): State {
     content: m.content.slice(),
     order: m.order.slice(),
     own: OWN_MEMMAP,
+    flagsD: null,
+    refcountD: null,
+    mapcountD: null,
+    contentD: null,
+    orderD: null,
+    flagsFrom: null,
+    refcountFrom: null,
+    mapcountFrom: null,
+    contentFrom: null,
+    orderFrom: null,
   });
   return c;
 }
@@ -84,6 +94,9 @@ describe('fingerprint and cloning', () => {
             fingerprint(s); // the source's digests are cached by now
             const next = cloneState(s);
             userAccess(next, w.k, mmOf(next, w.init.mm), A + page * 4096, v);
+            expect(fingerprint(next)).toBe(fingerprint(unshared(next)));
+            // Written again after it was hashed: the digest it kept is stale and must not be used.
+            userAccess(next, w.k, mmOf(next, w.init.mm), A + ((page + 3) % 8) * 4096, v + 5);
             expect(fingerprint(next)).toBe(fingerprint(unshared(next)));
             s = next;
           }

@@ -51,6 +51,7 @@ function grow(mem: MemMap, need: number): void {
   mem.order = regrow(mem.order, new Uint8Array(cap));
   mem.own = OWN_MEMMAP; // every array is new, this memmap's alone
   mem.flagsFrom = mem.refcountFrom = mem.mapcountFrom = mem.contentFrom = mem.orderFrom = null;
+  mem.flagsD = mem.refcountD = mem.mapcountD = mem.contentD = mem.orderD = null;
 }
 
 function regrow<T extends Uint32Array | Int32Array | Uint8Array>(
