@@ -1,11 +1,14 @@
-// One measurement for bench/commits.mjs: node commits-child.mjs DIST own:K|same:K|library
+// One measurement for bench/commits.mjs: node commits-child.mjs DIST own:K|same:K|library [top:N]
+// With `library top:N`, the N slowest scenarios (seconds over every era, and
+// states) go to standard error as a table; standard output stays one line of JSON.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cowThreads, libraryFiles } from './programs.mjs';
 
-const [distArg, what] = process.argv.slice(2);
+const [distArg, what, topArg] = process.argv.slice(2);
+const top = topArg?.startsWith('top:') ? Number(topArg.slice(4)) : 0;
 // DIST may be relative to the working directory.
 const dist = pathToFileURL(resolve(distArg)).href;
 const { explore } = await import(`${dist}/explore/explore.js`);
@@ -23,14 +26,26 @@ if (what === 'library') {
   const files = libraryFiles();
   const h = createHash('sha256');
   const t = performance.now();
+  const rows = [];
   for (const f of files) {
     const sc = scenario(readFileSync(f, 'utf8'), f);
+    const t0 = performance.now();
+    let states = 0;
     for (const era of completeEraIds()) {
       const r = explore(sc, eraInfo(era).policy);
+      states += r.states;
       h.update(`${f} ${era} ${r.kind} ${r.verdict ?? ''} ${r.states}\n`);
     }
+    rows.push({ f, s: (performance.now() - t0) / 1000, states });
   }
   console.log(JSON.stringify({ s: (performance.now() - t) / 1000, digest: h.digest('hex') }));
+  if (top > 0) {
+    console.error('| scenario | states (every era) | s |\n| --- | --- | --- |');
+    for (const r of rows.sort((a, b) => b.s - a.s).slice(0, top))
+      console.error(
+        `| ${basename(r.f, '.cow')} | ${r.states.toLocaleString('en-US')} | ${r.s.toFixed(2)} |`,
+      );
+  }
 } else {
   const [kind, k] = what.split(':');
   const sc = scenario(cowThreads(Number(k), kind === 'same'), 'bench.cow');
