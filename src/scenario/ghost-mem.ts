@@ -122,17 +122,12 @@ export class GhostMem {
     return w;
   }
 
-  /** The expectation at `key` (value * 2 + dma), or -1. */
-  private get(key: number): number {
+  /** The expectation at `key` (value * 2, + 1 when a device wrote it), or -1. */
+  get(key: number): number {
     const c = this.chunks.get(chunkKey(key));
     if (c === undefined) return -1;
     const j = slotOf(key) - c.lo;
     return j >= 0 && j < c.v.length ? c.v[j]! : -1;
-  }
-
-  /** What the page at `key` is expected to hold (value * 2 + 1 when a device wrote it), or -1. */
-  raw(key: number): number {
-    return this.get(key);
   }
 
   /** Expect `v` (value * 2 + dma) at `key`. */

@@ -226,7 +226,7 @@ export class Ghost {
 
   /** What the page at key is expected to hold, or null. */
   expected(key: number): number | null {
-    const v = this.memT.raw(key);
+    const v = this.memT.get(key);
     return v < 0 ? null : Math.floor(v / 2);
   }
 
