@@ -2,7 +2,8 @@
  * A machine as plain data, to move it to another worker thread (structured
  * clone): everything but the scenario (each worker has its own copy) and
  * the copy-on-write tokens of the page tables (every table arrives frozen, so
- * the first write on the receiving side copies it, as after cloneState()).
+ * the first write on the receiving side copies it, as after cloneState()),
+ * and the arrays the memmap's own arrays were copied from.
  */
 
 import type { State } from '../core/mm_types.js';
@@ -28,10 +29,24 @@ export interface MachineData {
 }
 
 export function machineToData(m: Machine): MachineData {
-  const { cow: _cow, pt, ...rest } = m.s;
+  const { cow: _cow, pt, mem, ...rest } = m.s;
   const { owner: _owner, ...ptRest } = pt;
+  // The arrays the memmap's were copied from only speed up its next digest
+  // (canon.ts): not worth a copy each. The digests themselves travel.
+  const noFrom = {
+    flagsFrom: null,
+    flagsFromD: null,
+    refcountFrom: null,
+    refcountFromD: null,
+    mapcountFrom: null,
+    mapcountFromD: null,
+    contentFrom: null,
+    contentFromD: null,
+    orderFrom: null,
+    orderFromD: null,
+  };
   return {
-    s: { ...rest, pt: ptRest },
+    s: { ...rest, mem: { ...mem, ...noFrom }, pt: ptRest },
     threads: m.threads,
     regs: m.regs,
     events: m.events,
