@@ -299,7 +299,7 @@ export interface MemMap {
   own: number;
   /**
    * Not the kernel's: what the fingerprint knows of each array (canon.ts
-   * pages()). `flagsD` is the digest of `flags` as it is, null once a writer
+   * digestOf()). `flagsD` is the digest of `flags` as it is, null once a writer
    * asked for it (flagsW() clears it); a copy of the state shares the array
    * and its digest. `flagsFrom` is the shared array the first writer copied
    * `flags` from, with its digest (`flagsFromD`, null when not known), so

@@ -12,9 +12,9 @@
  * check walks each chunk against one page table.
  */
 
-const PAGE = 4096;
+export const PAGE = 4096;
 /** Pages per mm in a ghost key: user addresses are below 2^48. */
-const MM_SHIFT = 2 ** 36;
+export const MM_SHIFT = 2 ** 36;
 const CHUNK_PAGES = 512;
 /** Chunks per mm (2^36 pages / 512): small-integer chunk keys. */
 const CHUNK_SHIFT = 2 ** 27;

@@ -26,7 +26,7 @@ import { vma_lookup } from '../core/mm/vma.js';
 import type { State } from '../core/mm_types.js';
 import { VM_SHARED } from '../core/mm_types.js';
 import { pte_pfn, pte_present } from '../core/pgtable_types.js';
-import { type ChunkData, GhostMem, ghostKey, keyAddr, keyMm } from './ghost-mem.js';
+import { type ChunkData, GhostMem, ghostKey, keyAddr, keyMm, MM_SHIFT, PAGE } from './ghost-mem.js';
 
 export type GhostCode = 'ISO001' | 'PIN001' | 'DMA001' | 'PT001' | 'PT002' | 'PT003';
 
@@ -44,9 +44,6 @@ export interface Finding {
   readonly code: GhostCode;
   readonly detail: string;
 }
-
-const PAGE = 4096;
-const MM_SHIFT = 2 ** 36;
 
 export { ghostKey };
 
