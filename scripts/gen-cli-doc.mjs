@@ -37,6 +37,10 @@ const cmds = [
     'explore scenarios/lru/cow-lru-batch-remote-cpu.cow --era v6.18',
   ],
   [
+    "The visited set keeps each state's 64-bit fingerprint (hash-compact); the line under the counts gives the chance that two states shared one. `--bitstate MIB` keeps 3 bits per state in a bit array of MIB, as SPIN's bitstate mode, for spaces that do not fit: the line gives the expected number of states it took for visited ones and the coverage estimate. `--memory MIB` keeps fingerprints while they fit in MIB, then switches to a bit array of MIB:",
+    'explore scenarios/anon/cow-anon-reclaim-lock-race.cow --era v6.18 --bitstate 1',
+  ],
+  [
     "A replay token re-runs exactly one interleaving, the environment's steps and the kernel's choices included:",
     'REPLAY scenarios/lru/cow-lru-batch-remote-cpu.cow v5.9',
   ],

@@ -5,6 +5,7 @@ import type { ExploreProgress } from '../explore/explore.js';
 import { explore } from '../explore/explore.js';
 import { exploreParallel } from '../explore/parallel.js';
 import { parseReplayToken, replay, scenarioHash } from '../explore/replay.js';
+import { BITSTATE_MAX_BYTES, type VisitedOptions } from '../explore/visited.js';
 import { exploreJson, exploreText } from '../report/explore.js';
 import { replayEnd, replayLines, traceDoc } from '../report/replay.js';
 import { checkScenario } from '../scenario/check.js';
@@ -67,7 +68,41 @@ export interface ExploreCliOptions extends CheckpointOptions {
   workers?: string;
   maxSeconds?: string;
   maxMemory?: string;
+  bitstate?: string;
+  memory?: string;
   pt?: string;
+}
+
+/** The visited set --bitstate or --memory ask for (sizes in MiB, powers of two). */
+function visitedOptions(opts: ExploreCliOptions): VisitedOptions | undefined {
+  const pow2 = (text: string | undefined, flag: string, max: number): number | undefined => {
+    const mib = positiveInt(text, flag);
+    if (mib === undefined) return undefined;
+    if (mib > max || (mib & (mib - 1)) !== 0)
+      throw new InputError(
+        'CLI001',
+        `${flag} takes a power of two from 1 to ${max} (MiB)`,
+        flag,
+        null,
+      );
+    return mib * 2 ** 20;
+  };
+  const bitstateBytes = pow2(opts.bitstate, '--bitstate', BITSTATE_MAX_BYTES / 2 ** 20);
+  const capBytes = pow2(opts.memory, '--memory', BITSTATE_MAX_BYTES / 2 ** 20);
+  if (bitstateBytes !== undefined && capBytes !== undefined)
+    throw new InputError('CLI001', 'take --bitstate or --memory, not both', '--memory', null);
+  const flag = bitstateBytes !== undefined ? '--bitstate' : '--memory';
+  if ((bitstateBytes ?? capBytes) === undefined) return undefined;
+  if ((positiveInt(opts.workers, '--workers') ?? 1) > 1)
+    throw new InputError('CLI001', `${flag} takes one thread (drop --workers)`, flag, null);
+  if (opts.checkpoint || opts.resume)
+    throw new InputError(
+      'CLI001',
+      `${flag} cannot be checkpointed (a checkpoint keeps every fingerprint): drop --checkpoint or --resume`,
+      flag,
+      null,
+    );
+  return bitstateBytes !== undefined ? { bitstateBytes } : { capBytes: capBytes! };
 }
 
 export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): number {
@@ -75,6 +110,7 @@ export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): numbe
   const workers = positiveInt(opts.workers, '--workers') ?? 1;
   const maxSeconds = positiveInt(opts.maxSeconds, '--max-seconds');
   const memory = memoryBudget(opts.maxMemory);
+  const visited = visitedOptions(opts);
   if (workers > 64) throw new InputError('CLI001', '--workers takes 1..64', '--workers', null);
   if (workers > 1 && opts.dfs)
     throw new InputError(
@@ -119,6 +155,7 @@ export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): numbe
     progress: (p: ExploreProgress) => progress.tick(p),
     ...(maxSeconds ? { maxMillis: maxSeconds * 1000, clock: () => performance.now() } : {}),
     ...memory,
+    ...(visited ? { visited } : {}),
     ...(io.interrupted ? { interrupted: () => interruptedCode(io) !== 0 } : {}),
     ...(resume ? { resume } : {}),
     ...(checkpoint ? { checkpoint } : {}),

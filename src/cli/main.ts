@@ -281,6 +281,14 @@ function program(
       'stop with a "limit" result once the heap and typed arrays pass this many MiB (default: 85% of the V8 heap limit)',
     )
     .option(
+      '--bitstate <mib>',
+      'keep visited states as 3 bits each in an array of MIB (1..512, a power of two), as SPIN -DBITSTATE: far less memory, some states may be missed (the coverage estimate is printed)',
+    )
+    .option(
+      '--memory <mib>',
+      'cap the visited set at MIB: exact 64-bit fingerprints while they fit, then a bitstate array of MIB (with a warning)',
+    )
+    .option(
       '--checkpoint <file>',
       'keep the search in FILE (a new file) between two states, so that --resume FILE can go on after a kill (one thread)',
     )

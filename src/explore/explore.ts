@@ -26,6 +26,7 @@ import { expand, machineAfter, machineFindings, machineLanes, stepsOf } from './
 import type { Choice, Move } from './moves.js';
 import type { SearchSnapshot } from './search.js';
 import { Search } from './search.js';
+import type { VisitedOptions, VisitedReport } from './visited.js';
 
 export interface ExploreProgress {
   readonly states: number;
@@ -54,6 +55,8 @@ export interface ExploreOptions {
    * signal reached the CLI. Read with the clock, and inside long steps.
    */
   readonly interrupted?: () => boolean;
+  /** The visited set: hash-compact (default), bitstate, or hash-compact capped (visited.ts). */
+  readonly visited?: VisitedOptions;
   /** Depth-first instead of breadth-first (no shortest-witness guarantee). */
   readonly dfs?: boolean;
   /** Partial-order reduction (default on): see localMove(). */
@@ -97,6 +100,8 @@ export interface ExploreStats {
   readonly states: number;
   readonly transitions: number;
   readonly depth: number;
+  /** The visited set's mode, size and coverage (hash-compact: exact up to fingerprint collisions). */
+  readonly visited: VisitedReport;
 }
 
 export interface FinalCounts {

@@ -71,6 +71,17 @@ export class FingerprintSet {
     }
   }
 
+  /** Would one more new fingerprint double the table? */
+  growsOnAdd(): boolean {
+    return (this.count + 1) * 2 > this.mask + 1;
+  }
+
+  /** Call `fn` with every fingerprint's lanes, in slot order. */
+  eachFingerprint(fn: (a: number, b: number) => void): void {
+    const w = this.words;
+    for (let i = 0; i < w.length; i += 2) if (w[i] !== 0 || w[i + 1] !== 0) fn(w[i]!, w[i + 1]!);
+  }
+
   clear(): void {
     this.words = new Int32Array(2 * 1024);
     this.mask = 1023;
@@ -80,9 +91,9 @@ export class FingerprintSet {
   /** Every fingerprint as 16 hex digits, in slot order (a checkpoint's `seen`). */
   hexes(): string[] {
     const out: string[] = [];
-    const w = this.words;
-    for (let i = 0; i < w.length; i += 2)
-      if (w[i] !== 0 || w[i + 1] !== 0) out.push(hexOf(w[i]!, w[i + 1]!));
+    this.eachFingerprint((a, b) => {
+      out.push(hexOf(a, b));
+    });
     return out;
   }
 

@@ -13,9 +13,10 @@ import type { Scenario, Verdict } from '../scenario/ast.js';
 import type { Finding } from '../scenario/ghost.js';
 import type { Final } from './expand.js';
 import type { Budget, ExploreOptions, ExploreResult, FindingPath, PathStep } from './explore.js';
-import { FingerprintSet, type Lanes, lanesOf } from './fingerprint-set.js';
+import { type Lanes, lanesOf } from './fingerprint-set.js';
 import type { Move } from './moves.js';
 import { moveKey, parseMove } from './moves.js';
+import { newVisitedSet, type VisitedSet } from './visited.js';
 
 /**
  * A search stopped between two nodes, as data (JSON-safe): what a checkpoint
@@ -125,7 +126,7 @@ class Edges {
 }
 
 export class Search {
-  private readonly seen = new FingerprintSet();
+  private readonly seen: VisitedSet;
   private readonly edges = new Edges();
   private readonly findings: FoundPath[] = [];
   private readonly maxStates: number;
@@ -150,6 +151,7 @@ export class Search {
     /** Turns a path of moves into its steps (replayed from the initial machine). */
     private readonly rebuild: (moves: readonly Move[]) => PathStep[],
   ) {
+    this.seen = newVisitedSet(opts.visited);
     this.maxStates = opts.maxStates ?? 1_000_000;
     this.deadline =
       opts.maxMillis !== undefined && opts.clock ? opts.clock() + opts.maxMillis : null;
@@ -172,7 +174,8 @@ export class Search {
       detail: f.detail,
       path: this.stepsOf(f),
     }));
-    return { era, states: this.seen.size, transitions, depth, findings };
+    const visited = this.seen.report();
+    return { era, states: this.seen.size, transitions, depth, visited, findings };
   }
 
   /** Edge `e`: the edge it continues (-1 from the initial machine) and its move. */
@@ -225,8 +228,10 @@ export class Search {
       const parent = this.edges.parent(e);
       return [parent < 0 ? -1 : keep.get(parent)!, moveKey(this.edges.move(e))] as const;
     });
+    const seen = this.seen.hexes();
+    if (seen === null) throw new Error('a checkpoint needs the hash-compact visited set');
     return {
-      seen: this.seen.hexes(),
+      seen,
       edges,
       queue: q,
       findings: this.findings.map((f) => ({

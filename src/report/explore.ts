@@ -4,6 +4,7 @@ import type { Policy } from '../core/points.js';
 import type { ExploreResult, PathStep } from '../explore/explore.js';
 import type { ReplayOutcome } from '../explore/replay.js';
 import { replay, replayToken } from '../explore/replay.js';
+import { BITSTATE_HASHES, type VisitedReport } from '../explore/visited.js';
 import type { Scenario, Verdict } from '../scenario/ast.js';
 import { GHOST_INVARIANTS } from '../scenario/ghost.js';
 import { replayEnd, replayLines, traceDoc } from './replay.js';
@@ -43,6 +44,7 @@ export function exploreText(
   lines.push(
     `states ${r.states}, transitions ${r.transitions}, depth ${r.depth}${m ? `, ${m.seconds.toFixed(2)} s, ${Math.round(r.states / Math.max(m.seconds, 1e-3))} states/s, heap ${m.heapMiB.toFixed(0)} MiB` : ''}`,
   );
+  lines.push(...visitedLines(r.visited));
   const rep = replayed(sc, policy, r);
   const trace = () => {
     if (!rep) return;
@@ -83,6 +85,30 @@ export function exploreText(
     trace();
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** KiB or MiB, as the sizes the CLI takes. */
+function sizeText(bytes: number): string {
+  return bytes < 2 ** 20
+    ? `${(bytes / 2 ** 10).toFixed(0)} KiB`
+    : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+}
+
+/** What the visited set was, and what it may have missed (bitstate). */
+export function visitedLines(v: VisitedReport): string[] {
+  if (v.mode === 'hash-compact')
+    return [
+      `visited set: hash-compact, 64-bit fingerprints in ${sizeText(v.bytes)}; chance that two states shared one: ${v.collision === 0 ? '0' : v.collision.toExponential(1)}`,
+    ];
+  const how =
+    v.switchedAt === null
+      ? 'bitstate'
+      : `hash-compact for ${v.switchedAt} states, then (--memory) bitstate`;
+  const coverage = v.coverage > 0.9999 ? 'over 99.99' : `${Math.floor(v.coverage * 1e4) / 100}`;
+  return [
+    `visited set: ${how}, ${BITSTATE_HASHES} bits per state in ${sizeText(v.bytes)} (hash factor ${Math.round(v.hashFactor)}); new states taken for visited ones: about ${v.missed.toPrecision(2)} (coverage estimate ${coverage}%)`,
+    `warning: a bitstate search may miss states (and what follows them): the verdict and counts are over the states it covered`,
+  ];
 }
 
 function sortedFindings(r: ExploreResult) {
@@ -127,6 +153,7 @@ export function exploreJson(
       states: r.states,
       transitions: r.transitions,
       depth: r.depth,
+      visited: r.visited,
       finals: r.kind === 'tool-bug' ? null : r.finals,
       ...(r.kind === 'limit' ? { limit: r.limit } : {}),
       trace: rep ? traceDoc(sc, rep.out, rep.token) : null,

@@ -201,6 +201,31 @@ describe('cowherd explore', () => {
     expect(cli('explore', f, '--era', 'v6.18', '--workers', '0').err).toMatch(/error CLI001/);
   });
 
+  it('--bitstate and --memory: the same verdict, the visited set named; bad sizes and combinations exit 2', () => {
+    const f = 'scenarios/lru/cow-lru-batch-remote-cpu.cow';
+    const exact = JSON.parse(cli('explore', f, '--era', 'v6.18', '--json').out);
+    expect(exact.visited.mode).toBe('hash-compact');
+    const bits = cli('explore', f, '--era', 'v6.18', '--json', '--bitstate', '2');
+    expect(bits.code).toBe(0);
+    const j = JSON.parse(bits.out);
+    expect(j.visited).toMatchObject({ mode: 'bitstate', bytes: 2 * 2 ** 20, switchedAt: null });
+    expect([j.verdict, j.states, j.finals]).toEqual([exact.verdict, exact.states, exact.finals]);
+    const text = cli('explore', f, '--era', 'v6.18', '--memory', '1').out;
+    expect(text).toMatch(/visited set: hash-compact, 64-bit fingerprints in \d+ KiB/);
+    const bad = (...a: string[]) => cli('explore', f, '--era', 'v6.18', ...a);
+    for (const r of [
+      bad('--bitstate', '3'),
+      bad('--bitstate', '1024'),
+      bad('--memory', '0'),
+      bad('--bitstate', '1', '--memory', '1'),
+      bad('--bitstate', '1', '--workers', '2'),
+      bad('--memory', '1', '--checkpoint', join(tempDir(), 'c.json')),
+    ]) {
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/error CLI001/);
+    }
+  });
+
   it('prints a replay token that cowherd replay turns back into the same path', () => {
     const j = JSON.parse(
       cli('explore', 'test/fixtures/race-shared-read.cow', '--era', 'v6.18', '--json').out,
