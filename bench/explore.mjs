@@ -6,11 +6,13 @@
 //    missing) on two programs written both as a cowherd scenario (generated
 //    below) and in Promela at the same granularity (bench/promela/):
 //    K threads of a forked process writing their own COW page, or the same
-//    COW page (write faults in two steps, as cowherd's explorer splits them).
+//    COW page (write faults in two steps, as cowherd's explorer splits them),
+//    and the own-page program with an environment actor (per-CPU LRU add
+//    batches drained between any two steps).
 //    SPIN runs exhaustively without its partial-order reduction
 //    (-DSAFETY -DNOREDUCE), best of three runs of the compiled verifier.
-//    Prints the ratios: cowherd time / SPIN time for the same program, and
-//    SPIN states/s / cowherd states/s.
+//    Prints the ratios: cowherd time / SPIN time for the same program,
+//    SPIN states/s / cowherd states/s, and the bytes a stored state costs.
 //
 // Figures vary with the machine's load; the ratio is measured in one run.
 
@@ -19,7 +21,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cowThreads, libraryFiles } from './programs.mjs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { cowThreads, libraryFiles, spinPrograms } from './programs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => join(root, 'dist', p);
@@ -98,14 +102,15 @@ function haveSpin() {
   return spawnSync('spin', ['-V']).status === 0 ? null : 'spin still missing after apt-get';
 }
 
-function runSpin(model, k) {
+/** Compile bench/promela/MODEL with K threads and these -D flags; run the verifier (best of 3). */
+function runSpin(model, k, flags = []) {
   const dir = mkdtempSync(join(tmpdir(), 'cowherd-spin-'));
   try {
     execFileSync('spin', [`-DK=${k}`, '-a', join(root, 'bench', 'promela', model)], {
       cwd: dir,
       stdio: 'ignore',
     });
-    execFileSync('cc', ['-O2', '-DSAFETY', '-DNOREDUCE', '-o', 'pan', 'pan.c'], {
+    execFileSync('cc', ['-O2', '-DSAFETY', '-DNOREDUCE', ...flags, '-o', 'pan', 'pan.c'], {
       cwd: dir,
       stdio: 'ignore',
     });
@@ -119,16 +124,60 @@ function runSpin(model, k) {
     const num = (re) => Number(re.exec(out)?.[1] ?? Number.NaN);
     const errors = num(/errors: (\d+)/);
     if (errors !== 0) throw new Error(`pan reported errors:\n${out}`);
+    const states = num(/(\d+) states, stored/);
+    // Bytes a stored state costs in SPIN's state store: the compressed vector
+    // plus its overhead when pan prints them, else the store over the states
+    // (pan's "Megabytes" are MiB).
+    const asStored = /state-vector as stored = (\d+) byte \+ (\d+) byte overhead/.exec(out);
+    const stored = asStored
+      ? Number(asStored[1]) + Number(asStored[2])
+      : (num(/([\d.]+)\s+actual memory usage for states/) * 2 ** 20) / states;
     return {
       vector: num(/State-vector (\d+) byte/),
-      states: num(/(\d+) states, stored/),
+      states,
       transitions: num(/(\d+) transitions \(= stored\+matched\)/),
+      bytesPerState: stored,
       s: best,
       version: execFileSync('spin', ['-V'], { encoding: 'utf8' }).trim(),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A function that gives `gc()` without --expose-gc on the command line. */
+function gcFunction() {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc');
+}
+const gc = gcFunction();
+const heapNow = () => {
+  const u = process.memoryUsage();
+  return u.heapUsed + u.arrayBuffers;
+};
+
+/**
+ * Explore `sc` on v6.18 and measure its memory: the visited set and the paths
+ * (bytes a stored state costs), and the peak of the heap over the search,
+ * the queued machines included (sampled every 1,024 new states).
+ */
+function exploreMeasured(sc) {
+  gc();
+  const base = heapNow();
+  let peak = base;
+  const progress = () => {
+    peak = Math.max(peak, heapNow());
+  };
+  const { r, s } = timed(() =>
+    explore(sc, policy('v6.18'), { maxStates: 5_000_000, progress, progressEvery: 1024 }),
+  );
+  if (r.kind !== 'done') throw new Error(`cowherd: ${r.kind}`);
+  return {
+    r,
+    s,
+    storedPerState: (r.visited.bytes + r.pathBytes) / r.states,
+    peakPerState: (peak - base) / r.states,
+  };
 }
 
 const why = haveSpin();
@@ -138,30 +187,36 @@ if (why) {
   console.log(
     `\nbeside SPIN, K = ${Ks.join(', ')} threads (cowherd v6.18; SPIN -DSAFETY -DNOREDUCE, best of 3):`,
   );
+  console.log(
+    '  bytes/state: cowherd stored = its visited set (64-bit fingerprints, hash-compact) and paths over its states; peak = its heap growth, queued machines included; SPIN = its state store (full vectors), and with -DHC4 (hash-compact)',
+  );
   const ratios = [];
   const growth = [];
   for (const k of Ks)
-    for (const same of [false, true]) {
-      const model = same ? 'cow-same-page.pml' : 'cow-own-page.pml';
-      const sc = scenario(cowThreads(k, same), `bench-${model.replace('.pml', '')}-${k}.cow`);
-      explore(scenario(cowThreads(Math.max(2, k - 2), same), 'warmup.cow'), policy('v6.18'));
-      const { r, s } = timed(() => explore(sc, policy('v6.18'), { maxStates: 5_000_000 }));
-      if (r.kind !== 'done') throw new Error(`cowherd: ${r.kind}`);
+    for (const prog of spinPrograms) {
+      if (k > prog.maxK) continue;
+      const { model, same, lru } = prog;
+      const name = model.replace('.pml', '');
+      const sc = scenario(cowThreads(k, same, lru), `bench-${name}-${k}.cow`);
+      explore(scenario(cowThreads(Math.max(2, k - 2), same, lru), 'warmup.cow'), policy('v6.18'));
+      const c = exploreMeasured(sc);
+      const { r, s } = c;
       const sp = runSpin(model, k);
-      growth.push({ model, k, r, s, sp });
+      const hc = runSpin(model, k, ['-DHC4']);
+      growth.push({ name, k, ...c, sp, hc });
       const tr = s / sp.s;
       const rr = sp.states / sp.s / (r.states / s);
-      ratios.push(
-        `${model.replace('.pml', '')} K=${k}: ${tr.toFixed(1)}x the time, ${rr.toFixed(0)}x fewer states/s`,
-      );
-      console.log(`  ${model}, K = ${k}`);
+      ratios.push(`${name} K=${k}: ${tr.toFixed(1)}x the time, ${rr.toFixed(0)}x fewer states/s`);
+      console.log(`  ${model}, K = ${k}${lru ? ' (environment actor: lru_add_drain)' : ''}`);
       console.log(
-        `    cowherd: ${fmt(r.states)} states, ${fmt(r.transitions)} transitions, ${s.toFixed(2)} s, ${fmt(r.states / s)} states/s (verdict ${r.verdict})`,
+        `    cowherd: ${fmt(r.states)} states, ${fmt(r.transitions)} transitions, ${s.toFixed(2)} s, ${fmt(r.states / s)} states/s (verdict ${r.verdict}); bytes/state stored ${c.storedPerState.toFixed(0)}, peak ${fmt(c.peakPerState)}`,
       );
       console.log(
-        `    SPIN:    ${fmt(sp.states)} states, ${fmt(sp.transitions)} transitions, ${sp.s.toFixed(3)} s, ${fmt(sp.states / sp.s)} states/s`,
+        `    SPIN:    ${fmt(sp.states)} states, ${fmt(sp.transitions)} transitions, ${sp.s.toFixed(3)} s, ${fmt(sp.states / sp.s)} states/s; bytes/state ${sp.bytesPerState.toFixed(0)}, -DHC4 ${hc.bytesPerState.toFixed(0)}`,
       );
-      console.log(`    ratio cowherd/SPIN: time ${tr.toFixed(1)}, states/s ${(1 / rr).toFixed(4)}`);
+      console.log(
+        `    ratio cowherd/SPIN: time ${tr.toFixed(1)}, states/s ${(1 / rr).toFixed(4)}, stored bytes/state ${(c.storedPerState / sp.bytesPerState).toFixed(2)} (against -DHC4 ${(c.storedPerState / hc.bytesPerState).toFixed(2)})`,
+      );
     }
   console.log(
     "  (SPIN also counts each process's exit as a step, so it stores more states for the same program.)",
@@ -170,12 +225,12 @@ if (why) {
   if (Ks.length > 1) {
     // The growth with K, as a Markdown table (docs/performance.md).
     console.log(
-      '\n| program | K | cowherd states | cowherd s | cowherd states/s | SPIN states | SPIN s | SPIN states/s | time ratio | SPIN state vector |',
+      '\n| program | K | cowherd states | cowherd s | cowherd states/s | cowherd B/state stored, peak | SPIN states | SPIN s | SPIN states/s | SPIN B/state, -DHC4 | time ratio |',
     );
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const g of growth)
       console.log(
-        `| ${g.model.replace('.pml', '')} | ${g.k} | ${fmt(g.r.states)} | ${g.s.toFixed(2)} | ${fmt(g.r.states / g.s)} | ${fmt(g.sp.states)} | ${g.sp.s.toFixed(3)} | ${fmt(g.sp.states / g.sp.s)} | ${(g.s / g.sp.s).toFixed(1)} | ${g.sp.vector} B |`,
+        `| ${g.name} | ${g.k} | ${fmt(g.r.states)} | ${g.s.toFixed(2)} | ${fmt(g.r.states / g.s)} | ${g.storedPerState.toFixed(0)}, ${g.r.states < 1024 ? '-' : fmt(g.peakPerState)} | ${fmt(g.sp.states)} | ${g.sp.s.toFixed(3)} | ${fmt(g.sp.states / g.sp.s)} | ${g.sp.bytesPerState.toFixed(0)}, ${g.hc.bytesPerState.toFixed(0)} | ${(g.s / g.sp.s).toFixed(1)} |`,
       );
   }
 }

@@ -6,11 +6,14 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The cowherd twin of bench/promela/cow-{own,same}-page.pml: K threads of a
- * process that forked write their own COW page, or the same one.
+ * process that forked write their own COW page, or the same one. With
+ * `lru`, the own-page program with per-CPU LRU add batches as an environment
+ * actor (bench/promela/cow-own-page-lru.pml).
  */
-export function cowThreads(k, same) {
+export function cowThreads(k, same, lru = false) {
   const pages = same ? 1 : k;
-  let s = `scenario bench-cow-${same ? 'same' : 'own'}-page-${k}\n`;
+  const name = `bench-cow-${same ? 'same' : 'own'}-page${lru ? '-lru' : ''}-${k}`;
+  let s = `scenario ${name}\n${lru ? 'env lru_batches\n' : ''}`;
   s += `setup {\n  mmap mem pages=${pages} private rw\n  write mem[0..${pages}] = 1\n}\n`;
   s += 'thread parent {\n  fork child\n';
   for (let i = 0; i < k; i++) s += `  spawn t${i}\n`;
@@ -19,6 +22,14 @@ export function cowThreads(k, same) {
   s += `thread child {\n}\nexists (anon_wp_copy_count == ${k})\n`;
   return s;
 }
+
+/** The programs of the SPIN comparison: Promela model, cowherd twin, largest K. */
+export const spinPrograms = [
+  { model: 'cow-own-page.pml', same: false, lru: false, maxK: 8 },
+  { model: 'cow-same-page.pml', same: true, lru: false, maxK: 8 },
+  // SPIN stores about ten times cowherd's states here: 26 million at K = 8.
+  { model: 'cow-own-page-lru.pml', same: false, lru: true, maxK: 7 },
+];
 
 /** Every scenario file of the bundled library (scenarios/), in a fixed order. */
 export function libraryFiles() {

@@ -102,6 +102,8 @@ export interface ExploreStats {
   readonly depth: number;
   /** The visited set's mode, size and coverage (hash-compact: exact up to fingerprint collisions). */
   readonly visited: VisitedReport;
+  /** Bytes of the edges paths are rebuilt from (8 a state, in arrays that double as they fill). */
+  readonly pathBytes: number;
 }
 
 export interface FinalCounts {

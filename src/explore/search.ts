@@ -90,6 +90,11 @@ class Edges {
     return this.n;
   }
 
+  /** Bytes of the two arrays (the move table aside: one entry per distinct move). */
+  get bytes(): number {
+    return this.parents.byteLength + this.moveIds.byteLength;
+  }
+
   push(parent: number, move: Move): number {
     if (this.n === this.parents.length) {
       const grow = (a: Int32Array) => {
@@ -175,7 +180,8 @@ export class Search {
       path: this.stepsOf(f),
     }));
     const visited = this.seen.report();
-    return { era, states: this.seen.size, transitions, depth, visited, findings };
+    const pathBytes = this.edges.bytes;
+    return { era, states: this.seen.size, transitions, depth, visited, pathBytes, findings };
   }
 
   /** Edge `e`: the edge it continues (-1 from the initial machine) and its move. */
