@@ -22,6 +22,7 @@ import {
   conditionHolds,
   nextStmt,
   StepInterrupted,
+  stmtAt,
   teardown,
 } from '../scenario/machine.js';
 import { stmtText } from '../scenario/print.js';
@@ -260,17 +261,25 @@ function threadSuccessors(
  * commutes with every other move, so every final machine reachable from a
  * state is reachable through that move first: the explorer takes it alone
  * (a final machine has no thread move enabled, so any path to one contains
- * the local move, which can be moved to the front). Not with environment
- * actors: a final machine does not expand them, and moving the local move
- * ahead can finish the last thread before an actor step that came after the
- * other threads' moves (a property test, test/props/explore.test.ts, found
- * final states lost that way). Returns the thread index, or -1.
+ * the local move, which can be moved to the front).
+ *
+ * With environment actors, a final machine does not expand them, so moving
+ * a local move ahead could finish the last thread before an actor step that
+ * came after the other threads' moves (a property test,
+ * test/props/explore.test.ts, found final states lost that way when the
+ * reduction was off for actors). A local move that is not its thread's last
+ * statement cannot finish its thread, so the last thread move of every path
+ * stays where it was and every actor step keeps its side of it: with
+ * actors, only such moves are taken alone. Returns the thread index, or -1.
  */
-function localMove(m: Machine): number {
+function localMove(m: Machine, actors: boolean): number {
   for (let i = 0; i < m.threads.length; i++) {
     if (!canStep(m, i)) continue;
-    const op = nextStmt(m, m.threads[i]!)!.op;
-    if (op === 'sched_setaffinity' || op === 'signal' || op === 'await' || op === 'phase') return i;
+    const t = m.threads[i]!;
+    const op = nextStmt(m, t)!.op;
+    if (op !== 'sched_setaffinity' && op !== 'signal' && op !== 'await' && op !== 'phase') continue;
+    if (actors && stmtAt(m, t.decl, t.pc + 1) === undefined) continue;
+    return i;
   }
   return -1;
 }
@@ -345,8 +354,7 @@ export function expand(
     succs.push({ m, step });
     return { m, choices: step.choices };
   };
-  // Only without environment actors: see localMove().
-  const local = por && !actorsPossible(node) ? localMove(node) : -1;
+  const local = por ? localMove(node, actorsPossible(node)) : -1;
   if (local >= 0) {
     threadSuccessors(local, run);
     return { succs, final: null };

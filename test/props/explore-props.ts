@@ -32,29 +32,41 @@ const stmtArb = (thread: string) =>
   );
 
 /** A parent that forks a child (and maybe spawns a sibling), each running a few random statements. */
-const scenarioArb = fc
-  .record({
+const scenarioArbOf = (envs: readonly string[]) =>
+  fc.record({
     parent: fc.array(stmtArb('p'), { minLength: 1, maxLength: 3 }),
     child: fc.array(stmtArb('c'), { minLength: 1, maxLength: 3 }),
     sibling: fc.option(fc.array(stmtArb('s'), { minLength: 1, maxLength: 2 }), { nil: null }),
     pin: fc.boolean(),
-    env: fc.constantFrom('', 'env lru_batches', 'env reclaim'),
+    env: fc.constantFrom(...envs),
     cond: fc.constantFrom('value(parent, a[0]) == 2', 'anon_wp_copy_count > 1', 'pgfault > 5'),
-  })
-  .map((g) => {
-    const lines = ['scenario random', g.env, 'setup {'];
-    lines.push('  mmap a pages=2 private rw', '  mmap b pages=1 shared rw', '  write a[0..2] = 1');
-    lines.push('  write b[0] = 1', '}', 'thread parent {');
-    if (g.sibling) lines.push('  spawn sibling');
-    if (g.pin) lines.push('  pin a[0] rw fast -> dma');
-    lines.push('  fork child', ...g.parent.map((s) => `  ${s}`));
-    if (g.pin) lines.push('  write pin dma = 9');
-    lines.push('}');
-    if (g.sibling) lines.push('thread sibling {', ...g.sibling.map((s) => `  ${s}`), '}');
-    lines.push('thread child {', ...g.child.map((s) => `  ${s}`), '}');
-    lines.push(`exists (${g.cond})`);
-    return lines.filter((l) => l !== '').join('\n');
   });
+
+const scenarioText = (g: {
+  parent: string[];
+  child: string[];
+  sibling: string[] | null;
+  pin: boolean;
+  env: string;
+  cond: string;
+}) => {
+  const lines = ['scenario random', g.env, 'setup {'];
+  lines.push('  mmap a pages=2 private rw', '  mmap b pages=1 shared rw', '  write a[0..2] = 1');
+  lines.push('  write b[0] = 1', '}', 'thread parent {');
+  if (g.sibling) lines.push('  spawn sibling');
+  if (g.pin) lines.push('  pin a[0] rw fast -> dma');
+  lines.push('  fork child', ...g.parent.map((s) => `  ${s}`));
+  if (g.pin) lines.push('  write pin dma = 9');
+  lines.push('}');
+  if (g.sibling) lines.push('thread sibling {', ...g.sibling.map((s) => `  ${s}`), '}');
+  lines.push('thread child {', ...g.child.map((s) => `  ${s}`), '}');
+  lines.push(`exists (${g.cond})`);
+  return lines.filter((l) => l !== '').join('\n');
+};
+
+const scenarioArb = scenarioArbOf(['', 'env lru_batches', 'env reclaim']).map(scenarioText);
+/** Scenarios with environment actors only (the reduction with actors, localMove()). */
+const actorScenarioArb = scenarioArbOf(['env lru_batches', 'env reclaim']).map(scenarioText);
 
 function load(src: string) {
   const sc = parseScenario(src, 'random.cow');
@@ -63,34 +75,38 @@ function load(src: string) {
 }
 
 /** POR changes nothing observable; witnesses replay; the sequential run is contained; the search is deterministic. */
-export function porIdentity(numRuns: number): void {
+export function porIdentity(numRuns: number, actorsOnly = false): void {
   fc.assert(
-    fc.property(scenarioArb, fc.constantFrom('v5.9', 'v6.18'), (src, era) => {
-      const sc = load(src);
-      const policy = eraInfo(era)!.policy!;
-      const a = explore(sc, policy, { maxStates: 20_000 });
-      const b = explore(sc, policy, { maxStates: 20_000, por: false });
-      expect([a.kind, b.kind]).not.toContain('tool-bug');
-      if (a.kind !== 'done' || b.kind !== 'done') return;
-      expect([a.verdict, a.finals]).toEqual([b.verdict, b.finals]);
-      const codes = (r: typeof a) => r.findings.map((f) => f.code).sort();
-      expect(codes(a)).toEqual(codes(b));
-      expect(JSON.stringify(explore(sc, policy, { maxStates: 20_000 }))).toBe(JSON.stringify(a));
-      if (a.witness) {
-        const out = replay(
-          sc,
-          policy,
-          a.witness.map((s) => s.move),
-        );
-        expect(out.end).toBe('finished');
-        expect(out.holds).toBe(true);
-      }
-      const seq = runSequential(sc, policy);
-      if (seq.kind === 'done') {
-        const allowed = a.verdict === 'Sometimes' ? ['Always', 'Never'] : [a.verdict];
-        expect(allowed).toContain(seq.verdict);
-      }
-    }),
+    fc.property(
+      actorsOnly ? actorScenarioArb : scenarioArb,
+      fc.constantFrom('v5.9', 'v6.18'),
+      (src, era) => {
+        const sc = load(src);
+        const policy = eraInfo(era)!.policy!;
+        const a = explore(sc, policy, { maxStates: 20_000 });
+        const b = explore(sc, policy, { maxStates: 20_000, por: false });
+        expect([a.kind, b.kind]).not.toContain('tool-bug');
+        if (a.kind !== 'done' || b.kind !== 'done') return;
+        expect([a.verdict, a.finals]).toEqual([b.verdict, b.finals]);
+        const codes = (r: typeof a) => r.findings.map((f) => f.code).sort();
+        expect(codes(a)).toEqual(codes(b));
+        expect(JSON.stringify(explore(sc, policy, { maxStates: 20_000 }))).toBe(JSON.stringify(a));
+        if (a.witness) {
+          const out = replay(
+            sc,
+            policy,
+            a.witness.map((s) => s.move),
+          );
+          expect(out.end).toBe('finished');
+          expect(out.holds).toBe(true);
+        }
+        const seq = runSequential(sc, policy);
+        if (seq.kind === 'done') {
+          const allowed = a.verdict === 'Sometimes' ? ['Always', 'Never'] : [a.verdict];
+          expect(allowed).toContain(seq.verdict);
+        }
+      },
+    ),
     { numRuns, seed: 7 },
   );
 }

@@ -13,6 +13,11 @@ describe('explorer on random scenarios', () => {
     // About 60 s here with two test files at once; the limit is for a loaded machine.
   }, 400_000);
 
+  it('POR with environment actors keeps the same (every scenario has an actor)', () => {
+    // Taking a thread's last statement alone lost final states here (localMove()).
+    porIdentity(12, true);
+  }, 400_000);
+
   it('a search resumed from any checkpoint gives the result of one never stopped', () => {
     checkpointIdentity(4);
   }, 300_000);

@@ -11,6 +11,10 @@ describe('explorer on random scenarios, full size', () => {
     porIdentity(60);
   });
 
+  it('POR with environment actors keeps the same (100 scenarios, each with an actor)', () => {
+    porIdentity(100, true);
+  });
+
   it('a search resumed from a checkpoint gives the result of one never stopped (40 scenarios)', () => {
     checkpointIdentity(40);
   });
