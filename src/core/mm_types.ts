@@ -13,6 +13,7 @@
 
 import { toolBug } from './bug.js';
 import { PT_LEVEL_PGD, PTRS_PER_PTE } from './pgtable_types.js';
+import { copyI32, copyU8, copyU32 } from './slab.js';
 import { newVmstat } from './vmstat.js';
 import { W_PT_ALLOC, W_PT_FREE, workCharge } from './work.js';
 
@@ -590,7 +591,7 @@ export function flagsW(mem: MemMap): Uint32Array {
   if (!(mem.own & OWN_FLAGS)) {
     mem.flagsFrom = mem.flags;
     mem.flagsFromD = mem.flagsD;
-    mem.flags = (mem.flags as Uint32Array).slice();
+    mem.flags = copyU32(mem.flags as Uint32Array);
     mem.own |= OWN_FLAGS;
   }
   mem.flagsD = null; // the caller writes it
@@ -602,7 +603,7 @@ export function refcountW(mem: MemMap): Int32Array {
   if (!(mem.own & OWN_REFCOUNT)) {
     mem.refcountFrom = mem.refcount;
     mem.refcountFromD = mem.refcountD;
-    mem.refcount = (mem.refcount as Int32Array).slice();
+    mem.refcount = copyI32(mem.refcount as Int32Array);
     mem.own |= OWN_REFCOUNT;
   }
   mem.refcountD = null; // the caller writes it
@@ -614,7 +615,7 @@ export function mapcountW(mem: MemMap): Int32Array {
   if (!(mem.own & OWN_MAPCOUNT)) {
     mem.mapcountFrom = mem.mapcount;
     mem.mapcountFromD = mem.mapcountD;
-    mem.mapcount = (mem.mapcount as Int32Array).slice();
+    mem.mapcount = copyI32(mem.mapcount as Int32Array);
     mem.own |= OWN_MAPCOUNT;
   }
   mem.mapcountD = null; // the caller writes it
@@ -626,7 +627,7 @@ export function contentW(mem: MemMap): Uint32Array {
   if (!(mem.own & OWN_CONTENT)) {
     mem.contentFrom = mem.content;
     mem.contentFromD = mem.contentD;
-    mem.content = (mem.content as Uint32Array).slice();
+    mem.content = copyU32(mem.content as Uint32Array);
     mem.own |= OWN_CONTENT;
   }
   mem.contentD = null; // the caller writes it
@@ -638,7 +639,7 @@ export function orderW(mem: MemMap): Uint8Array {
   if (!(mem.own & OWN_ORDER)) {
     mem.orderFrom = mem.order;
     mem.orderFromD = mem.orderD;
-    mem.order = (mem.order as Uint8Array).slice();
+    mem.order = copyU8(mem.order as Uint8Array);
     mem.own |= OWN_ORDER;
   }
   mem.orderD = null; // the caller writes it
@@ -946,7 +947,7 @@ export function ptWritable(s: State, id: number): Uint32Array {
   const t = pt.tables[id];
   if (!t) toolBug(`page table ${id} does not exist`);
   if (pt.owner[id] === s.cow) return t;
-  const copy = t.slice();
+  const copy = copyU32(t);
   pt.tables[id] = copy;
   pt.owner[id] = s.cow;
   return copy;

@@ -7,6 +7,7 @@
  */
 
 import type { State } from '../core/mm_types.js';
+import { compactTyped } from '../core/slab.js';
 import type { GhostData } from './ghost.js';
 import { Ghost } from './ghost.js';
 import type { Machine } from './machine.js';
@@ -45,8 +46,18 @@ export function machineToData(m: Machine): MachineData {
     orderFrom: null,
     orderFromD: null,
   };
+  // Arrays copied into a shared buffer (core/slab.ts) go as copies of their own:
+  // a structured clone of one carries its whole buffer.
+  const arrays = {
+    flags: compactTyped(mem.flags as Uint32Array),
+    refcount: compactTyped(mem.refcount as Int32Array),
+    mapcount: compactTyped(mem.mapcount as Int32Array),
+    content: compactTyped(mem.content as Uint32Array),
+    order: compactTyped(mem.order as Uint8Array),
+  };
+  const tables = ptRest.tables.map((t) => (t === null ? null : compactTyped(t)));
   return {
-    s: { ...rest, mem: { ...mem, ...noFrom }, pt: ptRest },
+    s: { ...rest, mem: { ...mem, ...arrays, ...noFrom }, pt: { ...ptRest, tables } },
     threads: m.threads,
     regs: m.regs,
     events: m.events,
