@@ -5,7 +5,7 @@
  * V8 keeps a typed array of at most 64 bytes inside its heap; a larger one
  * gets a backing store of its own, allocated outside the heap and released
  * by a finalizer the collector runs. On this machine a copy of a 256-byte
- * Int32Array with slice() took about 1.1 µs, against 0.2 µs for a view into
+ * Int32Array with slice() took about 1 µs, against 0.3 µs for a view into
  * a buffer already allocated (`node bench/typed-copy.mjs`; docs/performance.md,
  * "Copies of small arrays"). The explorer copies a few memmap arrays and page tables for
  * every state it makes, so each copy between 65 bytes and 8 KiB takes the
