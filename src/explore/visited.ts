@@ -86,14 +86,19 @@ function oneMinusExp(x: number): number {
   return -Math.expm1(-x);
 }
 
+/** What a table of exact fingerprints reports. */
+function hashCompactReport(set: FingerprintSet): VisitedReport {
+  const n = set.size;
+  return {
+    mode: 'hash-compact',
+    bytes: set.bytes,
+    collision: oneMinusExp((n * (n - 1)) / 2 ** 65),
+  };
+}
+
 class HashCompactSet extends FingerprintSet implements VisitedSet {
   report(): VisitedReport {
-    const n = this.size;
-    return {
-      mode: 'hash-compact',
-      bytes: this.bytes,
-      collision: oneMinusExp((n * (n - 1)) / 2 ** 65),
-    };
+    return hashCompactReport(this);
   }
 }
 
@@ -237,12 +242,6 @@ class CappedSet implements VisitedSet {
   }
 
   report(): VisitedReport {
-    if (this.bits) return this.bits.report();
-    const n = this.exact!.size;
-    return {
-      mode: 'hash-compact',
-      bytes: this.exact!.bytes,
-      collision: oneMinusExp((n * (n - 1)) / 2 ** 65),
-    };
+    return this.bits ? this.bits.report() : hashCompactReport(this.exact!);
   }
 }
