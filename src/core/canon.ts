@@ -176,7 +176,9 @@ function feed(h: Fingerprint, d: MemDigest): void {
 export function hashState(s: State, h: Fingerprint, counters?: readonly number[]): void {
   const m = s.mem;
   h.word(m.end);
-  // Each array by its digest, kept in the memmap until a writer asks for the array.
+  // Each array by its digest, kept in the memmap until a writer asks for the
+  // array. Once known, the arrays it was copied from are let go: a queued
+  // state would otherwise keep its parent's arrays alive until expanded.
   m.flagsD = digestOf(m.flags, m.flagsD, m.flagsFrom, m.flagsFromD, m.end);
   feed(h, m.flagsD);
   m.refcountD = digestOf(m.refcount, m.refcountD, m.refcountFrom, m.refcountFromD, m.end);
@@ -187,6 +189,8 @@ export function hashState(s: State, h: Fingerprint, counters?: readonly number[]
   feed(h, m.contentD);
   m.orderD = digestOf(m.order, m.orderD, m.orderFrom, m.orderFromD, m.end);
   feed(h, m.orderD);
+  m.flagsFrom = m.refcountFrom = m.mapcountFrom = m.contentFrom = m.orderFrom = null;
+  m.flagsFromD = m.refcountFromD = m.mapcountFromD = m.contentFromD = m.orderFromD = null;
   // Large folios' fields, in PFN order (the map's insertion order depends on history).
   const large = [...m.large.keys()].sort((a, b) => a - b);
   h.word(large.length);
