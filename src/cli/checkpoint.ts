@@ -19,9 +19,10 @@ import { InputError } from '../scenario/errors.js';
 /**
  * 2: the fingerprints an explore checkpoint's visited set holds changed
  * (memmap arrays digested PFN by PFN, canon.ts): a version 1 search cannot
- * go on with them.
+ * go on with them. 3: counters compared only with literals are saturated in
+ * the fingerprint (scenario/counters.ts).
  */
-const VERSION = 2;
+const VERSION = 3;
 
 /** Seconds between checkpoints unless --checkpoint-every says otherwise. */
 const CHECKPOINT_EVERY = 10;

@@ -168,12 +168,17 @@ function feed(h: Fingerprint, d: MemDigest): void {
 
 /**
  * Feed the whole kernel state into `h` in canonical order. `counters`, when
- * given, lists the /proc/vmstat events to include (those a scenario reads);
- * the others do not change what the kernel does, and leaving them out keeps
- * a livelock (a fault retried forever while reclaim takes its page away) a
- * cycle of states instead of an endless line of counter values.
+ * given, lists the /proc/vmstat events to include (those a scenario reads),
+ * each saturated at its cap (scenario/counters.ts); the others do not change
+ * what the kernel does, and leaving them out keeps a livelock (a fault
+ * retried forever while reclaim takes its page away) a cycle of states
+ * instead of an endless line of counter values.
  */
-export function hashState(s: State, h: Fingerprint, counters?: readonly number[]): void {
+export function hashState(
+  s: State,
+  h: Fingerprint,
+  counters?: readonly { readonly index: number; readonly cap: number }[],
+): void {
   const m = s.mem;
   h.word(m.end);
   // Each array by its digest, kept in the memmap until a writer asks for the
@@ -353,7 +358,7 @@ export function hashState(s: State, h: Fingerprint, counters?: readonly number[]
   h.words(sw.map, sw.map.length);
   h.words(sw.data, sw.data.length);
   h.words(sw.cache, sw.cache.length);
-  if (counters) for (const i of counters) h.num(s.vmstat[i]!);
+  if (counters) for (const c of counters) h.num(Math.min(s.vmstat[c.index]!, c.cap));
   else for (let i = 0; i < s.vmstat.length; i++) h.num(s.vmstat[i]!);
   h.word(s.next_anon_vma);
 }

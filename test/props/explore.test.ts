@@ -5,7 +5,12 @@
  */
 
 import { describe, it } from 'vitest';
-import { checkpointIdentity, porIdentity, workersIdentity } from './explore-props.js';
+import {
+  checkpointIdentity,
+  porIdentity,
+  saturationIdentity,
+  workersIdentity,
+} from './explore-props.js';
 
 describe('explorer on random scenarios', () => {
   it('POR keeps verdicts, final-state counts and broken design invariants; witnesses replay; the sequential run is contained', () => {
@@ -16,6 +21,10 @@ describe('explorer on random scenarios', () => {
   it('POR with environment actors keeps the same (every scenario has an actor)', () => {
     // Taking a thread's last statement alone lost final states here (localMove()).
     porIdentity(12, true);
+  }, 400_000);
+
+  it('counters saturated in the fingerprint give the verdicts of exact counters', () => {
+    saturationIdentity(10);
   }, 400_000);
 
   it('a search resumed from any checkpoint gives the result of one never stopped', () => {

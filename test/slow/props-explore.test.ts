@@ -4,7 +4,12 @@
  */
 
 import { describe, it } from 'vitest';
-import { checkpointIdentity, porIdentity, workersIdentity } from '../props/explore-props.js';
+import {
+  checkpointIdentity,
+  porIdentity,
+  saturationIdentity,
+  workersIdentity,
+} from '../props/explore-props.js';
 
 describe('explorer on random scenarios, full size', () => {
   it('POR keeps verdicts, final-state counts and broken design invariants (60 scenarios)', () => {
@@ -13,6 +18,10 @@ describe('explorer on random scenarios, full size', () => {
 
   it('POR with environment actors keeps the same (100 scenarios, each with an actor)', () => {
     porIdentity(100, true);
+  });
+
+  it('counters saturated in the fingerprint give the verdicts of exact counters (60 scenarios)', () => {
+    saturationIdentity(60);
   });
 
   it('a search resumed from a checkpoint gives the result of one never stopped (40 scenarios)', () => {
