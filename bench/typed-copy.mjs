@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { copyI32 } = await import(join(root, 'dist', 'core', 'slab.js'));
+const { copyTyped } = await import(join(root, 'dist', 'core', 'slab.js'));
 
 const N = 1_000_000;
 // One copy in 32 is kept for a while, as a breadth-first queue keeps states.
@@ -31,7 +31,7 @@ for (const n of [16, 64, 256, 1024]) {
   const src = new Int32Array(n).map((_, i) => i);
   perCopy((a) => a.slice(), src); // warm-up
   const slice = perCopy((a) => a.slice(), src);
-  const slab = perCopy(copyI32, src);
+  const slab = perCopy(copyTyped, src);
   console.log(
     `| ${n} | ${4 * n} | ${slice.toFixed(0)} | ${slab.toFixed(0)} | ${(slice / slab).toFixed(1)} |`,
   );

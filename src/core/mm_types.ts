@@ -13,7 +13,7 @@
 
 import { toolBug } from './bug.js';
 import { PT_LEVEL_PGD, PTRS_PER_PTE } from './pgtable_types.js';
-import { copyI32, copyU8, copyU32 } from './slab.js';
+import { copyTyped } from './slab.js';
 import { newVmstat } from './vmstat.js';
 import { W_PT_ALLOC, W_PT_FREE, workCharge } from './work.js';
 
@@ -591,7 +591,7 @@ export function flagsW(mem: MemMap): Uint32Array {
   if (!(mem.own & OWN_FLAGS)) {
     mem.flagsFrom = mem.flags;
     mem.flagsFromD = mem.flagsD;
-    mem.flags = copyU32(mem.flags as Uint32Array);
+    mem.flags = copyTyped(mem.flags as Uint32Array);
     mem.own |= OWN_FLAGS;
   }
   mem.flagsD = null; // the caller writes it
@@ -603,7 +603,7 @@ export function refcountW(mem: MemMap): Int32Array {
   if (!(mem.own & OWN_REFCOUNT)) {
     mem.refcountFrom = mem.refcount;
     mem.refcountFromD = mem.refcountD;
-    mem.refcount = copyI32(mem.refcount as Int32Array);
+    mem.refcount = copyTyped(mem.refcount as Int32Array);
     mem.own |= OWN_REFCOUNT;
   }
   mem.refcountD = null; // the caller writes it
@@ -615,7 +615,7 @@ export function mapcountW(mem: MemMap): Int32Array {
   if (!(mem.own & OWN_MAPCOUNT)) {
     mem.mapcountFrom = mem.mapcount;
     mem.mapcountFromD = mem.mapcountD;
-    mem.mapcount = copyI32(mem.mapcount as Int32Array);
+    mem.mapcount = copyTyped(mem.mapcount as Int32Array);
     mem.own |= OWN_MAPCOUNT;
   }
   mem.mapcountD = null; // the caller writes it
@@ -627,7 +627,7 @@ export function contentW(mem: MemMap): Uint32Array {
   if (!(mem.own & OWN_CONTENT)) {
     mem.contentFrom = mem.content;
     mem.contentFromD = mem.contentD;
-    mem.content = copyU32(mem.content as Uint32Array);
+    mem.content = copyTyped(mem.content as Uint32Array);
     mem.own |= OWN_CONTENT;
   }
   mem.contentD = null; // the caller writes it
@@ -639,7 +639,7 @@ export function orderW(mem: MemMap): Uint8Array {
   if (!(mem.own & OWN_ORDER)) {
     mem.orderFrom = mem.order;
     mem.orderFromD = mem.orderD;
-    mem.order = copyU8(mem.order as Uint8Array);
+    mem.order = copyTyped(mem.order as Uint8Array);
     mem.own |= OWN_ORDER;
   }
   mem.orderD = null; // the caller writes it
@@ -947,7 +947,7 @@ export function ptWritable(s: State, id: number): Uint32Array {
   const t = pt.tables[id];
   if (!t) toolBug(`page table ${id} does not exist`);
   if (pt.owner[id] === s.cow) return t;
-  const copy = copyU32(t);
+  const copy = copyTyped(t);
   pt.tables[id] = copy;
   pt.owner[id] = s.cow;
   return copy;

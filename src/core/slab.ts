@@ -40,34 +40,20 @@ function take(bytes: number): number {
   return at;
 }
 
-export function copyU32(a: Uint32Array): Uint32Array {
-  const bytes = a.byteLength;
-  if (bytes <= IN_HEAP_BYTES || bytes >= OWN_BYTES) return a.slice();
-  const at = take(bytes); // first: it may start a new buffer
-  const c = new Uint32Array(slab, at, a.length);
-  c.set(a);
-  return c;
-}
+type View = Uint32Array | Int32Array | Uint8Array;
 
-export function copyI32(a: Int32Array): Int32Array {
+/** A copy of `a`, of the same type: a view into the current buffer when it is of the middle size. */
+export function copyTyped<T extends View>(a: T): T {
   const bytes = a.byteLength;
-  if (bytes <= IN_HEAP_BYTES || bytes >= OWN_BYTES) return a.slice();
+  if (bytes <= IN_HEAP_BYTES || bytes >= OWN_BYTES) return a.slice() as T;
   const at = take(bytes); // first: it may start a new buffer
-  const c = new Int32Array(slab, at, a.length);
-  c.set(a);
-  return c;
-}
-
-export function copyU8(a: Uint8Array): Uint8Array {
-  const bytes = a.byteLength;
-  if (bytes <= IN_HEAP_BYTES || bytes >= OWN_BYTES) return a.slice();
-  const at = take(bytes); // first: it may start a new buffer
-  const c = new Uint8Array(slab, at, a.length);
+  const Make = a.constructor as new (buffer: ArrayBuffer, offset: number, length: number) => T;
+  const c = new Make(slab, at, a.length);
   c.set(a);
   return c;
 }
 
 /** `a` itself when it has its buffer to itself, else a copy that has (to send it to another thread). */
-export function compactTyped<T extends Uint32Array | Int32Array | Uint8Array>(a: T): T {
+export function compactTyped<T extends View>(a: T): T {
   return a.byteLength === a.buffer.byteLength ? a : (a.slice() as T);
 }

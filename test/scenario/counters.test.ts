@@ -12,36 +12,36 @@ const sc = (text: string) => {
   checkScenario(s);
   return s;
 };
-
-describe('countersRead', () => {
-  it('finds the vmstat counters in the condition and in observe statements, nothing else', () => {
-    const s = sc(`scenario c
+/** A one-thread scenario: its thread's statements after a write, and its condition. */
+const oneThread = (more: string, cond: string) =>
+  sc(`scenario c
 setup {
   mmap m pages=1 private rw
 }
 thread t {
   write m[0] = 1
-  observe pswpout -> out
-}
-exists (anon_wp_copy_lock > 0 && out == 0)
+${more}}
+exists (${cond})
 `);
-    expect(countersRead(s).map((c) => [VM_EVENT_NAMES[c.index], c.cap])).toEqual([
+/** Each counter read, by name, with its cap. */
+const caps = (s: ReturnType<typeof sc>) =>
+  countersRead(s).map((c) => [VM_EVENT_NAMES[c.index], c.cap]);
+
+describe('countersRead', () => {
+  it('finds the vmstat counters in the condition and in observe statements, nothing else', () => {
+    const s = oneThread('  observe pswpout -> out\n', 'anon_wp_copy_lock > 0 && out == 0');
+    expect(caps(s)).toEqual([
       ['pswpout', Number.POSITIVE_INFINITY], // observed into a register: exact
       ['anon_wp_copy_lock', 1], // compared with 0 only: 0, or 1 for anything more
     ]);
   });
 
   it('saturates a counter past the largest literal it is compared with, and keeps it exact otherwise', () => {
-    const s = sc(`scenario c
-setup {
-  mmap m pages=1 private rw
-}
-thread t {
-  write m[0] = 1
-}
-exists (pgfault > 5 && 2 == anon_wp_copy_count && pgreuse != -1 && pgmajfault + 0 == 1 && pswpin < pswpout)
-`);
-    expect(countersRead(s).map((c) => [VM_EVENT_NAMES[c.index], c.cap])).toEqual([
+    const s = oneThread(
+      '',
+      'pgfault > 5 && 2 == anon_wp_copy_count && pgreuse != -1 && pgmajfault + 0 == 1 && pswpin < pswpout',
+    );
+    expect(caps(s)).toEqual([
       ['pgfault', 6],
       ['pgmajfault', Number.POSITIVE_INFINITY],
       ['pgreuse', 0],
@@ -99,16 +99,6 @@ exists (anon_wp_copy_count == 1)
   });
 
   it('is empty for a scenario that reads no counter', () => {
-    const s = sc(`scenario c
-setup {
-  mmap m pages=1 private rw
-}
-thread t {
-  write m[0] = 1
-  read m[0] -> v
-}
-exists (v == 1)
-`);
-    expect(countersRead(s)).toEqual([]);
+    expect(countersRead(oneThread('  read m[0] -> v\n', 'v == 1'))).toEqual([]);
   });
 });
