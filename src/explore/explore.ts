@@ -26,6 +26,7 @@ import { expand, machineAfter, machineFindings, machineLanes, stepsOf } from './
 import type { Choice, Move } from './moves.js';
 import type { SearchSnapshot } from './search.js';
 import { Search } from './search.js';
+import { canonicalMachine, type SymmetryReport, symmetryReport } from './symmetry.js';
 import type { VisitedOptions, VisitedReport } from './visited.js';
 
 export interface ExploreProgress {
@@ -61,6 +62,12 @@ export interface ExploreOptions {
   readonly dfs?: boolean;
   /** Partial-order reduction (default on): see localMove(). */
   readonly por?: boolean;
+  /**
+   * Symmetry over PFN allocation order (default off): states that differ only
+   * in which free PFNs allocations took count once (symmetry.ts). Ignored,
+   * with the reason in the result, where it would be unsound.
+   */
+  readonly symmetry?: boolean;
   /** Go on from a checkpoint's snapshot instead of starting at the initial machine. */
   readonly resume?: SearchSnapshot;
   /**
@@ -104,6 +111,8 @@ export interface ExploreStats {
   readonly visited: VisitedReport;
   /** Bytes of the edges paths are rebuilt from (8 a state, in arrays that double as they fill). */
   readonly pathBytes: number;
+  /** Whether the symmetry over PFN allocation order was used, when it was asked for. */
+  readonly symmetry?: SymmetryReport;
 }
 
 export interface FinalCounts {
@@ -163,6 +172,10 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
   const config = configFor(sc, policy, { lockBreaks: true });
   const search = new Search(sc, policy.id, opts, (moves) => stepsOf(newMachine(sc), moves, config));
   const root = newMachine(sc);
+  const symmetry = opts.symmetry ? symmetryReport(sc) : null;
+  const lanesOf = symmetry?.applied
+    ? (m: Machine) => machineLanes(canonicalMachine(m))
+    : machineLanes;
   const interrupt = search.interrupt();
   if (interrupt) root.interrupt = interrupt;
   let work: (Node | undefined)[];
@@ -181,7 +194,7 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
       .restore(opts.resume)
       .map((n) => ({ m: machineAt(n.edge), depth: n.depth, edge: n.edge }));
   } else {
-    search.root(machineLanes(root));
+    search.root(lanesOf(root));
     work = [{ m: root, depth: 0, edge: -1 }];
   }
   let head = 0;
@@ -204,7 +217,7 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
     const { succs, final } = expanded;
     for (const { m, step } of succs) {
       // Invariants are a function of the state: checked once, when it is new.
-      const edge = search.successor(node.edge, machineLanes(m), step, () => ({
+      const edge = search.successor(node.edge, lanesOf(m), step, () => ({
         violations: checkInvariants(m.s, machineRefs(m)),
         findings: machineFindings(m, config),
       }));
@@ -217,7 +230,8 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
     search.final(node.edge, final);
   }
   if (search.stop === null) opts.checkpoint?.save(search.snapshot([]));
-  return search.result();
+  const result = search.result();
+  return symmetry ? { ...result, symmetry } : result;
 }
 
 /** The budget a StepInterrupted names (the search's own names; 'time' for anything else). */

@@ -1,0 +1,191 @@
+/**
+ * Properties of the symmetry over PFN allocation order (core/symmetry.ts,
+ * explore/symmetry.ts) on random scenarios that allocate, free, pin, splice,
+ * swap and share pages, run at a reduced size by the unit suite
+ * (test/explore/symmetry.test.ts) and at full size by the slow suite:
+ *  - equivariance: for every state reached and a random renaming σ of its
+ *    movable PFNs, the successors of σ(state) are σ of its successors (same
+ *    fingerprints), with the same final verdict, accounting violations and
+ *    design findings. A PFN the renaming forgets, or a kernel path that
+ *    looks at a PFN's number, breaks it;
+ *  - the canonical renaming is the same for σ(state) as for the state;
+ *  - identity: exploring with the symmetry gives the verdict, the broken
+ *    design invariants and the kinds of final states of exploring without it,
+ *    in at most as many states.
+ */
+
+import fc from 'fast-check';
+import { expect } from 'vitest';
+import { checkInvariants } from '../../src/core/invariants.js';
+import { movablePfns, type PfnRenaming } from '../../src/core/symmetry.js';
+import { expand, machineFindings, machineKey } from '../../src/explore/expand.js';
+import { explore } from '../../src/explore/explore.js';
+import { canonicalMachine, renameMachine } from '../../src/explore/symmetry.js';
+import { eraInfo } from '../../src/policy/registry.js';
+import type { Scenario } from '../../src/scenario/ast.js';
+import { checkScenario } from '../../src/scenario/check.js';
+import type { Machine } from '../../src/scenario/machine.js';
+import { machineRefs, newMachine } from '../../src/scenario/machine.js';
+import { parseScenario } from '../../src/scenario/parse.js';
+import { configFor } from '../../src/scenario/run.js';
+
+/** One statement of a generated thread; `n` numbers its pin and register names. */
+const stmtArb = (thread: string, n: number) =>
+  fc.oneof(
+    fc
+      .tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 2, max: 4 }))
+      .map(([i, v]) => `write a[${i}] = ${v}`),
+    fc.integer({ min: 0, max: 2 }).map((i) => `read a[${i}] -> ${thread}${n}`),
+    fc.integer({ min: 0, max: 2 }).map((i) => `madvise a[${i}] dontneed`),
+    fc.integer({ min: 0, max: 2 }).map((i) => `vmsplice a[${i}] -> p`),
+    fc
+      .integer({ min: 0, max: 2 })
+      .map((i) => `pin a[${i}] ro longterm -> ${thread}pin${n}\n  unpin ${thread}pin${n}`),
+    fc.constantFrom('madvise a pageout', 'write b[0] = 5', 'mprotect a r', 'mprotect a rw'),
+  );
+
+const threadArb = (thread: string, max: number) =>
+  fc
+    .array(fc.nat(), { minLength: 1, maxLength: max })
+    .chain((xs) => fc.tuple(...xs.map((_, n) => stmtArb(thread, n))));
+
+/**
+ * A parent that forks a child and spawns a sibling, on three private pages, a
+ * shared one and a pipe, maybe with pages already on the free stack.
+ */
+export const symScenarioArb = fc
+  .record({
+    parent: threadArb('p', 2),
+    child: threadArb('c', 2),
+    sibling: threadArb('s', 2),
+    env: fc.constantFrom('', 'env lru_batches', 'env reclaim'),
+    // Three pages freed in setup: later allocations take them off the free stack.
+    freed: fc.boolean(),
+    cond: fc.constantFrom('value(parent, a[0]) == 2', 'anon_wp_copy_count > 1', 'pgfault > 4'),
+  })
+  .map((g) =>
+    [
+      'scenario sym',
+      g.env,
+      'setup {',
+      '  mmap a pages=3 private rw',
+      '  mmap b pages=1 shared rw',
+      '  write a[0..3] = 1',
+      '  write b[0] = 1',
+      '  pipe p',
+      ...(g.freed ? ['  mmap f pages=3 private rw', '  write f[0..3] = 1', '  madvise f dontneed'] : []),
+      '}',
+      'thread parent {',
+      '  spawn sibling',
+      '  fork child',
+      ...g.parent.map((s) => `  ${s}`),
+      '}',
+      'thread sibling {',
+      ...g.sibling.map((s) => `  ${s}`),
+      '}',
+      'thread child {',
+      ...g.child.map((s) => `  ${s}`),
+      '}',
+      `exists (${g.cond})`,
+    ]
+      .filter((l) => l !== '')
+      .join('\n'),
+  );
+
+export function load(src: string): Scenario {
+  const sc = parseScenario(src, 'sym.cow');
+  checkScenario(sc);
+  return sc;
+}
+
+/** A random renaming of `m`'s movable PFNs (register values stay), from `seed`. */
+function randomRenaming(m: Machine, seed: number): PfnRenaming {
+  const from = movablePfns(m.s, m.regs.values());
+  const to = from.slice();
+  let x = seed >>> 0 || 1;
+  for (let i = to.length - 1; i > 0; i--) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const j = x % (i + 1);
+    [to[i], to[j]] = [to[j]!, to[i]!];
+  }
+  const perm = new Int32Array(m.s.mem.end);
+  for (let p = 0; p < perm.length; p++) perm[p] = p;
+  from.forEach((p, i) => {
+    perm[p] = to[i]!;
+  });
+  return perm;
+}
+
+/** What a machine's successors are, fingerprints of `rename`d successors, sorted. */
+function successorKeys(m: Machine, config: ReturnType<typeof configFor>, rename: (t: Machine) => Machine) {
+  const { succs, final } = expand(m, config, false);
+  const keys = succs.map((x) => machineKey(rename(x.m))).sort();
+  const fin = final === null ? null : final.kind === 'hung' ? 'hung' : `${final.holds}/${final.violations.length}`;
+  return { keys, fin };
+}
+
+/** Equivariance and canonical renaming on the first `limit` states of `sc` (breadth-first). */
+export function checkEquivariance(sc: Scenario, era: string, seed: number, limit: number): void {
+  const config = configFor(sc, eraInfo(era)!.policy!, { lockBreaks: true });
+  const seen = new Set<string>();
+  const queue: Machine[] = [newMachine(sc)];
+  for (let head = 0; head < queue.length && head < limit; head++) {
+    const m = queue[head]!;
+    const perm = randomRenaming(m, seed + head);
+    const m2 = renameMachine(m, perm);
+    expect(checkInvariants(m2.s, machineRefs(m2)).length).toBe(
+      checkInvariants(m.s, machineRefs(m)).length,
+    );
+    const codes = (x: Machine) =>
+      machineFindings(x, config)
+        .map((f) => f.code)
+        .sort();
+    expect(codes(m2)).toEqual(codes(m));
+    const a = successorKeys(m, config, (t) => renameMachine(t, perm));
+    const b = successorKeys(m2, config, (t) => t);
+    expect(b).toEqual(a);
+    expect(machineKey(canonicalMachine(m2))).toBe(machineKey(canonicalMachine(m)));
+    for (const x of expand(m, config, false).succs) {
+      const k = machineKey(x.m);
+      if (!seen.has(k)) {
+        seen.add(k);
+        queue.push(x.m);
+      }
+    }
+  }
+}
+
+/** checkEquivariance() on random scenarios. */
+export function symmetryEquivariance(numRuns: number, limit: number): void {
+  fc.assert(
+    fc.property(symScenarioArb, fc.constantFrom('v5.9', 'v6.18'), fc.nat(), (src, era, seed) =>
+      checkEquivariance(load(src), era, seed, limit),
+    ),
+    { numRuns, seed: 19 },
+  );
+}
+
+/** The symmetry changes no verdict, broken design invariant or kind of final state, and adds no state. */
+export function symmetryIdentity(numRuns: number): void {
+  fc.assert(
+    fc.property(symScenarioArb, fc.constantFrom('v5.9', 'v6.18'), (src, era) => {
+      const sc = load(src);
+      const policy = eraInfo(era)!.policy!;
+      const a = explore(sc, policy, { maxStates: 20_000 });
+      const b = explore(sc, policy, { maxStates: 20_000, symmetry: true });
+      expect(b.symmetry?.applied).toBe(true);
+      expect([a.kind, b.kind]).not.toContain('tool-bug');
+      if (a.kind !== 'done' || b.kind !== 'done') return;
+      expect(b.verdict).toBe(a.verdict);
+      const codes = (r: typeof a) => r.findings.map((f) => f.code).sort();
+      expect(codes(b)).toEqual(codes(a));
+      const kinds = (r: typeof a & { kind: 'done' }) =>
+        [r.finals.holds > 0, r.finals.fails > 0, r.finals.hangs > 0].join();
+      expect(kinds(b)).toBe(kinds(a));
+      expect(b.states).toBeLessThanOrEqual(a.states);
+      expect(b.finals.holds).toBeLessThanOrEqual(a.finals.holds);
+      expect(b.finals.fails).toBeLessThanOrEqual(a.finals.fails);
+    }),
+    { numRuns, seed: 23 },
+  );
+}

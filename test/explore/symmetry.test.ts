@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { explore } from '../../src/explore/explore.js';
+import { symmetryBlocked } from '../../src/explore/symmetry.js';
+import { eraInfo } from '../../src/policy/registry.js';
+import { cowThreads } from '../../bench/programs.mjs';
+import { load, symmetryEquivariance, symmetryIdentity } from './symmetry-props.js';
+
+describe('symmetry over PFN allocation order', () => {
+  it('is equivariant: a renamed state has the renamed successors (random scenarios)', () => {
+    symmetryEquivariance(12, 400);
+  }, 120_000);
+
+  it('changes no verdict and adds no state (random scenarios)', () => {
+    symmetryIdentity(12);
+  }, 120_000);
+
+  it('counts K threads copying their own COW page in any order once', () => {
+    const sc = load(cowThreads(4, false));
+    const policy = eraInfo('v6.18')!.policy!;
+    const a = explore(sc, policy, { por: false });
+    const b = explore(sc, policy, { por: false, symmetry: true });
+    expect([a.kind, b.kind]).toEqual(['done', 'done']);
+    if (a.kind !== 'done' || b.kind !== 'done') return;
+    expect([a.verdict, b.verdict]).toEqual(['Always', 'Always']);
+    // 4! orders of the four copies end in four PFN assignments... one up to renaming.
+    expect(a.finals.holds).toBe(24);
+    expect(b.finals.holds).toBe(1);
+    expect(b.states).toBeLessThan(a.states);
+    expect(b.symmetry).toEqual({ applied: true, blocked: null });
+  });
+
+  it('stays off where a renamed state would answer otherwise', () => {
+    const base = (body: string, cond = 'pgfault > 0', env = '') =>
+      load(
+        `scenario s\n${env}\nsetup {\n  mmap a pages=2 private rw\n  write a[0..2] = 1\n}\nthread t {\n${body}\n}\nexists (${cond})`,
+      );
+    expect(symmetryBlocked(base('  write a[0] = 2'))).toBeNull();
+    expect(symmetryBlocked(base('  observe pfn(t, a[0]) -> x'))).toMatch(/pfn/);
+    expect(symmetryBlocked(base('  write a[0] = 2', 'pfn(t, a[0]) == 3'))).toMatch(/pfn/);
+    expect(symmetryBlocked(base('  ksm_scan'))).toMatch(/KSM/);
+    expect(symmetryBlocked(base('  write a[0] = 2', 'pgfault > 0', 'env ksmd'))).toMatch(/ksmd/);
+    const r = explore(base('  observe pfn(t, a[0]) -> x'), eraInfo('v6.18')!.policy!, {
+      symmetry: true,
+    });
+    expect(r.symmetry?.applied).toBe(false);
+  });
+});
