@@ -70,6 +70,7 @@ export interface ExploreCliOptions extends CheckpointOptions {
   maxMemory?: string;
   bitstate?: string;
   memory?: string;
+  symmetry?: boolean;
   pt?: string;
 }
 
@@ -120,6 +121,13 @@ export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): numbe
       null,
     );
   const plan = checkpointPlan(opts);
+  if (opts.symmetry && (workers > 1 || plan.path !== null))
+    throw new InputError(
+      'CLI001',
+      '--symmetry takes one thread and no checkpoint (drop --workers, --checkpoint or --resume)',
+      '--symmetry',
+      null,
+    );
   if (workers > 1 && plan.path !== null)
     throw new InputError(
       'CLI001',
@@ -152,6 +160,7 @@ export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): numbe
     ...(maxStates ? { maxStates } : {}),
     dfs: opts.dfs === true,
     por: opts.por !== false,
+    ...(opts.symmetry ? { symmetry: true } : {}),
     progress: (p: ExploreProgress) => progress.tick(p),
     ...(maxSeconds ? { maxMillis: maxSeconds * 1000, clock: () => performance.now() } : {}),
     ...memory,

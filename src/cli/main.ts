@@ -274,6 +274,10 @@ function program(
     .option('--dfs', 'depth-first (default: breadth-first, shortest witness)')
     .option('--full', 'print every change of the witness (default: 8 per kind per step)')
     .option('--no-por', 'switch partial-order reduction off (same verdicts, more states)')
+    .option(
+      '--symmetry',
+      'count states that differ only in which free PFNs allocations took once (same verdicts, fewer states; not used where the scenario reads PFN numbers or runs KSM)',
+    )
     .option('--workers <n>', 'worker threads (breadth-first; the same result as one thread)')
     .option('--max-seconds <n>', 'stop after this many seconds with a "limit" result')
     .option(

@@ -23,7 +23,15 @@
 import type { GupRef, Inode, MemMap, Pipe, State, SwapInfo } from './mm_types.js';
 import { cloneState, OWN_MEMMAP, PT_DENSE_WORDS, ZERO_PFN } from './mm_types.js';
 import { PG_buddy, PG_head, PG_reserved, PG_tail } from './page-flags.js';
-import { _PAGE_PRESENT, _PAGE_PROTNONE, mk_pte, PT_LEVEL_PTE, pte_present, pte_val, pteBits } from './pgtable_types.js';
+import {
+  _PAGE_PRESENT,
+  _PAGE_PROTNONE,
+  mk_pte,
+  PT_LEVEL_PTE,
+  pte_present,
+  pte_val,
+  pteBits,
+} from './pgtable_types.js';
 
 /** A PFN renaming: `perm[p]` is p's new number, for p below its length (the rest stay). */
 export type PfnRenaming = Int32Array;
@@ -75,7 +83,8 @@ function eachHeldPfn(s: State, fn: (pfn: number) => void): void {
   for (const x of s.isolated) fn(x);
   for (const x of s.mem.writeback) fn(x);
   if (s.rmap_walk) fn(s.rmap_walk.folio);
-  for (const mm of s.mms) if (mm) for (let i = 1; i < mm.ksm_rmap.length; i += 2) fn(mm.ksm_rmap[i]!);
+  for (const mm of s.mms)
+    if (mm) for (let i = 1; i < mm.ksm_rmap.length; i += 2) fn(mm.ksm_rmap[i]!);
 }
 
 /** The PFNs a renaming of `s` may move, in ascending order: movable() ones but `fixed`. */

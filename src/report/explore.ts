@@ -45,6 +45,12 @@ export function exploreText(
     `states ${r.states}, transitions ${r.transitions}, depth ${r.depth}${m ? `, ${m.seconds.toFixed(2)} s, ${Math.round(r.states / Math.max(m.seconds, 1e-3))} states/s, heap ${m.heapMiB.toFixed(0)} MiB` : ''}`,
   );
   lines.push(...visitedLines(r.visited));
+  if (r.symmetry)
+    lines.push(
+      r.symmetry.applied
+        ? 'symmetry: states that differ only in which free PFNs allocations took count once (final-state counts are per class)'
+        : `symmetry: not used: ${r.symmetry.blocked}`,
+    );
   const rep = replayed(sc, policy, r);
   const trace = () => {
     if (!rep) return;
@@ -154,6 +160,7 @@ export function exploreJson(
       transitions: r.transitions,
       depth: r.depth,
       visited: r.visited,
+      ...(r.symmetry ? { symmetry: r.symmetry } : {}),
       finals: r.kind === 'tool-bug' ? null : r.finals,
       ...(r.kind === 'limit' ? { limit: r.limit } : {}),
       trace: rep ? traceDoc(sc, rep.out, rep.token) : null,

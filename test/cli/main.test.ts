@@ -226,6 +226,34 @@ describe('cowherd explore', () => {
     }
   });
 
+  it('--symmetry: the same verdict in fewer states, or why it was not used; with --workers or a checkpoint exit 2', () => {
+    const f = 'test/fixtures/many-threads.cow';
+    const plain = JSON.parse(cli('explore', f, '--era', 'v6.18', '--json').out);
+    const r = cli('explore', f, '--era', 'v6.18', '--json', '--symmetry');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.symmetry).toEqual({ applied: true, blocked: null });
+    expect(j.verdict).toBe(plain.verdict);
+    expect(j.states).toBeLessThan(plain.states / 5);
+    expect(plain.symmetry).toBeUndefined();
+    const off = cli(
+      'explore',
+      'scenarios/cow/cow-anon-child-writes-first.cow',
+      '--era',
+      'v6.18',
+      '--symmetry',
+    );
+    expect(off.out).toMatch(/symmetry: not used: the scenario reads PFN numbers \(pfn\)/);
+    for (const extra of [
+      ['--workers', '2'],
+      ['--checkpoint', join(tempDir(), 'c.json')],
+    ]) {
+      const bad = cli('explore', f, '--era', 'v6.18', '--symmetry', ...extra);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toMatch(/error CLI001: --symmetry takes one thread/);
+    }
+  });
+
   it('prints a replay token that cowherd replay turns back into the same path', () => {
     const j = JSON.parse(
       cli('explore', 'test/fixtures/race-shared-read.cow', '--era', 'v6.18', '--json').out,

@@ -73,7 +73,9 @@ export const symScenarioArb = fc
       '  write a[0..3] = 1',
       '  write b[0] = 1',
       '  pipe p',
-      ...(g.freed ? ['  mmap f pages=3 private rw', '  write f[0..3] = 1', '  madvise f dontneed'] : []),
+      ...(g.freed
+        ? ['  mmap f pages=3 private rw', '  write f[0..3] = 1', '  madvise f dontneed']
+        : []),
       '}',
       'thread parent {',
       '  spawn sibling',
@@ -117,10 +119,19 @@ function randomRenaming(m: Machine, seed: number): PfnRenaming {
 }
 
 /** What a machine's successors are, fingerprints of `rename`d successors, sorted. */
-function successorKeys(m: Machine, config: ReturnType<typeof configFor>, rename: (t: Machine) => Machine) {
+function successorKeys(
+  m: Machine,
+  config: ReturnType<typeof configFor>,
+  rename: (t: Machine) => Machine,
+) {
   const { succs, final } = expand(m, config, false);
   const keys = succs.map((x) => machineKey(rename(x.m))).sort();
-  const fin = final === null ? null : final.kind === 'hung' ? 'hung' : `${final.holds}/${final.violations.length}`;
+  const fin =
+    final === null
+      ? null
+      : final.kind === 'hung'
+        ? 'hung'
+        : `${final.holds}/${final.violations.length}`;
   return { keys, fin };
 }
 

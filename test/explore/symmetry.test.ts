@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { explore } from '../../src/explore/explore.js';
 import { symmetryBlocked } from '../../src/explore/symmetry.js';
 import { eraInfo } from '../../src/policy/registry.js';
-import { cowThreads } from '../../bench/programs.mjs';
 import { load, symmetryEquivariance, symmetryIdentity } from './symmetry-props.js';
 
 describe('symmetry over PFN allocation order', () => {
@@ -15,7 +14,18 @@ describe('symmetry over PFN allocation order', () => {
   }, 120_000);
 
   it('counts K threads copying their own COW page in any order once', () => {
-    const sc = load(cowThreads(4, false));
+    // bench/programs.mjs cowThreads(4, false): four threads of a forked process write their own page.
+    const threads = [0, 1, 2, 3];
+    const sc = load(
+      [
+        'scenario own4',
+        'setup {\n  mmap mem pages=4 private rw\n  write mem[0..4] = 1\n}',
+        `thread parent {\n  fork child\n${threads.map((i) => `  spawn t${i}`).join('\n')}\n}`,
+        ...threads.map((i) => `thread t${i} {\n  write mem[${i}] = ${i + 2}\n}`),
+        'thread child {\n}',
+        'exists (anon_wp_copy_count == 4)',
+      ].join('\n'),
+    );
     const policy = eraInfo('v6.18')!.policy!;
     const a = explore(sc, policy, { por: false });
     const b = explore(sc, policy, { por: false, symmetry: true });
