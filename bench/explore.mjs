@@ -9,10 +9,13 @@
 //    COW page (write faults in two steps, as cowherd's explorer splits them),
 //    and the own-page program with an environment actor (per-CPU LRU add
 //    batches drained between any two steps).
-//    SPIN runs exhaustively without its partial-order reduction
-//    (-DSAFETY -DNOREDUCE), best of three runs of the compiled verifier.
+//    Both run exhaustively without reductions first: SPIN -DSAFETY -DNOREDUCE
+//    (best of three runs of the compiled verifier), cowherd with --no-por.
 //    Prints the ratios: cowherd time / SPIN time for the same program,
 //    SPIN states/s / cowherd states/s, and the bytes a stored state costs.
+//    Then the time to verdict with every reduction on: cowherd's partial-order
+//    reduction and --symmetry (PFN allocation order), SPIN's partial-order
+//    reduction (-DSAFETY).
 //
 // Figures vary with the machine's load; the ratio is measured in one run.
 
@@ -102,15 +105,20 @@ function haveSpin() {
   return spawnSync('spin', ['-V']).status === 0 ? null : 'spin still missing after apt-get';
 }
 
-/** Compile bench/promela/MODEL with K threads and these -D flags; run the verifier (best of 3). */
-function runSpin(model, k, flags = []) {
+/**
+ * Compile bench/promela/MODEL with K threads and these -D flags; run the
+ * verifier (best of 3). Exhaustive without partial-order reduction unless
+ * `reduce` (SPIN's default reduction on).
+ */
+function runSpin(model, k, flags = [], reduce = false) {
   const dir = mkdtempSync(join(tmpdir(), 'cowherd-spin-'));
   try {
     execFileSync('spin', [`-DK=${k}`, '-a', join(root, 'bench', 'promela', model)], {
       cwd: dir,
       stdio: 'ignore',
     });
-    execFileSync('cc', ['-O2', '-DSAFETY', '-DNOREDUCE', ...flags, '-o', 'pan', 'pan.c'], {
+    const noReduce = reduce ? [] : ['-DNOREDUCE'];
+    execFileSync('cc', ['-O2', '-DSAFETY', ...noReduce, ...flags, '-o', 'pan', 'pan.c'], {
       cwd: dir,
       stdio: 'ignore',
     });
@@ -161,7 +169,7 @@ const heapNow = () => {
  * (bytes a stored state costs), and the peak of the heap over the search,
  * the queued machines included (sampled every 1,024 new states).
  */
-function exploreMeasured(sc) {
+function exploreMeasured(sc, opts = {}) {
   gc();
   const base = heapNow();
   let peak = base;
@@ -169,7 +177,12 @@ function exploreMeasured(sc) {
     peak = Math.max(peak, heapNow());
   };
   const { r, s } = timed(() =>
-    explore(sc, policy('v6.18'), { maxStates: 5_000_000, progress, progressEvery: 1024 }),
+    explore(sc, policy('v6.18'), {
+      maxStates: 5_000_000,
+      progress,
+      progressEvery: 1024,
+      ...opts,
+    }),
   );
   if (r.kind !== 'done') throw new Error(`cowherd: ${r.kind}`);
   return {
@@ -185,13 +198,14 @@ if (why) {
   console.log(`SPIN comparison skipped: ${why}`);
 } else {
   console.log(
-    `\nbeside SPIN, K = ${Ks.join(', ')} threads (cowherd v6.18; SPIN -DSAFETY -DNOREDUCE, best of 3):`,
+    `\nbeside SPIN, K = ${Ks.join(', ')} threads (cowherd v6.18; cowherd --no-por, SPIN -DSAFETY -DNOREDUCE, best of 3):`,
   );
   console.log(
     '  bytes/state: cowherd stored = its visited set (64-bit fingerprints, hash-compact) and paths over its states; peak = its heap growth, queued machines included; SPIN = its state store (full vectors), and with -DHC4 (hash-compact)',
   );
   const ratios = [];
   const growth = [];
+  const reduced = [];
   for (const k of Ks)
     for (const prog of spinPrograms) {
       if (k > prog.maxK) continue;
@@ -199,7 +213,7 @@ if (why) {
       const name = model.replace('.pml', '');
       const sc = scenario(cowThreads(k, same, lru), `bench-${name}-${k}.cow`);
       explore(scenario(cowThreads(Math.max(2, k - 2), same, lru), 'warmup.cow'), policy('v6.18'));
-      const c = exploreMeasured(sc);
+      const c = exploreMeasured(sc, { por: false });
       const { r, s } = c;
       const sp = runSpin(model, k);
       const hc = runSpin(model, k, ['-DHC4']);
@@ -217,6 +231,16 @@ if (why) {
       console.log(
         `    ratio cowherd/SPIN: time ${tr.toFixed(1)}, states/s ${(1 / rr).toFixed(4)}, stored bytes/state ${(c.storedPerState / sp.bytesPerState).toFixed(2)} (against -DHC4 ${(c.storedPerState / hc.bytesPerState).toFixed(2)})`,
       );
+      // Time to verdict with every reduction on: cowherd's partial-order
+      // reduction and --symmetry, SPIN's partial-order reduction.
+      const cr = exploreMeasured(sc, { symmetry: true });
+      const spr = runSpin(model, k, [], true);
+      if (cr.r.verdict !== r.verdict)
+        throw new Error(`--symmetry changed the verdict of ${name} K=${k}`);
+      reduced.push({ name, k, cr, spr });
+      console.log(
+        `    reductions on: cowherd (POR, --symmetry) ${fmt(cr.r.states)} states, ${cr.s.toFixed(2)} s; SPIN (POR) ${fmt(spr.states)} states, ${spr.s.toFixed(3)} s; time ratio ${(cr.s / spr.s).toFixed(2)}`,
+      );
     }
   console.log(
     "  (SPIN also counts each process's exit as a step, so it stores more states for the same program.)",
@@ -233,6 +257,15 @@ if (why) {
         `| ${g.name} | ${g.k} | ${fmt(g.r.states)} | ${g.s.toFixed(2)} | ${fmt(g.r.states / g.s)} | ${g.storedPerState.toFixed(0)}, ${g.r.states < 1024 ? '-' : fmt(g.peakPerState)} | ${fmt(g.sp.states)} | ${g.sp.s.toFixed(3)} | ${fmt(g.sp.states / g.sp.s)} | ${g.sp.bytesPerState.toFixed(0)}, ${g.hc.bytesPerState.toFixed(0)} | ${(g.s / g.sp.s).toFixed(1)} |`,
       );
   }
+  // Time to verdict with every reduction on, as a Markdown table.
+  console.log(
+    '\n| program | K | cowherd states (POR, --symmetry) | cowherd s | SPIN states (POR) | SPIN s | time ratio |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const g of reduced)
+    console.log(
+      `| ${g.name} | ${g.k} | ${fmt(g.cr.r.states)} | ${g.cr.s.toFixed(2)} | ${fmt(g.spr.states)} | ${g.spr.s.toFixed(3)} | ${(g.cr.s / g.spr.s).toFixed(2)} |`,
+    );
 }
 
 // ---- 3. worker threads ----------------------------------------------------

@@ -9,6 +9,9 @@
 
 import type { MemDigest, State } from './mm_types.js';
 import { ptEntries } from './mm_types.js';
+import { PG_buddy } from './page-flags.js';
+import { PT_LEVEL_PTE } from './pgtable_types.js';
+import { type PfnRenaming, renamed, renameTable } from './symmetry.js';
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
@@ -128,6 +131,31 @@ function arrayDigest(a: ArrayLike<number>, end: number): [number, number] {
 }
 
 /**
+ * The digest of `a`'s first `end` PFNs as the array of a state renamed by
+ * `perm` (symmetry.ts renameState()) would have it: each value at its PFN's
+ * new number, and with `links`, a free page's value (the free stack's next
+ * PFN) renamed too.
+ */
+function renamedDigest(
+  a: ArrayLike<number>,
+  end: number,
+  perm: PfnRenaming,
+  links: ArrayLike<number> | null,
+): [number, number] {
+  let d0 = 0;
+  let d1 = 0;
+  for (let i = 0; i < end; i++) {
+    let x = a[i]!;
+    if (links !== null && (links[i]! & PG_buddy) !== 0) x = renamed(perm, x);
+    if (x === 0) continue;
+    const q = renamed(perm, i);
+    d0 = (d0 + slotA(q, x)) | 0;
+    d1 = (d1 + slotB(q, x)) | 0;
+  }
+  return [d0, d1];
+}
+
+/**
  * The digest of a memmap array: `d` when the state still knows it (no writer
  * asked for the array since it was computed, MemMap.flagsD and its kin);
  * else, for an array copied from a shared one whose digest is known, that
@@ -167,7 +195,9 @@ function feed(h: Fingerprint, d: MemDigest): void {
 }
 
 /**
- * Feed the whole kernel state into `h` in canonical order. `counters`, when
+ * Feed the whole kernel state into `h` in canonical order, as if renamed by
+ * `perm` when it is given (the same words as hashState() of
+ * symmetry.ts renameState(s, perm)). `counters`, when
  * given, lists the /proc/vmstat events to include (those a scenario reads),
  * each saturated at its cap (scenario/counters.ts); the others do not change
  * what the kernel does, and leaving them out keeps a livelock (a fault
@@ -178,24 +208,37 @@ export function hashState(
   s: State,
   h: Fingerprint,
   counters?: readonly { readonly index: number; readonly cap: number }[],
+  perm?: PfnRenaming,
 ): void {
   const m = s.mem;
+  // Every PFN below goes through r(): its new number under `perm`, when given.
+  const r = perm ? (x: number) => renamed(perm, x) : (x: number) => x;
   h.word(m.end);
   // Each array by its digest, kept in the memmap until a writer asks for the
   // array. Once known, the arrays it was copied from are let go: a queued
   // state would otherwise keep its parent's arrays alive until expanded.
   m.flagsD = digestOf(m.flags, m.flagsD, m.flagsFrom, m.flagsFromD, m.end);
-  feed(h, m.flagsD);
   m.refcountD = digestOf(m.refcount, m.refcountD, m.refcountFrom, m.refcountFromD, m.end);
-  feed(h, m.refcountD);
   m.mapcountD = digestOf(m.mapcount, m.mapcountD, m.mapcountFrom, m.mapcountFromD, m.end);
-  feed(h, m.mapcountD);
   m.contentD = digestOf(m.content, m.contentD, m.contentFrom, m.contentFromD, m.end);
-  feed(h, m.contentD);
   m.orderD = digestOf(m.order, m.orderD, m.orderFrom, m.orderFromD, m.end);
-  feed(h, m.orderD);
   m.flagsFrom = m.refcountFrom = m.mapcountFrom = m.contentFrom = m.orderFrom = null;
   m.flagsFromD = m.refcountFromD = m.mapcountFromD = m.contentFromD = m.orderFromD = null;
+  if (perm) {
+    // The renamed state's arrays, digested from scratch (a renaming is only
+    // looked for in small memmaps, symmetry.ts SYMMETRY_MAX_PFNS).
+    feed(h, renamedDigest(m.flags, m.end, perm, null));
+    feed(h, renamedDigest(m.refcount, m.end, perm, null));
+    feed(h, renamedDigest(m.mapcount, m.end, perm, m.flags));
+    feed(h, renamedDigest(m.content, m.end, perm, null));
+    feed(h, renamedDigest(m.order, m.end, perm, null));
+  } else {
+    feed(h, m.flagsD);
+    feed(h, m.refcountD);
+    feed(h, m.mapcountD);
+    feed(h, m.contentD);
+    feed(h, m.orderD);
+  }
   // Large folios' fields, in PFN order (the map's insertion order depends on history).
   const large = [...m.large.keys()].sort((a, b) => a - b);
   h.word(large.length);
@@ -212,7 +255,7 @@ export function hashState(
     h.word(f.shared ? 1 : 0);
   }
   // The free stack: its top and count (the links are in the mapcount words above).
-  h.word(m.free);
+  h.word(r(m.free));
   h.word(m.nr_free);
   const pt = s.pt;
   h.word(pt.tables.length);
@@ -224,7 +267,8 @@ export function hashState(
     }
     h.word(pt.level[id]!);
     // The table's populated entries, as a digest (cached once the table is frozen).
-    const d = tableDigest(t, pt.owner[id] !== s.cow);
+    const u = perm && pt.level[id] === PT_LEVEL_PTE ? renameTable(t, perm) : t;
+    const d = tableDigest(u, u === t && pt.owner[id] !== s.cow);
     h.word(d[0]);
     h.word(d[1]);
   }
@@ -260,7 +304,9 @@ export function hashState(
     h.word(mm.write_protect_seq);
     h.word(mm.ksm_merging_pages);
     h.word(mm.ksm_rmap.length);
-    for (const x of mm.ksm_rmap) h.num(x);
+    // [address, KSM pfn] pairs.
+    for (let i = 0; i < mm.ksm_rmap.length; i++)
+      h.num(i % 2 === 1 ? r(mm.ksm_rmap[i]!) : mm.ksm_rmap[i]!);
     h.word(mm.ksm_checksum.length);
     for (const x of mm.ksm_checksum) h.num(x);
     h.word(mm.ksm_unstable);
@@ -308,7 +354,7 @@ export function hashState(
     h.word(p.writers);
     h.word(p.bufs.length);
     for (const b of p.bufs) {
-      h.word(b.pfn);
+      h.word(r(b.pfn));
       h.word(b.ops === 'user' ? 1 : 0);
     }
   }
@@ -320,7 +366,7 @@ export function hashState(
     }
     h.word(f.refs);
     h.words(
-      f.pages.map((x) => x ?? 0),
+      f.pages.map((x) => (x ? r(x) : 0)),
       f.pages.length,
     );
     if (f.falloc) {
@@ -334,15 +380,15 @@ export function hashState(
       h.word(0);
       continue;
     }
-    h.word(g.page);
+    h.word(r(g.page));
     h.word(g.pin ? 2 : 1);
   }
   h.word(s.lru_batch.length);
-  for (const b of s.lru_batch) h.words(b, b.length);
+  for (const b of s.lru_batch) h.words(perm ? b.map(r) : b, b.length);
   h.word(s.isolated.length);
-  h.words(s.isolated, s.isolated.length);
+  h.words(perm ? s.isolated.map(r) : s.isolated, s.isolated.length);
   const w = s.rmap_walk;
-  h.word(w ? w.folio : 0);
+  h.word(w ? r(w.folio) : 0);
   if (w) {
     h.word((w.rcu ? 1 : 0) | (w.tryget ? 2 : 0) | (w.rwsem ? 4 : 0));
     for (const x of w.tables) {
@@ -357,7 +403,7 @@ export function hashState(
   h.word(sw.map.length);
   h.words(sw.map, sw.map.length);
   h.words(sw.data, sw.data.length);
-  h.words(sw.cache, sw.cache.length);
+  h.words(perm ? sw.cache.map(r) : sw.cache, sw.cache.length);
   if (counters) for (const c of counters) h.num(Math.min(s.vmstat[c.index]!, c.cap));
   else for (let i = 0; i < s.vmstat.length; i++) h.num(s.vmstat[i]!);
   h.word(s.next_anon_vma);

@@ -188,7 +188,7 @@ function renameMem(m: MemMap, perm: PfnRenaming): MemMap {
 }
 
 /** A PTE table with the PFNs of its present entries renamed, or the table itself when none changes. */
-function renameTable(t: Uint32Array, perm: PfnRenaming): Uint32Array {
+export function renameTable(t: Uint32Array, perm: PfnRenaming): Uint32Array {
   const dense = t.length === PT_DENSE_WORDS;
   let out: Uint32Array | null = null;
   const step = dense ? 2 : 3;

@@ -10,6 +10,7 @@ import { checkInvariants, type Violation } from '../core/invariants.js';
 import { ptLive } from '../core/mm/mmu_gather.js';
 import { ptPromiseBroken } from '../core/mm/pt_walk.js';
 import type { Config } from '../core/points.js';
+import { type PfnRenaming, renamed, renamePte } from '../core/symmetry.js';
 import { countersRead } from '../scenario/counters.js';
 import { actorsPossible, envSteps } from '../scenario/env.js';
 import { InputError } from '../scenario/errors.js';
@@ -140,9 +141,17 @@ export function machineLanes(m: Machine): [number, number] {
   return machineFingerprint(m).lanes();
 }
 
-function machineFingerprint(m: Machine): Fingerprint {
+/**
+ * The fingerprint of `m` renamed by the PFN renaming `perm` (symmetry.ts):
+ * the same as machineKey(renameMachine(m, perm)), without building the copy.
+ */
+export function renamedLanes(m: Machine, perm: PfnRenaming): [number, number] {
+  return machineFingerprint(m, perm).lanes();
+}
+
+function machineFingerprint(m: Machine, perm?: PfnRenaming): Fingerprint {
   const h = new Fingerprint();
-  hashState(m.s, h, countersRead(m.sc));
+  hashState(m.s, h, countersRead(m.sc), perm);
   for (const t of m.threads) {
     h.word(t.pid);
     h.word(t.pc);
@@ -153,8 +162,8 @@ function machineFingerprint(m: Machine): Fingerprint {
       const p = kp.pending;
       h.word(1);
       h.num(p.address);
-      h.num(p.orig_pte);
-      h.word(p.page);
+      h.num(perm ? renamePte(perm, p.orig_pte) : p.orig_pte);
+      h.word(perm ? renamed(perm, p.page) : p.page);
       h.word(p.unshare ? 1 : 0);
       h.word(kp.page);
       h.num(kp.value === undefined ? -1 : kp.value);

@@ -26,7 +26,7 @@ import { expand, machineAfter, machineFindings, machineLanes, stepsOf } from './
 import type { Choice, Move } from './moves.js';
 import type { SearchSnapshot } from './search.js';
 import { Search } from './search.js';
-import { canonicalMachine, type SymmetryReport, symmetryReport } from './symmetry.js';
+import { canonicalLanes, type SymmetryReport, symmetryReport } from './symmetry.js';
 import type { VisitedOptions, VisitedReport } from './visited.js';
 
 export interface ExploreProgress {
@@ -173,9 +173,7 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
   const search = new Search(sc, policy.id, opts, (moves) => stepsOf(newMachine(sc), moves, config));
   const root = newMachine(sc);
   const symmetry = opts.symmetry ? symmetryReport(sc) : null;
-  const lanesOf = symmetry?.applied
-    ? (m: Machine) => machineLanes(canonicalMachine(m))
-    : machineLanes;
+  const lanesOf = symmetry?.applied ? canonicalLanes : machineLanes;
   const interrupt = search.interrupt();
   if (interrupt) root.interrupt = interrupt;
   let work: (Node | undefined)[];

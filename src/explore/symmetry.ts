@@ -12,6 +12,7 @@ import type { Scenario } from '../scenario/ast.js';
 import { KPF_BITS } from '../scenario/expr.js';
 import type { Machine, ThreadRt } from '../scenario/machine.js';
 import { cloneMachine } from '../scenario/machine.js';
+import { machineLanes, renamedLanes } from './expand.js';
 
 /** Expression functions whose value is a PFN's number, or that take one. */
 const PFN_FUNCS: ReadonlySet<string> = new Set(['pfn', 'pin_pfn', ...Object.keys(KPF_BITS)]);
@@ -79,13 +80,27 @@ export function renameMachine(m: Machine, perm: PfnRenaming): Machine {
 }
 
 /**
- * The member of `m`'s orbit the fingerprint is taken of: `m` renamed by its
- * canonical renaming, or `m` itself when that is the identity. Register
+ * The canonical renaming of `m`, null when it is the identity. Register
  * values keep their number (a register may hold a PFN read before).
  */
-export function canonicalMachine(m: Machine): Machine {
+export function canonicalRenaming(m: Machine): PfnRenaming | null {
   const held: number[] = [];
   for (const t of m.threads) threadPfns(t, held);
-  const perm = pfnRenaming(m.s, m.regs.values(), held);
+  return pfnRenaming(m.s, m.regs.values(), held);
+}
+
+/**
+ * The member of `m`'s orbit the fingerprint is taken of, as a machine: `m`
+ * renamed by its canonical renaming, or `m` itself (the reference
+ * canonicalLanes() is checked against).
+ */
+export function canonicalMachine(m: Machine): Machine {
+  const perm = canonicalRenaming(m);
   return perm === null ? m : renameMachine(m, perm);
+}
+
+/** The fingerprint of canonicalMachine(m), without building it. */
+export function canonicalLanes(m: Machine): [number, number] {
+  const perm = canonicalRenaming(m);
+  return perm === null ? machineLanes(m) : renamedLanes(m, perm);
 }

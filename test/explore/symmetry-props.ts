@@ -9,6 +9,8 @@
  *    design findings. A PFN the renaming forgets, or a kernel path that
  *    looks at a PFN's number, breaks it;
  *  - the canonical renaming is the same for σ(state) as for the state;
+ *  - the fingerprint hashed under a renaming (canon.ts hashState() with a
+ *    renaming) is the fingerprint of the renamed copy;
  *  - identity: exploring with the symmetry gives the verdict, the broken
  *    design invariants and the kinds of final states of exploring without it,
  *    in at most as many states.
@@ -18,9 +20,15 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { checkInvariants } from '../../src/core/invariants.js';
 import { movablePfns, type PfnRenaming } from '../../src/core/symmetry.js';
-import { expand, machineFindings, machineKey } from '../../src/explore/expand.js';
+import {
+  expand,
+  machineFindings,
+  machineKey,
+  machineLanes,
+  renamedLanes,
+} from '../../src/explore/expand.js';
 import { explore } from '../../src/explore/explore.js';
-import { canonicalMachine, renameMachine } from '../../src/explore/symmetry.js';
+import { canonicalLanes, canonicalMachine, renameMachine } from '../../src/explore/symmetry.js';
 import { eraInfo } from '../../src/policy/registry.js';
 import type { Scenario } from '../../src/scenario/ast.js';
 import { checkScenario } from '../../src/scenario/check.js';
@@ -156,6 +164,9 @@ export function checkEquivariance(sc: Scenario, era: string, seed: number, limit
     const b = successorKeys(m2, config, (t) => t);
     expect(b).toEqual(a);
     expect(machineKey(canonicalMachine(m2))).toBe(machineKey(canonicalMachine(m)));
+    // The fingerprint hashed under a renaming is that of the renamed copy.
+    expect(renamedLanes(m, perm)).toEqual(machineLanes(m2));
+    expect(canonicalLanes(m2)).toEqual(machineLanes(canonicalMachine(m)));
     for (const x of expand(m, config, false).succs) {
       const k = machineKey(x.m);
       if (!seen.has(k)) {
