@@ -185,12 +185,14 @@ export interface ExploreRunKey {
   readonly por: boolean;
   readonly dfs: boolean;
   readonly maxStates: number | null;
+  /** --symmetry (absent in checkpoints written before it existed: off). */
+  readonly symmetry?: boolean;
 }
 
 export function exploreRunKey(
   sc: Scenario,
   era: string,
-  o: { por: boolean; dfs: boolean; maxStates: number | null },
+  o: { por: boolean; dfs: boolean; maxStates: number | null; symmetry: boolean },
 ): ExploreRunKey {
   return { file: sc.file, sha256: sha256(sc.source), era, ...o };
 }
@@ -209,7 +211,9 @@ export function readExploreCheckpoint(path: string, want: ExploreRunKey): Search
             ? `it was run with${had.por ? '' : ' --no-por'}${had.dfs ? ' --dfs' : ''}${had.por && !had.dfs ? ' the defaults' : ''}, this run with${want.por ? '' : ' --no-por'}${want.dfs ? ' --dfs' : ''}${want.por && !want.dfs ? ' the defaults' : ''}`
             : had.maxStates !== want.maxStates
               ? `it was run with --max-states ${had.maxStates ?? 'default'}, this run with ${want.maxStates ?? 'default'}`
-              : null;
+              : (had.symmetry ?? false) !== want.symmetry
+                ? `it was run ${had.symmetry ? 'with' : 'without'} --symmetry, this run ${want.symmetry ? 'with' : 'without'}`
+                : null;
   if (why !== null) throw otherRun(path, why);
   return data as SearchSnapshot;
 }

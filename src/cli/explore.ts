@@ -121,13 +121,6 @@ export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): numbe
       null,
     );
   const plan = checkpointPlan(opts);
-  if (opts.symmetry && (workers > 1 || plan.path !== null))
-    throw new InputError(
-      'CLI001',
-      '--symmetry takes one thread and no checkpoint (drop --workers, --checkpoint or --resume)',
-      '--symmetry',
-      null,
-    );
   if (workers > 1 && plan.path !== null)
     throw new InputError(
       'CLI001',
@@ -142,6 +135,7 @@ export function cmdExplore(io: Io, file: string, opts: ExploreCliOptions): numbe
     por: opts.por !== false,
     dfs: opts.dfs === true,
     maxStates: maxStates ?? null,
+    symmetry: opts.symmetry === true,
   });
   const resume = opts.resume ? readExploreCheckpoint(opts.resume, run) : undefined;
   let saved = performance.now();

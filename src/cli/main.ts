@@ -302,7 +302,7 @@ function program(
     )
     .option(
       '--resume <file>',
-      'go on from the checkpoint FILE of the same exploration (same file, era, --dfs, --no-por, --max-states): the output is that of a run never stopped; FILE keeps being updated',
+      'go on from the checkpoint FILE of the same exploration (same file, era, --dfs, --no-por, --symmetry, --max-states): the output is that of a run never stopped; FILE keeps being updated',
     )
     .action((file: string, o: ExploreCliOptions) =>
       setCode(io.detach ? runDetached(io, argv) : cmdExplore(io, file, o)),

@@ -149,6 +149,11 @@ export function renamedLanes(m: Machine, perm: PfnRenaming): [number, number] {
   return machineFingerprint(m, perm).lanes();
 }
 
+/** renamedLanes() as 16 hex digits (machineKey()'s form). */
+export function renamedKey(m: Machine, perm: PfnRenaming): string {
+  return machineFingerprint(m, perm).hex();
+}
+
 function machineFingerprint(m: Machine, perm?: PfnRenaming): Fingerprint {
   const h = new Fingerprint();
   hashState(m.s, h, countersRead(m.sc), perm);

@@ -32,6 +32,7 @@ import { lanesOf } from './fingerprint-set.js';
 import type { Move } from './moves.js';
 import { Search } from './search.js';
 import { SharedSeen } from './shared-seen.js';
+import { symmetryReport } from './symmetry.js';
 
 export type ToWorker =
   | { readonly type: 'init' }
@@ -99,7 +100,14 @@ class Pool {
   /** Raised when a budget runs out while the workers expand: they stop inside their steps. */
   private readonly stop = new Int32Array(new SharedArrayBuffer(4));
 
-  constructor(sc: Scenario, policy: Policy, por: boolean, n: number, seen: SharedSeen) {
+  constructor(
+    sc: Scenario,
+    policy: Policy,
+    por: boolean,
+    symmetry: boolean,
+    n: number,
+    seen: SharedSeen,
+  ) {
     for (let i = 0; i < n; i++) {
       const { port1, port2 } = new MessageChannel();
       const w = new Worker(workerUrl(), {
@@ -108,6 +116,7 @@ class Pool {
           file: sc.file,
           era: policy.id,
           por,
+          symmetry,
           port: port2,
           signal: this.signal,
           stop: this.stop,
@@ -162,7 +171,8 @@ export function exploreParallel(
   if (!(Number.isInteger(n) && n >= 1 && n <= 64)) throw new Error(`workers: 1..64, not ${n}`);
   if (opts.dfs) throw new Error('the parallel explorer is breadth-first only');
   const shared = new SharedSeen(opts.maxStates ?? 1_000_000);
-  const pool = new Pool(sc, policy, opts.por !== false, n, shared);
+  const symmetry = opts.symmetry ? symmetryReport(sc) : null;
+  const pool = new Pool(sc, policy, opts.por !== false, symmetry?.applied === true, n, shared);
   try {
     const config = configFor(sc, policy, { lockBreaks: true });
     const search = new Search(sc, policy.id, opts, (moves) =>
@@ -224,7 +234,8 @@ export function exploreParallel(
       for (const f of next) shared.add(f.key);
       frontier = next;
     }
-    return search.result();
+    const result = search.result();
+    return symmetry ? { ...result, symmetry } : result;
   } finally {
     pool.close();
   }

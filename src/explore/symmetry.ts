@@ -12,7 +12,7 @@ import type { Scenario } from '../scenario/ast.js';
 import { KPF_BITS } from '../scenario/expr.js';
 import type { Machine, ThreadRt } from '../scenario/machine.js';
 import { cloneMachine } from '../scenario/machine.js';
-import { machineLanes, renamedLanes } from './expand.js';
+import { machineKey, machineLanes, renamedKey, renamedLanes } from './expand.js';
 
 /** Expression functions whose value is a PFN's number, or that take one. */
 const PFN_FUNCS: ReadonlySet<string> = new Set(['pfn', 'pin_pfn', ...Object.keys(KPF_BITS)]);
@@ -97,6 +97,12 @@ export function canonicalRenaming(m: Machine): PfnRenaming | null {
 export function canonicalMachine(m: Machine): Machine {
   const perm = canonicalRenaming(m);
   return perm === null ? m : renameMachine(m, perm);
+}
+
+/** The fingerprint of canonicalMachine(m) as 16 hex digits (what workers send). */
+export function canonicalKey(m: Machine): string {
+  const perm = canonicalRenaming(m);
+  return perm === null ? machineKey(m) : renamedKey(m, perm);
 }
 
 /** The fingerprint of canonicalMachine(m), without building it. */

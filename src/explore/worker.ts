@@ -22,12 +22,15 @@ import { machineFromData, machineToData } from '../scenario/wire.js';
 import { expand, machineFindings, machineKey } from './expand.js';
 import type { ToWorker } from './parallel.js';
 import { SharedSeen } from './shared-seen.js';
+import { canonicalKey } from './symmetry.js';
 
 interface Data {
   readonly source: string;
   readonly file: string;
   readonly era: string;
   readonly por: boolean;
+  /** Fingerprints of canonical renamings (symmetry.ts): the symmetry is on and sound. */
+  readonly symmetry: boolean;
   readonly port: MessagePort;
   readonly signal: Int32Array;
   /** Non-zero once the main thread's budget ran out: stop inside the step. */
@@ -42,6 +45,10 @@ const known = new SharedSeen(d.seen);
 const sc = parseScenario(d.source, d.file);
 checkScenario(sc);
 const config = configFor(sc, policyById(d.era), { lockBreaks: true });
+const keyOf = d.symmetry ? canonicalKey : machineKey;
+// A key's first machine, in the order the sequential search meets them: with
+// the symmetry, later ones with the key are other renamings, whose moves
+// (reclaim names a folio by PFN) would not continue the path the main thread keeps.
 let candidates = new Map<string, Machine>();
 let checked = new Map<string, { violations?: Violation[]; findings?: Finding[] }>();
 
@@ -49,7 +56,7 @@ function handle(msg: ToWorker): unknown {
   switch (msg.type) {
     case 'init': {
       const m = newMachine(sc);
-      const key = machineKey(m);
+      const key = keyOf(m);
       candidates.set(key, m);
       return { type: 'init', key };
     }
@@ -74,7 +81,7 @@ function handle(msg: ToWorker): unknown {
           index,
           final,
           succs: succs.map(({ m, step }) => {
-            const key = machineKey(m);
+            const key = keyOf(m);
             // A state of an earlier level: the main thread only counts the transition.
             if (known.has(key)) return { key, known: true };
             let c = checked.get(key);

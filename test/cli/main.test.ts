@@ -226,7 +226,7 @@ describe('cowherd explore', () => {
     }
   });
 
-  it('--symmetry: the same verdict in fewer states, or why it was not used; with --workers or a checkpoint exit 2', () => {
+  it('--symmetry: the same verdict in fewer states, or why it was not used; the same with --workers, resumable', () => {
     const f = 'test/fixtures/many-threads.cow';
     const plain = JSON.parse(cli('explore', f, '--era', 'v6.18', '--json').out);
     const r = cli('explore', f, '--era', 'v6.18', '--json', '--symmetry');
@@ -244,14 +244,16 @@ describe('cowherd explore', () => {
       '--symmetry',
     );
     expect(off.out).toMatch(/symmetry: not used: the scenario reads PFN numbers \(pfn\)/);
-    for (const extra of [
-      ['--workers', '2'],
-      ['--checkpoint', join(tempDir(), 'c.json')],
-    ]) {
-      const bad = cli('explore', f, '--era', 'v6.18', '--symmetry', ...extra);
-      expect(bad.code).toBe(2);
-      expect(bad.err).toMatch(/error CLI001: --symmetry takes one thread/);
-    }
+    expect(cli('explore', f, '--era', 'v6.18', '--json', '--symmetry', '--workers', '2').out).toBe(
+      r.out,
+    );
+    // A checkpoint remembers --symmetry: resuming without it is another run.
+    const c = join(tempDir(), 'c.json');
+    expect(cli('explore', f, '--era', 'v6.18', '--symmetry', '--checkpoint', c).code).toBe(0);
+    const other = cli('explore', f, '--era', 'v6.18', '--resume', c);
+    expect(other.code).toBe(2);
+    expect(other.err).toMatch(/it was run with --symmetry, this run without/);
+    expect(cli('explore', f, '--era', 'v6.18', '--symmetry', '--resume', c).code).toBe(0);
   });
 
   it('prints a replay token that cowherd replay turns back into the same path', () => {

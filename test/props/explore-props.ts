@@ -18,6 +18,7 @@ import { eraInfo } from '../../src/policy/registry.js';
 import { checkScenario } from '../../src/scenario/check.js';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { runSequential } from '../../src/scenario/run.js';
+import { symScenarioArb } from '../explore/symmetry-props.js';
 
 /** One statement a thread of the generated scenarios may run (registers are named per thread). */
 const stmtArb = (thread: string) =>
@@ -148,17 +149,24 @@ export function saturationIdentity(numRuns: number): void {
   );
 }
 
-/** Worker threads give the one-thread result byte for byte (the compiled explorer in dist/, built by `npm ci`). */
-export function workersIdentity(numRuns: number): void {
+/**
+ * Worker threads give the one-thread result byte for byte (the compiled
+ * explorer in dist/, built by `npm ci`), also with the symmetry over PFN
+ * allocation order (on scenarios that allocate, free, pin, splice and swap).
+ */
+export function workersIdentity(numRuns: number, symmetry = false): void {
   fc.assert(
-    fc.property(scenarioArb, fc.constantFrom('v5.9', 'v6.18'), (src, era) => {
-      const sc = load(src);
-      const policy = eraInfo(era)!.policy!;
-      const one = JSON.stringify(explore(sc, policy, { maxStates: 20_000 }));
-      expect(JSON.stringify(exploreParallel(sc, policy, { maxStates: 20_000, workers: 2 }))).toBe(
-        one,
-      );
-    }),
+    fc.property(
+      symmetry ? symScenarioArb : scenarioArb,
+      fc.constantFrom('v5.9', 'v6.18'),
+      (src, era) => {
+        const sc = load(src);
+        const policy = eraInfo(era)!.policy!;
+        const opts = { maxStates: 20_000, symmetry };
+        const one = JSON.stringify(explore(sc, policy, opts));
+        expect(JSON.stringify(exploreParallel(sc, policy, { ...opts, workers: 2 }))).toBe(one);
+      },
+    ),
     { numRuns, seed: 5 },
   );
 }
@@ -168,17 +176,17 @@ export function workersIdentity(numRuns: number): void {
  * keeps it) gives the result of the search never stopped, breadth- and
  * depth-first.
  */
-export function checkpointIdentity(numRuns: number): void {
+export function checkpointIdentity(numRuns: number, symmetry = false): void {
   fc.assert(
     fc.property(
-      scenarioArb,
+      symmetry ? symScenarioArb : scenarioArb,
       fc.constantFrom('v5.9', 'v6.18'),
       fc.boolean(),
       fc.double({ min: 0, max: 1, noNaN: true }),
       (src, era, dfs, where) => {
         const sc = load(src);
         const policy = eraInfo(era)!.policy!;
-        const whole = explore(sc, policy, { maxStates: 20_000, dfs });
+        const whole = explore(sc, policy, { maxStates: 20_000, dfs, symmetry });
         // A checkpoint before a node drawn at random (the states bound the nodes expanded).
         const target = 1 + Math.floor(where * whole.states);
         let nodes = 0;
@@ -186,6 +194,7 @@ export function checkpointIdentity(numRuns: number): void {
         const again = explore(sc, policy, {
           maxStates: 20_000,
           dfs,
+          symmetry,
           checkpoint: {
             due: () => ++nodes === target,
             save: (s) => {
@@ -194,7 +203,12 @@ export function checkpointIdentity(numRuns: number): void {
           },
         });
         expect(JSON.stringify(again)).toBe(JSON.stringify(whole));
-        const resumed = explore(sc, policy, { maxStates: 20_000, dfs, resume: JSON.parse(snap) });
+        const resumed = explore(sc, policy, {
+          maxStates: 20_000,
+          dfs,
+          symmetry,
+          resume: JSON.parse(snap),
+        });
         expect(JSON.stringify(resumed)).toBe(JSON.stringify(whole));
       },
     ),

@@ -34,4 +34,9 @@ describe('explorer on random scenarios', () => {
   it('worker threads give the one-thread result byte for byte', () => {
     workersIdentity(4);
   }, 300_000);
+
+  it('with --symmetry, checkpoints and worker threads give the plain result byte for byte', () => {
+    checkpointIdentity(3, true);
+    workersIdentity(3, true);
+  }, 300_000);
 });

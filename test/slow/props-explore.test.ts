@@ -31,4 +31,9 @@ describe('explorer on random scenarios, full size', () => {
   it('worker threads give the one-thread result byte for byte (12 scenarios)', () => {
     workersIdentity(12);
   });
+
+  it('with --symmetry too (checkpoints 30 scenarios, workers 12)', () => {
+    checkpointIdentity(30, true);
+    workersIdentity(12, true);
+  });
 });
