@@ -131,28 +131,42 @@ function arrayDigest(a: ArrayLike<number>, end: number): [number, number] {
 }
 
 /**
- * The digest of `a`'s first `end` PFNs as the array of a state renamed by
- * `perm` (symmetry.ts renameState()) would have it: each value at its PFN's
- * new number, and with `links`, a free page's value (the free stack's next
- * PFN) renamed too.
+ * Feed the five memmap digests of the state renamed by `perm` (symmetry.ts
+ * renameState()): each value at its PFN's new number, and a free page's
+ * mapcount word (the free stack's next PFN) renamed too. A digest is a sum
+ * over PFNs (slotA/slotB), so the renamed one is the state's own (known)
+ * corrected at the PFNs that move or hold a link that does.
  */
-function renamedDigest(
-  a: ArrayLike<number>,
-  end: number,
-  perm: PfnRenaming,
-  links: ArrayLike<number> | null,
-): [number, number] {
-  let d0 = 0;
-  let d1 = 0;
-  for (let i = 0; i < end; i++) {
-    let x = a[i]!;
-    if (links !== null && (links[i]! & PG_buddy) !== 0) x = renamed(perm, x);
-    if (x === 0) continue;
-    const q = renamed(perm, i);
-    d0 = (d0 + slotA(q, x)) | 0;
-    d1 = (d1 + slotB(q, x)) | 0;
+function feedRenamedMem(h: Fingerprint, m: State['mem'], perm: PfnRenaming): void {
+  const arrays = [m.flags, m.refcount, m.mapcount, m.content, m.order] as const;
+  const d = [m.flagsD!, m.refcountD!, m.mapcountD!, m.contentD!, m.orderD!].map((x) => [
+    x[0],
+    x[1],
+  ]);
+  const n = Math.min(m.end, perm.length);
+  for (let i = 0; i < n; i++) {
+    const q = perm[i]!;
+    const buddy = (m.flags[i]! & PG_buddy) !== 0;
+    if (q === i && !buddy) continue;
+    for (let k = 0; k < 5; k++) {
+      const x = arrays[k]![i]!;
+      const y = k === 2 && buddy ? renamed(perm, x) : x;
+      if (q === i && y === x) continue;
+      const dk = d[k]!;
+      if (x !== 0) {
+        dk[0] = (dk[0]! - slotA(i, x)) | 0;
+        dk[1] = (dk[1]! - slotB(i, x)) | 0;
+      }
+      if (y !== 0) {
+        dk[0] = (dk[0]! + slotA(q, y)) | 0;
+        dk[1] = (dk[1]! + slotB(q, y)) | 0;
+      }
+    }
   }
-  return [d0, d1];
+  for (const dk of d) {
+    h.word(dk[0]!);
+    h.word(dk[1]!);
+  }
 }
 
 /**
@@ -224,15 +238,8 @@ export function hashState(
   m.orderD = digestOf(m.order, m.orderD, m.orderFrom, m.orderFromD, m.end);
   m.flagsFrom = m.refcountFrom = m.mapcountFrom = m.contentFrom = m.orderFrom = null;
   m.flagsFromD = m.refcountFromD = m.mapcountFromD = m.contentFromD = m.orderFromD = null;
-  if (perm) {
-    // The renamed state's arrays, digested from scratch (a renaming is only
-    // looked for in small memmaps, symmetry.ts SYMMETRY_MAX_PFNS).
-    feed(h, renamedDigest(m.flags, m.end, perm, null));
-    feed(h, renamedDigest(m.refcount, m.end, perm, null));
-    feed(h, renamedDigest(m.mapcount, m.end, perm, m.flags));
-    feed(h, renamedDigest(m.content, m.end, perm, null));
-    feed(h, renamedDigest(m.order, m.end, perm, null));
-  } else {
+  if (perm) feedRenamedMem(h, m, perm);
+  else {
     feed(h, m.flagsD);
     feed(h, m.refcountD);
     feed(h, m.mapcountD);
