@@ -11,7 +11,7 @@ import type { MemDigest, State } from './mm_types.js';
 import { ptEntries } from './mm_types.js';
 import { PG_buddy } from './page-flags.js';
 import { PT_LEVEL_PTE } from './pgtable_types.js';
-import { type PfnRenaming, renamed, renameTable } from './symmetry.js';
+import { type PfnRenaming, PTE_MAPS_PFN, renamed, tableMoves } from './symmetry.js';
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
@@ -77,6 +77,18 @@ function tableEntries(h: Fingerprint, t: Uint32Array): void {
     h.word(b);
   });
   h.word(0);
+}
+
+/** tableDigest() of PTE table `t` with the PFNs its entries map renamed by `perm` (symmetry.ts renameTable()). */
+function renamedTableDigest(t: Uint32Array, perm: PfnRenaming): readonly [number, number] {
+  const f = new Fingerprint();
+  ptEntries(t, (i, v, b) => {
+    f.word(i + 1);
+    f.word((b & PTE_MAPS_PFN) !== 0 ? renamed(perm, v) : v);
+    f.word(b);
+  });
+  f.word(0);
+  return f.lanes();
 }
 
 /**
@@ -274,8 +286,11 @@ export function hashState(
     }
     h.word(pt.level[id]!);
     // The table's populated entries, as a digest (cached once the table is frozen).
-    const u = perm && pt.level[id] === PT_LEVEL_PTE ? renameTable(t, perm) : t;
-    const d = tableDigest(u, u === t && pt.owner[id] !== s.cow);
+    const frozen = pt.owner[id] !== s.cow;
+    const d =
+      perm && pt.level[id] === PT_LEVEL_PTE && tableMoves(t, perm)
+        ? renamedTableDigest(t, perm)
+        : tableDigest(t, frozen);
     h.word(d[0]);
     h.word(d[1]);
   }

@@ -33,8 +33,12 @@ import {
   pteBits,
 } from './pgtable_types.js';
 
-/** A PFN renaming: `perm[p]` is p's new number, for p below its length (the rest stay). */
-export type PfnRenaming = Int32Array;
+/**
+ * A PFN renaming: `perm[p]` is p's new number, for p below its length (the
+ * rest stay). A plain array: a typed one this size would be allocated
+ * outside V8's heap, which costs more than the renaming (core/slab.ts).
+ */
+export type PfnRenaming = readonly number[];
 
 /** Above this many PFNs the canonical renaming is not looked for (the walk would cost more than it saves). */
 export const SYMMETRY_MAX_PFNS = 1 << 14;
@@ -89,9 +93,10 @@ function eachHeldPfn(s: State, fn: (pfn: number) => void): void {
 
 /** The PFNs a renaming of `s` may move, in ascending order: movable() ones but `fixed`. */
 export function movablePfns(s: State, fixed: Iterable<number>): number[] {
-  const keep = new Set(fixed);
+  const keep = [...fixed];
   const out: number[] = [];
-  for (let p = ZERO_PFN + 1; p < s.mem.end; p++) if (movable(s, p) && !keep.has(p)) out.push(p);
+  for (let p = ZERO_PFN + 1; p < s.mem.end; p++)
+    if (movable(s, p) && (keep.length === 0 || !keep.includes(p))) out.push(p);
   return out;
 }
 
@@ -111,7 +116,8 @@ export function pfnRenaming(
   const targets = movablePfns(s, fixed);
   if (targets.length < 2) return null;
   // 0: not movable; 1: movable, not met yet; 2: met.
-  const mark = new Uint8Array(end);
+  const mark: number[] = [];
+  for (let p = 0; p < end; p++) mark.push(0);
   for (const p of targets) mark[p] = 1;
   const order: number[] = [];
   const meet = (p: number) => {
@@ -127,9 +133,9 @@ export function pfnRenaming(
   for (let p = s.mem.free, n = 0; p !== 0 && n <= s.mem.nr_free; p = s.mem.mapcount[p]!, n++)
     meet(p);
   for (const p of targets) meet(p);
-  const perm = new Int32Array(end);
+  const perm: number[] = [];
   let identity = true;
-  for (let p = 0; p < end; p++) perm[p] = p;
+  for (let p = 0; p < end; p++) perm.push(p);
   for (let i = 0; i < order.length; i++) {
     perm[order[i]!] = targets[i]!;
     if (order[i] !== targets[i]) identity = false;
@@ -186,6 +192,19 @@ function renameMem(m: MemMap, perm: PfnRenaming): MemMap {
     writeback: m.writeback.map((x) => renamed(perm, x)),
   };
 }
+
+/** Does a present entry of PTE table `t` map a PFN that `perm` moves? */
+export function tableMoves(t: Uint32Array, perm: PfnRenaming): boolean {
+  const dense = t.length === PT_DENSE_WORDS;
+  const step = dense ? 2 : 3;
+  const last = dense ? t.length : 1 + 3 * t[0]!;
+  for (let i = dense ? 0 : 2; i < last; i += step)
+    if ((t[i + 1]! & PRESENT) !== 0 && renamed(perm, t[i]!) !== t[i]) return true;
+  return false;
+}
+
+/** Entry bits that make a PTE map a PFN (present, or PROT_NONE). */
+export const PTE_MAPS_PFN = PRESENT;
 
 /** A PTE table with the PFNs of its present entries renamed, or the table itself when none changes. */
 export function renameTable(t: Uint32Array, perm: PfnRenaming): Uint32Array {

@@ -118,7 +118,7 @@ function randomRenaming(m: Machine, seed: number): PfnRenaming {
     const j = x % (i + 1);
     [to[i], to[j]] = [to[j]!, to[i]!];
   }
-  const perm = new Int32Array(m.s.mem.end);
+  const perm: number[] = new Array(m.s.mem.end);
   for (let p = 0; p < perm.length; p++) perm[p] = p;
   from.forEach((p, i) => {
     perm[p] = to[i]!;
