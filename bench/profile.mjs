@@ -7,8 +7,9 @@
 // generation and search bookkeeping, the model's own kernel paths, garbage
 // collection, and the rest. Prints one line per scenario and one table.
 //
-// Usage: node bench/profile.mjs [--era ID] [--top N] [--own K] [--same K] [FILE.cow ...]
+// Usage: node bench/profile.mjs [--era ID] [--top N] [--symmetry] [--own K] [--same K] [FILE.cow ...]
 //   --own K / --same K: the bench's generated programs (bench/explore.mjs).
+//   --symmetry: explore with the symmetry over PFN allocation order (symmetry.ts).
 //   Default: --own 7 --own 8 --same 8. Needs `npm run build`.
 
 import { readFileSync } from 'node:fs';
@@ -27,11 +28,13 @@ const { lookupPolicy } = await import(dist('policy/registry.js'));
 const args = process.argv.slice(2);
 let era = 'v6.18';
 let top = 0;
+let symmetry = false;
 const programs = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--era') era = args[++i];
   else if (a === '--top') top = Number(args[++i]);
+  else if (a === '--symmetry') symmetry = true;
   else if (a === '--own' || a === '--same') {
     const k = Number(args[++i]);
     programs.push({
@@ -64,7 +67,8 @@ function category(fn, url) {
   if (fn === '(program)' || fn === '(idle)' || fn === '(root)') return 'V8 and the rest';
   const f = url.replace(/^.*\/dist\//, '');
   if (/clone/i.test(fn) || fn === 'structuredClone') return 'cloning states';
-  if (f.startsWith('core/canon') || fn === 'machineKey') return 'fingerprinting';
+  if (f.startsWith('core/canon') || f.startsWith('core/symmetry') || fn === 'machineKey')
+    return 'fingerprinting';
   if (f.startsWith('core/invariants')) return 'accounting invariants';
   if (f.startsWith('scenario/ghost') || fn === 'machineFindings' || f.includes('ptPromise'))
     return 'design invariants';
@@ -99,7 +103,7 @@ for (const p of programs) {
   checkScenario(sc);
   await session.post('Profiler.start');
   const t0 = performance.now();
-  const r = explore(sc, found.policy);
+  const r = explore(sc, found.policy, { symmetry });
   const secs = (performance.now() - t0) / 1000;
   const { profile } = await session.post('Profiler.stop');
   const self = new Map();
