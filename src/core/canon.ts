@@ -7,7 +7,7 @@
  * or as the pair of lanes.
  */
 
-import type { MemDigest, State } from './mm_types.js';
+import type { MemDigest, State, SwapInfo, Task, Vma } from './mm_types.js';
 import { ptEntries } from './mm_types.js';
 import { PG_buddy } from './page-flags.js';
 import { PT_LEVEL_PTE } from './pgtable_types.js';
@@ -77,6 +77,59 @@ function tableEntries(h: Fingerprint, t: Uint32Array): void {
     h.word(b);
   });
   h.word(0);
+}
+
+/**
+ * Digests of records no state writes again: VMA lists (a writer replaces
+ * the list) always, and a task or the swap record once the state that made
+ * it has been copied (its `own` token is no longer the state's own, as for
+ * frozen page tables): most of a state's tasks and VMAs are its parent's.
+ */
+const recordDigests = new WeakMap<object, readonly [number, number]>();
+
+function feedRecord<T extends object>(
+  h: Fingerprint,
+  record: T,
+  frozen: boolean,
+  feedFn: (f: Fingerprint, x: T) => void,
+): void {
+  let d = frozen ? recordDigests.get(record) : undefined;
+  if (d === undefined) {
+    const f = new Fingerprint();
+    feedFn(f, record);
+    d = f.lanes();
+    if (frozen) recordDigests.set(record, d);
+  }
+  h.word(d[0]);
+  h.word(d[1]);
+}
+
+function feedVmas(h: Fingerprint, vmas: readonly Vma[]): void {
+  h.word(vmas.length);
+  for (const v of vmas) {
+    h.num(v.vm_start);
+    h.num(v.vm_end);
+    h.num(v.vm_flags >>> 0);
+    h.word(v.anon_vma);
+    h.word(v.vm_file);
+    h.num(v.vm_pgoff);
+  }
+}
+
+function feedTask(h: Fingerprint, t: Task): void {
+  h.word(t.pid);
+  h.word(t.tgid);
+  h.word(t.parent);
+  h.word(t.mm);
+  h.word(t.state);
+  h.word(t.exit_code);
+  h.words(t.files, t.files.length);
+}
+
+function feedSwapSlots(h: Fingerprint, sw: SwapInfo): void {
+  h.word(sw.map.length);
+  h.words(sw.map, sw.map.length);
+  h.words(sw.data, sw.data.length);
 }
 
 /** tableDigest() of PTE table `t` with the PFNs its entries map renamed by `perm` (symmetry.ts renameTable()). */
@@ -332,15 +385,7 @@ export function hashState(
     h.word(mm.ksm_checksum.length);
     for (const x of mm.ksm_checksum) h.num(x);
     h.word(mm.ksm_unstable);
-    h.word(mm.vmas.length);
-    for (const v of mm.vmas) {
-      h.num(v.vm_start);
-      h.num(v.vm_end);
-      h.num(v.vm_flags >>> 0);
-      h.word(v.anon_vma);
-      h.word(v.vm_file);
-      h.num(v.vm_pgoff);
-    }
+    feedRecord(h, mm.vmas, true, feedVmas);
   }
   h.word(s.huge_zero);
   h.word(s.uffd.length);
@@ -358,13 +403,7 @@ export function hashState(
       h.word(0);
       continue;
     }
-    h.word(t.pid);
-    h.word(t.tgid);
-    h.word(t.parent);
-    h.word(t.mm);
-    h.word(t.state);
-    h.word(t.exit_code);
-    h.words(t.files, t.files.length);
+    feedRecord(h, t, t.own !== s.cow, feedTask);
   }
   h.word(s.pipes.length);
   for (const p of s.pipes) {
@@ -422,9 +461,7 @@ export function hashState(
     }
   }
   const sw = s.swap;
-  h.word(sw.map.length);
-  h.words(sw.map, sw.map.length);
-  h.words(sw.data, sw.data.length);
+  feedRecord(h, sw, sw.own !== s.cow, feedSwapSlots);
   h.words(perm ? sw.cache.map(r) : sw.cache, sw.cache.length);
   if (counters) for (const c of counters) h.num(Math.min(s.vmstat[c.index]!, c.cap));
   else for (let i = 0; i < s.vmstat.length; i++) h.num(s.vmstat[i]!);
