@@ -586,6 +586,25 @@ export const OWN_ORDER = 16;
 /** Every memmap array owned: a new memmap, or one whose arrays were all just replaced (page_alloc.ts grow()). */
 export const OWN_MEMMAP = 31;
 
+/** The digest fields of a memmap whose arrays are all new (canon.ts knows nothing of them yet). */
+export const NO_MEM_DIGESTS = {
+  flagsD: null,
+  flagsFrom: null,
+  flagsFromD: null,
+  refcountD: null,
+  refcountFrom: null,
+  refcountFromD: null,
+  mapcountD: null,
+  mapcountFrom: null,
+  mapcountFromD: null,
+  contentD: null,
+  contentFrom: null,
+  contentFromD: null,
+  orderD: null,
+  orderFrom: null,
+  orderFromD: null,
+} as const;
+
 /** The flags array of `mem`, writable (copied first when shared with a copy of the state). */
 export function flagsW(mem: MemMap): Uint32Array {
   if (!(mem.own & OWN_FLAGS)) {
@@ -654,21 +673,7 @@ function newMemMap(): MemMap {
     content: new Uint32Array(INITIAL_PFNS),
     order: new Uint8Array(INITIAL_PFNS),
     own: OWN_MEMMAP,
-    flagsD: null,
-    flagsFrom: null,
-    flagsFromD: null,
-    refcountD: null,
-    refcountFrom: null,
-    refcountFromD: null,
-    mapcountD: null,
-    mapcountFrom: null,
-    mapcountFromD: null,
-    contentD: null,
-    contentFrom: null,
-    contentFromD: null,
-    orderD: null,
-    orderFrom: null,
-    orderFromD: null,
+    ...NO_MEM_DIGESTS,
     large: new Map(),
     end: ZERO_PFN + 1,
     free: 0,

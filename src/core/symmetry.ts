@@ -21,7 +21,7 @@
  */
 
 import type { GupRef, Inode, MemMap, Pipe, State, SwapInfo } from './mm_types.js';
-import { cloneState, OWN_MEMMAP, PT_DENSE_WORDS, ZERO_PFN } from './mm_types.js';
+import { cloneState, NO_MEM_DIGESTS, OWN_MEMMAP, PT_DENSE_WORDS, ZERO_PFN } from './mm_types.js';
 import { PG_buddy, PG_head, PG_reserved, PG_tail } from './page-flags.js';
 import {
   _PAGE_PRESENT,
@@ -173,21 +173,7 @@ function renameMem(m: MemMap, perm: PfnRenaming): MemMap {
     content,
     order,
     own: OWN_MEMMAP,
-    flagsD: null,
-    flagsFrom: null,
-    flagsFromD: null,
-    refcountD: null,
-    refcountFrom: null,
-    refcountFromD: null,
-    mapcountD: null,
-    mapcountFrom: null,
-    mapcountFromD: null,
-    contentD: null,
-    contentFrom: null,
-    contentFromD: null,
-    orderD: null,
-    orderFrom: null,
-    orderFromD: null,
+    ...NO_MEM_DIGESTS,
     free: renamed(perm, m.free),
     writeback: m.writeback.map((x) => renamed(perm, x)),
   };
