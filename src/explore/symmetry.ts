@@ -6,40 +6,98 @@
  * ones, so a state whose renaming was already visited is not explored again.
  */
 
+import { ZERO_PFN } from '../core/mm_types.js';
 import type { PfnRenaming } from '../core/symmetry.js';
 import { pfnRenaming, renamed, renamePte, renameState } from '../core/symmetry.js';
 import type { Scenario } from '../scenario/ast.js';
-import { KPF_BITS } from '../scenario/expr.js';
 import type { Machine, ThreadRt } from '../scenario/machine.js';
 import { cloneMachine } from '../scenario/machine.js';
 import { machineKey, machineLanes, renamedKey, renamedLanes } from './expand.js';
 
-/** Expression functions whose value is a PFN's number, or that take one. */
-const PFN_FUNCS: ReadonlySet<string> = new Set(['pfn', 'pin_pfn', ...Object.keys(KPF_BITS)]);
+/** Expression functions whose value is a PFN's number. */
+const PFN_FUNCS: ReadonlySet<string> = new Set(['pfn', 'pin_pfn']);
+
+type Node = Record<string, unknown>;
+
+function isNode(x: unknown): x is Node {
+  return x !== null && typeof x === 'object' && !Array.isArray(x);
+}
+
+/** Each object below `x` (arrays walked through), with the object holding it. */
+function eachNode(
+  x: unknown,
+  parent: Node | null,
+  fn: (n: Node, parent: Node | null) => void,
+): void {
+  if (Array.isArray(x)) {
+    for (const y of x) eachNode(y, parent, fn);
+    return;
+  }
+  if (!isNode(x)) return;
+  fn(x, parent);
+  for (const k of Object.keys(x)) if (k !== 'pos') eachNode(x[k], x, fn);
+}
+
+function scenarioRoots(sc: Scenario): unknown[] {
+  return [sc.setup, sc.threads, sc.condition];
+}
+
+function isPfnValued(e: unknown, regs: ReadonlySet<string>): boolean {
+  return (
+    isNode(e) &&
+    ((e.kind === 'call' && PFN_FUNCS.has(e.fn as string)) ||
+      (e.kind === 'ident' && regs.has(e.name as string)))
+  );
+}
+
+/** The registers that may hold a PFN: set by an `observe` of a PFN-valued expression. */
+export function pfnRegisters(sc: Scenario): ReadonlySet<string> {
+  const regs = new Set<string>();
+  for (let size = -1; size !== regs.size; ) {
+    size = regs.size;
+    eachNode(scenarioRoots(sc), null, (n) => {
+      if (n.op === 'observe' && isPfnValued(n.expr, regs)) regs.add(n.reg as string);
+    });
+  }
+  return regs;
+}
 
 /**
- * Why the symmetry would be unsound for `sc`, or null when it is sound: the
- * scenario reads PFN numbers (a renamed state answers otherwise), or KSM
- * runs (ksm.ts picks the lowest-numbered equal page to merge into).
+ * Why the symmetry would be unsound for `sc`, or null when it is sound.
+ * KSM picks the lowest-numbered equal page to merge into (ksm.ts). A PFN's
+ * number (`pfn()`, `pin_pfn()`, and a register an `observe` of one set) may
+ * only be compared with another, with 0 or with the zero page's PFN by `==`
+ * or `!=`, stored by `observe`, or
+ * handed to a `kpf_*` function: a renaming maps distinct PFNs to distinct
+ * PFNs and keeps a register's value and the page it names, so none of these
+ * answers otherwise. Any other use (arithmetic, `<`, a literal, a written
+ * value) would.
  */
 export function symmetryBlocked(sc: Scenario): string | null {
   if (sc.env.includes('ksmd')) return 'ksmd picks KSM pages by PFN order';
+  const roots = scenarioRoots(sc);
+  let ksm = false;
+  eachNode(roots, null, (n) => {
+    if (n.op === 'ksm_scan') ksm = true;
+  });
+  if (ksm) return 'a KSM scan picks KSM pages by PFN order';
+  const regs = pfnRegisters(sc);
+  const pfnValued = (e: unknown) => isPfnValued(e, regs);
   let why: string | null = null;
-  const walk = (x: unknown): void => {
-    if (why !== null || x === null || typeof x !== 'object') return;
-    if (Array.isArray(x)) {
-      for (const y of x) walk(y);
-      return;
+  eachNode(roots, null, (n, parent) => {
+    if (why !== null || !pfnValued(n) || parent === null) return;
+    if (parent.op === 'observe' && parent.expr === n) return;
+    if (parent.kind === 'call' && String(parent.fn).startsWith('kpf_')) return;
+    if (parent.kind === 'binary' && (parent.op === '==' || parent.op === '!=')) {
+      const other = parent.left === n ? parent.right : parent.left;
+      // 0 ("no page") and the zero page's PFN: no renaming moves them or onto them.
+      const fixed =
+        isNode(other) && other.kind === 'num' && (other.value === 0 || other.value === ZERO_PFN);
+      if (pfnValued(other) || fixed) return;
     }
-    const o = x as Record<string, unknown>;
-    if (o.op === 'ksm_scan') why = 'a KSM scan picks KSM pages by PFN order';
-    else if (o.kind === 'call' && typeof o.fn === 'string' && PFN_FUNCS.has(o.fn))
-      why = `the scenario reads PFN numbers (${o.fn})`;
-    else for (const k of Object.keys(o)) if (k !== 'pos') walk(o[k]);
-  };
-  walk(sc.setup);
-  walk(sc.threads);
-  walk(sc.condition);
+    const what = n.kind === 'call' ? `${n.fn}()` : `register ${n.name}`;
+    why = `the scenario uses a PFN number (${what}) other than to compare it with another`;
+  });
   return why;
 }
 
@@ -61,10 +119,22 @@ function threadPfns(t: ThreadRt, out: number[]): void {
   if (p?.kind === 'wp_page_copy') out.push(p.page, p.folio);
 }
 
-/** A copy of `m` with every PFN renamed by `perm`, as a machine that can take steps. */
-export function renameMachine(m: Machine, perm: PfnRenaming): Machine {
+/**
+ * A copy of `m` with every PFN renamed by `perm`, as a machine that can take
+ * steps; with `regs` (pfnRegisters()), the values of those registers too.
+ * The explorer's canonical renaming keeps every register's value, so it
+ * needs no `regs`; a renaming that moves a PFN a register will hold later
+ * (a property's random one) does.
+ */
+export function renameMachine(
+  m: Machine,
+  perm: PfnRenaming,
+  regs: ReadonlySet<string> = new Set(),
+): Machine {
   const r = cloneMachine(m);
   r.s = renameState(r.s, perm);
+  if (regs.size > 0)
+    r.regs = new Map([...r.regs].map(([k, v]) => [k, regs.has(k) ? renamed(perm, v) : v]));
   r.threads = r.threads.map((t) => {
     const p = t.kpath?.pending;
     if (p?.kind !== 'wp_page_copy') return t;

@@ -28,7 +28,12 @@ import {
   renamedLanes,
 } from '../../src/explore/expand.js';
 import { explore } from '../../src/explore/explore.js';
-import { canonicalLanes, canonicalMachine, renameMachine } from '../../src/explore/symmetry.js';
+import {
+  canonicalLanes,
+  canonicalMachine,
+  pfnRegisters,
+  renameMachine,
+} from '../../src/explore/symmetry.js';
 import { eraInfo } from '../../src/policy/registry.js';
 import type { Scenario } from '../../src/scenario/ast.js';
 import { checkScenario } from '../../src/scenario/check.js';
@@ -36,6 +41,8 @@ import type { Machine } from '../../src/scenario/machine.js';
 import { machineRefs, newMachine } from '../../src/scenario/machine.js';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { configFor } from '../../src/scenario/run.js';
+
+const NAMES: Readonly<Record<string, string>> = { p: 'parent', c: 'child', s: 'sibling' };
 
 /** One statement of a generated thread; `n` numbers its pin and register names. */
 const stmtArb = (thread: string, n: number) =>
@@ -50,6 +57,10 @@ const stmtArb = (thread: string, n: number) =>
       .integer({ min: 0, max: 2 })
       .map((i) => `pin a[${i}] ro longterm -> ${thread}pin${n}\n  unpin ${thread}pin${n}`),
     fc.constantFrom('madvise a pageout', 'write b[0] = 5', 'mprotect a r', 'mprotect a rw'),
+    // A PFN kept in a register (a renaming keeps its number), compared later.
+    fc
+      .integer({ min: 0, max: 2 })
+      .map((i) => `observe pfn(${NAMES[thread]}, a[${i}]) -> ${thread}f${n}`),
   );
 
 const threadArb = (thread: string, max: number) =>
@@ -69,7 +80,13 @@ export const symScenarioArb = fc
     env: fc.constantFrom('', 'env lru_batches', 'env reclaim'),
     // Three pages freed in setup: later allocations take them off the free stack.
     freed: fc.boolean(),
-    cond: fc.constantFrom('value(parent, a[0]) == 2', 'anon_wp_copy_count > 1', 'pgfault > 4'),
+    cond: fc.constantFrom(
+      'value(parent, a[0]) == 2',
+      'anon_wp_copy_count > 1',
+      'pgfault > 4',
+      'pfn(parent, a[0]) != pfn(child, a[0])',
+      'pfn(parent, a[1]) == pfn(sibling, a[2]) || pfn(child, a[1]) == 0',
+    ),
   })
   .map((g) =>
     [
@@ -146,12 +163,14 @@ function successorKeys(
 /** Equivariance and canonical renaming on the first `limit` states of `sc` (breadth-first). */
 export function checkEquivariance(sc: Scenario, era: string, seed: number, limit: number): void {
   const config = configFor(sc, eraInfo(era)!.policy!, { lockBreaks: true });
+  // A register an observe of a PFN sets holds a PFN: renamed with the state.
+  const regs = pfnRegisters(sc);
   const seen = new Set<string>();
   const queue: Machine[] = [newMachine(sc)];
   for (let head = 0; head < queue.length && head < limit; head++) {
     const m = queue[head]!;
     const perm = randomRenaming(m, seed + head);
-    const m2 = renameMachine(m, perm);
+    const m2 = renameMachine(m, perm, regs);
     expect(checkInvariants(m2.s, machineRefs(m2)).length).toBe(
       checkInvariants(m.s, machineRefs(m)).length,
     );
@@ -160,7 +179,7 @@ export function checkEquivariance(sc: Scenario, era: string, seed: number, limit
         .map((f) => f.code)
         .sort();
     expect(codes(m2)).toEqual(codes(m));
-    const a = successorKeys(m, config, (t) => renameMachine(t, perm));
+    const a = successorKeys(m, config, (t) => renameMachine(t, perm, regs));
     const b = successorKeys(m2, config, (t) => t);
     expect(b).toEqual(a);
     expect(machineKey(canonicalMachine(m2))).toBe(machineKey(canonicalMachine(m)));

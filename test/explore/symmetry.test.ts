@@ -44,14 +44,32 @@ describe('symmetry over PFN allocation order', () => {
       load(
         `scenario s\n${env}\nsetup {\n  mmap a pages=2 private rw\n  write a[0..2] = 1\n}\nthread t {\n${body}\n}\nexists (${cond})`,
       );
-    expect(symmetryBlocked(base('  write a[0] = 2'))).toBeNull();
-    expect(symmetryBlocked(base('  observe pfn(t, a[0]) -> x'))).toMatch(/pfn/);
-    expect(symmetryBlocked(base('  write a[0] = 2', 'pfn(t, a[0]) == 3'))).toMatch(/pfn/);
+    const sound = [
+      ['  write a[0] = 2'],
+      ['  observe pfn(t, a[0]) -> x'],
+      ['  observe pfn(t, a[0]) -> x\n  observe x -> y', 'y != pfn(t, a[1])'],
+      ['  observe pfn(t, a[0]) -> x', 'x == pfn(t, a[0]) && kpf_anon(x) == 1'],
+      ['  write a[0] = 2', 'pfn(t, a[0]) != pfn(t, a[1]) || pfn(t, a[0]) == 0'],
+      ['  write a[0] = 2', 'pfn(t, a[0]) != 1'],
+    ] as const;
+    for (const [body, cond] of sound) expect(symmetryBlocked(base(body, cond))).toBeNull();
+    const unsound = [
+      ['  write a[0] = 2', 'pfn(t, a[0]) == 3'],
+      ['  write a[0] = 2', 'pfn(t, a[0]) < pfn(t, a[1])'],
+      ['  observe pfn(t, a[0]) -> x', 'x + 1 > 0'],
+      ['  observe pfn(t, a[0]) -> x\n  observe x -> y', 'y == 7'],
+      ['  observe pfn(t, a[0]) -> x\n  write a[1] = x', 'pgfault > 0'],
+    ] as const;
+    for (const [body, cond] of unsound)
+      expect(symmetryBlocked(base(body, cond))).toMatch(/uses a PFN number/);
     expect(symmetryBlocked(base('  ksm_scan'))).toMatch(/KSM/);
     expect(symmetryBlocked(base('  write a[0] = 2', 'pgfault > 0', 'env ksmd'))).toMatch(/ksmd/);
-    const r = explore(base('  observe pfn(t, a[0]) -> x'), eraInfo('v6.18')!.policy!, {
+    const r = explore(base('  write a[0] = 2', 'pfn(t, a[0]) == 3'), eraInfo('v6.18')!.policy!, {
       symmetry: true,
     });
-    expect(r.symmetry?.applied).toBe(false);
+    expect(r.symmetry).toEqual({
+      applied: false,
+      blocked: 'the scenario uses a PFN number (pfn()) other than to compare it with another',
+    });
   });
 });
