@@ -66,12 +66,11 @@ export function pfnRegisters(sc: Scenario): ReadonlySet<string> {
  * Why the symmetry would be unsound for `sc`, or null when it is sound.
  * KSM picks the lowest-numbered equal page to merge into (ksm.ts). A PFN's
  * number (`pfn()`, `pin_pfn()`, and a register an `observe` of one set) may
- * only be compared with another, with 0 or with the zero page's PFN by `==`
- * or `!=`, stored by `observe`, or
- * handed to a `kpf_*` function: a renaming maps distinct PFNs to distinct
- * PFNs and keeps a register's value and the page it names, so none of these
- * answers otherwise. Any other use (arithmetic, `<`, a literal, a written
- * value) would.
+ * only be compared by `==` or `!=` with another, with 0 or with the zero
+ * page's PFN, stored by `observe`, or handed to a `kpf_*` function: a
+ * renaming maps distinct PFNs to distinct PFNs and keeps a register's value
+ * and the page it names, so none of these answers otherwise. Any other use
+ * (arithmetic, `<`, another literal, a written value) would.
  */
 export function symmetryBlocked(sc: Scenario): string | null {
   if (sc.env.includes('ksmd')) return 'ksmd picks KSM pages by PFN order';
