@@ -4,7 +4,8 @@
  * swap and share pages, run at a reduced size by the unit suite
  * (test/explore/symmetry.test.ts) and at full size by the slow suite:
  *  - equivariance: for every state reached and a random renaming σ of its
- *    movable PFNs, the successors of σ(state) are σ of its successors (same
+ *    movable PFNs (and of the registers an observe of a PFN sets), the
+ *    successors of σ(state) are σ of its successors (same
  *    fingerprints), with the same final verdict, accounting violations and
  *    design findings. A PFN the renaming forgets, or a kernel path that
  *    looks at a PFN's number, breaks it;
@@ -57,7 +58,7 @@ const stmtArb = (thread: string, n: number) =>
       .integer({ min: 0, max: 2 })
       .map((i) => `pin a[${i}] ro longterm -> ${thread}pin${n}\n  unpin ${thread}pin${n}`),
     fc.constantFrom('madvise a pageout', 'write b[0] = 5', 'mprotect a r', 'mprotect a rw'),
-    // A PFN kept in a register (a renaming keeps its number), compared later.
+    // A PFN kept in a register: the canonical renaming keeps its number.
     fc
       .integer({ min: 0, max: 2 })
       .map((i) => `observe pfn(${NAMES[thread]}, a[${i}]) -> ${thread}f${n}`),
