@@ -11,7 +11,7 @@ import type { MemDigest, State, SwapInfo, Task, Vma } from './mm_types.js';
 import { ptEntries } from './mm_types.js';
 import { PG_buddy } from './page-flags.js';
 import { PT_LEVEL_PTE } from './pgtable_types.js';
-import { type PfnRenaming, PTE_MAPS_PFN, renamed, tableMoves } from './symmetry.js';
+import { type PfnRenaming, renamed, renameTable } from './symmetry.js';
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
@@ -130,18 +130,6 @@ function feedSwapSlots(h: Fingerprint, sw: SwapInfo): void {
   h.word(sw.map.length);
   h.words(sw.map, sw.map.length);
   h.words(sw.data, sw.data.length);
-}
-
-/** tableDigest() of PTE table `t` with the PFNs its entries map renamed by `perm` (symmetry.ts renameTable()). */
-function renamedTableDigest(t: Uint32Array, perm: PfnRenaming): readonly [number, number] {
-  const f = new Fingerprint();
-  ptEntries(t, (i, v, b) => {
-    f.word(i + 1);
-    f.word((b & PTE_MAPS_PFN) !== 0 ? renamed(perm, v) : v);
-    f.word(b);
-  });
-  f.word(0);
-  return f.lanes();
 }
 
 /**
@@ -273,6 +261,9 @@ function feed(h: Fingerprint, d: MemDigest): void {
   h.word(d[1]);
 }
 
+/** r() of hashState() without a renaming (one function, not one a call). */
+const samePfn = (x: number): number => x;
+
 /**
  * Feed the whole kernel state into `h` in canonical order, as if renamed by
  * `perm` when it is given (the same words as hashState() of
@@ -291,7 +282,7 @@ export function hashState(
 ): void {
   const m = s.mem;
   // Every PFN below goes through r(): its new number under `perm`, when given.
-  const r = perm ? (x: number) => renamed(perm, x) : (x: number) => x;
+  const r = perm ? (x: number) => renamed(perm, x) : samePfn;
   h.word(m.end);
   // Each array by its digest, kept in the memmap until a writer asks for the
   // array. Once known, the arrays it was copied from are let go: a queued
@@ -339,11 +330,9 @@ export function hashState(
     }
     h.word(pt.level[id]!);
     // The table's populated entries, as a digest (cached once the table is frozen).
-    const frozen = pt.owner[id] !== s.cow;
-    const d =
-      perm && pt.level[id] === PT_LEVEL_PTE && tableMoves(t, perm)
-        ? renamedTableDigest(t, perm)
-        : tableDigest(t, frozen);
+    // Under a renaming, a PTE table that maps a moved PFN is digested as its renamed copy.
+    const u = perm && pt.level[id] === PT_LEVEL_PTE ? renameTable(t, perm) : t;
+    const d = tableDigest(u, u === t && pt.owner[id] !== s.cow);
     h.word(d[0]);
     h.word(d[1]);
   }

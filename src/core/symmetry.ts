@@ -32,6 +32,7 @@ import {
   pte_val,
   pteBits,
 } from './pgtable_types.js';
+import { copyTyped } from './slab.js';
 
 /**
  * A PFN renaming: `perm[p]` is p's new number, for p below its length (the
@@ -179,19 +180,6 @@ function renameMem(m: MemMap, perm: PfnRenaming): MemMap {
   };
 }
 
-/** Does a present entry of PTE table `t` map a PFN that `perm` moves? */
-export function tableMoves(t: Uint32Array, perm: PfnRenaming): boolean {
-  const dense = t.length === PT_DENSE_WORDS;
-  const step = dense ? 2 : 3;
-  const last = dense ? t.length : 1 + 3 * t[0]!;
-  for (let i = dense ? 0 : 2; i < last; i += step)
-    if ((t[i + 1]! & PRESENT) !== 0 && renamed(perm, t[i]!) !== t[i]) return true;
-  return false;
-}
-
-/** Entry bits that make a PTE map a PFN (present, or PROT_NONE). */
-export const PTE_MAPS_PFN = PRESENT;
-
 /** A PTE table with the PFNs of its present entries renamed, or the table itself when none changes. */
 export function renameTable(t: Uint32Array, perm: PfnRenaming): Uint32Array {
   const dense = t.length === PT_DENSE_WORDS;
@@ -203,7 +191,7 @@ export function renameTable(t: Uint32Array, perm: PfnRenaming): Uint32Array {
     if ((t[i + 1]! & PRESENT) === 0) continue;
     const q = renamed(perm, t[i]!);
     if (q === t[i]) continue;
-    out ??= t.slice();
+    out ??= copyTyped(t); // in a shared buffer: a copy per state the fingerprint renames
     out[i] = q;
   }
   return out ?? t;
