@@ -6,6 +6,7 @@
  * goes on from there, even after a SIGKILL (checkpoint.ts).
  */
 
+import { availableParallelism } from 'node:os';
 import type { Policy } from '../core/points.js';
 import type { ExploreProgress } from '../explore/explore.js';
 import { explore } from '../explore/explore.js';
@@ -20,6 +21,7 @@ import {
 } from '../report/check.js';
 import type { Scenario } from '../scenario/ast.js';
 import { InputError } from '../scenario/errors.js';
+import { CheckPool } from './check-pool.js';
 import type { CheckpointOptions } from './checkpoint.js';
 import { checkpointPlan, checkRunKey, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { Io } from './common.js';
@@ -37,7 +39,7 @@ import {
   positiveInt,
   selectEras,
 } from './common.js';
-import { toolBugReport } from './failure.js';
+import { reportFailure, toolBugReport } from './failure.js';
 
 /** The options of `cowherd check` as commander passes them. */
 export interface CheckCliOptions extends CheckpointOptions {
@@ -47,6 +49,7 @@ export interface CheckCliOptions extends CheckpointOptions {
   maxMemory?: string;
   compact?: boolean;
   pt?: string;
+  jobs?: string;
 }
 
 function sortedByCode<T extends { readonly code: string }>(list: readonly T[]): T[] {
@@ -174,9 +177,16 @@ export function checkPair(
   };
 }
 
-export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number {
+/** A pair the matrix needs a row for. */
+interface Pair {
+  readonly scenario: number;
+  readonly policy: number;
+}
+
+export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number | Promise<number> {
   const maxStates = positiveInt(opts.maxStates, '--max-states');
   const memory = memoryBudget(opts.maxMemory);
+  const jobs = checkJobs(io, opts.jobs);
   const { path: checkpointPath, everyMs: every } = checkpointPlan(opts);
   const { policies, skipped } = selectEras(opts.era, opts.pt);
   const { scenarios, errors } = loadScenarios(paths);
@@ -188,6 +198,88 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
   const restored = new Map<string, CheckRow>();
   if (opts.resume)
     for (const r of readCheckpoint(opts.resume, run)) restored.set(`${r.file}\0${r.era}`, r);
+  const loop = checkLoop(io, opts, scenarios, policies, skipped, restored, errors.length, {
+    path: checkpointPath,
+    every,
+    run,
+  });
+  const budget = { maxStates, memory };
+  if (jobs === 1) {
+    let next = loop.next();
+    while (!next.done) {
+      const { scenario, policy } = next.value;
+      next = loop.next(checkPair(io, scenarios[scenario]!, policies[policy]!, budget));
+    }
+    return next.value;
+  }
+  const order: Pair[] = [];
+  for (const [i, sc] of scenarios.entries())
+    for (const [j, p] of policies.entries())
+      if (!restored.has(`${sc.file}\0${p.id}`)) order.push({ scenario: i, policy: j });
+  const argv = ['check', ...paths, '--era', opts.era, '--jobs', String(jobs)];
+  return checkInPool(io, argv, loop, scenarios, eras, jobs, order, {
+    maxStates,
+    maxMemory: opts.maxMemory,
+  });
+}
+
+/** `--jobs`: a positive number, at most 64; by default the CPUs of a real process (at most 8), 1 in-process. */
+function checkJobs(io: Io, text: string | undefined): number {
+  const n = positiveInt(text, '--jobs');
+  if (n === undefined) return io.parallel ? Math.min(8, availableParallelism()) : 1;
+  if (n > 64) throw new InputError('CLI001', '--jobs takes 1..64', '--jobs', null);
+  return n;
+}
+
+/** Drive the matrix with rows from a pool of `jobs` workers; the same output as one job. */
+async function checkInPool(
+  io: Io,
+  argv: readonly string[],
+  loop: Generator<Pair, number, CheckRow | null>,
+  scenarios: readonly Scenario[],
+  eras: readonly string[],
+  jobs: number,
+  order: readonly Pair[],
+  budget: { maxStates: number | undefined; maxMemory: string | undefined },
+): Promise<number> {
+  const pool = new CheckPool(scenarios, eras, budget, jobs, order);
+  // The command is asynchronous here: a signal's flag is read between the
+  // pool's messages and passed on to the workers.
+  const watch = setInterval(() => {
+    const code = interruptedCode(io);
+    if (code !== 0) pool.stop(code);
+  }, 50);
+  try {
+    let next = loop.next();
+    while (!next.done) next = loop.next(await pool.row(next.value));
+    return next.value;
+  } catch (e) {
+    // An input error (a checkpoint that cannot be written) or a worker that died.
+    return reportFailure(io, argv, e);
+  } finally {
+    clearInterval(watch);
+    await pool.close();
+  }
+}
+
+/**
+ * The matrix, pair by pair in order: yields each pair it needs a row for
+ * (not restored from a checkpoint) and takes the row back (null: a signal
+ * stopped its exploration); prints rows as scenarios finish; returns the
+ * exit code. One loop for one job (rows made in this thread) and for a
+ * pool (rows awaited).
+ */
+function* checkLoop(
+  io: Io,
+  opts: CheckCliOptions,
+  scenarios: readonly Scenario[],
+  policies: readonly Policy[],
+  skipped: readonly string[],
+  restored: ReadonlyMap<string, CheckRow>,
+  errors: number,
+  checkpoint: { path: string | null; every: number; run: ReturnType<typeof checkRunKey> },
+): Generator<Pair, number, CheckRow | null> {
+  const { path: checkpointPath, every, run } = checkpoint;
   // What the checkpoint keeps: the restored rows and every row since (so a
   // signal that comes before the run has gone past them loses none).
   const done = new Map(restored);
@@ -201,11 +293,15 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
   // At once, so that a run killed at any moment after this can be resumed.
   save(true);
 
-  const layout = matrixLayout(scenarios, eras, {
-    compact: opts.compact === true,
-    colour: io.colour === true,
-    ...(io.columns !== undefined ? { columns: io.columns } : {}),
-  });
+  const layout = matrixLayout(
+    scenarios,
+    policies.map((p) => p.id),
+    {
+      compact: opts.compact === true,
+      colour: io.colour === true,
+      ...(io.columns !== undefined ? { columns: io.columns } : {}),
+    },
+  );
   const text = opts.json !== true;
   if (text) io.out(matrixHeader(layout));
   const total = scenarios.length * policies.length;
@@ -214,13 +310,14 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
   const shown: MatrixScenario[] = [];
   let stopped = 0;
   let ran = 0;
-  for (const sc of scenarios) {
-    for (const p of policies) {
+  for (const [i, sc] of scenarios.entries()) {
+    const first = rows.length;
+    for (const [j, p] of policies.entries()) {
       const key = `${sc.file}\0${p.id}`;
       const kept = restored.get(key);
       if (!kept) stopped = interruptedCode(io);
       if (stopped) break;
-      const row = kept ?? checkPair(io, sc, p, { maxStates, memory });
+      const row = kept ?? (yield { scenario: i, policy: j });
       if (row === null) {
         stopped = interruptedCode(io) || 130;
         break;
@@ -233,7 +330,8 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
       }
     }
     if (rows.length === 0 || rows[rows.length - 1]!.file !== sc.file) break;
-    if (text) io.out(matrixRow(layout, sc, rows, shown[shown.length - 1] ?? null));
+    // The scenario's own rows: matrixRow() looks each era's cell up in them.
+    if (text) io.out(matrixRow(layout, sc, rows.slice(first), shown[shown.length - 1] ?? null));
     shown.push(sc);
     if (stopped) break;
   }
@@ -245,7 +343,7 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
   );
   if (stopped) return stopped;
   if (rows.some((r) => r.verdict === 'tool-bug')) return EXIT_TOOL_BUG;
-  if (errors.length || rows.some((r) => r.verdict === 'error')) return EXIT_INPUT;
+  if (errors || rows.some((r) => r.verdict === 'error')) return EXIT_INPUT;
   if (rows.some((r) => !r.ok && r.verdict !== 'limit')) return EXIT_MISMATCH;
   return rows.some((r) => r.verdict === 'limit') ? EXIT_BUDGET : EXIT_OK;
 }

@@ -26,6 +26,7 @@ const io = {
   colour: data.io.colour,
   ...(data.io.columns !== null ? { columns: data.io.columns } : {}),
   interrupted: () => Atomics.load(signal, 0),
+  parallel: true,
 };
 let code: number;
 try {

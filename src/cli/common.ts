@@ -17,6 +17,11 @@ export interface Io {
   err(text: string): void;
   /** The real process (bin/cowherd.js): long runs may go to a worker thread so that signals reach the CLI. */
   readonly detach?: boolean;
+  /**
+   * The run may start worker threads of its own (the real process's
+   * command thread, cli-worker.ts): `check --jobs` defaults to the CPUs then.
+   */
+  readonly parallel?: boolean;
   /** stderr is a terminal: long runs of check and diff show their progress there. */
   readonly progress?: boolean;
   /** stdout is a terminal that takes colour (and NO_COLOR is not set). */
@@ -325,9 +330,12 @@ export function memoryBudget(text: string | undefined): { maxBytes: number; memo
   const limit = mib !== undefined ? mib * 2 ** 20 : 0.85 * getHeapStatistics().heap_size_limit;
   return {
     maxBytes: limit,
+    // V8's own figures for this thread: process.memoryUsage() also reads the
+    // resident set from the system, about ten times the cost, and a search
+    // asks every 16 states.
     memory: () => {
-      const u = process.memoryUsage();
-      return u.heapUsed + u.arrayBuffers;
+      const h = getHeapStatistics();
+      return h.used_heap_size + h.external_memory;
     },
   };
 }

@@ -187,6 +187,10 @@ function program(
       "page-table strategy, a list or all: each era is taken with each (ERA/STRATEGY; default: the era's own; cowherd eras lists them)",
     )
     .option('--json', 'print {"results":[{scenario, era, verdict, expected, ok}]}')
+    .option(
+      '--jobs <n>',
+      'scenario/era pairs explored at once, each in a worker thread (default: the CPUs, at most 8); the output is the same whatever N',
+    )
     .option('--max-states <n>', 'state budget per scenario and era (default 1000000)')
     .option(
       '--max-memory <mib>',

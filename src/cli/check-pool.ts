@@ -1,0 +1,138 @@
+/**
+ * `cowherd check --jobs N`: scenario/era pairs explored N at a time, one per
+ * worker thread (check-worker.ts). Each pair is explored exactly as with one
+ * job, so a row does not depend on N; the command takes the rows in matrix
+ * order (row()), whatever order they finish in, and prints the same bytes.
+ * Workers take the next pair as soon as they are free, so one slow pair
+ * (a gigabyte mapping under one era) does not hold up the others.
+ */
+
+import { Worker } from 'node:worker_threads';
+import type { CheckRow } from '../report/check.js';
+import type { Scenario } from '../scenario/ast.js';
+
+/** One pair: indices into the scenarios and policies the pool was made with. */
+export interface CheckJob {
+  readonly scenario: number;
+  readonly policy: number;
+}
+
+/** What each worker starts with. */
+export interface CheckPoolData {
+  readonly scenarios: readonly { readonly file: string; readonly source: string }[];
+  readonly policies: readonly string[];
+  readonly maxStates: number | null;
+  readonly maxMemory: string | null;
+  /** Int32 slot 0: the exit code a signal asks for, 0 while none did (Io.interrupted). */
+  readonly stop: SharedArrayBuffer;
+}
+
+/** A worker's answer: the pair's row, or null when the stop flag ended its exploration. */
+export interface CheckWorkerReply extends CheckJob {
+  readonly row: CheckRow | null;
+}
+
+/** The compiled worker next to this module (dist/), also when this module runs from src/ under the tests. */
+function workerUrl(): URL {
+  const here = import.meta.url;
+  return here.endsWith('.ts')
+    ? new URL('../../dist/cli/check-worker.js', here)
+    : new URL('./check-worker.js', here);
+}
+
+const key = (j: CheckJob) => `${j.scenario} ${j.policy}`;
+
+interface Pending {
+  resolve(row: CheckRow | null): void;
+  reject(e: unknown): void;
+}
+
+export class CheckPool {
+  private readonly workers: Worker[] = [];
+  private readonly queue: CheckJob[];
+  private readonly done = new Map<string, CheckRow | null>();
+  private readonly waiting = new Map<string, Pending>();
+  private readonly stopFlag: Int32Array;
+  private failure: { error: unknown } | null = null;
+
+  /** Start `jobs` workers on the pairs of `order`, taken in that order. */
+  constructor(
+    scenarios: readonly Scenario[],
+    policies: readonly string[],
+    budget: { maxStates: number | undefined; maxMemory: string | undefined },
+    jobs: number,
+    order: readonly CheckJob[],
+  ) {
+    this.queue = [...order].reverse();
+    const stop = new SharedArrayBuffer(4);
+    this.stopFlag = new Int32Array(stop);
+    const data: CheckPoolData = {
+      scenarios: scenarios.map((sc) => ({ file: sc.file, source: sc.source })),
+      policies,
+      maxStates: budget.maxStates ?? null,
+      maxMemory: budget.maxMemory ?? null,
+      stop,
+    };
+    for (let i = 0; i < Math.min(jobs, order.length); i++) {
+      const w = new Worker(workerUrl(), { workerData: data });
+      w.on('message', (reply: CheckWorkerReply) => {
+        this.settle(reply, reply.row);
+        this.feed(w);
+      });
+      // A worker that dies (a failure of cowherd's outside any one pair's
+      // exploration) fails every pair still to come.
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', (code) => {
+        if (this.failure === null && this.waiting.size + this.queue.length > 0 && code !== 0)
+          this.fail(new Error(`tool bug: a check worker exited with code ${code}`));
+      });
+      this.workers.push(w);
+      this.feed(w);
+    }
+  }
+
+  /** The row of one pair of the order, once explored; null when a stop ended it first. */
+  row(job: CheckJob): Promise<CheckRow | null> {
+    const k = key(job);
+    if (this.done.has(k)) {
+      const row = this.done.get(k)!;
+      this.done.delete(k);
+      return Promise.resolve(row);
+    }
+    if (this.failure !== null) return Promise.reject(this.failure.error);
+    return new Promise((resolve, reject) => this.waiting.set(k, { resolve, reject }));
+  }
+
+  /** Ask the workers to end the pairs they explore and take no more (a signal came in). */
+  stop(code: number): void {
+    Atomics.store(this.stopFlag, 0, code);
+    for (const j of this.queue.splice(0)) this.settle(j, null);
+  }
+
+  /** End every worker. */
+  async close(): Promise<void> {
+    this.stop(130);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private feed(w: Worker): void {
+    const job = this.queue.pop();
+    if (job) w.postMessage(job);
+  }
+
+  private settle(job: CheckJob, row: CheckRow | null): void {
+    const k = key(job);
+    const p = this.waiting.get(k);
+    if (p) {
+      this.waiting.delete(k);
+      p.resolve(row);
+    } else this.done.set(k, row);
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = { error };
+    for (const p of this.waiting.values()) p.reject(error);
+    this.waiting.clear();
+  }
+}
