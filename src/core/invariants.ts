@@ -82,12 +82,13 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   // accounting below no longer describes a kernel that could exist.
   if (s.pt.bugs.length > 0) return out;
   const mem = s.mem;
+  const end = mem.end;
   // Per PFN below mem.end: the references and the PTE mappings the walk
-  // accounts (arrays, not Maps: a gigabyte mapping counts 262,144 pages per state).
-  const refs = new Array<number>(mem.end).fill(0);
-  const maps = new Array<number>(mem.end).fill(0);
+  // accounts (typed arrays, not Maps: a gigabyte mapping counts 262,144 pages
+  // per state), zeroed scratch shared by every call.
+  const { refs, maps, cached } = scratchFor(end);
   const ref = (folio: number, n = 1) => {
-    if (folio < refs.length) refs[folio]! += n;
+    if (folio < end) refs[folio]! += n;
   };
   /** Mappings of each large folio, per mm. */
   const largeMaps = new Map<number, Map<number, number>>();
@@ -97,7 +98,8 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     add(per, mm, n);
   };
   const add = (m: Map<number, number>, k: number, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
-  const reachable = new Set<number>();
+  // Table ids reachable from some mm (a table id is below s.pt.tables.length).
+  const reachable = scratchTables(s.pt.tables.length);
   // Swap PTEs per slot; the slots named that do not exist, each once, in the order met.
   const swapRefs = new Array<number>(s.swap.map.length).fill(0);
   const noSlot: number[] = [];
@@ -110,9 +112,11 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
 
   for (const mm of s.mms) {
     if (!mm) continue;
-    reachable.add(mm.pgd);
+    reachable[mm.pgd] = 1;
     const t = mmTables(s, mm);
-    for (const id of [...t.pud, ...t.pmd, ...t.pte]) reachable.add(id);
+    for (const id of t.pud) reachable[id] = 1;
+    for (const id of t.pmd) reachable[id] = 1;
+    for (const id of t.pte) reachable[id] = 1;
     // Each huge PMD of anonymous memory keeps a deposited PTE table, counted
     // in pgtables_bytes; a page-cache THP's has none (x86).
     const deposited = t.huge.filter((h) => {
@@ -225,12 +229,12 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     if (g.pin && mem.order[g.folio]! > 0) add(pins, g.folio);
   }
   for (const [folio, n] of extra) ref(folio, n);
-  out.push(...checkSwap(s, swapRefs, noSlot));
+  out.push(...checkSwap(s, swapRefs, noSlot, cached));
   for (const folio of s.swap.cache) if (folio) ref(folio);
 
   for (let id = 1; id < s.pt.tables.length; id++) {
     // A table unlinked and waiting for its grace period (mmu_gather.ts) is not leaked.
-    if (s.pt.tables[id] && !reachable.has(id) && !s.pt.deferred.includes(id)) {
+    if (s.pt.tables[id] && reachable[id] === 0 && !s.pt.deferred.includes(id)) {
       out.push({
         code: 'MM004',
         detail: `page table ${id} (level ${s.pt.level[id]}) allocated but unreachable`,
@@ -326,12 +330,18 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
 }
 
 /** MM007: swap counts against the swap PTEs found, and the swap cache against PG_swapcache. */
-function checkSwap(s: State, swapRefs: readonly number[], noSlot: readonly number[]): Violation[] {
+function checkSwap(
+  s: State,
+  swapRefs: readonly number[],
+  noSlot: readonly number[],
+  /** Zeroed scratch over the PFNs below mem.end: set here for each folio that caches a slot. */
+  cached: Uint8Array,
+): Violation[] {
   const out: Violation[] = [];
   const sw = s.swap;
   for (const slot of noSlot)
     out.push({ code: 'MM007', detail: `a swap PTE names slot ${slot}, which does not exist` });
-  const cached = new Set<number>();
+  let any = false;
   for (let slot = 1; slot < sw.map.length; slot++) {
     const n = swapRefs[slot]!;
     if (n !== sw.map[slot])
@@ -342,18 +352,53 @@ function checkSwap(s: State, swapRefs: readonly number[], noSlot: readonly numbe
     const folio = sw.cache[slot]!;
     if (folio === 0) continue;
     const f = s.mem.flags[folio]!;
-    if (f & PG_buddy || !(f & PG_swapcache) || cached.has(folio))
+    const again = folio < s.mem.end ? cached[folio] === 1 : cachedBeyond(sw.cache, slot);
+    if (f & PG_buddy || !(f & PG_swapcache) || again)
       out.push({
         code: 'MM007',
         detail: `swap slot ${slot}: cached by folio ${folio}, which is not a swap-cache folio of its own`,
       });
-    cached.add(folio);
+    if (folio < s.mem.end) cached[folio] = 1;
+    any = true;
   }
+  const flags = s.mem.flags;
   for (let pfn = ZERO_PFN + 1; pfn < s.mem.end; pfn++) {
-    if (s.mem.flags[pfn]! & PG_swapcache && !cached.has(pfn))
+    if (flags[pfn]! & PG_swapcache && cached[pfn] === 0)
       out.push({ code: 'MM007', detail: `folio ${pfn} is PG_swapcache but caches no slot` });
   }
+  if (any) cached.fill(0, 0, s.mem.end);
   return out;
+}
+
+/** Whether a slot below `slot` is cached by the same folio (one at or past mem.end, never marked). */
+function cachedBeyond(cache: readonly number[], slot: number): boolean {
+  for (let i = 1; i < slot; i++) if (cache[i] === cache[slot]) return true;
+  return false;
+}
+
+/**
+ * Scratch arrays of checkInvariants(), kept between calls (a state of a
+ * gigabyte mapping would otherwise allocate two arrays of 262,144 numbers
+ * per check): the references and mappings per PFN, zeroed below `end` on
+ * each call, and the swap-cache marks, which checkSwap() clears after use.
+ */
+let scratch = { refs: new Int32Array(0), maps: new Int32Array(0), cached: new Uint8Array(0) };
+function scratchFor(end: number): typeof scratch {
+  if (scratch.refs.length < end) {
+    const n = Math.max(end, 2 * scratch.refs.length);
+    scratch = { refs: new Int32Array(n), maps: new Int32Array(n), cached: new Uint8Array(n) };
+  } else {
+    scratch.refs.fill(0, 0, end);
+    scratch.maps.fill(0, 0, end);
+  }
+  return scratch;
+}
+let tableMarks = new Uint8Array(0);
+/** Zeroed marks over table ids below `n`. */
+function scratchTables(n: number): Uint8Array {
+  if (tableMarks.length < n) tableMarks = new Uint8Array(Math.max(n, 2 * tableMarks.length));
+  else tableMarks.fill(0, 0, n);
+  return tableMarks;
 }
 
 /** MM001/MM002 for a large folio's own fields (struct folio, CONFIG_MM_ID). */
