@@ -3,8 +3,10 @@
  * worker thread (check-worker.ts). Each pair is explored exactly as with one
  * job, so a row does not depend on N; the command takes the rows in matrix
  * order (row()), whatever order they finish in, and prints the same bytes.
- * Workers take the next pair as soon as they are free, so one slow pair
- * (a gigabyte mapping under one era) does not hold up the others.
+ * A worker takes a scenario with the eras still to do, and the next one as
+ * soon as it is free, so one slow scenario (a gigabyte mapping) does not hold
+ * up the others; within its scenario it explores each behaviour once
+ * (explore/era-memo.ts).
  */
 
 import { Worker } from 'node:worker_threads';
@@ -12,9 +14,18 @@ import type { CheckRow } from '../report/check.js';
 import type { Scenario } from '../scenario/ast.js';
 
 /** One pair: indices into the scenarios and policies the pool was made with. */
-export interface CheckJob {
+export interface CheckPair {
   readonly scenario: number;
   readonly policy: number;
+}
+
+/**
+ * What a worker is given at a time: one scenario under the eras still to do,
+ * so that it explores each behaviour of the scenario once (era-memo.ts).
+ */
+export interface CheckJob {
+  readonly scenario: number;
+  readonly policies: readonly number[];
 }
 
 /** What each worker starts with. */
@@ -27,8 +38,8 @@ export interface CheckPoolData {
   readonly stop: SharedArrayBuffer;
 }
 
-/** A worker's answer: the pair's row, or null when the stop flag ended its exploration. */
-export interface CheckWorkerReply extends CheckJob {
+/** A worker's answer, one per pair: its row, or null when the stop flag ended its exploration. */
+export interface CheckWorkerReply extends CheckPair {
   readonly row: CheckRow | null;
 }
 
@@ -40,7 +51,7 @@ function workerUrl(): URL {
     : new URL('./check-worker.js', here);
 }
 
-const key = (j: CheckJob) => `${j.scenario} ${j.policy}`;
+const key = (j: CheckPair) => `${j.scenario} ${j.policy}`;
 
 interface Pending {
   resolve(row: CheckRow | null): void;
@@ -55,15 +66,21 @@ export class CheckPool {
   private readonly stopFlag: Int32Array;
   private failure: { error: unknown } | null = null;
 
-  /** Start `jobs` workers on the pairs of `order`, taken in that order. */
+  /** Start `jobs` workers on the pairs of `order`, a scenario's pairs at a time, in that order. */
   constructor(
     scenarios: readonly Scenario[],
     policies: readonly string[],
     budget: { maxStates: number | undefined; maxMemory: string | undefined },
     jobs: number,
-    order: readonly CheckJob[],
+    order: readonly CheckPair[],
   ) {
-    this.queue = [...order].reverse();
+    const batches: CheckJob[] = [];
+    for (const pair of order) {
+      const last = batches[batches.length - 1];
+      if (last?.scenario === pair.scenario) (last.policies as number[]).push(pair.policy);
+      else batches.push({ scenario: pair.scenario, policies: [pair.policy] });
+    }
+    this.queue = batches.reverse();
     const stop = new SharedArrayBuffer(4);
     this.stopFlag = new Int32Array(stop);
     const data: CheckPoolData = {
@@ -75,9 +92,17 @@ export class CheckPool {
     };
     for (let i = 0; i < Math.min(jobs, order.length); i++) {
       const w = new Worker(workerUrl(), { workerData: data });
+      // A reply per pair; the worker is free once its job's last pair is in.
+      let left = 0;
+      const feed = () => {
+        const job = this.queue.pop();
+        if (!job) return;
+        left = job.policies.length;
+        w.postMessage(job);
+      };
       w.on('message', (reply: CheckWorkerReply) => {
         this.settle(reply, reply.row);
-        this.feed(w);
+        if (--left === 0) feed();
       });
       // A worker that dies (a failure of cowherd's outside any one pair's
       // exploration) fails every pair still to come.
@@ -87,12 +112,12 @@ export class CheckPool {
           this.fail(new Error(`tool bug: a check worker exited with code ${code}`));
       });
       this.workers.push(w);
-      this.feed(w);
+      feed();
     }
   }
 
   /** The row of one pair of the order, once explored; null when a stop ended it first. */
-  row(job: CheckJob): Promise<CheckRow | null> {
+  row(job: CheckPair): Promise<CheckRow | null> {
     const k = key(job);
     if (this.done.has(k)) {
       const row = this.done.get(k)!;
@@ -106,7 +131,8 @@ export class CheckPool {
   /** Ask the workers to end the pairs they explore and take no more (a signal came in). */
   stop(code: number): void {
     Atomics.store(this.stopFlag, 0, code);
-    for (const j of this.queue.splice(0)) this.settle(j, null);
+    for (const j of this.queue.splice(0))
+      for (const policy of j.policies) this.settle({ scenario: j.scenario, policy }, null);
   }
 
   /** End every worker. */
@@ -115,12 +141,7 @@ export class CheckPool {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
-  private feed(w: Worker): void {
-    const job = this.queue.pop();
-    if (job) w.postMessage(job);
-  }
-
-  private settle(job: CheckJob, row: CheckRow | null): void {
+  private settle(job: CheckPair, row: CheckRow | null): void {
     const k = key(job);
     const p = this.waiting.get(k);
     if (p) {

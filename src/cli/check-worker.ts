@@ -1,9 +1,9 @@
 /**
  * One worker thread of `cowherd check --jobs N` (check-pool.ts): it parses
  * the scenarios it is asked about from the text the command loaded (never
- * from the file again, which may have changed), explores one scenario/era
- * pair per message exactly as a run with one job does (checkPair()), and
- * posts the row back. A stop flag the pool sets when a signal comes in ends
+ * from the file again, which may have changed), explores one scenario under
+ * the eras of a message exactly as a run with one job does (checkPair(),
+ * each behaviour once), and posts each pair's row back. A stop flag the pool sets when a signal comes in ends
  * the pair being explored (Io.interrupted).
  */
 
@@ -12,7 +12,7 @@ import { policyById } from '../policy/registry.js';
 import type { Scenario } from '../scenario/ast.js';
 import { checkScenario } from '../scenario/check.js';
 import { parseScenario } from '../scenario/parse.js';
-import { checkPair } from './check.js';
+import { checkMemo, checkPair } from './check.js';
 import type { CheckJob, CheckPoolData, CheckWorkerReply } from './check-pool.js';
 import type { Io } from './common.js';
 import { memoryBudget } from './common.js';
@@ -44,6 +44,10 @@ function scenario(i: number): Scenario {
 }
 
 port.on('message', (job: CheckJob) => {
-  const row = checkPair(io, scenario(job.scenario), policies[job.policy]!, budget);
-  port.postMessage({ ...job, row } satisfies CheckWorkerReply);
+  const sc = scenario(job.scenario);
+  const memo = checkMemo(io, sc, budget);
+  for (const policy of job.policies) {
+    const row = checkPair(io, sc, policies[policy]!, budget, undefined, memo);
+    port.postMessage({ scenario: job.scenario, policy, row } satisfies CheckWorkerReply);
+  }
 });

@@ -8,7 +8,8 @@
 
 import { availableParallelism } from 'node:os';
 import type { Policy } from '../core/points.js';
-import type { ExploreProgress } from '../explore/explore.js';
+import { EraMemo } from '../explore/era-memo.js';
+import type { ExploreOptions, ExploreProgress } from '../explore/explore.js';
 import { explore } from '../explore/explore.js';
 import { replayToken } from '../explore/replay.js';
 import type { CheckRow, FindingTrace, MatrixScenario } from '../report/check.js';
@@ -21,6 +22,7 @@ import {
 } from '../report/check.js';
 import type { Scenario } from '../scenario/ast.js';
 import { InputError } from '../scenario/errors.js';
+import type { CheckPair } from './check-pool.js';
 import { CheckPool } from './check-pool.js';
 import type { CheckpointOptions } from './checkpoint.js';
 import { checkpointPlan, checkRunKey, readCheckpoint, writeCheckpoint } from './checkpoint.js';
@@ -56,13 +58,50 @@ function sortedByCode<T extends { readonly code: string }>(list: readonly T[]): 
   return [...list].sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
 }
 
-/** One scenario under one era: its row, or null when a signal stopped the exploration. */
+/** What `check` explores with: the budgets, the signal flag, the progress line. */
+export interface CheckBudget {
+  readonly maxStates: number | undefined;
+  readonly memory: ReturnType<typeof memoryBudget>;
+}
+
+function checkOptions(
+  io: Io,
+  budget: CheckBudget,
+  progress?: (p: ExploreProgress) => void,
+): ExploreOptions {
+  return {
+    ...(budget.maxStates ? { maxStates: budget.maxStates } : {}),
+    ...budget.memory,
+    ...(io.interrupted ? { interrupted: () => interruptedCode(io) !== 0 } : {}),
+    ...(progress ? { progress, progressEvery: 1024 } : {}),
+  };
+}
+
+/**
+ * The explorations of one scenario under the eras of a run, each behaviour
+ * once (explore/era-memo.ts): pass it to checkPair() for every era of `sc`.
+ */
+export function checkMemo(
+  io: Io,
+  sc: Scenario,
+  budget: CheckBudget,
+  progress?: (p: ExploreProgress) => void,
+): EraMemo {
+  return new EraMemo(sc, checkOptions(io, budget, progress));
+}
+
+/**
+ * One scenario under one era: its row, or null when a signal stopped the
+ * exploration. With `memo` (checkMemo() of the same scenario and budget), an
+ * era whose decisions are those of an era explored before gets its result.
+ */
 export function checkPair(
   io: Io,
   sc: Scenario,
   p: Policy,
-  budget: { maxStates: number | undefined; memory: ReturnType<typeof memoryBudget> },
+  budget: CheckBudget,
   progress?: (p: ExploreProgress) => void,
+  memo?: EraMemo,
 ): CheckRow | null {
   const exp = expectationFor(sc, p.id);
   const base = {
@@ -74,12 +113,7 @@ export function checkPair(
   };
   let r: ReturnType<typeof explore>;
   try {
-    r = explore(sc, p, {
-      ...(budget.maxStates ? { maxStates: budget.maxStates } : {}),
-      ...budget.memory,
-      ...(io.interrupted ? { interrupted: () => interruptedCode(io) !== 0 } : {}),
-      ...(progress ? { progress, progressEvery: 1024 } : {}),
-    });
+    r = memo ? memo.explore(p) : explore(sc, p, checkOptions(io, budget, progress));
   } catch (e) {
     // One pair that cannot run, or a failure of cowherd's, is reported; the others still run.
     const input = e instanceof InputError;
@@ -177,12 +211,6 @@ export function checkPair(
   };
 }
 
-/** A pair the matrix needs a row for. */
-interface Pair {
-  readonly scenario: number;
-  readonly policy: number;
-}
-
 export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number | Promise<number> {
   const maxStates = positiveInt(opts.maxStates, '--max-states');
   const memory = memoryBudget(opts.maxMemory);
@@ -205,14 +233,23 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
   });
   const budget = { maxStates, memory };
   if (jobs === 1) {
+    // The eras of one scenario come one after the other: one memo at a time.
+    const memos = new Map<number, EraMemo>();
     let next = loop.next();
     while (!next.done) {
       const { scenario, policy } = next.value;
-      next = loop.next(checkPair(io, scenarios[scenario]!, policies[policy]!, budget));
+      const sc = scenarios[scenario]!;
+      let memo = memos.get(scenario);
+      if (!memo) {
+        memos.clear();
+        memo = checkMemo(io, sc, budget);
+        memos.set(scenario, memo);
+      }
+      next = loop.next(checkPair(io, sc, policies[policy]!, budget, undefined, memo));
     }
     return next.value;
   }
-  const order: Pair[] = [];
+  const order: CheckPair[] = [];
   for (const [i, sc] of scenarios.entries())
     for (const [j, p] of policies.entries())
       if (!restored.has(`${sc.file}\0${p.id}`)) order.push({ scenario: i, policy: j });
@@ -235,11 +272,11 @@ function checkJobs(io: Io, text: string | undefined): number {
 async function checkInPool(
   io: Io,
   argv: readonly string[],
-  loop: Generator<Pair, number, CheckRow | null>,
+  loop: Generator<CheckPair, number, CheckRow | null>,
   scenarios: readonly Scenario[],
   eras: readonly string[],
   jobs: number,
-  order: readonly Pair[],
+  order: readonly CheckPair[],
   budget: { maxStates: number | undefined; maxMemory: string | undefined },
 ): Promise<number> {
   const pool = new CheckPool(scenarios, eras, budget, jobs, order);
@@ -278,7 +315,7 @@ function* checkLoop(
   restored: ReadonlyMap<string, CheckRow>,
   errors: number,
   checkpoint: { path: string | null; every: number; run: ReturnType<typeof checkRunKey> },
-): Generator<Pair, number, CheckRow | null> {
+): Generator<CheckPair, number, CheckRow | null> {
   const { path: checkpointPath, every, run } = checkpoint;
   // What the checkpoint keeps: the restored rows and every row since (so a
   // signal that comes before the run has gone past them loses none).

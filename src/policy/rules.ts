@@ -69,6 +69,18 @@ function ref(s: State, folio: number): number {
   return s.mem.refcount[folio]!;
 }
 
+/* ---------------- folio_add_new_anon_rmap(): a fresh anonymous page ---------------- */
+
+/** Before v5.19 there is no PG_anon_exclusive: a fresh anonymous page is not marked. */
+export function folio_add_new_anon_rmap_unmarked(): { exclusive: boolean } {
+  return { exclusive: false };
+}
+
+/** From v5.19 (6c287605fd56) a fresh anonymous page is born PG_anon_exclusive (RMAP_EXCLUSIVE). */
+export function folio_add_new_anon_rmap_exclusive(): { exclusive: boolean } {
+  return { exclusive: true };
+}
+
 /* ---------------- do_wp_page(): reuse or copy ---------------- */
 
 const COPY_ZERO: WpDecision = {
@@ -444,10 +456,18 @@ export function gup_fast_fallback_never(): boolean {
   return false;
 }
 
+type GupMustUnshare = (s: State, k: Kernel, g: GupPte) => boolean;
+/** One rule per gup_must_unshare() rule, so that eras with the same one share it (explore/era-memo.ts). */
+const fallbackRules = new Map<GupMustUnshare, GupMustUnshare>();
+
 /** mm/gup.c gup_fast_pte_range() from v5.19: a page that must be unshared goes to the slow path. */
-export function gup_fast_fallback_unshare(must: (s: State, k: Kernel, g: GupPte) => boolean) {
+export function gup_fast_fallback_unshare(must: GupMustUnshare): GupMustUnshare {
+  const known = fallbackRules.get(must);
+  if (known) return known;
   const rule = (s: State, k: Kernel, g: GupPte): boolean => !pte_write(g.pte) && must(s, k, g);
-  return Object.defineProperty(rule, 'name', { value: `gup_fast_fallback_unshare(${must.name})` });
+  Object.defineProperty(rule, 'name', { value: `gup_fast_fallback_unshare(${must.name})` });
+  fallbackRules.set(must, rule);
+  return rule;
 }
 
 /** O_DIRECT takes FOLL_GET references (iov_iter_get_pages()), before v6.5. */

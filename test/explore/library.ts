@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { EraMemo } from '../../src/explore/era-memo.js';
 import { explore } from '../../src/explore/explore.js';
 import { completeEraIds, eraInfo } from '../../src/policy/registry.js';
 import { checkScenario } from '../../src/scenario/check.js';
@@ -63,4 +64,28 @@ export function expectPorSound(files: readonly string[]): { reduced: number; ful
     }
   }
   return { reduced, full };
+}
+
+/**
+ * An era that gets another era's result from an EraMemo gets exactly what
+ * exploring it gives (every field, paths and counts included); the shares.
+ */
+export function expectEraMemoExact(files: readonly string[]): { explored: number; shared: number } {
+  let explored = 0;
+  let shared = 0;
+  for (const f of files) {
+    const sc = load(f);
+    const memo = new EraMemo(sc);
+    for (const era of completeEraIds()) {
+      const mine = memo.explore(policy(era));
+      expect([sc.name, era, JSON.stringify(mine)]).toEqual([
+        sc.name,
+        era,
+        JSON.stringify(explore(sc, policy(era))),
+      ]);
+    }
+    explored += memo.explored;
+    shared += memo.shared;
+  }
+  return { explored, shared };
 }

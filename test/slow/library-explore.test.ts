@@ -5,7 +5,12 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { expectPorSound, expectSequentialContained, libraryFiles } from '../explore/library.js';
+import {
+  expectEraMemoExact,
+  expectPorSound,
+  expectSequentialContained,
+  libraryFiles,
+} from '../explore/library.js';
 
 describe('explore on the whole library', () => {
   it('contains the sequential run in every scenario', () => {
@@ -18,5 +23,10 @@ describe('explore on the whole library', () => {
       'test/fixtures/race-shared-read.cow',
     ]);
     expect(reduced).toBeLessThan(full);
+  });
+
+  it("an era given another era's result (era-memo.ts) gets what exploring it gives, in every scenario", () => {
+    const { explored, shared } = expectEraMemoExact(libraryFiles());
+    expect(shared).toBeGreaterThan(explored / 4);
   });
 });

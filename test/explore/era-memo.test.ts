@@ -1,0 +1,89 @@
+// One scenario under several eras, each behaviour explored once
+// (src/explore/era-memo.ts): an era gets another's result only when every
+// decision point the exploration read is the same in both, and then gets
+// exactly what exploring it gives.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { Policy } from '../../src/core/points.js';
+import { EraMemo, recordingPolicy } from '../../src/explore/era-memo.js';
+import { explore } from '../../src/explore/explore.js';
+import { eraInfo } from '../../src/policy/registry.js';
+import { do_wp_page_mapcount } from '../../src/policy/rules.js';
+import { checkScenario } from '../../src/scenario/check.js';
+import { parseScenario } from '../../src/scenario/parse.js';
+import { expectEraMemoExact, librarySample } from './library.js';
+
+const policy = (id: string) => eraInfo(id)!.policy!;
+
+function load(f: string) {
+  const sc = parseScenario(readFileSync(f, 'utf8'), f);
+  checkScenario(sc);
+  return sc;
+}
+
+// A private page written after fork: do_wp_page() decides, by era.
+const COW = 'scenarios/cow/cow-anon-fork-basic.cow';
+
+describe('EraMemo', () => {
+  it('notes the decision points an exploration reads, and no labels', () => {
+    const { policy: p, read } = recordingPolicy(policy('v6.18'));
+    expect(p.id).toBe('v6.18');
+    expect(read.size).toBe(0);
+    explore(load(COW), p);
+    expect(read.has('do_wp_page')).toBe(true);
+    expect(read.has('ptStrategy')).toBe(true);
+    for (const label of ['id', 'title', 'kernels', 'complete', 'cites'])
+      expect(read.has(label)).toBe(false);
+    // A scenario without KSM never asks the KSM decision points.
+    expect(read.has('break_ksm_unshare')).toBe(false);
+  });
+
+  it('gives an era the result of one with the same decisions, under its own id', () => {
+    const sc = load(COW);
+    const memo = new EraMemo(sc);
+    const a = memo.explore(policy('v6.18'));
+    // The same decisions under another name: shared.
+    const twin: Policy = { ...policy('v6.18'), id: 'v6.2', title: 'a twin' };
+    const b = memo.explore(twin);
+    expect([memo.explored, memo.shared]).toEqual([1, 1]);
+    expect(b.era).toBe('v6.2');
+    expect({ ...b, era: a.era }).toEqual(a);
+  });
+
+  it('explores again when a decision point it read differs, not when one it did not read does', () => {
+    const sc = load(COW);
+    const memo = new EraMemo(sc);
+    memo.explore(policy('v6.18'));
+    // A KSM decision this scenario never reaches: shared.
+    memo.explore({ ...policy('v6.18'), break_ksm_unshare: !policy('v6.18').break_ksm_unshare });
+    expect([memo.explored, memo.shared]).toEqual([1, 1]);
+    // do_wp_page() by mapcount, as in v5.7: explored, and its own answer.
+    const other: Policy = { ...policy('v6.18'), do_wp_page: do_wp_page_mapcount };
+    const r = memo.explore(other);
+    expect([memo.explored, memo.shared]).toEqual([2, 1]);
+    expect(JSON.stringify(r)).toBe(JSON.stringify(explore(sc, other)));
+    // The same function object as an earlier era: equal decisions compare equal.
+    memo.explore({ ...other, id: 'v5.9' });
+    expect([memo.explored, memo.shared]).toEqual([2, 2]);
+    // Another page-table strategy (a flag every exploration reads).
+    memo.explore({ ...policy('v6.18'), ptStrategy: 'none' });
+    expect([memo.explored, memo.shared]).toEqual([3, 2]);
+  });
+
+  it('keeps no result cut by the clock', () => {
+    // Enough states for the clock to be read (every 16 new states).
+    const sc = load('test/fixtures/many-threads.cow');
+    let now = 0;
+    const memo = new EraMemo(sc, { maxMillis: 1, clock: () => (now += 1000) });
+    const a = memo.explore(policy('v6.18'));
+    expect(a.kind === 'limit' && a.limit).toBe('time');
+    memo.explore(policy('v6.18'));
+    expect([memo.explored, memo.shared]).toEqual([2, 0]);
+  });
+
+  it("an era given another era's result gets what exploring it gives (a sample of the library)", () => {
+    const { explored, shared } = expectEraMemoExact(librarySample(12));
+    expect(shared).toBeGreaterThan(0);
+    expect(explored).toBeGreaterThan(0);
+  }, 120_000);
+});
