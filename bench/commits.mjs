@@ -11,13 +11,10 @@
 // of every library scenario under every era. Figures vary with the
 // machine's load: read the columns against each other.
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { build, root } from './worktrees.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const library = args.includes('--library');
 const k7only = args.includes('--k7-only');
@@ -25,25 +22,6 @@ const commits = args.filter((a) => !a.startsWith('--'));
 if (commits.length === 0) {
   console.error('usage: node bench/commits.mjs [--k7-only] [--library] COMMIT [COMMIT ...]');
   process.exit(2);
-}
-
-function build(commit) {
-  const sha = execFileSync('git', ['rev-parse', '--short', commit], {
-    cwd: root,
-    encoding: 'utf8',
-  }).trim();
-  const dir = join(tmpdir(), `cowherd-commit-${sha}`);
-  if (!existsSync(join(dir, 'dist', 'explore', 'explore.js'))) {
-    if (!existsSync(dir))
-      execFileSync('git', ['worktree', 'add', '--detach', dir, sha], {
-        cwd: root,
-        stdio: 'ignore',
-      });
-    if (!existsSync(join(dir, 'node_modules')))
-      symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: dir, stdio: 'inherit' });
-  }
-  return { sha, dist: join(dir, 'dist') };
 }
 
 // One measurement in a child process of its own (a fresh heap for each).
