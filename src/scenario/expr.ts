@@ -5,7 +5,7 @@
  * numbers (true = 1); a condition holds when it evaluates to non-zero.
  */
 
-import { pagemapEntry, task_mem } from '../core/fs/proc/task_mmu.js';
+import { pagemapEntry, TASK_MEM_FIELDS, task_mem_field } from '../core/fs/proc/task_mmu.js';
 import { folio_maybe_dma_pinned } from '../core/mm/gup.js';
 import { ksmPagesSharing } from '../core/mm/ksm.js';
 import { page_folio } from '../core/mm/page_alloc.js';
@@ -33,15 +33,7 @@ interface FuncDef {
   readonly doc: string;
 }
 
-const STATUS = [
-  'VmPTE',
-  'RssAnon',
-  'RssShmem',
-  'VmSwap',
-  'ksm_merging_pages',
-  'ksm_zero_pages',
-  'AnonHugePages',
-] as const;
+const STATUS = TASK_MEM_FIELDS;
 
 /** Global KSM counters of /sys/kernel/mm/ksm, named with a ksm_ prefix. */
 const KSM_SYSFS: Readonly<Record<string, 'pages_shared' | 'pages_sharing' | 'pages_unshared'>> = {
@@ -318,7 +310,7 @@ function callValue(env: EvalEnv, e: Extract<Expr, { kind: 'call' }>): number {
   if (e.fn === 'alive') return taskMm(env, thread) ? 1 : 0;
   const mm = taskMm(env, thread);
   if ((STATUS as readonly string[]).includes(e.fn))
-    return mm ? task_mem(env.s, mm)[e.fn as (typeof STATUS)[number]] : 0;
+    return mm ? task_mem_field(env.s, mm, e.fn as (typeof STATUS)[number]) : 0;
   const refArg = args[1]!;
   if (refArg.kind !== 'ref') return 0;
   if (!mm) return 0;
@@ -473,7 +465,7 @@ export function evalExpr(env: EvalEnv, e: Expr): number {
         if (ksm) return ksmPagesSharing(env.s)[ksm];
         if (env.current) {
           const mm = taskMm(env, env.current);
-          return mm ? task_mem(env.s, mm)[x.name as (typeof STATUS)[number]] : 0;
+          return mm ? task_mem_field(env.s, mm, x.name as (typeof STATUS)[number]) : 0;
         }
         return 0;
       }

@@ -161,27 +161,55 @@ export function clear_refs_write(s: State, k: Kernel, mm: Mm, type: number): num
  * in kB, /proc/PID/ksm_merging_pages (fs/proc/base.c, a page count) and
  * ksm_zero_pages of /proc/PID/ksm_stat (a page count).
  */
-export function task_mem(
-  s: State,
-  mm: Mm,
-): Record<
+/** The /proc/PID/status (and smaps_rollup) fields the model computes. */
+export type TaskMemField =
   | 'VmPTE'
   | 'RssAnon'
   | 'RssShmem'
   | 'VmSwap'
   | 'ksm_merging_pages'
   | 'ksm_zero_pages'
-  | 'AnonHugePages',
-  number
-> {
-  return {
-    VmPTE: mm.pgtables_bytes / 1024,
-    RssAnon: mm.rss[MM_ANONPAGES]! * 4,
-    RssShmem: mm.rss[MM_SHMEMPAGES]! * 4,
-    VmSwap: mm.rss[MM_SWAPENTS]! * 4,
-    ksm_merging_pages: ksm_merging_pages(s, mm),
-    ksm_zero_pages: ksm_zero_pages(s, mm),
-    // /proc/PID/smaps_rollup AnonHugePages (not in status; the model lists it with these).
-    AnonHugePages: anonHugeBytes(s, mm) / 1024,
-  };
+  | 'AnonHugePages';
+
+/** The fields, in the order /proc shows them (a scenario's names for them). */
+export const TASK_MEM_FIELDS: readonly TaskMemField[] = [
+  'VmPTE',
+  'RssAnon',
+  'RssShmem',
+  'VmSwap',
+  'ksm_merging_pages',
+  'ksm_zero_pages',
+  'AnonHugePages',
+];
+
+/** Every field of task_mem() at once. */
+export function task_mem(s: State, mm: Mm): Record<TaskMemField, number> {
+  const out = {} as Record<TaskMemField, number>;
+  for (const f of TASK_MEM_FIELDS) out[f] = task_mem_field(s, mm, f);
+  return out;
+}
+
+/**
+ * One field of fs/proc/task_mmu.c task_mem(): what a scenario reads, with only
+ * the walk that field needs (ksm_zero_pages and AnonHugePages walk the page
+ * tables; a gigabyte mapping has 262,144 PTEs).
+ */
+export function task_mem_field(s: State, mm: Mm, field: TaskMemField): number {
+  switch (field) {
+    case 'VmPTE':
+      return mm.pgtables_bytes / 1024;
+    case 'RssAnon':
+      return mm.rss[MM_ANONPAGES]! * 4;
+    case 'RssShmem':
+      return mm.rss[MM_SHMEMPAGES]! * 4;
+    case 'VmSwap':
+      return mm.rss[MM_SWAPENTS]! * 4;
+    case 'ksm_merging_pages':
+      return ksm_merging_pages(s, mm);
+    case 'ksm_zero_pages':
+      return ksm_zero_pages(s, mm);
+    case 'AnonHugePages':
+      // /proc/PID/smaps_rollup AnonHugePages (not in status; the model lists it with these).
+      return anonHugeBytes(s, mm) / 1024;
+  }
 }
