@@ -47,10 +47,9 @@ import {
 } from './page-flags.js';
 import {
   _PAGE_SPECIAL,
-  is_swap_entry_pte,
-  mk_pte,
   PT_TABLE_BYTES,
-  pte_present,
+  presentBits,
+  swapEntryBits,
 } from './pgtable_types.js';
 
 export type InvariantCode = 'MM001' | 'MM002' | 'MM003' | 'MM004' | 'MM005' | 'MM006' | 'MM007';
@@ -144,17 +143,18 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
         for (let w = 0; w < PT_DENSE_WORDS; w += 2)
           if (tab[w] !== 0 || tab[w + 1] !== 0) entries.push(tab[w]!, tab[w + 1]!);
       } else ptEntries(tab, (_i, v, b) => entries.push(v, b));
+      // Entries that are not none, read by their words (presentBits() is
+      // pte_present(), swapEntryBits() is_swap_entry_pte()).
       for (let e = 0; e < entries.length; e += 2) {
         const val = entries[e]!;
         const bits = entries[e + 1]!;
-        const pte = mk_pte(val, bits);
-        if (is_swap_entry_pte(pte)) {
+        if (swapEntryBits(bits)) {
           swapents++;
           if (val > 0 && val < swapRefs.length) swapRefs[val]! += 1;
           else if (!noSlot.includes(val)) noSlot.push(val);
           continue;
         }
-        if (!pte_present(pte) || bits & _PAGE_SPECIAL) continue;
+        if (!presentBits(bits) || bits & _PAGE_SPECIAL) continue;
         if (val >= mem.end || mem.flags[val]! & PG_buddy) {
           out.push({ code: 'MM003', detail: `mm ${mm.id}: PTE maps freed page ${val}` });
           continue;
@@ -170,8 +170,9 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
           }
           run++;
         }
-        if (mem.flags[folio]! & PG_anon) anon++;
-        else if (mem.flags[folio]! & PG_swapbacked) shmem++;
+        const ff = mem.flags[folio]!;
+        if (ff & PG_anon) anon++;
+        else if (ff & PG_swapbacked) shmem++;
         else file++;
       }
     }

@@ -86,7 +86,11 @@ export function pte_none(pte: pte_t): boolean {
 }
 /** pte_present(): mapped, including PROT_NONE entries (which the MMU treats as absent). */
 export function pte_present(pte: pte_t): boolean {
-  return (pteBits(pte) & (_PAGE_PRESENT | _PAGE_PROTNONE)) !== 0;
+  return presentBits(pteBits(pte));
+}
+/** pte_present() of an entry's high word (a walk over a table's words). */
+export function presentBits(bits: number): boolean {
+  return (bits & (_PAGE_PRESENT | _PAGE_PROTNONE)) !== 0;
 }
 /** pte_protnone() */
 export function pte_protnone(pte: pte_t): boolean {
@@ -205,7 +209,11 @@ export function swp_entry_to_pte(offset: number): pte_t {
 }
 /** is_swap_entry() on a non-present PTE: a swap entry (not a migration entry or a marker). */
 export function is_swap_entry_pte(pte: pte_t): boolean {
-  return is_swap_pte(pte) && (pteBits(pte) & PTE_TYPE_MASK) === PTE_TYPE_SWAP;
+  return pte !== 0 && swapEntryBits(pteBits(pte));
+}
+/** is_swap_entry_pte() of an entry that is not none, by its high word. */
+export function swapEntryBits(bits: number): boolean {
+  return !presentBits(bits) && (bits & PTE_TYPE_MASK) === PTE_TYPE_SWAP;
 }
 /** swp_offset(pte_to_swp_entry(pte)) */
 export function swp_offset(pte: pte_t): number {
