@@ -14,7 +14,7 @@ import { basename, join } from 'node:path';
 import { dataScript, viewerPage } from '../report/view-html.js';
 import { dataFile, viewKey } from '../report/view-keys.js';
 import { InputError } from '../scenario/errors.js';
-import { checkPair } from './check.js';
+import { checkMemo, checkPair } from './check.js';
 import type { Io } from './common.js';
 import {
   EXIT_INPUT,
@@ -93,13 +93,17 @@ export function cmdReport(io: Io, paths: string[], o: ReportCliOptions): number 
     const total = inputs.scenarios.length * policies.length;
     const progress = itemProgress(io, 'report', total, () => performance.now());
     let done = 0;
-    for (const sc of inputs.scenarios)
+    const budget = { maxStates: undefined, memory: memoryBudget(undefined) };
+    for (const sc of inputs.scenarios) {
+      // Each behaviour of the scenario explored once (explore/era-memo.ts).
+      const memo = checkMemo(io, sc, budget);
       for (const p of policies) {
         progress.tick(done++);
         if (interruptedCode(io)) return interruptedCode(io);
-        const row = checkPair(io, sc, p, { maxStates: undefined, memory: memoryBudget(undefined) });
+        const row = checkPair(io, sc, p, budget, undefined, memo);
         if (row) store.setCell(row);
       }
+    }
     progress.end();
 
     const index = store.index();

@@ -5,9 +5,10 @@
  */
 
 import { parentPort, workerData } from 'node:worker_threads';
+import type { ExploreProgress } from '../explore/explore.js';
 import { lookupPolicy } from '../policy/registry.js';
 import type { CheckRow } from '../report/check.js';
-import { checkPair } from './check.js';
+import { checkMemo, checkPair } from './check.js';
 import { loadScenarios, memoryBudget } from './common.js';
 
 /** What a worker is asked to do: the cells of these files × these eras, in that order. */
@@ -27,17 +28,17 @@ const job = workerData as ViewJob;
 const port = parentPort!;
 const io = { out: () => {}, err: () => {} };
 const { scenarios } = loadScenarios(job.files);
+const budget = { maxStates: undefined, memory: memoryBudget(undefined) };
 for (const sc of scenarios) {
+  const progress = job.progress
+    ? (p: ExploreProgress) => port.postMessage({ kind: 'progress', states: p.states })
+    : undefined;
+  // Each behaviour of the scenario explored once (explore/era-memo.ts).
+  const memo = checkMemo(io, sc, budget, progress);
   for (const era of job.eras) {
     const found = lookupPolicy(era);
     if (!('policy' in found)) continue;
-    const row = checkPair(
-      io,
-      sc,
-      found.policy,
-      { maxStates: undefined, memory: memoryBudget(undefined) },
-      job.progress ? (p) => port.postMessage({ kind: 'progress', states: p.states }) : undefined,
-    );
+    const row = checkPair(io, sc, found.policy, budget, progress, memo);
     if (row) port.postMessage({ kind: 'cell', row } satisfies ViewWorkerMessage);
   }
 }

@@ -45,12 +45,7 @@ import {
   PG_tail,
   PG_writeback,
 } from './page-flags.js';
-import {
-  _PAGE_SPECIAL,
-  PT_TABLE_BYTES,
-  presentBits,
-  swapEntryBits,
-} from './pgtable_types.js';
+import { _PAGE_SPECIAL, PT_TABLE_BYTES, presentBits, swapEntryBits } from './pgtable_types.js';
 
 export type InvariantCode = 'MM001' | 'MM002' | 'MM003' | 'MM004' | 'MM005' | 'MM006' | 'MM007';
 
