@@ -102,7 +102,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     s.huge_zero !== 0 && pfn >= s.huge_zero && pfn < s.huge_zero + 512;
   const pins = new Map<number, number>();
   /** One PTE table's populated entries, (val, bits) pairs: filled per table. */
-  const entries: number[] = [];
+  const entries = tableEntries;
 
   for (const mm of s.mms) {
     if (!mm) continue;
@@ -132,15 +132,22 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     let runFolio = 0;
     let run = 0;
     for (const id of t.pte) {
-      entries.length = 0;
       const tab = s.pt.tables[id]!;
+      let n = 0;
       if (tab.length === PT_DENSE_WORDS) {
         for (let w = 0; w < PT_DENSE_WORDS; w += 2)
-          if (tab[w] !== 0 || tab[w + 1] !== 0) entries.push(tab[w]!, tab[w + 1]!);
-      } else ptEntries(tab, (_i, v, b) => entries.push(v, b));
+          if (tab[w] !== 0 || tab[w + 1] !== 0) {
+            entries[n++] = tab[w]!;
+            entries[n++] = tab[w + 1]!;
+          }
+      } else
+        ptEntries(tab, (_i, v, b) => {
+          entries[n++] = v;
+          entries[n++] = b;
+        });
       // Entries that are not none, read by their words (presentBits() is
       // pte_present(), swapEntryBits() is_swap_entry_pte()).
-      for (let e = 0; e < entries.length; e += 2) {
+      for (let e = 0; e < n; e += 2) {
         const val = entries[e]!;
         const bits = entries[e + 1]!;
         if (swapEntryBits(bits)) {
@@ -389,6 +396,8 @@ function scratchFor(end: number): typeof scratch {
   }
   return scratch;
 }
+/** The populated entries of one PTE table at most: 512 (val, bits) pairs. */
+const tableEntries = new Uint32Array(PT_DENSE_WORDS);
 let tableMarks = new Uint8Array(0);
 /** Zeroed marks over table ids below `n`. */
 function scratchTables(n: number): Uint8Array {
