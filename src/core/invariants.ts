@@ -33,7 +33,7 @@ import {
   MM_SHMEMPAGES,
   MM_SWAPENTS,
   PT_DENSE_WORDS,
-  ptEntries,
+  ptEntryWords,
   ptVal,
   ZERO_PFN,
 } from './mm_types.js';
@@ -132,19 +132,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     let runFolio = 0;
     let run = 0;
     for (const id of t.pte) {
-      const tab = s.pt.tables[id]!;
-      let n = 0;
-      if (tab.length === PT_DENSE_WORDS) {
-        for (let w = 0; w < PT_DENSE_WORDS; w += 2)
-          if (tab[w] !== 0 || tab[w + 1] !== 0) {
-            entries[n++] = tab[w]!;
-            entries[n++] = tab[w + 1]!;
-          }
-      } else
-        ptEntries(tab, (_i, v, b) => {
-          entries[n++] = v;
-          entries[n++] = b;
-        });
+      const n = ptEntryWords(s.pt.tables[id]!, entries);
       // Entries that are not none, read by their words (presentBits() is
       // pte_present(), swapEntryBits() is_swap_entry_pte()).
       for (let e = 0; e < n; e += 2) {

@@ -887,6 +887,32 @@ export function ptEntries(
   for (let k = 0; k < n; k++) fn(tab[1 + 3 * k]!, tab[2 + 3 * k]!, tab[3 + 3 * k]!);
 }
 
+/**
+ * ptEntries() without the callback: the (val, bits) words of every entry
+ * ptEntries() would give, in index order, into `out` (room for 512 pairs);
+ * returns how many words it wrote.
+ */
+export function ptEntryWords(tab: Uint32Array, out: Uint32Array): number {
+  let n = 0;
+  if (tab.length === PT_DENSE_WORDS) {
+    for (let w = 0; w < PT_DENSE_WORDS; w += 2) {
+      const v = tab[w]!;
+      const b = tab[w + 1]!;
+      if (v !== 0 || b !== 0) {
+        out[n++] = v;
+        out[n++] = b;
+      }
+    }
+    return n;
+  }
+  const slots = tab[0]!;
+  for (let k = 0; k < slots; k++) {
+    out[n++] = tab[2 + 3 * k]!;
+    out[n++] = tab[3 + 3 * k]!;
+  }
+  return n;
+}
+
 /** Whether a table has no entry in use at all (every slot none). */
 export function ptEmpty(tab: Uint32Array): boolean {
   if (tab.length === PT_DENSE_WORDS) {
