@@ -260,10 +260,18 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
   });
 }
 
-/** `--jobs`: a positive number, at most 64; by default the CPUs of a real process (at most 8), 1 in-process. */
+/**
+ * `--jobs`: a positive number, at most 64. By default, in a real process,
+ * the CPUs (at most 8) when there are at least four; one below that, where
+ * a single exploration's garbage collector already keeps a second CPU busy
+ * and a second worker bought nothing (docs/performance.md). In-process, 1.
+ */
 function checkJobs(io: Io, text: string | undefined): number {
   const n = positiveInt(text, '--jobs');
-  if (n === undefined) return io.parallel ? Math.min(8, availableParallelism()) : 1;
+  if (n === undefined) {
+    const cpus = availableParallelism();
+    return io.parallel && cpus >= 4 ? Math.min(8, cpus) : 1;
+  }
   if (n > 64) throw new InputError('CLI001', '--jobs takes 1..64', '--jobs', null);
   return n;
 }

@@ -89,10 +89,26 @@ describe('check --jobs', () => {
     expect(out).toMatch(/interrupted after \d+ of \d+ scenario\/era pairs: the matrix is partial/);
   }, 60_000);
 
-  it('the real process explores in a pool by default, with the same output', async () => {
+  it('the real process prints the same with its default jobs and with a pool', async () => {
     const args = ['check', 'scenarios/bugs', '--era', 'v5.7,v6.18'];
-    const viaBin = await runBin(args);
-    expect(viaBin.code).toBe(0);
-    expect(viaBin.out).toBe(cli(...args).out);
+    const inProcess = cli(...args).out;
+    for (const extra of [[], ['--jobs', '2']]) {
+      const viaBin = await runBin([...args, ...extra]);
+      expect(viaBin.code).toBe(0);
+      expect(viaBin.out).toBe(inProcess);
+    }
+  }, 60_000);
+
+  it('the real process with a pool: SIGINT prints the partial matrix and exits 130', async () => {
+    const r = await runBin(
+      ['check', 'scenarios/cow', '--era', 'v5.7,v6.18', '--jobs', '2'],
+      1000,
+      'SIGINT',
+      true,
+    );
+    expect(r.code).toBe(130);
+    expect(r.out).toMatch(
+      /interrupted after \d+ of \d+ scenario\/era pairs: the matrix is partial/,
+    );
   }, 60_000);
 });
