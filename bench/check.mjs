@@ -6,8 +6,8 @@
 // The reference (default 74d257a, the build of the day issue 19 was filed) is
 // built into a git worktree as bench/commits.mjs does. Each run is the real
 // CLI (bin/cowherd.js) in a child process on this checkout's scenarios/: the
-// reference, this build with its default jobs (the machine's CPUs, at most 8),
-// and this build with --jobs 1, interleaved, N rounds (default 2). Every run
+// reference, this build with --jobs 1, and with --jobs CPUS (the machine's
+// CPUs, at most 8), interleaved, N rounds (default 2). Every run
 // must print the same matrix as the reference (the trailing blanks of a line
 // aside); the best time of each is compared. The machine's load moves the
 // figures: read the ratios.
@@ -36,14 +36,13 @@ function run(dir, extra) {
   return { s, out: r.stdout.replace(/ +$/gm, '') };
 }
 
+const cpus = Math.min(8, availableParallelism());
 const kinds = [
   { name: `${ref.sha} (reference)`, dir: ref.dir, extra: [] },
-  {
-    name: `this build, default jobs (${Math.min(8, availableParallelism())})`,
-    dir: root,
-    extra: [],
-  },
   { name: 'this build, --jobs 1', dir: root, extra: ['--jobs', '1'] },
+  ...(cpus > 1
+    ? [{ name: `this build, --jobs ${cpus}`, dir: root, extra: ['--jobs', String(cpus)] }]
+    : []),
 ];
 const times = kinds.map(() => []);
 let expected = null;
