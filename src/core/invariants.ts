@@ -77,6 +77,8 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   if (s.pt.bugs.length > 0) return out;
   const mem = s.mem;
   const end = mem.end;
+  // The memmap arrays in locals: the loops below read them per PTE and per PFN.
+  const { flags, mapcount, refcount, order } = mem;
   // Per PFN below mem.end: the references and the PTE mappings the walk
   // accounts (typed arrays, not Maps: a gigabyte mapping counts 262,144 pages
   // per state), zeroed scratch shared by every call.
@@ -115,7 +117,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     // in pgtables_bytes; a page-cache THP's has none (x86).
     const deposited = t.huge.filter((h) => {
       const head = ptVal(s.pt.tables[h.table]!, h.index);
-      return head === s.huge_zero || head >= mem.end || (mem.flags[head]! & PG_anon) !== 0;
+      return head === s.huge_zero || head >= mem.end || (flags[head]! & PG_anon) !== 0;
     }).length;
     const bytes = (t.pud.length + t.pmd.length + t.pte.length + deposited) * PT_TABLE_BYTES;
     if (bytes !== mm.pgtables_bytes) {
@@ -145,14 +147,14 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
           continue;
         }
         if (!presentBits(bits) || bits & _PAGE_SPECIAL) continue;
-        if (val >= mem.end || mem.flags[val]! & PG_buddy) {
+        if (val >= mem.end || flags[val]! & PG_buddy) {
           out.push({ code: 'MM003', detail: `mm ${mm.id}: PTE maps freed page ${val}` });
           continue;
         }
         maps[val]! += 1;
         const folio = page_folio(s, val);
         ref(folio);
-        if (mem.order[folio]! > 0) {
+        if (order[folio]! > 0) {
           if (folio !== runFolio) {
             if (run > 0) addLarge(runFolio, mm.id, run);
             runFolio = folio;
@@ -160,7 +162,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
           }
           run++;
         }
-        const ff = mem.flags[folio]!;
+        const ff = flags[folio]!;
         if (ff & PG_anon) anon++;
         else if (ff & PG_swapbacked) shmem++;
         else file++;
@@ -170,16 +172,16 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     for (const h of t.huge) {
       const head = ptVal(s.pt.tables[h.table]!, h.index);
       if (head === s.huge_zero) continue; // like the zero page: no rss, mapcount or reference
-      if (head >= mem.end || mem.flags[head]! & PG_buddy) {
+      if (head >= mem.end || flags[head]! & PG_buddy) {
         out.push({ code: 'MM003', detail: `mm ${mm.id}: huge PMD maps freed page ${head}` });
         continue;
       }
       add(entireMaps, head);
       ref(head);
       addLarge(head, mm.id);
-      const nr = 2 ** mem.order[head]!;
-      if (mem.flags[head]! & PG_anon) anon += nr;
-      else if (mem.flags[head]! & PG_swapbacked) shmem += nr;
+      const nr = 2 ** order[head]!;
+      if (flags[head]! & PG_anon) anon += nr;
+      else if (flags[head]! & PG_swapbacked) shmem += nr;
       else file += nr;
     }
     if (
@@ -202,7 +204,7 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   for (const p of s.pipes) {
     if (!p) continue;
     for (const b of p.bufs) {
-      if (mem.flags[b.pfn]! & PG_buddy)
+      if (flags[b.pfn]! & PG_buddy)
         out.push({ code: 'MM003', detail: `pipe ${p.id}: buffer refers to freed page ${b.pfn}` });
       else ref(page_folio(s, b.pfn));
     }
@@ -212,12 +214,12 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   for (const folio of s.isolated) ref(folio);
   for (const g of s.gup) {
     if (!g) continue;
-    if (mem.flags[g.folio]! & PG_buddy) {
+    if (flags[g.folio]! & PG_buddy) {
       out.push({ code: 'MM003', detail: `GUP reference ${g.id} to freed page ${g.page}` });
       continue;
     }
     ref(g.folio, g.refs);
-    if (g.pin && mem.order[g.folio]! > 0) add(pins, g.folio);
+    if (g.pin && order[g.folio]! > 0) add(pins, g.folio);
   }
   for (const [folio, n] of extra) ref(folio, n);
   out.push(...checkSwap(s, swapRefs, noSlot, cached));
@@ -233,29 +235,30 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     }
   }
   let writeback = 0;
-  for (let pfn = ZERO_PFN + 1; pfn < mem.end; pfn++) {
-    const f = mem.flags[pfn]!;
+  const hugeZeroEnd = s.huge_zero === 0 ? 0 : s.huge_zero + 512;
+  for (let pfn = ZERO_PFN + 1; pfn < end; pfn++) {
+    const f = flags[pfn]!;
     if (f & PG_writeback) writeback++;
-    if (f & PG_buddy || isHugeZero(pfn)) continue;
-    if (maps[pfn] !== mem.mapcount[pfn]) {
+    if (f & PG_buddy || (pfn < hugeZeroEnd && pfn >= s.huge_zero)) continue; // isHugeZero()
+    if (maps[pfn] !== mapcount[pfn]) {
       out.push({
         code: 'MM002',
-        detail: `page ${pfn}: mapcount ${mem.mapcount[pfn]}, mapped by ${maps[pfn]} PTEs`,
+        detail: `page ${pfn}: mapcount ${mapcount[pfn]}, mapped by ${maps[pfn]} PTEs`,
       });
     }
     if (f & PG_tail) continue;
-    const large = mem.order[pfn]! > 0 ? mem.large.get(pfn) : undefined;
-    if (mem.order[pfn]! > 0) {
+    if (order[pfn]! > 0) {
       let multi = 0;
-      const nr = 2 ** mem.order[pfn]!;
-      for (let i = 0; i < nr; i++) if (mem.mapcount[pfn + i]! >= 2) multi++;
+      const nr = 2 ** order[pfn]!;
+      for (let i = 0; i < nr; i++) if (mapcount[pfn + i]! >= 2) multi++;
+      const large = mem.large.get(pfn);
       out.push(...checkLargeFolio(pfn, multi, large, entireMaps, pins, largeMaps));
     }
     const expect = refs[pfn]!;
-    if (expect !== mem.refcount[pfn]) {
+    if (expect !== refcount[pfn]) {
       out.push({
         code: 'MM001',
-        detail: `folio ${pfn}: refcount ${mem.refcount[pfn]}, accounted ${expect}`,
+        detail: `folio ${pfn}: refcount ${refcount[pfn]}, accounted ${expect}`,
       });
     }
   }
@@ -274,8 +277,8 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     // (the kernel keeps such folios until then, e.g. after a write copied
     // away from a swapped-in page that was pinned).
     const orphan = (pfn: number) =>
-      (mem.flags[pfn]! & PG_swapcache) !== 0 &&
-      mem.refcount[pfn] === 1 &&
+      (flags[pfn]! & PG_swapcache) !== 0 &&
+      refcount[pfn] === 1 &&
       s.swap.cache.some((f, slot) => f === pfn && s.swap.map[slot] === 0);
     // A folio a per-CPU LRU add batch or a reclaim scan still holds is not a
     // leak either: the batch drains (or the scan lets go) later, and that
@@ -294,12 +297,12 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     const heldByKernel = (pfn: number) => {
       const n = pending.get(pfn);
       if (n === undefined) return false;
-      const swapcache = (mem.flags[pfn]! & PG_swapcache) !== 0 ? 1 : 0;
-      return mem.refcount[pfn] === n + swapcache;
+      const swapcache = (flags[pfn]! & PG_swapcache) !== 0 ? 1 : 0;
+      return refcount[pfn] === n + swapcache;
     };
     for (let pfn = ZERO_PFN + 1; pfn < mem.end; pfn++) {
-      if (mem.flags[pfn]! & PG_tail) continue; // its folio's head answers for it
-      if (!(mem.flags[pfn]! & PG_buddy) && !isHugeZero(pfn) && !orphan(pfn) && !heldByKernel(pfn))
+      if (flags[pfn]! & PG_tail) continue; // its folio's head answers for it
+      if (!(flags[pfn]! & PG_buddy) && !isHugeZero(pfn) && !orphan(pfn) && !heldByKernel(pfn))
         out.push({ code: 'MM006', detail: `page ${pfn} still in use after everything exited` });
     }
     s.swap.map.forEach((n, slot) => {
