@@ -1,6 +1,8 @@
-// One measurement for bench/commits.mjs: node commits-child.mjs DIST own:K|same:K|library [top:N]
+// One measurement for bench/commits.mjs: node commits-child.mjs DIST own:K|same:K|library|library:memo [top:N]
 // With `library top:N`, the N slowest scenarios (seconds over every era, and
 // states) go to standard error as a table; standard output stays one line of JSON.
+// `library:memo` explores each scenario's eras through one EraMemo, as
+// `cowherd check` does (builds from 2f22898 on); `library` explores every era.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
@@ -22,7 +24,9 @@ function scenario(text, file) {
   return sc;
 }
 
-if (what === 'library') {
+if (what === 'library' || what === 'library:memo') {
+  const memo = what === 'library:memo';
+  const { EraMemo } = memo ? await import(`${dist}/explore/era-memo.js`) : {};
   const files = libraryFiles();
   const h = createHash('sha256');
   const t = performance.now();
@@ -31,8 +35,10 @@ if (what === 'library') {
     const sc = scenario(readFileSync(f, 'utf8'), f);
     const t0 = performance.now();
     let states = 0;
+    const byEra = memo ? new EraMemo(sc) : null;
     for (const era of completeEraIds()) {
-      const r = explore(sc, eraInfo(era).policy);
+      const p = eraInfo(era).policy;
+      const r = byEra ? byEra.explore(p) : explore(sc, p);
       states += r.states;
       h.update(`${f} ${era} ${r.kind} ${r.verdict ?? ''} ${r.states}\n`);
     }

@@ -12,6 +12,9 @@
 import { Worker } from 'node:worker_threads';
 import type { CheckRow } from '../report/check.js';
 import type { Scenario } from '../scenario/ast.js';
+import type { Io } from './common.js';
+import { interruptedCode } from './common.js';
+import { reportFailure } from './failure.js';
 
 /** One pair: indices into the scenarios and policies the pool was made with. */
 export interface CheckPair {
@@ -155,5 +158,36 @@ export class CheckPool {
     this.failure = { error };
     for (const p of this.waiting.values()) p.reject(error);
     this.waiting.clear();
+  }
+}
+
+/** Drive the matrix with rows from a pool of `jobs` workers; the same output as one job. */
+export async function checkInPool(
+  io: Io,
+  argv: readonly string[],
+  loop: Generator<CheckPair, number, CheckRow | null>,
+  scenarios: readonly Scenario[],
+  eras: readonly string[],
+  jobs: number,
+  order: readonly CheckPair[],
+  budget: { maxStates: number | undefined; maxMemory: string | undefined },
+): Promise<number> {
+  const pool = new CheckPool(scenarios, eras, budget, jobs, order);
+  // The command is asynchronous here: a signal's flag is read between the
+  // pool's messages and passed on to the workers.
+  const watch = setInterval(() => {
+    const code = interruptedCode(io);
+    if (code !== 0) pool.stop(code);
+  }, 50);
+  try {
+    let next = loop.next();
+    while (!next.done) next = loop.next(await pool.row(next.value));
+    return next.value;
+  } catch (e) {
+    // An input error (a checkpoint that cannot be written) or a worker that died.
+    return reportFailure(io, argv, e);
+  } finally {
+    clearInterval(watch);
+    await pool.close();
   }
 }

@@ -23,7 +23,7 @@ import {
 import type { Scenario } from '../scenario/ast.js';
 import { InputError } from '../scenario/errors.js';
 import type { CheckPair } from './check-pool.js';
-import { CheckPool } from './check-pool.js';
+import { checkInPool } from './check-pool.js';
 import type { CheckpointOptions } from './checkpoint.js';
 import { checkpointPlan, checkRunKey, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { Io } from './common.js';
@@ -41,7 +41,7 @@ import {
   positiveInt,
   selectEras,
 } from './common.js';
-import { reportFailure, toolBugReport } from './failure.js';
+import { toolBugReport } from './failure.js';
 
 /** The options of `cowherd check` as commander passes them. */
 export interface CheckCliOptions extends CheckpointOptions {
@@ -261,50 +261,14 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
 }
 
 /**
- * `--jobs`: a positive number, at most 64. By default, in a real process,
- * the CPUs (at most 8) when there are at least four; one below that, where
- * a single exploration's garbage collector already keeps a second CPU busy
- * and a second worker bought nothing (docs/performance.md). In-process, 1.
+ * `--jobs`: a positive number, at most 64; by default the CPUs of a real
+ * process (at most 8), and 1 in-process (a test, an embedding program).
  */
 function checkJobs(io: Io, text: string | undefined): number {
   const n = positiveInt(text, '--jobs');
-  if (n === undefined) {
-    const cpus = availableParallelism();
-    return io.parallel && cpus >= 4 ? Math.min(8, cpus) : 1;
-  }
+  if (n === undefined) return io.parallel ? Math.min(8, availableParallelism()) : 1;
   if (n > 64) throw new InputError('CLI001', '--jobs takes 1..64', '--jobs', null);
   return n;
-}
-
-/** Drive the matrix with rows from a pool of `jobs` workers; the same output as one job. */
-async function checkInPool(
-  io: Io,
-  argv: readonly string[],
-  loop: Generator<CheckPair, number, CheckRow | null>,
-  scenarios: readonly Scenario[],
-  eras: readonly string[],
-  jobs: number,
-  order: readonly CheckPair[],
-  budget: { maxStates: number | undefined; maxMemory: string | undefined },
-): Promise<number> {
-  const pool = new CheckPool(scenarios, eras, budget, jobs, order);
-  // The command is asynchronous here: a signal's flag is read between the
-  // pool's messages and passed on to the workers.
-  const watch = setInterval(() => {
-    const code = interruptedCode(io);
-    if (code !== 0) pool.stop(code);
-  }, 50);
-  try {
-    let next = loop.next();
-    while (!next.done) next = loop.next(await pool.row(next.value));
-    return next.value;
-  } catch (e) {
-    // An input error (a checkpoint that cannot be written) or a worker that died.
-    return reportFailure(io, argv, e);
-  } finally {
-    clearInterval(watch);
-    await pool.close();
-  }
 }
 
 /**
