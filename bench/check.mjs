@@ -59,8 +59,7 @@ console.log(
 );
 console.log('\n| build | seconds (each run) | best | speed-up against the reference |');
 console.log('| --- | --- | --- | --- |');
-kinds.forEach((k, j) =>
+for (const [j, k] of kinds.entries())
   console.log(
     `| ${k.name} | ${times[j].map((t) => t.toFixed(2)).join(' / ')} | ${best[j].toFixed(2)} | ${(best[0] / best[j]).toFixed(2)}× |`,
-  ),
-);
+  );
