@@ -1,19 +1,19 @@
 /**
- * `cowherd check --jobs N`: scenario/era pairs explored N at a time, one per
- * worker thread (check-worker.ts). Each pair is explored exactly as with one
- * job, so a row does not depend on N; the command takes the rows in matrix
- * order (row()), whatever order they finish in, and prints the same bytes.
- * A worker takes a scenario with the eras still to do, and the next one as
- * soon as it is free, so one slow scenario (a gigabyte mapping) does not hold
- * up the others; within its scenario it explores each behaviour once
- * (explore/era-memo.ts).
+ * `cowherd check --jobs N`: N scenarios explored at a time, one per worker
+ * thread (check-worker.ts). Each scenario/era pair is explored exactly as
+ * with one job, so a row does not depend on N; the command takes the rows in
+ * matrix order (row()), whatever order they finish in, and prints the same
+ * bytes. A worker takes a scenario with the eras still to do, and the next
+ * one as soon as it is free, so one slow scenario (a gigabyte mapping) does
+ * not hold up the others; within its scenario it explores each behaviour
+ * once (explore/era-memo.ts).
  */
 
 import { Worker } from 'node:worker_threads';
 import type { CheckRow } from '../report/check.js';
 import type { Scenario } from '../scenario/ast.js';
 import type { Io } from './common.js';
-import { interruptedCode } from './common.js';
+import { distUrl, interruptedCode } from './common.js';
 import { reportFailure } from './failure.js';
 
 /** One pair: indices into the scenarios and policies the pool was made with. */
@@ -44,14 +44,6 @@ export interface CheckPoolData {
 /** A worker's answer, one per pair: its row, or null when the stop flag ended its exploration. */
 export interface CheckWorkerReply extends CheckPair {
   readonly row: CheckRow | null;
-}
-
-/** The compiled worker next to this module (dist/), also when this module runs from src/ under the tests. */
-function workerUrl(): URL {
-  const here = import.meta.url;
-  return here.endsWith('.ts')
-    ? new URL('../../dist/cli/check-worker.js', here)
-    : new URL('./check-worker.js', here);
 }
 
 const key = (j: CheckPair) => `${j.scenario} ${j.policy}`;
@@ -93,8 +85,8 @@ export class CheckPool {
       maxMemory: budget.maxMemory ?? null,
       stop,
     };
-    for (let i = 0; i < Math.min(jobs, order.length); i++) {
-      const w = new Worker(workerUrl(), { workerData: data });
+    for (let i = 0; i < Math.min(jobs, batches.length); i++) {
+      const w = new Worker(distUrl('cli/check-worker.js'), { workerData: data });
       // A reply per pair; the worker is free once its job's last pair is in.
       let left = 0;
       const feed = () => {

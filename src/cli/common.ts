@@ -52,6 +52,15 @@ export function terminalIo(
   };
 }
 
+/**
+ * A file of the compiled tree (dist/REL), also when this module runs from
+ * src/ under the tests: where worker threads and the viewer's bundle live.
+ */
+export function distUrl(rel: string): URL {
+  const here = import.meta.url;
+  return here.endsWith('.ts') ? new URL(`../../dist/${rel}`, here) : new URL(`../${rel}`, here);
+}
+
 /** The exit code a signal asks for, or 0 (Io.interrupted). */
 export function interruptedCode(io: Io): number {
   return io.interrupted?.() ?? 0;

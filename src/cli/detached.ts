@@ -11,7 +11,7 @@
 
 import { Worker } from 'node:worker_threads';
 import type { Io } from './common.js';
-import { EXIT_TOOL_BUG } from './common.js';
+import { distUrl, EXIT_TOOL_BUG } from './common.js';
 import { toolBugReport } from './failure.js';
 
 type Message = { out: string } | { err: string } | { code: number };
@@ -23,14 +23,6 @@ export interface DetachedIo {
   readonly columns: number | null;
 }
 
-/** The compiled worker next to this module (dist/), also when this module runs from src/ under the tests. */
-function workerUrl(): URL {
-  const here = import.meta.url;
-  return here.endsWith('.ts')
-    ? new URL('../../dist/cli/cli-worker.js', here)
-    : new URL('./cli-worker.js', here);
-}
-
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 export function runDetached(io: Io, argv: readonly string[]): Promise<number> {
@@ -40,7 +32,7 @@ export function runDetached(io: Io, argv: readonly string[]): Promise<number> {
     colour: io.colour === true,
     columns: io.columns ?? null,
   };
-  const worker = new Worker(workerUrl(), { workerData: { argv, flag, io: data } });
+  const worker = new Worker(distUrl('cli/cli-worker.js'), { workerData: { argv, flag, io: data } });
   let signalled: keyof typeof SIGNAL_EXIT | null = null;
   const onSignal = (sig: keyof typeof SIGNAL_EXIT) => {
     if (signalled !== null) {

@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { viewerPage } from '../report/view-html.js';
 import { InputError } from '../scenario/errors.js';
 import type { Io } from './common.js';
-import { EXIT_INPUT, EXIT_OK, positiveInt, selectEras } from './common.js';
+import { distUrl, EXIT_INPUT, EXIT_OK, positiveInt, selectEras } from './common.js';
 import { toolBugReport } from './failure.js';
 import { loadViewInputs, ViewStore } from './view-store.js';
 import type { ViewJob, ViewWorkerMessage } from './view-worker.js';
@@ -25,12 +25,6 @@ export interface ViewCliOptions {
   pt?: string;
   port?: string;
   host?: string;
-}
-
-/** A file next to this module once compiled (dist/), also when this module runs from src/ under the tests. */
-export function distUrl(rel: string): URL {
-  const here = import.meta.url;
-  return here.endsWith('.ts') ? new URL(`../../dist/${rel}`, here) : new URL(`../${rel}`, here);
 }
 
 /** The viewer's bundle (npm run build writes it with Vite). */
