@@ -3,8 +3,8 @@
  * the scenarios it is asked about from the text the command loaded (never
  * from the file again, which may have changed), explores one scenario under
  * the eras of a message exactly as a run with one job does (checkPair(),
- * each behaviour once), and posts each pair's row back. A stop flag the pool sets when a signal comes in ends
- * the pair being explored (Io.interrupted).
+ * each behaviour once), and posts each pair's row back. A stop flag the pool
+ * sets when a signal comes in ends the pair being explored (Io.interrupted).
  */
 
 import { parentPort, workerData } from 'node:worker_threads';

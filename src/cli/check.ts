@@ -234,16 +234,15 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
   const budget = { maxStates, memory };
   if (jobs === 1) {
     // The eras of one scenario come one after the other: one memo at a time.
-    const memos = new Map<number, EraMemo>();
+    let memo: EraMemo | null = null;
+    let memoOf = -1;
     let next = loop.next();
     while (!next.done) {
       const { scenario, policy } = next.value;
       const sc = scenarios[scenario]!;
-      let memo = memos.get(scenario);
-      if (!memo) {
-        memos.clear();
+      if (memo === null || memoOf !== scenario) {
         memo = checkMemo(io, sc, budget);
-        memos.set(scenario, memo);
+        memoOf = scenario;
       }
       next = loop.next(checkPair(io, sc, policies[policy]!, budget, undefined, memo));
     }

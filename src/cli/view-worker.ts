@@ -29,10 +29,10 @@ const port = parentPort!;
 const io = { out: () => {}, err: () => {} };
 const { scenarios } = loadScenarios(job.files);
 const budget = { maxStates: undefined, memory: memoryBudget(undefined) };
+const progress = job.progress
+  ? (p: ExploreProgress) => port.postMessage({ kind: 'progress', states: p.states })
+  : undefined;
 for (const sc of scenarios) {
-  const progress = job.progress
-    ? (p: ExploreProgress) => port.postMessage({ kind: 'progress', states: p.states })
-    : undefined;
   // Each behaviour of the scenario explored once (explore/era-memo.ts).
   const memo = checkMemo(io, sc, budget, progress);
   for (const era of job.eras) {

@@ -103,8 +103,6 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
   const isHugeZero = (pfn: number) =>
     s.huge_zero !== 0 && pfn >= s.huge_zero && pfn < s.huge_zero + 512;
   const pins = new Map<number, number>();
-  /** One PTE table's populated entries, (val, bits) pairs: filled per table. */
-  const entries = tableEntries;
 
   for (const mm of s.mms) {
     if (!mm) continue;
@@ -134,12 +132,12 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     let runFolio = 0;
     let run = 0;
     for (const id of t.pte) {
-      const n = ptEntryWords(s.pt.tables[id]!, entries);
+      const n = ptEntryWords(s.pt.tables[id]!, tableEntries);
       // Entries that are not none, read by their words (presentBits() is
       // pte_present(), swapEntryBits() is_swap_entry_pte()).
       for (let e = 0; e < n; e += 2) {
-        const val = entries[e]!;
-        const bits = entries[e + 1]!;
+        const val = tableEntries[e]!;
+        const bits = tableEntries[e + 1]!;
         if (swapEntryBits(bits)) {
           swapents++;
           if (val > 0 && val < swapRefs.length) swapRefs[val]! += 1;
@@ -235,11 +233,10 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
     }
   }
   let writeback = 0;
-  const hugeZeroEnd = s.huge_zero === 0 ? 0 : s.huge_zero + 512;
   for (let pfn = ZERO_PFN + 1; pfn < end; pfn++) {
     const f = flags[pfn]!;
     if (f & PG_writeback) writeback++;
-    if (f & PG_buddy || (pfn < hugeZeroEnd && pfn >= s.huge_zero)) continue; // isHugeZero()
+    if (f & PG_buddy || isHugeZero(pfn)) continue;
     if (maps[pfn] !== mapcount[pfn]) {
       out.push({
         code: 'MM002',
@@ -387,7 +384,7 @@ function scratchFor(end: number): typeof scratch {
   }
   return scratch;
 }
-/** The populated entries of one PTE table at most: 512 (val, bits) pairs. */
+/** One PTE table's populated entries, (val, bits) pairs, filled per table: 512 pairs at most. */
 const tableEntries = new Uint32Array(PT_DENSE_WORDS);
 let tableMarks = new Uint8Array(0);
 /** Zeroed marks over table ids below `n`. */

@@ -6,17 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { runBin } from './kill-resume.js';
-import { cli, tempDirs } from './run-cli.js';
+import { cli, cliAsync, tempDirs } from './run-cli.js';
 
 const tmp = tempDirs('cowherd-jobs-');
-
-/** Run the CLI in-process and wait for it (a pool makes `check` asynchronous). */
-async function cliAsync(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
 
 // Scenarios with findings, witnesses, a mismatch-free matrix and a few hundred states.
 const ARGS = ['scenarios/bugs', 'scenarios/gup_longterm', '--era', 'v5.7,v5.9,v6.18'];

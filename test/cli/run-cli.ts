@@ -24,3 +24,11 @@ export function cli(...argv: string[]) {
   const code = main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
   return { code, out, err };
 }
+
+/** Run the CLI in-process and wait for it (`check --jobs N` is asynchronous). */
+export async function cliAsync(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}
