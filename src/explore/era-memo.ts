@@ -24,19 +24,36 @@
 
 import type { EraId, Policy } from '../core/points.js';
 import type { Scenario } from '../scenario/ast.js';
-import type { ExploreOptions, ExploreResult } from './explore.js';
+import type { ExpansionMemo, ExploreOptions, ExploreResult, KnownExpansion } from './explore.js';
 import { explore } from './explore.js';
+import type { Lanes } from './fingerprint-set.js';
 
 /** Policy members that name or describe an era and decide nothing. */
 const LABELS: ReadonlySet<string> = new Set(['id', 'title', 'kernels', 'complete', 'cites']);
 
 /**
- * A copy of `p` that notes each decision point read (a getter per member;
- * labels are plain values), and the set it notes them in.
+ * A copy of a policy that notes each decision point read (a getter per
+ * member; labels are plain values): every name in `read`, and each also in
+ * the window open when it is read, or in `outside` when none is.
  */
-export function recordingPolicy(p: Policy): { policy: Policy; read: Set<string> } {
-  const read = new Set<string>();
-  const copy: Record<string, unknown> = {};
+export interface PolicyRecorder {
+  readonly policy: Policy;
+  /** Every decision point read. */
+  readonly read: Set<string>;
+  /** The names read while no window was open. */
+  readonly outside: Set<string>;
+  /** Where names read now are noted, or null. */
+  window: Set<string> | null;
+}
+
+export function recordingPolicy(p: Policy): PolicyRecorder {
+  const rec: PolicyRecorder = {
+    policy: {} as Policy,
+    read: new Set<string>(),
+    outside: new Set<string>(),
+    window: null,
+  };
+  const copy = rec.policy as unknown as Record<string, unknown>;
   for (const key of Object.keys(p)) {
     const value = (p as unknown as Record<string, unknown>)[key];
     if (LABELS.has(key)) copy[key] = value;
@@ -44,12 +61,13 @@ export function recordingPolicy(p: Policy): { policy: Policy; read: Set<string> 
       Object.defineProperty(copy, key, {
         enumerable: true,
         get() {
-          read.add(key);
+          rec.read.add(key);
+          (rec.window ?? rec.outside).add(key);
           return value;
         },
       });
   }
-  return { policy: copy as unknown as Policy, read };
+  return rec;
 }
 
 interface Explored {
@@ -65,14 +83,67 @@ function repeatable(r: ExploreResult): boolean {
 }
 
 /**
+ * An exploration whose expansions are kept: its policy, and the decision
+ * points it read outside every expansion (setting up: configFor()), which
+ * each of its expansions rests on too.
+ */
+interface Source {
+  readonly policy: Policy;
+  readonly setup: string[];
+}
+
+/** An expansion kept: its state's lanes, who made it, and the decisions it read. */
+interface Kept {
+  readonly a: number;
+  readonly b: number;
+  readonly source: Source;
+  readonly read: readonly string[];
+  readonly known: KnownExpansion;
+}
+
+/**
+ * The bytes a memo's kept expansions may hold, as estimated by keptBytes():
+ * each successor is a machine kept alive. The cap bounds what the memo adds
+ * to an exploration's memory (--max-memory counts it); the expansions kept
+ * first are the shallowest, those a later era is likeliest to reach.
+ */
+const KEEP_BYTES = 128 * 2 ** 20;
+
+/**
+ * An estimate of the memory a successor holds of its own: a few kilobytes of
+ * records, and about four bytes per PFN for each of the memmap arrays a step
+ * writes (copied on write; a step writes three or four of the five).
+ */
+function keptBytes(known: KnownExpansion): number {
+  let n = 0;
+  for (const { m } of known.succs) n += 2048 + 16 * m.s.mem.end;
+  return n;
+}
+
+/**
  * The explorations of one scenario with one set of options, by behaviour.
  * `explore(p)` returns what explore(sc, p, opts) returns.
+ *
+ * An era that must be explored again still shares every state expansion
+ * that reads only decisions it makes the same way: a state reached under
+ * two eras (every state before the first step where they differ, at least)
+ * is expanded once, and the later era takes the successors, their
+ * fingerprints and their checks as they were made (ExpansionMemo in
+ * explore.ts). Its search is its own, in its own order, so its result is
+ * the one exploring would give.
  */
 export class EraMemo {
   private readonly done: Explored[] = [];
+  private readonly sources: Source[] = [];
+  /** Kept expansions by their state's lanes (53 bits of them; the rest compared). */
+  private readonly kept = new Map<number, Kept[]>();
+  private keptBytes = 0;
   /** Explorations run, and results given to another era. */
   explored = 0;
   shared = 0;
+  /** Expansions made, and expansions taken from another era's exploration. */
+  expansions = 0;
+  reused = 0;
 
   constructor(
     private readonly sc: Scenario,
@@ -80,21 +151,89 @@ export class EraMemo {
   ) {}
 
   explore(p: Policy): ExploreResult {
-    const same = this.done.find((e) => sameDecisions(e, p));
+    const same = this.done.find((e) => sameDecisions(e.policy, e.read, p));
     if (same) {
       this.shared++;
       return { ...same.result, era: p.id as EraId };
     }
-    const { policy, read } = recordingPolicy(p);
-    const result = explore(this.sc, policy, this.opts);
+    const rec = recordingPolicy(p);
+    const source: Source = { policy: p, setup: [] };
+    const usable = new Set(this.sources.filter((s) => sameDecisions(s.policy, s.setup, p)));
+    const result = explore(this.sc, rec.policy, {
+      ...this.opts,
+      expansions: this.expansionMemo(rec, source, usable),
+    });
     this.explored++;
-    if (repeatable(result)) this.done.push({ policy: p, read: [...read].sort(), result });
+    if (repeatable(result)) this.done.push({ policy: p, read: [...rec.read].sort(), result });
+    source.setup.push(...rec.outside);
+    this.sources.push(source);
     return result;
+  }
+
+  /** The ExpansionMemo of one exploration: it reuses the kept expansions of `usable` and keeps its own under `source`. */
+  private expansionMemo(
+    rec: PolicyRecorder,
+    source: Source,
+    usable: ReadonlySet<Source>,
+  ): ExpansionMemo {
+    const policy = source.policy;
+    // A window not kept is dropped: its names stay in rec.read alone.
+    const closeWindow = () => {
+      rec.window = null;
+    };
+    return {
+      lookup: (lanes) => {
+        const list = usable.size > 0 ? this.kept.get(key53(lanes)) : undefined;
+        if (!list) return null;
+        for (const k of list) {
+          if (k.a !== lanes[0] || k.b !== lanes[1] || !usable.has(k.source)) continue;
+          if (!sameDecisions(k.source.policy, k.read, policy)) continue;
+          // The exploration rests on these decisions as if it had read them.
+          for (const name of k.read) rec.read.add(name);
+          this.reused++;
+          return k.known;
+        }
+        return null;
+      },
+      open: () => {
+        rec.window = new Set();
+      },
+      keep: (lanes, known) => {
+        const read = [...rec.window!];
+        closeWindow();
+        this.expansions++;
+        const bytes = keptBytes(known);
+        if (this.keptBytes + bytes > KEEP_BYTES) return;
+        this.keptBytes += bytes;
+        const k: Kept = { a: lanes[0], b: lanes[1], source, read, known };
+        const at = key53(lanes);
+        const list = this.kept.get(at);
+        if (list) list.push(k);
+        else this.kept.set(at, [k]);
+      },
+      close: closeWindow,
+      aside: (f) => {
+        const outer = rec.window;
+        rec.window = new Set();
+        try {
+          return f();
+        } finally {
+          rec.window = outer;
+        }
+      },
+    };
   }
 }
 
-function sameDecisions(e: Explored, p: Policy): boolean {
-  const a = e.policy as unknown as Record<string, unknown>;
+/** 53 bits of a fingerprint's lanes, a Map key. */
+function key53(lanes: Lanes): number {
+  return (lanes[0] >>> 0) * 2 ** 21 + (lanes[1] >>> 11);
+}
+
+/** Whether `p` gives the values `q` gives at every one of the names `read`. */
+function sameDecisions(q: Policy, read: Iterable<string>, p: Policy): boolean {
+  const a = q as unknown as Record<string, unknown>;
   const b = p as unknown as Record<string, unknown>;
-  return e.read.every((key) => a[key] === b[key]);
+  for (const key of read) if (a[key] !== b[key]) return false;
+  return true;
 }

@@ -18,11 +18,20 @@
 import { checkInvariants, type Violation } from '../core/invariants.js';
 import type { EraId, Policy } from '../core/points.js';
 import type { Pos, Scenario, Verdict } from '../scenario/ast.js';
-import type { GhostCode } from '../scenario/ghost.js';
+import type { Finding, GhostCode } from '../scenario/ghost.js';
 import type { Machine } from '../scenario/machine.js';
 import { machineRefs, newMachine, StepInterrupted } from '../scenario/machine.js';
 import { configFor } from '../scenario/run.js';
-import { expand, machineAfter, machineFindings, machineLanes, stepsOf } from './expand.js';
+import {
+  expand,
+  type Final,
+  machineAfter,
+  machineFindings,
+  machineLanes,
+  type Successor,
+  stepsOf,
+} from './expand.js';
+import type { Lanes } from './fingerprint-set.js';
 import type { Choice, Move } from './moves.js';
 import type { SearchSnapshot } from './search.js';
 import { Search } from './search.js';
@@ -79,6 +88,11 @@ export interface ExploreOptions {
     due(): boolean;
     save(snapshot: SearchSnapshot): void;
   };
+  /**
+   * Expansions of the same scenario made under other eras, reused where they
+   * read the same decisions (era-memo.ts); ignored under the symmetry.
+   */
+  readonly expansions?: ExpansionMemo;
   /** Called every `progressEvery` new states (default 4096) with the counts so far. */
   readonly progress?: (p: ExploreProgress) => void;
   readonly progressEvery?: number;
@@ -165,15 +179,59 @@ interface Node {
   readonly depth: number;
   /** Index of the edge that reached it, -1 for the initial machine. */
   readonly edge: number;
+  /** Its exact fingerprint, when known (the key of its expansion in an ExpansionMemo). */
+  readonly lanes?: Lanes;
+}
+
+/** What the explorer checks in a new state: the accounting invariants and the design's. */
+export interface StateChecks {
+  readonly violations: readonly Violation[];
+  readonly findings: readonly Finding[];
+}
+
+/** One state's expansion as the explorer made it, with what it computed of each successor. */
+export interface KnownExpansion {
+  readonly succs: readonly Successor[];
+  readonly final: Final | null;
+  /** Each successor's exact fingerprint. */
+  readonly lanes: readonly Lanes[];
+  /** Each successor's checks, where they were made (the successor was new). */
+  readonly checks: (StateChecks | undefined)[];
+}
+
+/**
+ * Expansions made by explorations of the same scenario and options under
+ * other policies (era-memo.ts): a state's expansion is a function of the
+ * state and of the decisions it reads, so one that read only decisions
+ * this exploration's policy makes the same way is this exploration's too.
+ * The explorer reports each expansion it makes between open() and keep()
+ * (or close(), when it is not to be kept).
+ */
+export interface ExpansionMemo {
+  /** The known expansion of the state with these exact lanes that holds for this policy, or null. */
+  lookup(lanes: Lanes): KnownExpansion | null;
+  /** An expansion starts: note the decisions read from here on. */
+  open(): void;
+  /** The expansion opened is complete: keep it for other policies. */
+  keep(lanes: Lanes, known: KnownExpansion): void;
+  /** The expansion opened is not to be kept (cut short, or reused). */
+  close(): void;
+  /** Run `f`, a replay of steps already taken (a path's steps), whose reads decide nothing new. */
+  aside<T>(f: () => T): T;
 }
 
 /** Explore every interleaving of a checked scenario under one era. Throws InputError (SC1xx) like the runner. */
 export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {}): ExploreResult {
   const config = configFor(sc, policy, { lockBreaks: true });
-  const search = new Search(sc, policy.id, opts, (moves) => stepsOf(newMachine(sc), moves, config));
-  const root = newMachine(sc);
   const symmetry = opts.symmetry ? symmetryReport(sc) : null;
   const lanesOf = symmetry?.applied ? canonicalLanes : machineLanes;
+  // Expansions are known by exact fingerprints: under the symmetry the visited key is another.
+  const memo = symmetry?.applied ? null : (opts.expansions ?? null);
+  const rebuild = (moves: readonly Move[]) => stepsOf(newMachine(sc), moves, config);
+  const search = new Search(sc, policy.id, opts, (moves) =>
+    memo ? memo.aside(() => rebuild(moves)) : rebuild(moves),
+  );
+  const root = newMachine(sc);
   const interrupt = search.interrupt();
   if (interrupt) root.interrupt = interrupt;
   let work: (Node | undefined)[];
@@ -192,8 +250,9 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
       .restore(opts.resume)
       .map((n) => ({ m: machineAt(n.edge), depth: n.depth, edge: n.edge }));
   } else {
-    search.root(lanesOf(root));
-    work = [{ m: root, depth: 0, edge: -1 }];
+    const lanes = lanesOf(root);
+    search.root(lanes);
+    work = [{ m: root, depth: 0, edge: -1, lanes }];
   }
   let head = 0;
   const queued = () => (opts.dfs ? work : work.slice(head)) as Node[];
@@ -203,28 +262,52 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
     const node = (opts.dfs ? work.pop() : work[head++])!;
     if (!opts.dfs) work[head - 1] = undefined; // let the visited machine go
     search.visit(node.depth);
-    let expanded: ReturnType<typeof expand>;
-    try {
-      expanded = expand(node.m, config, opts.por !== false);
-    } catch (e) {
-      // A budget ran out inside a long step (statements.ts access()).
-      if (!(e instanceof StepInterrupted)) throw e;
-      search.budgetOut(asBudget(e.budget));
-      break;
-    }
+    const key = memo ? (node.lanes ?? machineLanes(node.m)) : null;
+    const known = key ? memo!.lookup(key) : null;
+    memo?.open();
+    let expanded: { readonly succs: readonly Successor[]; readonly final: Final | null };
+    if (known) expanded = known;
+    else
+      try {
+        expanded = expand(node.m, config, opts.por !== false);
+      } catch (e) {
+        memo?.close();
+        // A budget ran out inside a long step (statements.ts access()).
+        if (!(e instanceof StepInterrupted)) throw e;
+        search.budgetOut(asBudget(e.budget));
+        break;
+      }
     const { succs, final } = expanded;
-    for (const { m, step } of succs) {
+    // What this expansion computes, kept for other policies when it is new.
+    const made: KnownExpansion | null =
+      memo && !known ? { succs, final, lanes: [], checks: [] } : null;
+    let i = 0;
+    for (; i < succs.length; i++) {
+      const { m, step } = succs[i]!;
+      if (known) {
+        // A machine another exploration made: budgets are this one's.
+        if (interrupt) m.interrupt = interrupt;
+        else delete m.interrupt;
+      }
+      const lanes = known ? known.lanes[i]! : lanesOf(m);
+      (made?.lanes as Lanes[] | undefined)?.push(lanes);
       // Invariants are a function of the state: checked once, when it is new.
-      const edge = search.successor(node.edge, lanesOf(m), step, () => ({
-        violations: checkInvariants(m.s, machineRefs(m)),
-        findings: machineFindings(m, config),
-      }));
+      const edge = search.successor(node.edge, lanes, step, () => {
+        const c = known?.checks[i] ?? {
+          violations: checkInvariants(m.s, machineRefs(m)),
+          findings: machineFindings(m, config),
+        };
+        if (made) made.checks[i] = c;
+        return c;
+      });
       if (edge >= 0) {
-        work.push({ m, depth: node.depth + 1, edge });
+        work.push({ m, depth: node.depth + 1, edge, lanes });
         search.tick(work.length - head);
       }
       if (search.stop !== null) break;
     }
+    if (made && i === succs.length) memo!.keep(key!, made);
+    else memo?.close();
     search.final(node.edge, final);
   }
   if (search.stop === null) opts.checkpoint?.save(search.snapshot([]));

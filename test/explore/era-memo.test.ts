@@ -8,7 +8,7 @@ import type { Policy } from '../../src/core/points.js';
 import { EraMemo, recordingPolicy } from '../../src/explore/era-memo.js';
 import { explore } from '../../src/explore/explore.js';
 import { eraInfo } from '../../src/policy/registry.js';
-import { do_wp_page_mapcount } from '../../src/policy/rules.js';
+import { copy_present_pte_share, do_wp_page_mapcount } from '../../src/policy/rules.js';
 import { checkScenario } from '../../src/scenario/check.js';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { expectEraMemoExact, librarySample } from './library.js';
@@ -23,6 +23,9 @@ function load(f: string) {
 
 // A private page written after fork: do_wp_page() decides, by era.
 const COW = 'scenarios/cow/cow-anon-fork-basic.cow';
+// The child's vmsplice() pin survives the parent's write fault only where
+// do_wp_page() reuses by mapcount: the answer changes with that rule alone.
+const VMSPLICE = 'scenarios/bugs/bug-cve-2020-29374-vmsplice.cow';
 
 describe('EraMemo', () => {
   it('notes the decision points an exploration reads, and no labels', () => {
@@ -68,6 +71,39 @@ describe('EraMemo', () => {
     // Another page-table strategy (a flag every exploration reads).
     memo.explore({ ...policy('v6.18'), ptStrategy: 'none' });
     expect([memo.explored, memo.shared]).toEqual([3, 2]);
+  });
+
+  it('an era explored again takes the expansions that read only decisions it makes the same way', () => {
+    const sc = load(VMSPLICE);
+    const memo = new EraMemo(sc);
+    const a = memo.explore(policy('v6.18'));
+    expect(memo.reused).toBe(0);
+    const made = memo.expansions;
+    // do_wp_page() by mapcount: every state before the parent's write is
+    // expanded the same way, the write fault and what follows it are not.
+    const other: Policy = { ...policy('v6.18'), do_wp_page: do_wp_page_mapcount };
+    const r = memo.explore(other);
+    expect(memo.explored).toBe(2);
+    expect(memo.reused).toBeGreaterThan(0);
+    expect(memo.expansions).toBeGreaterThan(made);
+    const plain = explore(sc, other);
+    expect(JSON.stringify(r)).toBe(JSON.stringify(plain));
+    // The eras' answers differ, so a write fault taken from v6.18 would show.
+    expect(JSON.stringify({ ...a, era: plain.era })).not.toBe(JSON.stringify(plain));
+  });
+
+  it("the decisions of the expansions an era took count as read by that era's exploration", () => {
+    const sc = load(VMSPLICE);
+    const memo = new EraMemo(sc);
+    memo.explore(policy('v6.18'));
+    const other: Policy = { ...policy('v6.18'), do_wp_page: do_wp_page_mapcount };
+    memo.explore(other);
+    // fork() ran in expansions `other` took from v6.18: it rests on
+    // copy_present_pte() all the same, so an era differing there is explored.
+    const third: Policy = { ...other, copy_present_pte: copy_present_pte_share };
+    const r = memo.explore(third);
+    expect([memo.explored, memo.shared]).toEqual([3, 0]);
+    expect(JSON.stringify(r)).toBe(JSON.stringify(explore(sc, third)));
   });
 
   it('keeps no result cut by the clock', () => {

@@ -70,9 +70,14 @@ export function expectPorSound(files: readonly string[]): { reduced: number; ful
  * An era that gets another era's result from an EraMemo gets exactly what
  * exploring it gives (every field, paths and counts included); the shares.
  */
-export function expectEraMemoExact(files: readonly string[]): { explored: number; shared: number } {
+export function expectEraMemoExact(files: readonly string[]): {
+  explored: number;
+  shared: number;
+  reused: number;
+} {
   let explored = 0;
   let shared = 0;
+  let reused = 0;
   for (const f of files) {
     const sc = load(f);
     const memo = new EraMemo(sc);
@@ -86,6 +91,7 @@ export function expectEraMemoExact(files: readonly string[]): { explored: number
     }
     explored += memo.explored;
     shared += memo.shared;
+    reused += memo.reused;
   }
-  return { explored, shared };
+  return { explored, shared, reused };
 }
