@@ -106,6 +106,44 @@ describe('EraMemo', () => {
     expect(JSON.stringify(r)).toBe(JSON.stringify(explore(sc, third)));
   });
 
+  it('runs the steps of machines it took from another era under its own budgets', () => {
+    // The parent's write faults in 4,096 pages: a long step, which reads the
+    // budgets after 4,096 pages through its machine (Machine.interrupt). The
+    // state after fork() is a machine the first era made; the child's write
+    // fault there reads do_wp_page(), so the second era expands it itself.
+    const sc = parseScenario(
+      [
+        'scenario long-write-after-fork',
+        'setup {',
+        '  mmap a pages=1 private rw',
+        '  write a[0] = 1',
+        '  mmap b len=16M private rw',
+        '}',
+        'thread parent {',
+        '  fork child',
+        '  write b = 2',
+        '}',
+        'thread child {',
+        '  write a[0] = 3',
+        '}',
+        'exists (value(parent, a[0]) == 1)',
+      ].join('\n'),
+      'long-write.cow',
+    );
+    checkScenario(sc);
+    let now = 0;
+    const opts = { maxMillis: 1000, clock: () => now };
+    const memo = new EraMemo(sc, opts);
+    expect(memo.explore(policy('v6.18')).kind).toBe('done');
+    // Past the first era's deadline, well within the second's.
+    now = 5000;
+    const other: Policy = { ...policy('v6.18'), do_wp_page: do_wp_page_mapcount };
+    const r = memo.explore(other);
+    expect(memo.reused).toBeGreaterThan(0);
+    expect(r.kind).toBe('done');
+    expect(JSON.stringify(r)).toBe(JSON.stringify(explore(sc, other, opts)));
+  });
+
   it('keeps no result cut by the clock', () => {
     // Enough states for the clock to be read (every 16 new states).
     const sc = load('test/fixtures/many-threads.cow');

@@ -11,10 +11,11 @@
 
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import { EraMemo } from '../../src/explore/era-memo.js';
 import { explore } from '../../src/explore/explore.js';
 import { exploreParallel } from '../../src/explore/parallel.js';
 import { replay } from '../../src/explore/replay.js';
-import { eraInfo } from '../../src/policy/registry.js';
+import { completeEraIds, eraInfo } from '../../src/policy/registry.js';
 import { checkScenario } from '../../src/scenario/check.js';
 import { parseScenario } from '../../src/scenario/parse.js';
 import { runSequential } from '../../src/scenario/run.js';
@@ -147,6 +148,41 @@ export function saturationIdentity(numRuns: number): void {
     }),
     { numRuns, seed: 11 },
   );
+}
+
+/**
+ * EraMemo (src/explore/era-memo.ts) gives each era, in a random order, what
+ * exploring it gives, byte for byte: results shared whole, expansions taken
+ * from another era's exploration. Conditions on counters are drawn too: a
+ * saturated counter lets machines that differ in it share a fingerprint, so
+ * an expansion is taken from a machine reached another way.
+ */
+export function eraMemoIdentity(numRuns: number): number {
+  const eras = completeEraIds();
+  let reused = 0;
+  fc.assert(
+    fc.property(
+      fc.oneof(scenarioArb, counterScenarioArb),
+      fc.shuffledSubarray([...eras], { minLength: 2, maxLength: 5 }),
+      (src, ids) => {
+        const sc = load(src);
+        const memo = new EraMemo(sc, { maxStates: 20_000 });
+        for (const id of ids) {
+          const policy = eraInfo(id)!.policy!;
+          const mine = JSON.stringify(memo.explore(policy));
+          expect([id, mine]).toEqual([
+            id,
+            JSON.stringify(explore(sc, policy, { maxStates: 20_000 })),
+          ]);
+        }
+        reused += memo.reused;
+      },
+    ),
+    { numRuns, seed: 17 },
+  );
+  // The property is about expansions taken: some were.
+  expect(reused).toBeGreaterThan(0);
+  return reused;
 }
 
 /**

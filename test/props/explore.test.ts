@@ -7,6 +7,7 @@
 import { describe, it } from 'vitest';
 import {
   checkpointIdentity,
+  eraMemoIdentity,
   porIdentity,
   saturationIdentity,
   workersIdentity,
@@ -29,6 +30,10 @@ describe('explorer on random scenarios', () => {
 
   it('a search resumed from any checkpoint gives the result of one never stopped', () => {
     checkpointIdentity(4);
+  }, 300_000);
+
+  it('EraMemo gives each era what exploring it gives, byte for byte', () => {
+    eraMemoIdentity(6);
   }, 300_000);
 
   it('worker threads give the one-thread result byte for byte', () => {

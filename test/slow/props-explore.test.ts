@@ -6,6 +6,7 @@
 import { describe, it } from 'vitest';
 import {
   checkpointIdentity,
+  eraMemoIdentity,
   porIdentity,
   saturationIdentity,
   workersIdentity,
@@ -26,6 +27,10 @@ describe('explorer on random scenarios, full size', () => {
 
   it('a search resumed from a checkpoint gives the result of one never stopped (40 scenarios)', () => {
     checkpointIdentity(40);
+  });
+
+  it('EraMemo gives each era what exploring it gives, byte for byte (40 scenarios)', () => {
+    eraMemoIdentity(40);
   });
 
   it('worker threads give the one-thread result byte for byte (12 scenarios)', () => {
