@@ -21,11 +21,23 @@
  *        thread is done (explore/expand.ts machineFindings()).
  */
 
-import { pmdLeaf, ptep_get, pteTable, pteView } from '../core/mm/memory/pgtable.js';
+import {
+  pmd_index,
+  pmd_present_table,
+  pmdTable,
+  ptep_get,
+  pteView,
+} from '../core/mm/memory/pgtable.js';
 import { vma_lookup } from '../core/mm/vma.js';
 import type { State } from '../core/mm_types.js';
 import { VM_SHARED } from '../core/mm_types.js';
-import { pte_pfn, pte_present } from '../core/pgtable_types.js';
+import {
+  _PAGE_PRESENT,
+  _PAGE_PSE,
+  pte_pfn,
+  pte_present,
+  pteBits,
+} from '../core/pgtable_types.js';
 import { type ChunkData, GhostMem, ghostKey, keyAddr, keyMm, MM_SHIFT, PAGE } from './ghost-mem.js';
 
 export type GhostCode = 'ISO001' | 'PIN001' | 'DMA001' | 'PT001' | 'PT002' | 'PT003';
@@ -273,15 +285,19 @@ export function ghostFindings(s: State, g: Ghost): Finding[] {
     const mm = s.mms[id];
     if (!mm) return;
     // A chunk spans one PMD entry: a huge leaf maps its pages in order, else one PTE table.
-    const leaf = pmdLeaf(s, mm, base);
-    const table = leaf ? 0 : pteTable(s, mm, base);
+    const pmdT = pmdTable(s, mm, base);
+    if (pmdT === 0) return;
+    const pmd = ptep_get(s, pmdT, pmd_index(base));
+    // pmdLeaf()'s test: a present huge entry.
+    const leaf = (pteBits(pmd) & (_PAGE_PRESENT | _PAGE_PSE)) === (_PAGE_PRESENT | _PAGE_PSE);
+    const table = leaf ? 0 : pmd_present_table(pmd);
     if (!leaf && table === 0) return;
     for (let j = 0; j < v.length; j++) {
       const e = v[j]!;
       if (e < 0) continue;
       const i = first + j;
       let pfn = 0;
-      if (leaf) pfn = pte_pfn(leaf.pmd) + i;
+      if (leaf) pfn = pte_pfn(pmd) + i;
       else {
         const pte = ptep_get(s, table, i);
         if (pte_present(pte)) pfn = pte_pfn(pte);

@@ -14,12 +14,15 @@ import type { Mm, State, Vma } from '../../mm_types.js';
 import { add_mm_counter, MM_ANONPAGES, MM_SWAPENTS } from '../../mm_types.js';
 import type { pte_t } from '../../pgtable_types.js';
 import {
+  _PAGE_PRESENT,
+  _PAGE_PSE,
   is_swap_entry_pte,
   PGDIR_SIZE,
   PMD_SIZE,
   PUD_SIZE,
   pte_marker_uffd_wp,
   pte_present,
+  pteBits,
   swp_offset,
 } from '../../pgtable_types.js';
 import { P_UNMAP, W_ATOMICS, W_TLB_FLUSH, workCharge, workEnter, workLeave } from '../../work.js';
@@ -32,7 +35,8 @@ import { folio_remove_rmap_pte, folio_test_anon, mm_counter_file } from '../rmap
 import { free_swap_cache } from '../swap_state.js';
 import { free_swap_and_cache } from '../swapfile.js';
 import {
-  pmdLeaf,
+  pmd_index,
+  pmd_present_table,
   pmdTable,
   populatedPtes,
   pte_clear,
@@ -182,20 +186,25 @@ export function unmap_page_range(
 ): void {
   while (addr < end) {
     // zap_p4d_range()/zap_pud_range()/zap_pmd_range(): none entries are skipped whole.
-    const span =
-      pudTable(s, mm, addr) === 0 ? PGDIR_SIZE : pmdTable(s, mm, addr) === 0 ? PUD_SIZE : PMD_SIZE;
+    const pmdT = pmdTable(s, mm, addr);
+    const span = pmdT !== 0 ? PMD_SIZE : pudTable(s, mm, addr) === 0 ? PGDIR_SIZE : PUD_SIZE;
     const next = Math.min(Math.floor(addr / span) * span + span, end);
-    if (span === PMD_SIZE) {
-      // zap_pmd_range(): a huge PMD is zapped whole if the range covers it, else split first.
-      const leaf = pmdLeaf(s, mm, addr);
-      if (leaf && next - addr === PMD_SIZE) {
-        zap_huge_pmd(s, mm, leaf);
-        addr = next;
-        continue;
+    if (pmdT !== 0) {
+      const index = pmd_index(addr);
+      const pmd = ptep_get(s, pmdT, index);
+      const bits = pteBits(pmd);
+      if (bits & _PAGE_PRESENT && bits & _PAGE_PSE) {
+        // zap_pmd_range(): a huge PMD is zapped whole if the range covers it, else split first.
+        if (next - addr === PMD_SIZE) {
+          zap_huge_pmd(s, mm, { table: pmdT, index, pmd });
+          addr = next;
+          continue;
+        }
+        __split_huge_pmd(s, mm, addr);
       }
-      if (leaf) __split_huge_pmd(s, mm, addr);
+      if (pmd_present_table(ptep_get(s, pmdT, index)) !== 0)
+        zap_pte_range(s, mm, addr, next, details);
     }
-    if (span === PMD_SIZE && pteTable(s, mm, addr) !== 0) zap_pte_range(s, mm, addr, next, details);
     addr = next;
   }
 }
