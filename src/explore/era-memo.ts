@@ -34,7 +34,10 @@ const LABELS: ReadonlySet<string> = new Set(['id', 'title', 'kernels', 'complete
 /**
  * A copy of a policy that notes each decision point read (a getter per
  * member; labels are plain values): every name in `read`, and each also in
- * the window open when it is read, or in `outside` when none is.
+ * the window open when it is read (open() to close()), or in `outside` when
+ * none is. A getter runs on every read of a member, in the kernel's hot
+ * paths: it notes a name by marks in arrays, and touches a Set only the
+ * first time.
  */
 export interface PolicyRecorder {
   readonly policy: Policy;
@@ -42,32 +45,65 @@ export interface PolicyRecorder {
   readonly read: Set<string>;
   /** The names read while no window was open. */
   readonly outside: Set<string>;
-  /** Where names read now are noted, or null. */
-  window: Set<string> | null;
+  /** Open a new window (the one open, if any, is set aside until the new one closes). */
+  open(): void;
+  /** Close the window opened last: the names read in it, each at least once. */
+  close(): string[];
 }
 
 export function recordingPolicy(p: Policy): PolicyRecorder {
-  const rec: PolicyRecorder = {
-    policy: {} as Policy,
-    read: new Set<string>(),
-    outside: new Set<string>(),
-    window: null,
-  };
-  const copy = rec.policy as unknown as Record<string, unknown>;
-  for (const key of Object.keys(p)) {
+  const read = new Set<string>();
+  const outside = new Set<string>();
+  const keys = Object.keys(p);
+  const inRead = new Uint8Array(keys.length);
+  const inOutside = new Uint8Array(keys.length);
+  /** Per member, the window it was last noted in. */
+  const stamp = new Uint32Array(keys.length);
+  /** The open windows, innermost last: their ids and names. */
+  const ids: number[] = [];
+  const lists: string[][] = [];
+  let window = 0;
+  let opened = 0;
+  const copy: Record<string, unknown> = {};
+  keys.forEach((key, i) => {
     const value = (p as unknown as Record<string, unknown>)[key];
     if (LABELS.has(key)) copy[key] = value;
     else
       Object.defineProperty(copy, key, {
         enumerable: true,
         get() {
-          rec.read.add(key);
-          (rec.window ?? rec.outside).add(key);
+          if (inRead[i] === 0) {
+            inRead[i] = 1;
+            read.add(key);
+          }
+          if (window === 0) {
+            if (inOutside[i] === 0) {
+              inOutside[i] = 1;
+              outside.add(key);
+            }
+          } else if (stamp[i] !== window) {
+            stamp[i] = window;
+            lists[lists.length - 1]!.push(key);
+          }
           return value;
         },
       });
-  }
-  return rec;
+  });
+  return {
+    policy: copy as unknown as Policy,
+    read,
+    outside,
+    open() {
+      window = ++opened;
+      ids.push(window);
+      lists.push([]);
+    },
+    close() {
+      ids.pop();
+      window = ids.length > 0 ? ids[ids.length - 1]! : 0;
+      return lists.pop() ?? [];
+    },
+  };
 }
 
 interface Explored {
@@ -177,10 +213,6 @@ export class EraMemo {
     usable: ReadonlySet<Source>,
   ): ExpansionMemo {
     const policy = source.policy;
-    // A window not kept is dropped: its names stay in rec.read alone.
-    const closeWindow = () => {
-      rec.window = null;
-    };
     return {
       lookup: (lanes) => {
         const list = usable.size > 0 ? this.kept.get(key53(lanes)) : undefined;
@@ -196,11 +228,10 @@ export class EraMemo {
         return null;
       },
       open: () => {
-        rec.window = new Set();
+        rec.open();
       },
       keep: (lanes, known) => {
-        const read = [...rec.window!];
-        closeWindow();
+        const read = rec.close();
         this.expansions++;
         const bytes = keptBytes(known);
         if (this.keptBytes + bytes > KEEP_BYTES) return;
@@ -211,14 +242,16 @@ export class EraMemo {
         if (list) list.push(k);
         else this.kept.set(at, [k]);
       },
-      close: closeWindow,
+      // A window not kept is dropped: its names stay in rec.read alone.
+      close: () => {
+        rec.close();
+      },
       aside: (f) => {
-        const outer = rec.window;
-        rec.window = new Set();
+        rec.open();
         try {
           return f();
         } finally {
-          rec.window = outer;
+          rec.close();
         }
       },
     };

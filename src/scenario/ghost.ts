@@ -31,13 +31,7 @@ import {
 import { vma_lookup } from '../core/mm/vma.js';
 import type { State } from '../core/mm_types.js';
 import { VM_SHARED } from '../core/mm_types.js';
-import {
-  _PAGE_PRESENT,
-  _PAGE_PSE,
-  pte_pfn,
-  pte_present,
-  pteBits,
-} from '../core/pgtable_types.js';
+import { _PAGE_PRESENT, _PAGE_PSE, pte_pfn, pte_present, pteBits } from '../core/pgtable_types.js';
 import { type ChunkData, GhostMem, ghostKey, keyAddr, keyMm, MM_SHIFT, PAGE } from './ghost-mem.js';
 
 export type GhostCode = 'ISO001' | 'PIN001' | 'DMA001' | 'PT001' | 'PT002' | 'PT003';
