@@ -11,6 +11,7 @@
  * answers with the default and the explorer branches over.
  */
 
+import type { PtWalkRules } from './mm/pt_walk.js';
 import type { Mm, State, Vma } from './mm_types.js';
 import type { pte_t } from './pgtable_types.js';
 
@@ -422,6 +423,12 @@ export interface DecisionRecord {
 export interface Config {
   readonly policy: Policy;
   readonly ptStrategy: PtStrategy;
+  /**
+   * The walk rules of the strategy on the era's kernel, when the caller
+   * gives them (EraMemo's recording copy); else they follow from ptStrategy
+   * and Policy.pte_map_rcu (mm/pt_walk.ts ptWalkRules()).
+   */
+  readonly ptWalk?: PtWalkRules;
   /** Per-CPU LRU add batches hold a reference to fresh folios until drained (issue: explorer). */
   readonly lruBatching: boolean;
   /**

@@ -22,6 +22,7 @@
  * file is a function of its own and never matches another era's.
  */
 
+import { type PtWalkRules, ptWalkRulesOf } from '../core/mm/pt_walk.js';
 import type { EraId, Policy } from '../core/points.js';
 import type { Scenario } from '../scenario/ast.js';
 import type { ExpansionMemo, ExploreOptions, ExploreResult, KnownExpansion } from './explore.js';
@@ -49,50 +50,73 @@ export interface PolicyRecorder {
   open(): void;
   /** Close the window opened last: the names read in it, each at least once. */
   close(): string[];
+  /** Note a read of `name` that went around the getters (a field of a decision record: `ptWalk.rwsem`). */
+  note(name: string): void;
 }
 
 export function recordingPolicy(p: Policy): PolicyRecorder {
   const read = new Set<string>();
   const outside = new Set<string>();
-  const keys = Object.keys(p);
-  const inRead = new Uint8Array(keys.length);
-  const inOutside = new Uint8Array(keys.length);
-  /** Per member, the window it was last noted in. */
-  const stamp = new Uint32Array(keys.length);
-  /** The open windows, innermost last: their ids and names. */
+  // Per name noted (by slot): whether in `read`, in `outside`, and the
+  // window it was last noted in.
+  const slots = new Map<string, number>();
+  const inRead: number[] = [];
+  const inOutside: number[] = [];
+  const stamp: number[] = [];
+  /** The open windows' ids and names, innermost last. */
   const ids: number[] = [];
   const lists: string[][] = [];
   let window = 0;
   let opened = 0;
+  const slotOf = (name: string): number => {
+    let i = slots.get(name);
+    if (i === undefined) {
+      i = inRead.length;
+      slots.set(name, i);
+      inRead.push(0);
+      inOutside.push(0);
+      stamp.push(0);
+    }
+    return i;
+  };
+  const mark = (i: number, name: string): void => {
+    if (inRead[i] === 0) {
+      inRead[i] = 1;
+      read.add(name);
+    }
+    if (window === 0) {
+      if (inOutside[i] === 0) {
+        inOutside[i] = 1;
+        outside.add(name);
+      }
+    } else if (stamp[i] !== window) {
+      stamp[i] = window;
+      lists[lists.length - 1]!.push(name);
+    }
+  };
   const copy: Record<string, unknown> = {};
-  keys.forEach((key, i) => {
+  for (const key of Object.keys(p)) {
     const value = (p as unknown as Record<string, unknown>)[key];
-    if (LABELS.has(key)) copy[key] = value;
-    else
-      Object.defineProperty(copy, key, {
-        enumerable: true,
-        get() {
-          if (inRead[i] === 0) {
-            inRead[i] = 1;
-            read.add(key);
-          }
-          if (window === 0) {
-            if (inOutside[i] === 0) {
-              inOutside[i] = 1;
-              outside.add(key);
-            }
-          } else if (stamp[i] !== window) {
-            stamp[i] = window;
-            lists[lists.length - 1]!.push(key);
-          }
-          return value;
-        },
-      });
-  });
+    if (LABELS.has(key)) {
+      copy[key] = value;
+      continue;
+    }
+    const i = slotOf(key);
+    Object.defineProperty(copy, key, {
+      enumerable: true,
+      get() {
+        mark(i, key);
+        return value;
+      },
+    });
+  }
   return {
     policy: copy as unknown as Policy,
     read,
     outside,
+    note(name) {
+      mark(slotOf(name), name);
+    },
     open() {
       window = ++opened;
       ids.push(window);
@@ -246,6 +270,38 @@ export class EraMemo {
       close: () => {
         rec.close();
       },
+      config: (make) => {
+        rec.open();
+        const c = make();
+        const names = rec.close();
+        // configFor() reads the page-table strategy once; the kernel reads the
+        // strategy's answers later, each through its field of the walk rules
+        // (ptWalk.rwsem), or reads ptStrategy itself: noted where it does.
+        // Every other name read here is read at setup.
+        const wrap = c.ptStrategy === policy.ptStrategy && c.ptWalk === undefined;
+        for (const name of names) if (!wrap || name !== 'ptStrategy') rec.note(name);
+        if (!wrap) return c;
+        const rules = ptWalkRulesOf(policy.pte_map_rcu, c.ptStrategy);
+        const ptWalk: Record<string, unknown> = {};
+        for (const [field, value] of Object.entries(rules)) {
+          const name = `ptWalk.${field}`;
+          Object.defineProperty(ptWalk, field, {
+            enumerable: true,
+            get() {
+              rec.note(name);
+              return value;
+            },
+          });
+        }
+        const out = { ...c, ptWalk: ptWalk as unknown as PtWalkRules };
+        return Object.defineProperty(out, 'ptStrategy', {
+          enumerable: true,
+          get() {
+            rec.note('ptStrategy');
+            return c.ptStrategy;
+          },
+        });
+      },
       aside: (f) => {
         rec.open();
         try {
@@ -265,8 +321,15 @@ function key53(lanes: Lanes): number {
 
 /** Whether `p` gives the values `q` gives at every one of the names `read`. */
 function sameDecisions(q: Policy, read: Iterable<string>, p: Policy): boolean {
-  const a = q as unknown as Record<string, unknown>;
-  const b = p as unknown as Record<string, unknown>;
-  for (const key of read) if (a[key] !== b[key]) return false;
+  for (const name of read) if (decision(q, name) !== decision(p, name)) return false;
   return true;
+}
+
+/** The value a policy gives at a name noted: a member, or a field of its walk rules (`ptWalk.rwsem`). */
+function decision(p: Policy, name: string): unknown {
+  if (name.startsWith('ptWalk.'))
+    return (ptWalkRulesOf(p.pte_map_rcu, p.ptStrategy) as unknown as Record<string, unknown>)[
+      name.slice('ptWalk.'.length)
+    ];
+  return (p as unknown as Record<string, unknown>)[name];
 }

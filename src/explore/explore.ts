@@ -16,7 +16,7 @@
  */
 
 import { checkInvariants, type Violation } from '../core/invariants.js';
-import type { EraId, Policy } from '../core/points.js';
+import type { Config, EraId, Policy } from '../core/points.js';
 import type { Pos, Scenario, Verdict } from '../scenario/ast.js';
 import type { Finding, GhostCode } from '../scenario/ghost.js';
 import type { Machine } from '../scenario/machine.js';
@@ -218,15 +218,18 @@ export interface ExpansionMemo {
   close(): void;
   /** Run `f`, a replay of steps already taken (a path's steps), whose reads decide nothing new. */
   aside<T>(f: () => T): T;
+  /** The exploration's configuration, made by `make`, as the memo has the exploration read it. */
+  config(make: () => Config): Config;
 }
 
 /** Explore every interleaving of a checked scenario under one era. Throws InputError (SC1xx) like the runner. */
 export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {}): ExploreResult {
-  const config = configFor(sc, policy, { lockBreaks: true });
   const symmetry = opts.symmetry ? symmetryReport(sc) : null;
   const lanesOf = symmetry?.applied ? canonicalLanes : machineLanes;
   // Expansions are known by exact fingerprints: under the symmetry the visited key is another.
   const memo = symmetry?.applied ? null : (opts.expansions ?? null);
+  const make = () => configFor(sc, policy, { lockBreaks: true });
+  const config = memo ? memo.config(make) : make();
   const rebuild = (moves: readonly Move[]) => stepsOf(newMachine(sc), moves, config);
   const search = new Search(sc, policy.id, opts, (moves) =>
     memo ? memo.aside(() => rebuild(moves)) : rebuild(moves),

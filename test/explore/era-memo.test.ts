@@ -144,6 +144,37 @@ describe('EraMemo', () => {
     expect(JSON.stringify(r)).toBe(JSON.stringify(explore(sc, other, opts)));
   });
 
+  it("compares page-table strategies by the walk rules' fields read, not by name", () => {
+    // v6.2 (none) and v6.18 (pt-reclaim): a fault asks whether a walk costs
+    // atomics and whether entries are counted, and both say no.
+    const sc = load(COW);
+    const memo = new EraMemo(sc);
+    memo.explore(policy('v6.2'));
+    const r = memo.explore(policy('v6.18'));
+    const taken = memo.reused;
+    expect(taken).toBeGreaterThan(0);
+    expect(JSON.stringify(r)).toBe(JSON.stringify(explore(sc, policy('v6.18'))));
+    // pte_refcount answers yes to both: only the steps that walk no page
+    // table (a signal, a load from a page mapped already) are taken.
+    const refcount: Policy = { ...policy('v6.2'), ptStrategy: 'pte-refcount' };
+    const q = memo.explore(refcount);
+    expect(memo.reused - taken).toBeLessThan(taken);
+    expect(JSON.stringify(q)).toBe(JSON.stringify(explore(sc, refcount)));
+  });
+
+  it('an era whose strategy frees what another keeps gets its own answer', () => {
+    // MADV_DONTNEED frees the emptied PTE tables under PT_RECLAIM only: the
+    // steps up to it are taken from v6.2, the zap is v6.18's own.
+    const sc = load('scenarios/pgtable/pt-sparse-1t-dontneed.cow');
+    const memo = new EraMemo(sc);
+    const a = memo.explore(policy('v6.2'));
+    const b = memo.explore(policy('v6.18'));
+    expect(memo.reused).toBeGreaterThan(0);
+    expect(a.kind === 'done' && a.verdict).toBe('Never');
+    expect(b.kind === 'done' && b.verdict).toBe('Always');
+    expect(JSON.stringify(b)).toBe(JSON.stringify(explore(sc, policy('v6.18'))));
+  });
+
   it('keeps no result cut by the clock', () => {
     // Enough states for the clock to be read (every 16 new states).
     const sc = load('test/fixtures/many-threads.cow');

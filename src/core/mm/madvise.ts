@@ -136,7 +136,7 @@ function madvise_dontneed_single_vma(
     even_cows: true,
     reclaim_pt,
     reclaim_pt_rcu: rules.deferredFree,
-    pte_refcount: pt === 'pte-refcount',
+    pte_refcount: rules.pteRefcount,
   });
   if (pt === 'pt-rwsem') free_empty_pgtables_locked(s, mm, start, end);
   return 0;

@@ -47,19 +47,47 @@ export interface PtWalkRules {
   readonly deferredFree: boolean;
   /** Walkers (the fault, the rmap walk) hold pte_tryget() on the PTE table around pte_offset_map_lock() (pte_refcount). */
   readonly tryget: boolean;
-  /** Walkers hold the page-table rwsem for read across their walk (pt-rwsem): a zap waits. */
+  /**
+   * Walkers hold the page-table rwsem for read across their walk, and its
+   * zaps free the emptied tables of every level under it for write (pt-rwsem).
+   */
   readonly rwsem: boolean;
+  /**
+   * Each PTE table counts its entries and visitors, and the last put frees
+   * it (pte_refcount): an entry turned in use or none costs an atomic.
+   */
+  readonly pteRefcount: boolean;
+  /** Each walk costs two atomics (pte_refcount's tryget and put, pt-rwsem's down_read and up_read). */
+  readonly walkAtomics: boolean;
 }
 
-const SAFE = { pmdRecheck: false, rcuWalk: false, deferredFree: true, tryget: false, rwsem: false };
+// The designs' answers are read field by field (a kernel path asks the one
+// question it needs), so that EraMemo (explore/era-memo.ts) can tell two
+// strategies that answer it the same way: a fault under none and under
+// pt-reclaim reads walkAtomics and pteRefcount, which both answer no.
+const SAFE = {
+  pmdRecheck: false,
+  rcuWalk: false,
+  deferredFree: true,
+  tryget: false,
+  rwsem: false,
+  pteRefcount: false,
+  walkAtomics: false,
+};
 const PT_RECLAIM = { ...SAFE, design: 'pt-reclaim', pmdRecheck: true, rcuWalk: true } as const;
-const PTE_REFCOUNT = { ...SAFE, design: 'pte-refcount', tryget: true } as const;
+const PTE_REFCOUNT = {
+  ...SAFE,
+  design: 'pte-refcount',
+  tryget: true,
+  pteRefcount: true,
+  walkAtomics: true,
+} as const;
 
 export const PT_WALK_RULES: Readonly<Record<PtStrategy, PtWalkRules>> = {
   // Nothing frees a PTE table without the mmap lock for writing, which a fault's read lock excludes.
   none: { ...SAFE, design: 'none' },
   'madv-cleanup': { ...SAFE, design: 'madv-cleanup' },
-  'pt-rwsem': { ...SAFE, design: 'pt-rwsem', rwsem: true },
+  'pt-rwsem': { ...SAFE, design: 'pt-rwsem', rwsem: true, walkAtomics: true },
   'pte-refcount': PTE_REFCOUNT,
   'pt-reclaim': PT_RECLAIM,
   'pt-reclaim-norecheck': { ...PT_RECLAIM, pmdRecheck: false },
@@ -80,20 +108,24 @@ export const PT_WALK_RULES_RCU: Readonly<Record<PtStrategy, PtWalkRules>> = Obje
   ]),
 ) as Record<PtStrategy, PtWalkRules>;
 
-/** The walk rules of the configuration's strategy on its era's kernel. */
+/** The walk rules of page-table strategy `strategy` on a kernel with or without the RCU walk (Policy.pte_map_rcu). */
+export function ptWalkRulesOf(pteMapRcu: boolean, strategy: PtStrategy): PtWalkRules {
+  return (pteMapRcu ? PT_WALK_RULES_RCU : PT_WALK_RULES)[strategy];
+}
+
+/** The walk rules of the configuration's strategy on its era's kernel (Config.ptWalk when it gives them). */
 export function ptWalkRules(config: Config): PtWalkRules {
-  return (config.policy.pte_map_rcu ? PT_WALK_RULES_RCU : PT_WALK_RULES)[config.ptStrategy];
+  return config.ptWalk ?? ptWalkRulesOf(config.policy.pte_map_rcu, config.ptStrategy);
 }
 
 /** One walk (a fault, a GUP walk, a zap) of the page tables. */
 export function ptWalkWork(s: State, config: Config): void {
-  const d = ptWalkRules(config).design;
-  if (d === 'pte-refcount' || d === 'pt-rwsem') workCharge(s, W_ATOMICS, 2);
+  if (ptWalkRules(config).walkAtomics) workCharge(s, W_ATOMICS, 2);
 }
 
 /** `n` entries of PTE tables turned from none to in use, or back: pte_refcount's pte_get()/pte_put(). */
 export function pteEntryRefWork(s: State, config: Config, n: number): void {
-  if (ptWalkRules(config).design === 'pte-refcount' && n > 0) workCharge(s, W_ATOMICS, n);
+  if (n > 0 && ptWalkRules(config).pteRefcount) workCharge(s, W_ATOMICS, n);
 }
 
 /**
@@ -110,11 +142,11 @@ export function ptFreeAfterUnmap(
   start: number,
   end: number,
 ): void {
-  const design = ptWalkRules(config).design;
-  if (design === 'pte-refcount')
+  const rules = ptWalkRules(config);
+  if (rules.pteRefcount)
     for (let a = Math.floor(start / PMD_SIZE) * PMD_SIZE; a < end; a += PMD_SIZE)
       pte_put_after_zap(s, mm, a);
-  else if (design === 'pt-rwsem') free_empty_pgtables_locked(s, mm, start, end);
+  else if (rules.rwsem) free_empty_pgtables_locked(s, mm, start, end);
 }
 
 /**
@@ -125,7 +157,7 @@ export function ptFreeAfterUnmap(
  * free may fail its trylock, the rwsem design frees inside the zap itself.
  */
 export function ptPromiseBroken(s: State, config: Config): string | null {
-  if (ptWalkRules(config).design !== 'pte-refcount') return null;
+  if (!ptWalkRules(config).pteRefcount) return null;
   for (let id = 1; id < s.pt.tables.length; id++) {
     const tab = s.pt.tables[id];
     if (!tab || s.pt.level[id] !== PT_LEVEL_PTE || s.pt.deferred.includes(id)) continue;

@@ -241,12 +241,11 @@ function split_folio_file(s: State, folio: number, nr: number): boolean {
 }
 
 function punchDetails(k: Kernel): ZapDetails {
-  const design = ptWalkRules(k.config).design;
-  return { even_cows: false, reclaim_pt: false, pte_refcount: design === 'pte-refcount' };
+  return { even_cows: false, reclaim_pt: false, pte_refcount: ptWalkRules(k.config).pteRefcount };
 }
 
 function punchFreeEmpty(s: State, k: Kernel): ((mm: Mm, a: number, b: number) => void) | null {
-  return ptWalkRules(k.config).design === 'pt-rwsem'
+  return ptWalkRules(k.config).rwsem
     ? (mm: Mm, a: number, b: number) => free_empty_pgtables_locked(s, mm, a, b)
     : null;
 }

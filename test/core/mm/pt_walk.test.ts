@@ -4,7 +4,12 @@ import { do_madvise, MADV_DONTNEED } from '../../../src/core/mm/madvise.js';
 import { pte_clear, pte_index, pteTable } from '../../../src/core/mm/memory/pgtable.js';
 import { PROT_READ } from '../../../src/core/mm/mmap.js';
 import { mremap_fixed } from '../../../src/core/mm/mremap.js';
-import { ptPromiseBroken, ptWalkRules } from '../../../src/core/mm/pt_walk.js';
+import {
+  PT_WALK_RULES,
+  ptPromiseBroken,
+  ptWalkRules,
+  ptWalkRulesOf,
+} from '../../../src/core/mm/pt_walk.js';
 import type { PtStrategy } from '../../../src/core/points.js';
 import { ARENA, expectSound, mapAnon, mmOfTask, ptArena, world, write } from '../helpers.js';
 
@@ -36,6 +41,30 @@ describe('PT003: the free a page-table design promises', () => {
     expect(ptWalkRules(world({ ptStrategy: 'pte-refcount-notryget' }).k.config).design).toBe(
       'pte-refcount',
     );
+  });
+});
+
+describe("the walk rules' answers, field by field", () => {
+  it('each strategy answers as its design does, with and without the RCU walk', () => {
+    for (const rcu of [false, true])
+      for (const id of Object.keys(PT_WALK_RULES) as PtStrategy[]) {
+        const r = ptWalkRulesOf(rcu, id);
+        const d = r.design;
+        expect([id, rcu, r.pteRefcount, r.walkAtomics, r.rwsem]).toEqual([
+          id,
+          rcu,
+          d === 'pte-refcount',
+          d === 'pte-refcount' || d === 'pt-rwsem',
+          d === 'pt-rwsem',
+        ]);
+      }
+  });
+
+  it('rules given in the configuration are the ones read', () => {
+    const w = world({ ptStrategy: 'none' });
+    const given = ptWalkRulesOf(true, 'pt-rwsem');
+    expect(ptWalkRules({ ...w.k.config, ptWalk: given })).toBe(given);
+    expect(ptWalkRules(w.k.config)).toBe(ptWalkRulesOf(w.k.config.policy.pte_map_rcu, 'none'));
   });
 });
 

@@ -245,7 +245,7 @@ export function copy_page_range(
           }
           // pte_refcount: the allocation's own reference is put; a table this
           // VMA's range left empty is freed (Documentation/vm/pte_ref.rst).
-          if (ptWalkRules(k.config).design === 'pte-refcount') pte_put_after_zap(s, dst_mm, a);
+          if (ptWalkRules(k.config).pteRefcount) pte_put_after_zap(s, dst_mm, a);
         }
         a = pmdNext;
       }
