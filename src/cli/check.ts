@@ -260,12 +260,16 @@ export function cmdCheck(io: Io, paths: string[], opts: CheckCliOptions): number
 }
 
 /**
- * `--jobs`: a positive number, at most 64; by default the CPUs of a real
- * process (at most 8), and 1 in-process (a test, an embedding program).
+ * `--jobs`: a positive number, at most 64; by default, in a real process on
+ * a machine of four CPUs or more, the CPUs (at most 8), else 1 (in-process:
+ * a test, an embedding program). On two CPUs a second worker made the
+ * library slower (docs/performance.md): each worker compiles the model
+ * again, and the garbage collector already keeps the second CPU busy.
  */
 function checkJobs(io: Io, text: string | undefined): number {
   const n = positiveInt(text, '--jobs');
-  if (n === undefined) return io.parallel ? Math.min(8, availableParallelism()) : 1;
+  const cpus = availableParallelism();
+  if (n === undefined) return io.parallel && cpus >= 4 ? Math.min(8, cpus) : 1;
   if (n > 64) throw new InputError('CLI001', '--jobs takes 1..64', '--jobs', null);
   return n;
 }

@@ -189,7 +189,7 @@ function program(
     .option('--json', 'print {"results":[{scenario, era, verdict, expected, ok}]}')
     .option(
       '--jobs <n>',
-      'scenarios explored at once, each in a worker thread (default: the CPUs, at most 8); the output is the same whatever N',
+      'scenarios explored at once, each in a worker thread (default: the CPUs, at most 8, from four CPUs on; else 1); the output is the same whatever N',
     )
     .option('--max-states <n>', 'state budget per scenario and era (default 1000000)')
     .option(
