@@ -281,9 +281,9 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
         break;
       }
     const { succs, final } = expanded;
-    // What this expansion computes, kept for other policies when it is new.
-    const made: KnownExpansion | null =
-      memo && !known ? { succs, final, lanes: [], checks: [] } : null;
+    // What a new expansion computes of its successors, kept for other policies.
+    const madeLanes: Lanes[] = [];
+    const madeChecks: (StateChecks | undefined)[] = [];
     let i = 0;
     for (; i < succs.length; i++) {
       const { m, step } = succs[i]!;
@@ -293,14 +293,14 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
         else delete m.interrupt;
       }
       const lanes = known ? known.lanes[i]! : lanesOf(m);
-      (made?.lanes as Lanes[] | undefined)?.push(lanes);
+      madeLanes.push(lanes);
       // Invariants are a function of the state: checked once, when it is new.
       const edge = search.successor(node.edge, lanes, step, () => {
         const c = known?.checks[i] ?? {
           violations: checkInvariants(m.s, machineRefs(m)),
           findings: machineFindings(m, config),
         };
-        if (made) made.checks[i] = c;
+        madeChecks[i] = c;
         return c;
       });
       if (edge >= 0) {
@@ -309,7 +309,8 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
       }
       if (search.stop !== null) break;
     }
-    if (made && i === succs.length) memo!.keep(key!, made);
+    if (memo && !known && i === succs.length)
+      memo.keep(key!, { succs, final, lanes: madeLanes, checks: madeChecks });
     else memo?.close();
     search.final(node.edge, final);
   }
