@@ -317,6 +317,18 @@ export interface Policy {
   readonly do_wp_page: (s: State, k: Kernel, vmf: WpFault) => WpDecision;
 
   /**
+   * mm/memory.c wp_can_reuse_anon_folio() for a page of a large anonymous
+   * folio that is not PG_anon_exclusive: from v6.15 (1da190f4d0a6 "mm:
+   * Copy-on-Write (COW) reuse support for PTE-mapped THP", CONFIG_MM_ID)
+   * __wp_can_reuse_large_anon_folio() decides from the folio's mappings;
+   * null where the era's do_wp_page() decides for it as for any page. Read
+   * instead of do_wp_page, and only for such a page.
+   */
+  readonly wp_can_reuse_large_anon_folio:
+    | ((s: State, k: Kernel, vmf: WpFault) => WpDecision)
+    | null;
+
+  /**
    * mm/huge_memory.c do_huge_pmd_wp_page(): on a write (or unshare) fault on
    * a read-only PMD-mapped anonymous THP, reuse it whole, split the PMD and
    * fall back to the PTE level, or copy 2 MiB (before 3917c80280c9, v5.8).

@@ -10,16 +10,10 @@
  * tests are 0.
  */
 
-import {
-  folio_mapcount,
-  folio_test_anon,
-  PageAnonExclusive,
-  SetPageAnonExclusive,
-} from '../core/mm/rmap.js';
+import { folio_mapcount, PageAnonExclusive, SetPageAnonExclusive } from '../core/mm/rmap.js';
 import type { State } from '../core/mm_types.js';
 import { folioLarge } from '../core/mm_types.js';
 import type { HugeWpDecision, HugeWpFault, Kernel, WpDecision, WpFault } from '../core/points.js';
-import { do_wp_page_anon_exclusive } from './rules.js';
 
 function ref(s: State, folio: number): number {
   return s.mem.refcount[folio]!;
@@ -137,20 +131,4 @@ export function wp_can_reuse_large_anon_folio(s: State, _k: Kernel, vmf: WpFault
   if (f.mapcount !== ref(s, vmf.folio)) return F_COPY_REF;
   SetPageAnonExclusive(s, vmf.page);
   return F_REUSE;
-}
-
-/**
- * mm/memory.c do_wp_page() with CONFIG_MM_ID (v6.15+): as from v5.19, but a
- * page of a large folio that is not PG_anon_exclusive goes through
- * __wp_can_reuse_large_anon_folio().
- */
-export function do_wp_page_mm_id(s: State, k: Kernel, vmf: WpFault): WpDecision {
-  if (
-    vmf.folio !== 0 &&
-    s.mem.order[vmf.folio]! > 0 &&
-    folio_test_anon(s, vmf.folio) &&
-    !PageAnonExclusive(s, vmf.page)
-  )
-    return wp_can_reuse_large_anon_folio(s, k, vmf);
-  return do_wp_page_anon_exclusive(s, k, vmf);
 }

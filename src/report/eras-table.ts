@@ -9,6 +9,7 @@ import type { Policy } from '../core/points.js';
 export const DECISION_POINTS = [
   'folio_add_new_anon_rmap',
   'do_wp_page',
+  'wp_can_reuse_large_anon_folio',
   'do_huge_pmd_wp_page',
   'copy_present_pte',
   'should_force_cow_break',
@@ -30,7 +31,10 @@ function ruleName(p: Policy, point: (typeof DECISION_POINTS)[number]): string {
       ? 'exclusive'
       : 'not exclusive';
   }
-  return p[point].name || '(anonymous)';
+  const rule = p[point];
+  // A point an era leaves to another rule (null): wp_can_reuse_large_anon_folio before v6.15.
+  if (rule === null) return 'as do_wp_page';
+  return rule.name || '(anonymous)';
 }
 
 /** A Markdown table: one row per decision point, one column per era. */

@@ -39,6 +39,14 @@ describe('EraMemo', () => {
       expect(read.has(label)).toBe(false);
     // A scenario without KSM never asks the KSM decision points.
     expect(read.has('break_ksm_unshare')).toBe(false);
+    // Nor one without large folios the reuse of a page of one.
+    expect(read.has('wp_can_reuse_large_anon_folio')).toBe(false);
+  });
+
+  it('asks wp_can_reuse_large_anon_folio for a write to a page of a PTE-mapped THP', () => {
+    const { policy: p, read } = recordingPolicy(policy('v6.18'));
+    explore(load('scenarios/cow/cow-anon-fork-basic-thp-pte.cow'), p);
+    expect(read.has('wp_can_reuse_large_anon_folio')).toBe(true);
   });
 
   it('gives an era the result of one with the same decisions, under its own id', () => {

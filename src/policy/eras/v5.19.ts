@@ -80,6 +80,7 @@ export const v5_19: Policy = {
   folio_add_new_anon_rmap: folio_add_new_anon_rmap_exclusive,
   bio_iov_iter_get_pages: bio_iov_iter_get_pages_get,
   do_wp_page: do_wp_page_anon_exclusive,
+  wp_can_reuse_large_anon_folio: null,
   do_huge_pmd_wp_page: do_huge_pmd_wp_page_exclusive,
   copy_present_pte: copy_present_pte_try_dup,
   do_swap_page: do_swap_page_exclusive,

@@ -69,6 +69,7 @@ export const v5_7: Policy = {
   folio_add_new_anon_rmap: folio_add_new_anon_rmap_unmarked,
   bio_iov_iter_get_pages: bio_iov_iter_get_pages_get,
   do_wp_page: do_wp_page_mapcount,
+  wp_can_reuse_large_anon_folio: null,
   do_huge_pmd_wp_page: do_huge_pmd_wp_page_copy,
   copy_present_pte: copy_present_pte_share,
   do_swap_page: do_swap_page_reuse_swap_page,

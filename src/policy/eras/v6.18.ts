@@ -18,6 +18,7 @@ import {
   can_change_pte_writable_exclusive,
   can_follow_write_pte_exclusive,
   copy_present_pte_try_dup,
+  do_wp_page_anon_exclusive,
   folio_add_new_anon_rmap_exclusive,
   gup_fast_fallback_unshare,
   gup_must_unshare_cow,
@@ -27,7 +28,7 @@ import {
   writable_file_mapping_allowed_v65,
 } from '../rules.js';
 import { do_swap_page_map_writable, shrink_folio_list_not_pinned } from '../rules-swap.js';
-import { do_huge_pmd_wp_page_exclusive, do_wp_page_mm_id } from '../rules-thp.js';
+import { do_huge_pmd_wp_page_exclusive, wp_can_reuse_large_anon_folio } from '../rules-thp.js';
 
 export const v6_18: Policy = {
   id: 'v6.18',
@@ -118,7 +119,8 @@ export const v6_18: Policy = {
   ],
   folio_add_new_anon_rmap: folio_add_new_anon_rmap_exclusive,
   bio_iov_iter_get_pages: bio_iov_iter_get_pages_pin,
-  do_wp_page: do_wp_page_mm_id,
+  do_wp_page: do_wp_page_anon_exclusive,
+  wp_can_reuse_large_anon_folio,
   do_huge_pmd_wp_page: do_huge_pmd_wp_page_exclusive,
   // In v6.18 this decision sits in include/linux/rmap.h __folio_try_dup_anon_rmap().
   copy_present_pte: copy_present_pte_try_dup,

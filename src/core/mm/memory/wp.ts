@@ -53,6 +53,7 @@ import {
   folio_remove_rmap_pte,
   folio_test_anon,
   mm_counter_file,
+  PageAnonExclusive,
 } from '../rmap.js';
 import { folio_add_lru_vma } from '../swap.js';
 import { vma_lookup } from '../vma.js';
@@ -172,7 +173,15 @@ export function do_wp_page(
     wp_page_reuse(s, full, slot);
     return 0;
   }
-  const d = k.policy.do_wp_page(s, k, full);
+  // A page of a large anonymous folio, not exclusive: the era may decide it apart.
+  const large =
+    folio !== 0 &&
+    s.mem.order[folio]! > 0 &&
+    folio_test_anon(s, folio) &&
+    !PageAnonExclusive(s, page)
+      ? k.policy.wp_can_reuse_large_anon_folio
+      : null;
+  const d = large ? large(s, k, full) : k.policy.do_wp_page(s, k, full);
   k.decide(unshare ? 'do_wp_page(FAULT_FLAG_UNSHARE)' : 'do_wp_page', d.action, d.why);
   if (d.action === 'wait') return VM_FAULT_RETRY;
   const anon = folio !== 0 && folio_test_anon(s, folio);
