@@ -50,8 +50,11 @@ export interface PolicyRecorder {
   open(): void;
   /** Close the window opened last: the names read in it, each at least once. */
   close(): string[];
-  /** Note a read of `name` that went around the getters (a field of a decision record: `ptWalk.rwsem`). */
-  note(name: string): void;
+  /**
+   * A function that notes a read of `name` that goes around the getters (a
+   * field of a decision record: `ptWalk.rwsem`), each call as a getter does.
+   */
+  noter(name: string): () => void;
 }
 
 export function recordingPolicy(p: Policy): PolicyRecorder {
@@ -114,8 +117,9 @@ export function recordingPolicy(p: Policy): PolicyRecorder {
     policy: copy as unknown as Policy,
     read,
     outside,
-    note(name) {
-      mark(slotOf(name), name);
+    noter(name) {
+      const i = slotOf(name);
+      return () => mark(i, name);
     },
     open() {
       window = ++opened;
@@ -279,25 +283,26 @@ export class EraMemo {
         // (ptWalk.rwsem), or reads ptStrategy itself: noted where it does.
         // Every other name read here is read at setup.
         const wrap = c.ptStrategy === policy.ptStrategy && c.ptWalk === undefined;
-        for (const name of names) if (!wrap || name !== 'ptStrategy') rec.note(name);
+        for (const name of names) if (!wrap || name !== 'ptStrategy') rec.noter(name)();
         if (!wrap) return c;
         const rules = ptWalkRulesOf(policy.pte_map_rcu, c.ptStrategy);
         const ptWalk: Record<string, unknown> = {};
         for (const [field, value] of Object.entries(rules)) {
-          const name = `ptWalk.${field}`;
+          const note = rec.noter(`ptWalk.${field}`);
           Object.defineProperty(ptWalk, field, {
             enumerable: true,
             get() {
-              rec.note(name);
+              note();
               return value;
             },
           });
         }
         const out = { ...c, ptWalk: ptWalk as unknown as PtWalkRules };
+        const noteStrategy = rec.noter('ptStrategy');
         return Object.defineProperty(out, 'ptStrategy', {
           enumerable: true,
           get() {
-            rec.note('ptStrategy');
+            noteStrategy();
             return c.ptStrategy;
           },
         });

@@ -24,6 +24,7 @@
 import {
   pmd_index,
   pmd_present_table,
+  pmdLeafBits,
   pmdTable,
   ptep_get,
   pteView,
@@ -31,7 +32,7 @@ import {
 import { vma_lookup } from '../core/mm/vma.js';
 import type { State } from '../core/mm_types.js';
 import { VM_SHARED } from '../core/mm_types.js';
-import { _PAGE_PRESENT, _PAGE_PSE, pte_pfn, pte_present, pteBits } from '../core/pgtable_types.js';
+import { pte_pfn, pte_present, pteBits } from '../core/pgtable_types.js';
 import { type ChunkData, GhostMem, ghostKey, keyAddr, keyMm, MM_SHIFT, PAGE } from './ghost-mem.js';
 
 export type GhostCode = 'ISO001' | 'PIN001' | 'DMA001' | 'PT001' | 'PT002' | 'PT003';
@@ -282,8 +283,7 @@ export function ghostFindings(s: State, g: Ghost): Finding[] {
     const pmdT = pmdTable(s, mm, base);
     if (pmdT === 0) return;
     const pmd = ptep_get(s, pmdT, pmd_index(base));
-    // pmdLeaf()'s test: a present huge entry.
-    const leaf = (pteBits(pmd) & (_PAGE_PRESENT | _PAGE_PSE)) === (_PAGE_PRESENT | _PAGE_PSE);
+    const leaf = pmdLeafBits(pteBits(pmd));
     const table = leaf ? 0 : pmd_present_table(pmd);
     if (!leaf && table === 0) return;
     for (let j = 0; j < v.length; j++) {

@@ -62,6 +62,11 @@ function child(s: State, t: number, i: number): number {
   return (bits & _PAGE_PRESENT) !== 0 && (bits & _PAGE_PSE) === 0 ? ptVal(tab, i) : 0;
 }
 
+/** Whether a PMD entry's high word maps a THP: present and huge (what pmdLeaf() looks for). */
+export function pmdLeafBits(bits: number): boolean {
+  return (bits & _PAGE_PRESENT) !== 0 && (bits & _PAGE_PSE) !== 0;
+}
+
 /** The PTE table a PMD entry points to, 0 if it is none or a huge leaf (pmd_none() || pmd_trans_huge()). */
 export function pmd_present_table(pmd: pte_t): number {
   const bits = pteBits(pmd);
@@ -89,7 +94,7 @@ export function pmdLeaf(s: State, mm: Mm, addr: number): (PmdSlot & { pmd: pte_t
   if (!at) return null;
   const tab = s.pt.tables[at.table]!;
   const bits = ptBits(tab, at.index);
-  if ((bits & _PAGE_PRESENT) === 0 || (bits & _PAGE_PSE) === 0) return null;
+  if (!pmdLeafBits(bits)) return null;
   return { ...at, pmd: mk_pte(ptVal(tab, at.index), bits) };
 }
 
@@ -540,7 +545,7 @@ export function forEachHugePmd(
     for (; a < tableEnd; a += PMD_SIZE) {
       const index = idx(a, PmdShift);
       const bits = ptBits(tab, index);
-      if ((bits & _PAGE_PRESENT) === 0 || (bits & _PAGE_PSE) === 0) continue;
+      if (!pmdLeafBits(bits)) continue;
       fn({ table: pmd, index, pmd: mk_pte(ptVal(tab, index), bits) }, a);
       // fn may have split, copied or freed tables: walk again from the next entry.
       a += PMD_SIZE;

@@ -14,8 +14,6 @@ import type { Mm, State, Vma } from '../../mm_types.js';
 import { add_mm_counter, MM_ANONPAGES, MM_SWAPENTS } from '../../mm_types.js';
 import type { pte_t } from '../../pgtable_types.js';
 import {
-  _PAGE_PRESENT,
-  _PAGE_PSE,
   is_swap_entry_pte,
   PGDIR_SIZE,
   PMD_SIZE,
@@ -37,6 +35,7 @@ import { free_swap_and_cache } from '../swapfile.js';
 import {
   pmd_index,
   pmd_present_table,
+  pmdLeafBits,
   pmdTable,
   populatedPtes,
   pte_clear,
@@ -192,8 +191,7 @@ export function unmap_page_range(
     if (pmdT !== 0) {
       const index = pmd_index(addr);
       const pmd = ptep_get(s, pmdT, index);
-      const bits = pteBits(pmd);
-      if (bits & _PAGE_PRESENT && bits & _PAGE_PSE) {
+      if (pmdLeafBits(pteBits(pmd))) {
         // zap_pmd_range(): a huge PMD is zapped whole if the range covers it, else split first.
         if (next - addr === PMD_SIZE) {
           zap_huge_pmd(s, mm, { table: pmdT, index, pmd });
