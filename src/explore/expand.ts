@@ -28,6 +28,7 @@ import {
 } from '../scenario/machine.js';
 import { stmtText } from '../scenario/print.js';
 import type { PathStep } from './explore.js';
+import { independentAccess } from './independence.js';
 import type { Choice, Move } from './moves.js';
 import { applyMove } from './moves.js';
 
@@ -355,6 +356,7 @@ export function expand(
   node: Machine,
   config: Config,
   por: boolean,
+  pfnSymmetric = false,
 ): { readonly succs: Successor[]; readonly final: Final | null } {
   const succs: Successor[] = [];
   const run = (mv: Move): { m: Machine; choices: readonly Choice[] } => {
@@ -368,9 +370,12 @@ export function expand(
     succs.push({ m, step });
     return { m, choices: step.choices };
   };
-  const local = por ? localMove(node, actorsPossible(node)) : -1;
-  if (local >= 0) {
-    threadSuccessors(local, run);
+  const actors = por && actorsPossible(node);
+  let alone = por ? localMove(node, actors) : -1;
+  // Accesses to private pages commute up to the PFNs allocations take (independence.ts).
+  if (alone < 0 && por && pfnSymmetric && !actors) alone = independentAccess(node);
+  if (alone >= 0) {
+    threadSuccessors(alone, run);
     return { succs, final: null };
   }
   let stepped = false;

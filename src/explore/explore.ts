@@ -272,7 +272,7 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
     if (known) expanded = known;
     else
       try {
-        expanded = expand(node.m, config, opts.por !== false);
+        expanded = expand(node.m, config, opts.por !== false, symmetry?.applied === true);
       } catch (e) {
         memo?.close();
         // A budget ran out inside a long step (statements.ts access()).

@@ -67,7 +67,8 @@ export function pfnRegisters(sc: Scenario): ReadonlySet<string> {
  * KSM picks the lowest-numbered equal page to merge into (ksm.ts). A PFN's
  * number (`pfn()`, `pin_pfn()`, and a register an `observe` of one set) may
  * only be compared by `==` or `!=` with another, with 0 or with the zero
- * page's PFN, stored by `observe`, or handed to a `kpf_*` function: a
+ * page's PFN, stored by `observe`, or handed to a `kpf_*` function (whose
+ * argument must be such a register, not a value read from memory): a
  * renaming maps distinct PFNs to distinct PFNs and keeps a register's value
  * and the page it names, so none of these answers otherwise. Any other use
  * (arithmetic, `<`, another literal, a written value) would.
@@ -84,6 +85,12 @@ export function symmetryBlocked(sc: Scenario): string | null {
   const pfnValued = (e: unknown) => isPfnValued(e, regs);
   let why: string | null = null;
   eachNode(roots, null, (n, parent) => {
+    // A kpf_*() of a register that holds no PFN (a value read from memory): the checker lets it through.
+    if (why === null && n.kind === 'call' && String(n.fn).startsWith('kpf_')) {
+      const arg = (n.args as unknown[] | undefined)?.[0];
+      if (!pfnValued(arg))
+        why = `the scenario uses a PFN number (${n.fn}() of a register that holds none)`;
+    }
     if (why !== null || !pfnValued(n) || parent === null) return;
     if (parent.op === 'observe' && parent.expr === n) return;
     if (parent.kind === 'call' && String(parent.fn).startsWith('kpf_')) return;
@@ -121,9 +128,9 @@ function threadPfns(t: ThreadRt, out: number[]): void {
 /**
  * A copy of `m` with every PFN renamed by `perm`, as a machine that can take
  * steps; with `regs` (pfnRegisters()), the values of those registers too.
- * The explorer's canonical renaming keeps every register's value, so it
- * needs no `regs`; a renaming that moves a PFN a register will hold later
- * (a property's random one) does.
+ * The explorer's canonical renaming keeps the value of every register that
+ * may hold a PFN, so it needs no `regs`; a renaming that moves a PFN a
+ * register will hold later (a property's random one) does.
  */
 export function renameMachine(
   m: Machine,
@@ -148,14 +155,30 @@ export function renameMachine(
   return r;
 }
 
+const pfnRegs = new WeakMap<Scenario, ReadonlySet<string>>();
+
+/** The values of `m`'s registers that may hold a PFN (pfnRegisters()). */
+export function pfnRegisterValues(m: Machine): number[] {
+  let regs = pfnRegs.get(m.sc);
+  if (!regs) {
+    regs = pfnRegisters(m.sc);
+    pfnRegs.set(m.sc, regs);
+  }
+  const out: number[] = [];
+  if (regs.size > 0) for (const [k, v] of m.regs) if (regs.has(k)) out.push(v);
+  return out;
+}
+
 /**
- * The canonical renaming of `m`, null when it is the identity. Register
- * values keep their number (a register may hold a PFN read before).
+ * The canonical renaming of `m`, null when it is the identity. A register
+ * that may hold a PFN (pfnRegisters()) keeps its value's number: it names
+ * the page it was read from. Other registers hold data, which no renaming
+ * touches and nothing reads as a PFN (symmetryBlocked()).
  */
 export function canonicalRenaming(m: Machine): PfnRenaming | null {
   const held: number[] = [];
   for (const t of m.threads) threadPfns(t, held);
-  return pfnRenaming(m.s, m.regs.values(), held);
+  return pfnRenaming(m.s, pfnRegisterValues(m), held);
 }
 
 /**

@@ -76,7 +76,7 @@ function handle(msg: ToWorker): unknown {
       const results = owned.map(([index, node]) => {
         if (stopped()) throw new StepInterrupted('interrupted');
         node.interrupt = stopped;
-        const { succs, final } = expand(node, config, d.por);
+        const { succs, final } = expand(node, config, d.por, d.symmetry);
         return {
           index,
           final,

@@ -58,6 +58,8 @@ describe('symmetry over PFN allocation order', () => {
       ['  write a[0] = 2', 'pfn(t, a[0]) < pfn(t, a[1])'],
       ['  observe pfn(t, a[0]) -> x', 'x + 1 > 0'],
       ['  observe pfn(t, a[0]) -> x\n  observe x -> y', 'y == 7'],
+      // A kpf_*() of a value read from memory: no renaming follows it.
+      ['  read a[0] -> x', 'kpf_anon(x) == 1'],
       ['  observe pfn(t, a[0]) -> x\n  write a[1] = x', 'pgfault > 0'],
     ] as const;
     for (const [body, cond] of unsound)

@@ -1,0 +1,282 @@
+/**
+ * Independence of accesses to private pages: the partial-order reduction's
+ * second kind of persistent set (expand.ts localMove() is the first).
+ *
+ * A thread's next `read` or `write` of anonymous private pages commutes with
+ * every move another thread can make from here when those moves only read
+ * and write other pages, backed by other folios, under PTE tables that exist
+ * already. The two faults then touch different PTEs and different struct
+ * pages; what they share is the PTE lock of a table (taken and dropped inside
+ * one step), counters that only add (rss, vmstat, events, the work account)
+ * and the page allocator. Which free PFN each allocation takes depends on
+ * the order, so the reduction is sound only where the symmetry over PFN
+ * allocation order is (explore/symmetry.ts): the caller asks for it then.
+ * Two allocations commute up to that renaming, but an allocation and a free
+ * do not: a page freed first is taken again, where the other order takes a
+ * never-used PFN and leaves the freed one on the free stack (two states of
+ * the allocator no renaming maps onto each other). So an access that may
+ * allocate is not taken alone while the other threads may free a page, nor
+ * one that may free while they may allocate. A page is freed by an access
+ * only when it drops the last reference: two threads' faults on one folio
+ * (a copy the PTE recheck drops, or the old folio both copies leave), or a
+ * COW copy of a folio nothing else holds.
+ *
+ * A persistent set needs the move to be independent of every move of the
+ * other threads on any path that does not take it, so their whole remaining
+ * programs are read, with the threads they will spawn. Everything that could
+ * reach across pages keeps the set whole: environment actors (the caller),
+ * userfaultfd contexts, a PMD that is none or huge (a fault could allocate a
+ * PTE table or a THP), a VMA without an anon_vma yet (the first fault
+ * prepares the one the VMA shares), a swap entry or other non-present PTE,
+ * a folio locked, under writeback, in the swap cache or KSM, the shared zero
+ * page, an access that would kill its process (no VMA, no permission), a
+ * written value that is not a number, a register another thread also sets,
+ * and any statement but `read`, `write`, `spawn` and the local ones. A
+ * register that holds a PFN keeps that number under the renaming, so while
+ * the page it names is free two allocations do not commute either.
+ *
+ * The explorer checks the result with the identity suites: the same
+ * verdicts, final states and broken invariants with and without it.
+ */
+
+import { vma_is_anonymous } from '../core/mm/memory/fault.js';
+import { pte_index, ptep_get, pteTable } from '../core/mm/memory/pgtable.js';
+import { page_folio } from '../core/mm/page_alloc.js';
+import { vma_lookup } from '../core/mm/vma.js';
+import type { Mm, State } from '../core/mm_types.js';
+import {
+  VM_READ,
+  VM_SHARED,
+  VM_UFFD_MISSING,
+  VM_UFFD_WP,
+  VM_WRITE,
+  ZERO_PFN,
+} from '../core/mm_types.js';
+import { PG_buddy, PG_ksm, PG_locked, PG_swapcache, PG_writeback } from '../core/page-flags.js';
+import { PAGE_SIZE as PAGE, pte_none, pte_pfn, pte_present } from '../core/pgtable_types.js';
+import type { Stmt } from '../scenario/ast.js';
+import type { Machine, ThreadRt } from '../scenario/machine.js';
+import { asleepInKernel, canStep, nextStmt, stmtAt, task } from '../scenario/machine.js';
+import { pfnRegisterValues } from './symmetry.js';
+
+/** At most this many pages are looked at for one reduction; a larger program keeps every move. */
+const MAX_PAGES = 4096;
+
+/** Statements that touch nothing another thread's access reads (expand.ts localMove()). */
+const LOCAL_OPS: ReadonlySet<string> = new Set(['sched_setaffinity', 'signal', 'await', 'phase']);
+
+/** What the remaining program of one thread may touch; null when it may touch anything. */
+interface Footprint {
+  /** mm id × 2^36 + page number, for each page it may access. */
+  readonly pages: Set<number>;
+  /** The folio (head PFN) or the zero page (-1) mapped at each of those pages now, if any. */
+  readonly folios: Set<number>;
+  /** Registers its `read`s set. */
+  readonly regs: Set<string>;
+  /** May it allocate a page (a write, or a read of a PTE that is none)? */
+  alloc: boolean;
+  /** May it free a page on its own (a COW copy of a folio only its PTE and its fault hold, a folio under two of its pages)? */
+  free: boolean;
+  /** The folio its stopped fault holds a reference to (WpCopyPending.folio), 0 if none. */
+  held: number;
+}
+
+function emptyFootprint(): Footprint {
+  return {
+    pages: new Set(),
+    folios: new Set(),
+    regs: new Set(),
+    alloc: false,
+    free: false,
+    held: 0,
+  };
+}
+
+function pageKey(mm: number, addr: number): number {
+  return mm * 2 ** 36 + Math.floor(addr / PAGE);
+}
+
+/**
+ * What is mapped at `addr` of `mm` for an access that may write: the folio's
+ * head PFN, -1 for the zero page, 0 for a PTE that is none, or null when the
+ * access could reach beyond its page (see the module comment).
+ */
+function mappedAt(s: State, mm: Mm, addr: number, write: boolean): number | null {
+  const vma = vma_lookup(mm, addr);
+  if (!vma || !vma_is_anonymous(vma) || vma.anon_vma === 0) return null;
+  const f = vma.vm_flags;
+  if ((f & VM_SHARED) !== 0 || (f & (VM_UFFD_MISSING | VM_UFFD_WP)) !== 0) return null;
+  if ((f & VM_READ) === 0 || (write && (f & VM_WRITE) === 0)) return null;
+  const t = pteTable(s, mm, addr);
+  if (t === 0) return null;
+  const pte = ptep_get(s, t, pte_index(addr));
+  if (pte_none(pte)) return 0;
+  if (!pte_present(pte)) return null;
+  const pfn = pte_pfn(pte);
+  if (pfn === ZERO_PFN) return -1;
+  const folio = page_folio(s, pfn);
+  if ((s.mem.flags[folio]! & (PG_locked | PG_writeback | PG_swapcache | PG_ksm)) !== 0) return null;
+  return folio;
+}
+
+/** Add the pages of access `st` from page index `from` on, made by a thread of `mm`; false when not eligible. */
+function addAccess(m: Machine, mm: Mm, st: Stmt, from: number, fp: Footprint): boolean {
+  if (st.op !== 'read' && st.op !== 'write') return false;
+  if (st.op === 'write' && st.value.kind !== 'num') return false;
+  if (st.op === 'read' && st.reg !== null) fp.regs.add(st.reg);
+  const map = m.maps.get(st.ref.map);
+  if (!map) return false;
+  const to = st.ref.to === -1 ? map.len / PAGE : st.ref.to;
+  for (let p = st.ref.from + from * st.ref.step; p < to; p += st.ref.step) {
+    if (fp.pages.size >= MAX_PAGES) return false;
+    const addr = map.addr + p * PAGE;
+    const at = mappedAt(m.s, mm, addr, st.op === 'write');
+    if (at === null) return false;
+    if (st.op === 'write' || at === 0) fp.alloc = true;
+    // A copy frees the old folio when its PTE and this fault held the only references.
+    const own = at === fp.held ? 1 : 0;
+    if (st.op === 'write' && at > 0 && m.s.mem.refcount[at]! - own <= 1) fp.free = true;
+    const key = pageKey(mm.id, addr);
+    if (fp.pages.has(key)) continue;
+    fp.pages.add(key);
+    if (at === 0) continue;
+    // One folio under two of its pages: its own faults may drop its last references.
+    if (fp.folios.has(at) && at !== fp.held) fp.free = true;
+    fp.folios.add(at);
+  }
+  return true;
+}
+
+/** The statements of declaration `decl` from `pc` on, with the threads they spawn; false when one is not eligible. */
+function addProgram(
+  m: Machine,
+  mm: Mm,
+  decl: number,
+  pc: number,
+  fp: Footprint,
+  seen: Set<number>,
+): boolean {
+  for (let st = stmtAt(m, decl, pc); st !== undefined; st = stmtAt(m, decl, ++pc)) {
+    if (LOCAL_OPS.has(st.op)) continue;
+    if (st.op === 'spawn') {
+      const child = m.sc.threads.findIndex((d) => d.name === st.thread);
+      if (child < 0) return false;
+      if (seen.has(child)) continue;
+      seen.add(child);
+      if (!addProgram(m, mm, child, 0, fp, seen)) return false;
+      continue;
+    }
+    if (!addAccess(m, mm, st, 0, fp)) return false;
+  }
+  return true;
+}
+
+/** What thread `t` may still touch, or null. Its current statement counts from the page its fault stopped at. */
+function footprint(m: Machine, t: ThreadRt): Footprint | null {
+  const fp = emptyFootprint();
+  if (t.done) return fp;
+  const p = t.kpath?.pending.kind;
+  if (p !== undefined && p !== 'wp_page_copy' && p !== 'pte_map') return null;
+  const mm = m.s.mms[task(m, t).mm];
+  if (!mm) return null;
+  const st = nextStmt(m, t)!;
+  let pc = t.pc;
+  hold(m, t, fp);
+  if (t.kpath) {
+    if (!addAccess(m, mm, st, t.kpath.page, fp)) return null;
+    pc += 1;
+  }
+  return addProgram(m, mm, t.decl, pc, fp, new Set()) ? fp : null;
+}
+
+/** The pages, folios and register of thread `t`'s next step, when it is an eligible access. */
+function nextAccess(m: Machine, t: ThreadRt): Footprint | null {
+  const st = nextStmt(m, t);
+  if (!st || (st.op !== 'read' && st.op !== 'write')) return null;
+  const p = t.kpath?.pending.kind;
+  if (p !== undefined && p !== 'wp_page_copy' && p !== 'pte_map') return null;
+  const mm = m.s.mms[task(m, t).mm];
+  if (!mm) return null;
+  const fp = emptyFootprint();
+  hold(m, t, fp);
+  return addAccess(m, mm, st, t.kpath?.page ?? 0, fp) ? fp : null;
+}
+
+/**
+ * The folio thread `t`'s stopped fault holds a reference to: part of what it
+ * touches; its continuation may free it when that reference and one mapping
+ * are all that is left.
+ */
+function hold(m: Machine, t: ThreadRt, fp: Footprint): void {
+  const p = t.kpath?.pending;
+  if (p?.kind !== 'wp_page_copy' || p.folio === 0) return;
+  fp.held = p.folio;
+  fp.folios.add(p.folio);
+  if (m.s.mem.refcount[p.folio]! <= 2) fp.free = true;
+}
+
+function disjoint(a: Footprint, b: Footprint): boolean {
+  for (const x of a.pages) if (b.pages.has(x)) return false;
+  for (const x of a.folios) if (b.folios.has(x)) return false;
+  for (const x of a.regs) if (b.regs.has(x)) return false;
+  return true;
+}
+
+/**
+ * May the moves of these threads free a page: two of them fault on one
+ * page or one folio, one holds a folio its stopped fault took, or one's copy
+ * frees a folio on its own?
+ */
+function mayFree(fps: readonly Footprint[]): boolean {
+  const pages = new Set<number>();
+  const folios = new Set<number>();
+  for (const fp of fps) {
+    if (fp.free) return true;
+    for (const x of fp.pages) {
+      if (pages.has(x)) return true;
+      pages.add(x);
+    }
+    for (const x of fp.folios) {
+      if (folios.has(x)) return true;
+      folios.add(x);
+    }
+  }
+  return false;
+}
+
+/**
+ * The index of a thread whose next step is an access independent of every
+ * move the other threads can make (see the module comment), or -1. The
+ * caller takes that thread's moves alone. Call it only with the partial-order
+ * reduction on, no environment actors, and the symmetry over PFN allocation
+ * order applied to the scenario.
+ */
+export function independentAccess(m: Machine): number {
+  if (m.s.uffd.some((c) => c !== null)) return -1;
+  let rest: (Footprint | null)[] | null = null;
+  const pinnedFree = pfnRegisterValues(m).some(
+    (p) => p > ZERO_PFN && (p >= m.s.mem.end || (m.s.mem.flags[p]! & PG_buddy) !== 0),
+  );
+  for (let i = 0; i < m.threads.length; i++) {
+    const t = m.threads[i]!;
+    if (!canStep(m, i) || asleepInKernel(m, i)) continue;
+    const mine = nextAccess(m, t);
+    if (!mine) continue;
+    rest ??= m.threads.map((u, j) => (asleepInKernel(m, j) ? null : footprint(m, u)));
+    const others: Footprint[] = [];
+    for (let j = 0; j < m.threads.length; j++) {
+      const other = rest[j]!;
+      if (j === i) continue;
+      if (other === null || !disjoint(mine, other)) break;
+      others.push(other);
+    }
+    if (others.length !== m.threads.length - 1) continue;
+    // An allocation and a free do not commute (the module comment).
+    if (mine.alloc && mayFree(others)) continue;
+    if (mine.free && others.some((o) => o.alloc)) continue;
+    // Two allocations commute up to a renaming, unless one may take a PFN a register keeps.
+    if (mine.alloc && pinnedFree && others.some((o) => o.alloc)) continue;
+    return i;
+  }
+  return -1;
+}
