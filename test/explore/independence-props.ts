@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { explore } from '../../src/explore/explore.js';
 import { eraInfo } from '../../src/policy/registry.js';
-import { load } from './symmetry-props.js';
+import { load, statementsArb } from './symmetry-props.js';
 
 /** One statement of thread `t`; `n` numbers its registers. */
 const stmtArb = (t: string, n: number) =>
@@ -47,10 +47,7 @@ const stmtArb = (t: string, n: number) =>
     },
   );
 
-const threadArb = (t: string, max: number) =>
-  fc
-    .array(fc.nat(), { minLength: 0, maxLength: max })
-    .chain((xs) => fc.tuple(...xs.map((_, n) => stmtArb(t, n))));
+const threadArb = (t: string, max: number) => statementsArb((n) => stmtArb(t, n), 0, max);
 
 /** Up to three threads of a process (one may fork a child that runs too), on four private pages. */
 export const accessScenarioArb = fc

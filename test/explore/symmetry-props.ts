@@ -64,10 +64,17 @@ const stmtArb = (thread: string, n: number) =>
       .map((i) => `observe pfn(${NAMES[thread]}, a[${i}]) -> ${thread}f${n}`),
   );
 
-const threadArb = (thread: string, max: number) =>
+/** A thread's statements: between `min` and `max` of `stmt(n)`, `n` numbering them. */
+export const statementsArb = (
+  stmt: (n: number) => fc.Arbitrary<string>,
+  min: number,
+  max: number,
+) =>
   fc
-    .array(fc.nat(), { minLength: 1, maxLength: max })
-    .chain((xs) => fc.tuple(...xs.map((_, n) => stmtArb(thread, n))));
+    .array(fc.nat(), { minLength: min, maxLength: max })
+    .chain((xs) => fc.tuple(...xs.map((_, n) => stmt(n))));
+
+const threadArb = (thread: string, max: number) => statementsArb((n) => stmtArb(thread, n), 1, max);
 
 /**
  * A parent that forks a child and spawns a sibling, on three private pages, a
