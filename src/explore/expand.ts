@@ -23,12 +23,12 @@ import {
   conditionHolds,
   nextStmt,
   StepInterrupted,
-  stmtAt,
   teardown,
 } from '../scenario/machine.js';
 import { stmtText } from '../scenario/print.js';
 import type { PathStep } from './explore.js';
 import { independentAccess } from './independence.js';
+import { localMove } from './local-move.js';
 import type { Choice, Move } from './moves.js';
 import { applyMove } from './moves.js';
 
@@ -266,37 +266,6 @@ function threadSuccessors(
       for (let o = 1; o < choices[j]!.options.length; o++) pending.push([...prefix, o]);
     }
   }
-}
-
-/**
- * Partial-order reduction by persistent sets of one move. A statement is
- * *local* when it touches nothing any other move reads or writes and no other
- * move can disable it: `sched_setaffinity` (the thread's own CPU), `signal`
- * (events are only ever added) and an `await` whose event is set. Such a move
- * commutes with every other move, so every final machine reachable from a
- * state is reachable through that move first: the explorer takes it alone
- * (a final machine has no thread move enabled, so any path to one contains
- * the local move, which can be moved to the front).
- *
- * With environment actors, a final machine does not expand them, so moving
- * a local move ahead could finish the last thread before an actor step that
- * came after the other threads' moves (a property test,
- * test/props/explore.test.ts, found final states lost that way when the
- * reduction was off for actors). A local move that is not its thread's last
- * statement cannot finish its thread, so the last thread move of every path
- * stays where it was and every actor step keeps its side of it: with
- * actors, only such moves are taken alone. Returns the thread index, or -1.
- */
-function localMove(m: Machine, actors: boolean): number {
-  for (let i = 0; i < m.threads.length; i++) {
-    if (!canStep(m, i)) continue;
-    const t = m.threads[i]!;
-    const op = nextStmt(m, t)!.op;
-    if (op !== 'sched_setaffinity' && op !== 'signal' && op !== 'await' && op !== 'phase') continue;
-    if (actors && stmtAt(m, t.decl, t.pc + 1) === undefined) continue;
-    return i;
-  }
-  return -1;
 }
 
 /** Take move `mv` from `node` (left untouched) into a new machine, with the step as a path shows it. */

@@ -1,6 +1,6 @@
 /**
  * Independence of accesses to private pages: the partial-order reduction's
- * second kind of persistent set (expand.ts localMove() is the first).
+ * second kind of persistent set (local-move.ts is the first).
  *
  * A thread's next `read` or `write` of anonymous private pages commutes with
  * every move another thread can make from here when those moves only read
@@ -57,13 +57,11 @@ import { PAGE_SIZE as PAGE, pte_none, pte_pfn, pte_present } from '../core/pgtab
 import type { Stmt } from '../scenario/ast.js';
 import type { Machine, ThreadRt } from '../scenario/machine.js';
 import { asleepInKernel, canStep, nextStmt, stmtAt, task } from '../scenario/machine.js';
+import { LOCAL_OPS } from './local-move.js';
 import { pfnRegisterValues } from './symmetry.js';
 
 /** At most this many pages are looked at for one reduction; a larger program keeps every move. */
 const MAX_PAGES = 4096;
-
-/** Statements that touch nothing another thread's access reads (expand.ts localMove()). */
-const LOCAL_OPS: ReadonlySet<string> = new Set(['sched_setaffinity', 'signal', 'await', 'phase']);
 
 /** What the remaining program of one thread may touch; null when it may touch anything. */
 interface Footprint {

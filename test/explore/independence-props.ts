@@ -4,8 +4,8 @@
  * sharing its pages, reading and writing pages of private mappings (some
  * never touched, one without a PTE table yet), with now and then a
  * statement that reaches across pages (MADV_DONTNEED, mprotect, MADV_PAGEOUT,
- * a pin). Under the symmetry over PFN allocation order, exploring with the
- * partial-order reduction gives exactly what exploring without it gives:
+ * a pin) or a local `sched_setaffinity`. Under the symmetry over PFN
+ * allocation order, exploring with the partial-order reduction gives exactly what exploring without it gives:
  * the verdict, the broken design invariants (an accounting violation is a
  * tool bug, in neither), and the number of final states of each kind (each counted once up to the
  * renaming of PFNs), in at most as many states.
@@ -43,6 +43,8 @@ const stmtArb = (t: string, n: number) =>
         'mprotect a r',
         'madvise a[0] pageout',
         `pin a[0] ro longterm -> ${t}pin${n}\n  unpin ${t}pin${n}`,
+        // A local move, taken alone unless a thread of its group can end the group (local-move.ts).
+        'sched_setaffinity 1',
       ),
     },
   );
