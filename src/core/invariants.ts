@@ -302,8 +302,10 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
       if (!(flags[pfn]! & PG_buddy) && !isHugeZero(pfn) && !orphan(pfn) && !heldByKernel(pfn))
         out.push({ code: 'MM006', detail: `page ${pfn} still in use after everything exited` });
     }
+    // A slot cached by such a folio goes with it.
+    const cachedByKernel = (f: number) => f !== 0 && (orphan(f) || heldByKernel(f));
     s.swap.map.forEach((n, slot) => {
-      if (slot > 0 && (n > 0 || (s.swap.cache[slot] && !orphan(s.swap.cache[slot]!))))
+      if (slot > 0 && (n > 0 || (s.swap.cache[slot] && !cachedByKernel(s.swap.cache[slot]!))))
         out.push({
           code: 'MM006',
           detail: `swap slot ${slot} still in use after everything exited`,

@@ -188,6 +188,24 @@ describe('explore: environment actors', () => {
     expect(old.kind === 'done' && old.verdict).toBe('Never');
   });
 
+  it('a process that exits while reclaim holds its folio in the swap cache leaks nothing (MM006)', () => {
+    // The last process goes between add_to_swap() and try_to_unmap(): reclaim
+    // still holds the folio, and the swap slot it caches goes with it.
+    const sc = scenario(
+      [
+        'scenario exit-under-reclaim',
+        'env reclaim',
+        'setup {\n  mmap a pages=2 private rw\n  write a[0..2] = 1\n}',
+        'thread parent {\n  spawn sibling\n  read a[0] -> p0\n}',
+        'thread sibling {\n  exit\n}',
+        'exists (p0 == 1)',
+      ].join('\n'),
+    );
+    const r = explore(sc, policy('v5.9'));
+    expect(r.kind).toBe('done');
+    expect(r.kind === 'done' && r.verdict).toBe('Sometimes');
+  });
+
   it('swap: reclaim swaps a page out between add_to_swap() and the pin (bug-iouring-swap): PIN001 on v5.18, refused from v5.19', () => {
     const sc = load('scenarios/swap/bug-iouring-swap.cow');
     const r = explore(sc, policy('v5.18'));
