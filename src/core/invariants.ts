@@ -311,8 +311,11 @@ export function checkInvariants(s: State, extra: ExtraRefs = new Map()): Violati
           detail: `swap slot ${slot} still in use after everything exited`,
         });
     });
+    // A table unlinked while a lockless walker (reclaim's stopped rmap walk,
+    // GUP-fast) is inside is freed when the walker leaves (the grace period).
+    const deferred = new Set(s.pt.deferred);
     for (let id = 1; id < s.pt.tables.length; id++) {
-      if (s.pt.tables[id])
+      if (s.pt.tables[id] && !deferred.has(id))
         out.push({
           code: 'MM006',
           detail: `page table ${id} still allocated after every mm exited`,

@@ -206,6 +206,25 @@ describe('explore: environment actors', () => {
     expect(r.kind === 'done' && r.verdict).toBe('Sometimes');
   });
 
+  it('page tables freed while reclaim walks them wait for the walk, not reported as a leak (MM006)', () => {
+    // A SIGSEGV ends the parent while try_to_unmap() stopped inside its
+    // tables, and the child unmaps the folio's other mapping and exits: no
+    // mm is left, and the tables wait for the walk to leave (v6.18 walks under RCU).
+    const sc = scenario(
+      [
+        'scenario killed-under-rmap-walk',
+        'env reclaim',
+        'setup {\n  mmap a pages=2 private rw\n  write a[0..2] = 1\n}',
+        'thread parent {\n  spawn sibling\n  fork child\n}',
+        'thread child {\n  munmap a\n}',
+        'thread sibling {\n  mprotect a r\n  write a[0] = 2\n}',
+        'exists (1 == 1)',
+      ].join('\n'),
+    );
+    const r = explore(sc, policy('v6.18'));
+    expect(r.kind).toBe('done');
+  });
+
   it('swap: reclaim swaps a page out between add_to_swap() and the pin (bug-iouring-swap): PIN001 on v5.18, refused from v5.19', () => {
     const sc = load('scenarios/swap/bug-iouring-swap.cow');
     const r = explore(sc, policy('v5.18'));
