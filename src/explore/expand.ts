@@ -319,13 +319,16 @@ export type Final =
 /**
  * The successors of `node`, or, when no thread can step, what kind of final
  * machine it is (actors do not keep a machine from being final). Throws
- * InputError SC102 when the scenario's own awaits deadlock.
+ * InputError SC102 when the scenario's own awaits deadlock. With `por`,
+ * local moves are taken alone (local-move.ts); with `independence` too,
+ * independent accesses (independence.ts: pass it only where the symmetry
+ * over PFN allocation order is applied).
  */
 export function expand(
   node: Machine,
   config: Config,
   por: boolean,
-  pfnSymmetric = false,
+  independence = false,
 ): { readonly succs: Successor[]; readonly final: Final | null } {
   const succs: Successor[] = [];
   const run = (mv: Move): { m: Machine; choices: readonly Choice[] } => {
@@ -342,7 +345,7 @@ export function expand(
   const actors = por && actorsPossible(node);
   let alone = por ? localMove(node, actors) : -1;
   // Accesses to private pages commute up to the PFNs allocations take (independence.ts).
-  if (alone < 0 && por && pfnSymmetric && !actors) alone = independentAccess(node);
+  if (alone < 0 && por && independence && !actors) alone = independentAccess(node);
   if (alone >= 0) {
     threadSuccessors(alone, run);
     return { succs, final: null };

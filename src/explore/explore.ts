@@ -69,8 +69,13 @@ export interface ExploreOptions {
   readonly visited?: VisitedOptions;
   /** Depth-first instead of breadth-first (no shortest-witness guarantee). */
   readonly dfs?: boolean;
-  /** Partial-order reduction (default on): see localMove(). */
-  readonly por?: boolean;
+  /**
+   * Partial-order reduction (default on): local moves taken alone
+   * (local-move.ts) and, under the symmetry, independent accesses
+   * (independence.ts); 'local' keeps only the first kind (to measure or
+   * test what each buys).
+   */
+  readonly por?: boolean | 'local';
   /**
    * Symmetry over PFN allocation order (default off): states that differ only
    * in which free PFNs allocations took count once (symmetry.ts). Ignored,
@@ -272,7 +277,12 @@ export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {})
     if (known) expanded = known;
     else
       try {
-        expanded = expand(node.m, config, opts.por !== false, symmetry?.applied === true);
+        expanded = expand(
+          node.m,
+          config,
+          opts.por !== false,
+          symmetry?.applied === true && opts.por !== 'local',
+        );
       } catch (e) {
         memo?.close();
         // A budget ran out inside a long step (statements.ts access()).

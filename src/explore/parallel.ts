@@ -105,6 +105,8 @@ class Pool {
     policy: Policy,
     por: boolean,
     symmetry: boolean,
+    /** Independent accesses taken alone (independence.ts): under the symmetry, unless por is 'local'. */
+    independence: boolean,
     n: number,
     seen: SharedSeen,
   ) {
@@ -117,6 +119,7 @@ class Pool {
           era: policy.id,
           por,
           symmetry,
+          independence,
           port: port2,
           signal: this.signal,
           stop: this.stop,
@@ -172,7 +175,15 @@ export function exploreParallel(
   if (opts.dfs) throw new Error('the parallel explorer is breadth-first only');
   const shared = new SharedSeen(opts.maxStates ?? 1_000_000);
   const symmetry = opts.symmetry ? symmetryReport(sc) : null;
-  const pool = new Pool(sc, policy, opts.por !== false, symmetry?.applied === true, n, shared);
+  const pool = new Pool(
+    sc,
+    policy,
+    opts.por !== false,
+    symmetry?.applied === true,
+    symmetry?.applied === true && opts.por !== 'local',
+    n,
+    shared,
+  );
   try {
     const config = configFor(sc, policy, { lockBreaks: true });
     const search = new Search(sc, policy.id, opts, (moves) =>

@@ -31,6 +31,8 @@ interface Data {
   readonly por: boolean;
   /** Fingerprints of canonical renamings (symmetry.ts): the symmetry is on and sound. */
   readonly symmetry: boolean;
+  /** Independent accesses taken alone (independence.ts). */
+  readonly independence: boolean;
   readonly port: MessagePort;
   readonly signal: Int32Array;
   /** Non-zero once the main thread's budget ran out: stop inside the step. */
@@ -76,7 +78,7 @@ function handle(msg: ToWorker): unknown {
       const results = owned.map(([index, node]) => {
         if (stopped()) throw new StepInterrupted('interrupted');
         node.interrupt = stopped;
-        const { succs, final } = expand(node, config, d.por, d.symmetry);
+        const { succs, final } = expand(node, config, d.por, d.independence);
         return {
           index,
           final,

@@ -94,6 +94,9 @@ export function userAccess(
     const ret = handle_mm_fault(s, k, mm, vma, addr, flags);
     if (ret & VM_FAULT_STEPPED) return { ok: false, signal: 0, stepped: true };
     if (ret & VM_FAULT_RETRY) return { ok: false, signal: 0, blocked: true };
+    // No path of the model's handle_mm_fault() fails with these yet; the
+    // explorer's reduction (explore/local-move.ts) counts on an access being
+    // killed only by the VMA checks above: a path that returns one must widen it.
     if (ret & VM_FAULT_SIGSEGV) return { ok: false, signal: SIGSEGV };
     if (ret & VM_FAULT_SIGBUS) return { ok: false, signal: SIGBUS };
     if (ret & VM_FAULT_OOM) return { ok: false, signal: SIGKILL };
