@@ -33,6 +33,7 @@ byte nb;
 byte next_pfn;
 short pgfault;
 short copies;
+bool holds;           /* the scenario's condition, once every thread is done */
 
 /* lru_add_drain_cpu(0): every folio of the batch onto the LRU, its reference dropped. */
 inline drain() {
@@ -128,4 +129,15 @@ init {
 #if K > 7
   run T(7);
 #endif
+  /*
+   * The scenario's condition (exists anon_wp_copy_count == K), read when
+   * every thread is done. Reading copies keeps it in the state vector, as
+   * cowherd's fingerprint keeps the counter its condition reads: without
+   * a read, spin hides a write-only variable (pan.h "hidden variable") and
+   * merges states cowherd must keep apart. pgfault and map stay hidden; the
+   * fingerprint drops an unread counter too. The drainer never ends: two
+   * processes are left, it and init.
+   */
+  (_nr_pr == 2);
+  holds = (copies == K)
 }

@@ -24,6 +24,7 @@ byte val[NPFN];
 byte next_pfn;
 short pgfault;
 short copies;
+bool holds;           /* the scenario's condition, once every thread is done */
 
 proctype T(byte i) {
   byte old;
@@ -73,4 +74,14 @@ init {
 #if K > 7
   run T(7);
 #endif
+  /*
+   * The scenario's condition (exists anon_wp_copy_count == K), read when
+   * every thread is done. Reading copies keeps it in the state vector, as
+   * cowherd's fingerprint keeps the counter its condition reads: without
+   * a read, spin hides a write-only variable (pan.h "hidden variable") and
+   * merges states cowherd must keep apart. pgfault and map stay hidden; the
+   * fingerprint drops an unread counter too.
+   */
+  (_nr_pr == 1);
+  holds = (copies == K)
 }
