@@ -20,9 +20,13 @@ import { InputError } from '../scenario/errors.js';
  * 2: the fingerprints an explore checkpoint's visited set holds changed
  * (memmap arrays digested PFN by PFN, canon.ts): a version 1 search cannot
  * go on with them. 3: counters compared only with literals are saturated in
- * the fingerprint (scenario/counters.ts).
+ * the fingerprint (scenario/counters.ts). 4: the partial-order reduction
+ * takes other moves alone (spawns; local moves wait while their group can
+ * end: explore/local-move.ts) and the symmetry's canonical renaming keeps
+ * only PFN registers fixed (symmetry.ts): a search begun with version 3
+ * would go on with states its queue reached by other rules.
  */
-const VERSION = 3;
+const VERSION = 4;
 
 /** Seconds between checkpoints unless --checkpoint-every says otherwise. */
 const CHECKPOINT_EVERY = 10;
