@@ -21,6 +21,20 @@
  * (a copy the PTE recheck drops, or the old folio both copies leave), or a
  * COW copy of a folio nothing else holds.
  *
+ * Faults of different mms (a forked child and its parent, two children)
+ * may share a folio when its fate does not depend on their order
+ * (sharedFolios()): the zero page (never freed, read as zeroes, a write to
+ * it allocates), and a small folio on the LRU that keeps a mapping no
+ * remaining write replaces (the parent that only waits). Every write fault
+ * on it then finds mapcount and refcount at least two, so every era's
+ * do_wp_page() rule copies (mapcount, page_count(), or refcount after
+ * PG_anon_exclusive, which a shared page has lost), with the same reason
+ * in each order; no fault frees it, no fault changes its contents, and the
+ * counts each fault takes and drops add up the same. Two faults of one mm
+ * on such a folio cannot happen: its pages are disjoint, and a small folio
+ * has one page. This is the issue's "two faults on different PTE tables of
+ * different mms under different locks commute", where they do.
+ *
  * A persistent set needs the move to be independent of every move of the
  * other threads on any path that does not take it, so their whole remaining
  * programs are read, with the threads they will spawn. Everything that could
@@ -28,12 +42,13 @@
  * userfaultfd contexts, a PMD that is none or huge (a fault could allocate a
  * PTE table or a THP), a VMA without an anon_vma yet (the first fault
  * prepares the one the VMA shares), a swap entry or other non-present PTE,
- * a folio locked, under writeback, in the swap cache or KSM, the shared zero
- * page, an access that would kill its process (no VMA, no permission), a
- * written value that is not a number, a register another thread also sets,
- * and any statement but `read`, `write`, `spawn` and the local ones. A
- * register that holds a PFN keeps that number under the renaming, so while
- * the page it names is free two allocations do not commute either.
+ * a folio locked, under writeback, in the swap cache or KSM, a folio the
+ * faults share that the last of them may reuse or free, an access that
+ * would kill its process (no VMA, no permission), a written value that is
+ * not a number, a register another thread also sets, and any statement but
+ * `read`, `write`, `spawn` and the local ones. A register that holds a
+ * PFN keeps that number under the renaming, so while the page it names is
+ * free two allocations do not commute either.
  *
  * The explorer checks the result with the identity suites: the same
  * verdicts, final states and broken invariants with and without it.
@@ -52,7 +67,14 @@ import {
   VM_WRITE,
   ZERO_PFN,
 } from '../core/mm_types.js';
-import { PG_buddy, PG_ksm, PG_locked, PG_swapcache, PG_writeback } from '../core/page-flags.js';
+import {
+  PG_buddy,
+  PG_ksm,
+  PG_locked,
+  PG_lru,
+  PG_swapcache,
+  PG_writeback,
+} from '../core/page-flags.js';
 import { PAGE_SIZE as PAGE, pte_none, pte_pfn, pte_present } from '../core/pgtable_types.js';
 import type { Stmt } from '../scenario/ast.js';
 import type { Machine, ThreadRt } from '../scenario/machine.js';
@@ -71,6 +93,8 @@ interface Footprint {
   readonly folios: Set<number>;
   /** Registers its `read`s set. */
   readonly regs: Set<string>;
+  /** The pages it may write (keys as in `pages`), each with what is mapped there now (as mappedAt()). */
+  readonly writes: Map<number, number>;
   /** May it allocate a page (a write, or a read of a PTE that is none)? */
   alloc: boolean;
   /** May it free a page on its own (a COW copy of a folio only its PTE and its fault hold, a folio under two of its pages)? */
@@ -84,6 +108,7 @@ function emptyFootprint(): Footprint {
     pages: new Set(),
     folios: new Set(),
     regs: new Set(),
+    writes: new Map(),
     alloc: false,
     free: false,
     held: 0,
@@ -135,6 +160,7 @@ function addAccess(m: Machine, mm: Mm, st: Stmt, from: number, fp: Footprint): b
     const own = at === fp.held ? 1 : 0;
     if (st.op === 'write' && at > 0 && m.s.mem.refcount[at]! - own <= 1) fp.free = true;
     const key = pageKey(mm.id, addr);
+    if (st.op === 'write') fp.writes.set(key, at);
     if (fp.pages.has(key)) continue;
     fp.pages.add(key);
     if (at === 0) continue;
@@ -213,11 +239,37 @@ function hold(m: Machine, t: ThreadRt, fp: Footprint): void {
   if (m.s.mem.refcount[p.folio]! <= 2) fp.free = true;
 }
 
-function disjoint(a: Footprint, b: Footprint): boolean {
+/** Do `a` and `b` touch no page, folio (but the `shared` ones) or register in common? */
+function disjoint(a: Footprint, b: Footprint, shared: ReadonlySet<number>): boolean {
   for (const x of a.pages) if (b.pages.has(x)) return false;
-  for (const x of a.folios) if (b.folios.has(x)) return false;
+  for (const x of a.folios) if (b.folios.has(x) && !shared.has(x)) return false;
   for (const x of a.regs) if (b.regs.has(x)) return false;
   return true;
+}
+
+/**
+ * The folios the threads may share (see the module comment): the zero
+ * page, and each small anonymous folio on the LRU that keeps a mapping no
+ * remaining write replaces. Every write fault on such a folio then finds
+ * it mapped twice (its own PTE and that one) and referenced twice, in
+ * whatever order the faults come: each era copies, for the same reason,
+ * nothing frees the folio, and its contents never change. What the faults
+ * do to it (a reference taken, a mapping and two references dropped) adds
+ * up the same in any order.
+ */
+function sharedFolios(m: Machine, fps: readonly Footprint[]): Set<number> {
+  const shared = new Set<number>([-1]);
+  const writers = new Map<number, number>();
+  for (const fp of fps)
+    for (const f of fp.writes.values()) if (f > 0) writers.set(f, (writers.get(f) ?? 0) + 1);
+  const mem = m.s.mem;
+  for (const fp of fps)
+    for (const f of fp.folios) {
+      if (f <= 0 || shared.has(f) || mem.order[f] !== 0 || (mem.flags[f]! & PG_lru) === 0) continue;
+      if (mem.mapcount[f]! - (writers.get(f) ?? 0) >= 1 && mem.refcount[f]! >= mem.mapcount[f]!)
+        shared.add(f);
+    }
+  return shared;
 }
 
 /**
@@ -225,7 +277,7 @@ function disjoint(a: Footprint, b: Footprint): boolean {
  * page or one folio, one holds a folio its stopped fault took, or one's copy
  * frees a folio on its own?
  */
-function mayFree(fps: readonly Footprint[]): boolean {
+function mayFree(fps: readonly Footprint[], shared: ReadonlySet<number>): boolean {
   const pages = new Set<number>();
   const folios = new Set<number>();
   for (const fp of fps) {
@@ -235,7 +287,7 @@ function mayFree(fps: readonly Footprint[]): boolean {
       pages.add(x);
     }
     for (const x of fp.folios) {
-      if (folios.has(x)) return true;
+      if (folios.has(x) && !shared.has(x)) return true;
       folios.add(x);
     }
   }
@@ -292,19 +344,16 @@ export function independentAccess(m: Machine): number {
     const mine = nextAccess(m, t);
     if (!mine) continue;
     rest ??= m.threads.map((u, j) => (asleepInKernel(m, j) ? null : footprint(m, u)));
-    const others: Footprint[] = [];
-    for (let j = 0; j < m.threads.length; j++) {
-      const other = rest[j]!;
-      if (j === i) continue;
-      if (other === null || !disjoint(mine, other)) break;
-      others.push(other);
-    }
-    if (others.length !== m.threads.length - 1) continue;
+    const others = rest.filter((_, j) => j !== i);
+    if (others.some((o) => o === null)) continue;
+    const fps = others as Footprint[];
+    const shared = sharedFolios(m, [mine, ...fps]);
+    if (!fps.every((o) => disjoint(mine, o, shared))) continue;
     // An allocation and a free do not commute (the module comment).
-    if (mine.alloc && mayFree(others)) continue;
-    if (mine.free && others.some((o) => o.alloc)) continue;
+    if (mine.alloc && mayFree(fps, shared)) continue;
+    if (mine.free && fps.some((o) => o.alloc)) continue;
     // Two allocations commute up to a renaming, unless one may take a PFN a register keeps.
-    if (mine.alloc && pinnedFree && others.some((o) => o.alloc)) continue;
+    if (mine.alloc && pinnedFree && fps.some((o) => o.alloc)) continue;
     return i;
   }
   return -1;
