@@ -57,6 +57,7 @@
 import { vma_is_anonymous } from '../core/mm/memory/fault.js';
 import { pte_index, ptep_get, pteTable } from '../core/mm/memory/pgtable.js';
 import { page_folio } from '../core/mm/page_alloc.js';
+import { PageAnonExclusive } from '../core/mm/rmap.js';
 import { vma_lookup } from '../core/mm/vma.js';
 import type { Mm, State } from '../core/mm_types.js';
 import {
@@ -266,6 +267,8 @@ function sharedFolios(m: Machine, fps: readonly Footprint[]): Set<number> {
   for (const fp of fps)
     for (const f of fp.folios) {
       if (f <= 0 || shared.has(f) || mem.order[f] !== 0 || (mem.flags[f]! & PG_lru) === 0) continue;
+      // A page still marked exclusive would be reused whatever the counts (v5.19 on).
+      if (PageAnonExclusive(m.s, f)) continue;
       if (mem.mapcount[f]! - (writers.get(f) ?? 0) >= 1 && mem.refcount[f]! >= mem.mapcount[f]!)
         shared.add(f);
     }
