@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { explore } from '../../src/explore/explore.js';
 import { eraInfo } from '../../src/policy/registry.js';
+import type { Scenario } from '../../src/scenario/ast.js';
 import { load } from './symmetry-props.js';
+
+/**
+ * Explore `sc` under `era` with and without the reduction: both finish,
+ * with the same verdict and counts of final states. Returns both state counts.
+ */
+function compare(sc: Scenario, era: string, symmetry = false): { full: number; reduced: number } {
+  const p = eraInfo(era)!.policy!;
+  const full = explore(sc, p, { symmetry, por: false });
+  const reduced = explore(sc, p, { symmetry });
+  if (full.kind !== 'done' || reduced.kind !== 'done') throw new Error(`${era}: not done`);
+  expect([era, reduced.verdict, reduced.finals]).toEqual([era, full.verdict, full.finals]);
+  return { full: full.states, reduced: reduced.states };
+}
 
 /** Thread t2 makes the process's mapping read-only and writes it: SIGSEGV ends main, t1 and t2. */
 const killer = 'thread t2 {\n  mprotect a r\n  write a[0] = 2\n}';
@@ -35,16 +49,8 @@ describe('local moves taken alone (local-move.ts)', () => {
         'exists (1 == 1)',
       ].join('\n'),
     );
-    for (const era of ['v5.9', 'v6.18']) {
-      const p = eraInfo(era)!.policy!;
-      for (const symmetry of [false, true]) {
-        const full = explore(sc, p, { symmetry, por: false });
-        const reduced = explore(sc, p, { symmetry });
-        expect(full.kind === 'done' && reduced.kind === 'done').toBe(true);
-        if (full.kind !== 'done' || reduced.kind !== 'done') return;
-        expect(reduced.finals).toEqual(full.finals);
-      }
-    }
+    for (const era of ['v5.9', 'v6.18'])
+      for (const symmetry of [false, true]) compare(sc, era, symmetry);
   });
 
   it('spawns the threads before they interleave when their accesses cannot fail', () => {
@@ -60,16 +66,11 @@ describe('local moves taken alone (local-move.ts)', () => {
         'exists (anon_wp_copy_count == 4)',
       ].join('\n'),
     );
-    const p = eraInfo('v6.18')!.policy!;
-    const full = explore(sc, p, { por: false });
-    const reduced = explore(sc, p);
-    expect(full.kind === 'done' && reduced.kind === 'done').toBe(true);
-    if (full.kind !== 'done' || reduced.kind !== 'done') return;
-    expect(reduced.finals).toEqual(full.finals);
-    expect(full.states).toBe(304);
+    const { full, reduced } = compare(sc, 'v6.18');
+    expect(full).toBe(304);
     // The interleavings of the four writes alone (232 states, as a breadth-first
     // search of bench/promela/cow-same-page.pml finds), after setup, fork and spawns.
-    expect(reduced.states).toBe(239);
+    expect(reduced).toBe(239);
   });
 
   it('keeps spawns in place while a thread of the group may be killed', () => {
@@ -85,14 +86,7 @@ describe('local moves taken alone (local-move.ts)', () => {
         'exists (x == 2)',
       ].join('\n'),
     );
-    for (const era of ['v5.9', 'v6.18']) {
-      const p = eraInfo(era)!.policy!;
-      const full = explore(sc, p, { por: false });
-      const reduced = explore(sc, p);
-      expect(full.kind === 'done' && reduced.kind === 'done').toBe(true);
-      if (full.kind !== 'done' || reduced.kind !== 'done') return;
-      expect([reduced.verdict, reduced.finals]).toEqual([full.verdict, full.finals]);
-    }
+    for (const era of ['v5.9', 'v6.18']) compare(sc, era);
   });
 
   it('keeps both orders of two processes creating threads (the pids they take)', () => {
@@ -107,12 +101,7 @@ describe('local moves taken alone (local-move.ts)', () => {
         'exists (anon_wp_copy_count == 2)',
       ].join('\n'),
     );
-    const p = eraInfo('v6.18')!.policy!;
-    const full = explore(sc, p, { por: false });
-    const reduced = explore(sc, p);
-    expect(full.kind === 'done' && reduced.kind === 'done').toBe(true);
-    if (full.kind !== 'done' || reduced.kind !== 'done') return;
-    expect(reduced.finals).toEqual(full.finals);
+    compare(sc, 'v6.18');
   });
 
   it('still takes a local move alone when no thread of its group can end it', () => {
@@ -126,12 +115,7 @@ describe('local moves taken alone (local-move.ts)', () => {
         'exists (1 == 1)',
       ].join('\n'),
     );
-    const p = eraInfo('v6.18')!.policy!;
-    const full = explore(sc, p, { por: false });
-    const reduced = explore(sc, p);
-    expect(full.kind === 'done' && reduced.kind === 'done').toBe(true);
-    if (full.kind !== 'done' || reduced.kind !== 'done') return;
-    expect(reduced.finals).toEqual(full.finals);
-    expect(reduced.states).toBeLessThan(full.states);
+    const { full, reduced } = compare(sc, 'v6.18');
+    expect(reduced).toBeLessThan(full);
   });
 });
