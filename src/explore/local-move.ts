@@ -137,7 +137,7 @@ function groupMayEnd(m: Machine, i: number): boolean {
 }
 
 /** May a thread other than `i` create a task (or finish a fork it began) before thread `i` moves? */
-function othersMayCreate(m: Machine, i: number): boolean {
+export function othersMayCreate(m: Machine, i: number): boolean {
   for (let j = 0; j < m.threads.length; j++) {
     const u = m.threads[j]!;
     if (j === i || u.done) continue;

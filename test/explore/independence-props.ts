@@ -108,13 +108,16 @@ const forkedStmtArb = (t: string, n: number) =>
 const forkedThreadArb = (t: string) => statementsArb((n) => forkedStmtArb(t, n), 1, 3);
 
 /**
- * A process that forks two or three children and may spawn a thread; they
- * write and read pages of a private mapping the fork left shared (the
- * folios the reduction lets faults of different mms share).
+ * A process that forks two or three children (writing and reading between
+ * its forks) and may spawn a thread; they write and read pages of a private
+ * mapping the fork left shared (the folios the reduction lets faults of
+ * different mms share, and forks taken alone while the children run).
  */
 export const forkedScenarioArb = fc
   .record({
     pt: fc.option(forkedThreadArb('p'), { nil: null }),
+    // The parent's own accesses between its forks (a page it copied is writable at the next fork).
+    mid: fc.option(forkedThreadArb('m'), { nil: null }),
     c1: forkedThreadArb('x'),
     c2: forkedThreadArb('y'),
     c3: fc.option(forkedThreadArb('z'), { nil: null }),
@@ -134,6 +137,7 @@ export const forkedScenarioArb = fc
       `setup {\n  mmap a pages=3 private rw\n  write ${g.touched} = 1\n}`,
       'thread main {',
       '  fork c1',
+      ...(g.mid ?? []).map((x) => `  ${x}`),
       '  fork c2',
       ...(g.c3 ? ['  fork c3'] : []),
       ...(g.pt ? ['  spawn pt'] : []),
