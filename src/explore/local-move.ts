@@ -37,6 +37,11 @@
  * Spawns then run before the threads' accesses interleave, in the one
  * order the parent gives them.
  *
+ * A thread's last statement also ends the thread, and a fork is split for
+ * GUP-fast only while another thread shares the mm (statements.ts): a
+ * thread's last local statement is not taken alone while another thread
+ * of its group may fork.
+ *
  * With environment actors, a final machine does not expand them, so moving
  * a local move ahead could finish the last thread before an actor step that
  * came after the other threads' moves (a property test,
@@ -148,6 +153,18 @@ export function othersMayCreate(m: Machine, i: number): boolean {
   return false;
 }
 
+/** May a thread of thread `i`'s group other than `i` fork (or be inside a fork)? */
+function groupMayFork(m: Machine, i: number): boolean {
+  const tgid = task(m, m.threads[i]!).tgid;
+  for (let j = 0; j < m.threads.length; j++) {
+    const u = m.threads[j]!;
+    if (j === i || u.done || task(m, u).tgid !== tgid) continue;
+    if (u.kpath?.pending.kind === 'fork_wrprotect') return true;
+    if (anyStmt(m, u.decl, u.pc, (st) => st.op === 'fork')) return true;
+  }
+  return false;
+}
+
 /** The index of a thread whose next move is local and taken alone (the module comment), or -1. */
 export function localMove(m: Machine, actors: boolean): number {
   for (let i = 0; i < m.threads.length; i++) {
@@ -155,7 +172,10 @@ export function localMove(m: Machine, actors: boolean): number {
     const t = m.threads[i]!;
     const op = nextStmt(m, t)!.op;
     if (!LOCAL_OPS.has(op) && op !== 'spawn') continue;
-    if (actors && stmtAt(m, t.decl, t.pc + 1) === undefined) continue;
+    const last = stmtAt(m, t.decl, t.pc + 1) === undefined;
+    if (actors && last) continue;
+    // A thread's last statement ends it, and a fork of its mm is split only while another thread lives.
+    if (last && groupMayFork(m, i)) continue;
     if (groupMayEnd(m, i)) continue;
     if (op === 'spawn' && othersMayCreate(m, i)) continue;
     return i;

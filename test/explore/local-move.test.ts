@@ -104,6 +104,24 @@ describe('local moves taken alone (local-move.ts)', () => {
     compare(sc, 'v6.18');
   });
 
+  it("keeps a thread's last statement in place while another thread of its process may fork", () => {
+    // main's forks are split for GUP-fast while pt lives; pt's last statement ends it (a final state was lost).
+    const sc = load(
+      [
+        'scenario split-fork',
+        'setup {\n  mmap a pages=3 private rw\n  write a[0..3] = 1\n}',
+        'thread main {\n  spawn pt\n  fork c1\n  write a[0..3] = 7\n  fork c2\n}',
+        'thread pt {\n  sched_setaffinity 1\n}',
+        'thread c1 {\n  spawn gc\n  write a[0] = 2\n}',
+        'thread gc {\n  write a[0] = 2\n}',
+        'thread c2 {\n  write a[0..3] = 7\n}',
+        'exists (anon_wp_copy_count > 2)',
+      ].join('\n'),
+    );
+    compare(sc, 'v5.7');
+    compare(sc, 'v5.7', true);
+  });
+
   it('still takes a local move alone when no thread of its group can end it', () => {
     // The child is another process: its fault cannot kill main's threads.
     const sc = load(

@@ -3,7 +3,9 @@
  * runs fewer: test/props/explore.test.ts).
  */
 
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { completeEraIds } from '../../src/policy/registry.js';
+import { forkedScenarioArb, independenceIdentity } from '../explore/independence-props.js';
 import {
   checkpointIdentity,
   eraMemoIdentity,
@@ -41,4 +43,9 @@ describe('explorer on random scenarios, full size', () => {
     checkpointIdentity(30, true);
     workersIdentity(12, true);
   });
+
+  it('independent accesses and forks keep verdicts, findings and counts, every era (200 + 150 scenarios)', () => {
+    expect(independenceIdentity(200, 7, completeEraIds())).toBeGreaterThan(50);
+    expect(independenceIdentity(150, 8, completeEraIds(), forkedScenarioArb)).toBeGreaterThan(50);
+  }, 900_000);
 });
