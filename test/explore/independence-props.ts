@@ -15,18 +15,13 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { explore } from '../../src/explore/explore.js';
 import { eraInfo } from '../../src/policy/registry.js';
-import { load, statementsArb } from './symmetry-props.js';
+import { load, readArb, statementsArb, writeArb } from './symmetry-props.js';
 
 /** One statement of thread `t`; `n` numbers its registers. */
 const stmtArb = (t: string, n: number) =>
   fc.oneof(
-    {
-      weight: 6,
-      arbitrary: fc
-        .tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 2, max: 5 }))
-        .map(([i, v]) => `write a[${i}] = ${v}`),
-    },
-    { weight: 4, arbitrary: fc.integer({ min: 0, max: 3 }).map((i) => `read a[${i}] -> ${t}${n}`) },
+    { weight: 6, arbitrary: writeArb(4, 5) },
+    { weight: 4, arbitrary: readArb(4, `${t}${n}`) },
     {
       weight: 1,
       arbitrary: fc.constantFrom(
@@ -98,10 +93,8 @@ export const accessScenarioArb = fc
 /** One statement of a forked child (or the parent's thread) on three pages shared since the fork. */
 const forkedStmtArb = (t: string, n: number) =>
   fc.oneof(
-    fc
-      .tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 2, max: 5 }))
-      .map(([i, v]) => `write a[${i}] = ${v}`),
-    fc.integer({ min: 0, max: 2 }).map((i) => `read a[${i}] -> ${t}${n}`),
+    writeArb(3, 5),
+    readArb(3, `${t}${n}`),
     fc.constantFrom('write a[0..3] = 7', 'read a[1..3]', 'sched_setaffinity 1'),
   );
 

@@ -45,13 +45,21 @@ import { configFor } from '../../src/scenario/run.js';
 
 const NAMES: Readonly<Record<string, string>> = { p: 'parent', c: 'child', s: 'sibling' };
 
+/** `write a[i] = v`, for a page i below `pages` and a value from 2 to `maxValue`. */
+export const writeArb = (pages: number, maxValue: number) =>
+  fc
+    .tuple(fc.integer({ min: 0, max: pages - 1 }), fc.integer({ min: 2, max: maxValue }))
+    .map(([i, v]) => `write a[${i}] = ${v}`);
+
+/** `read a[i] -> reg`, for a page i below `pages`. */
+export const readArb = (pages: number, reg: string) =>
+  fc.integer({ min: 0, max: pages - 1 }).map((i) => `read a[${i}] -> ${reg}`);
+
 /** One statement of a generated thread; `n` numbers its pin and register names. */
 const stmtArb = (thread: string, n: number) =>
   fc.oneof(
-    fc
-      .tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 2, max: 4 }))
-      .map(([i, v]) => `write a[${i}] = ${v}`),
-    fc.integer({ min: 0, max: 2 }).map((i) => `read a[${i}] -> ${thread}${n}`),
+    writeArb(3, 4),
+    readArb(3, `${thread}${n}`),
     fc.integer({ min: 0, max: 2 }).map((i) => `madvise a[${i}] dontneed`),
     fc.integer({ min: 0, max: 2 }).map((i) => `vmsplice a[${i}] -> p`),
     fc
