@@ -199,7 +199,12 @@ function forkAlone(
  */
 export function independentAccess(m: Machine): number {
   if (m.s.uffd.some((c) => c !== null)) return -1;
-  let rest: (Footprint | null)[] | null = null;
+  // Every thread's footprint, made once and only when a candidate needs them.
+  let all: (Footprint | null)[] | null = null;
+  const rest = () => {
+    all ??= m.threads.map((u, j) => (asleepInKernel(m, j) ? null : footprint(m, u)));
+    return all;
+  };
   const pinnedFree = pfnRegisterValues(m).some(
     (p) => p > ZERO_PFN && (p >= m.s.mem.end || (m.s.mem.flags[p]! & PG_buddy) !== 0),
   );
@@ -207,15 +212,13 @@ export function independentAccess(m: Machine): number {
     const t = m.threads[i]!;
     if (!canStep(m, i) || asleepInKernel(m, i)) continue;
     if (nextStmt(m, t)!.op === 'fork') {
-      rest ??= m.threads.map((u, j) => (asleepInKernel(m, j) ? null : footprint(m, u)));
-      if (forkAlone(m, i, rest, pinnedFree)) return i;
+      if (forkAlone(m, i, rest(), pinnedFree)) return i;
       continue;
     }
     if (nextAccessesMeet(m, i)) continue;
     const mine = nextAccess(m, t);
     if (!mine) continue;
-    rest ??= m.threads.map((u, j) => (asleepInKernel(m, j) ? null : footprint(m, u)));
-    const others = rest.filter((_, j) => j !== i);
+    const others = rest().filter((_, j) => j !== i);
     if (others.some((o) => o === null)) continue;
     const fps = others as Footprint[];
     const shared = sharedFolios(m, [mine, ...fps]);
