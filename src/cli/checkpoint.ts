@@ -24,9 +24,12 @@ import { InputError } from '../scenario/errors.js';
  * takes other moves alone (spawns; local moves wait while their group can
  * end: explore/local-move.ts) and the symmetry's canonical renaming keeps
  * only PFN registers fixed (symmetry.ts): a search begun with version 3
- * would go on with states its queue reached by other rules.
+ * would go on with states its queue reached by other rules. 5: under
+ * --symmetry, the fingerprint renames page contents no statement still to
+ * run stores (explore/value-symmetry.ts): the visited set of a version 4
+ * search holds other keys.
  */
-const VERSION = 4;
+const VERSION = 5;
 
 /** Seconds between checkpoints unless --checkpoint-every says otherwise. */
 const CHECKPOINT_EVERY = 10;

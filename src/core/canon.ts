@@ -11,7 +11,7 @@ import type { MemDigest, State, SwapInfo, Task, Vma } from './mm_types.js';
 import { ptEntries } from './mm_types.js';
 import { PG_buddy } from './page-flags.js';
 import { PT_LEVEL_PTE } from './pgtable_types.js';
-import { type PfnRenaming, renamed, renameTable } from './symmetry.js';
+import { type PfnRenaming, renamed, renameTable, type ValueRenaming } from './symmetry.js';
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
@@ -132,6 +132,40 @@ function feedSwapSlots(h: Fingerprint, sw: SwapInfo): void {
   h.words(sw.data, sw.data.length);
 }
 
+/** The swap slots' words as feedRecord() feeds them, with the contents swap-out wrote renamed by `vals`. */
+function feedRenamedSwapSlots(h: Fingerprint, sw: SwapInfo, vals: ValueRenaming): void {
+  const data = sw.data.map((x) => vals.get(x) ?? x);
+  feedRecord(h, { ...sw, data }, false, feedSwapSlots);
+}
+
+/**
+ * The digest of the content array with each value renamed by `vals` and
+ * each PFN by `perm` (when given): the known digest (`m.contentD`)
+ * corrected at the PFNs that move or hold a renamed value.
+ */
+function renamedContentDigest(
+  m: State['mem'],
+  perm: PfnRenaming | undefined,
+  vals: ValueRenaming,
+): [number, number] {
+  let [d0, d1] = m.contentD!;
+  for (let i = 0; i < m.end; i++) {
+    const x = m.content[i]!;
+    const y = vals.get(x) ?? x;
+    const q = perm ? renamed(perm, i) : i;
+    if (q === i && y === x) continue;
+    if (x !== 0) {
+      d0 = (d0 - slotA(i, x)) | 0;
+      d1 = (d1 - slotB(i, x)) | 0;
+    }
+    if (y !== 0) {
+      d0 = (d0 + slotA(q, y)) | 0;
+      d1 = (d1 + slotB(q, y)) | 0;
+    }
+  }
+  return [d0, d1];
+}
+
 /**
  * Digests of page tables that can no longer change: a table array whose
  * owner token is not the state's own (mm_types.ts ptWritable()) is shared
@@ -190,7 +224,12 @@ function arrayDigest(a: ArrayLike<number>, end: number): [number, number] {
  * over PFNs (slotA/slotB), so the renamed one is the state's own (known)
  * corrected at the PFNs that move or hold a link that does.
  */
-function feedRenamedMem(h: Fingerprint, m: State['mem'], perm: PfnRenaming): void {
+function feedRenamedMem(
+  h: Fingerprint,
+  m: State['mem'],
+  perm: PfnRenaming,
+  content: MemDigest | null,
+): void {
   const arrays = [m.flags, m.refcount, m.mapcount, m.content, m.order] as const;
   const d = [m.flagsD!, m.refcountD!, m.mapcountD!, m.contentD!, m.orderD!].map((x) => [
     x[0],
@@ -202,6 +241,7 @@ function feedRenamedMem(h: Fingerprint, m: State['mem'], perm: PfnRenaming): voi
     const buddy = (m.flags[i]! & PG_buddy) !== 0;
     if (q === i && !buddy) continue;
     for (let k = 0; k < 5; k++) {
+      if (k === 3 && content !== null) continue;
       const x = arrays[k]![i]!;
       const y = k === 2 && buddy ? renamed(perm, x) : x;
       if (q === i && y === x) continue;
@@ -216,6 +256,7 @@ function feedRenamedMem(h: Fingerprint, m: State['mem'], perm: PfnRenaming): voi
       }
     }
   }
+  if (content !== null) d[3] = [content[0], content[1]];
   for (const dk of d) {
     h.word(dk[0]!);
     h.word(dk[1]!);
@@ -267,7 +308,9 @@ const samePfn = (x: number): number => x;
 /**
  * Feed the whole kernel state into `h` in canonical order, as if renamed by
  * `perm` when it is given (the same words as hashState() of
- * symmetry.ts renameState(s, perm)). `counters`, when
+ * symmetry.ts renameState(s, perm)), and with page contents renamed by
+ * `vals` when it is given (the values in the memmap and those swap-out
+ * wrote). `counters`, when
  * given, lists the /proc/vmstat events to include (those a scenario reads),
  * each saturated at its cap (scenario/counters.ts); the others do not change
  * what the kernel does, and leaving them out keeps a livelock (a fault
@@ -279,6 +322,7 @@ export function hashState(
   h: Fingerprint,
   counters?: readonly { readonly index: number; readonly cap: number }[],
   perm?: PfnRenaming,
+  vals?: ValueRenaming,
 ): void {
   const m = s.mem;
   // Every PFN below goes through r(): its new number under `perm`, when given.
@@ -294,12 +338,13 @@ export function hashState(
   m.orderD = digestOf(m.order, m.orderD, m.orderFrom, m.orderFromD, m.end);
   m.flagsFrom = m.refcountFrom = m.mapcountFrom = m.contentFrom = m.orderFrom = null;
   m.flagsFromD = m.refcountFromD = m.mapcountFromD = m.contentFromD = m.orderFromD = null;
-  if (perm) feedRenamedMem(h, m, perm);
+  const content = vals ? renamedContentDigest(m, perm, vals) : null;
+  if (perm) feedRenamedMem(h, m, perm, content);
   else {
     feed(h, m.flagsD);
     feed(h, m.refcountD);
     feed(h, m.mapcountD);
-    feed(h, m.contentD);
+    feed(h, content ?? m.contentD);
     feed(h, m.orderD);
   }
   // Large folios' fields, in PFN order (the map's insertion order depends on history).
@@ -450,7 +495,8 @@ export function hashState(
     }
   }
   const sw = s.swap;
-  feedRecord(h, sw, sw.own !== s.cow, feedSwapSlots);
+  if (vals) feedRenamedSwapSlots(h, sw, vals);
+  else feedRecord(h, sw, sw.own !== s.cow, feedSwapSlots);
   h.words(perm ? sw.cache.map(r) : sw.cache, sw.cache.length);
   if (counters) for (const c of counters) h.num(Math.min(s.vmstat[c.index]!, c.cap));
   else for (let i = 0; i < s.vmstat.length; i++) h.num(s.vmstat[i]!);

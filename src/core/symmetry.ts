@@ -41,6 +41,13 @@ import { copyTyped } from './slab.js';
  */
 export type PfnRenaming = readonly number[];
 
+/**
+ * A renaming of page contents (explore/value-symmetry.ts): each value the
+ * map holds is replaced by the value it maps to; every other value stays.
+ * The fingerprint is taken as if the state held the renamed values.
+ */
+export type ValueRenaming = ReadonlyMap<number, number>;
+
 /** Above this many PFNs the canonical renaming is not looked for (the walk would cost more than it saves). */
 export const SYMMETRY_MAX_PFNS = 1 << 14;
 

@@ -10,7 +10,7 @@ import { checkInvariants, type Violation } from '../core/invariants.js';
 import { ptLive } from '../core/mm/mmu_gather.js';
 import { ptPromiseBroken } from '../core/mm/pt_walk.js';
 import type { Config } from '../core/points.js';
-import { type PfnRenaming, renamed, renamePte } from '../core/symmetry.js';
+import { type PfnRenaming, renamed, renamePte, type ValueRenaming } from '../core/symmetry.js';
 import { countersRead } from '../scenario/counters.js';
 import { actorsPossible, envSteps } from '../scenario/env.js';
 import { InputError } from '../scenario/errors.js';
@@ -31,6 +31,7 @@ import { independentAccess } from './independence.js';
 import { localMove } from './local-move.js';
 import type { Choice, Move } from './moves.js';
 import { applyMove } from './moves.js';
+import { valueRegisters } from './value-symmetry.js';
 
 function byKey<V>(m: ReadonlyMap<string, V>): [string, V][] {
   return [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -143,21 +144,38 @@ export function machineLanes(m: Machine): [number, number] {
 }
 
 /**
- * The fingerprint of `m` renamed by the PFN renaming `perm` (symmetry.ts):
- * the same as machineKey(renameMachine(m, perm)), without building the copy.
+ * The fingerprint of `m` renamed by the PFN renaming `perm` (symmetry.ts)
+ * and the renaming of page contents `vals` (value-symmetry.ts), either
+ * absent: the same as machineKey() of the renamed copy, without building it.
  */
-export function renamedLanes(m: Machine, perm: PfnRenaming): [number, number] {
-  return machineFingerprint(m, perm).lanes();
+export function renamedLanes(
+  m: Machine,
+  perm: PfnRenaming | null,
+  vals: ValueRenaming | null = null,
+): [number, number] {
+  return machineFingerprint(m, perm ?? undefined, vals ?? undefined).lanes();
 }
 
 /** renamedLanes() as 16 hex digits (machineKey()'s form). */
-export function renamedKey(m: Machine, perm: PfnRenaming): string {
-  return machineFingerprint(m, perm).hex();
+export function renamedKey(
+  m: Machine,
+  perm: PfnRenaming | null,
+  vals: ValueRenaming | null = null,
+): string {
+  return machineFingerprint(m, perm ?? undefined, vals ?? undefined).hex();
 }
 
-function machineFingerprint(m: Machine, perm?: PfnRenaming): Fingerprint {
+/** `m`'s registers with the values a `read` set renamed by `vals` (value-symmetry.ts). */
+function renamedRegs(m: Machine, vals: ValueRenaming): ReadonlyMap<string, number> {
+  const regs = valueRegisters(m.sc);
+  if (regs.size === 0) return m.regs;
+  return new Map([...m.regs].map(([k, x]) => [k, regs.has(k) ? (vals.get(x >>> 0) ?? x) : x]));
+}
+
+function machineFingerprint(m: Machine, perm?: PfnRenaming, vals?: ValueRenaming): Fingerprint {
   const h = new Fingerprint();
-  hashState(m.s, h, countersRead(m.sc), perm);
+  const v = vals ? (x: number) => vals.get(x) ?? x : (x: number) => x;
+  hashState(m.s, h, countersRead(m.sc), perm, vals);
   for (const t of m.threads) {
     h.word(t.pid);
     h.word(t.pc);
@@ -172,7 +190,7 @@ function machineFingerprint(m: Machine, perm?: PfnRenaming): Fingerprint {
       h.word(perm ? renamed(perm, p.page) : p.page);
       h.word(p.unshare ? 1 : 0);
       h.word(kp.page);
-      h.num(kp.value === undefined ? -1 : kp.value);
+      h.num(kp.value === undefined ? -1 : v(kp.value));
     } else if (kp?.pending.kind === 'fork_wrprotect') {
       h.word(2);
       h.word(kp.pending.child);
@@ -190,7 +208,7 @@ function machineFingerprint(m: Machine, perm?: PfnRenaming): Fingerprint {
         h.word(p.pmd_index);
         h.word((p.write ? 1 : 0) | (p.rcu ? 2 : 0) | (p.tryget ? 4 : 0) | (p.rwsem ? 8 : 0));
         h.word(kp.page);
-        h.num(kp.value === undefined ? -1 : kp.value);
+        h.num(kp.value === undefined ? -1 : v(kp.value));
       }
     } else if (kp?.pending.kind === 'unmap_mapping') {
       const p = kp.pending;
@@ -221,7 +239,7 @@ function machineFingerprint(m: Machine, perm?: PfnRenaming): Fingerprint {
   // replaces a table, machine.ts withEntry()), so a table's digest is
   // computed once however many machines share it.
   named(h, m.blocked, feedBlocked);
-  named(h, m.regs, feedRegs);
+  named(h, vals ? renamedRegs(m, vals) : m.regs, feedRegs);
   named(h, m.events, feedEvents);
   named(h, m.pins, feedPins);
   // Name bindings: two orders of the same mmaps can leave the same VMAs bound to other names.
@@ -232,7 +250,7 @@ function machineFingerprint(m: Machine, perm?: PfnRenaming): Fingerprint {
   named(h, m.uffds, feedIds);
   // Ghost state of the design invariants: what each process is entitled to see.
   h.word(-6);
-  const [d1, d2] = m.ghost.digest();
+  const [d1, d2] = vals ? m.ghost.renamedDigest(vals) : m.ghost.digest();
   h.word(d1);
   h.word(d2);
   for (const [id, o] of [...m.ghost.origin].sort(([a], [b]) => a - b)) {
@@ -245,7 +263,7 @@ function machineFingerprint(m: Machine, perm?: PfnRenaming): Fingerprint {
     h.word(pipe);
     h.word(bufs.length);
     for (const b of bufs) {
-      h.num(b.want + 1);
+      h.num((b.want < 0 ? b.want : v(b.want)) + 1);
       h.num(b.key + 1);
     }
   }

@@ -77,11 +77,13 @@ export interface ExploreOptions {
    */
   readonly por?: boolean | 'local';
   /**
-   * Symmetry over PFN allocation order (default off): states that differ only
-   * in which free PFNs allocations took count once (symmetry.ts). Ignored,
-   * with the reason in the result, where it would be unsound.
+   * The symmetries (default off): states that differ only in which free
+   * PFNs allocations took (symmetry.ts), or in which values no statement
+   * still to run stores (value-symmetry.ts), count once. Each is ignored,
+   * with the reason in the result, where it would be unsound. 'pfns' keeps
+   * only the first (to measure or test what the second buys).
    */
-  readonly symmetry?: boolean;
+  readonly symmetry?: boolean | 'pfns';
   /** Go on from a checkpoint's snapshot instead of starting at the initial machine. */
   readonly resume?: SearchSnapshot;
   /**
@@ -229,8 +231,9 @@ export interface ExpansionMemo {
 
 /** Explore every interleaving of a checked scenario under one era. Throws InputError (SC1xx) like the runner. */
 export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {}): ExploreResult {
-  const symmetry = opts.symmetry ? symmetryReport(sc) : null;
-  const lanesOf = symmetry?.applied ? canonicalLanes : machineLanes;
+  const symmetry = opts.symmetry ? symmetryReport(sc, opts.symmetry === true) : null;
+  const values = symmetry?.valuesBlocked === null;
+  const lanesOf = symmetry?.applied ? (m: Machine) => canonicalLanes(m, values) : machineLanes;
   // Expansions are known by exact fingerprints: under the symmetry the visited key is another.
   const memo = symmetry?.applied ? null : (opts.expansions ?? null);
   const make = () => configFor(sc, policy, { lockBreaks: true });

@@ -105,6 +105,8 @@ class Pool {
     policy: Policy,
     por: boolean,
     symmetry: boolean,
+    /** The symmetry over page contents too (value-symmetry.ts). */
+    values: boolean,
     /** Independent accesses taken alone (independence.ts): under the symmetry, unless por is 'local'. */
     independence: boolean,
     n: number,
@@ -119,6 +121,7 @@ class Pool {
           era: policy.id,
           por,
           symmetry,
+          values,
           independence,
           port: port2,
           signal: this.signal,
@@ -174,12 +177,13 @@ export function exploreParallel(
   if (!(Number.isInteger(n) && n >= 1 && n <= 64)) throw new Error(`workers: 1..64, not ${n}`);
   if (opts.dfs) throw new Error('the parallel explorer is breadth-first only');
   const shared = new SharedSeen(opts.maxStates ?? 1_000_000);
-  const symmetry = opts.symmetry ? symmetryReport(sc) : null;
+  const symmetry = opts.symmetry ? symmetryReport(sc, opts.symmetry === true) : null;
   const pool = new Pool(
     sc,
     policy,
     opts.por !== false,
     symmetry?.applied === true,
+    symmetry?.applied === true && symmetry.valuesBlocked === null,
     symmetry?.applied === true && opts.por !== 'local',
     n,
     shared,

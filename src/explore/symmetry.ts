@@ -7,36 +7,22 @@
  */
 
 import { ZERO_PFN } from '../core/mm_types.js';
-import type { PfnRenaming } from '../core/symmetry.js';
+import type { PfnRenaming, ValueRenaming } from '../core/symmetry.js';
 import { pfnRenaming, renamed, renamePte, renameState } from '../core/symmetry.js';
 import type { Scenario } from '../scenario/ast.js';
 import type { Machine, ThreadRt } from '../scenario/machine.js';
 import { cloneMachine } from '../scenario/machine.js';
+import { eachNode, isNode } from './ast-walk.js';
 import { machineKey, machineLanes, renamedKey, renamedLanes } from './expand.js';
+import {
+  canonicalValues,
+  renameMachineValues,
+  valueSymmetryBlocked,
+  valuesMayMerge,
+} from './value-symmetry.js';
 
 /** Expression functions whose value is a PFN's number. */
 const PFN_FUNCS: ReadonlySet<string> = new Set(['pfn', 'pin_pfn']);
-
-type Node = Record<string, unknown>;
-
-function isNode(x: unknown): x is Node {
-  return x !== null && typeof x === 'object' && !Array.isArray(x);
-}
-
-/** Each object below `x` (arrays walked through), with the object holding it. */
-function eachNode(
-  x: unknown,
-  parent: Node | null,
-  fn: (n: Node, parent: Node | null) => void,
-): void {
-  if (Array.isArray(x)) {
-    for (const y of x) eachNode(y, parent, fn);
-    return;
-  }
-  if (!isNode(x)) return;
-  fn(x, parent);
-  for (const k of Object.keys(x)) if (k !== 'pos') eachNode(x[k], x, fn);
-}
 
 function scenarioRoots(sc: Scenario): unknown[] {
   return [sc.setup, sc.threads, sc.condition];
@@ -112,11 +98,33 @@ export interface SymmetryReport {
   readonly applied: boolean;
   /** Why it would be unsound for this scenario (symmetryBlocked()); null when applied. */
   readonly blocked: string | null;
+  /**
+   * Whether the symmetry over page contents is applied too
+   * (value-symmetry.ts): null when it is (or when nothing is), else why not.
+   */
+  readonly valuesBlocked: string | null;
 }
 
-export function symmetryReport(sc: Scenario): SymmetryReport {
+/** The symmetries for `sc`; without `values`, the one over PFNs alone (ExploreOptions.symmetry 'pfns'). */
+export function symmetryReport(sc: Scenario, values = true): SymmetryReport {
   const blocked = symmetryBlocked(sc);
-  return { applied: blocked === null, blocked };
+  return {
+    applied: blocked === null,
+    blocked,
+    valuesBlocked: blocked !== null ? null : values ? valueSymmetryBlocked(sc) : 'not asked for',
+  };
+}
+
+const valuesApply = new WeakMap<Scenario, boolean>();
+
+/** Does the symmetry over page contents apply to `m`'s scenario (with the one over PFNs)? */
+function valueSymmetry(m: Machine): boolean {
+  let on = valuesApply.get(m.sc);
+  if (on === undefined) {
+    on = valueSymmetryBlocked(m.sc) === null && !m.lazy && valuesMayMerge(m.sc);
+    valuesApply.set(m.sc, on);
+  }
+  return on;
 }
 
 /** PFNs a thread's stopped fault holds (wp_page_copy()'s old page). */
@@ -182,23 +190,39 @@ export function canonicalRenaming(m: Machine): PfnRenaming | null {
 }
 
 /**
+ * The canonical renamings of `m`: of its PFNs, then of its page contents
+ * (value-symmetry.ts) where that symmetry applies, unless `values` is false.
+ */
+function canonicalForm(
+  m: Machine,
+  values: boolean,
+): {
+  perm: PfnRenaming | null;
+  vals: ValueRenaming | null;
+} {
+  const perm = canonicalRenaming(m);
+  return { perm, vals: values && valueSymmetry(m) ? canonicalValues(m, perm) : null };
+}
+
+/**
  * The member of `m`'s orbit the fingerprint is taken of, as a machine: `m`
- * renamed by its canonical renaming, or `m` itself (the reference
+ * renamed by its canonical renamings, or `m` itself (the reference
  * canonicalLanes() is checked against).
  */
-export function canonicalMachine(m: Machine): Machine {
-  const perm = canonicalRenaming(m);
-  return perm === null ? m : renameMachine(m, perm);
+export function canonicalMachine(m: Machine, values = true): Machine {
+  const { perm, vals } = canonicalForm(m, values);
+  const r = perm === null ? m : renameMachine(m, perm);
+  return vals === null ? r : renameMachineValues(r, vals);
 }
 
 /** The fingerprint of canonicalMachine(m) as 16 hex digits (what workers send). */
-export function canonicalKey(m: Machine): string {
-  const perm = canonicalRenaming(m);
-  return perm === null ? machineKey(m) : renamedKey(m, perm);
+export function canonicalKey(m: Machine, values = true): string {
+  const { perm, vals } = canonicalForm(m, values);
+  return perm === null && vals === null ? machineKey(m) : renamedKey(m, perm, vals);
 }
 
 /** The fingerprint of canonicalMachine(m), without building it. */
-export function canonicalLanes(m: Machine): [number, number] {
-  const perm = canonicalRenaming(m);
-  return perm === null ? machineLanes(m) : renamedLanes(m, perm);
+export function canonicalLanes(m: Machine, values = true): [number, number] {
+  const { perm, vals } = canonicalForm(m, values);
+  return perm === null && vals === null ? machineLanes(m) : renamedLanes(m, perm, vals);
 }

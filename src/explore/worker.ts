@@ -31,6 +31,8 @@ interface Data {
   readonly por: boolean;
   /** Fingerprints of canonical renamings (symmetry.ts): the symmetry is on and sound. */
   readonly symmetry: boolean;
+  /** The symmetry over page contents too (value-symmetry.ts). */
+  readonly values: boolean;
   /** Independent accesses taken alone (independence.ts). */
   readonly independence: boolean;
   readonly port: MessagePort;
@@ -47,7 +49,7 @@ const known = new SharedSeen(d.seen);
 const sc = parseScenario(d.source, d.file);
 checkScenario(sc);
 const config = configFor(sc, policyById(d.era), { lockBreaks: true });
-const keyOf = d.symmetry ? canonicalKey : machineKey;
+const keyOf = d.symmetry ? (m: Machine) => canonicalKey(m, d.values) : machineKey;
 // A key's first machine, in the order the sequential search meets them: with
 // the symmetry, later ones with the key are other renamings, whose moves
 // (reclaim names a folio by PFN) would not continue the path the main thread keeps.

@@ -45,12 +45,18 @@ export function exploreText(
     `states ${r.states}, transitions ${r.transitions}, depth ${r.depth}${m ? `, ${m.seconds.toFixed(2)} s, ${Math.round(r.states / Math.max(m.seconds, 1e-3))} states/s, heap ${m.heapMiB.toFixed(0)} MiB` : ''}`,
   );
   lines.push(...visitedLines(r.visited));
-  if (r.symmetry)
+  if (r.symmetry) {
+    const sym = r.symmetry;
     lines.push(
-      r.symmetry.applied
-        ? 'symmetry: states that differ only in which free PFNs allocations took count once (final-state counts are per class)'
-        : `symmetry: not used: ${r.symmetry.blocked}`,
+      !sym.applied
+        ? `symmetry: not used: ${sym.blocked}`
+        : sym.valuesBlocked === null
+          ? 'symmetry: states that differ only in which free PFNs allocations took, or in which values no statement still to run stores, count once (final-state counts are per class)'
+          : 'symmetry: states that differ only in which free PFNs allocations took count once (final-state counts are per class)',
     );
+    if (sym.applied && sym.valuesBlocked !== null)
+      lines.push(`symmetry over page contents: not used: ${sym.valuesBlocked}`);
+  }
   const rep = replayed(sc, policy, r);
   const trace = () => {
     if (!rep) return;

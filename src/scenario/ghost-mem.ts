@@ -97,6 +97,41 @@ export class GhostMem {
     return [this.d1, this.d2];
   }
 
+  /**
+   * The digest as if each expected value were renamed by `vals` (a device
+   * write stays one): for the fingerprint under the symmetry over page
+   * contents (explore/value-symmetry.ts).
+   */
+  renamedDigest(vals: ReadonlyMap<number, number>): readonly [number, number] {
+    let d1 = this.d1;
+    let d2 = this.d2;
+    for (const [ck, c] of this.chunks) {
+      for (let j = 0; j < c.v.length; j++) {
+        const v = c.v[j]!;
+        if (v < 0) continue;
+        const dma = v % 2;
+        const y = vals.get((v - dma) / 2);
+        if (y === undefined) continue;
+        const key = slotKey(ck, c.lo + j);
+        const [a, b] = entry(key, v);
+        const [a2, b2] = entry(key, y * 2 + dma);
+        d1 = (d1 - a + a2) | 0;
+        d2 = (d2 - b + b2) | 0;
+      }
+    }
+    return [d1, d2];
+  }
+
+  /** Call `fn(v)` for every expectation (value * 2 + dma), by key in ascending order. */
+  forEachValue(fn: (v: number) => void): void {
+    const cks = [...this.chunks.keys()];
+    if (cks.length > 1) cks.sort((a, b) => a - b);
+    for (const ck of cks) {
+      const v = this.chunks.get(ck)!.v;
+      for (let j = 0; j < v.length; j++) if (v[j]! >= 0) fn(v[j]!);
+    }
+  }
+
   private mix(key: number, v: number, sign: 1 | -1): void {
     const [a, b] = entry(key, v);
     this.d1 = (this.d1 + sign * a) | 0;

@@ -169,6 +169,32 @@ export class Ghost {
     return this.memT.digest();
   }
 
+  /** Call `fn(v)` for every expected page value (value * 2 + dma), by address. */
+  forEachValue(fn: (v: number) => void): void {
+    this.memT.forEachValue(fn);
+  }
+
+  /** digest() as if each expected value were renamed by `vals` (GhostMem.renamedDigest()). */
+  renamedDigest(vals: ReadonlyMap<number, number>): readonly [number, number] {
+    return this.memT.renamedDigest(vals);
+  }
+
+  /**
+   * Rename every expected value (pages and pipe buffers) by `vals`, in
+   * place: the reference the symmetry over page contents is tested against.
+   */
+  renameValues(vals: ReadonlyMap<number, number>): void {
+    for (const [key, v] of [...this.memT.entries()]) {
+      const y = vals.get((v - (v % 2)) / 2);
+      if (y !== undefined) this.expect(key, y, v % 2 === 1);
+    }
+    for (const [pipe, bufs] of [...this.pipesMap])
+      this.setPipe(
+        pipe,
+        bufs.map((b) => ({ want: b.want < 0 ? b.want : (vals.get(b.want) ?? b.want), key: b.key })),
+      );
+  }
+
   expect(key: number, value: number, dma: boolean): void {
     this.memT.set(key, (value >>> 0) * 2 + (dma ? 1 : 0));
   }

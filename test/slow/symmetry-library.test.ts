@@ -1,15 +1,16 @@
 /**
- * The symmetry over PFN allocation order on the whole library (slow: `npm
- * run test:slow`): equivariance on the first states of every scenario it
- * applies to, under every era, and the verdicts of every scenario and era
- * unchanged. The quick suite checks random scenarios
- * (test/explore/symmetry.test.ts).
+ * The symmetries on the whole library (slow: `npm run test:slow`):
+ * equivariance on the first states of every scenario each applies to, under
+ * every era, and the verdicts of every scenario and era unchanged. The quick
+ * suite checks random scenarios (test/explore/symmetry.test.ts,
+ * value-symmetry.test.ts).
  */
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { explore } from '../../src/explore/explore.js';
 import { symmetryBlocked } from '../../src/explore/symmetry.js';
+import { valueSymmetryBlocked } from '../../src/explore/value-symmetry.js';
 import { completeEraIds, eraInfo } from '../../src/policy/registry.js';
 import { libraryFiles } from '../explore/library.js';
 import {
@@ -18,6 +19,11 @@ import {
   symmetryEquivariance,
   symmetryIdentity,
 } from '../explore/symmetry-props.js';
+import {
+  checkValueEquivariance,
+  valueEquivariance,
+  valueIdentity,
+} from '../explore/value-symmetry-props.js';
 
 /** The two terabyte-scale page-table scenarios: one state's renaming is not looked for (SYMMETRY_MAX_PFNS). */
 const HUGE = /pt-dense-1g|pt-sparse-1t/;
@@ -60,5 +66,24 @@ describe('symmetry over PFN allocation order, full size', () => {
   it('is equivariant and keeps verdicts on random scenarios (60 each)', () => {
     symmetryEquivariance(60, 400);
     symmetryIdentity(60);
+  });
+});
+
+describe('symmetry over page contents, full size', () => {
+  it('is equivariant on the first 60 states and two paths of every library scenario it applies to, every era', () => {
+    let checked = 0;
+    for (const f of libraryFiles()) {
+      const sc = load(readFileSync(f, 'utf8'));
+      if (symmetryBlocked(sc) !== null || valueSymmetryBlocked(sc) !== null || HUGE.test(f))
+        continue;
+      for (const era of completeEraIds()) checkValueEquivariance(sc, era, checked, 60, 2);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+
+  it('is equivariant and keeps verdicts on random scenarios (150 each)', () => {
+    valueEquivariance(150, 300, 37);
+    valueIdentity(150, 41);
   });
 });

@@ -1,0 +1,243 @@
+/**
+ * Properties of the symmetry over page contents (explore/value-symmetry.ts)
+ * on random scenarios that store, copy on write, swap, splice and pin pages,
+ * run at a reduced size by the unit suite (test/explore/value-symmetry.test.ts)
+ * and at full size by the slow suite:
+ *  - equivariance: for every state reached and a random one-to-one renaming
+ *    τ of the values it holds that are not fixed (fixedValues()), the
+ *    successors of τ(state) are τ of its successors (same fingerprints),
+ *    with the same final verdict, accounting violations and design
+ *    findings. A kernel path or check that did arithmetic on contents, or a
+ *    fixed value left out, breaks it;
+ *  - the canonical form is the same for τ(state) as for the state, and the
+ *    fingerprint taken under the renamings is that of the renamed copy;
+ *  - identity: exploring with both symmetries gives the verdict, the broken
+ *    design invariants and the kinds of final states of exploring with the
+ *    one over PFNs alone and without any, in at most as many states.
+ */
+
+import fc from 'fast-check';
+import { expect } from 'vitest';
+import { checkInvariants } from '../../src/core/invariants.js';
+import { expand, machineFindings, machineKey, machineLanes } from '../../src/explore/expand.js';
+import { explore } from '../../src/explore/explore.js';
+import { canonicalLanes, canonicalMachine } from '../../src/explore/symmetry.js';
+import {
+  fixedValues,
+  renameMachineValues,
+  valueRegisters,
+  valueSymmetryBlocked,
+  valuesMayMerge,
+} from '../../src/explore/value-symmetry.js';
+import { eraInfo } from '../../src/policy/registry.js';
+import type { Scenario } from '../../src/scenario/ast.js';
+import type { Machine } from '../../src/scenario/machine.js';
+import { machineRefs, newMachine } from '../../src/scenario/machine.js';
+import { configFor } from '../../src/scenario/run.js';
+import { load, readArb, statementsArb, writeArb } from './symmetry-props.js';
+
+/** One statement of a generated thread; `n` numbers its pin names. */
+const stmtArb = (thread: string, n: number) =>
+  fc.oneof(
+    writeArb(3, 6),
+    writeArb(3, 6),
+    fc.integer({ min: 0, max: 2 }).map((i) => `read a[${i}]`),
+    readArb(3, `${thread}${n}`),
+    fc.integer({ min: 0, max: 2 }).map((i) => `madvise a[${i}] dontneed`),
+    fc.integer({ min: 0, max: 2 }).map((i) => `vmsplice a[${i}] -> p`),
+    fc
+      .tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 2, max: 6 }))
+      .map(
+        ([i, v]) =>
+          `pin a[${i}] rw longterm -> ${thread}pin${n}\n  write pin ${thread}pin${n} = ${v}\n  unpin ${thread}pin${n}`,
+      ),
+    fc.constantFrom('madvise a pageout', 'write b[0] = 5'),
+  );
+
+const threadArb = (thread: string, max: number) => statementsArb((n) => stmtArb(thread, n), 1, max);
+
+/**
+ * A parent that forks a child and spawns a sibling, on three private pages,
+ * a shared one and a pipe; the parent reads a page into a register last.
+ */
+export const valueScenarioArb = fc
+  .record({
+    parent: threadArb('p', 3),
+    child: threadArb('c', 2),
+    sibling: threadArb('s', 2),
+    env: fc.constantFrom('', 'env lru_batches', 'env reclaim'),
+    cond: fc.constantFrom(
+      'value(parent, a[0]) == 2',
+      'value(parent, a[1]) == value(child, a[1])',
+      'value(child, a[0]) != 3 && value(sibling, a[2]) == 4',
+      'anon_wp_copy_count > 1',
+      'pr == 2 || pr == value(sibling, a[2])',
+      'pr != 1',
+    ),
+  })
+  .map((g) =>
+    [
+      'scenario values',
+      g.env,
+      'setup {',
+      '  mmap a pages=3 private rw',
+      '  mmap b pages=1 shared rw',
+      '  write a[0..3] = 1',
+      '  write b[0] = 1',
+      '  pipe p',
+      '}',
+      'thread parent {',
+      '  spawn sibling',
+      '  fork child',
+      ...g.parent.map((s) => `  ${s}`),
+      '  read a[1] -> pr',
+      '}',
+      'thread sibling {',
+      ...g.sibling.map((s) => `  ${s}`),
+      '}',
+      'thread child {',
+      ...g.child.map((s) => `  ${s}`),
+      '}',
+      `exists (${g.cond})`,
+    ]
+      .filter((l) => l !== '')
+      .join('\n'),
+  );
+
+/** Every value `m` holds: memory, swap, the ghost's expectations, registers a read set. */
+function heldValues(m: Machine): number[] {
+  const out = new Set<number>();
+  for (let p = 0; p < m.s.mem.end; p++) out.add(m.s.mem.content[p]!);
+  for (const x of m.s.swap.data) out.add(x);
+  for (const [, v] of m.ghost.mem()) out.add((v - (v % 2)) / 2);
+  for (const [, bufs] of m.ghost.pipes) for (const b of bufs) if (b.want >= 0) out.add(b.want);
+  const regs = valueRegisters(m.sc);
+  for (const [k, x] of m.regs) if (regs.has(k)) out.add(x);
+  return [...out].sort((a, b) => a - b);
+}
+
+/** A random one-to-one renaming of the values `m` holds that are not fixed, onto 100..199 (none fixed). */
+function randomValues(m: Machine, seed: number): Map<number, number> {
+  const fixed = fixedValues(m);
+  const from = heldValues(m).filter((x) => !fixed.has(x));
+  const to = Array.from({ length: 100 }, (_, i) => 100 + i);
+  let x = seed >>> 0 || 1;
+  for (let i = to.length - 1; i > 0; i--) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const j = x % (i + 1);
+    [to[i], to[j]] = [to[j]!, to[i]!];
+  }
+  return new Map(from.map((v, i) => [v, to[i]!]));
+}
+
+function successorKeys(
+  m: Machine,
+  config: ReturnType<typeof configFor>,
+  rename: (t: Machine) => Machine,
+) {
+  const { succs, final } = expand(m, config, false);
+  const keys = succs.map((x) => machineKey(rename(x.m))).sort();
+  const fin =
+    final === null
+      ? null
+      : final.kind === 'hung'
+        ? 'hung'
+        : `${final.holds}/${final.violations.length}`;
+  return { keys, fin };
+}
+
+/**
+ * Equivariance and the canonical form on the first `limit` states of `sc`
+ * (breadth-first) and on every state of `walks` random paths to a final
+ * state (where the condition reads the values).
+ */
+export function checkValueEquivariance(
+  sc: Scenario,
+  era: string,
+  seed: number,
+  limit: number,
+  walks = 4,
+): void {
+  expect(valueSymmetryBlocked(sc)).toBeNull();
+  const config = configFor(sc, eraInfo(era)!.policy!, { lockBreaks: true });
+  const merges = valuesMayMerge(sc);
+  let n = 0;
+  const check = (m: Machine) => {
+    const tau = randomValues(m, seed + n++);
+    const m2 = renameMachineValues(m, tau);
+    expect(checkInvariants(m2.s, machineRefs(m2)).length).toBe(
+      checkInvariants(m.s, machineRefs(m)).length,
+    );
+    const codes = (x: Machine) =>
+      machineFindings(x, config)
+        .map((f) => f.code)
+        .sort();
+    expect(codes(m2)).toEqual(codes(m));
+    const a = successorKeys(m, config, (t) => renameMachineValues(t, tau));
+    const b = successorKeys(m2, config, (t) => t);
+    expect(b).toEqual(a);
+    // Where no renaming could merge two reachable states the fingerprint skips it (valuesMayMerge()).
+    if (merges) expect(canonicalLanes(m2)).toEqual(canonicalLanes(m));
+    expect(canonicalLanes(m)).toEqual(machineLanes(canonicalMachine(m)));
+  };
+  const seen = new Set<string>();
+  const queue: Machine[] = [newMachine(sc)];
+  for (let head = 0; head < queue.length && head < limit; head++) {
+    const m = queue[head]!;
+    check(m);
+    for (const x of expand(m, config, false).succs) {
+      const k = machineKey(x.m);
+      if (!seen.has(k)) {
+        seen.add(k);
+        queue.push(x.m);
+      }
+    }
+  }
+  let x = seed >>> 0 || 1;
+  for (let w = 0; w < walks; w++)
+    for (let m = newMachine(sc), steps = 0; steps < 200; steps++) {
+      check(m);
+      const { succs } = expand(m, config, false);
+      if (succs.length === 0) break;
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      m = succs[x % succs.length]!.m;
+    }
+}
+
+/** checkValueEquivariance() on random scenarios. */
+export function valueEquivariance(numRuns: number, limit: number, seed = 29): void {
+  fc.assert(
+    fc.property(valueScenarioArb, fc.constantFrom('v5.9', 'v6.18'), fc.nat(), (src, era, s) =>
+      checkValueEquivariance(load(src), era, s, limit),
+    ),
+    { numRuns, seed },
+  );
+}
+
+/** Both symmetries change no verdict, broken design invariant or kind of final state, and add no state. */
+export function valueIdentity(numRuns: number, seed = 31): void {
+  fc.assert(
+    fc.property(valueScenarioArb, fc.constantFrom('v5.9', 'v6.18'), (src, era) => {
+      const sc = load(src);
+      const policy = eraInfo(era)!.policy!;
+      const [none, pfns, both] = ([false, 'pfns', true] as const).map((symmetry) =>
+        explore(sc, policy, { maxStates: 20_000, symmetry }),
+      );
+      expect(both!.symmetry).toEqual({ applied: true, blocked: null, valuesBlocked: null });
+      for (const r of [none!, pfns!, both!]) expect(r.kind).not.toBe('tool-bug');
+      if (none!.kind !== 'done' || pfns!.kind !== 'done' || both!.kind !== 'done') return;
+      for (const r of [pfns!, both!]) {
+        expect(r.verdict).toBe(none!.verdict);
+        const codes = (x: typeof r) => x.findings.map((f) => f.code).sort();
+        expect(codes(r)).toEqual(codes(none!));
+        const kinds = (x: typeof r & { kind: 'done' }) =>
+          [x.finals.holds > 0, x.finals.fails > 0, x.finals.hangs > 0].join();
+        expect(kinds(r)).toBe(kinds(none!));
+      }
+      expect(both!.states).toBeLessThanOrEqual(pfns!.states);
+      expect(both!.finals.holds).toBeLessThanOrEqual(pfns!.finals.holds);
+      expect(both!.finals.fails).toBeLessThanOrEqual(pfns!.finals.fails);
+    }),
+    { numRuns, seed },
+  );
+}
