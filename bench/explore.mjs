@@ -14,7 +14,7 @@
 //    Prints the ratios: cowherd time / SPIN time for the same program,
 //    SPIN states/s / cowherd states/s, and the bytes a stored state costs.
 //    Then the time to verdict with every reduction on: cowherd's partial-order
-//    reduction and --symmetry (PFN allocation order), SPIN's partial-order
+//    reduction and --symmetry (PFNs, page contents, threads of one program), SPIN's partial-order
 //    reduction (-DSAFETY).
 //
 // Figures vary with the machine's load; the ratio is measured in one run.

@@ -35,7 +35,13 @@ import type { Lanes } from './fingerprint-set.js';
 import type { Choice, Move } from './moves.js';
 import type { SearchSnapshot } from './search.js';
 import { Search } from './search.js';
-import { canonicalLanes, type SymmetryReport, symmetryReport } from './symmetry.js';
+import {
+  canonicalLanes,
+  type SymmetryLevel,
+  type SymmetryReport,
+  symmetryLevel,
+  symmetryReport,
+} from './symmetry.js';
 import type { VisitedOptions, VisitedReport } from './visited.js';
 
 export interface ExploreProgress {
@@ -78,12 +84,14 @@ export interface ExploreOptions {
   readonly por?: boolean | 'local';
   /**
    * The symmetries (default off): states that differ only in which free
-   * PFNs allocations took (symmetry.ts), or in which values no statement
-   * still to run stores (value-symmetry.ts), count once. Each is ignored,
-   * with the reason in the result, where it would be unsound. 'pfns' keeps
-   * only the first (to measure or test what the second buys).
+   * PFNs allocations took (symmetry.ts), in which values no statement
+   * still to run stores (value-symmetry.ts), or in which of the threads
+   * that run the same program is where (thread-symmetry.ts) count once.
+   * Each is ignored, with the reason in the result, where it would be
+   * unsound. `true` is all three; 'pfns' the first alone, 'values' the
+   * first two (to measure or test what each buys).
    */
-  readonly symmetry?: boolean | 'pfns';
+  readonly symmetry?: boolean | SymmetryLevel;
   /** Go on from a checkpoint's snapshot instead of starting at the initial machine. */
   readonly resume?: SearchSnapshot;
   /**
@@ -231,9 +239,9 @@ export interface ExpansionMemo {
 
 /** Explore every interleaving of a checked scenario under one era. Throws InputError (SC1xx) like the runner. */
 export function explore(sc: Scenario, policy: Policy, opts: ExploreOptions = {}): ExploreResult {
-  const symmetry = opts.symmetry ? symmetryReport(sc, opts.symmetry === true) : null;
-  const values = symmetry?.valuesBlocked === null;
-  const lanesOf = symmetry?.applied ? (m: Machine) => canonicalLanes(m, values) : machineLanes;
+  const level = symmetryLevel(opts.symmetry);
+  const symmetry = level ? symmetryReport(sc, level) : null;
+  const lanesOf = symmetry?.applied ? (m: Machine) => canonicalLanes(m, level!) : machineLanes;
   // Expansions are known by exact fingerprints: under the symmetry the visited key is another.
   const memo = symmetry?.applied ? null : (opts.expansions ?? null);
   const make = () => configFor(sc, policy, { lockBreaks: true });

@@ -32,7 +32,7 @@ import { lanesOf } from './fingerprint-set.js';
 import type { Move } from './moves.js';
 import { Search } from './search.js';
 import { SharedSeen } from './shared-seen.js';
-import { symmetryReport } from './symmetry.js';
+import { type SymmetryLevel, symmetryLevel, symmetryReport } from './symmetry.js';
 
 export type ToWorker =
   | { readonly type: 'init' }
@@ -105,8 +105,8 @@ class Pool {
     policy: Policy,
     por: boolean,
     symmetry: boolean,
-    /** The symmetry over page contents too (value-symmetry.ts). */
-    values: boolean,
+    /** Which symmetries the fingerprints apply (symmetry.ts). */
+    level: SymmetryLevel,
     /** Independent accesses taken alone (independence.ts): under the symmetry, unless por is 'local'. */
     independence: boolean,
     n: number,
@@ -121,7 +121,7 @@ class Pool {
           era: policy.id,
           por,
           symmetry,
-          values,
+          level,
           independence,
           port: port2,
           signal: this.signal,
@@ -177,13 +177,14 @@ export function exploreParallel(
   if (!(Number.isInteger(n) && n >= 1 && n <= 64)) throw new Error(`workers: 1..64, not ${n}`);
   if (opts.dfs) throw new Error('the parallel explorer is breadth-first only');
   const shared = new SharedSeen(opts.maxStates ?? 1_000_000);
-  const symmetry = opts.symmetry ? symmetryReport(sc, opts.symmetry === true) : null;
+  const level = symmetryLevel(opts.symmetry);
+  const symmetry = level ? symmetryReport(sc, level) : null;
   const pool = new Pool(
     sc,
     policy,
     opts.por !== false,
     symmetry?.applied === true,
-    symmetry?.applied === true && symmetry.valuesBlocked === null,
+    level ?? 'pfns',
     symmetry?.applied === true && opts.por !== 'local',
     n,
     shared,

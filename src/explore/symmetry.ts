@@ -7,16 +7,25 @@
  */
 
 import { ZERO_PFN } from '../core/mm_types.js';
-import type { PfnRenaming, ValueRenaming } from '../core/symmetry.js';
+import type { PfnRenaming } from '../core/symmetry.js';
 import { pfnRenaming, renamed, renamePte, renameState } from '../core/symmetry.js';
 import type { Scenario } from '../scenario/ast.js';
 import type { Machine, ThreadRt } from '../scenario/machine.js';
 import { cloneMachine } from '../scenario/machine.js';
 import { eachNode, isNode } from './ast-walk.js';
-import { machineKey, machineLanes, renamedKey, renamedLanes } from './expand.js';
+import {
+  machineKey,
+  machineLanes,
+  type Renaming,
+  renamedKey,
+  renamedLanes,
+  threadKey,
+} from './machine-key.js';
+import { forcedValues, permutable, remainingPositions, threadClasses } from './thread-symmetry.js';
 import {
   canonicalValues,
   renameMachineValues,
+  storedPositions,
   valueSymmetryBlocked,
   valuesMayMerge,
 } from './value-symmetry.js';
@@ -103,25 +112,40 @@ export interface SymmetryReport {
    * (value-symmetry.ts): null when it is (or when nothing is), else why not.
    */
   readonly valuesBlocked: string | null;
+  /** The groups of threads that run the same program (thread-symmetry.ts) whose places it swaps. */
+  readonly threads: readonly (readonly string[])[];
 }
 
-/** The symmetries for `sc`; without `values`, the one over PFNs alone (ExploreOptions.symmetry 'pfns'). */
-export function symmetryReport(sc: Scenario, values = true): SymmetryReport {
+/** The level ExploreOptions.symmetry asks for, null for none. */
+export function symmetryLevel(option: boolean | SymmetryLevel | undefined): SymmetryLevel | null {
+  return option === true ? 'threads' : option === false || option === undefined ? null : option;
+}
+
+/** The symmetries for `sc` up to `level` (ExploreOptions.symmetry). */
+export function symmetryReport(sc: Scenario, level: SymmetryLevel = 'threads'): SymmetryReport {
   const blocked = symmetryBlocked(sc);
-  return {
-    applied: blocked === null,
-    blocked,
-    valuesBlocked: blocked !== null ? null : values ? valueSymmetryBlocked(sc) : 'not asked for',
-  };
+  const valuesBlocked =
+    blocked !== null ? null : level === 'pfns' ? 'not asked for' : valueSymmetryBlocked(sc);
+  const c = threadClasses(sc);
+  const threads =
+    blocked === null && valuesBlocked === null && level === 'threads'
+      ? c.members.map((ds) => ds.map((d) => sc.threads[d]!.name))
+      : [];
+  return { applied: blocked === null, blocked, valuesBlocked, threads };
 }
 
-const valuesApply = new WeakMap<Scenario, boolean>();
+const valuesApply = new WeakMap<Scenario, 'off' | 'skip' | 'on'>();
 
-/** Does the symmetry over page contents apply to `m`'s scenario (with the one over PFNs)? */
-function valueSymmetry(m: Machine): boolean {
+/**
+ * The symmetry over page contents for `m`'s scenario (with the one over
+ * PFNs): 'off' where unsound, 'skip' where it is sound but no renaming of
+ * contents alone could merge two states (valuesMayMerge()), else 'on'.
+ */
+function valueSymmetry(m: Machine): 'off' | 'skip' | 'on' {
   let on = valuesApply.get(m.sc);
   if (on === undefined) {
-    on = valueSymmetryBlocked(m.sc) === null && !m.lazy && valuesMayMerge(m.sc);
+    on =
+      valueSymmetryBlocked(m.sc) !== null || m.lazy ? 'off' : valuesMayMerge(m.sc) ? 'on' : 'skip';
     valuesApply.set(m.sc, on);
   }
   return on;
@@ -178,30 +202,93 @@ export function pfnRegisterValues(m: Machine): number[] {
 }
 
 /**
- * The canonical renaming of `m`, null when it is the identity. A register
+ * The canonical renaming of `m`'s PFNs (with `order`, a permutation of
+ * threads, taken first), null when it is the identity. A register
  * that may hold a PFN (pfnRegisters()) keeps its value's number: it names
  * the page it was read from. Other registers hold data, which no renaming
  * touches and nothing reads as a PFN (symmetryBlocked()).
  */
-export function canonicalRenaming(m: Machine): PfnRenaming | null {
+export function canonicalRenaming(
+  m: Machine,
+  order: readonly number[] | null = null,
+): PfnRenaming | null {
   const held: number[] = [];
-  for (const t of m.threads) threadPfns(t, held);
+  // In slot order under a permutation of threads: the PFNs a slot's thread holds.
+  for (let j = 0; j < m.threads.length; j++) threadPfns(m.threads[order?.[j] ?? j]!, held);
   return pfnRenaming(m.s, pfnRegisterValues(m), held);
 }
 
+/** Which symmetries a fingerprint applies: PFNs alone, with page contents, or with threads too. */
+export type SymmetryLevel = 'pfns' | 'values' | 'threads';
+
 /**
- * The canonical renamings of `m`: of its PFNs, then of its page contents
- * (value-symmetry.ts) where that symmetry applies, unless `values` is false.
+ * The canonical renamings of `m` up to `level`: a permutation of the
+ * threads that run the same program (thread-symmetry.ts, each group sorted
+ * by threadKey(), ties by where their numbers are stored in PFN order),
+ * then of its PFNs, then of its page contents (value-symmetry.ts), each
+ * where it applies.
  */
-function canonicalForm(
-  m: Machine,
-  values: boolean,
-): {
-  perm: PfnRenaming | null;
-  vals: ValueRenaming | null;
-} {
-  const perm = canonicalRenaming(m);
-  return { perm, vals: values && valueSymmetry(m) ? canonicalValues(m, perm) : null };
+function canonicalForm(m: Machine, level: SymmetryLevel): Renaming {
+  const values = level === 'pfns' ? 'off' : valueSymmetry(m);
+  if (values === 'off') return { perm: canonicalRenaming(m), vals: null, order: null };
+  let order: number[] | null = null;
+  let forced: Map<number, number> | null = null;
+  const groups = level === 'threads' ? permutable(m) : null;
+  if (groups !== null) {
+    order = m.threads.map((_, i) => i);
+    let pos: Map<number, number> | null = null;
+    for (const g of groups) {
+      const keys = new Map(g.map((i) => [i, threadKey(m, i)]));
+      // Ties: by where the threads' own numbers are stored (remainingPositions()).
+      const ties = new Set(keys.values()).size < g.length;
+      if (ties) pos ??= storedPositions(m, null);
+      const at = new Map(g.map((i) => [i, ties ? remainingPositions(m, m.threads[i]!, pos!) : []]));
+      const sorted = [...g].sort((a, b) => {
+        const ka = keys.get(a)!;
+        const kb = keys.get(b)!;
+        if (ka !== kb) return ka < kb ? -1 : 1;
+        const pa = at.get(a)!;
+        const pb = at.get(b)!;
+        for (let k = 0; k < Math.min(pa.length, pb.length); k++)
+          if (pa[k] !== pb[k]) return pa[k]! - pb[k]!;
+        return a - b;
+      });
+      g.forEach((slot, j) => {
+        order![slot] = sorted[j]!;
+      });
+    }
+    forced = forcedValues(m, order);
+    // Where contents are left alone ('skip'), only a permutation that forces no renaming is taken.
+    const renames = forced !== null && [...forced].some(([x, y]) => x !== y);
+    if (forced === null || order.every((i, j) => i === j) || (values === 'skip' && renames)) {
+      order = null;
+      forced = null;
+    }
+  }
+  const perm = canonicalRenaming(m, order);
+  const vals = values === 'on' ? canonicalValues(m, perm, forced, order) : null;
+  return { perm, vals, order };
+}
+
+/**
+ * `m` with the threads' local states moved by `order` (slot j takes those
+ * of thread order[j], or its own past the end of `order`; names,
+ * declarations and pids stay with the slots):
+ * what the fingerprint under a permutation of threads stands for.
+ */
+export function permuteThreads(m: Machine, order: readonly number[]): Machine {
+  const r = cloneMachine(m);
+  const at = (j: number) => order[j] ?? j;
+  r.threads = m.threads.map((slot, j) => {
+    const t = m.threads[at(j)]!;
+    return { ...t, name: slot.name, decl: slot.decl, pid: slot.pid, own: r.cow };
+  });
+  const blocked = new Set<number>();
+  m.threads.forEach((_, j) => {
+    if (m.blocked.has(at(j))) blocked.add(j);
+  });
+  r.blocked = m.blocked.size === 0 ? m.blocked : blocked;
+  return r;
 }
 
 /**
@@ -209,20 +296,23 @@ function canonicalForm(
  * renamed by its canonical renamings, or `m` itself (the reference
  * canonicalLanes() is checked against).
  */
-export function canonicalMachine(m: Machine, values = true): Machine {
-  const { perm, vals } = canonicalForm(m, values);
-  const r = perm === null ? m : renameMachine(m, perm);
+export function canonicalMachine(m: Machine, level: SymmetryLevel = 'threads'): Machine {
+  const { perm, vals, order } = canonicalForm(m, level);
+  let r = perm === null ? m : renameMachine(m, perm);
+  if (order !== null) r = permuteThreads(r, order);
   return vals === null ? r : renameMachineValues(r, vals);
 }
 
 /** The fingerprint of canonicalMachine(m) as 16 hex digits (what workers send). */
-export function canonicalKey(m: Machine, values = true): string {
-  const { perm, vals } = canonicalForm(m, values);
-  return perm === null && vals === null ? machineKey(m) : renamedKey(m, perm, vals);
+export function canonicalKey(m: Machine, level: SymmetryLevel = 'threads'): string {
+  const r = canonicalForm(m, level);
+  return r.perm === null && r.vals === null && r.order === null ? machineKey(m) : renamedKey(m, r);
 }
 
 /** The fingerprint of canonicalMachine(m), without building it. */
-export function canonicalLanes(m: Machine, values = true): [number, number] {
-  const { perm, vals } = canonicalForm(m, values);
-  return perm === null && vals === null ? machineLanes(m) : renamedLanes(m, perm, vals);
+export function canonicalLanes(m: Machine, level: SymmetryLevel = 'threads'): [number, number] {
+  const r = canonicalForm(m, level);
+  return r.perm === null && r.vals === null && r.order === null
+    ? machineLanes(m)
+    : renamedLanes(m, r);
 }

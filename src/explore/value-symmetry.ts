@@ -89,22 +89,30 @@ export function valueSymmetryBlocked(sc: Scenario): string | null {
 }
 
 /**
- * The numbers in `x` (statements or an expression) that can be a page's
- * contents: those stored, and those compared with a page's value. Other
- * numbers (a counter's, a length, an exit code) no renaming of contents
- * touches.
+ * Each number node in `x` (statements or an expression) that can be a
+ * page's contents, in the order of a walk: those stored, and those
+ * compared with a page's value. Other numbers (a counter's, a length, an
+ * exit code) no renaming of contents touches.
  */
-function numbersIn(x: unknown, regs: ReadonlySet<string>, out: Set<number>): void {
+export function eachContentNumber(
+  x: unknown,
+  regs: ReadonlySet<string>,
+  fn: (n: Node) => void,
+): void {
   eachNode(x, null, (n) => {
     if (typeof n.op === 'string' && STORES.has(n.op)) {
       const v = n.value as Node;
-      if (v.kind === 'num') out.add((v.value as number) >>> 0);
+      if (v.kind === 'num') fn(v);
     } else if (n.kind === 'binary' && (n.op === '==' || n.op === '!=')) {
       const [l, r] = [n.left as Node, n.right as Node];
-      if (contentValued(l, regs) && r.kind === 'num') out.add((r.value as number) >>> 0);
-      if (contentValued(r, regs) && l.kind === 'num') out.add((l.value as number) >>> 0);
+      if (contentValued(l, regs) && r.kind === 'num') fn(r);
+      if (contentValued(r, regs) && l.kind === 'num') fn(l);
     }
   });
+}
+
+function numbersIn(x: unknown, regs: ReadonlySet<string>, out: Set<number>): void {
+  eachContentNumber(x, regs, (n) => out.add((n.value as number) >>> 0));
 }
 
 /**
@@ -209,22 +217,52 @@ export function fixedValues(m: Machine): ReadonlySet<number> {
 
 /**
  * The canonical renaming of `m`'s page contents, after the PFN renaming
- * `perm` (null: none): each value that is not fixed, in the order the
- * fingerprint's walk meets it (the memmap by new PFN, the swap slots, the
- * ghost's expectations by address, the pipe buffers'), gets the next name
- * from the top of the 32-bit range down, skipping fixed values. Null when
- * `m` holds no value that is not fixed. The walk depends on no value, so
- * two machines a renaming of contents maps onto each other get one form.
+ * `perm` (null: none) and, with `forced` and `order`, a permutation of
+ * threads (thread-symmetry.ts: `forced` maps each number the moved
+ * threads still store to their slots' own): each value that is neither
+ * fixed nor forced, in the order the fingerprint's walk meets it (the
+ * memmap by new PFN, the swap slots, the ghost's expectations by address,
+ * the pipe buffers', stopped writes by slot, registers by name), gets the
+ * next name from the top of the 32-bit range down, skipping every number
+ * the scenario names. Null when that renames nothing. The walk depends on
+ * no value, so two machines a renaming of contents maps onto each other
+ * get one form.
  */
-export function canonicalValues(m: Machine, perm: PfnRenaming | null): ValueRenaming | null {
-  const fixed = fixedValues(m);
-  const vals = new Map<number, number>();
+export function canonicalValues(
+  m: Machine,
+  perm: PfnRenaming | null,
+  forced: ReadonlyMap<number, number> | null = null,
+  order: readonly number[] | null = null,
+): ValueRenaming | null {
+  let fixed = fixedValues(m);
+  // Under a permutation of threads, their remaining numbers are not fixed but forced (thread-symmetry.ts).
+  if (forced !== null) fixed = new Set([...fixed].filter((x) => !forced.has(x)));
+  const reserved = reservedValues(m.sc);
+  const vals = new Map<number, number>(forced ?? []);
   let next = 2 ** 32 - 1;
   const meet = (x: number) => {
     if (x < 0 || fixed.has(x) || vals.has(x)) return;
-    while (fixed.has(next)) next--;
+    while (fixed.has(next) || reserved.has(next)) next--;
     vals.set(x, next--);
   };
+  walkStored(m, perm, meet);
+  for (let j = 0; j < m.threads.length; j++) {
+    const t = m.threads[order?.[j] ?? j]!;
+    if (t.kpath?.value !== undefined) meet(t.kpath.value);
+  }
+  for (const [k, x] of [...m.regs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    if (valueRegisters(m.sc).has(k)) meet(x >>> 0);
+  let moved = false;
+  for (const [x, y] of vals) if (x !== y) moved = true;
+  return moved ? vals : null;
+}
+
+/**
+ * Call `meet` with each value `m` stores, in an order that depends on no
+ * value: the memmap by PFN after the renaming `perm`, the swap slots, the
+ * ghost's expectations by address, the pipe buffers' by pipe.
+ */
+function walkStored(m: Machine, perm: PfnRenaming | null, meet: (x: number) => void): void {
   const mem = m.s.mem;
   if (perm === null) for (let p = 0; p < mem.end; p++) meet(mem.content[p]!);
   else {
@@ -236,12 +274,29 @@ export function canonicalValues(m: Machine, perm: PfnRenaming | null): ValueRena
   m.ghost.forEachValue((v) => meet((v - (v % 2)) / 2));
   for (const [, bufs] of [...m.ghost.pipes].sort(([a], [b]) => a - b))
     for (const b of bufs) meet(b.want);
-  for (const t of m.threads) if (t.kpath?.value !== undefined) meet(t.kpath.value);
-  for (const [k, x] of [...m.regs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    if (valueRegisters(m.sc).has(k)) meet(x >>> 0);
-  let moved = false;
-  for (const [x, y] of vals) if (x !== y) moved = true;
-  return moved ? vals : null;
+}
+
+/** Where walkStored() first meets each value: what breaks ties between threads (symmetry.ts). */
+export function storedPositions(m: Machine, perm: PfnRenaming | null): Map<number, number> {
+  const pos = new Map<number, number>();
+  walkStored(m, perm, (x) => {
+    if (!pos.has(x)) pos.set(x, pos.size);
+  });
+  return pos;
+}
+
+const reservedOf = new WeakMap<Scenario, ReadonlySet<number>>();
+
+/** Every number `sc` stores or compares a page with: no canonical name is one of them. */
+function reservedValues(sc: Scenario): ReadonlySet<number> {
+  let r = reservedOf.get(sc);
+  if (!r) {
+    const out = new Set<number>();
+    numbersIn([sc.setup, sc.threads, sc.condition], valueRegisters(sc), out);
+    r = out;
+    reservedOf.set(sc, r);
+  }
+  return r;
 }
 
 /**

@@ -22,7 +22,7 @@ import { machineFromData, machineToData } from '../scenario/wire.js';
 import { expand, machineFindings, machineKey } from './expand.js';
 import type { ToWorker } from './parallel.js';
 import { SharedSeen } from './shared-seen.js';
-import { canonicalKey } from './symmetry.js';
+import { canonicalKey, type SymmetryLevel } from './symmetry.js';
 
 interface Data {
   readonly source: string;
@@ -31,8 +31,8 @@ interface Data {
   readonly por: boolean;
   /** Fingerprints of canonical renamings (symmetry.ts): the symmetry is on and sound. */
   readonly symmetry: boolean;
-  /** The symmetry over page contents too (value-symmetry.ts). */
-  readonly values: boolean;
+  /** Which symmetries (symmetry.ts). */
+  readonly level: SymmetryLevel;
   /** Independent accesses taken alone (independence.ts). */
   readonly independence: boolean;
   readonly port: MessagePort;
@@ -49,7 +49,7 @@ const known = new SharedSeen(d.seen);
 const sc = parseScenario(d.source, d.file);
 checkScenario(sc);
 const config = configFor(sc, policyById(d.era), { lockBreaks: true });
-const keyOf = d.symmetry ? (m: Machine) => canonicalKey(m, d.values) : machineKey;
+const keyOf = d.symmetry ? (m: Machine) => canonicalKey(m, d.level) : machineKey;
 // A key's first machine, in the order the sequential search meets them: with
 // the symmetry, later ones with the key are other renamings, whose moves
 // (reclaim names a folio by PFN) would not continue the path the main thread keeps.

@@ -56,6 +56,10 @@ export function exploreText(
     );
     if (sym.applied && sym.valuesBlocked !== null)
       lines.push(`symmetry over page contents: not used: ${sym.valuesBlocked}`);
+    for (const group of sym.threads)
+      lines.push(
+        `symmetry over threads: ${group.join(', ')} run one program but for the numbers they store: their places count once`,
+      );
   }
   const rep = replayed(sc, policy, r);
   const trace = () => {

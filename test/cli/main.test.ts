@@ -232,7 +232,7 @@ describe('cowherd explore', () => {
     const r = cli('explore', f, '--era', 'v6.18', '--json', '--symmetry');
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
-    expect(j.symmetry).toEqual({ applied: true, blocked: null, valuesBlocked: null });
+    expect(j.symmetry).toEqual({ applied: true, blocked: null, valuesBlocked: null, threads: [] });
     expect(j.verdict).toBe(plain.verdict);
     expect(j.states).toBeLessThan(plain.states / 5);
     expect(plain.symmetry).toBeUndefined();

@@ -36,7 +36,7 @@ describe('symmetry over PFN allocation order', () => {
     expect(a.finals.holds).toBe(24);
     expect(b.finals.holds).toBe(1);
     expect(b.states).toBeLessThan(a.states);
-    expect(b.symmetry).toEqual({ applied: true, blocked: null, valuesBlocked: null });
+    expect(b.symmetry).toEqual({ applied: true, blocked: null, valuesBlocked: null, threads: [] });
   });
 
   it('stays off where a renamed state would answer otherwise', () => {
@@ -73,6 +73,7 @@ describe('symmetry over PFN allocation order', () => {
       applied: false,
       blocked: 'the scenario uses a PFN number (pfn()) other than to compare it with another',
       valuesBlocked: null,
+      threads: [],
     });
   });
 });

@@ -39,10 +39,15 @@ describe('symmetry over page contents', () => {
     const sc = samePage(5);
     const policy = eraInfo('v6.18')!.policy!;
     const pfns = explore(sc, policy, { symmetry: 'pfns' });
-    const both = explore(sc, policy, { symmetry: true });
+    const both = explore(sc, policy, { symmetry: 'values' });
     expect([pfns.kind, both.kind]).toEqual(['done', 'done']);
     if (pfns.kind !== 'done' || both.kind !== 'done') return;
-    expect(both.symmetry).toEqual({ applied: true, blocked: null, valuesBlocked: null });
+    expect(both.symmetry).toEqual({
+      applied: true,
+      blocked: null,
+      valuesBlocked: null,
+      threads: [],
+    });
     expect(pfns.symmetry?.valuesBlocked).toBe('not asked for');
     expect(both.verdict).toBe(pfns.verdict);
     // The last store decides what the page holds: five final pages before, one after.
@@ -96,6 +101,7 @@ describe('symmetry over page contents', () => {
       blocked: null,
       valuesBlocked:
         "the scenario uses a page's value (register x) other than to compare it with a number or another",
+      threads: [],
     });
   });
 });

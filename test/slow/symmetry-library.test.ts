@@ -3,7 +3,7 @@
  * equivariance on the first states of every scenario each applies to, under
  * every era, and the verdicts of every scenario and era unchanged. The quick
  * suite checks random scenarios (test/explore/symmetry.test.ts,
- * value-symmetry.test.ts).
+ * value-symmetry.test.ts, thread-symmetry.test.ts).
  */
 
 import { readFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ import {
   symmetryEquivariance,
   symmetryIdentity,
 } from '../explore/symmetry-props.js';
+import { threadEquivariance, threadIdentity } from '../explore/thread-symmetry-props.js';
 import {
   checkValueEquivariance,
   valueEquivariance,
@@ -85,5 +86,12 @@ describe('symmetry over page contents, full size', () => {
   it('is equivariant and keeps verdicts on random scenarios (150 each)', () => {
     valueEquivariance(150, 300, 37);
     valueIdentity(150, 41);
+  });
+});
+
+describe('symmetry over threads that run one program, full size', () => {
+  it('is equivariant and keeps verdicts on random scenarios (300 and 150)', () => {
+    threadEquivariance(300, 200, 53);
+    threadIdentity(150, 59);
   });
 });

@@ -1,0 +1,255 @@
+/**
+ * Properties of the symmetry over threads that run the same program
+ * (explore/thread-symmetry.ts) on random scenarios where a parent spawns
+ * two or three threads with one program but their own stored numbers, run
+ * at a reduced size by the unit suite (test/explore/thread-symmetry.test.ts)
+ * and at full size by the slow suite:
+ *  - equivariance: for every state reached and a random permutation π of a
+ *    group of permutable threads, with the renaming of contents it forces
+ *    (made one-to-one), the successors of the permuted state are the
+ *    permuted successors (same fingerprints), with the same final verdict,
+ *    accounting violations and design findings;
+ *  - the fingerprint taken under the canonical form is that of the
+ *    canonical machine, and the permuted state has the same one;
+ *  - identity: exploring with every symmetry gives the verdict, the broken
+ *    design invariants and the kinds of final states of exploring with the
+ *    PFN and value symmetries alone and without any, in at most as many
+ *    states; and, under every symmetry, the partial-order reduction gives
+ *    the verdict, findings and final-state counts of the full search.
+ */
+
+import fc from 'fast-check';
+import { expect } from 'vitest';
+import { checkInvariants } from '../../src/core/invariants.js';
+import { expand, machineFindings, machineKey, machineLanes } from '../../src/explore/expand.js';
+import { explore } from '../../src/explore/explore.js';
+import { canonicalLanes, canonicalMachine, permuteThreads } from '../../src/explore/symmetry.js';
+import { forcedValues, permutable } from '../../src/explore/thread-symmetry.js';
+import { renameMachineValues } from '../../src/explore/value-symmetry.js';
+import { eraInfo } from '../../src/policy/registry.js';
+import type { Scenario } from '../../src/scenario/ast.js';
+import type { Machine } from '../../src/scenario/machine.js';
+import { machineRefs, newMachine } from '../../src/scenario/machine.js';
+import { configFor } from '../../src/scenario/run.js';
+import { load, statementsArb } from './symmetry-props.js';
+
+/** One statement of the shared program; `$k` stands for the thread's k-th own number. */
+const stmtArb = fc.oneof(
+  fc
+    .tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 1 }))
+    .map(([i, k]) => `write a[${i}] = $${k}`),
+  fc
+    .tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 1 }))
+    .map(([i, k]) => `write a[${i}] = $${k}`),
+  fc.integer({ min: 0, max: 2 }).map((i) => `read a[${i}]`),
+  fc.integer({ min: 0, max: 2 }).map((i) => `madvise a[${i}] dontneed`),
+  fc.constantFrom('madvise a pageout', 'write b[0] = $1', 'mprotect a r', 'mprotect a rw'),
+);
+
+/**
+ * A parent that forks a child and spawns two or three threads running one
+ * program (thread k stores 10k + 2 and 10k + 3 for $0 and $1, or all of
+ * them 2 and 3), with a sibling of its own, on three private pages and a
+ * shared one.
+ */
+export const threadScenarioArb = fc
+  .record({
+    shared: statementsArb(() => stmtArb, 1, 3),
+    k: fc.integer({ min: 2, max: 3 }),
+    // The threads store the same numbers (equal programs) instead of their own.
+    same: fc.boolean(),
+    sibling: statementsArb(() => stmtArb, 0, 2),
+    child: statementsArb(() => stmtArb, 0, 2),
+    env: fc.constantFrom('', '', 'env lru_batches', 'env reclaim'),
+    cond: fc.constantFrom(
+      'value(parent, a[0]) == 1',
+      'anon_wp_copy_count > 1',
+      'value(child, a[1]) == value(parent, a[1])',
+      'value(t1, a[2]) != value(child, a[2]) || alive(t0) == 0',
+      'pgfault > 6',
+    ),
+  })
+  .map((g) => {
+    const own = (stmts: readonly string[], k: number) =>
+      stmts.map((s) => `  ${s.replace(/\$(\d)/g, (_, j) => String(10 * k + 2 + Number(j)))}`);
+    const ts = Array.from({ length: g.k }, (_, k) => k);
+    return [
+      'scenario threads',
+      g.env,
+      'setup {',
+      '  mmap a pages=3 private rw',
+      '  mmap b pages=1 shared rw',
+      '  write a[0..3] = 1',
+      '  write b[0] = 1',
+      '}',
+      'thread parent {',
+      '  fork child',
+      ...ts.map((k) => `  spawn t${k}`),
+      '  spawn sibling',
+      '}',
+      ...ts.flatMap((k) => [`thread t${k} {`, ...own(g.shared, g.same ? 0 : k), '}']),
+      'thread sibling {',
+      ...own(g.sibling, 7),
+      '}',
+      'thread child {',
+      ...own(g.child, 8),
+      '}',
+      `exists (${g.cond})`,
+    ]
+      .filter((l) => l !== '')
+      .join('\n');
+  });
+
+/** `forced` made one-to-one: the numbers it maps onto but not from go to those it maps from but not onto. */
+function oneToOne(forced: ReadonlyMap<number, number>): Map<number, number> {
+  const out = new Map(forced);
+  const onto = new Set(forced.values());
+  const from = [...forced.keys()].filter((x) => !onto.has(x)).sort((a, b) => a - b);
+  const rest = [...onto].filter((y) => !forced.has(y)).sort((a, b) => a - b);
+  rest.forEach((y, i) => {
+    out.set(y, from[i]!);
+  });
+  return out;
+}
+
+/** A random permutation of each permutable group of `m`, as an order (slot j takes thread order[j]). */
+function randomOrder(m: Machine, seed: number): number[] | null {
+  const groups = permutable(m);
+  if (groups === null) return null;
+  const order = m.threads.map((_, i) => i);
+  let x = seed >>> 0 || 1;
+  for (const g of groups) {
+    const to = [...g];
+    for (let i = to.length - 1; i > 0; i--) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const j = x % (i + 1);
+      [to[i], to[j]] = [to[j]!, to[i]!];
+    }
+    g.forEach((slot, j) => {
+      order[slot] = to[j]!;
+    });
+  }
+  return order;
+}
+
+function successorKeys(
+  m: Machine,
+  config: ReturnType<typeof configFor>,
+  rename: (t: Machine) => Machine,
+) {
+  const { succs, final } = expand(m, config, false);
+  const keys = succs.map((x) => machineKey(rename(x.m))).sort();
+  const fin =
+    final === null
+      ? null
+      : final.kind === 'hung'
+        ? 'hung'
+        : `${final.holds}/${final.violations.length}`;
+  return { keys, fin };
+}
+
+/**
+ * Equivariance and the canonical form on the first `limit` states of `sc`
+ * (breadth-first) and on every state of `walks` random paths to a final
+ * state; returns how many states had a permutable group.
+ */
+export function checkThreadEquivariance(
+  sc: Scenario,
+  era: string,
+  seed: number,
+  limit: number,
+  walks = 3,
+): number {
+  const config = configFor(sc, eraInfo(era)!.policy!, { lockBreaks: true });
+  let n = 0;
+  let permuted = 0;
+  const check = (m: Machine) => {
+    expect(canonicalLanes(m)).toEqual(machineLanes(canonicalMachine(m)));
+    const order = randomOrder(m, seed + n++);
+    if (order === null) return;
+    const forced = forcedValues(m, order);
+    if (forced === null) return;
+    permuted++;
+    const tau = oneToOne(forced);
+    const g = (t: Machine) => renameMachineValues(permuteThreads(t, order), tau);
+    const m2 = g(m);
+    expect(checkInvariants(m2.s, machineRefs(m2)).length).toBe(
+      checkInvariants(m.s, machineRefs(m)).length,
+    );
+    const codes = (x: Machine) =>
+      machineFindings(x, config)
+        .map((f) => f.code)
+        .sort();
+    expect(codes(m2)).toEqual(codes(m));
+    expect(successorKeys(m2, config, (t) => t)).toEqual(successorKeys(m, config, g));
+    expect(canonicalLanes(m2)).toEqual(canonicalLanes(m));
+  };
+  const seen = new Set<string>();
+  const queue: Machine[] = [newMachine(sc)];
+  for (let head = 0; head < queue.length && head < limit; head++) {
+    const m = queue[head]!;
+    check(m);
+    for (const x of expand(m, config, false).succs) {
+      const k = machineKey(x.m);
+      if (!seen.has(k)) {
+        seen.add(k);
+        queue.push(x.m);
+      }
+    }
+  }
+  let x = seed >>> 0 || 1;
+  for (let w = 0; w < walks; w++)
+    for (let m = newMachine(sc), steps = 0; steps < 200; steps++) {
+      check(m);
+      const { succs } = expand(m, config, false);
+      if (succs.length === 0) break;
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      m = succs[x % succs.length]!.m;
+    }
+  return permuted;
+}
+
+/** checkThreadEquivariance() on random scenarios; most of them permute some state. */
+export function threadEquivariance(numRuns: number, limit: number, seed = 43): void {
+  let permuting = 0;
+  fc.assert(
+    fc.property(threadScenarioArb, fc.constantFrom('v5.9', 'v6.18'), fc.nat(), (src, era, s) => {
+      if (checkThreadEquivariance(load(src), era, s, limit) > 0) permuting++;
+    }),
+    { numRuns, seed },
+  );
+  expect(permuting).toBeGreaterThan(numRuns / 2);
+}
+
+/** Every symmetry changes no verdict, broken design invariant or kind of final state, and adds no state. */
+export function threadIdentity(numRuns: number, seed = 47): void {
+  fc.assert(
+    fc.property(threadScenarioArb, fc.constantFrom('v5.9', 'v6.18'), (src, era) => {
+      const sc = load(src);
+      const policy = eraInfo(era)!.policy!;
+      const [none, values, all] = ([false, 'values', true] as const).map((symmetry) =>
+        explore(sc, policy, { maxStates: 15_000, symmetry }),
+      );
+      expect(all!.symmetry?.threads.length).toBeGreaterThan(0);
+      for (const r of [none!, values!, all!]) expect(r.kind).not.toBe('tool-bug');
+      if (none!.kind !== 'done' || values!.kind !== 'done' || all!.kind !== 'done') return;
+      for (const r of [values!, all!]) {
+        expect(r.verdict).toBe(none!.verdict);
+        const codes = (x: typeof r) => x.findings.map((f) => f.code).sort();
+        expect(codes(r)).toEqual(codes(none!));
+        const kinds = (x: typeof r & { kind: 'done' }) =>
+          [x.finals.holds > 0, x.finals.fails > 0, x.finals.hangs > 0].join();
+        expect(kinds(r)).toBe(kinds(none!));
+      }
+      expect(all!.states).toBeLessThanOrEqual(values!.states);
+      // The partial-order reduction under every symmetry: the same finals as without it.
+      const full = explore(sc, policy, { maxStates: 15_000, symmetry: true, por: false });
+      if (full.kind !== 'done') return;
+      expect([full.verdict, full.finals]).toEqual([all!.verdict, all!.finals]);
+      expect(full.findings.map((f) => f.code).sort()).toEqual(
+        all!.findings.map((f) => f.code).sort(),
+      );
+    }),
+    { numRuns, seed },
+  );
+}
