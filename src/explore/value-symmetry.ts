@@ -30,7 +30,7 @@ import type { PfnRenaming, ValueRenaming } from '../core/symmetry.js';
 import { renamed } from '../core/symmetry.js';
 import type { Scenario, Stmt } from '../scenario/ast.js';
 import { Ghost } from '../scenario/ghost.js';
-import type { Machine } from '../scenario/machine.js';
+import type { Machine, ThreadRt } from '../scenario/machine.js';
 import { cloneMachine, stmtAt } from '../scenario/machine.js';
 import { eachNode, isNode, type Node } from './ast-walk.js';
 
@@ -195,24 +195,39 @@ function numbersFrom(
  */
 export function fixedValues(m: Machine): ReadonlySet<number> {
   const f = fixedTables(m.sc);
+  // Most threads have no number left: the union is then made of one set or none.
   let key = '';
-  for (const t of m.threads) key += t.done ? '-,' : `${t.decl}.${t.pc},`;
+  let only: ReadonlySet<number> | null = null;
+  let several = false;
+  for (const t of m.threads) {
+    if (t.done) continue;
+    const nums = numbersLeft(m, f, t);
+    if (nums.size === 0) continue;
+    key += `${t.decl}.${t.pc},`;
+    if (only === null) only = nums;
+    else several = true;
+  }
+  if (only === null) return f.always;
   let out = f.byPositions.get(key);
   if (out) return out;
   const union = new Set(f.always);
-  for (const t of m.threads) {
-    if (t.done) continue;
-    const k = t.decl * 2 ** 20 + t.pc;
-    let nums = f.from.get(k);
-    if (!nums) {
-      nums = numbersFrom(m, f, t.decl, t.pc, new Set());
-      f.from.set(k, nums);
-    }
-    for (const x of nums) union.add(x);
-  }
+  if (several) {
+    for (const t of m.threads) if (!t.done) for (const x of numbersLeft(m, f, t)) union.add(x);
+  } else for (const x of only) union.add(x);
   out = union;
   f.byPositions.set(key, out);
   return out;
+}
+
+/** The numbers thread `t`'s statements from its position on (and the threads they create) name. */
+function numbersLeft(m: Machine, f: Fixed, t: ThreadRt): ReadonlySet<number> {
+  const k = t.decl * 2 ** 20 + t.pc;
+  let nums = f.from.get(k);
+  if (!nums) {
+    nums = numbersFrom(m, f, t.decl, t.pc, new Set());
+    f.from.set(k, nums);
+  }
+  return nums;
 }
 
 /**
@@ -257,6 +272,14 @@ export function canonicalValues(
   return moved ? vals : null;
 }
 
+let scratchArray: number[] = [];
+
+/** A reused array of at least `n` numbers (walkStored() fills what it reads). */
+function scratch(n: number): number[] {
+  if (scratchArray.length < n) scratchArray = new Array(n).fill(0);
+  return scratchArray;
+}
+
 /**
  * Call `meet` with each value `m` stores, in an order that depends on no
  * value: the memmap by PFN after the renaming `perm`, the swap slots, the
@@ -266,9 +289,10 @@ function walkStored(m: Machine, perm: PfnRenaming | null, meet: (x: number) => v
   const mem = m.s.mem;
   if (perm === null) for (let p = 0; p < mem.end; p++) meet(mem.content[p]!);
   else {
-    const byNew: number[] = new Array(mem.end).fill(-1);
-    for (let p = 0; p < mem.end; p++) byNew[renamed(perm, p)] = p;
-    for (const p of byNew) if (p >= 0) meet(mem.content[p]!);
+    // The contents by new PFN (a renaming maps PFNs below mem.end onto PFNs below it).
+    const byNew = scratch(mem.end);
+    for (let p = 0; p < mem.end; p++) byNew[renamed(perm, p)] = mem.content[p]!;
+    for (let q = 0; q < mem.end; q++) meet(byNew[q]!);
   }
   for (const x of m.s.swap.data) meet(x);
   m.ghost.forEachValue((v) => meet((v - (v % 2)) / 2));

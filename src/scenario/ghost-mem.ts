@@ -103,20 +103,17 @@ export class GhostMem {
    * contents (explore/value-symmetry.ts).
    */
   renamedDigest(vals: ReadonlyMap<number, number>): readonly [number, number] {
-    let d1 = this.d1;
-    let d2 = this.d2;
+    let d1 = 0;
+    let d2 = 0;
     for (const [ck, c] of this.chunks) {
       for (let j = 0; j < c.v.length; j++) {
         const v = c.v[j]!;
         if (v < 0) continue;
         const dma = v % 2;
         const y = vals.get((v - dma) / 2);
-        if (y === undefined) continue;
-        const key = slotKey(ck, c.lo + j);
-        const [a, b] = entry(key, v);
-        const [a2, b2] = entry(key, y * 2 + dma);
-        d1 = (d1 - a + a2) | 0;
-        d2 = (d2 - b + b2) | 0;
+        const [a, b] = entry(slotKey(ck, c.lo + j), y === undefined ? v : y * 2 + dma);
+        d1 = (d1 + a) | 0;
+        d2 = (d2 + b) | 0;
       }
     }
     return [d1, d2];
