@@ -141,16 +141,22 @@ export function load(src: string): Scenario {
   return sc;
 }
 
-/** A random renaming of `m`'s movable PFNs (register values stay), from `seed`. */
-function randomRenaming(m: Machine, seed: number): PfnRenaming {
-  const from = movablePfns(m.s, m.regs.values());
-  const to = from.slice();
+/** `xs` shuffled (Fisher–Yates) by a linear congruential generator from `seed`. */
+export function shuffled<T>(xs: readonly T[], seed: number): T[] {
+  const to = xs.slice();
   let x = seed >>> 0 || 1;
   for (let i = to.length - 1; i > 0; i--) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     const j = x % (i + 1);
     [to[i], to[j]] = [to[j]!, to[i]!];
   }
+  return to;
+}
+
+/** A random renaming of `m`'s movable PFNs (register values stay), from `seed`. */
+function randomRenaming(m: Machine, seed: number): PfnRenaming {
+  const from = movablePfns(m.s, m.regs.values());
+  const to = shuffled(from, seed);
   const perm: number[] = new Array(m.s.mem.end);
   for (let p = 0; p < perm.length; p++) perm[p] = p;
   from.forEach((p, i) => {
@@ -176,32 +182,46 @@ function successorKeys(
   return { keys, fin };
 }
 
-/** Equivariance and canonical renaming on the first `limit` states of `sc` (breadth-first). */
-export function checkEquivariance(sc: Scenario, era: string, seed: number, limit: number): void {
-  const config = configFor(sc, eraInfo(era)!.policy!, { lockBreaks: true });
-  // A register an observe of a PFN sets holds a PFN: renamed with the state.
-  const regs = pfnRegisters(sc);
+/**
+ * Does the symmetry `g` commute with the model at `m`: has g(m) the
+ * accounting violations and design findings of `m`, and as successors the
+ * g-images of m's, with the same final verdict? Returns g(m).
+ */
+export function expectEquivariant(
+  m: Machine,
+  config: ReturnType<typeof configFor>,
+  g: (t: Machine) => Machine,
+): Machine {
+  const m2 = g(m);
+  expect(checkInvariants(m2.s, machineRefs(m2)).length).toBe(
+    checkInvariants(m.s, machineRefs(m)).length,
+  );
+  const codes = (x: Machine) =>
+    machineFindings(x, config)
+      .map((f) => f.code)
+      .sort();
+  expect(codes(m2)).toEqual(codes(m));
+  expect(successorKeys(m2, config, (t) => t)).toEqual(successorKeys(m, config, g));
+  return m2;
+}
+
+/**
+ * Call `check` on the first `limit` states of `sc` (breadth-first, every
+ * move) and on every state of `walks` random paths to a final state.
+ */
+export function visitStates(
+  sc: Scenario,
+  config: ReturnType<typeof configFor>,
+  limit: number,
+  walks: number,
+  seed: number,
+  check: (m: Machine) => void,
+): void {
   const seen = new Set<string>();
   const queue: Machine[] = [newMachine(sc)];
   for (let head = 0; head < queue.length && head < limit; head++) {
     const m = queue[head]!;
-    const perm = randomRenaming(m, seed + head);
-    const m2 = renameMachine(m, perm, regs);
-    expect(checkInvariants(m2.s, machineRefs(m2)).length).toBe(
-      checkInvariants(m.s, machineRefs(m)).length,
-    );
-    const codes = (x: Machine) =>
-      machineFindings(x, config)
-        .map((f) => f.code)
-        .sort();
-    expect(codes(m2)).toEqual(codes(m));
-    const a = successorKeys(m, config, (t) => renameMachine(t, perm, regs));
-    const b = successorKeys(m2, config, (t) => t);
-    expect(b).toEqual(a);
-    expect(machineKey(canonicalMachine(m2))).toBe(machineKey(canonicalMachine(m)));
-    // The fingerprint hashed under a renaming is that of the renamed copy.
-    expect(renamedLanes(m, { perm, vals: null, order: null })).toEqual(machineLanes(m2));
-    expect(canonicalLanes(m2)).toEqual(machineLanes(canonicalMachine(m)));
+    check(m);
     for (const x of expand(m, config, false).succs) {
       const k = machineKey(x.m);
       if (!seen.has(k)) {
@@ -210,6 +230,31 @@ export function checkEquivariance(sc: Scenario, era: string, seed: number, limit
       }
     }
   }
+  let x = seed >>> 0 || 1;
+  for (let w = 0; w < walks; w++)
+    for (let m = newMachine(sc), steps = 0; steps < 200; steps++) {
+      check(m);
+      const { succs } = expand(m, config, false);
+      if (succs.length === 0) break;
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      m = succs[x % succs.length]!.m;
+    }
+}
+
+/** Equivariance and canonical renaming on the first `limit` states of `sc` (breadth-first). */
+export function checkEquivariance(sc: Scenario, era: string, seed: number, limit: number): void {
+  const config = configFor(sc, eraInfo(era)!.policy!, { lockBreaks: true });
+  // A register an observe of a PFN sets holds a PFN: renamed with the state.
+  const regs = pfnRegisters(sc);
+  let n = 0;
+  visitStates(sc, config, limit, 0, seed, (m) => {
+    const perm = randomRenaming(m, seed + n++);
+    const m2 = expectEquivariant(m, config, (t) => renameMachine(t, perm, regs));
+    expect(machineKey(canonicalMachine(m2))).toBe(machineKey(canonicalMachine(m)));
+    // The fingerprint hashed under a renaming is that of the renamed copy.
+    expect(renamedLanes(m, { perm, vals: null, order: null })).toEqual(machineLanes(m2));
+    expect(canonicalLanes(m2)).toEqual(machineLanes(canonicalMachine(m)));
+  });
 }
 
 /** checkEquivariance() on random scenarios. */

@@ -20,8 +20,7 @@
 
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { checkInvariants } from '../../src/core/invariants.js';
-import { expand, machineFindings, machineKey, machineLanes } from '../../src/explore/expand.js';
+import { machineLanes } from '../../src/explore/expand.js';
 import { explore } from '../../src/explore/explore.js';
 import { canonicalLanes, canonicalMachine, permuteThreads } from '../../src/explore/symmetry.js';
 import { forcedValues, permutable } from '../../src/explore/thread-symmetry.js';
@@ -29,9 +28,8 @@ import { renameMachineValues } from '../../src/explore/value-symmetry.js';
 import { eraInfo } from '../../src/policy/registry.js';
 import type { Scenario } from '../../src/scenario/ast.js';
 import type { Machine } from '../../src/scenario/machine.js';
-import { machineRefs, newMachine } from '../../src/scenario/machine.js';
 import { configFor } from '../../src/scenario/run.js';
-import { load, statementsArb } from './symmetry-props.js';
+import { expectEquivariant, load, shuffled, statementsArb, visitStates } from './symmetry-props.js';
 
 /** One statement of the shared program; `$k` stands for the thread's k-th own number. */
 const stmtArb = fc.oneof(
@@ -117,35 +115,13 @@ function randomOrder(m: Machine, seed: number): number[] | null {
   const groups = permutable(m);
   if (groups === null) return null;
   const order = m.threads.map((_, i) => i);
-  let x = seed >>> 0 || 1;
-  for (const g of groups) {
-    const to = [...g];
-    for (let i = to.length - 1; i > 0; i--) {
-      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-      const j = x % (i + 1);
-      [to[i], to[j]] = [to[j]!, to[i]!];
-    }
+  groups.forEach((g, k) => {
+    const to = shuffled(g, seed + k);
     g.forEach((slot, j) => {
       order[slot] = to[j]!;
     });
-  }
+  });
   return order;
-}
-
-function successorKeys(
-  m: Machine,
-  config: ReturnType<typeof configFor>,
-  rename: (t: Machine) => Machine,
-) {
-  const { succs, final } = expand(m, config, false);
-  const keys = succs.map((x) => machineKey(rename(x.m))).sort();
-  const fin =
-    final === null
-      ? null
-      : final.kind === 'hung'
-        ? 'hung'
-        : `${final.holds}/${final.violations.length}`;
-  return { keys, fin };
 }
 
 /**
@@ -163,49 +139,18 @@ export function checkThreadEquivariance(
   const config = configFor(sc, eraInfo(era)!.policy!, { lockBreaks: true });
   let n = 0;
   let permuted = 0;
-  const check = (m: Machine) => {
+  visitStates(sc, config, limit, walks, seed, (m) => {
     expect(canonicalLanes(m)).toEqual(machineLanes(canonicalMachine(m)));
     const order = randomOrder(m, seed + n++);
-    if (order === null) return;
-    const forced = forcedValues(m, order);
-    if (forced === null) return;
+    const forced = order && forcedValues(m, order);
+    if (!order || !forced) return;
     permuted++;
     const tau = oneToOne(forced);
-    const g = (t: Machine) => renameMachineValues(permuteThreads(t, order), tau);
-    const m2 = g(m);
-    expect(checkInvariants(m2.s, machineRefs(m2)).length).toBe(
-      checkInvariants(m.s, machineRefs(m)).length,
+    const m2 = expectEquivariant(m, config, (t) =>
+      renameMachineValues(permuteThreads(t, order), tau),
     );
-    const codes = (x: Machine) =>
-      machineFindings(x, config)
-        .map((f) => f.code)
-        .sort();
-    expect(codes(m2)).toEqual(codes(m));
-    expect(successorKeys(m2, config, (t) => t)).toEqual(successorKeys(m, config, g));
     expect(canonicalLanes(m2)).toEqual(canonicalLanes(m));
-  };
-  const seen = new Set<string>();
-  const queue: Machine[] = [newMachine(sc)];
-  for (let head = 0; head < queue.length && head < limit; head++) {
-    const m = queue[head]!;
-    check(m);
-    for (const x of expand(m, config, false).succs) {
-      const k = machineKey(x.m);
-      if (!seen.has(k)) {
-        seen.add(k);
-        queue.push(x.m);
-      }
-    }
-  }
-  let x = seed >>> 0 || 1;
-  for (let w = 0; w < walks; w++)
-    for (let m = newMachine(sc), steps = 0; steps < 200; steps++) {
-      check(m);
-      const { succs } = expand(m, config, false);
-      if (succs.length === 0) break;
-      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-      m = succs[x % succs.length]!.m;
-    }
+  });
   return permuted;
 }
 

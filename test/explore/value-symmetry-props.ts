@@ -18,8 +18,7 @@
 
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { checkInvariants } from '../../src/core/invariants.js';
-import { expand, machineFindings, machineKey, machineLanes } from '../../src/explore/expand.js';
+import { machineLanes } from '../../src/explore/expand.js';
 import { explore } from '../../src/explore/explore.js';
 import { canonicalLanes, canonicalMachine } from '../../src/explore/symmetry.js';
 import {
@@ -32,9 +31,16 @@ import {
 import { eraInfo } from '../../src/policy/registry.js';
 import type { Scenario } from '../../src/scenario/ast.js';
 import type { Machine } from '../../src/scenario/machine.js';
-import { machineRefs, newMachine } from '../../src/scenario/machine.js';
 import { configFor } from '../../src/scenario/run.js';
-import { load, readArb, statementsArb, writeArb } from './symmetry-props.js';
+import {
+  expectEquivariant,
+  load,
+  readArb,
+  shuffled,
+  statementsArb,
+  visitStates,
+  writeArb,
+} from './symmetry-props.js';
 
 /** One statement of a generated thread; `n` numbers its pin names. */
 const stmtArb = (thread: string, n: number) =>
@@ -120,30 +126,11 @@ function heldValues(m: Machine): number[] {
 function randomValues(m: Machine, seed: number): Map<number, number> {
   const fixed = fixedValues(m);
   const from = heldValues(m).filter((x) => !fixed.has(x));
-  const to = Array.from({ length: 100 }, (_, i) => 100 + i);
-  let x = seed >>> 0 || 1;
-  for (let i = to.length - 1; i > 0; i--) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    const j = x % (i + 1);
-    [to[i], to[j]] = [to[j]!, to[i]!];
-  }
+  const to = shuffled(
+    Array.from({ length: 100 }, (_, i) => 100 + i),
+    seed,
+  );
   return new Map(from.map((v, i) => [v, to[i]!]));
-}
-
-function successorKeys(
-  m: Machine,
-  config: ReturnType<typeof configFor>,
-  rename: (t: Machine) => Machine,
-) {
-  const { succs, final } = expand(m, config, false);
-  const keys = succs.map((x) => machineKey(rename(x.m))).sort();
-  const fin =
-    final === null
-      ? null
-      : final.kind === 'hung'
-        ? 'hung'
-        : `${final.holds}/${final.violations.length}`;
-  return { keys, fin };
 }
 
 /**
@@ -162,46 +149,13 @@ export function checkValueEquivariance(
   const config = configFor(sc, eraInfo(era)!.policy!, { lockBreaks: true });
   const merges = valuesMayMerge(sc);
   let n = 0;
-  const check = (m: Machine) => {
+  visitStates(sc, config, limit, walks, seed, (m) => {
     const tau = randomValues(m, seed + n++);
-    const m2 = renameMachineValues(m, tau);
-    expect(checkInvariants(m2.s, machineRefs(m2)).length).toBe(
-      checkInvariants(m.s, machineRefs(m)).length,
-    );
-    const codes = (x: Machine) =>
-      machineFindings(x, config)
-        .map((f) => f.code)
-        .sort();
-    expect(codes(m2)).toEqual(codes(m));
-    const a = successorKeys(m, config, (t) => renameMachineValues(t, tau));
-    const b = successorKeys(m2, config, (t) => t);
-    expect(b).toEqual(a);
+    const m2 = expectEquivariant(m, config, (t) => renameMachineValues(t, tau));
     // Where no renaming could merge two reachable states the fingerprint skips it (valuesMayMerge()).
     if (merges) expect(canonicalLanes(m2)).toEqual(canonicalLanes(m));
     expect(canonicalLanes(m)).toEqual(machineLanes(canonicalMachine(m)));
-  };
-  const seen = new Set<string>();
-  const queue: Machine[] = [newMachine(sc)];
-  for (let head = 0; head < queue.length && head < limit; head++) {
-    const m = queue[head]!;
-    check(m);
-    for (const x of expand(m, config, false).succs) {
-      const k = machineKey(x.m);
-      if (!seen.has(k)) {
-        seen.add(k);
-        queue.push(x.m);
-      }
-    }
-  }
-  let x = seed >>> 0 || 1;
-  for (let w = 0; w < walks; w++)
-    for (let m = newMachine(sc), steps = 0; steps < 200; steps++) {
-      check(m);
-      const { succs } = expand(m, config, false);
-      if (succs.length === 0) break;
-      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-      m = succs[x % succs.length]!.m;
-    }
+  });
 }
 
 /** checkValueEquivariance() on random scenarios. */
