@@ -153,6 +153,21 @@ export function shuffled<T>(xs: readonly T[], seed: number): T[] {
   return to;
 }
 
+/** bench/programs.mjs cowThreads(k, true): k threads of a forked process store their own number into one COW page. */
+export function samePage(k: number, cond = `anon_wp_copy_count == ${k}`) {
+  const ts = Array.from({ length: k }, (_, i) => i);
+  return load(
+    [
+      'scenario same',
+      'setup {\n  mmap mem pages=1 private rw\n  write mem[0..1] = 1\n}',
+      `thread parent {\n  fork child\n${ts.map((i) => `  spawn t${i}`).join('\n')}\n}`,
+      ...ts.map((i) => `thread t${i} {\n  write mem[0] = ${i + 2}\n}`),
+      'thread child {\n}',
+      `exists (${cond})`,
+    ].join('\n'),
+  );
+}
+
 /** A random renaming of `m`'s movable PFNs (register values stay), from `seed`. */
 function randomRenaming(m: Machine, seed: number): PfnRenaming {
   const from = movablePfns(m.s, m.regs.values());

@@ -2,23 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { explore } from '../../src/explore/explore.js';
 import { threadClasses } from '../../src/explore/thread-symmetry.js';
 import { eraInfo } from '../../src/policy/registry.js';
-import { load } from './symmetry-props.js';
+import { load, samePage } from './symmetry-props.js';
 import { threadEquivariance, threadIdentity } from './thread-symmetry-props.js';
-
-/** bench/programs.mjs cowThreads(k, true): k threads of a forked process store their own number into one COW page. */
-function samePage(k: number, cond = `anon_wp_copy_count == ${k}`) {
-  const ts = Array.from({ length: k }, (_, i) => i);
-  return load(
-    [
-      'scenario same',
-      'setup {\n  mmap mem pages=1 private rw\n  write mem[0..1] = 1\n}',
-      `thread parent {\n  fork child\n${ts.map((i) => `  spawn t${i}`).join('\n')}\n}`,
-      ...ts.map((i) => `thread t${i} {\n  write mem[0] = ${i + 2}\n}`),
-      'thread child {\n}',
-      `exists (${cond})`,
-    ].join('\n'),
-  );
-}
 
 const names = (src: string) => {
   const sc = load(src);

@@ -3,28 +3,13 @@ import { explore } from '../../src/explore/explore.js';
 import { fixedValues, valueSymmetryBlocked } from '../../src/explore/value-symmetry.js';
 import { eraInfo } from '../../src/policy/registry.js';
 import { newMachine } from '../../src/scenario/machine.js';
-import { load } from './symmetry-props.js';
+import { load, samePage } from './symmetry-props.js';
 import { valueEquivariance, valueIdentity } from './value-symmetry-props.js';
 
 const base = (body: string, cond = 'pgfault > 0', more = '') =>
   load(
     `scenario s\nsetup {\n  mmap a pages=2 private rw\n  write a[0..2] = 1\n  pipe p\n}\nthread t {\n${body}\n}\n${more}exists (${cond})`,
   );
-
-/** bench/programs.mjs cowThreads(k, true): k threads of a forked process store their own number into one COW page. */
-function samePage(k: number) {
-  const ts = Array.from({ length: k }, (_, i) => i);
-  return load(
-    [
-      'scenario same',
-      'setup {\n  mmap mem pages=1 private rw\n  write mem[0..1] = 1\n}',
-      `thread parent {\n  fork child\n${ts.map((i) => `  spawn t${i}`).join('\n')}\n}`,
-      ...ts.map((i) => `thread t${i} {\n  write mem[0] = ${i + 2}\n}`),
-      'thread child {\n}',
-      `exists (anon_wp_copy_count == ${k})`,
-    ].join('\n'),
-  );
-}
 
 describe('symmetry over page contents', () => {
   it('is equivariant: a state with its values renamed has the renamed successors (random scenarios)', () => {
