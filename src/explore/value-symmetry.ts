@@ -28,7 +28,7 @@
 import { contentW, swapW } from '../core/mm_types.js';
 import type { PfnRenaming, ValueRenaming } from '../core/symmetry.js';
 import { renamed } from '../core/symmetry.js';
-import type { Scenario, Stmt } from '../scenario/ast.js';
+import type { Ref, Scenario, Stmt } from '../scenario/ast.js';
 import { Ghost } from '../scenario/ghost.js';
 import type { Machine, ThreadRt } from '../scenario/machine.js';
 import { cloneMachine, stmtAt } from '../scenario/machine.js';
@@ -116,11 +116,18 @@ function numbersIn(x: unknown, regs: ReadonlySet<string>, out: Set<number>): voi
 }
 
 /**
- * Could a renaming of contents ever merge two of `sc`'s states? Every value
- * a page holds is 0 or a number a statement stores, and the ones that can
- * be renamed are those the condition does not compare a page with: with
- * fewer than two of them, the canonical renaming is the same one-to-one
- * map in every state, and the fingerprint need not take it.
+ * Could a renaming of contents merge two of `sc`'s states? Leaving the
+ * contents alone is always sound (only fewer states merge), so this is a
+ * test of usefulness, not of soundness. Every value a page holds is 0 or a
+ * number a statement stores, and the ones that can be renamed are those
+ * the condition does not compare a page with: with fewer than two, the
+ * canonical renaming is the same one-to-one map in every state. And where
+ * the threads store at most one such number at each address (after setup,
+ * which runs before any other thread), with no mremap, no file mapping
+ * (two addresses of one page), no pipe or device store, what an address
+ * holds follows from which stores ran, which the threads' positions say,
+ * up to races that 0 tells apart: no renaming merges states there either
+ * (K threads each writing their own page).
  */
 export function valuesMayMerge(sc: Scenario): boolean {
   const stored = new Set<number>();
@@ -128,7 +135,28 @@ export function valuesMayMerge(sc: Scenario): boolean {
   const always = fixedTables(sc).always;
   let free = 0;
   for (const x of stored) if (!always.has(x)) free++;
-  return free >= 2;
+  if (free < 2) return false;
+  // The free numbers the threads store at each address (mapping, page).
+  const at = new Map<string, Set<number>>();
+  let anywhere = false;
+  eachNode(sc.threads, null, (n) => {
+    if (n.op === 'mremap' || n.op === 'pipe-write' || n.op === 'pin-write') anywhere = true;
+    if (n.op === 'mmap' && n.file !== null) anywhere = true;
+    if (n.op !== 'write') return;
+    if ((n.value as Node).kind !== 'num') anywhere = true;
+    const v = ((n.value as Node).value as number) >>> 0;
+    if (always.has(v)) return;
+    const ref = n.ref as Ref;
+    if (ref.to === -1) anywhere = true;
+    for (let p = ref.from; p < ref.to; p += ref.step) {
+      const k = `${ref.map}:${p}`;
+      const vs = at.get(k) ?? new Set<number>();
+      vs.add(v);
+      at.set(k, vs);
+      if (vs.size > 1) anywhere = true;
+    }
+  });
+  return anywhere;
 }
 
 interface Fixed {

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { explore } from '../../src/explore/explore.js';
-import { fixedValues, valueSymmetryBlocked } from '../../src/explore/value-symmetry.js';
+import {
+  fixedValues,
+  valueSymmetryBlocked,
+  valuesMayMerge,
+} from '../../src/explore/value-symmetry.js';
 import { eraInfo } from '../../src/policy/registry.js';
 import { newMachine } from '../../src/scenario/machine.js';
 import { load, samePage } from './symmetry-props.js';
@@ -49,6 +53,21 @@ describe('symmetry over page contents', () => {
     expect([...fixedValues(newMachine(cond))].sort()).toEqual([0, 1, 2, 7]);
     const reg = base('  read a[0] -> x\n  observe pgfault == 5 -> y', 'x != 8 && y == 1');
     expect([...fixedValues(newMachine(reg))].sort()).toEqual([0, 1, 8]);
+  });
+
+  it('walks the contents only where a renaming could merge two states', () => {
+    // K threads storing into one page: which number is where depends on the order.
+    expect(valuesMayMerge(samePage(3))).toBe(true);
+    // Each thread storing into its own page: what an address holds follows from the positions.
+    const own = (more = '') =>
+      load(
+        `scenario own\nsetup {\n  mmap a pages=2 private rw\n  mmap b pages=2 private rw\n  write a[0..2] = 1\n}\nthread parent {\n  spawn t0\n  spawn t1\n}\nthread t0 {\n  write a[0] = 2\n}\nthread t1 {\n  write a[1] = 3\n${more}}\nexists (pgfault > 0)`,
+      );
+    expect(valuesMayMerge(own())).toBe(false);
+    // But a mapping moved onto another carries its numbers there.
+    expect(valuesMayMerge(own('  mremap a onto b\n'))).toBe(true);
+    // Only one free number: always the same renaming.
+    expect(valuesMayMerge(base('  write a[0] = 2', 'value(t, a[0]) == 1'))).toBe(false);
   });
 
   it('stays off where a renamed state would answer otherwise', () => {
