@@ -45,6 +45,14 @@ import { configFor } from '../../src/scenario/run.js';
 
 const NAMES: Readonly<Record<string, string>> = { p: 'parent', c: 'child', s: 'sibling' };
 
+/** The random scenarios' pages: three private ones and a shared one, every page holding 1. */
+export const PAGES_SETUP = [
+  '  mmap a pages=3 private rw',
+  '  mmap b pages=1 shared rw',
+  '  write a[0..3] = 1',
+  '  write b[0] = 1',
+];
+
 /** `write a[i] = v`, for a page i below `pages` and a value from 2 to `maxValue`. */
 export const writeArb = (pages: number, maxValue: number) =>
   fc
@@ -109,10 +117,7 @@ export const symScenarioArb = fc
       'scenario sym',
       g.env,
       'setup {',
-      '  mmap a pages=3 private rw',
-      '  mmap b pages=1 shared rw',
-      '  write a[0..3] = 1',
-      '  write b[0] = 1',
+      ...PAGES_SETUP,
       '  pipe p',
       ...(g.freed
         ? ['  mmap f pages=3 private rw', '  write f[0..3] = 1', '  madvise f dontneed']
