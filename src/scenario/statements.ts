@@ -169,10 +169,16 @@ function refRange(m: Machine, ref: Ref, st: Stmt): [number, number] {
 
 /**
  * Every thread of `tgid` (but `except`, the thread that execs) is done: the
- * process exited or was killed (a stopped fault is abandoned).
+ * process exited or was killed (a stopped fault is abandoned). `mm` is the
+ * mm the group had (do_group_exit() clears the tasks' own): when it is
+ * gone, so are the ghost's expectations of it.
  */
-export function markGroupDone(m: Machine, tgid: number, except: ThreadRt | null = null): void {
-  const mm = m.s.tasks[tgid]?.mm ?? 0;
+export function markGroupDone(
+  m: Machine,
+  tgid: number,
+  except: ThreadRt | null = null,
+  mm = m.s.tasks[tgid]?.mm ?? 0,
+): void {
   if (mm !== 0 && !m.s.mms[mm]) m.ghost.dropMm(mm);
   for (let i = 0; i < m.threads.length; i++) {
     const r = m.threads[i]!;
@@ -211,8 +217,9 @@ class Stops {
 }
 
 function kill(m: Machine, t: ThreadRt, signal: number): string {
+  const mm = task(m, t).mm;
   do_group_exit(m.s, task(m, t), 128 + signal);
-  markGroupDone(m, task(m, t).tgid);
+  markGroupDone(m, task(m, t).tgid, null, mm);
   return `killed by signal ${signal}${signal === 11 ? ' (SIGSEGV)' : ''}`;
 }
 
@@ -529,8 +536,9 @@ function execute(m: Machine, t: ThreadW, st: Stmt, k: Kernel, resumed = false): 
       const given = st.code ? evalExpr(evalEnv(m, t.name), st.code) : 0;
       // kernel/exit.c sys_exit_group(): only the low 8 bits of the status survive.
       const code = ((Math.trunc(given) % 256) + 256) % 256;
+      const mm = me.mm;
       do_group_exit(s, me, code);
-      markGroupDone(m, me.tgid);
+      markGroupDone(m, me.tgid, null, mm);
       return code === given ? `status ${code}` : `status ${given} & 0xff = ${code}`;
     }
     case 'phase':

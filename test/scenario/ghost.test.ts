@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { expand } from '../../src/explore/expand.js';
+import { eraInfo } from '../../src/policy/registry.js';
+import { checkScenario } from '../../src/scenario/check.js';
 import { Ghost, ghostKey } from '../../src/scenario/ghost.js';
+import { keyMm } from '../../src/scenario/ghost-mem.js';
+import { newMachine } from '../../src/scenario/machine.js';
+import { parseScenario } from '../../src/scenario/parse.js';
+import { configFor } from '../../src/scenario/run.js';
 
 // The ghost's expectations live in copy-on-write chunks of pages; these
 // properties compare them with a plain Map per ghost, copies included.
@@ -87,5 +94,30 @@ describe('Ghost expectations (copy-on-write chunks)', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('the ghost of a process that is gone', () => {
+  // A process that exits or is killed frees its mm: what it was entitled to see goes with it.
+  it('forgets the mm of a process that exited or was killed', () => {
+    const policy = eraInfo('v6.18')!.policy!;
+    for (const end of ['  exit 3', '  mprotect a r\n  write a[0] = 5']) {
+      const sc = parseScenario(
+        `scenario g\nsetup {\n  mmap a pages=1 private rw\n  write a[0] = 1\n}\nthread parent {\n  fork child\n}\nthread child {\n  write a[0] = 2\n${end}\n}\nexists (pgfault > 0)`,
+        'g.cow',
+      );
+      checkScenario(sc);
+      const config = configFor(sc, policy);
+      let m = newMachine(sc);
+      for (let n = 0; n < 20; n++) {
+        const next = expand(m, config, false).succs[0];
+        if (!next) break;
+        m = next.m;
+      }
+      expect(m.threads.every((t) => t.done)).toBe(true);
+      const mms = [...m.ghost.mem()].map(([key]) => keyMm(key));
+      expect(mms.length).toBeGreaterThan(0);
+      for (const mm of mms) expect(m.s.mms[mm]).toBeTruthy();
+    }
   });
 });
