@@ -11,7 +11,15 @@ import type { MemDigest, State, SwapInfo, Task, Vma } from './mm_types.js';
 import { ptEntries } from './mm_types.js';
 import { PG_buddy } from './page-flags.js';
 import { PT_LEVEL_PTE } from './pgtable_types.js';
-import { type PfnRenaming, renamed, renameTable, type ValueRenaming } from './symmetry.js';
+import {
+  type AddrRenaming,
+  type PfnRenaming,
+  renamed,
+  renamedAddr,
+  renamedEntries,
+  renameTable,
+  type ValueRenaming,
+} from './symmetry.js';
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
@@ -183,6 +191,18 @@ function tableDigest(t: Uint32Array, frozen: boolean): readonly [number, number]
   return d;
 }
 
+/** tableDigest() of `t` with its entries moved by `index` (AddrRenaming): the same words as tableEntries() of the moved table. */
+function movedTableDigest(t: Uint32Array, index: ReadonlyMap<number, number>): [number, number] {
+  const f = new Fingerprint();
+  for (const [i, v, b] of renamedEntries(t, index)) {
+    f.word(i + 1);
+    f.word(v);
+    f.word(b);
+  }
+  f.word(0);
+  return f.lanes();
+}
+
 /**
  * The digest of a memmap array is a sum over its PFNs of a two-lane hash of
  * (PFN, value), 0 for a 0 value: so it can be updated by the PFNs where two
@@ -310,7 +330,8 @@ const samePfn = (x: number): number => x;
  * `perm` when it is given (the same words as hashState() of
  * symmetry.ts renameState(s, perm)), and with page contents renamed by
  * `vals` when it is given (the values in the memmap and those swap-out
- * wrote). `counters`, when
+ * wrote), and with pages moved by `addrs` when it is given (their PTEs).
+ * `counters`, when
  * given, lists the /proc/vmstat events to include (those a scenario reads),
  * each saturated at its cap (scenario/counters.ts); the others do not change
  * what the kernel does, and leaving them out keeps a livelock (a fault
@@ -323,6 +344,7 @@ export function hashState(
   counters?: readonly { readonly index: number; readonly cap: number }[],
   perm?: PfnRenaming,
   vals?: ValueRenaming,
+  addrs?: AddrRenaming,
 ): void {
   const m = s.mem;
   // Every PFN below goes through r(): its new number under `perm`, when given.
@@ -377,7 +399,10 @@ export function hashState(
     // The table's populated entries, as a digest (cached once the table is frozen).
     // Under a renaming, a PTE table that maps a moved PFN is digested as its renamed copy.
     const u = perm && pt.level[id] === PT_LEVEL_PTE ? renameTable(t, perm) : t;
-    const d = tableDigest(u, u === t && pt.owner[id] !== s.cow);
+    // Under a renaming of pages, a table that maps them is digested with its entries moved.
+    const d = addrs?.tables.has(id)
+      ? movedTableDigest(u, addrs.index)
+      : tableDigest(u, u === t && pt.owner[id] !== s.cow);
     h.word(d[0]);
     h.word(d[1]);
   }
@@ -488,7 +513,7 @@ export function hashState(
     h.word((w.rcu ? 1 : 0) | (w.tryget ? 2 : 0) | (w.rwsem ? 4 : 0));
     for (const x of w.tables) {
       h.word(x.mm);
-      h.num(x.address);
+      h.num(addrs ? renamedAddr(addrs, x.address) : x.address);
       h.word(x.table);
       // Whether the table is still the one the walk read (pt.gen itself is not hashed).
       h.word(s.pt.tables[x.table] != null && (s.pt.gen[x.table] ?? 0) === x.gen ? 1 : 0);

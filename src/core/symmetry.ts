@@ -21,12 +21,21 @@
  */
 
 import type { GupRef, Inode, MemMap, Pipe, State, SwapInfo } from './mm_types.js';
-import { cloneState, NO_MEM_DIGESTS, OWN_MEMMAP, PT_DENSE_WORDS, ZERO_PFN } from './mm_types.js';
+import {
+  cloneState,
+  NO_MEM_DIGESTS,
+  OWN_MEMMAP,
+  PT_DENSE_WORDS,
+  ptEntries,
+  ptSet,
+  ZERO_PFN,
+} from './mm_types.js';
 import { PG_buddy, PG_head, PG_reserved, PG_tail } from './page-flags.js';
 import {
   _PAGE_PRESENT,
   _PAGE_PROTNONE,
   mk_pte,
+  PAGE_SIZE,
   PT_LEVEL_PTE,
   pte_present,
   pte_val,
@@ -47,6 +56,39 @@ export type PfnRenaming = readonly number[];
  * The fingerprint is taken as if the state held the renamed values.
  */
 export type ValueRenaming = ReadonlyMap<number, number>;
+
+/**
+ * A renaming of pages of anonymous mappings (explore/address-symmetry.ts):
+ * threads that run one program on pages of their own swap places, and with
+ * them the pages. It acts the same in every mm: page number `p` (address /
+ * PAGE_SIZE) becomes `pages.get(p)`, and the PTE at index `i` of each table
+ * in `tables` (each mm's PTE table for the 2 MiB the pages lie in) moves to
+ * `index.get(i)`. Pages and indices it does not name stay.
+ */
+export interface AddrRenaming {
+  readonly pages: ReadonlyMap<number, number>;
+  readonly tables: ReadonlySet<number>;
+  readonly index: ReadonlyMap<number, number>;
+}
+
+/** `addr` under `a`: its page renamed, its offset in the page kept. */
+export function renamedAddr(a: AddrRenaming, addr: number): number {
+  const page = Math.floor(addr / PAGE_SIZE);
+  const to = a.pages.get(page);
+  return to === undefined ? addr : to * PAGE_SIZE + (addr - page * PAGE_SIZE);
+}
+
+/** The populated entries of `t` as [index, val, bits] with each index renamed by `index`, in new index order. */
+export function renamedEntries(
+  t: Uint32Array,
+  index: ReadonlyMap<number, number>,
+): [number, number, number][] {
+  const out: [number, number, number][] = [];
+  ptEntries(t, (i, v, b) => {
+    out.push([index.get(i) ?? i, v, b]);
+  });
+  return out.sort((x, y) => x[0] - y[0]);
+}
 
 /** Above this many PFNs the canonical renaming is not looked for (the walk would cost more than it saves). */
 export const SYMMETRY_MAX_PFNS = 1 << 14;
@@ -70,12 +112,19 @@ export function renamed(perm: PfnRenaming, p: number): number {
 
 const PRESENT = _PAGE_PRESENT | _PAGE_PROTNONE;
 
-/** Every PFN a present PTE maps, table by table in id order, entries in index order. */
-function eachMappedPfn(s: State, fn: (pfn: number) => void): void {
+/**
+ * Every PFN a present PTE maps, table by table in id order, entries in
+ * index order (in a table `addrs` renames, in the renamed order).
+ */
+function eachMappedPfn(s: State, fn: (pfn: number) => void, addrs: AddrRenaming | null): void {
   const { tables, level } = s.pt;
   for (let id = 1; id < tables.length; id++) {
     const t = tables[id];
     if (!t || level[id] !== PT_LEVEL_PTE) continue;
+    if (addrs?.tables.has(id)) {
+      for (const [, v, b] of renamedEntries(t, addrs.index)) if ((b & PRESENT) !== 0) fn(v);
+      continue;
+    }
     if (t.length === PT_DENSE_WORDS) {
       for (let i = 0; i < t.length; i += 2) if ((t[i + 1]! & PRESENT) !== 0) fn(t[i]!);
     } else {
@@ -112,12 +161,15 @@ export function movablePfns(s: State, fixed: Iterable<number>): number[] {
  * The canonical renaming of `s`, or null when it is the identity (or the
  * memmap is larger than SYMMETRY_MAX_PFNS). `fixed` are PFNs that keep their
  * number; `held` are the PFNs the caller's own records hold (a fault stopped
- * between two steps), met right after the page tables.
+ * between two steps), met right after the page tables; `addrs`, when the
+ * state is taken with its pages renamed, orders the page tables' PFNs as
+ * the renamed state holds them.
  */
 export function pfnRenaming(
   s: State,
   fixed: Iterable<number>,
   held: readonly number[],
+  addrs: AddrRenaming | null = null,
 ): PfnRenaming | null {
   const end = s.mem.end;
   if (end > SYMMETRY_MAX_PFNS) return null;
@@ -134,7 +186,7 @@ export function pfnRenaming(
       order.push(p);
     }
   };
-  eachMappedPfn(s, meet);
+  eachMappedPfn(s, meet, addrs);
   for (const p of held) meet(p);
   eachHeldPfn(s, meet);
   // The free stack, from the top (each free page links to the next in its mapcount word).
@@ -249,5 +301,24 @@ export function renameState(s: State, perm: PfnRenaming): State {
       ? mm
       : { ...mm, ksm_rmap: mm.ksm_rmap.map((x, i) => (i % 2 === 1 ? p(x) : x)) },
   );
+  return r;
+}
+
+/**
+ * A copy of `s` with its pages renamed by `a` (each table of `a.tables`
+ * with its entries moved): the state the fingerprint under `a` stands for.
+ */
+export function renameStateAddresses(s: State, a: AddrRenaming): State {
+  const r = cloneState(s);
+  for (const id of a.tables) {
+    const t = r.pt.tables[id];
+    if (!t) continue;
+    const moved: [number, number, number][] = [];
+    ptEntries(t, (i, v, b) => {
+      if (a.index.has(i)) moved.push([a.index.get(i)!, v, b]);
+    });
+    for (const i of a.index.keys()) ptSet(r, id, i, 0, 0);
+    for (const [i, v, b] of moved) ptSet(r, id, i, v, b);
+  }
   return r;
 }

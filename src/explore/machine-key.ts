@@ -9,8 +9,16 @@
 import { Fingerprint, hashState } from '../core/canon.js';
 import { ptLive } from '../core/mm/mmu_gather.js';
 import { mk_pte, pte_present, pteBits } from '../core/pgtable_types.js';
-import { type PfnRenaming, renamed, renamePte, type ValueRenaming } from '../core/symmetry.js';
+import {
+  type AddrRenaming,
+  type PfnRenaming,
+  renamed,
+  renamedAddr,
+  renamePte,
+  type ValueRenaming,
+} from '../core/symmetry.js';
 import { countersRead } from '../scenario/counters.js';
+import { renamedKey as renamedGhostKey } from '../scenario/ghost-mem.js';
 import type { Machine, ThreadRt } from '../scenario/machine.js';
 import { valueRegisters } from './value-symmetry.js';
 
@@ -113,13 +121,15 @@ export function machineLanes(m: Machine): [number, number] {
 
 /**
  * How a fingerprint renames the machine (symmetry.ts): PFNs (`perm`), page
- * contents (`vals`, value-symmetry.ts) and threads (`order[j]`: the thread
- * whose local state slot j takes, thread-symmetry.ts), each null when not.
+ * contents (`vals`, value-symmetry.ts), threads (`order[j]`: the thread
+ * whose local state slot j takes, thread-symmetry.ts) and the pages those
+ * threads own (`addrs`, address-symmetry.ts), each null when not.
  */
 export interface Renaming {
   readonly perm: PfnRenaming | null;
   readonly vals: ValueRenaming | null;
   readonly order: readonly number[] | null;
+  readonly addrs: AddrRenaming | null;
 }
 
 /** The fingerprint of `m` renamed by `r`: machineLanes() of the renamed copy, without building it. */
@@ -144,9 +154,12 @@ function blindPte(pte: number): number {
   return pte_present(pte) ? mk_pte(0, pteBits(pte)) : pte;
 }
 
+const sameAddr = (x: number): number => x;
+
 /**
- * A thread's local state (all but its pid), its PFNs renamed by `perm` and
- * its values by `v`; with `blind`, without the PFNs.
+ * A thread's local state (all but its pid), its PFNs renamed by `perm`,
+ * its values by `v` and its addresses by `a`; with `blind`, without the
+ * PFNs.
  */
 function feedThread(
   h: Fingerprint,
@@ -154,6 +167,7 @@ function feedThread(
   t: ThreadRt,
   perm: PfnRenaming | undefined,
   v: (x: number) => number,
+  a: (x: number) => number,
   blind = false,
 ): void {
   h.word(t.pc);
@@ -163,7 +177,7 @@ function feedThread(
   if (kp?.pending.kind === 'wp_page_copy') {
     const p = kp.pending;
     h.word(1);
-    h.num(p.address);
+    h.num(a(p.address));
     // Blind (threadKey()): no PFN, which the threads' order must not depend on.
     h.num(blind ? blindPte(p.orig_pte) : perm ? renamePte(perm, p.orig_pte) : p.orig_pte);
     h.word(blind ? 0 : perm ? renamed(perm, p.page) : p.page);
@@ -173,12 +187,13 @@ function feedThread(
   } else if (kp?.pending.kind === 'fork_wrprotect') {
     h.word(2);
     h.word(kp.pending.child);
-    h.words(kp.pending.addresses, kp.pending.addresses.length);
+    h.word(kp.pending.addresses.length);
+    for (const x of kp.pending.addresses) h.num(a(x));
   } else if (kp?.pending.kind === 'pte_map' || kp?.pending.kind === 'gup_fast') {
     // The table ids it read, and whether each is still the table it read (pt.gen is not hashed).
     const p = kp.pending;
     h.word(p.kind === 'pte_map' ? 4 : 5);
-    h.num(p.address);
+    h.num(a(p.address));
     h.word(p.pmd_table);
     h.word(ptLive(m.s, p.pmd_table, p.pmd_gen) ? 1 : 0);
     h.word(p.table);
@@ -227,28 +242,33 @@ function slotsOf(blocked: ReadonlySet<number>, order: readonly number[]): Readon
  * A key of thread `i`'s local state that neither a value nor a PFN enters,
  * whether it is blocked included: how the symmetry over threads sorts them
  * onto their slots (symmetry.ts), before the PFN renaming, which takes
- * the PFNs threads hold in slot order.
+ * the PFNs threads hold in slot order. `a` takes each address to what the
+ * key holds of it: the place of an own page among its owner's
+ * (address-symmetry.ts ownPageMarks()), which the key must not tell apart.
  */
-export function threadKey(m: Machine, i: number): string {
+export function threadKey(m: Machine, i: number, a: (x: number) => number = sameAddr): string {
   const h = new Fingerprint();
   h.word(m.blocked.has(i) ? 1 : 0);
-  feedThread(h, m, m.threads[i]!, undefined, () => 0, true);
+  feedThread(h, m, m.threads[i]!, undefined, () => 0, a, true);
   return h.hex();
 }
 
-const NO_RENAMING: Renaming = { perm: null, vals: null, order: null };
+const NO_RENAMING: Renaming = { perm: null, vals: null, order: null, addrs: null };
 
 function machineFingerprint(m: Machine, r: Renaming = NO_RENAMING): Fingerprint {
   const h = new Fingerprint();
   const perm = r.perm ?? undefined;
   const vals = r.vals ?? undefined;
   const v = vals ? (x: number) => vals.get(x) ?? x : (x: number) => x;
-  hashState(m.s, h, countersRead(m.sc), perm, vals);
+  const addrs = r.addrs ?? undefined;
+  const a = addrs ? (x: number) => renamedAddr(addrs, x) : sameAddr;
+  const key = addrs ? (k: number) => renamedGhostKey(k, addrs.pages) : sameAddr;
+  hashState(m.s, h, countersRead(m.sc), perm, vals, addrs);
   const order = r.order;
   for (let j = 0; j < m.threads.length; j++) {
     // Slot j keeps its pid; its local state is that of the thread `order` moves there.
     h.word(m.threads[j]!.pid);
-    feedThread(h, m, m.threads[order?.[j] ?? j]!, perm, v);
+    feedThread(h, m, m.threads[order?.[j] ?? j]!, perm, v, a);
   }
   // The name tables, each by its digest: they are persistent (a writer
   // replaces a table, machine.ts withEntry()), so a table's digest is
@@ -265,12 +285,13 @@ function machineFingerprint(m: Machine, r: Renaming = NO_RENAMING): Fingerprint 
   named(h, m.uffds, feedIds);
   // Ghost state of the design invariants: what each process is entitled to see.
   h.word(-6);
-  const [d1, d2] = vals ? m.ghost.renamedDigest(vals) : m.ghost.digest();
+  const [d1, d2] =
+    vals || addrs ? m.ghost.renamedDigest(vals ?? null, addrs?.pages ?? null) : m.ghost.digest();
   h.word(d1);
   h.word(d2);
   for (const [id, o] of [...m.ghost.origin].sort(([a], [b]) => a - b)) {
     h.word(id);
-    h.num(o.key);
+    h.num(key(o.key));
     h.word(o.pin ? 1 : 0);
   }
   h.word(-7);
@@ -279,7 +300,7 @@ function machineFingerprint(m: Machine, r: Renaming = NO_RENAMING): Fingerprint 
     h.word(bufs.length);
     for (const b of bufs) {
       h.num((b.want < 0 ? b.want : v(b.want)) + 1);
-      h.num(b.key + 1);
+      h.num((b.key < 0 ? b.key : key(b.key)) + 1);
     }
   }
   return h;

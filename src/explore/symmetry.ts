@@ -7,11 +7,20 @@
  */
 
 import { ZERO_PFN } from '../core/mm_types.js';
-import type { PfnRenaming } from '../core/symmetry.js';
+import type { AddrRenaming, PfnRenaming } from '../core/symmetry.js';
 import { pfnRenaming, renamed, renamePte, renameState } from '../core/symmetry.js';
 import type { Scenario } from '../scenario/ast.js';
 import type { Machine, ThreadRt } from '../scenario/machine.js';
 import { cloneMachine } from '../scenario/machine.js';
+import {
+  forcedPages,
+  ownPageMarks,
+  ownPageMatches,
+  ownPagesSignature,
+  ownPageValuePositions,
+  renameMachineAddresses,
+  sharedExpectations,
+} from './address-symmetry.js';
 import { eachNode, isNode } from './ast-walk.js';
 import {
   machineKey,
@@ -144,8 +153,9 @@ const valuesApply = new WeakMap<Scenario, 'off' | 'skip' | 'on'>();
 function valueSymmetry(m: Machine): 'off' | 'skip' | 'on' {
   let on = valuesApply.get(m.sc);
   if (on === undefined) {
-    on =
-      valueSymmetryBlocked(m.sc) !== null || m.lazy ? 'off' : valuesMayMerge(m.sc) ? 'on' : 'skip';
+    // Threads of one program swap with their numbers: the renaming of contents they force is needed then.
+    const merge = valuesMayMerge(m.sc) || threadClasses(m.sc).members.length > 0;
+    on = valueSymmetryBlocked(m.sc) !== null || m.lazy ? 'off' : merge ? 'on' : 'skip';
     valuesApply.set(m.sc, on);
   }
   return on;
@@ -211,11 +221,12 @@ export function pfnRegisterValues(m: Machine): number[] {
 export function canonicalRenaming(
   m: Machine,
   order: readonly number[] | null = null,
+  addrs: AddrRenaming | null = null,
 ): PfnRenaming | null {
   const held: number[] = [];
   // In slot order under a permutation of threads: the PFNs a slot's thread holds.
   for (let j = 0; j < m.threads.length; j++) threadPfns(m.threads[order?.[j] ?? j]!, held);
-  return pfnRenaming(m.s, pfnRegisterValues(m), held);
+  return pfnRenaming(m.s, pfnRegisterValues(m), held, addrs);
 }
 
 /** Which symmetries a fingerprint applies: PFNs alone, with page contents, or with threads too. */
@@ -230,19 +241,42 @@ export type SymmetryLevel = 'pfns' | 'values' | 'threads';
  */
 function canonicalForm(m: Machine, level: SymmetryLevel): Renaming {
   const values = level === 'pfns' ? 'off' : valueSymmetry(m);
-  if (values === 'off') return { perm: canonicalRenaming(m), vals: null, order: null };
+  if (values === 'off') return { perm: canonicalRenaming(m), vals: null, order: null, addrs: null };
   let order: number[] | null = null;
   let forced: Map<number, number> | null = null;
+  let addrs: AddrRenaming | null = null;
   const groups = level === 'threads' ? permutable(m) : null;
   if (groups !== null) {
     order = m.threads.map((_, i) => i);
     let pos: Map<number, number> | null = null;
+    const marks = ownPageMarks(m);
+    let shared: Map<number, number[]> | null = null;
     for (const g of groups) {
-      const keys = new Map(g.map((i) => [i, threadKey(m, i)]));
-      // Ties: by where the threads' own numbers are stored (remainingPositions()).
+      const keys = new Map(g.map((i) => [i, threadKey(m, i, marks)]));
+      // Ties: by their own pages (ownPagesSignature()), then by where their
+      // own numbers are stored (remainingPositions()), then by which other
+      // pages hold what theirs do (ownPageValuePositions(), ownPageMatches()).
       const ties = new Set(keys.values()).size < g.length;
       if (ties) pos ??= storedPositions(m, null);
-      const at = new Map(g.map((i) => [i, ties ? remainingPositions(m, m.threads[i]!, pos!) : []]));
+      if (ties && marks) shared ??= sharedExpectations(m);
+      const at = new Map(
+        g.map((i) => {
+          if (!ties) return [i, []];
+          const t = m.threads[i]!;
+          return [
+            i,
+            [
+              ...ownPagesSignature(m, t),
+              -1,
+              ...remainingPositions(m, t, pos!),
+              -1,
+              ...(shared ? ownPageValuePositions(m, t, pos!) : []),
+              -1,
+              ...(shared ? ownPageMatches(m, t, shared) : []),
+            ],
+          ];
+        }),
+      );
       const sorted = [...g].sort((a, b) => {
         const ka = keys.get(a)!;
         const kb = keys.get(b)!;
@@ -258,16 +292,23 @@ function canonicalForm(m: Machine, level: SymmetryLevel): Renaming {
       });
     }
     forced = forcedValues(m, order);
+    const pages = forced === null ? null : forcedPages(m, order);
     // Where contents are left alone ('skip'), only a permutation that forces no renaming is taken.
     const renames = forced !== null && [...forced].some(([x, y]) => x !== y);
-    if (forced === null || order.every((i, j) => i === j) || (values === 'skip' && renames)) {
+    if (
+      forced === null ||
+      pages === 'pinned' ||
+      order.every((i, j) => i === j) ||
+      (values === 'skip' && renames)
+    ) {
       order = null;
       forced = null;
-    }
+    } else addrs = pages;
   }
-  const perm = canonicalRenaming(m, order);
-  const vals = values === 'on' ? canonicalValues(m, perm, forced, order) : null;
-  return { perm, vals, order };
+  const perm = canonicalRenaming(m, order, addrs);
+  const vals =
+    values === 'on' ? canonicalValues(m, perm, forced, order, addrs?.pages ?? null) : null;
+  return { perm, vals, order, addrs };
 }
 
 /**
@@ -297,22 +338,25 @@ export function permuteThreads(m: Machine, order: readonly number[]): Machine {
  * canonicalLanes() is checked against).
  */
 export function canonicalMachine(m: Machine, level: SymmetryLevel = 'threads'): Machine {
-  const { perm, vals, order } = canonicalForm(m, level);
+  const { perm, vals, order, addrs } = canonicalForm(m, level);
   let r = perm === null ? m : renameMachine(m, perm);
   if (order !== null) r = permuteThreads(r, order);
+  if (addrs !== null) r = renameMachineAddresses(r, addrs);
   return vals === null ? r : renameMachineValues(r, vals);
 }
 
 /** The fingerprint of canonicalMachine(m) as 16 hex digits (what workers send). */
 export function canonicalKey(m: Machine, level: SymmetryLevel = 'threads'): string {
   const r = canonicalForm(m, level);
-  return r.perm === null && r.vals === null && r.order === null ? machineKey(m) : renamedKey(m, r);
+  return r.perm === null && r.vals === null && r.order === null && r.addrs === null
+    ? machineKey(m)
+    : renamedKey(m, r);
 }
 
 /** The fingerprint of canonicalMachine(m), without building it. */
 export function canonicalLanes(m: Machine, level: SymmetryLevel = 'threads'): [number, number] {
   const r = canonicalForm(m, level);
-  return r.perm === null && r.vals === null && r.order === null
+  return r.perm === null && r.vals === null && r.order === null && r.addrs === null
     ? machineLanes(m)
     : renamedLanes(m, r);
 }

@@ -18,7 +18,10 @@
  * exec, and use no userfaultfd, whose programs are equal, or equal once
  * the numbers they store or compare a page's value with are replaced by
  * their order of first use where those numbers are their own (0 is not,
- * and no other declaration, setup or the condition names them). In a state
+ * and no other declaration, setup or the condition names them), and the
+ * pages they read and write likewise where those pages are their own
+ * (address-symmetry.ts: `write mem[0] = 2` in t0, `write mem[1] = 3` in
+ * t1; a permutation then moves the pages with the threads). In a state
  * (permutable()), those that exist, whose tasks are equal but for the pid,
  * and that wait for no userfault. Their pids appear nowhere else: a
  * thread's children (it has none: it cannot fork) would name it, and a
@@ -31,6 +34,7 @@
 
 import type { Scenario, Stmt } from '../scenario/ast.js';
 import type { Machine, ThreadRt } from '../scenario/machine.js';
+import { isOwnPageRef, ownPages } from './address-symmetry.js';
 import { eachNode } from './ast-walk.js';
 import { eachContentNumber, valueRegisters } from './value-symmetry.js';
 
@@ -61,6 +65,7 @@ export function threadClasses(sc: Scenario): Classes {
   let c = classesOf.get(sc);
   if (c) return c;
   const regs = valueRegisters(sc);
+  const pages = ownPages(sc);
   const lits = sc.threads.map((d) =>
     d.body.map((st) => {
       const out: number[] = [];
@@ -83,9 +88,11 @@ export function threadClasses(sc: Scenario): Classes {
     });
     if (barred) return;
     // Its numbers are its own (named by no other declaration, setup or the
-    // condition): grouped by the program's shape; else only with its equals.
+    // condition): grouped by the program's shape with them left out; else
+    // only with programs that store the same. Its own pages are left out
+    // the same way (address-symmetry.ts).
     const mine = ![...own[i]!].some((x) => x === 0 || elsewhere.get(x) !== 1);
-    const shape = mine ? `shape ${shapeOf(d.body, regs)}` : `same ${exactly(d.body)}`;
+    const shape = `${mine ? 'shape' : 'same'} ${shapeOf(d.body, mine ? regs : null, pages.maps)}`;
     byShape.set(shape, [...(byShape.get(shape) ?? []), i]);
   });
   const classOf = sc.threads.map(() => -1);
@@ -100,20 +107,35 @@ export function threadClasses(sc: Scenario): Classes {
   return c;
 }
 
-/** A program as text, positions left out. */
-function exactly(body: readonly Stmt[]): string {
-  return JSON.stringify(body, (k, v) => (k === 'pos' ? undefined : v));
-}
-
-/** A program with its own numbers replaced by their order of first use, and positions left out. */
-function shapeOf(body: readonly Stmt[], regs: ReadonlySet<string>): string {
-  const order = new Map<number, number>();
+/**
+ * A program as text, positions left out, with its own numbers (when `regs`
+ * is given) and its own pages of the mappings `maps` replaced by their
+ * order of first use.
+ */
+function shapeOf(
+  body: readonly Stmt[],
+  regs: ReadonlySet<string> | null,
+  maps: ReadonlySet<string>,
+): string {
   const copy = structuredClone(body) as unknown;
-  eachContentNumber(copy, regs, (n) => {
-    const x = (n.value as number) >>> 0;
-    if (!order.has(x)) order.set(x, order.size);
-    n.value = -1 - order.get(x)!;
-  });
+  if (regs !== null) {
+    const order = new Map<number, number>();
+    eachContentNumber(copy, regs, (n) => {
+      const x = (n.value as number) >>> 0;
+      if (!order.has(x)) order.set(x, order.size);
+      n.value = -1 - order.get(x)!;
+    });
+  }
+  if (maps.size > 0) {
+    const order = new Map<string, number>();
+    eachNode(copy, null, (n, parent) => {
+      if (!isOwnPageRef(n, parent, maps)) return;
+      const k = `${n.map}\u0000${n.from}`;
+      if (!order.has(k)) order.set(k, order.size);
+      n.from = -1 - order.get(k)!;
+      n.to = n.from;
+    });
+  }
   return JSON.stringify(copy, (k, v) => (k === 'pos' ? undefined : v));
 }
 

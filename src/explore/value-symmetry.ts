@@ -276,6 +276,7 @@ export function canonicalValues(
   perm: PfnRenaming | null,
   forced: ReadonlyMap<number, number> | null = null,
   order: readonly number[] | null = null,
+  pages: ReadonlyMap<number, number> | null = null,
 ): ValueRenaming | null {
   let fixed = fixedValues(m);
   // Under a permutation of threads, their remaining numbers are not fixed but forced (thread-symmetry.ts).
@@ -288,7 +289,7 @@ export function canonicalValues(
     while (fixed.has(next) || reserved.has(next)) next--;
     vals.set(x, next--);
   };
-  walkStored(m, perm, meet);
+  walkStored(m, perm, meet, pages);
   for (let j = 0; j < m.threads.length; j++) {
     const t = m.threads[order?.[j] ?? j]!;
     if (t.kpath?.value !== undefined) meet(t.kpath.value);
@@ -311,9 +312,15 @@ function scratch(n: number): number[] {
 /**
  * Call `meet` with each value `m` stores, in an order that depends on no
  * value: the memmap by PFN after the renaming `perm`, the swap slots, the
- * ghost's expectations by address, the pipe buffers' by pipe.
+ * ghost's expectations by address (after the renaming of pages `pages`,
+ * address-symmetry.ts), the pipe buffers' by pipe.
  */
-function walkStored(m: Machine, perm: PfnRenaming | null, meet: (x: number) => void): void {
+function walkStored(
+  m: Machine,
+  perm: PfnRenaming | null,
+  meet: (x: number) => void,
+  pages: ReadonlyMap<number, number> | null = null,
+): void {
   const mem = m.s.mem;
   if (perm === null) for (let p = 0; p < mem.end; p++) meet(mem.content[p]!);
   else {
@@ -323,7 +330,7 @@ function walkStored(m: Machine, perm: PfnRenaming | null, meet: (x: number) => v
     for (let q = 0; q < mem.end; q++) meet(byNew[q]!);
   }
   for (const x of m.s.swap.data) meet(x);
-  m.ghost.forEachValue((v) => meet((v - (v % 2)) / 2));
+  m.ghost.forEachValue((v) => meet((v - (v % 2)) / 2), pages);
   for (const [, bufs] of [...m.ghost.pipes].sort(([a], [b]) => a - b))
     for (const b of bufs) meet(b.want);
 }

@@ -32,6 +32,13 @@ export function keyAddr(key: number): number {
   return (key % MM_SHIFT) * PAGE;
 }
 
+/** A ghost key with its page renamed by `pages` (page number to page number), its mm kept. */
+export function renamedKey(key: number, pages: ReadonlyMap<number, number>): number {
+  const page = key % MM_SHIFT;
+  const to = pages.get(page);
+  return to === undefined ? key : key - page + to;
+}
+
 function chunkKey(key: number): number {
   return keyMm(key) * CHUNK_SHIFT + Math.floor((key % MM_SHIFT) / CHUNK_PAGES);
 }
@@ -99,10 +106,14 @@ export class GhostMem {
 
   /**
    * The digest as if each expected value were renamed by `vals` (a device
-   * write stays one): for the fingerprint under the symmetry over page
-   * contents (explore/value-symmetry.ts).
+   * write stays one; explore/value-symmetry.ts) and each page of every mm
+   * by `pages` (page number to page number; explore/address-symmetry.ts),
+   * for the fingerprint under the symmetries.
    */
-  renamedDigest(vals: ReadonlyMap<number, number>): readonly [number, number] {
+  renamedDigest(
+    vals: ReadonlyMap<number, number> | null,
+    pages: ReadonlyMap<number, number> | null = null,
+  ): readonly [number, number] {
     let d1 = 0;
     let d2 = 0;
     for (const [ck, c] of this.chunks) {
@@ -110,8 +121,12 @@ export class GhostMem {
         const v = c.v[j]!;
         if (v < 0) continue;
         const dma = v % 2;
-        const y = vals.get((v - dma) / 2);
-        const [a, b] = entry(slotKey(ck, c.lo + j), y === undefined ? v : y * 2 + dma);
+        const y = vals?.get((v - dma) / 2);
+        const key = slotKey(ck, c.lo + j);
+        const [a, b] = entry(
+          pages ? renamedKey(key, pages) : key,
+          y === undefined ? v : y * 2 + dma,
+        );
         d1 = (d1 + a) | 0;
         d2 = (d2 + b) | 0;
       }

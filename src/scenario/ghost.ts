@@ -33,7 +33,16 @@ import { vma_lookup } from '../core/mm/vma.js';
 import type { State } from '../core/mm_types.js';
 import { VM_SHARED } from '../core/mm_types.js';
 import { pte_pfn, pte_present, pteBits } from '../core/pgtable_types.js';
-import { type ChunkData, GhostMem, ghostKey, keyAddr, keyMm, MM_SHIFT, PAGE } from './ghost-mem.js';
+import {
+  type ChunkData,
+  GhostMem,
+  ghostKey,
+  keyAddr,
+  keyMm,
+  MM_SHIFT,
+  PAGE,
+  renamedKey,
+} from './ghost-mem.js';
 
 export type GhostCode = 'ISO001' | 'PIN001' | 'DMA001' | 'PT001' | 'PT002' | 'PT003';
 
@@ -169,14 +178,41 @@ export class Ghost {
     return this.memT.digest();
   }
 
-  /** Call `fn(v)` for every expected page value (value * 2 + dma), by address. */
-  forEachValue(fn: (v: number) => void): void {
-    this.memT.forEachValue(fn);
+  /** Call `fn(v)` for every expected page value (value * 2 + dma), by address (renamed by `pages` when given). */
+  forEachValue(fn: (v: number) => void, pages: ReadonlyMap<number, number> | null = null): void {
+    if (pages === null || pages.size === 0) {
+      this.memT.forEachValue(fn);
+      return;
+    }
+    const all = [...this.memT.entries()].map(([k, v]) => [renamedKey(k, pages), v] as const);
+    all.sort((a, b) => a[0] - b[0]);
+    for (const [, v] of all) fn(v);
   }
 
-  /** digest() as if each expected value were renamed by `vals` (GhostMem.renamedDigest()). */
-  renamedDigest(vals: ReadonlyMap<number, number>): readonly [number, number] {
-    return this.memT.renamedDigest(vals);
+  /** digest() as if each expected value were renamed by `vals` and each page by `pages` (GhostMem.renamedDigest()). */
+  renamedDigest(
+    vals: ReadonlyMap<number, number> | null,
+    pages: ReadonlyMap<number, number> | null = null,
+  ): readonly [number, number] {
+    return this.memT.renamedDigest(vals, pages);
+  }
+
+  /**
+   * Rename every page of every mm by `pages` (page number to page number),
+   * in place: expectations, GUP origins and pipe buffers' pages. The
+   * reference the symmetry over pages of threads is tested against.
+   */
+  renamePages(pages: ReadonlyMap<number, number>): void {
+    const all = [...this.memT.entries()];
+    for (const [key] of all) this.drop(key);
+    for (const [key, v] of all) this.memT.set(renamedKey(key, pages), v);
+    for (const [id, o] of [...this.originMap])
+      this.setOrigin(id, { ...o, key: renamedKey(o.key, pages) });
+    for (const [pipe, bufs] of [...this.pipesMap])
+      this.setPipe(
+        pipe,
+        bufs.map((b) => ({ want: b.want, key: b.key < 0 ? b.key : renamedKey(b.key, pages) })),
+      );
   }
 
   /**
