@@ -280,7 +280,7 @@ function program(
     .option('--no-por', 'switch partial-order reduction off (same verdicts, more states)')
     .option(
       '--symmetry',
-      "count states that differ only in which free PFNs allocations took, in values no statement still to run stores, or in which of the threads that run one program (but for the numbers they store) is where, once, and with the partial-order reduction take one thread's access to pages no other thread touches alone (same verdicts and kinds of final states, fewer states; not used where the scenario uses a PFN number other than to compare it, or runs KSM; values and threads are left alone where it computes with values)",
+      "count states that differ only in which free PFNs allocations took, in values no statement still to run stores, or in which of the threads that run one program (but for the numbers they store and the pages they own) is where, once, and with the partial-order reduction take one thread's access to pages no other thread touches alone (same verdicts and kinds of final states, fewer states; not used where the scenario uses a PFN number other than to compare it, or runs KSM; values and threads are left alone where it computes with values)",
     )
     .option('--workers <n>', 'worker threads (breadth-first; the same result as one thread)')
     .option('--max-seconds <n>', 'stop after this many seconds with a "limit" result')

@@ -58,7 +58,7 @@ export function exploreText(
       lines.push(`symmetry over page contents: not used: ${sym.valuesBlocked}`);
     for (const group of sym.threads)
       lines.push(
-        `symmetry over threads: ${group.join(', ')} run one program but for the numbers they store: their places count once`,
+        `symmetry over threads: ${group.join(', ')} run one program but for the numbers they store and the pages they own: their places count once`,
       );
   }
   const rep = replayed(sc, policy, r);

@@ -19,7 +19,11 @@ import {
   symmetryEquivariance,
   symmetryIdentity,
 } from '../explore/symmetry-props.js';
-import { threadEquivariance, threadIdentity } from '../explore/thread-symmetry-props.js';
+import {
+  ownPageScenarioArb,
+  threadEquivariance,
+  threadIdentity,
+} from '../explore/thread-symmetry-props.js';
 import {
   checkValueEquivariance,
   valueEquivariance,
@@ -93,5 +97,10 @@ describe('symmetry over threads that run one program, full size', () => {
   it('is equivariant and keeps verdicts on random scenarios (300 and 150)', () => {
     threadEquivariance(300, 200, 53);
     threadIdentity(150, 59);
+  });
+
+  it('moves the pages threads own with them: equivariant, verdicts kept (200 and 100)', () => {
+    threadEquivariance(200, 300, 61, ownPageScenarioArb);
+    threadIdentity(100, 67, ownPageScenarioArb);
   });
 });
