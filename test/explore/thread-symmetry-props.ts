@@ -63,6 +63,46 @@ const stmtArb = fc.oneof(
 );
 
 /**
+ * A parent that forks `child` and spawns t0…t(k − 1) and `sibling`, on
+ * PAGES_SETUP and `setup`: the scenario text of the generators below.
+ */
+function program(p: {
+  name: string;
+  env: string;
+  setup: readonly string[];
+  k: number;
+  thread: (k: number) => readonly string[];
+  sibling: readonly string[];
+  child: readonly string[];
+  cond: string;
+}): string {
+  const ts = Array.from({ length: p.k }, (_, k) => k);
+  return [
+    `scenario ${p.name}`,
+    p.env,
+    'setup {',
+    ...PAGES_SETUP,
+    ...p.setup,
+    '}',
+    'thread parent {',
+    '  fork child',
+    ...ts.map((k) => `  spawn t${k}`),
+    '  spawn sibling',
+    '}',
+    ...ts.flatMap((k) => [`thread t${k} {`, ...p.thread(k), '}']),
+    'thread sibling {',
+    ...p.sibling,
+    '}',
+    'thread child {',
+    ...p.child,
+    '}',
+    `exists (${p.cond})`,
+  ]
+    .filter((l) => l !== '')
+    .join('\n');
+}
+
+/**
  * A parent that forks a child and spawns two or three threads running one
  * program (thread k stores 10k + 2 and 10k + 3 for $0 and $1, or all of
  * them 2 and 3), with a sibling of its own, on three private pages and a
@@ -88,29 +128,16 @@ export const threadScenarioArb = fc
   .map((g) => {
     const own = (stmts: readonly string[], k: number) =>
       stmts.map((s) => `  ${s.replace(/\$(\d)/g, (_, j) => String(10 * k + 2 + Number(j)))}`);
-    const ts = Array.from({ length: g.k }, (_, k) => k);
-    return [
-      'scenario threads',
-      g.env,
-      'setup {',
-      ...PAGES_SETUP,
-      '}',
-      'thread parent {',
-      '  fork child',
-      ...ts.map((k) => `  spawn t${k}`),
-      '  spawn sibling',
-      '}',
-      ...ts.flatMap((k) => [`thread t${k} {`, ...own(g.shared, g.same ? 0 : k), '}']),
-      'thread sibling {',
-      ...own(g.sibling, 7),
-      '}',
-      'thread child {',
-      ...own(g.child, 8),
-      '}',
-      `exists (${g.cond})`,
-    ]
-      .filter((l) => l !== '')
-      .join('\n');
+    return program({
+      name: 'threads',
+      env: g.env,
+      setup: [],
+      k: g.k,
+      thread: (k) => own(g.shared, g.same ? 0 : k),
+      sibling: own(g.sibling, 7),
+      child: own(g.child, 8),
+      cond: g.cond,
+    });
   });
 
 /** One statement of a program on pages of its own (`$Pk`: the thread's k-th own page of `o`). */
@@ -161,31 +188,16 @@ export const ownPageScenarioArb = fc
             .replace(/\$P(\d)/g, (_, j) => String(2 * k + Number(j)))
             .replace(/\$(\d)/g, (_, j) => String(10 * (g.same ? 0 : k) + 2 + Number(j)))}`,
       );
-    const ts = Array.from({ length: g.k }, (_, k) => k);
-    return [
-      'scenario own-pages',
-      g.env,
-      'setup {',
-      ...PAGES_SETUP,
-      '  mmap o pages=8 private rw',
-      g.populate,
-      '}',
-      'thread parent {',
-      '  fork child',
-      ...ts.map((k) => `  spawn t${k}`),
-      '  spawn sibling',
-      '}',
-      ...ts.flatMap((k) => [`thread t${k} {`, ...own(g.shared, k), '}']),
-      'thread sibling {',
-      ...own(g.sibling, 7).map((l) => l.replace(/= \d+$/, '= 9')),
-      '}',
-      'thread child {',
-      ...own(g.child, 8).map((l) => l.replace(/= \d+$/, '= 9')),
-      '}',
-      `exists (${g.cond})`,
-    ]
-      .filter((l) => l !== '')
-      .join('\n');
+    return program({
+      name: 'own-pages',
+      env: g.env,
+      setup: ['  mmap o pages=8 private rw', g.populate],
+      k: g.k,
+      thread: (k) => own(g.shared, k),
+      sibling: own(g.sibling, 7).map((l) => l.replace(/= \d+$/, '= 9')),
+      child: own(g.child, 8).map((l) => l.replace(/= \d+$/, '= 9')),
+      cond: g.cond,
+    });
   });
 
 /** `forced` made one-to-one: the numbers it maps onto but not from go to those it maps from but not onto. */
