@@ -235,9 +235,11 @@ export type SymmetryLevel = 'pfns' | 'values' | 'threads';
 /**
  * The canonical renamings of `m` up to `level`: a permutation of the
  * threads that run the same program (thread-symmetry.ts, each group sorted
- * by threadKey(), ties by where their numbers are stored in PFN order),
- * then of its PFNs, then of its page contents (value-symmetry.ts), each
- * where it applies.
+ * by threadKey(), ties by their own pages and where their numbers are
+ * stored), with the renaming of their own pages it forces
+ * (address-symmetry.ts; no permutation where a page is pinned), then of
+ * its PFNs, then of its page contents (value-symmetry.ts), each where it
+ * applies.
  */
 function canonicalForm(m: Machine, level: SymmetryLevel): Renaming {
   const values = level === 'pfns' ? 'off' : valueSymmetry(m);
