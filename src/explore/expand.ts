@@ -136,7 +136,7 @@ export function expand(
   const actors = por && actorsPossible(node);
   let alone = por ? localMove(node, actors) : -1;
   // Accesses to private pages commute up to the PFNs allocations take (independence.ts).
-  if (alone < 0 && por && independence && !actors) alone = independentAccess(node);
+  if (alone < 0 && por && independence) alone = independentAccess(node, actors);
   if (alone >= 0) {
     threadSuccessors(alone, run);
     return { succs, final: null };

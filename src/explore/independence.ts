@@ -44,8 +44,7 @@
  * A persistent set needs the move to be independent of every move of the
  * other threads on any path that does not take it, so their whole remaining
  * programs are read, with the threads they will spawn. Everything that could
- * reach across pages keeps the set whole: environment actors (the caller),
- * userfaultfd contexts, a PMD that is none or huge (a fault could allocate a
+ * reach across pages keeps the set whole: userfaultfd contexts, a PMD that is none or huge (a fault could allocate a
  * PTE table or a THP), a VMA without an anon_vma yet (the first fault
  * prepares the one the VMA shares), a swap entry or other non-present PTE,
  * a folio locked, under writeback, in the swap cache or KSM, a folio the
@@ -56,6 +55,20 @@
  * PFN keeps that number under the renaming, so while the page it names is
  * free two allocations do not commute either.
  *
+ * Environment actors act between any two steps, so an access taken alone
+ * must commute with theirs too. Reclaim may unmap any page on the LRU and
+ * khugepaged and ksmd replace pages: with them nothing is taken alone. The
+ * per-CPU LRU batches' drain (`env lru_batches`) moves the folios of a
+ * batch to the LRU and drops the batch's reference (a folio nobody else
+ * holds is freed, one that somebody does gets PG_lru): an access that
+ * allocates (its page joins a batch), frees, or holds a reference depends
+ * on it, and so does a fork (a reference to each folio), but a read of a page that is present touches neither a batch nor
+ * a count, and is taken alone (unless something may start writeback). Not
+ * as its thread's last statement: a machine whose threads are all done is
+ * final and takes no actor step, so a path whose actor step came after the
+ * other threads' last moves but before this one would be lost
+ * (local-move.ts, the same rule for local moves).
+ *
  * What each thread may touch is footprint.ts's. The explorer checks the
  * result with the identity suites: the same verdicts, final states and
  * broken invariants with and without it.
@@ -64,8 +77,9 @@
 import { PageAnonExclusive } from '../core/mm/rmap.js';
 import { MMF_HAS_PINNED, ZERO_PFN } from '../core/mm_types.js';
 import { PG_buddy, PG_lru } from '../core/page-flags.js';
+import type { Stmt } from '../scenario/ast.js';
 import type { Machine, ThreadRt } from '../scenario/machine.js';
-import { asleepInKernel, canStep, nextStmt, task } from '../scenario/machine.js';
+import { asleepInKernel, canStep, nextStmt, stmtAt, task } from '../scenario/machine.js';
 import { type Footprint, footprint, nextAccess } from './footprint.js';
 import { othersMayCreate } from './local-move.js';
 import { pfnRegisterValues } from './symmetry.js';
@@ -191,14 +205,36 @@ function forkAlone(
 }
 
 /**
+ * Do the scenario's environment actors leave a read of a present page
+ * alone (the module comment)? Only the per-CPU LRU add batches' drain,
+ * without writeback: it moves folios from a batch to the LRU and drops the
+ * batch's reference, which neither a PTE nor a page's contents see.
+ */
+function actorsSpareReads(m: Machine): boolean {
+  return (
+    m.sc.env.every((e) => e === 'lru_batches') &&
+    !mayStartWriteback(m.sc.setup) &&
+    m.sc.threads.every((d) => !mayStartWriteback(d.body))
+  );
+}
+
+function mayStartWriteback(body: readonly Stmt[]): boolean {
+  return body.some((st) => st.op === 'madvise' && st.advice === 'pageout');
+}
+
+/**
  * The index of a thread whose next step is an access independent of every
  * move the other threads can make (see the module comment), or -1. The
  * caller takes that thread's moves alone. Call it only with the partial-order
- * reduction on, no environment actors, and the symmetry over PFN allocation
- * order applied to the scenario.
+ * reduction on and the symmetry over PFN allocation order applied to the
+ * scenario; with `actors` (environment actors may act), only an access
+ * that allocates, frees and holds nothing and is not its thread's last
+ * statement, and only where the actors are the LRU batches' drain (the
+ * module comment).
  */
-export function independentAccess(m: Machine): number {
+export function independentAccess(m: Machine, actors = false): number {
   if (m.s.uffd.some((c) => c !== null)) return -1;
+  if (actors && !actorsSpareReads(m)) return -1;
   // Every thread's footprint, made once and only when a candidate needs them.
   let all: (Footprint | null)[] | null = null;
   const rest = () => {
@@ -212,12 +248,16 @@ export function independentAccess(m: Machine): number {
     const t = m.threads[i]!;
     if (!canStep(m, i) || asleepInKernel(m, i)) continue;
     if (nextStmt(m, t)!.op === 'fork') {
-      if (forkAlone(m, i, rest(), pinnedFree)) return i;
+      // A fork takes a reference to each folio its parent maps, which the LRU drain reads.
+      if (!actors && forkAlone(m, i, rest(), pinnedFree)) return i;
       continue;
     }
     if (nextAccessesMeet(m, i)) continue;
+    // With actors, not a thread's last move (local-move.ts: a final machine takes no actor step).
+    if (actors && (t.kpath !== null || stmtAt(m, t.decl, t.pc + 1) === undefined)) continue;
     const mine = nextAccess(m, t);
     if (!mine) continue;
+    if (actors && (mine.alloc || mine.free || mine.held !== 0)) continue;
     const others = rest().filter((_, j) => j !== i);
     if (others.some((o) => o === null)) continue;
     const fps = others as Footprint[];

@@ -90,6 +90,16 @@ export const accessScenarioArb = fc
     ].join('\n'),
   );
 
+/**
+ * accessScenarioArb's programs with an environment actor: with the per-CPU
+ * LRU batches drained at any time (`env lru_batches`), reads of present
+ * pages are still taken alone where they are not their thread's last
+ * statement; with reclaim, which may unmap any page, nothing is
+ * (independence.ts).
+ */
+export const envAccessScenarioArb = (env: 'lru_batches' | 'reclaim') =>
+  accessScenarioArb.map((src) => src.replace('scenario access\n', `scenario access\nenv ${env}\n`));
+
 /** One statement of a forked child (or the parent's thread) on three pages shared since the fork. */
 const forkedStmtArb = (t: string, n: number) =>
   fc.oneof(

@@ -5,7 +5,11 @@ import { independentAccess } from '../../src/explore/independence.js';
 import { completeEraIds, eraInfo } from '../../src/policy/registry.js';
 import { newMachine } from '../../src/scenario/machine.js';
 import { configFor } from '../../src/scenario/run.js';
-import { forkedScenarioArb, independenceIdentity } from './independence-props.js';
+import {
+  envAccessScenarioArb,
+  forkedScenarioArb,
+  independenceIdentity,
+} from './independence-props.js';
 import { load } from './symmetry-props.js';
 
 /** bench/programs.mjs cowThreads(k, same): k threads of a forked process write their own (or one) COW page. */
@@ -154,4 +158,55 @@ describe('independence of accesses to private pages', () => {
     // The programs where it applies are a good part of them (13 of 40 with this seed).
     expect(independenceIdentity(40)).toBeGreaterThan(5);
   }, 120_000);
+
+  it('changes no verdict, finding or count of final states with the LRU batches drained (random programs)', () => {
+    const lru = envAccessScenarioArb('lru_batches');
+    expect(independenceIdentity(40, 31, ['v5.9', 'v6.18'], lru)).toBeGreaterThan(3);
+  }, 120_000);
+
+  it('keeps both orders of a fork and the LRU drain, which reads the references it takes', () => {
+    // Found by the slow suite's random programs (v5.7).
+    const sc = load(
+      'scenario f\nenv lru_batches\nsetup {\n  mmap a pages=4 private rw\n  write a[0..4] = 1\n}\nthread main {\n  spawn t1\n  fork child\n}\nthread t1 {\n}\nthread child {\n}\nexists (value(main, a[0]) == 2)',
+    );
+    for (const era of ['v5.7', 'v6.18']) {
+      const p = eraInfo(era)!.policy!;
+      const full = explore(sc, p, { symmetry: true, por: false });
+      const reduced = explore(sc, p, { symmetry: true });
+      if (full.kind !== 'done' || reduced.kind !== 'done') throw new Error('not done');
+      expect(reduced.finals).toEqual(full.finals);
+    }
+  });
+
+  it('keeps both orders of a read and reclaim, which may unmap the page', () => {
+    const sc = load(
+      'scenario r\nenv reclaim\nsetup {\n  mmap a pages=1 private rw\n  write a[0] = 1\n}\nthread main {\n  read a[0] -> x\n  sched_setaffinity 1\n}\nexists (x == 1)',
+    );
+    for (const era of ['v5.9', 'v6.18']) {
+      const p = eraInfo(era)!.policy!;
+      const full = explore(sc, p, { symmetry: true, por: false });
+      const reduced = explore(sc, p, { symmetry: true });
+      if (full.kind !== 'done' || reduced.kind !== 'done') throw new Error('not done');
+      expect(reduced.finals).toEqual(full.finals);
+    }
+  });
+
+  it('takes a read alone while the LRU batches drain, but not a thread’s last one', () => {
+    const sc = (tail: string) =>
+      load(
+        `scenario r\nenv lru_batches\nsetup {\n  mmap a pages=2 private rw\n  write a[0..2] = 1\n}\nthread main {\n  spawn t\n  write a[1] = 5\n  write a[1] = 6\n}\nthread t {\n  read a[0] -> x\n${tail}}\nexists (x == 1)`,
+      );
+    const states = (src: ReturnType<typeof load>, por: boolean) => {
+      const r = explore(src, policy, { symmetry: 'pfns', por });
+      if (r.kind !== 'done') throw new Error('not done');
+      return r;
+    };
+    // The read first, then its thread's sched_setaffinity: the read is taken alone.
+    const two = sc('  sched_setaffinity 1\n');
+    expect(states(two, true).states).toBeLessThan(states(two, false).states);
+    expect(states(two, true).finals).toEqual(states(two, false).finals);
+    // The read as the thread's last statement: every order with the drain is kept.
+    const one = sc('');
+    expect(states(one, true).finals).toEqual(states(one, false).finals);
+  });
 });

@@ -5,7 +5,11 @@
 
 import { describe, expect, it } from 'vitest';
 import { completeEraIds } from '../../src/policy/registry.js';
-import { forkedScenarioArb, independenceIdentity } from '../explore/independence-props.js';
+import {
+  envAccessScenarioArb,
+  forkedScenarioArb,
+  independenceIdentity,
+} from '../explore/independence-props.js';
 import {
   checkpointIdentity,
   eraMemoIdentity,
@@ -47,5 +51,11 @@ describe('explorer on random scenarios, full size', () => {
   it('independent accesses and forks keep verdicts, findings and counts, every era (200 + 150 scenarios)', () => {
     expect(independenceIdentity(200, 7, completeEraIds())).toBeGreaterThan(50);
     expect(independenceIdentity(150, 8, completeEraIds(), forkedScenarioArb)).toBeGreaterThan(50);
+  }, 900_000);
+
+  it('with environment actors: reads beside the LRU drain, nothing beside reclaim (100 + 30 scenarios)', () => {
+    const lru = envAccessScenarioArb('lru_batches');
+    expect(independenceIdentity(100, 43, completeEraIds(), lru)).toBeGreaterThan(10);
+    independenceIdentity(30, 47, ['v5.9', 'v6.18'], envAccessScenarioArb('reclaim'));
   }, 900_000);
 });
