@@ -26,6 +26,17 @@ function cowThreads(k: number, same: boolean): string {
   ].join('\n');
 }
 
+/** Under every symmetry, the partial-order reduction finds the final states of the full search. */
+function expectSameFinals(sc: ReturnType<typeof load>, eras: readonly string[]): void {
+  for (const era of eras) {
+    const p = eraInfo(era)!.policy!;
+    const full = explore(sc, p, { symmetry: true, por: false });
+    const reduced = explore(sc, p, { symmetry: true });
+    if (full.kind !== 'done' || reduced.kind !== 'done') throw new Error('not done');
+    expect(reduced.finals).toEqual(full.finals);
+  }
+}
+
 describe('independence of accesses to private pages', () => {
   const policy = eraInfo('v6.18')!.policy!;
 
@@ -142,11 +153,8 @@ describe('independence of accesses to private pages', () => {
       while (m.threads.length < 3) m = expand(m, config, true, true).succs[0]!.m;
       expect(m.threads.map((t) => `${t.name}:${t.pc}`)).toEqual(['parent:4', 'c0:0', 'c1:0']);
       expect(independentAccess(m)).toBe(-1);
-      const full = explore(sc, p, { symmetry: true, por: false });
-      const reduced = explore(sc, p, { symmetry: true });
-      if (full.kind !== 'done' || reduced.kind !== 'done') throw new Error('not done');
-      expect(reduced.finals).toEqual(full.finals);
     }
+    expectSameFinals(sc, ['v5.9', 'v6.18']);
   });
 
   it('changes no verdict, finding or count of final states (forked children, every era)', () => {
@@ -169,26 +177,14 @@ describe('independence of accesses to private pages', () => {
     const sc = load(
       'scenario f\nenv lru_batches\nsetup {\n  mmap a pages=4 private rw\n  write a[0..4] = 1\n}\nthread main {\n  spawn t1\n  fork child\n}\nthread t1 {\n}\nthread child {\n}\nexists (value(main, a[0]) == 2)',
     );
-    for (const era of ['v5.7', 'v6.18']) {
-      const p = eraInfo(era)!.policy!;
-      const full = explore(sc, p, { symmetry: true, por: false });
-      const reduced = explore(sc, p, { symmetry: true });
-      if (full.kind !== 'done' || reduced.kind !== 'done') throw new Error('not done');
-      expect(reduced.finals).toEqual(full.finals);
-    }
+    expectSameFinals(sc, ['v5.7', 'v6.18']);
   });
 
   it('keeps both orders of a read and reclaim, which may unmap the page', () => {
     const sc = load(
       'scenario r\nenv reclaim\nsetup {\n  mmap a pages=1 private rw\n  write a[0] = 1\n}\nthread main {\n  read a[0] -> x\n  sched_setaffinity 1\n}\nexists (x == 1)',
     );
-    for (const era of ['v5.9', 'v6.18']) {
-      const p = eraInfo(era)!.policy!;
-      const full = explore(sc, p, { symmetry: true, por: false });
-      const reduced = explore(sc, p, { symmetry: true });
-      if (full.kind !== 'done' || reduced.kind !== 'done') throw new Error('not done');
-      expect(reduced.finals).toEqual(full.finals);
-    }
+    expectSameFinals(sc, ['v5.9', 'v6.18']);
   });
 
   it('takes a read alone while the LRU batches drain, but not a thread’s last one', () => {
