@@ -44,8 +44,8 @@
  * A persistent set needs the move to be independent of every move of the
  * other threads on any path that does not take it, so their whole remaining
  * programs are read, with the threads they will spawn. Everything that could
- * reach across pages keeps the set whole: userfaultfd contexts, a PMD that is none or huge (a fault could allocate a
- * PTE table or a THP), a VMA without an anon_vma yet (the first fault
+ * reach across pages keeps the set whole: userfaultfd contexts, a PMD that
+ * is none or huge (a fault could allocate a PTE table or a THP), a VMA without an anon_vma yet (the first fault
  * prepares the one the VMA shares), a swap entry or other non-present PTE,
  * a folio locked, under writeback, in the swap cache or KSM, a folio the
  * faults share that the last of them may reuse or free, an access that
@@ -62,8 +62,9 @@
  * batch to the LRU and drops the batch's reference (a folio nobody else
  * holds is freed, one that somebody does gets PG_lru): an access that
  * allocates (its page joins a batch), frees, or holds a reference depends
- * on it, and so does a fork (a reference to each folio), but a read of a page that is present touches neither a batch nor
- * a count, and is taken alone (unless something may start writeback). Not
+ * on it, and so does a fork (a reference to each folio), but a read of a
+ * page that is present touches neither a batch nor a count, and is taken
+ * alone (unless something may start writeback). Not
  * as its thread's last statement: a machine whose threads are all done is
  * final and takes no actor step, so a path whose actor step came after the
  * other threads' last moves but before this one would be lost
@@ -77,7 +78,7 @@
 import { PageAnonExclusive } from '../core/mm/rmap.js';
 import { MMF_HAS_PINNED, ZERO_PFN } from '../core/mm_types.js';
 import { PG_buddy, PG_lru } from '../core/page-flags.js';
-import type { Stmt } from '../scenario/ast.js';
+import { startsWriteback } from '../scenario/env.js';
 import type { Machine, ThreadRt } from '../scenario/machine.js';
 import { asleepInKernel, canStep, nextStmt, stmtAt, task } from '../scenario/machine.js';
 import { type Footprint, footprint, nextAccess } from './footprint.js';
@@ -211,15 +212,7 @@ function forkAlone(
  * batch's reference, which neither a PTE nor a page's contents see.
  */
 function actorsSpareReads(m: Machine): boolean {
-  return (
-    m.sc.env.every((e) => e === 'lru_batches') &&
-    !mayStartWriteback(m.sc.setup) &&
-    m.sc.threads.every((d) => !mayStartWriteback(d.body))
-  );
-}
-
-function mayStartWriteback(body: readonly Stmt[]): boolean {
-  return body.some((st) => st.op === 'madvise' && st.advice === 'pageout');
+  return m.sc.env.every((e) => e === 'lru_batches') && !startsWriteback(m);
 }
 
 /**

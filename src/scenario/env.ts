@@ -145,7 +145,7 @@ const swapsOut = new WeakMap<object, boolean>();
  * Can a run of this scenario put a folio under writeback (MADV_PAGEOUT, or
  * `env reclaim`)? Only then is the swap device looked for in every state.
  */
-function startsWriteback(m: Machine): boolean {
+export function startsWriteback(m: Machine): boolean {
   let v = swapsOut.get(m.sc);
   if (v === undefined) {
     const all = [...m.sc.setup, ...m.sc.threads.flatMap((t) => t.body)];
